@@ -1,0 +1,215 @@
+/*
+ * chorus_peer: one chat node as a pure state machine (sans-I/O).
+ *
+ * The driver (platform/ for real sockets, sim/ for the simulator) owns the
+ * clock and the network. It feeds the peer three kinds of input, each
+ * carrying the current time `now_us` (microseconds, monotonic, any origin):
+ *
+ *   chorus_peer_recv()       a datagram that arrived from the network
+ *   chorus_peer_tick()       the deadline from chorus_peer_deadline() passed
+ *   chorus_peer_broadcast()  user commands: a room message or a private one
+ *   chorus_peer_send_private()
+ *
+ * and then drains the output queue with chorus_peer_poll() until it returns
+ * CHORUS_OUT_NONE: datagrams to send to a member, messages to deliver to the
+ * user, and events. Finally it sleeps until chorus_peer_deadline() or the
+ * next datagram, whichever comes first.
+ *
+ * Same inputs in the same order give the same outputs, byte for byte: the
+ * peer reads no clock, does no I/O, and draws randomness only from a PRNG
+ * seeded by chorus_peer_config.seed. All memory is allocated once by
+ * chorus_peer_new(); nothing grows afterwards.
+ *
+ * Members are a static list for now (the server supplies it in a later
+ * version). Member i of one node's list must name the same node as member i
+ * of every other node's list only for the simulator's convenience; the wire
+ * identifies senders by a hash of their name, never by index.
+ */
+#ifndef CHORUS_PEER_H
+#define CHORUS_PEER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Compile-time limits. Runtime limits in chorus_peer_config may be lower. */
+#define CHORUS_MEMBERS_MAX 10         /* nodes in a group, self included */
+#define CHORUS_NAME_BYTES_MAX 31      /* user name length, no NUL */
+#define CHORUS_MSG_BYTES_DEFAULT 4096 /* default maximum message length */
+#define CHORUS_MSG_BYTES_MAX 65536    /* absolute maximum message length */
+#define CHORUS_DATAGRAM_BYTES_MAX 1200 /* IPv6-safe datagram size */
+#define CHORUS_WINDOW_FRAMES_DEFAULT 64 /* frames in flight per link */
+#define CHORUS_WINDOW_FRAMES_MAX 1024
+#define CHORUS_EVENTS_MAX 64 /* pending non-message events */
+
+/* Kinds of message a peer delivers. */
+enum chorus_msg_kind {
+  CHORUS_MSG_ROOM = 0,    /* broadcast to every member of the room */
+  CHORUS_MSG_PRIVATE = 1, /* one sender, one receiver */
+};
+
+/* Delivery order of room messages (SPEC section 4). */
+enum chorus_order {
+  CHORUS_ORDER_FIFO = 0,
+  CHORUS_ORDER_CAUSAL = 1,
+  CHORUS_ORDER_TOTAL = 2,
+  CHORUS_ORDER_SAFE = 3,
+};
+
+/* Creation parameters. Use chorus_peer_config_default() then override. */
+typedef struct chorus_peer_config {
+  const char *self_name;                   /* this node's user name */
+  const char *member_names[CHORUS_MEMBERS_MAX]; /* every member, self included */
+  size_t member_count;                     /* 1..CHORUS_MEMBERS_MAX */
+  uint32_t epoch;       /* this boot's incarnation, > the previous boot's, != 0 */
+  uint64_t seed;        /* PRNG seed */
+  size_t msg_bytes_max; /* 1..CHORUS_MSG_BYTES_MAX, default 4096 */
+  size_t window_frames; /* send and receive window per link, default 64 */
+  uint32_t rto_us_initial; /* RTO before the first RTT sample, default 200 ms */
+  uint32_t rto_us_min;     /* RTO floor, default 10 ms (a LAN floor, not 1 s) */
+  uint32_t rto_us_max;     /* RTO cap after backoff, default 2 s */
+  uint32_t ack_delay_us;   /* delayed-ACK timer, default 5 ms */
+} chorus_peer_config;
+
+/* Output kinds returned by chorus_peer_poll(). */
+enum chorus_out_kind {
+  CHORUS_OUT_NONE = 0,     /* queue empty */
+  CHORUS_OUT_DATAGRAM = 1, /* send out.data[0..len) to member out.member */
+  CHORUS_OUT_DELIVER = 2,  /* a message for the user, see fields below */
+  CHORUS_OUT_PEER_UP = 3,  /* first contact with member out.member (epoch) */
+  CHORUS_OUT_PEER_RESTARTED = 4, /* member out.member came back with a new
+                                    epoch; out.dropped frames sent to its
+                                    previous incarnation were abandoned */
+};
+
+/* One output. `data` points into the caller's buffer given to poll. */
+typedef struct chorus_output {
+  enum chorus_out_kind kind;
+  size_t member;          /* destination (DATAGRAM) or source member index */
+  const uint8_t *data;    /* datagram bytes or message text */
+  size_t len;             /* bytes at data */
+  enum chorus_msg_kind msg_kind; /* DELIVER: room or private */
+  enum chorus_order order;       /* DELIVER: the order it was delivered in */
+  uint32_t epoch;         /* DELIVER: sender's epoch; PEER_*: new epoch */
+  uint32_t msg_id;        /* DELIVER: sender's message number in its epoch */
+  uint32_t dropped;       /* PEER_RESTARTED: frames abandoned */
+} chorus_output;
+
+/* Per-link counters and estimates, for /stats. */
+typedef struct chorus_link_stats {
+  uint32_t peer_epoch;       /* 0 until first contact */
+  uint64_t datagrams_sent, datagrams_recv;
+  uint64_t frames_sent, frames_recv;
+  uint64_t retransmits;      /* frames sent more than once */
+  uint64_t fast_retransmits; /* of which triggered by later ACKs */
+  uint64_t timeouts;         /* RTO expiries */
+  uint64_t dup_frames;       /* data frames already received */
+  uint64_t out_of_window;    /* data frames beyond the receive window */
+  uint64_t acks_sent;
+  uint32_t srtt_us, rttvar_us, rto_us;
+  uint32_t in_flight;        /* frames sent, not yet acknowledged */
+  uint32_t queued;           /* frames waiting for first transmission */
+  uint32_t rcv_buffered;     /* frames received, not yet delivered */
+  uint32_t abandoned;        /* frames dropped because the peer restarted */
+} chorus_link_stats;
+
+/* Node-wide counters, for /stats. Every rejection is counted here. */
+typedef struct chorus_peer_stats {
+  uint64_t datagrams_recv, datagrams_sent;
+  uint64_t rx_truncated, rx_bad_magic, rx_bad_version, rx_bad_frame;
+  uint64_t rx_too_big, rx_unknown_sender, rx_stale_epoch, rx_wrong_dest;
+  uint64_t tx_window_full;   /* sends refused by back-pressure */
+  uint64_t events_dropped;   /* never non-zero: events queue full is an error */
+  uint64_t delivered_room, delivered_private;
+  uint64_t sent_room, sent_private;
+} chorus_peer_stats;
+
+typedef struct chorus_peer chorus_peer;
+
+/* Fill `cfg` with defaults; names and epoch still have to be set. */
+void chorus_peer_config_default(chorus_peer_config *cfg);
+
+/*
+ * chorus_peer_new allocates and initialises a peer. All memory the peer will
+ * ever use is allocated here. On success stores the peer in *out (owned by
+ * the caller, release with chorus_peer_free) and returns 0.
+ * Errors: CHORUS_ERR_INVAL (NULL argument, self not in member list, empty or
+ * too long name, duplicate name or name hash), CHORUS_ERR_CONFIG (a limit out
+ * of range, epoch 0, window too small to hold one maximal message),
+ * CHORUS_ERR_NOMEM.
+ */
+int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out);
+
+/* chorus_peer_free releases everything; NULL is allowed. */
+void chorus_peer_free(chorus_peer *peer);
+
+/*
+ * chorus_peer_recv processes one datagram `data[0..len)` received at `now_us`.
+ * The bytes are copied as needed; the caller keeps ownership.
+ * Returns 0, or the reason it was dropped (also counted in stats):
+ * CHORUS_ERR_TOO_BIG, CHORUS_ERR_TRUNCATED, CHORUS_ERR_BAD_MAGIC,
+ * CHORUS_ERR_BAD_VERSION, CHORUS_ERR_BAD_FRAME, CHORUS_ERR_UNKNOWN_SENDER,
+ * CHORUS_ERR_STALE_EPOCH. A dropped datagram never changes protocol state.
+ */
+int chorus_peer_recv(chorus_peer *peer, uint64_t now_us, const uint8_t *data,
+                     size_t len);
+
+/*
+ * chorus_peer_tick runs the timers (retransmission, delayed ACK, hello) due
+ * at `now_us`. Calling it early is harmless.
+ */
+void chorus_peer_tick(chorus_peer *peer, uint64_t now_us);
+
+/*
+ * chorus_peer_broadcast queues room message `text[0..len)` to every other
+ * member, reliably and FIFO per sender. The text is copied. On success
+ * stores the message number in *msg_id (may be NULL) and returns 0.
+ * Errors: CHORUS_ERR_EMPTY, CHORUS_ERR_MSG_TOO_LONG, CHORUS_ERR_BAD_UTF8,
+ * CHORUS_ERR_WINDOW_FULL (some member's send window cannot take the whole
+ * message; nothing was queued anywhere; retry after polling).
+ */
+int chorus_peer_broadcast(chorus_peer *peer, uint64_t now_us, const uint8_t *text,
+                          size_t len, uint32_t *msg_id);
+
+/*
+ * chorus_peer_send_private queues private message `text[0..len)` to member
+ * `member`, reliably, FIFO and exactly once. Same errors as broadcast plus
+ * CHORUS_ERR_UNKNOWN_USER (index out of range) and CHORUS_ERR_SELF.
+ */
+int chorus_peer_send_private(chorus_peer *peer, uint64_t now_us, size_t member,
+                             const uint8_t *text, size_t len, uint32_t *msg_id);
+
+/*
+ * chorus_peer_poll takes the next output. `buf` (owned by the caller,
+ * `cap_bytes` at least chorus_peer_poll_bytes_min()) receives the datagram or
+ * the message text; out->data points into it and stays valid until buf is
+ * reused. Returns 0 with out->kind CHORUS_OUT_NONE when nothing is pending.
+ * Errors: CHORUS_ERR_NOBUF (cap too small), CHORUS_ERR_INVAL.
+ */
+int chorus_peer_poll(chorus_peer *peer, uint64_t now_us, chorus_output *out,
+                     uint8_t *buf, size_t cap_bytes);
+
+/* Smallest buffer chorus_peer_poll accepts: max(1200, msg_bytes_max). */
+size_t chorus_peer_poll_bytes_min(const chorus_peer *peer);
+
+/*
+ * chorus_peer_deadline returns the time (µs, same clock as now_us) at which
+ * chorus_peer_tick must next be called, or UINT64_MAX if no timer is armed.
+ * Poll first: pending outputs are not reflected here.
+ */
+uint64_t chorus_peer_deadline(const chorus_peer *peer);
+
+/* Lookups. chorus_peer_member_index returns the index of `name` or
+ * CHORUS_ERR_UNKNOWN_USER. */
+int chorus_peer_member_index(const chorus_peer *peer, const char *name);
+size_t chorus_peer_member_count(const chorus_peer *peer);
+const char *chorus_peer_member_name(const chorus_peer *peer, size_t member);
+size_t chorus_peer_self(const chorus_peer *peer);
+
+/* Copy counters. `member` must not be self (CHORUS_ERR_INVAL). */
+void chorus_peer_stats_get(const chorus_peer *peer, chorus_peer_stats *out);
+int chorus_peer_link_stats_get(const chorus_peer *peer, size_t member,
+                               chorus_link_stats *out);
+
+#endif

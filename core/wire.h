@@ -1,0 +1,143 @@
+/*
+ * chorus_wire: wire format v1, encoded and decoded byte by byte in network
+ * byte order (big-endian). No struct is ever cast over a buffer, and every
+ * decoder is total: any byte string yields a value or a negative error.
+ *
+ * Datagram = header, then zero or more frames, at most 1200 bytes.
+ *
+ *   header (16 bytes)
+ *     0  magic     2  'C' 'H'
+ *     2  version   1  1
+ *     3  flags     1  0 (reserved; non-zero is rejected)
+ *     4  src_id    4  FNV-1a 32 of the sender's name
+ *     8  src_epoch 4  sender's incarnation (never 0)
+ *    12  dst_epoch 4  receiver's incarnation as the sender knows it, 0 if unknown
+ *
+ *   DATA  (type 0x01, 18 bytes + fragment)
+ *     type 1 | seq 4 | kind 1 | order 1 | flags 1 | msg_id 4 | msg_len 4 |
+ *     frag_len 2 | fragment bytes
+ *     flags: bit0 FIRST fragment of the message, bit1 LAST fragment.
+ *     seq is the low 32 bits of the link's 64-bit frame number.
+ *   ACK   (type 0x02, 6 + 6 per range bytes)
+ *     type 1 | cum 4 | nranges 1 | nranges * (start 4 | count 2)
+ *     cum: every frame below it was received (low 32 bits, like seq).
+ *     ranges (SACK): frames start..start+count-1 received, above cum, in
+ *     ascending order, not touching each other.
+ *   HELLO (type 0x03, 1 byte): asks the receiver to answer, so the sender
+ *     learns its epoch before sending data.
+ */
+#ifndef CHORUS_WIRE_H
+#define CHORUS_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHORUS_WIRE_VERSION 1
+#define CHORUS_WIRE_HEADER_BYTES 16
+#define CHORUS_WIRE_DATA_OVERHEAD_BYTES 18
+#define CHORUS_WIRE_SACK_RANGES_MAX 8
+#define CHORUS_WIRE_ACK_BYTES_MAX (6 + 6 * CHORUS_WIRE_SACK_RANGES_MAX)
+/* Largest fragment that always fits beside a full ACK frame in one datagram. */
+#define CHORUS_WIRE_FRAG_BYTES_MAX                                     \
+  (1200 - CHORUS_WIRE_HEADER_BYTES - CHORUS_WIRE_ACK_BYTES_MAX -       \
+   CHORUS_WIRE_DATA_OVERHEAD_BYTES)
+
+enum chorus_frame_type {
+  CHORUS_FRAME_DATA = 0x01,
+  CHORUS_FRAME_ACK = 0x02,
+  CHORUS_FRAME_HELLO = 0x03,
+};
+
+#define CHORUS_DATA_FIRST 0x01
+#define CHORUS_DATA_LAST 0x02
+
+typedef struct chorus_wire_header {
+  uint32_t src_id;
+  uint32_t src_epoch;
+  uint32_t dst_epoch;
+} chorus_wire_header;
+
+typedef struct chorus_wire_data {
+  uint32_t seq;
+  uint8_t kind;  /* enum chorus_msg_kind */
+  uint8_t order; /* enum chorus_order */
+  uint8_t flags; /* CHORUS_DATA_FIRST | CHORUS_DATA_LAST */
+  uint32_t msg_id;
+  uint32_t msg_len;
+  uint16_t frag_len;
+  const uint8_t *frag; /* decode: points into the input buffer */
+} chorus_wire_data;
+
+typedef struct chorus_wire_range {
+  uint32_t start;
+  uint16_t count;
+} chorus_wire_range;
+
+typedef struct chorus_wire_ack {
+  uint32_t cum;
+  uint8_t nranges;
+  chorus_wire_range ranges[CHORUS_WIRE_SACK_RANGES_MAX];
+} chorus_wire_ack;
+
+typedef struct chorus_wire_frame {
+  enum chorus_frame_type type;
+  union {
+    chorus_wire_data data;
+    chorus_wire_ack ack;
+  } u;
+} chorus_wire_frame;
+
+/* Big-endian helpers. The caller guarantees the bytes are there. */
+void chorus_wire_put_u16(uint8_t *p, uint16_t v);
+void chorus_wire_put_u32(uint8_t *p, uint32_t v);
+uint16_t chorus_wire_get_u16(const uint8_t *p);
+uint32_t chorus_wire_get_u32(const uint8_t *p);
+
+/* FNV-1a 32-bit hash of `name`: the sender id on the wire. */
+uint32_t chorus_wire_name_id(const char *name);
+
+/*
+ * Encoders write into buf[0..cap_bytes) and return the bytes written, or
+ * CHORUS_ERR_NOBUF if they do not fit (nothing useful is written then).
+ * chorus_wire_data_encode also returns CHORUS_ERR_INVAL if frag_len exceeds
+ * CHORUS_WIRE_FRAG_BYTES_MAX; chorus_wire_ack_encode if nranges exceeds
+ * CHORUS_WIRE_SACK_RANGES_MAX.
+ */
+int chorus_wire_header_encode(uint8_t *buf, size_t cap_bytes,
+                              const chorus_wire_header *h);
+int chorus_wire_data_encode(uint8_t *buf, size_t cap_bytes,
+                            const chorus_wire_data *d);
+int chorus_wire_ack_encode(uint8_t *buf, size_t cap_bytes,
+                           const chorus_wire_ack *a);
+int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes);
+
+/*
+ * chorus_wire_header_decode parses the header at buf[0..len).
+ * Returns CHORUS_WIRE_HEADER_BYTES, or CHORUS_ERR_TOO_BIG (len > 1200),
+ * CHORUS_ERR_TRUNCATED, CHORUS_ERR_BAD_MAGIC, CHORUS_ERR_BAD_VERSION,
+ * CHORUS_ERR_BAD_FRAME (reserved flags set or src_epoch 0).
+ * Magic is checked before version so foreign traffic is told apart from a
+ * chorus of another version.
+ */
+int chorus_wire_header_decode(const uint8_t *buf, size_t len,
+                              chorus_wire_header *h);
+
+/*
+ * chorus_wire_frame_decode parses one frame at buf[0..len) (len > 0).
+ * Returns the bytes consumed (> 0), or CHORUS_ERR_TRUNCATED or
+ * CHORUS_ERR_BAD_FRAME (unknown type, bad flags, kind or order out of range,
+ * fragment longer than the message or than CHORUS_WIRE_FRAG_BYTES_MAX,
+ * message longer than 65536, empty fragment, SACK ranges out of order,
+ * empty or not above cum). DATA fragments point into buf.
+ */
+int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
+                             chorus_wire_frame *f);
+
+/*
+ * chorus_wire_seq_expand recovers a 64-bit frame number from its low 32 bits
+ * `wire`, choosing the value closest to `expected` (RFC 9000 appendix A.3
+ * applied to a 32-bit field).
+ */
+uint64_t chorus_wire_seq_expand(uint64_t expected, uint32_t wire);
+
+#endif
