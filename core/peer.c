@@ -5,6 +5,7 @@
 
 #include "link.h"
 #include "prng.h"
+#include "room.h"
 #include "utf8.h"
 #include "wire.h"
 
@@ -12,16 +13,29 @@ struct chorus_peer {
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
   size_t count, self;
+  size_t rank_of[CHORUS_MEMBERS_MAX]; /* member index -> room rank */
+  size_t idx_of[CHORUS_MEMBERS_MAX];  /* room rank -> member index */
+  uint32_t removed;                   /* member indices out of the view */
   uint32_t epoch;
   size_t msg_bytes_max;
+  enum chorus_order order;
+  int report_held;
+  uint32_t ack_delay_us, state_lazy_us;
+  uint64_t state_due_us; /* stability reports must leave by then; 0: none */
   chorus_prng prng;
   chorus_link links[CHORUS_MEMBERS_MAX]; /* links[self] is unused */
-  uint32_t next_msg_id;
+  chorus_room room;
+  uint8_t *scratch; /* one link message: room header + longest text */
+  uint32_t next_private_id, next_frame_msg_id;
   chorus_output events[CHORUS_EVENTS_MAX]; /* ring of PEER_* events */
   size_t ev_head, ev_count;
   size_t rr_deliver, rr_send; /* round-robin cursors: fairness across links */
   chorus_peer_stats stats;
 };
+
+static size_t link_msg_bytes_max(size_t msg_bytes_max) {
+  return msg_bytes_max + CHORUS_ROOM_HDR_BYTES_MAX;
+}
 
 void chorus_peer_config_default(chorus_peer_config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
@@ -31,6 +45,9 @@ void chorus_peer_config_default(chorus_peer_config *cfg) {
   cfg->rto_us_min = 10000;
   cfg->rto_us_max = 2000000;
   cfg->ack_delay_us = 5000;
+  cfg->order = CHORUS_ORDER_TOTAL;
+  cfg->retain_msgs = CHORUS_RETAIN_MSGS_DEFAULT;
+  cfg->state_lazy_us = 200000;
 }
 
 static size_t frags_for(size_t len) {
@@ -40,7 +57,9 @@ static size_t frags_for(size_t len) {
 static int config_check(const chorus_peer_config *cfg) {
   if (cfg->epoch == 0 || cfg->msg_bytes_max == 0 ||
       cfg->msg_bytes_max > CHORUS_MSG_BYTES_MAX ||
-      cfg->window_frames < frags_for(cfg->msg_bytes_max) ||
+      cfg->window_frames < frags_for(link_msg_bytes_max(cfg->msg_bytes_max)) ||
+      cfg->order > CHORUS_ORDER_SAFE || cfg->retain_msgs < 2 ||
+      cfg->retain_msgs > CHORUS_RETAIN_MSGS_MAX ||
       cfg->window_frames > CHORUS_WINDOW_FRAMES_MAX || cfg->rto_us_min == 0 ||
       cfg->rto_us_min > cfg->rto_us_initial ||
       cfg->rto_us_initial > cfg->rto_us_max)
@@ -67,11 +86,21 @@ static int members_init(chorus_peer *p, const chorus_peer_config *cfg) {
       if (p->ids[j] == p->ids[i]) return CHORUS_ERR_INVAL; /* same name or hash */
     if (strcmp(n, cfg->self_name) == 0) p->self = i;
   }
-  return p->self < p->count ? CHORUS_OK : CHORUS_ERR_INVAL;
+  if (p->self >= p->count) return CHORUS_ERR_INVAL;
+  /* Rank = position in byte-wise name order: the same at every member. */
+  for (size_t i = 0; i < p->count; i++) {
+    size_t rank = 0;
+    for (size_t j = 0; j < p->count; j++)
+      if (strcmp(p->names[j], p->names[i]) < 0) rank++;
+    p->rank_of[i] = rank;
+    p->idx_of[rank] = i;
+  }
+  return CHORUS_OK;
 }
 
 static int links_init(chorus_peer *p, const chorus_peer_config *cfg) {
-  chorus_link_config lc = {cfg->window_frames, (uint32_t)cfg->msg_bytes_max,
+  chorus_link_config lc = {cfg->window_frames,
+                           (uint32_t)link_msg_bytes_max(cfg->msg_bytes_max),
                            cfg->rto_us_initial, cfg->rto_us_min,
                            cfg->rto_us_max, cfg->ack_delay_us};
   for (size_t i = 0; i < p->count; i++) {
@@ -90,12 +119,21 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   if (!p) return CHORUS_ERR_NOMEM;
   rc = members_init(p, cfg);
   if (rc == CHORUS_OK) rc = links_init(p, cfg);
+  if (rc == CHORUS_OK)
+    rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
+                          cfg->retain_msgs, cfg->msg_bytes_max);
+  p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
+  if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {
     chorus_peer_free(p);
     return rc;
   }
   p->epoch = cfg->epoch;
   p->msg_bytes_max = cfg->msg_bytes_max;
+  p->order = cfg->order;
+  p->report_held = cfg->report_held;
+  p->ack_delay_us = cfg->ack_delay_us;
+  p->state_lazy_us = cfg->state_lazy_us;
   chorus_prng_init(&p->prng, cfg->seed);
   *out = p;
   return CHORUS_OK;
@@ -104,6 +142,8 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
 void chorus_peer_free(chorus_peer *p) {
   if (!p) return;
   for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) chorus_link_free(&p->links[i]);
+  chorus_room_free(&p->room);
+  free(p->scratch);
   free(p);
 }
 
@@ -139,15 +179,16 @@ static int frames_check(const uint8_t *buf, size_t len, int *has_data) {
     chorus_wire_frame f;
     int n = chorus_wire_frame_decode(buf, len, &f);
     if (n < 0) return n;
-    if (f.type != CHORUS_FRAME_HELLO) *has_data = 1;
+    if (f.type == CHORUS_FRAME_DATA || f.type == CHORUS_FRAME_ACK) *has_data = 1;
     buf += n;
     len -= (size_t)n;
   }
   return CHORUS_OK;
 }
 
-static void frames_apply(chorus_peer *p, chorus_link *l, const uint8_t *buf,
+static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
                          size_t len, uint64_t now_us) {
+  chorus_link *l = &p->links[m];
   while (len > 0) {
     chorus_wire_frame f;
     int n = chorus_wire_frame_decode(buf, len, &f);
@@ -155,6 +196,10 @@ static void frames_apply(chorus_peer *p, chorus_link *l, const uint8_t *buf,
       chorus_link_on_data(l, &f.u.data, now_us);
     } else if (f.type == CHORUS_FRAME_ACK) {
       if (chorus_link_on_ack(l, &f.u.ack, now_us) < 0) p->stats.rx_bad_frame++;
+    } else if (f.type == CHORUS_FRAME_STATE) {
+      const chorus_wire_state *st = &f.u.state;
+      chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
+                           st->stable, st->n);
     } else {
       chorus_link_request_reply(l);
     }
@@ -165,7 +210,7 @@ static void frames_apply(chorus_peer *p, chorus_link *l, const uint8_t *buf,
 
 static int member_by_id(const chorus_peer *p, uint32_t id) {
   for (size_t i = 0; i < p->count; i++)
-    if (p->ids[i] == id && i != p->self) return (int)i;
+    if (p->ids[i] == id && i != p->self && !(p->removed & (1u << i))) return (int)i;
   return CHORUS_ERR_UNKNOWN_SENDER;
 }
 
@@ -184,9 +229,11 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   rc = chorus_link_on_epoch(l, h.src_epoch, now_us);
   if (rc < 0) return rc;
   if (rc == 1) event_push(p, CHORUS_OUT_PEER_UP, (size_t)m, h.src_epoch, 0);
-  if (rc == 2)
+  if (rc == 2) {
     event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);
+    chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
+  }
   l->stats.datagrams_recv++;
   if (h.dst_epoch != p->epoch) {
     /* It does not know this incarnation yet: ignore its frames, tell it. */
@@ -194,7 +241,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_link_request_reply(l);
     return CHORUS_OK;
   }
-  frames_apply(p, l, data + CHORUS_WIRE_HEADER_BYTES,
+  frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
   if (has_data) chorus_link_on_data_datagram(l, now_us);
   return CHORUS_OK;
@@ -209,9 +256,14 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   return rc;
 }
 
+/* Members we exchange datagrams with: not self, not removed. */
+static int linked(const chorus_peer *p, size_t i) {
+  return i != p->self && !(p->removed & (1u << i));
+}
+
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
   for (size_t i = 0; i < p->count; i++)
-    if (i != p->self) chorus_link_tick(&p->links[i], now_us);
+    if (linked(p, i)) chorus_link_tick(&p->links[i], now_us);
 }
 
 static int text_check(const chorus_peer *p, const uint8_t *text, size_t len) {
@@ -221,8 +273,8 @@ static int text_check(const chorus_peer *p, const uint8_t *text, size_t len) {
   return CHORUS_OK;
 }
 
-/* Split text into fragments on one link; the caller checked the space. */
-static void queue_message(chorus_link *l, enum chorus_msg_kind kind,
+/* Split a message into fragments on one link; the caller checked the space. */
+static void queue_message(chorus_link *l, enum chorus_wire_kind kind,
                           uint32_t msg_id, const uint8_t *text, size_t len) {
   for (size_t off = 0; off < len; off += CHORUS_WIRE_FRAG_BYTES_MAX) {
     size_t n = len - off;
@@ -235,29 +287,35 @@ static void queue_message(chorus_link *l, enum chorus_msg_kind kind,
   }
 }
 
-int chorus_peer_broadcast(chorus_peer *p, uint64_t now_us, const uint8_t *text,
+int chorus_peer_send_room(chorus_peer *p, uint64_t now_us,
+                          enum chorus_order order, const uint8_t *text,
                           size_t len, uint32_t *msg_id) {
-  (void)now_us;
+  if (!p || order > CHORUS_ORDER_SAFE) return CHORUS_ERR_INVAL;
   int rc = text_check(p, text, len);
   if (rc < 0) return rc;
-  size_t need = frags_for(len);
-  for (size_t i = 0; i < p->count; i++)
-    if (i != p->self && chorus_link_space(&p->links[i]) < need) {
-      p->stats.tx_window_full++;
-      return CHORUS_ERR_WINDOW_FULL;
-    }
-  uint32_t id = p->next_msg_id++;
-  for (size_t i = 0; i < p->count; i++)
-    if (i != p->self) queue_message(&p->links[i], CHORUS_MSG_ROOM, id, text, len);
+  uint32_t count;
+  rc = chorus_room_submit(&p->room, now_us, (uint8_t)order, text, len, p->epoch,
+                          &count);
+  if (rc < 0) {
+    p->stats.tx_window_full++;
+    return rc;
+  }
   p->stats.sent_room++;
-  if (msg_id) *msg_id = id;
+  if (msg_id) *msg_id = count;
   return CHORUS_OK;
+}
+
+int chorus_peer_broadcast(chorus_peer *p, uint64_t now_us, const uint8_t *text,
+                          size_t len, uint32_t *msg_id) {
+  if (!p) return CHORUS_ERR_INVAL;
+  return chorus_peer_send_room(p, now_us, p->order, text, len, msg_id);
 }
 
 int chorus_peer_send_private(chorus_peer *p, uint64_t now_us, size_t member,
                              const uint8_t *text, size_t len, uint32_t *msg_id) {
   (void)now_us;
-  if (member >= p->count) return CHORUS_ERR_UNKNOWN_USER;
+  if (member >= p->count || (p->removed & (1u << member)))
+    return CHORUS_ERR_UNKNOWN_USER;
   if (member == p->self) return CHORUS_ERR_SELF;
   int rc = text_check(p, text, len);
   if (rc < 0) return rc;
@@ -265,10 +323,21 @@ int chorus_peer_send_private(chorus_peer *p, uint64_t now_us, size_t member,
     p->stats.tx_window_full++;
     return CHORUS_ERR_WINDOW_FULL;
   }
-  uint32_t id = p->next_msg_id++;
-  queue_message(&p->links[member], CHORUS_MSG_PRIVATE, id, text, len);
+  uint32_t id = ++p->next_private_id;
+  queue_message(&p->links[member], CHORUS_WIRE_KIND_PRIVATE, id, text, len);
   p->stats.sent_private++;
   if (msg_id) *msg_id = id;
+  return CHORUS_OK;
+}
+
+int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
+  (void)now_us;
+  if (!p || member >= p->count || member == p->self ||
+      (p->removed & (1u << member)))
+    return CHORUS_ERR_INVAL;
+  int rc = chorus_room_remove(&p->room, p->rank_of[member]);
+  if (rc < 0) return rc;
+  p->removed |= 1u << member;
   return CHORUS_OK;
 }
 
@@ -280,46 +349,166 @@ static int poll_event(chorus_peer *p, chorus_output *out) {
   return 1;
 }
 
-static int poll_deliver(chorus_peer *p, chorus_output *out, uint8_t *buf,
-                        size_t cap) {
+/* Hand one link message to the room; a private one becomes an output. */
+static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
+                             chorus_output *out, uint8_t *buf,
+                             const chorus_link_msg *m) {
+  size_t rank = p->rank_of[i];
+  if (m->kind == CHORUS_WIRE_KIND_ROOM) {
+    if (chorus_room_on_message(&p->room, now_us, rank, p->scratch, m->len) < 0)
+      p->stats.rx_bad_frame++;
+    return 0;
+  }
+  if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
+    if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
+      p->stats.rx_bad_frame++;
+    return 0;
+  }
+  if (m->len > p->msg_bytes_max || !chorus_utf8_valid(p->scratch, m->len)) {
+    p->stats.rx_bad_frame++;
+    return 0;
+  }
+  memcpy(buf, p->scratch, m->len);
+  memset(out, 0, sizeof(*out));
+  out->kind = CHORUS_OUT_DELIVER;
+  out->member = i;
+  out->data = buf;
+  out->len = m->len;
+  out->msg_kind = CHORUS_MSG_PRIVATE;
+  out->order = CHORUS_ORDER_FIFO;
+  out->epoch = p->links[i].peer_epoch;
+  out->msg_id = m->msg_id;
+  p->stats.delivered_private++;
+  return 1;
+}
+
+/* Pull complete messages out of the links while the room has space. */
+static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
+                      uint8_t *buf) {
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_deliver + k) % p->count;
-    if (i == p->self) continue;
+    if (!linked(p, i)) continue;
     chorus_link_msg m;
     uint64_t bad = 0;
-    int got = chorus_link_deliver(&p->links[i], buf, cap, &m, &bad);
+    while (chorus_room_can_accept(&p->room) &&
+           chorus_link_deliver(&p->links[i], p->scratch,
+                               link_msg_bytes_max(p->msg_bytes_max), &m, &bad) == 1) {
+      if (take_link_message(p, now_us, i, out, buf, &m)) {
+        p->stats.rx_bad_frame += bad;
+        p->rr_deliver = (i + 1) % p->count;
+        return 1;
+      }
+    }
     p->stats.rx_bad_frame += bad;
-    if (got <= 0) continue;
-    p->rr_deliver = (i + 1) % p->count;
+  }
+  return 0;
+}
+
+static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
+                     uint8_t *buf) {
+  chorus_room_delivery d;
+  if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
+    memcpy(buf, d.text, d.len);
     memset(out, 0, sizeof(*out));
     out->kind = CHORUS_OUT_DELIVER;
-    out->member = i;
+    out->member = p->idx_of[d.origin];
     out->data = buf;
-    out->len = m.len;
-    out->msg_kind = (enum chorus_msg_kind)m.kind;
-    out->order = (enum chorus_order)m.order;
-    out->epoch = p->links[i].peer_epoch;
-    out->msg_id = m.msg_id;
-    if (m.kind == CHORUS_MSG_ROOM) p->stats.delivered_room++;
-    else p->stats.delivered_private++;
+    out->len = d.len;
+    out->msg_kind = CHORUS_MSG_ROOM;
+    out->order = (enum chorus_order)d.order;
+    out->epoch = d.origin_epoch;
+    out->msg_id = d.count;
+    out->view = d.view;
+    out->seq = d.seq;
+    p->stats.delivered_room++;
+    return 1;
+  }
+  size_t origin;
+  uint32_t count;
+  if (p->report_held && chorus_room_held_next(&p->room, &origin, &count)) {
+    memset(out, 0, sizeof(*out));
+    out->kind = CHORUS_OUT_HELD;
+    out->member = p->idx_of[origin];
+    out->msg_id = count;
+    out->epoch = p->room.epoch[origin];
     return 1;
   }
   return 0;
 }
 
+/* Move the room's pending sends onto the links, in order, while they fit. */
+static void pump_outbox(chorus_peer *p) {
+  uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
+  size_t total = chorus_room_outbox_count(&p->room);
+  for (size_t e = 0; e < total; e++) {
+    const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
+    uint32_t todo = s->mask & ~blocked, done = 0;
+    if (todo == 0) continue;
+    int n = chorus_room_encode(&p->room, s, p->scratch,
+                               link_msg_bytes_max(p->msg_bytes_max));
+    if (n <= 0) continue;
+    enum chorus_wire_kind kind = s->slot < 0 ? CHORUS_WIRE_KIND_CONTROL
+                                             : CHORUS_WIRE_KIND_ROOM;
+    for (size_t rank = 0; rank < p->count; rank++) {
+      if (!(todo & (1u << rank))) continue;
+      chorus_link *l = &p->links[p->idx_of[rank]];
+      if (chorus_link_space(l) < frags_for((size_t)n)) {
+        blocked |= 1u << rank;
+        continue;
+      }
+      queue_message(l, kind, ++p->next_frame_msg_id, p->scratch, (size_t)n);
+      done |= 1u << rank;
+    }
+    chorus_room_sent(&p->room, e, done);
+  }
+  chorus_room_outbox_compact(&p->room);
+}
+
+/* Arm the stability report timer: prompt if a safe message waits. */
+static void state_schedule(chorus_peer *p, uint64_t now_us) {
+  uint32_t dirty = p->room.state_dirty & p->room.alive;
+  if (!dirty) {
+    p->state_due_us = 0;
+    return;
+  }
+  uint64_t due = now_us + (chorus_room_safe_waiting(&p->room) ? p->ack_delay_us
+                                                              : p->state_lazy_us);
+  if (p->state_due_us == 0 || due < p->state_due_us) p->state_due_us = due;
+}
+
+static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap) {
+  chorus_wire_state st;
+  st.view = p->room.view;
+  st.n = (uint8_t)p->count;
+  for (size_t k = 0; k < p->count; k++) {
+    st.held[k] = p->room.held[k];
+    st.stable[k] = p->room.stable[k];
+  }
+  int n = chorus_wire_state_encode(buf, cap, &st);
+  if (n <= 0) return 0;
+  p->room.state_dirty &= ~(1u << rank);
+  return (size_t)n;
+}
+
 static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
                          uint8_t *buf) {
+  const size_t room_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES -
+                            CHORUS_WIRE_STATE_BYTES_MAX;
+  int state_due = p->state_due_us != 0 && now_us >= p->state_due_us;
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_send + k) % p->count;
-    if (i == p->self) continue;
+    if (!linked(p, i)) continue;
     chorus_link *l = &p->links[i];
+    size_t rank = p->rank_of[i];
+    int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0;
     chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
-                                 CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES,
-                                 &must_send);
-    if (n == 0 && !must_send) continue;
+                                 room_bytes, &must_send);
+    if (n == 0 && !must_send && !(report && state_due)) continue;
+    if (report) n += state_write(p, rank, buf + CHORUS_WIRE_HEADER_BYTES + n,
+                                 CHORUS_WIRE_STATE_BYTES_MAX);
     p->rr_send = (i + 1) % p->count;
     l->stats.datagrams_sent++;
     p->stats.datagrams_sent++;
@@ -342,18 +531,22 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf, size_t cap_bytes) {
   if (!p || !out || !buf) return CHORUS_ERR_INVAL;
   if (cap_bytes < chorus_peer_poll_bytes_min(p)) return CHORUS_ERR_NOBUF;
-  if (poll_event(p, out) || poll_deliver(p, out, buf, cap_bytes) ||
-      poll_datagram(p, now_us, out, buf))
+  if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
+      poll_room(p, now_us, out, buf))
     return CHORUS_OK;
+  pump_outbox(p);
+  state_schedule(p, now_us);
+  if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
+  if (!(p->room.state_dirty & p->room.alive)) p->state_due_us = 0;
   memset(out, 0, sizeof(*out));
   out->kind = CHORUS_OUT_NONE;
   return CHORUS_OK;
 }
 
 uint64_t chorus_peer_deadline(const chorus_peer *p) {
-  uint64_t due = UINT64_MAX;
+  uint64_t due = p->state_due_us ? p->state_due_us : UINT64_MAX;
   for (size_t i = 0; i < p->count; i++) {
-    if (i == p->self) continue;
+    if (!linked(p, i)) continue;
     uint64_t d = chorus_link_deadline(&p->links[i]);
     if (d < due) due = d;
   }
@@ -376,6 +569,16 @@ size_t chorus_peer_self(const chorus_peer *p) { return p->self; }
 
 void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   *out = p->stats;
+  chorus_room_stats rs;
+  chorus_room_stats_get(&p->room, &rs);
+  out->view = rs.view;
+  out->sequencer = (uint32_t)p->idx_of[rs.sequencer];
+  out->holdback = rs.holdback;
+  out->retained = rs.retained;
+  out->stability_lag = rs.stability_lag;
+  out->stability_oldest_us = rs.oldest_unstable_us;
+  out->room_discarded = rs.discarded;
+  out->room_relayed = rs.relayed;
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,

@@ -42,6 +42,8 @@
 #define CHORUS_WINDOW_FRAMES_DEFAULT 64 /* frames in flight per link */
 #define CHORUS_WINDOW_FRAMES_MAX 1024
 #define CHORUS_EVENTS_MAX 64 /* pending non-message events */
+#define CHORUS_RETAIN_MSGS_DEFAULT 256 /* room messages held or retained */
+#define CHORUS_RETAIN_MSGS_MAX 65536
 
 /* Kinds of message a peer delivers. */
 enum chorus_msg_kind {
@@ -70,6 +72,12 @@ typedef struct chorus_peer_config {
   uint32_t rto_us_min;     /* RTO floor, default 10 ms (a LAN floor, not 1 s) */
   uint32_t rto_us_max;     /* RTO cap after backoff, default 2 s */
   uint32_t ack_delay_us;   /* delayed-ACK timer, default 5 ms */
+  enum chorus_order order; /* room default for chorus_peer_broadcast, total */
+  size_t retain_msgs;      /* room messages in hold-back or retained until
+                              stable, default 256 */
+  uint32_t state_lazy_us;  /* longest delay of a stability report when no
+                              safe message waits, default 200 ms */
+  int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
 } chorus_peer_config;
 
 /* Output kinds returned by chorus_peer_poll(). */
@@ -81,6 +89,9 @@ enum chorus_out_kind {
   CHORUS_OUT_PEER_RESTARTED = 4, /* member out.member came back with a new
                                     epoch; out.dropped frames sent to its
                                     previous incarnation were abandoned */
+  CHORUS_OUT_HELD = 5, /* only with report_held: room message (out.member,
+                          out.epoch, out.msg_id) is now held here, with its
+                          order, and counts towards stability */
 };
 
 /* One output. `data` points into the caller's buffer given to poll. */
@@ -92,8 +103,12 @@ typedef struct chorus_output {
   enum chorus_msg_kind msg_kind; /* DELIVER: room or private */
   enum chorus_order order;       /* DELIVER: the order it was delivered in */
   uint32_t epoch;         /* DELIVER: sender's epoch; PEER_*: new epoch */
-  uint32_t msg_id;        /* DELIVER: sender's message number in its epoch */
+  uint32_t msg_id;        /* DELIVER: room: the origin's room message number
+                             (1, 2, ... per epoch); private: the sender's
+                             private message number (1, 2, ... per epoch) */
   uint32_t dropped;       /* PEER_RESTARTED: frames abandoned */
+  uint32_t view;          /* DELIVER room: view it was delivered in */
+  uint32_t seq;           /* DELIVER total/safe: position in the view's order */
 } chorus_output;
 
 /* Per-link counters and estimates, for /stats. */
@@ -123,6 +138,16 @@ typedef struct chorus_peer_stats {
   uint64_t events_dropped;   /* never non-zero: events queue full is an error */
   uint64_t delivered_room, delivered_private;
   uint64_t sent_room, sent_private;
+  uint32_t view;            /* current view number */
+  uint32_t sequencer;       /* member index of the view's sequencer */
+  uint32_t holdback;        /* room messages received, not yet deliverable */
+  uint32_t retained;        /* delivered, kept until stable */
+  uint32_t stability_lag;   /* messages here not yet known stable */
+  uint64_t stability_oldest_us; /* when the oldest of those was first held
+                                   (now_us clock), UINT64_MAX if none */
+  uint64_t room_discarded;  /* undeliverable messages of removed members */
+  uint64_t room_relayed;    /* messages relayed in flushes */
+  uint64_t rx_room_refused; /* room messages left in the link: no free slot */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;
@@ -171,6 +196,26 @@ void chorus_peer_tick(chorus_peer *peer, uint64_t now_us);
  */
 int chorus_peer_broadcast(chorus_peer *peer, uint64_t now_us, const uint8_t *text,
                           size_t len, uint32_t *msg_id);
+
+/*
+ * chorus_peer_send_room is chorus_peer_broadcast with an explicit order.
+ * Room messages are also delivered to their sender (CHORUS_OUT_DELIVER with
+ * member = self) at their place in the room's order.
+ * Errors: those of broadcast, plus CHORUS_ERR_INVAL (order out of range).
+ */
+int chorus_peer_send_room(chorus_peer *peer, uint64_t now_us,
+                          enum chorus_order order, const uint8_t *text,
+                          size_t len, uint32_t *msg_id);
+
+/*
+ * chorus_peer_remove_member takes `member` out of the room's view (it
+ * crashed or left): the next view begins, unstable messages are relayed to
+ * the survivors, and nothing more is sent to or accepted from it. Every
+ * survivor must be given the same removal (the membership protocol does this
+ * in a later version). Errors: CHORUS_ERR_INVAL (self, unknown, or already
+ * removed), CHORUS_ERR_QUEUE_FULL (no room to relay; retry after polling).
+ */
+int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member);
 
 /*
  * chorus_peer_send_private queues private message `text[0..len)` to member

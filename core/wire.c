@@ -84,6 +84,21 @@ int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes) {
   return 1;
 }
 
+int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
+                             const chorus_wire_state *st) {
+  if (st->n == 0 || st->n > CHORUS_WIRE_STATE_MEMBERS_MAX) return CHORUS_ERR_INVAL;
+  size_t n = 6 + 8 * (size_t)st->n;
+  if (cap_bytes < n) return CHORUS_ERR_NOBUF;
+  buf[0] = CHORUS_FRAME_STATE;
+  chorus_wire_put_u32(buf + 1, st->view);
+  buf[5] = st->n;
+  for (size_t k = 0; k < st->n; k++) {
+    chorus_wire_put_u32(buf + 6 + 4 * k, st->held[k]);
+    chorus_wire_put_u32(buf + 6 + 4 * (st->n + k), st->stable[k]);
+  }
+  return (int)n;
+}
+
 int chorus_wire_header_decode(const uint8_t *buf, size_t len,
                               chorus_wire_header *h) {
   if (len > CHORUS_DATAGRAM_BYTES_MAX) return CHORUS_ERR_TOO_BIG;
@@ -110,7 +125,7 @@ static int data_decode(const uint8_t *buf, size_t len, chorus_wire_data *d) {
   d->msg_len = chorus_wire_get_u32(buf + 12);
   d->frag_len = chorus_wire_get_u16(buf + 16);
   d->frag = buf + CHORUS_WIRE_DATA_OVERHEAD_BYTES;
-  if (d->kind > CHORUS_MSG_PRIVATE || d->order > CHORUS_ORDER_SAFE)
+  if (d->kind > CHORUS_WIRE_KIND_CONTROL || d->order > CHORUS_ORDER_SAFE)
     return CHORUS_ERR_BAD_FRAME;
   if (d->flags & ~(CHORUS_DATA_FIRST | CHORUS_DATA_LAST))
     return CHORUS_ERR_BAD_FRAME;
@@ -143,6 +158,21 @@ static int ack_decode(const uint8_t *buf, size_t len, chorus_wire_ack *a) {
   return (int)n;
 }
 
+static int state_decode(const uint8_t *buf, size_t len, chorus_wire_state *st) {
+  if (len < 6) return CHORUS_ERR_TRUNCATED;
+  st->view = chorus_wire_get_u32(buf + 1);
+  st->n = buf[5];
+  if (st->n == 0 || st->n > CHORUS_WIRE_STATE_MEMBERS_MAX) return CHORUS_ERR_BAD_FRAME;
+  size_t n = 6 + 8 * (size_t)st->n;
+  if (len < n) return CHORUS_ERR_TRUNCATED;
+  for (size_t k = 0; k < st->n; k++) {
+    st->held[k] = chorus_wire_get_u32(buf + 6 + 4 * k);
+    st->stable[k] = chorus_wire_get_u32(buf + 6 + 4 * (st->n + k));
+    if (st->stable[k] > st->held[k]) return CHORUS_ERR_BAD_FRAME;
+  }
+  return (int)n;
+}
+
 int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
                              chorus_wire_frame *f) {
   if (len == 0) return CHORUS_ERR_TRUNCATED;
@@ -156,6 +186,9 @@ int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
   case CHORUS_FRAME_HELLO:
     f->type = CHORUS_FRAME_HELLO;
     return 1;
+  case CHORUS_FRAME_STATE:
+    f->type = CHORUS_FRAME_STATE;
+    return state_decode(buf, len, &f->u.state);
   default:
     return CHORUS_ERR_BAD_FRAME;
   }

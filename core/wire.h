@@ -25,6 +25,14 @@
  *     ascending order, not touching each other.
  *   HELLO (type 0x03, 1 byte): asks the receiver to answer, so the sender
  *     learns its epoch before sending data.
+ *   STATE (type 0x04, 6 + 8 n bytes): stability report, sent unreliably
+ *     (every report supersedes the previous one)
+ *     type 1 | view 4 | n 1 | n * held 4 | n * stable 4
+ *     held[k]: messages of member rank k held contiguously by the sender;
+ *     stable[k]: of those, how many every member of its view holds.
+ *
+ * DATA kind: 0 room message, 1 private message, 2 room control message.
+ * Message payloads (room header, control) are defined in room.h.
  */
 #ifndef CHORUS_WIRE_H
 #define CHORUS_WIRE_H
@@ -37,15 +45,25 @@
 #define CHORUS_WIRE_DATA_OVERHEAD_BYTES 18
 #define CHORUS_WIRE_SACK_RANGES_MAX 8
 #define CHORUS_WIRE_ACK_BYTES_MAX (6 + 6 * CHORUS_WIRE_SACK_RANGES_MAX)
-/* Largest fragment that always fits beside a full ACK frame in one datagram. */
+#define CHORUS_WIRE_STATE_MEMBERS_MAX 10
+#define CHORUS_WIRE_STATE_BYTES_MAX (6 + 8 * CHORUS_WIRE_STATE_MEMBERS_MAX)
+/* Largest fragment that always fits beside a full ACK frame and a STATE
+ * frame in one datagram. */
 #define CHORUS_WIRE_FRAG_BYTES_MAX                                     \
   (1200 - CHORUS_WIRE_HEADER_BYTES - CHORUS_WIRE_ACK_BYTES_MAX -       \
-   CHORUS_WIRE_DATA_OVERHEAD_BYTES)
+   CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_DATA_OVERHEAD_BYTES)
+
+enum chorus_wire_kind {
+  CHORUS_WIRE_KIND_ROOM = 0,
+  CHORUS_WIRE_KIND_PRIVATE = 1,
+  CHORUS_WIRE_KIND_CONTROL = 2,
+};
 
 enum chorus_frame_type {
   CHORUS_FRAME_DATA = 0x01,
   CHORUS_FRAME_ACK = 0x02,
   CHORUS_FRAME_HELLO = 0x03,
+  CHORUS_FRAME_STATE = 0x04,
 };
 
 #define CHORUS_DATA_FIRST 0x01
@@ -79,11 +97,19 @@ typedef struct chorus_wire_ack {
   chorus_wire_range ranges[CHORUS_WIRE_SACK_RANGES_MAX];
 } chorus_wire_ack;
 
+typedef struct chorus_wire_state {
+  uint32_t view;
+  uint8_t n;
+  uint32_t held[CHORUS_WIRE_STATE_MEMBERS_MAX];
+  uint32_t stable[CHORUS_WIRE_STATE_MEMBERS_MAX];
+} chorus_wire_state;
+
 typedef struct chorus_wire_frame {
   enum chorus_frame_type type;
   union {
     chorus_wire_data data;
     chorus_wire_ack ack;
+    chorus_wire_state state;
   } u;
 } chorus_wire_frame;
 
@@ -110,6 +136,9 @@ int chorus_wire_data_encode(uint8_t *buf, size_t cap_bytes,
 int chorus_wire_ack_encode(uint8_t *buf, size_t cap_bytes,
                            const chorus_wire_ack *a);
 int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes);
+/* Also CHORUS_ERR_INVAL if n exceeds CHORUS_WIRE_STATE_MEMBERS_MAX. */
+int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
+                             const chorus_wire_state *st);
 
 /*
  * chorus_wire_header_decode parses the header at buf[0..len).
@@ -128,7 +157,7 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
  * CHORUS_ERR_BAD_FRAME (unknown type, bad flags, kind or order out of range,
  * fragment longer than the message or than CHORUS_WIRE_FRAG_BYTES_MAX,
  * message longer than 65536, empty fragment, SACK ranges out of order,
- * empty or not above cum). DATA fragments point into buf.
+ * empty or not above cum, STATE with n = 0 or n > 10, stable above held). DATA fragments point into buf.
  */
 int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
                              chorus_wire_frame *f);

@@ -27,8 +27,8 @@ typedef struct minnet_dgram {
 
 typedef struct minnet_delivery {
   size_t node, from;
-  int kind;
-  uint32_t msg_id;
+  int kind, order;
+  uint32_t msg_id, seq;
   size_t len;
   uint8_t first_byte;
 } minnet_delivery;
@@ -50,7 +50,7 @@ typedef struct minnet {
 
 static const char *minnet_names[MINNET_NODES] = {"alice", "bob", "carol", "dave"};
 
-static int minnet_add(minnet *m, size_t i, uint32_t epoch) {
+static inline int minnet_add(minnet *m, size_t i, uint32_t epoch) {
   chorus_peer_config cfg;
   chorus_peer_config_default(&cfg);
   cfg.self_name = minnet_names[i];
@@ -61,19 +61,27 @@ static int minnet_add(minnet *m, size_t i, uint32_t epoch) {
   return chorus_peer_new(&cfg, &m->peer[i]);
 }
 
-static void minnet_init(minnet *m, size_t n) {
+static inline void minnet_init(minnet *m, size_t n) {
   memset(m, 0, sizeof(*m));
   m->n = n;
   m->q = calloc(MINNET_QUEUE, sizeof(*m->q));
   for (size_t i = 0; i < n; i++) minnet_add(m, i, 100 + (uint32_t)i);
 }
 
-static void minnet_free(minnet *m) {
+static inline void minnet_free(minnet *m) {
   for (size_t i = 0; i < m->n; i++) chorus_peer_free(m->peer[i]);
   free(m->q);
 }
 
-static void minnet_enqueue(minnet *m, size_t src, size_t dst, const uint8_t *b,
+/* Crash node i: it stops, and the survivors remove it from the view. */
+static inline void minnet_crash(minnet *m, size_t i) {
+  chorus_peer_free(m->peer[i]);
+  m->peer[i] = NULL;
+  for (size_t k = 0; k < m->n; k++)
+    if (m->peer[k]) chorus_peer_remove_member(m->peer[k], m->now_us, i);
+}
+
+static inline void minnet_enqueue(minnet *m, size_t src, size_t dst, const uint8_t *b,
                            size_t len, uint64_t at_us) {
   if (m->qlen == MINNET_QUEUE) return; /* tests stay far below this */
   minnet_dgram *d = &m->q[m->qlen++];
@@ -85,7 +93,7 @@ static void minnet_enqueue(minnet *m, size_t src, size_t dst, const uint8_t *b,
 }
 
 /* Drain one node's output queue into the network and the delivery log. */
-static void minnet_drain(minnet *m, size_t i) {
+static inline void minnet_drain(minnet *m, size_t i) {
   static uint8_t buf[CHORUS_MSG_BYTES_MAX];
   chorus_output o;
   while (chorus_peer_poll(m->peer[i], m->now_us, &o, buf, sizeof buf) == 0 &&
@@ -99,7 +107,8 @@ static void minnet_drain(minnet *m, size_t i) {
       minnet_enqueue(m, i, o.member, o.data, o.len, at);
       if (f == MINNET_DUP) minnet_enqueue(m, i, o.member, o.data, o.len, at + 1);
     } else if (o.kind == CHORUS_OUT_DELIVER && m->nlog < MINNET_LOG) {
-      minnet_delivery d = {i, o.member, (int)o.msg_kind, o.msg_id, o.len, o.data[0]};
+      minnet_delivery d = {i,        o.member, (int)o.msg_kind, (int)o.order,
+                           o.msg_id, o.seq,    o.len,           o.data[0]};
       m->log[m->nlog++] = d;
       memcpy(m->last_msg, o.data, o.len);
       m->last_len = o.len;
@@ -113,7 +122,7 @@ static void minnet_drain(minnet *m, size_t i) {
 
 /* Advance to the next datagram arrival or timer and process it. Returns 0
  * when nothing is left to do before `until_us`. */
-static int minnet_step(minnet *m, uint64_t until_us) {
+static inline int minnet_step(minnet *m, uint64_t until_us) {
   uint64_t next = UINT64_MAX;
   size_t qi = MINNET_QUEUE;
   for (size_t k = 0; k < m->qlen; k++)
@@ -139,9 +148,10 @@ static int minnet_step(minnet *m, uint64_t until_us) {
   return 1;
 }
 
-static void minnet_run(minnet *m, uint64_t for_us) {
+static inline void minnet_run(minnet *m, uint64_t for_us) {
   uint64_t until = m->now_us + for_us;
-  for (size_t i = 0; i < m->n; i++) minnet_drain(m, i);
+  for (size_t i = 0; i < m->n; i++)
+    if (m->peer[i]) minnet_drain(m, i);
   while (minnet_step(m, until)) {
   }
   m->now_us = until;

@@ -16,17 +16,23 @@ static int send_text(minnet *m, size_t from, int to, const char *text) {
                                   (const uint8_t *)text, len, NULL);
 }
 
-/* Check that node `node` got exactly msg ids 0..count-1 from `from`, in order. */
-static void check_fifo(const minnet *m, size_t node, size_t from, uint32_t count) {
-  uint32_t next = 0;
+/* Check that node `node` got exactly ids 1..count of `kind` from `from`,
+ * in order (room and private messages are numbered separately). */
+static void check_kind(const minnet *m, size_t node, size_t from, int kind,
+                       uint32_t count) {
+  uint32_t next = 1;
   for (size_t k = 0; k < m->nlog; k++) {
     const minnet_delivery *d = &m->log[k];
-    if (d->node != node || d->from != from) continue;
+    if (d->node != node || d->from != from || d->kind != kind) continue;
     CHECK_EQ(d->msg_id, next);
     next++;
   }
-  CHECK_EQ(next, count);
+  CHECK_EQ(next - 1, count);
 }
+
+#define check_room(m, node, from, count) check_kind(m, node, from, CHORUS_MSG_ROOM, count)
+#define check_private(m, node, from, count) \
+  check_kind(m, node, from, CHORUS_MSG_PRIVATE, count)
 
 static void test_handshake_and_fifo(void) {
   minnet m;
@@ -36,8 +42,11 @@ static void test_handshake_and_fifo(void) {
   for (int i = 0; i < 5; i++) CHECK_EQ(send_text(&m, 0, -1, "room"), 0);
   CHECK_EQ(send_text(&m, 0, 2, "private"), 0);
   minnet_run(&m, 1000000);
-  check_fifo(&m, 1, 0, 5);
-  check_fifo(&m, 2, 0, 6);
+  check_room(&m, 0, 0, 5); /* the sender delivers its own, in order */
+  check_room(&m, 1, 0, 5);
+  check_room(&m, 2, 0, 5);
+  check_private(&m, 2, 0, 1);
+  check_private(&m, 1, 0, 0);
   minnet_free(&m);
 }
 
@@ -54,7 +63,7 @@ static void test_loss(void) {
   m.fate = drop_half;
   for (int i = 0; i < 20; i++) send_text(&m, 0, -1, "lossy");
   minnet_run(&m, 20000000);
-  check_fifo(&m, 1, 0, 20);
+  check_room(&m, 1, 0, 20);
   chorus_link_stats st;
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK(st.retransmits > 0);
@@ -79,7 +88,7 @@ static void test_reorder(void) {
     minnet_run(&m, 100); /* one datagram each */
   }
   minnet_run(&m, 1000000);
-  check_fifo(&m, 1, 0, 10);
+  check_private(&m, 1, 0, 10);
   minnet_free(&m);
 }
 
@@ -94,7 +103,7 @@ static void test_duplication(void) {
   m.fate = dup_all;
   for (int i = 0; i < 10; i++) send_text(&m, 1, -1, "twice");
   minnet_run(&m, 1000000);
-  check_fifo(&m, 0, 1, 10); /* exactly once despite every datagram doubled */
+  check_room(&m, 0, 1, 10); /* exactly once despite every datagram doubled */
   chorus_link_stats st;
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK(st.dup_frames > 0);
@@ -111,7 +120,7 @@ static void test_fragmentation(void) {
   CHECK_EQ(chorus_peer_broadcast(m.peer[0], 0, big, sizeof big + 1, NULL),
            CHORUS_ERR_MSG_TOO_LONG);
   minnet_run(&m, 20000000);
-  check_fifo(&m, 1, 0, 1);
+  check_room(&m, 1, 0, 1);
   CHECK_EQ(m.last_len, sizeof big);
   CHECK(memcmp(m.last_msg, big, sizeof big) == 0);
   minnet_free(&m);
@@ -135,7 +144,7 @@ static void test_back_pressure(void) {
   CHECK_EQ(ps.tx_window_full, 1);
   m.fate = NULL; /* the path heals: everything queued gets through */
   minnet_run(&m, 30000000);
-  check_fifo(&m, 1, 0, (uint32_t)sent);
+  check_private(&m, 1, 0, (uint32_t)sent);
   CHECK_EQ(send_text(&m, 0, 1, "x"), 0);
   minnet_free(&m);
 }
@@ -145,7 +154,7 @@ static void test_restart_new_epoch(void) {
   minnet_init(&m, 2);
   send_text(&m, 0, 1, "before");
   minnet_run(&m, 1000000);
-  check_fifo(&m, 1, 0, 1);
+  check_private(&m, 1, 0, 1);
   chorus_peer_free(m.peer[1]); /* crash bob, restart with a larger epoch */
   CHECK_EQ(minnet_add(&m, 1, 500), 0);
   m.nlog = 0;
@@ -176,7 +185,7 @@ static void test_malformed_counted(void) {
   CHECK_EQ(ps.rx_too_big, 1);
   send_text(&m, 1, 0, "still fine");
   minnet_run(&m, 1000000);
-  check_fifo(&m, 0, 1, 1);
+  check_private(&m, 0, 1, 1);
   minnet_free(&m);
 }
 
@@ -193,11 +202,11 @@ static void test_fast_retransmit(void) {
   m.fate = drop_one;
   m.sent = 0;
   for (int i = 0; i < 8; i++) {
-    send_text(&m, 0, 1, "burst");
+    send_text(&m, 0, 1, "burst"); /* private: one link, one datagram each */
     minnet_drain(&m, 0); /* one datagram per message */
   }
   minnet_run(&m, 1000000);
-  check_fifo(&m, 1, 0, 8);
+  check_private(&m, 1, 0, 8);
   chorus_link_stats st;
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK_EQ(st.fast_retransmits, 1);

@@ -61,7 +61,7 @@ static void test_data_rejects(void) {
   chorus_wire_data d = {1, 0, 0, CHORUS_DATA_FIRST, 1, 3, 3, text};
   int n = chorus_wire_data_encode(buf, sizeof buf, &d);
   chorus_wire_frame f;
-  buf[5] = 2; /* kind */
+  buf[5] = 3; /* kind */
   CHECK_EQ(chorus_wire_frame_decode(buf, (size_t)n, &f), CHORUS_ERR_BAD_FRAME);
   buf[5] = 0;
   buf[6] = 4; /* order */

@@ -1,0 +1,502 @@
+#include "room.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "wire.h"
+
+enum room_slot_state { RS_FREE = 0, RS_HELD, RS_DELIVERED };
+
+struct chorus_room_slot {
+  uint8_t state, origin, order;
+  uint32_t origin_epoch, count;
+  uint32_t seq_view, seq; /* seq 0: not (or no longer) sequenced */
+  uint32_t len, refs;     /* refs: outbox entries naming this slot */
+  uint32_t vc[CHORUS_MEMBERS_MAX];
+  uint64_t held_us;
+  uint8_t *text;
+};
+
+#define OUTBOX_PER_SLOT 4 /* submit or forward, plus relays in flushes */
+
+static uint32_t bit(size_t rank) { return (uint32_t)1 << rank; }
+
+static size_t outbox_cap(const chorus_room *r) {
+  return OUTBOX_PER_SLOT * r->retain_max + 8;
+}
+
+int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
+                     size_t msg_bytes_max) {
+  memset(r, 0, sizeof(*r));
+  if (n == 0 || n > CHORUS_MEMBERS_MAX || self >= n || retain_msgs < 2 ||
+      msg_bytes_max == 0)
+    return CHORUS_ERR_CONFIG;
+  r->n = n;
+  r->self = self;
+  r->retain_max = retain_msgs;
+  r->msg_bytes_max = msg_bytes_max;
+  r->view = r->ord_view = 1;
+  r->alive = (uint32_t)((1u << n) - 1);
+  r->next_seq = 1;
+  r->slots = calloc(retain_msgs, sizeof(*r->slots));
+  r->text_mem = malloc(retain_msgs * msg_bytes_max);
+  r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
+  if (!r->slots || !r->text_mem || !r->outbox) {
+    chorus_room_free(r);
+    return CHORUS_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < retain_msgs; i++)
+    r->slots[i].text = r->text_mem + i * msg_bytes_max;
+  return CHORUS_OK;
+}
+
+void chorus_room_free(chorus_room *r) {
+  free(r->slots);
+  free(r->text_mem);
+  free(r->outbox);
+  r->slots = NULL;
+  r->text_mem = NULL;
+  r->outbox = NULL;
+}
+
+size_t chorus_room_sequencer(const chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++)
+    if (r->alive & bit(k)) return k;
+  return r->self;
+}
+
+static int is_sequencer(const chorus_room *r) {
+  return chorus_room_sequencer(r) == r->self;
+}
+
+static uint32_t others(const chorus_room *r) { return r->alive & ~bit(r->self); }
+
+static int find_slot(const chorus_room *r, size_t origin, uint32_t count) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_FREE && s->origin == origin && s->count == count)
+      return (int)i;
+  }
+  return -1;
+}
+
+static int alloc_slot(const chorus_room *r) {
+  for (size_t i = 0; i < r->retain_max; i++)
+    if (r->slots[i].state == RS_FREE) return (int)i;
+  return -1;
+}
+
+int chorus_room_can_accept(const chorus_room *r) {
+  return alloc_slot(r) >= 0 && r->ob_count + 2 <= outbox_cap(r);
+}
+
+static int outbox_push(chorus_room *r, int32_t slot, uint32_t mask) {
+  if (mask == 0) return CHORUS_OK;
+  if (r->ob_count == outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  chorus_room_send *e = &r->outbox[(r->ob_head + r->ob_count++) % outbox_cap(r)];
+  e->slot = slot;
+  e->mask = mask;
+  e->view = r->view;
+  if (slot >= 0) r->slots[slot].refs++;
+  return CHORUS_OK;
+}
+
+/* Stable = held by every member of the view (minimum of the reports). */
+static void stable_update(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t lo = UINT32_MAX;
+    for (size_t m = 0; m < r->n; m++) {
+      if (!(r->alive & bit(m))) continue;
+      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+      if (h < lo) lo = h;
+    }
+    if (lo != UINT32_MAX && lo > r->stable[k]) {
+      r->stable[k] = lo;
+      if (is_sequencer(r)) r->state_dirty |= others(r); /* announce it */
+    }
+  }
+}
+
+/* A message counts as held once it is here with everything needed to
+ * deliver it in its order: total and safe ones need their sequence number. */
+static int slot_held(const chorus_room_slot *s) {
+  return s->order < CHORUS_ORDER_TOTAL || s->seq != 0;
+}
+
+static void held_advance(chorus_room *r, size_t origin) {
+  uint32_t before = r->held[origin];
+  for (;;) {
+    uint32_t c = r->held[origin] + 1;
+    if (c > r->delivered[origin]) {
+      int i = find_slot(r, origin, c);
+      if (i < 0 || !slot_held(&r->slots[i])) break;
+    }
+    r->held[origin] = c;
+  }
+  if (r->held[origin] == before) return;
+  /* Members report what they hold to the sequencer; it aggregates. */
+  r->state_dirty |= is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
+  stable_update(r);
+}
+
+int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
+                       const uint8_t *text, size_t len, uint32_t epoch,
+                       uint32_t *count) {
+  int i = alloc_slot(r);
+  if (i < 0 || r->ob_count + 2 > outbox_cap(r) || len > r->msg_bytes_max)
+    return CHORUS_ERR_WINDOW_FULL;
+  chorus_room_slot *s = &r->slots[i];
+  s->state = RS_HELD;
+  s->origin = (uint8_t)r->self;
+  s->order = order;
+  s->origin_epoch = epoch;
+  s->count = ++r->sent;
+  s->seq = s->seq_view = 0;
+  s->len = (uint32_t)len;
+  s->held_us = now_us;
+  memcpy(s->text, text, len);
+  memcpy(s->vc, r->delivered, sizeof(s->vc));
+  s->vc[r->self] = s->count - 1;
+  r->epoch[r->self] = epoch;
+  if (order < CHORUS_ORDER_TOTAL) outbox_push(r, i, others(r));
+  else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
+  held_advance(r, r->self);
+  *count = s->count;
+  return CHORUS_OK;
+}
+
+/* Decoded room header. */
+typedef struct room_hdr {
+  uint8_t origin, order;
+  uint32_t epoch, count, seq_view, seq;
+  uint32_t vc[CHORUS_MEMBERS_MAX];
+  const uint8_t *text;
+  size_t len;
+} room_hdr;
+
+static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
+                      room_hdr *h) {
+  if (len < CHORUS_ROOM_HDR_BYTES(r->n)) return CHORUS_ERR_BAD_FRAME;
+  h->origin = m[0];
+  h->order = m[1];
+  h->epoch = chorus_wire_get_u32(m + 2);
+  h->count = chorus_wire_get_u32(m + 6);
+  h->seq_view = chorus_wire_get_u32(m + 10);
+  h->seq = chorus_wire_get_u32(m + 14);
+  if (h->origin >= r->n || h->order > CHORUS_ORDER_SAFE || h->count == 0 ||
+      h->epoch == 0 || m[18] != r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  for (size_t k = 0; k < r->n; k++) h->vc[k] = chorus_wire_get_u32(m + 19 + 4 * k);
+  h->text = m + CHORUS_ROOM_HDR_BYTES(r->n);
+  h->len = len - CHORUS_ROOM_HDR_BYTES(r->n);
+  if (h->len == 0 || h->len > r->msg_bytes_max || h->vc[h->origin] != h->count - 1)
+    return CHORUS_ERR_BAD_FRAME;
+  return CHORUS_OK;
+}
+
+/* Take a sequence number from a newer (or the current) numbering. */
+static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
+  if (h->seq == 0 || h->seq_view < r->ord_view) return;
+  if (s->seq == 0 || h->seq_view > s->seq_view) {
+    s->seq = h->seq;
+    s->seq_view = h->seq_view;
+  }
+}
+
+int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
+                           const uint8_t *m, size_t len) {
+  (void)from;
+  room_hdr h;
+  if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
+  if (h.epoch < r->epoch[h.origin]) return CHORUS_OK; /* older incarnation */
+  if (h.origin != r->self && h.epoch > r->epoch[h.origin]) {
+    if (r->epoch[h.origin] != 0) chorus_room_origin_restarted(r, h.origin, h.epoch);
+    r->epoch[h.origin] = h.epoch;
+  }
+  if (h.origin == r->self && h.epoch != r->epoch[r->self]) return CHORUS_OK;
+  if (h.count <= r->delivered[h.origin]) return CHORUS_OK; /* duplicate */
+  int i = find_slot(r, h.origin, h.count);
+  if (i < 0) {
+    if (h.origin == r->self) return CHORUS_OK; /* own, already gone */
+    i = alloc_slot(r);
+    if (i < 0) return CHORUS_ERR_QUEUE_FULL;
+    chorus_room_slot *s = &r->slots[i];
+    s->state = RS_HELD;
+    s->origin = h.origin;
+    s->order = h.order;
+    s->origin_epoch = h.epoch;
+    s->count = h.count;
+    s->seq = s->seq_view = 0;
+    s->len = (uint32_t)h.len;
+    s->held_us = now_us;
+    memcpy(s->vc, h.vc, sizeof(s->vc));
+    memcpy(s->text, h.text, h.len);
+  }
+  seq_merge(r, &r->slots[i], &h);
+  held_advance(r, h.origin);
+  return CHORUS_OK;
+}
+
+static void flush_try_complete(chorus_room *r);
+
+int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
+                           size_t len) {
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE ||
+      from >= r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  uint32_t view = chorus_wire_get_u32(m + 1);
+  if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
+  flush_try_complete(r);
+  return CHORUS_OK;
+}
+
+void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
+                          const uint32_t *held, const uint32_t *stable, size_t n) {
+  if (from >= r->n || n != r->n) return;
+  for (size_t k = 0; k < n; k++)
+    if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
+  /* The sequencer's stable vector covers our view only if views agree. */
+  if (view == r->view && from == chorus_room_sequencer(r))
+    for (size_t k = 0; k < n; k++)
+      if (stable[k] > r->stable[k] && stable[k] <= r->held[k]) r->stable[k] = stable[k];
+  stable_update(r);
+}
+
+/* FIFO, then causal, then total (next number of the ordering view), then
+ * safe (stable). Each order includes the conditions of the ones before. */
+static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
+  if (r->delivered[s->origin] != s->count - 1) return 0;
+  if (s->order >= CHORUS_ORDER_CAUSAL)
+    for (size_t k = 0; k < r->n; k++)
+      if (k != s->origin && r->delivered[k] < s->vc[k]) return 0;
+  if (s->order >= CHORUS_ORDER_TOTAL &&
+      (s->seq == 0 || s->seq_view != r->ord_view || s->seq != r->next_seq))
+    return 0;
+  if (s->order == CHORUS_ORDER_SAFE && r->stable[s->origin] < s->count) return 0;
+  return 1;
+}
+
+/* Sequencer: number one causally ready total/safe message and forward it. */
+static int sequence_one(chorus_room *r) {
+  if (!is_sequencer(r) || r->flushing || r->ob_count == outbox_cap(r)) return 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0)
+      continue;
+    chorus_room_slot probe = *s;
+    probe.order = CHORUS_ORDER_CAUSAL;
+    if (!deliverable(r, &probe)) continue;
+    s->seq = ++r->seq_assigned;
+    s->seq_view = r->view;
+    outbox_push(r, (int32_t)i, others(r));
+    held_advance(r, s->origin);
+    return 1;
+  }
+  return 0;
+}
+
+/* Free delivered messages every member holds, unless still to be sent. */
+static void collect_stable(chorus_room *r) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_DELIVERED && s->refs == 0 && s->count <= r->stable[s->origin])
+      s->state = RS_FREE;
+  }
+}
+
+int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
+  (void)now_us;
+  collect_stable(r);
+  do {
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_HELD || !deliverable(r, s)) continue;
+      s->state = RS_DELIVERED;
+      r->delivered[s->origin]++;
+      if (s->seq) r->next_seq++;
+      d->origin = s->origin;
+      d->origin_epoch = s->origin_epoch;
+      d->count = s->count;
+      d->view = r->view;
+      d->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
+      d->order = s->order;
+      d->text = s->text;
+      d->len = s->len;
+      return 1;
+    }
+  } while (sequence_one(r));
+  return 0;
+}
+
+int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count) {
+  for (size_t k = 0; k < r->n; k++)
+    if (r->held_reported[k] < r->held[k]) {
+      *origin = k;
+      *count = ++r->held_reported[k];
+      return 1;
+    }
+  return 0;
+}
+
+size_t chorus_room_outbox_count(const chorus_room *r) { return r->ob_count; }
+
+const chorus_room_send *chorus_room_outbox_peek(const chorus_room *r, size_t i) {
+  if (i >= r->ob_count) return NULL;
+  return &r->outbox[(r->ob_head + i) % outbox_cap(r)];
+}
+
+void chorus_room_sent(chorus_room *r, size_t i, uint32_t mask_done) {
+  if (i >= r->ob_count) return;
+  r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~mask_done;
+}
+
+void chorus_room_outbox_compact(chorus_room *r) {
+  while (r->ob_count > 0 && r->outbox[r->ob_head].mask == 0) {
+    chorus_room_send *e = &r->outbox[r->ob_head];
+    if (e->slot >= 0) r->slots[e->slot].refs--;
+    r->ob_head = (r->ob_head + 1) % outbox_cap(r);
+    r->ob_count--;
+  }
+}
+
+int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
+                       uint8_t *buf, size_t cap_bytes) {
+  if (e->slot < 0) {
+    if (cap_bytes < CHORUS_ROOM_CTRL_BYTES) return CHORUS_ERR_NOBUF;
+    buf[0] = CHORUS_ROOM_CTRL_FLUSH_DONE;
+    chorus_wire_put_u32(buf + 1, e->view);
+    return CHORUS_ROOM_CTRL_BYTES;
+  }
+  const chorus_room_slot *s = &r->slots[e->slot];
+  size_t hdr = CHORUS_ROOM_HDR_BYTES(r->n);
+  if (cap_bytes < hdr + s->len) return CHORUS_ERR_NOBUF;
+  buf[0] = s->origin;
+  buf[1] = s->order;
+  chorus_wire_put_u32(buf + 2, s->origin_epoch);
+  chorus_wire_put_u32(buf + 6, s->count);
+  chorus_wire_put_u32(buf + 10, s->seq_view);
+  chorus_wire_put_u32(buf + 14, s->seq);
+  buf[18] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) chorus_wire_put_u32(buf + 19 + 4 * k, s->vc[k]);
+  memcpy(buf + hdr, s->text, s->len);
+  return (int)(hdr + s->len);
+}
+
+/* Drop messages of removed origins that can never be delivered: a gap in
+ * their numbering that no survivor can fill (nobody delivered past it). */
+static void discard_orphans(chorus_room *r) {
+  for (size_t o = 0; o < r->n; o++) {
+    if (r->alive & bit(o)) continue;
+    uint32_t c = r->delivered[o];
+    while (find_slot(r, o, c + 1) >= 0) c++;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state == RS_HELD && s->origin == o && s->count > c && s->refs == 0) {
+        s->state = RS_FREE;
+        r->discarded++;
+      }
+    }
+  }
+}
+
+/*
+ * Every survivor has relayed its unstable messages and said FLUSH_DONE, so
+ * all survivors hold the same messages. The numbers of the old ordering
+ * view stand up to the first gap, K; beyond it nobody can have delivered, so
+ * those messages lose their number and the new sequencer numbers them from
+ * K + 1 in the new view.
+ */
+static void flush_complete(chorus_room *r) {
+  uint32_t k = r->next_seq - 1;
+  for (;;) {
+    int found = 0;
+    for (size_t i = 0; i < r->retain_max && !found; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      found = s->state == RS_HELD && s->seq_view == r->ord_view && s->seq == k + 1;
+    }
+    if (!found) break;
+    k++;
+  }
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_FREE || s->seq == 0 || s->seq_view != r->ord_view) continue;
+    if (s->seq > k) s->seq = s->seq_view = 0;
+    else s->seq_view = r->view;
+  }
+  r->ord_view = r->view;
+  r->seq_assigned = k;
+  r->flushing = 0;
+  discard_orphans(r);
+}
+
+static void flush_try_complete(chorus_room *r) {
+  if (!r->flushing) return;
+  for (size_t k = 0; k < r->n; k++)
+    if ((r->alive & bit(k)) && k != r->self && r->flush_view_of[k] < r->view) return;
+  flush_complete(r);
+}
+
+int chorus_room_remove(chorus_room *r, size_t rank) {
+  if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
+    return CHORUS_ERR_INVAL;
+  if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  r->alive &= ~bit(rank);
+  r->view++;
+  r->flushing = 1;
+  for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
+    r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
+  chorus_room_outbox_compact(r);
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_FREE || s->count <= r->stable[s->origin]) continue;
+    outbox_push(r, (int32_t)i, others(r));
+    r->relayed++;
+  }
+  outbox_push(r, -1, others(r));
+  r->state_dirty |= others(r);
+  stable_update(r);
+  flush_try_complete(r);
+  return CHORUS_OK;
+}
+
+void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch) {
+  if (rank >= r->n || rank == r->self) return;
+  r->epoch[rank] = epoch;
+  r->delivered[rank] = r->held[rank] = r->held_reported[rank] = 0;
+  r->stable[rank] = 0;
+  for (size_t m = 0; m < r->n; m++) r->known_held[m][rank] = 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_FREE && s->origin == rank && s->origin_epoch < epoch &&
+        s->refs == 0)
+      s->state = RS_FREE;
+  }
+}
+
+void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
+  memset(out, 0, sizeof(*out));
+  out->view = r->view;
+  out->sequencer = (uint32_t)chorus_room_sequencer(r);
+  out->alive_mask = r->alive;
+  out->discarded = r->discarded;
+  out->relayed = r->relayed;
+  out->flushing = r->flushing;
+  out->oldest_unstable_us = UINT64_MAX;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD) out->holdback++;
+    if (s->state == RS_DELIVERED) out->retained++;
+    if (s->state != RS_FREE && s->count > r->stable[s->origin]) {
+      out->stability_lag++;
+      if (s->held_us < out->oldest_unstable_us) out->oldest_unstable_us = s->held_us;
+    }
+  }
+}
+
+int chorus_room_safe_waiting(const chorus_room *r) {
+  for (size_t i = 0; i < r->retain_max; i++)
+    if (r->slots[i].state == RS_HELD && r->slots[i].order == CHORUS_ORDER_SAFE)
+      return 1;
+  return 0;
+}

@@ -1,0 +1,186 @@
+/*
+ * chorus_room: delivery order of room messages (SPEC section 4,
+ * docs/ORDERING.md), above the per-pair reliable FIFO links.
+ *
+ * Members are identified here by rank: their position in byte-wise order of
+ * names, the same at every node. Each room message carries its origin, the
+ * origin's epoch, its per-origin number `count` (1, 2, ...), a vector clock
+ * (Fidge/Mattern: vc[k] = messages from k the origin had delivered when it
+ * sent, vc[origin] = count - 1) and, for total and safe messages, a global
+ * sequence number assigned by the view's sequencer (lowest rank in the view).
+ *
+ *   fifo    deliver when every earlier message of the origin is delivered
+ *   causal  and every message in the vector clock is delivered
+ *           (causal broadcast, Birman, Schiper and Stephenson 1991)
+ *   total   and its sequence number is the next one (fixed sequencer, the
+ *           "BB" method of Kaashoek and Tanenbaum's Amoeba: the origin sends
+ *           to the sequencer, which numbers the message when it is causally
+ *           deliverable there and forwards it to all)
+ *   safe    and every member of the view holds it (stability: every member
+ *           reports the count of messages it holds per origin; the stable
+ *           vector is the minimum over the view)
+ *
+ * Messages stay retained after delivery until stable, so that when a member
+ * is removed every survivor can relay what others may lack (agreement,
+ * virtual synchrony) before the next view orders anything new: the flush.
+ *
+ * Memory: retain_msgs message slots of msg_bytes_max bytes each, an outbox
+ * of 2 * retain_msgs entries, fixed at init.
+ */
+#ifndef CHORUS_ROOM_H
+#define CHORUS_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer.h"
+
+/* Bytes of room header before the text: see chorus_room_encode(). */
+#define CHORUS_ROOM_HDR_BYTES(n) (19 + 4 * (size_t)(n))
+#define CHORUS_ROOM_HDR_BYTES_MAX CHORUS_ROOM_HDR_BYTES(CHORUS_MEMBERS_MAX)
+#define CHORUS_ROOM_CTRL_BYTES 5 /* control message: type 1 | view 4 */
+#define CHORUS_ROOM_CTRL_FLUSH_DONE 1
+
+typedef struct chorus_room_slot chorus_room_slot;
+
+/* One pending transmission: a retained message (slot >= 0) or a FLUSH_DONE
+ * control message (slot < 0) to the members in `mask` (bit per rank). */
+typedef struct chorus_room_send {
+  int32_t slot;
+  uint32_t mask;
+  uint32_t view;
+} chorus_room_send;
+
+/* A message handed to the user by chorus_room_deliver(). */
+typedef struct chorus_room_delivery {
+  size_t origin; /* rank */
+  uint32_t origin_epoch, count, view, seq;
+  uint8_t order;
+  const uint8_t *text; /* valid until the next call into the room */
+  size_t len;
+} chorus_room_delivery;
+
+typedef struct chorus_room {
+  size_t n, self;            /* members (ranks 0..n-1) and own rank */
+  size_t retain_max, msg_bytes_max;
+  uint32_t view;             /* current view number */
+  uint32_t ord_view;         /* view whose sequence numbers are delivered */
+  uint32_t alive;            /* ranks in the view, bit per rank */
+  uint32_t epoch[CHORUS_MEMBERS_MAX];     /* known epoch per origin */
+  uint32_t delivered[CHORUS_MEMBERS_MAX]; /* messages delivered per origin */
+  uint32_t held[CHORUS_MEMBERS_MAX];      /* contiguous messages held per origin */
+  uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
+  uint32_t stable[CHORUS_MEMBERS_MAX];    /* held by every view member */
+  uint32_t held_reported[CHORUS_MEMBERS_MAX]; /* for CHORUS_OUT_HELD */
+  uint32_t sent;                          /* own messages created */
+  uint32_t next_seq;                      /* next sequence number to deliver */
+  uint32_t seq_assigned;                  /* sequencer: last number given */
+  uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
+  int flushing;
+  uint32_t state_dirty;                   /* ranks owed a STATE report */
+  chorus_room_slot *slots;
+  uint8_t *text_mem;
+  chorus_room_send *outbox;               /* ring, 2 * retain_max */
+  size_t ob_head, ob_count;
+  uint64_t discarded;                     /* undeliverable after a flush */
+  uint64_t relayed;                       /* messages relayed in flushes */
+} chorus_room;
+
+/*
+ * chorus_room_init: `n` members, own rank `self`, `retain_msgs` slots of
+ * `msg_bytes_max` text bytes. View 1 holds every member.
+ * Returns 0, CHORUS_ERR_CONFIG or CHORUS_ERR_NOMEM.
+ */
+int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
+                     size_t msg_bytes_max);
+void chorus_room_free(chorus_room *r);
+
+/* Rank of the view's sequencer. */
+size_t chorus_room_sequencer(const chorus_room *r);
+
+/*
+ * chorus_room_submit creates an own message of `order` with text[0..len)
+ * (already validated) and schedules its sends. Stores its count in *count.
+ * Errors: CHORUS_ERR_WINDOW_FULL when no slot or outbox entry is free (retry
+ * once messages become stable).
+ */
+int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
+                       const uint8_t *text, size_t len, uint32_t epoch,
+                       uint32_t *count);
+
+/* 1 if a received message can be taken now (a slot is free). */
+int chorus_room_can_accept(const chorus_room *r);
+
+/*
+ * chorus_room_on_message processes a room message m[0..len) that arrived
+ * over the link from rank `from`. Returns 0, or CHORUS_ERR_BAD_FRAME
+ * (malformed: dropped, counted by the caller) or CHORUS_ERR_QUEUE_FULL (no
+ * slot; call chorus_room_can_accept first).
+ */
+int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
+                           const uint8_t *m, size_t len);
+
+/* Process a control message from rank `from`. Returns 0 or
+ * CHORUS_ERR_BAD_FRAME. */
+int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
+                           size_t len);
+
+/* Process a STATE report from rank `from`: held[] and stable[] vectors of
+ * `n` entries for view `view`. */
+void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
+                          const uint32_t *held, const uint32_t *stable, size_t n);
+
+/*
+ * chorus_room_deliver finds the next deliverable message, marks it delivered
+ * and describes it in *d. Returns 1, or 0 if none is deliverable now.
+ */
+int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d);
+
+/*
+ * chorus_room_held_next reports one message newly held (received with its
+ * order, so counted in stability): sets *origin and *count, returns 1, or 0.
+ */
+int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count);
+
+/* Pending sends, oldest first: peek entry i, encode it, and after queueing
+ * it to some members clear them with chorus_room_sent(); finally drop the
+ * finished entries at the head with chorus_room_outbox_compact(). Indices
+ * stay valid until the compaction. */
+const chorus_room_send *chorus_room_outbox_peek(const chorus_room *r, size_t i);
+size_t chorus_room_outbox_count(const chorus_room *r);
+void chorus_room_sent(chorus_room *r, size_t i, uint32_t mask_done);
+void chorus_room_outbox_compact(chorus_room *r);
+
+/* Encode outbox entry `s` into buf[0..cap); returns bytes or CHORUS_ERR_NOBUF. */
+int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
+                       uint8_t *buf, size_t cap_bytes);
+
+/*
+ * chorus_room_remove takes rank `rank` out of the view: a new view begins,
+ * every unstable retained message is relayed to the survivors, followed by
+ * FLUSH_DONE; total order resumes once every survivor's FLUSH_DONE arrived.
+ * Returns 0, or CHORUS_ERR_INVAL (not a member of the view, or self).
+ */
+int chorus_room_remove(chorus_room *r, size_t rank);
+
+/* An origin restarted with a newer epoch: forget its old numbering. */
+void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch);
+
+/* Counters for /stats. */
+typedef struct chorus_room_stats {
+  uint32_t view, sequencer, alive_mask;
+  uint32_t holdback;      /* received, not yet deliverable */
+  uint32_t retained;      /* delivered, not yet stable */
+  uint32_t stability_lag; /* messages delivered here, not yet stable */
+  uint64_t oldest_unstable_us; /* held_us of the oldest unstable message */
+  uint64_t discarded, relayed;
+  int flushing;
+} chorus_room_stats;
+
+void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out);
+
+
+
+/* 1 if a safe message waits here (STATE reports then go out promptly). */
+int chorus_room_safe_waiting(const chorus_room *r);
+#endif

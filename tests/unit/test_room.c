@@ -1,0 +1,174 @@
+/*
+ * Room order on a scripted network: causal, total and safe delivery, and
+ * agreement when a member crashes with messages only some survivors hold.
+ */
+#include "check.h"
+#include "minnet.h"
+
+static int room(minnet *m, size_t from, enum chorus_order order, const char *t) {
+  return chorus_peer_send_room(m->peer[from], m->now_us, order,
+                               (const uint8_t *)t, strlen(t), NULL);
+}
+
+/* The room deliveries of `node`, as (origin, id) pairs packed in uint64. */
+static size_t room_log(const minnet *m, size_t node, uint64_t *out, size_t cap) {
+  size_t n = 0;
+  for (size_t k = 0; k < m->nlog && n < cap; k++)
+    if (m->log[k].node == node && m->log[k].kind == CHORUS_MSG_ROOM)
+      out[n++] = ((uint64_t)m->log[k].from << 32) | m->log[k].msg_id;
+  return n;
+}
+
+static void check_same_order(const minnet *m, size_t a, size_t b, size_t want) {
+  uint64_t la[256], lb[256];
+  size_t na = room_log(m, a, la, 256), nb = room_log(m, b, lb, 256);
+  CHECK_EQ(na, want);
+  CHECK_EQ(nb, want);
+  for (size_t k = 0; k < na && k < nb; k++) CHECK(la[k] == lb[k]);
+}
+
+static void test_total_order_concurrent(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  for (int r = 0; r < 5; r++) /* every node sends at the same instant */
+    for (size_t i = 0; i < 4; i++) CHECK_EQ(room(&m, i, CHORUS_ORDER_TOTAL, "t"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 1; i < 4; i++) check_same_order(&m, 0, i, 20);
+  minnet_free(&m);
+}
+
+/* alice -> carol is slow: carol must still deliver alice's message before
+ * bob's reply that depends on it. */
+static enum minnet_fate slow_a_to_c(minnet *m, size_t s, size_t d, uint64_t k) {
+  (void)m, (void)k;
+  return s == 0 && d == 2 ? MINNET_LATE : MINNET_PASS;
+}
+
+static void test_causal_hold_back(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  minnet_run(&m, 100000);
+  m.fate = slow_a_to_c;
+  room(&m, 0, CHORUS_ORDER_CAUSAL, "question");
+  minnet_run(&m, 3000); /* bob has it, carol not yet */
+  room(&m, 1, CHORUS_ORDER_CAUSAL, "answer");
+  minnet_run(&m, 1000000);
+  uint64_t lc[8];
+  size_t n = room_log(&m, 2, lc, 8);
+  CHECK_EQ(n, 2);
+  CHECK(lc[0] == (((uint64_t)0 << 32) | 1)); /* question first */
+  CHECK(lc[1] == (((uint64_t)1 << 32) | 1));
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[2], &ps);
+  CHECK_EQ(ps.holdback, 0);
+  minnet_free(&m);
+}
+
+/* Until dave can hear from the sequencer, no safe message may be delivered
+ * anywhere: dave does not hold it. */
+static enum minnet_fate cut_to_dave(minnet *m, size_t s, size_t d, uint64_t k) {
+  (void)m, (void)s, (void)k;
+  return d == 3 ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_safe_waits_for_all(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = cut_to_dave;
+  room(&m, 1, CHORUS_ORDER_SAFE, "careful");
+  minnet_run(&m, 500000);
+  uint64_t l[8];
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(room_log(&m, i, l, 8), 0);
+  m.fate = NULL;
+  minnet_run(&m, 5000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(room_log(&m, i, l, 8), 1);
+  minnet_free(&m);
+}
+
+/* The sequencer (alice) forwards a numbered message to bob only, then
+ * crashes: carol and dave must deliver it too, in the same order as bob. */
+static enum minnet_fate seq_reaches_bob_only(minnet *m, size_t s, size_t d,
+                                             uint64_t k) {
+  (void)m, (void)k;
+  return s == 0 && d != 1 ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_agreement_after_sequencer_crash(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = seq_reaches_bob_only;
+  room(&m, 0, CHORUS_ORDER_TOTAL, "last words");
+  room(&m, 2, CHORUS_ORDER_TOTAL, "from carol");
+  minnet_run(&m, 50000);
+  uint64_t l[8];
+  CHECK_EQ(room_log(&m, 1, l, 8), 2); /* bob delivered both */
+  CHECK_EQ(room_log(&m, 2, l, 8), 0);
+  minnet_crash(&m, 0);
+  m.fate = NULL;
+  room(&m, 3, CHORUS_ORDER_TOTAL, "new view");
+  minnet_run(&m, 3000000);
+  check_same_order(&m, 1, 2, 3);
+  check_same_order(&m, 1, 3, 3);
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[2], &ps);
+  CHECK_EQ(ps.view, 2);
+  CHECK_EQ(ps.sequencer, 1); /* bob now numbers messages */
+  minnet_free(&m);
+}
+
+/* dave's fifo message reaches bob only before dave crashes: bob delivered
+ * it, so the flush must bring it to alice and carol. */
+static enum minnet_fate dave_reaches_bob_only(minnet *m, size_t s, size_t d,
+                                              uint64_t k) {
+  (void)m, (void)k;
+  return s == 3 && d != 1 ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_agreement_after_sender_crash(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = dave_reaches_bob_only;
+  room(&m, 3, CHORUS_ORDER_FIFO, "half sent");
+  minnet_run(&m, 50000);
+  uint64_t l[8];
+  CHECK_EQ(room_log(&m, 1, l, 8), 1);
+  CHECK_EQ(room_log(&m, 0, l, 8), 0);
+  minnet_crash(&m, 3);
+  m.fate = NULL;
+  minnet_run(&m, 3000000);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(room_log(&m, i, l, 8), 1);
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[1], &ps);
+  CHECK(ps.room_relayed > 0);
+  minnet_free(&m);
+}
+
+static void test_stability_collects(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  minnet_run(&m, 100000);
+  for (int i = 0; i < 30; i++) room(&m, i % 3, CHORUS_ORDER_TOTAL, "gc");
+  minnet_run(&m, 3000000);
+  for (size_t i = 0; i < 3; i++) {
+    chorus_peer_stats ps;
+    chorus_peer_stats_get(m.peer[i], &ps);
+    CHECK_EQ(ps.delivered_room, 30);
+    CHECK_EQ(ps.stability_lag, 0); /* everything stable and collected */
+    CHECK_EQ(ps.retained, 0);
+  }
+  minnet_free(&m);
+}
+
+int main(void) {
+  RUN(test_total_order_concurrent);
+  RUN(test_causal_hold_back);
+  RUN(test_safe_waits_for_all);
+  RUN(test_agreement_after_sequencer_crash);
+  RUN(test_agreement_after_sender_crash);
+  RUN(test_stability_collects);
+  return CHECK_SUMMARY();
+}
