@@ -40,6 +40,10 @@ units: $(UNIT_BIN)
 $(B)/test_%: tests/unit/test_%.c $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
 
+# Simulator unit tests include the sim/*.c files they test.
+$(B)/test_sim_%: tests/unit/test_sim_%.c $(wildcard sim/*.c) $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
+
 test: all
 	tests/run_all.sh
 

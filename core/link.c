@@ -18,6 +18,13 @@ enum slot_state {
  * (kPacketThreshold, RFC 9002 section 6.1.1). */
 #define LINK_PACKET_THRESHOLD 3
 
+/* Acknowledge at once after this many datagrams with data, else after the
+ * ACK delay. RFC 9000 13.2.2 suggests 2; a chat's small messages come
+ * spaced out, and the ACK-frequency extension (draft-ietf-quic-ack-frequency)
+ * lets a peer raise it: 4 halves the ACK datagrams of a busy room, while a
+ * gap or a duplicate is still acknowledged at once. */
+#define LINK_ACK_EVERY 4
+
 struct chorus_link_slot {
   uint64_t sent_us;  /* last transmission */
   uint64_t tx_order; /* value of tx_counter at the last transmission */
@@ -159,13 +166,13 @@ int chorus_link_on_data(chorus_link *l, const chorus_wire_data *d,
          rcv_slot(l, l->rcv_next)->state == SLOT_RECEIVED)
     l->rcv_next++;
   if (!l->ack_immediate && l->ack_due_us == 0)
-    l->ack_due_us = now_us + l->cfg.ack_delay_us;
+    l->ack_due_us = now_us + l->rtt.ack_delay_us;
   return CHORUS_OK;
 }
 
 void chorus_link_on_data_datagram(chorus_link *l, uint64_t now_us) {
   (void)now_us;
-  if (++l->data_dgrams_unacked >= 2) l->ack_immediate = 1;
+  if (++l->data_dgrams_unacked >= LINK_ACK_EVERY) l->ack_immediate = 1;
 }
 
 /* Mark one frame acknowledged; remember the highest newly acknowledged. */
@@ -188,10 +195,19 @@ static void detect_lost(chorus_link *l, uint64_t newest) {
   }
 }
 
+/* The ACK delay grows with the path: a quarter of SRTT, never below the
+ * configured delay. Both ends measure about the same SRTT, so the sender's
+ * RTO (which adds this delay) stays matched to what the receiver does. */
+static void link_ack_delay_update(chorus_link *l) {
+  uint32_t d = l->rtt.srtt_us / 4;
+  if (d < l->cfg.ack_delay_us) d = l->cfg.ack_delay_us;
+  l->rtt.ack_delay_us = d;
+}
+
 /* Check that every range of `a` acknowledges only frames we sent. */
 static int ack_valid(const chorus_link *l, const chorus_wire_ack *a,
                      uint64_t cum) {
-  if (cum > l->snd_nxt || cum < l->snd_una) return 0;
+  if (cum > l->snd_nxt) return 0; /* below snd_una: an old ACK, still valid */
   for (size_t i = 0; i < a->nranges; i++) {
     uint64_t start = cum + (uint32_t)(a->ranges[i].start - a->cum);
     if (start + a->ranges[i].count > l->snd_nxt) return 0;
@@ -206,15 +222,18 @@ int chorus_link_on_ack(chorus_link *l, const chorus_wire_ack *a,
   if (!ack_valid(l, a, cum)) return CHORUS_ERR_BAD_FRAME;
   int64_t largest = -1;
   for (uint64_t seq = l->snd_una; seq < cum; seq++) ack_one(l, seq, &largest);
+  /* Ranges are ignored below snd_una: those frames are done. */
   for (size_t i = 0; i < a->nranges; i++) {
     uint64_t start = cum + (uint32_t)(a->ranges[i].start - a->cum);
     for (uint64_t k = 0; k < a->ranges[i].count; k++)
-      ack_one(l, start + k, &largest);
+      if (start + k >= l->snd_una) ack_one(l, start + k, &largest);
   }
   if (largest < 0) return CHORUS_OK;
   const chorus_link_slot *top = snd_slot(l, (uint64_t)largest);
-  if (top->tx_count == 1) /* Karn: only unambiguous samples */
+  if (top->tx_count == 1) { /* Karn: only unambiguous samples */
     chorus_rtt_sample(&l->rtt, now_us - top->sent_us);
+    link_ack_delay_update(l);
+  }
   chorus_rtt_on_progress(&l->rtt);
   detect_lost(l, (uint64_t)largest);
   while (l->snd_una < l->snd_nxt && snd_slot(l, l->snd_una)->state == SLOT_ACKED)

@@ -21,7 +21,8 @@ struct chorus_peer {
   enum chorus_order order;
   int report_held;
   uint32_t ack_delay_us, state_lazy_us;
-  uint64_t state_due_us; /* stability reports must leave by then; 0: none */
+  uint64_t state_due_us;  /* dirty stability reports leave by then; 0: none */
+  uint64_t repeat_due_us; /* reports are repeated then; 0: none */
   chorus_prng prng;
   chorus_link links[CHORUS_MEMBERS_MAX]; /* links[self] is unused */
   chorus_room room;
@@ -464,16 +465,34 @@ static void pump_outbox(chorus_peer *p) {
   chorus_room_outbox_compact(&p->room);
 }
 
-/* Arm the stability report timer: prompt if a safe message waits. */
+/* Members a report can go to now: in the view and already contacted. */
+static uint32_t report_ready(const chorus_peer *p) {
+  uint32_t ready = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (linked(p, i) && p->links[i].peer_epoch != 0) ready |= 1u << p->rank_of[i];
+  return ready & p->room.alive;
+}
+
+/* Stability reports: dirty ones leave by state_due_us (within the ACK delay
+ * when a safe message waits, else state_lazy_us, so they mostly ride on
+ * other traffic). They travel unreliably, so while something here is not
+ * yet stable the repeat timer marks them dirty again every state_lazy_us. */
 static void state_schedule(chorus_peer *p, uint64_t now_us) {
-  uint32_t dirty = p->room.state_dirty & p->room.alive;
-  if (!dirty) {
-    p->state_due_us = 0;
-    return;
+  uint32_t ready = report_ready(p);
+  if (!chorus_room_unsettled(&p->room)) {
+    p->repeat_due_us = 0;
+  } else if (p->repeat_due_us == 0) {
+    p->repeat_due_us = now_us + p->state_lazy_us;
+  } else if (now_us >= p->repeat_due_us) {
+    p->room.state_dirty |= chorus_room_report_mask(&p->room) & ready;
+    p->repeat_due_us = now_us + p->state_lazy_us;
   }
-  uint64_t due = now_us + (chorus_room_safe_waiting(&p->room) ? p->ack_delay_us
-                                                              : p->state_lazy_us);
-  if (p->state_due_us == 0 || due < p->state_due_us) p->state_due_us = due;
+  if (!(p->room.state_dirty & ready)) {
+    p->state_due_us = 0;
+  } else if (p->state_due_us == 0) {
+    p->state_due_us = now_us + (chorus_room_safe_waiting(&p->room) ? p->ack_delay_us
+                                                                    : p->state_lazy_us);
+  }
 }
 
 static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap) {
@@ -537,7 +556,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
-  if (!(p->room.state_dirty & p->room.alive)) p->state_due_us = 0;
+  state_schedule(p, now_us);
   memset(out, 0, sizeof(*out));
   out->kind = CHORUS_OUT_NONE;
   return CHORUS_OK;
@@ -545,6 +564,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
 
 uint64_t chorus_peer_deadline(const chorus_peer *p) {
   uint64_t due = p->state_due_us ? p->state_due_us : UINT64_MAX;
+  if (p->repeat_due_us && p->repeat_due_us < due) due = p->repeat_due_us;
   for (size_t i = 0; i < p->count; i++) {
     if (!linked(p, i)) continue;
     uint64_t d = chorus_link_deadline(&p->links[i]);

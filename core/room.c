@@ -113,10 +113,13 @@ static void stable_update(chorus_room *r) {
     }
     if (lo != UINT32_MAX && lo > r->stable[k]) {
       r->stable[k] = lo;
+      r->gc_needed = 1;
       if (is_sequencer(r)) r->state_dirty |= others(r); /* announce it */
     }
   }
 }
+
+uint32_t chorus_room_report_mask(const chorus_room *r);
 
 /* A message counts as held once it is here with everything needed to
  * deliver it in its order: total and safe ones need their sequence number. */
@@ -136,7 +139,7 @@ static void held_advance(chorus_room *r, size_t origin) {
   }
   if (r->held[origin] == before) return;
   /* Members report what they hold to the sequencer; it aggregates. */
-  r->state_dirty |= is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
+  r->state_dirty |= chorus_room_report_mask(r);
   stable_update(r);
 }
 
@@ -259,8 +262,26 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++)
-      if (stable[k] > r->stable[k] && stable[k] <= r->held[k]) r->stable[k] = stable[k];
+      if (stable[k] > r->stable[k] && stable[k] <= r->held[k]) {
+        r->stable[k] = stable[k];
+        r->gc_needed = 1;
+      }
   stable_update(r);
+  /* Reports are unreliable: a member that missed our announcement says so
+   * with its own stable vector, and gets it again. */
+  if (is_sequencer(r) && (r->alive & bit(from)))
+    for (size_t k = 0; k < n; k++)
+      if (stable[k] < r->stable[k]) r->state_dirty |= bit(from);
+}
+
+int chorus_room_unsettled(const chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++)
+    if (r->held[k] > r->stable[k]) return 1;
+  return 0;
+}
+
+uint32_t chorus_room_report_mask(const chorus_room *r) {
+  return is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
 }
 
 /* FIFO, then causal, then total (next number of the ordering view), then
@@ -277,31 +298,62 @@ static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
   return 1;
 }
 
-/* Sequencer: number one causally ready total/safe message and forward it. */
-static int sequence_one(chorus_room *r) {
-  if (!is_sequencer(r) || r->flushing || r->ob_count == outbox_cap(r)) return 0;
-  for (size_t i = 0; i < r->retain_max; i++) {
+/* Per origin, the messages delivered here or already numbered in the
+ * current view (numbered ones will be delivered in number order). */
+static void numbered_or_delivered(const chorus_room *r, uint32_t *eff) {
+  for (size_t k = 0; k < r->n; k++) {
+    eff[k] = r->delivered[k];
+    for (;;) {
+      int i = find_slot(r, k, eff[k] + 1);
+      if (i < 0 || r->slots[i].seq == 0 || r->slots[i].seq_view != r->view) break;
+      eff[k]++;
+    }
+  }
+}
+
+/* The causal condition, counting numbered messages as good as delivered:
+ * whatever m depends on then precedes it in the total order or is
+ * delivered first by the causal condition at every member. So a burst
+ * from one origin is numbered at once, not one stability round each. */
+static int ready_to_number(const chorus_room *r, const chorus_room_slot *s,
+                           const uint32_t *eff) {
+  if (eff[s->origin] != s->count - 1) return 0;
+  for (size_t k = 0; k < r->n; k++)
+    if (k != s->origin && eff[k] < s->vc[k]) return 0;
+  return 1;
+}
+
+/* Sequencer: number the ready total/safe messages and forward them. */
+static int sequence_ready(chorus_room *r) {
+  if (!is_sequencer(r) || r->flushing) return 0;
+  uint32_t eff[CHORUS_MEMBERS_MAX];
+  numbered_or_delivered(r, eff);
+  int numbered = 0;
+  for (size_t i = 0; i < r->retain_max && r->ob_count < outbox_cap(r); i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0)
+    if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0 ||
+        !ready_to_number(r, s, eff))
       continue;
-    chorus_room_slot probe = *s;
-    probe.order = CHORUS_ORDER_CAUSAL;
-    if (!deliverable(r, &probe)) continue;
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
+    eff[s->origin]++;
     outbox_push(r, (int32_t)i, others(r));
     held_advance(r, s->origin);
-    return 1;
+    numbered = 1;
+    i = (size_t)-1; /* numbering one may make an earlier slot ready */
   }
-  return 0;
+  return numbered;
 }
 
 /* Free delivered messages every member holds, unless still to be sent. */
 static void collect_stable(chorus_room *r) {
+  if (!r->gc_needed) return;
+  r->gc_needed = 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_DELIVERED && s->refs == 0 && s->count <= r->stable[s->origin])
-      s->state = RS_FREE;
+    if (s->state != RS_DELIVERED || s->count > r->stable[s->origin]) continue;
+    if (s->refs == 0) s->state = RS_FREE;
+    else r->gc_needed = 1; /* still to be sent: try again later */
   }
 }
 
@@ -325,7 +377,7 @@ int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d
       d->len = s->len;
       return 1;
     }
-  } while (sequence_one(r));
+  } while (sequence_ready(r));
   return 0;
 }
 

@@ -77,6 +77,7 @@ typedef struct chorus_room {
   uint32_t seq_assigned;                  /* sequencer: last number given */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
+  int gc_needed;                          /* stable grew: collect slots */
   uint32_t state_dirty;                   /* ranks owed a STATE report */
   chorus_room_slot *slots;
   uint8_t *text_mem;
@@ -180,6 +181,13 @@ typedef struct chorus_room_stats {
 void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out);
 
 
+
+/* 1 if some message held here is not yet known stable: stability reports
+ * are then repeated, since they travel unreliably. */
+int chorus_room_unsettled(const chorus_room *r);
+
+/* Ranks this member reports to: the sequencer, or everyone if it is it. */
+uint32_t chorus_room_report_mask(const chorus_room *r);
 
 /* 1 if a safe message waits here (STATE reports then go out promptly). */
 int chorus_room_safe_waiting(const chorus_room *r);

@@ -1,0 +1,389 @@
+/*
+ * chorus sim: command-line front end of the deterministic simulator
+ * (sim/sim.h). Parses the options, runs one or many seeds, prints one
+ * summary line per seed and, on a violated property, the first offending
+ * event and the exact command that replays it.
+ *
+ * Exit codes: 0 every seed passed, 1 a property failed or the simulator
+ * stopped with an error (for --seeds, at the first failing seed), 2 bad
+ * usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "sim.h"
+
+#define SIM_DURATION_S_MAX 100000.0
+#define SIM_RATE_MAX 1000000.0
+#define SIM_DELAY_MS_MAX 60000.0
+
+static const char sim_usage[] =
+    "usage: chorus sim [--seed N | --seeds A..B] [--nodes N] [--duration S]\n"
+    "                  [--rate MSGS_PER_S] [--loss P] [--dup P] [--reorder P]\n"
+    "                  [--delay MIN_MS:MAX_MS] [--trace FILE] [--quiet] [--stats]\n"
+    "                  [--order fifo|causal|total|safe] [--pool SLOTS]\n"
+    "                  [--mutate KIND]\n"
+    "\n"
+    "Deterministic simulation of N chorus peers (n0..n9) in virtual time.\n"
+    "Safety phase: for --duration seconds a random node sends a room message\n"
+    "(80 %) or a private one at random times (--rate per second in total) while\n"
+    "the network loses, duplicates and reorders datagrams. Heal phase: faults\n"
+    "stop; every message must reach every receiver within 30 s of simulated time.\n"
+    "Checked: integrity, exactly-once, FIFO per sender, the room order's\n"
+    "guarantees (causal, same order everywhere, safe), liveness.\n"
+    "\n"
+    "  --seed N          seed of every random choice (default 1)\n"
+    "  --seeds A..B      run seeds A to B, stop at the first failure\n"
+    "  --nodes N         2..10 nodes (default 5)\n"
+    "  --duration S      seconds of workload (default 10)\n"
+    "  --rate R          messages per second, all nodes together (default 50)\n"
+    "  --loss P          probability a datagram is lost, 0..1 (default 0)\n"
+    "  --dup P           probability a datagram is duplicated, 0..1 (default 0)\n"
+    "  --reorder P       probability a datagram is held back, 0..1 (default 0)\n"
+    "  --delay MIN:MAX   one-way delay range in ms (default 1:10)\n"
+    "  --order MODE      order of room messages: fifo|causal|total|safe (total)\n"
+    "  --trace FILE      write the event trace to FILE ('-' for stdout)\n"
+    "  --quiet           print only failures and the final line\n"
+    "  --stats           per-seed counters and simulator speed (the speed line\n"
+    "                    is also printed for --seeds)\n"
+    "  --pool SLOTS      datagrams in flight at most (default 65536)\n"
+    "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose one delivery\n"
+    "                    before the checker sees it (the run must fail)\n"
+    "\n"
+    "One line per seed: seed, trace hash, messages sent/delivered/refused,\n"
+    "datagrams per message, latency quantiles, faults, verdict. Exit 0 if all\n"
+    "passed, 1 on a violation (with the command that replays it), 2 on bad usage.\n";
+
+/* Options that change the run, kept as typed so the replay command is exact. */
+enum sim_opt {
+  OPT_NODES, OPT_DURATION, OPT_RATE, OPT_LOSS, OPT_DUP, OPT_REORDER, OPT_DELAY,
+  OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_COUNT
+};
+static const char *const OPT_NAMES[OPT_COUNT] = {
+    "--nodes", "--duration", "--rate", "--loss", "--dup", "--reorder",
+    "--delay", "--order", "--pool", "--mutate"};
+/* What each option accepts, for the one-line reason of a usage error. */
+static const char *const OPT_WANTS[OPT_COUNT] = {
+    "a node count 2..10", "seconds > 0 and <= 100000", "messages per second, 0.001..1000000",
+    "a probability 0..1", "a probability 0..1", "a probability 0..1",
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total or safe",
+    "a slot count 1..1048576",
+    "corrupt, duplicate, reorder or lose"};
+
+typedef struct sim_args {
+  chorus_sim_config cfg;
+  uint64_t seed_first, seed_last;
+  const char *given[OPT_COUNT]; /* value as typed, NULL if defaulted */
+  const char *trace_path;
+  int quiet, stats;
+} sim_args;
+
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "chorus sim: %s%s%s%s\n%s", what, arg ? " '" : "", arg ? arg : "",
+          arg ? "'" : "", sim_usage);
+  return 2;
+}
+
+/* ---- number parsing: whole string, no sign, no spaces ------------------ */
+
+static int starts_like_number(const char *s) {
+  return (*s >= '0' && *s <= '9') || *s == '.';
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  if (!(*s >= '0' && *s <= '9')) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || errno) return 0;
+  *out = (uint64_t)v;
+  return 1;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out) {
+  if (!starts_like_number(s)) return 0;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end != '\0' || errno || !(v >= lo && v <= hi)) return 0;
+  *out = v;
+  return 1;
+}
+
+/* Probability P in [0, 1] to parts per million. */
+static int parse_ppm(const char *s, uint32_t *ppm) {
+  double v;
+  if (!parse_double(s, 0.0, 1.0, &v)) return 0;
+  *ppm = (uint32_t)(v * 1e6 + 0.5);
+  return 1;
+}
+
+/* "MIN:MAX" in milliseconds (decimals allowed) to microseconds. */
+static int parse_delay(const char *s, chorus_net_link *l) {
+  char buf[64];
+  const char *colon = strchr(s, ':');
+  size_t n = colon ? (size_t)(colon - s) : 0;
+  if (!colon || n == 0 || n >= sizeof buf) return 0;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  double lo, hi;
+  if (!parse_double(buf, 0.0, SIM_DELAY_MS_MAX, &lo) ||
+      !parse_double(colon + 1, 0.0, SIM_DELAY_MS_MAX, &hi) || lo > hi)
+    return 0;
+  l->delay_min_us = (uint32_t)(lo * 1000.0 + 0.5);
+  l->delay_max_us = (uint32_t)(hi * 1000.0 + 0.5);
+  return 1;
+}
+
+/* "A..B" with A <= B. */
+static int parse_seed_range(const char *s, uint64_t *first, uint64_t *last) {
+  char buf[32];
+  const char *dots = strstr(s, "..");
+  size_t n = dots ? (size_t)(dots - s) : 0;
+  if (!dots || n == 0 || n >= sizeof buf) return 0;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return parse_u64(buf, first) && parse_u64(dots + 2, last) && *first <= *last;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int opt_index(const char *name) {
+  for (int i = 0; i < OPT_COUNT; i++)
+    if (strcmp(name, OPT_NAMES[i]) == 0) return i;
+  return -1;
+}
+
+/* Applies one run-changing option; returns 1 if the value is valid. */
+static int apply_opt(sim_args *a, int opt, const char *v) {
+  chorus_sim_config *c = &a->cfg;
+  uint64_t u;
+  double d;
+  int m;
+  switch (opt) {
+  case OPT_NODES:
+    if (!parse_u64(v, &u) || u < 2 || u > CHORUS_MEMBERS_MAX) return 0;
+    c->nodes = (size_t)u;
+    return 1;
+  case OPT_DURATION:
+    if (!parse_double(v, 1e-6, SIM_DURATION_S_MAX, &d)) return 0;
+    c->duration_us = (uint64_t)(d * 1e6 + 0.5);
+    return 1;
+  case OPT_RATE:
+    if (!parse_double(v, 1e-3, SIM_RATE_MAX, &d)) return 0;
+    c->send_interval_us = (uint64_t)(1e6 / d + 0.5);
+    if (c->send_interval_us == 0) c->send_interval_us = 1;
+    return 1;
+  case OPT_LOSS:
+    return parse_ppm(v, &c->link.loss_ppm);
+  case OPT_DUP:
+    return parse_ppm(v, &c->link.dup_ppm);
+  case OPT_REORDER:
+    return parse_ppm(v, &c->link.reorder_ppm);
+  case OPT_DELAY:
+    return parse_delay(v, &c->link);
+  case OPT_ORDER:
+    m = chorus_sim_order_parse(v);
+    if (m < 0) return 0;
+    c->order = (enum chorus_order)m;
+    return 1;
+  case OPT_POOL:
+    if (!parse_u64(v, &u) || u < 1 || u > CHORUS_NET_POOL_SLOTS_MAX) return 0;
+    c->pool_slots = (size_t)u;
+    return 1;
+  case OPT_MUTATE:
+    m = chorus_sim_mutate_parse(v);
+    if (m <= 0) return 0;
+    c->mutate = (enum chorus_sim_mutate)m;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* Options that take no value, and those that do not change the run.
+ * Returns 1 if handled, 0 if unknown, 2 on a usage error (printed). */
+static int apply_other(sim_args *a, const char *name, const char *v, int *used_value) {
+  *used_value = 0;
+  if (strcmp(name, "--quiet") == 0) return a->quiet = 1;
+  if (strcmp(name, "--stats") == 0) return a->stats = 1;
+  int is_seed = strcmp(name, "--seed") == 0, is_seeds = strcmp(name, "--seeds") == 0;
+  int is_trace = strcmp(name, "--trace") == 0;
+  if (!is_seed && !is_seeds && !is_trace) return 0;
+  if (!v) return usage_error("missing value for", name);
+  *used_value = 1;
+  if (is_trace) {
+    a->trace_path = v;
+    return 1;
+  }
+  if (is_seed && parse_u64(v, &a->seed_first)) {
+    a->seed_last = a->seed_first;
+    return 1;
+  }
+  if (is_seeds && parse_seed_range(v, &a->seed_first, &a->seed_last)) return 1;
+  return usage_error(is_seed ? "bad seed" : "bad seed range (want A..B, A <= B)", v);
+}
+
+static int parse_args(int argc, char **argv, sim_args *a) {
+  memset(a, 0, sizeof *a);
+  chorus_sim_config_default(&a->cfg);
+  a->seed_first = a->seed_last = a->cfg.seed;
+  int seen_seed = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *name = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int opt = opt_index(name), used = 0;
+    if (opt >= 0) {
+      if (!v) return usage_error("missing value for", name);
+      if (!apply_opt(a, opt, v)) {
+        fprintf(stderr, "chorus sim: %s wants %s, got '%s'\n%s", name,
+                OPT_WANTS[opt], v, sim_usage);
+        return 2;
+      }
+      a->given[opt] = v;
+      i++;
+      continue;
+    }
+    if (strcmp(name, "--seed") == 0 || strcmp(name, "--seeds") == 0) {
+      if (seen_seed++) return usage_error("give --seed or --seeds once", NULL);
+    }
+    int rc = apply_other(a, name, v, &used);
+    if (rc == 0) return usage_error("unknown option", name);
+    if (rc == 2) return 2;
+    i += used;
+  }
+  if (chorus_sim_messages_max(&a->cfg) > CHORUS_CHECK_MESSAGES_MAX)
+    return usage_error("--rate times --duration is too large", NULL);
+  return 0;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+/* Prints value/divisor with one decimal, rounded. */
+static void print_tenths(uint64_t value, uint64_t divisor) {
+  uint64_t tenths = divisor ? (value * 10 + divisor / 2) / divisor : 0;
+  printf("%llu.%llu", (unsigned long long)(tenths / 10),
+         (unsigned long long)(tenths % 10));
+}
+
+static const char *verdict_name(enum chorus_sim_verdict v) {
+  return v == CHORUS_SIM_OK ? "ok" : v == CHORUS_SIM_VIOLATION ? "VIOLATION" : "ERROR";
+}
+
+static void print_summary(uint64_t seed, const chorus_sim_result *r) {
+  printf("seed=%llu hash=%016llx sent=%llu delivered=%llu refused=%llu dgrams/msg=",
+         (unsigned long long)seed, (unsigned long long)r->trace_hash,
+         (unsigned long long)r->sent, (unsigned long long)r->delivered,
+         (unsigned long long)r->refused);
+  print_tenths(r->datagrams, r->sent);
+  printf(" lat_ms p50=");
+  print_tenths(r->lat_p50_us, 1000);
+  printf(" p99=");
+  print_tenths(r->lat_p99_us, 1000);
+  printf(" max=");
+  print_tenths(r->lat_max_us, 1000);
+  printf(" lost_pkts=%llu dup_pkts=%llu reorder_pkts=%llu verdict=%s\n",
+         (unsigned long long)r->lost, (unsigned long long)r->duplicated,
+         (unsigned long long)r->reordered, verdict_name(r->verdict));
+}
+
+static void print_replay(const sim_args *a, uint64_t seed) {
+  printf("replay: ./chorus sim --seed %llu", (unsigned long long)seed);
+  for (int i = 0; i < OPT_COUNT; i++)
+    if (a->given[i]) printf(" %s %s", OPT_NAMES[i], a->given[i]);
+  printf("\n");
+}
+
+static void print_failure(const sim_args *a, uint64_t seed, const chorus_sim_result *r) {
+  if (r->verdict == CHORUS_SIM_VIOLATION)
+    printf("violation: %s at %llu us on n%zu: %s\n", r->violation.property,
+           (unsigned long long)r->violation.at_us, r->violation.node,
+           r->violation.detail);
+  else
+    printf("error: %s\n", r->error);
+  print_replay(a, seed);
+}
+
+static double wall_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct sim_totals {
+  uint64_t seeds, passed, failed, events, sim_us;
+} sim_totals;
+
+static void print_stats(const sim_args *a, const sim_totals *t, double wall) {
+  if (wall <= 0) wall = 1e-9;
+  printf("seeds=%llu..%llu ran=%llu passed=%llu failed=%llu events=%llu wall_s=%.3f "
+         "events_per_s=%.0f sim_s_per_wall_s=%.1f\n",
+         (unsigned long long)a->seed_first, (unsigned long long)a->seed_last,
+         (unsigned long long)t->seeds, (unsigned long long)t->passed,
+         (unsigned long long)t->failed, (unsigned long long)t->events, wall,
+         (double)t->events / wall, (double)t->sim_us / 1e6 / wall);
+}
+
+/* Runs one seed; returns 1 if it passed. */
+static int run_one(sim_args *a, uint64_t seed, sim_totals *t) {
+  chorus_sim_result r;
+  a->cfg.seed = seed;
+  chorus_sim_run(&a->cfg, &r);
+  int ok = r.verdict == CHORUS_SIM_OK;
+  t->seeds++;
+  t->events += r.events;
+  t->sim_us += r.end_us;
+  if (ok) t->passed++;
+  else t->failed++;
+  if (!ok || !a->quiet) print_summary(seed, &r);
+  if (a->stats && !a->quiet)
+    printf("  events=%llu sim_end_s=%.3f heal_s=%.3f all_delivered_s=%.3f "
+           "evq_high=%zu pool_high=%zu rx_rejected=%llu obligations=%llu\n",
+           (unsigned long long)r.events, (double)r.end_us / 1e6,
+           (double)r.heal_us / 1e6, (double)r.quiet_us / 1e6, r.evq_high_water,
+           r.pool_high_water, (unsigned long long)r.rx_rejected,
+           (unsigned long long)r.obligations);
+  if (!ok) print_failure(a, seed, &r);
+  fflush(stdout);
+  return ok;
+}
+
+static int run_all(sim_args *a) {
+  FILE *trace = NULL;
+  if (a->trace_path) {
+    trace = strcmp(a->trace_path, "-") == 0 ? stdout : fopen(a->trace_path, "w");
+    if (!trace) {
+      fprintf(stderr, "chorus sim: cannot write trace '%s': %s\n", a->trace_path,
+              strerror(errno));
+      return 1;
+    }
+  }
+  a->cfg.trace = trace;
+  sim_totals t = {0, 0, 0, 0, 0};
+  double start = wall_s();
+  for (uint64_t seed = a->seed_first;; seed++) {
+    if (!run_one(a, seed, &t) || seed == a->seed_last) break;
+  }
+  double wall = wall_s() - start;
+  if (a->stats || a->seed_first != a->seed_last) print_stats(a, &t, wall);
+  if (trace && trace != stdout && fclose(trace) != 0) {
+    fprintf(stderr, "chorus sim: writing trace '%s' failed\n", a->trace_path);
+    return 1;
+  }
+  return t.failed ? 1 : 0;
+}
+
+int chorus_cmd_sim(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      fputs(sim_usage, stdout);
+      return 0;
+    }
+  sim_args a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc;
+  return run_all(&a);
+}
