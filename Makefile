@@ -9,7 +9,8 @@ OPT     ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wpedantic -Werror
 CFLAGS  += $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -Icore
 LDLIBS  += -lpthread
-B       := build
+B       ?= build
+BIN     ?= chorus
 
 CORE_SRC := $(sort $(wildcard core/*.c))
 APP_SRC  := $(sort $(wildcard platform/*.c sim/*.c cli/*.c))
@@ -20,7 +21,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/%)
 HDRS     := $(wildcard core/*.h platform/*.h sim/*.h cli/*.h tests/unit/*.h)
 
 .PHONY: all lib units test demo clean
-all: chorus lib units
+all: $(BIN) lib units
 
 lib: $(B)/libchorus.a
 
@@ -32,7 +33,7 @@ $(B)/libchorus.a: $(CORE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-chorus: $(APP_OBJ) $(B)/libchorus.a
+$(BIN): $(APP_OBJ) $(B)/libchorus.a
 	$(CC) $(CFLAGS) -o $@ $(APP_OBJ) $(B)/libchorus.a $(LDLIBS)
 
 units: $(UNIT_BIN)
@@ -51,4 +52,46 @@ demo: chorus
 	tests/integration/demo.sh
 
 clean:
-	rm -rf $(B) chorus
+	rm -rf $(B) $(BIN)
+
+# ---- fuzzing (libFuzzer, clang) and corpus replay (any compiler) ----------
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FB := $(B)/fuzz
+
+.PHONY: fuzz fuzz-replay
+$(FB)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libchorus.a $(HDRS)
+	@mkdir -p $(FB)
+	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(B)/libchorus.a
+
+# Replays every corpus file and every past crasher (tests/fuzz/crashers/T).
+fuzz-replay: $(FUZZ_TARGETS:%=$(FB)/replay_%)
+	@for t in $(FUZZ_TARGETS); do \
+	  dirs=tests/fuzz/corpus/$$t; [ -d tests/fuzz/crashers/$$t ] && dirs="$$dirs tests/fuzz/crashers/$$t"; \
+	  printf '%s: ' $$t; $(FB)/replay_$$t $$dirs || exit 1; done
+
+# Runs each target for FUZZ_SECONDS with clang's libFuzzer, ASan and UBSan.
+fuzz:
+	@command -v clang >/dev/null || { echo "fuzz: clang is not installed"; exit 1; }
+	@mkdir -p $(FB)/work
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) || exit 1; \
+	  mkdir -p $(FB)/work/$$t; \
+	  $(FB)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FB)/work/$$t- $(FB)/work/$$t tests/fuzz/corpus/$$t 2>&1 | \
+	    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY' ; \
+	done
+
+# ---- sanitizers -------------------------------------------------------------
+.PHONY: asan tsan
+SAN_OPT := -O1 -g -fno-omit-frame-pointer
+
+# ASan + UBSan, no recovery: unit tests and a simulation sweep.
+asan:
+	$(MAKE) B=build/asan BIN=build/asan/chorus \
+	  OPT="$(SAN_OPT) -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDLIBS="-lpthread -fsanitize=address,undefined" all
+	@set -e; for t in build/asan/test_*; do echo "asan: $$t"; $$t >/dev/null; done
+	build/asan/chorus sim --seeds 1..200 --loss 0.3 --dup 0.2 --reorder 0.3 --quiet
+	build/asan/chorus sim --seeds 1..100 --order safe --loss 0.1 --quiet
