@@ -1,0 +1,338 @@
+/*
+ * `chorus peer`: one chat node on a real UDP socket.
+ *
+ * The main thread reads commands from stdin; the network loop
+ * (platform/loop.h) owns the protocol state and prints events through the
+ * view (cli/peer_view.h). On /quit, end of input, SIGINT or SIGTERM the
+ * node waits up to --grace-ms (5 s by default) for its messages to be
+ * acknowledged, so a script that writes messages and closes stdin loses
+ * none of them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "commands.h"
+#include "line.h"
+#include "loop.h"
+#include "peer_args.h"
+#include "peer_view.h"
+#include "udp.h"
+#include "utf8.h"
+
+/* When the loop's command queue is full, stop reading stdin until a slot
+ * frees: the pipe (or the terminal) then holds further input, so a script
+ * that writes many lines at once loses none. (--block additionally makes a
+ * full send window wait instead of failing.) */
+#define CHORUS_PEER_SUBMIT_WAIT 1
+#define CHORUS_PEER_LINE_SLACK 64 /* "/msg " + name + space, beyond the text */
+#define CHORUS_PEER_ERR_BYTES 512
+
+/* Set by SIGINT/SIGTERM; the only global state, as signals require. */
+static volatile sig_atomic_t peer_signalled;
+
+typedef struct peer_app {
+  chorus_peer_args args;
+  const char *names[CHORUS_MEMBERS_MAX];
+  size_t count;
+  chorus_udp_addr addrs[CHORUS_MEMBERS_MAX];
+  char listen_text[CHORUS_UDP_TEXT_BYTES];
+  int fd;
+  uint32_t epoch;
+  chorus_view view;
+  chorus_loop *loop;
+  uint64_t next_tag;
+} peer_app;
+
+static int peer_usage(const char *why) {
+  fprintf(stderr, "chorus peer: %s\n%s", why, chorus_peer_args_usage);
+  return 2;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+/* Resolve --listen and every --peer; 0, or an exit code. */
+static int peer_resolve(peer_app *app) {
+  char err[CHORUS_PEER_ERR_BYTES];
+  const chorus_peer_args *a = &app->args;
+  if (chorus_udp_resolve(a->listen, AF_UNSPEC, 1, &app->addrs[0], err, sizeof err) != 0)
+    return peer_usage(err);
+  int family = app->addrs[0].ss.ss_family;
+  app->names[0] = a->name;
+  for (size_t i = 0; i < a->peer_count; i++) {
+    app->names[i + 1] = a->peer_names[i];
+    if (chorus_udp_resolve(a->peer_addrs[i], family, 0, &app->addrs[i + 1], err, sizeof err) != 0)
+      return peer_usage(err);
+  }
+  app->count = a->peer_count + 1;
+  return 0;
+}
+
+static uint64_t peer_seed(const chorus_peer_args *a) {
+  if (a->seed_set) return a->seed;
+  return ((uint64_t)getpid() << 32) ^ chorus_clock_now_us();
+}
+
+static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
+  const chorus_peer_args *a = &app->args;
+  uint64_t seed = peer_seed(a);
+  chorus_loop_config_default(lc);
+  lc->peer.self_name = a->name;
+  for (size_t i = 0; i < app->count; i++) {
+    lc->peer.member_names[i] = app->names[i];
+    lc->addrs[i] = app->addrs[i];
+  }
+  lc->peer.member_count = app->count;
+  lc->peer.epoch = app->epoch;
+  lc->peer.seed = seed;
+  lc->peer.msg_bytes_max = a->max_msg_bytes;
+  lc->peer.order = a->order;
+  lc->fd = app->fd;
+  lc->fault.drop_ppm = a->drop_ppm;
+  lc->fault.dup_ppm = a->dup_ppm;
+  lc->fault.delay_ppm = a->delay_ppm;
+  lc->fault.delay_max_us = a->delay_ms * 1000u;
+  /* A separate stream, so fault decisions do not shift the protocol's. */
+  lc->fault.seed = seed ^ 0x9E3779B97F4A7C15ull;
+  lc->hold_when_full = a->block;
+  lc->on_event = chorus_view_on_event;
+  lc->ctx = &app->view;
+}
+
+/* Bind, build the loop, announce. 0 or an exit code. */
+static int peer_open(peer_app *app) {
+  char err[CHORUS_PEER_ERR_BYTES];
+  if (chorus_udp_open(&app->addrs[0], CHORUS_UDP_SOCKBUF_BYTES_DEFAULT, &app->fd, err,
+                      sizeof err) != 0) {
+    fprintf(stderr, "chorus peer: %s\n", err);
+    return 1;
+  }
+  chorus_udp_local(app->fd, &app->addrs[0]);
+  chorus_udp_format(&app->addrs[0], app->listen_text, sizeof app->listen_text);
+  app->epoch = app->args.epoch ? app->args.epoch : chorus_clock_boot_epoch();
+  chorus_loop_config lc;
+  peer_loop_config(app, &lc);
+  int rc = chorus_loop_new(&lc, &app->loop);
+  if (rc == CHORUS_LOOP_ERR_SYS || rc == CHORUS_ERR_NOMEM) {
+    fprintf(stderr, "chorus peer: cannot start: %s\n",
+            rc == CHORUS_LOOP_ERR_SYS ? strerror(errno) : chorus_strerror(rc));
+    return 1;
+  }
+  if (rc != CHORUS_OK) {
+    char why[CHORUS_PEER_ERR_BYTES];
+    snprintf(why, sizeof why, "invalid configuration: %s", chorus_strerror(rc));
+    return peer_usage(why);
+  }
+  app->fd = -1; /* the loop owns it now */
+  chorus_view_ready(&app->view, app->epoch, app->names, app->count, app->listen_text);
+  return 0;
+}
+
+static void peer_on_signal(int sig) {
+  (void)sig;
+  peer_signalled = 1;
+}
+
+/* No SA_RESTART: a signal interrupts the blocking read of stdin. */
+static void peer_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = peer_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+/* Start the loop with SIGINT/SIGTERM blocked, so only this thread gets them. */
+static int peer_start(peer_app *app) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  int rc = chorus_loop_start(app->loop);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != CHORUS_OK) {
+    fprintf(stderr, "chorus peer: cannot start the network thread: %s\n", strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+/* Check and submit one message; `cut` is how many bytes the reader dropped. */
+static void peer_send(peer_app *app, int priv, size_t member, const uint8_t *text, size_t len,
+                      size_t cut) {
+  const char *user = priv ? app->names[member] : NULL;
+  size_t full = len + cut;
+  int rc = CHORUS_OK;
+  if (full > app->args.max_msg_bytes) rc = CHORUS_ERR_MSG_TOO_LONG;
+  else if (len == 0) rc = CHORUS_ERR_EMPTY;
+  else if (!chorus_utf8_valid(text, len)) rc = CHORUS_ERR_BAD_UTF8;
+  else
+    rc = chorus_loop_submit(app->loop, priv ? CHORUS_LOOP_CMD_PRIVATE : CHORUS_LOOP_CMD_ROOM,
+                            member, text, len, ++app->next_tag, CHORUS_PEER_SUBMIT_WAIT);
+  if (rc != CHORUS_OK) chorus_view_error_code(&app->view, rc, user, full);
+}
+
+/* "/msg USER TEXT" (s points after "/msg"). */
+static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut) {
+  size_t i = 0;
+  while (i < len && s[i] == ' ') i++;
+  size_t u = i;
+  while (i < len && s[i] != ' ') i++;
+  if (u == i || i == len) {
+    chorus_view_error(&app->view, CHORUS_VIEW_CODE_USAGE, "usage: /msg USER TEXT");
+    return;
+  }
+  char user[CHORUS_NAME_BYTES_MAX + 1];
+  size_t ulen = i - u;
+  int member = -1;
+  if (ulen <= CHORUS_NAME_BYTES_MAX) {
+    memcpy(user, s + u, ulen);
+    user[ulen] = '\0';
+    for (size_t m = 0; m < app->count; m++)
+      if (strcmp(app->names[m], user) == 0) member = (int)m;
+  } else {
+    memcpy(user, s + u, CHORUS_NAME_BYTES_MAX - 3);
+    memcpy(user + CHORUS_NAME_BYTES_MAX - 3, "...", 4);
+  }
+  if (member < 0) {
+    /* The name is shown back, so only if it is printable UTF-8. */
+    if (!chorus_utf8_valid((const uint8_t *)user, strlen(user))) strcpy(user, "?");
+    chorus_view_error_code(&app->view, CHORUS_ERR_UNKNOWN_USER, user, 0);
+  } else if (member == 0) {
+    chorus_view_error_code(&app->view, CHORUS_ERR_SELF, user, 0);
+  } else {
+    peer_send(app, 1, (size_t)member, s + i + 1, len - i - 1, cut);
+  }
+}
+
+static int peer_word_is(const uint8_t *s, size_t len, const char *word) {
+  size_t n = strlen(word);
+  return len >= n && memcmp(s, word, n) == 0 && (len == n || s[n] == ' ');
+}
+
+static int peer_rest_blank(const uint8_t *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != ' ' && s[i] != '\t') return 0;
+  return 1;
+}
+
+static void peer_query(peer_app *app, enum chorus_loop_cmd_kind kind) {
+  int rc = chorus_loop_submit(app->loop, kind, 0, NULL, 0, ++app->next_tag, CHORUS_PEER_SUBMIT_WAIT);
+  if (rc != CHORUS_OK) chorus_view_error_code(&app->view, rc, NULL, 0);
+}
+
+/* A slash command; returns 1 for /quit. */
+static int peer_command(peer_app *app, const uint8_t *s, size_t len, size_t cut) {
+  if (peer_word_is(s, len, "/msg")) {
+    peer_cmd_msg(app, s + 4, len - 4, cut);
+    return 0;
+  }
+  static const char *const words[] = {"/quit", "/who", "/stats", "/help"};
+  for (size_t w = 0; w < 4; w++) {
+    size_t n = strlen(words[w]);
+    if (!peer_word_is(s, len, words[w]) || !peer_rest_blank(s + n, len - n)) continue;
+    if (w == 0) return 1;
+    if (w == 1) peer_query(app, CHORUS_LOOP_CMD_WHO);
+    if (w == 2) peer_query(app, CHORUS_LOOP_CMD_STATS);
+    if (w == 3) chorus_view_help(&app->view);
+    return 0;
+  }
+  size_t wl = 0;
+  while (wl < len && wl < 32 && s[wl] != ' ') wl++;
+  int printable = chorus_utf8_valid(s, wl);
+  chorus_view_error(&app->view, CHORUS_VIEW_CODE_UNKNOWN_COMMAND,
+                    "unknown command '%.*s' (try /help)", printable ? (int)wl : 1,
+                    printable ? (const char *)s : "/");
+  return 0;
+}
+
+/* One input line; returns 1 when the user asked to quit. */
+static int peer_line(peer_app *app, const chorus_line *r) {
+  const uint8_t *s = r->buf;
+  size_t len = r->len, cut = r->total - r->len;
+  if (r->total == 0) return 0;
+  if (s[0] != '/') {
+    peer_send(app, 0, 0, s, len, cut);
+    return 0;
+  }
+  if (len >= 2 && s[1] == '/') {
+    peer_send(app, 0, 0, s + 1, len - 1, cut);
+    return 0;
+  }
+  return peer_command(app, s, len, cut);
+}
+
+static void peer_read_input(peer_app *app) {
+  chorus_line r;
+  if (chorus_line_init(&r, STDIN_FILENO, app->args.max_msg_bytes + CHORUS_PEER_LINE_SLACK) != 0) {
+    chorus_view_error(&app->view, "CHORUS_ERR_NOMEM", "cannot allocate the input buffer");
+    return;
+  }
+  while (!peer_signalled && !chorus_view_failed(&app->view)) {
+    int rc = chorus_line_next(&r);
+    if (rc == 0) break;
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      chorus_view_error(&app->view, "CLI_INPUT", "cannot read stdin: %s", strerror(errno));
+      break;
+    }
+    if (peer_line(app, &r)) break;
+  }
+  chorus_line_free(&r);
+}
+
+/* Give unacknowledged messages a bounded grace period, then stop. */
+static void peer_shutdown(peer_app *app) {
+  size_t left = chorus_loop_flush(app->loop, 0);
+  if (left > 0 && app->args.grace_ms > 0)
+    chorus_view_notice(&app->view, "waiting up to %.1f s for %zu unacknowledged messages/frames",
+                       app->args.grace_ms / 1000.0, left);
+  left = chorus_loop_flush(app->loop, app->args.grace_ms);
+  if (left > 0)
+    chorus_view_warning(&app->view, CHORUS_VIEW_CODE_UNACKED,
+                        "%zu messages/frames were not acknowledged before exit", left);
+  chorus_loop_stop(app->loop);
+  chorus_view_bye(&app->view);
+}
+
+int chorus_cmd_peer(int argc, char **argv) {
+  peer_app app;
+  char err[CHORUS_PEER_ERR_BYTES];
+  memset(&app, 0, sizeof app);
+  app.fd = -1;
+  if (chorus_peer_args_parse(argc, argv, &app.args, err, sizeof err) != 0) return peer_usage(err);
+  if (app.args.help) {
+    fputs(chorus_peer_args_usage, stdout);
+    return 0;
+  }
+  int rc = peer_resolve(&app);
+  if (rc != 0) return rc;
+  if (chorus_view_init(&app.view, stdout, app.args.json, app.args.name,
+                       app.args.max_msg_bytes) != 0) {
+    fprintf(stderr, "chorus peer: cannot create a mutex\n");
+    return 1;
+  }
+  rc = peer_open(&app);
+  if (rc == 0) {
+    peer_signals();
+    rc = peer_start(&app);
+  }
+  if (rc == 0) {
+    peer_read_input(&app);
+    peer_shutdown(&app);
+    rc = chorus_view_failed(&app.view) ? 1 : 0;
+  }
+  chorus_loop_free(app.loop);
+  chorus_udp_close(app.fd);
+  chorus_view_destroy(&app.view);
+  return rc;
+}

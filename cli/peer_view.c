@@ -1,0 +1,429 @@
+#include "peer_view.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "json.h"
+
+typedef struct view_kv {
+  const char *key;
+  uint64_t val;
+} view_kv;
+
+#define VIEW_N(a) (sizeof(a) / sizeof((a)[0]))
+
+int chorus_view_init(chorus_view *v, FILE *out, int json, const char *self,
+                     size_t max_msg_bytes) {
+  v->out = out;
+  v->json = json;
+  v->self = self;
+  v->max_msg_bytes = max_msg_bytes;
+  return pthread_mutex_init(&v->mu, NULL) == 0 ? 0 : -1;
+}
+
+void chorus_view_destroy(chorus_view *v) { pthread_mutex_destroy(&v->mu); }
+
+static void view_begin(chorus_view *v) { pthread_mutex_lock(&v->mu); }
+
+static void view_end(chorus_view *v) {
+  fflush(v->out);
+  pthread_mutex_unlock(&v->mu);
+}
+
+int chorus_view_failed(chorus_view *v) {
+  pthread_mutex_lock(&v->mu);
+  int bad = ferror(v->out) != 0;
+  pthread_mutex_unlock(&v->mu);
+  return bad;
+}
+
+/* "[12:03:04] " in local time. */
+static void view_stamp(chorus_view *v) {
+  char buf[16];
+  time_t t = time(NULL);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL || strftime(buf, sizeof buf, "%H:%M:%S", &tm) == 0)
+    memcpy(buf, "??:??:??", 9);
+  fprintf(v->out, "[%s] ", buf);
+}
+
+static const char *view_order(enum chorus_order o) {
+  switch (o) {
+    case CHORUS_ORDER_FIFO: return "fifo";
+    case CHORUS_ORDER_CAUSAL: return "causal";
+    case CHORUS_ORDER_TOTAL: return "total";
+    case CHORUS_ORDER_SAFE: return "safe";
+  }
+  return "unknown";
+}
+
+static void view_kvs_json(FILE *o, const view_kv *kv, size_t n) {
+  putc('{', o);
+  for (size_t i = 0; i < n; i++)
+    fprintf(o, "%s\"%s\":%llu", i ? "," : "", kv[i].key, (unsigned long long)kv[i].val);
+  putc('}', o);
+}
+
+static void view_kvs_text(FILE *o, const view_kv *kv, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    fprintf(o, "%s%s %llu", i ? ", " : "", kv[i].key, (unsigned long long)kv[i].val);
+}
+
+/* ---- ready, help, bye -------------------------------------------------- */
+
+void chorus_view_ready(chorus_view *v, uint32_t epoch, const char *const *names, size_t count,
+                       const char *listen) {
+  view_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"ready\",\"name\":", v->out);
+    chorus_json_cstr(v->out, v->self);
+    fprintf(v->out, ",\"epoch\":%lu,\"members\":[", (unsigned long)epoch);
+    for (size_t i = 0; i < count; i++) {
+      if (i) putc(',', v->out);
+      chorus_json_cstr(v->out, names[i]);
+    }
+    fputs("]}\n", v->out);
+  } else {
+    fprintf(v->out, "-- %s (epoch %lu) listening on %s; members:", v->self,
+            (unsigned long)epoch, listen);
+    for (size_t i = 0; i < count; i++) fprintf(v->out, " %s", names[i]);
+    fputs("\n-- type a line to talk to the room, /help for commands\n", v->out);
+  }
+  view_end(v);
+}
+
+static const char view_help_text[] =
+    "TEXT             send TEXT to the room (//TEXT if it starts with '/')\n"
+    "/msg USER TEXT   private message to USER\n"
+    "/who             members, their epoch and whether they were contacted\n"
+    "/stats           counters, RTT estimates and queue depths per peer\n"
+    "/help            this text\n"
+    "/quit            leave (waits a while for unacknowledged messages)\n";
+
+void chorus_view_help(chorus_view *v) {
+  view_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"help\",\"text\":", v->out);
+    chorus_json_cstr(v->out, view_help_text);
+    fputs("}\n", v->out);
+  } else {
+    fputs(view_help_text, v->out);
+  }
+  view_end(v);
+}
+
+void chorus_view_bye(chorus_view *v) {
+  view_begin(v);
+  if (v->json) fputs("{\"event\":\"bye\"}\n", v->out);
+  else fputs("-- bye\n", v->out);
+  view_end(v);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void view_problem(chorus_view *v, const char *event, const char *code, const char *fmt,
+                         va_list ap) {
+  char msg[512];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  view_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"%s\",\"code\":", event);
+    chorus_json_cstr(v->out, code);
+    fputs(",\"message\":", v->out);
+    chorus_json_cstr(v->out, msg);
+    fputs("}\n", v->out);
+  } else {
+    fprintf(v->out, "%s: %s\n", event, msg);
+  }
+  view_end(v);
+}
+
+void chorus_view_error(chorus_view *v, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  view_problem(v, "error", code, fmt, ap);
+  va_end(ap);
+}
+
+void chorus_view_warning(chorus_view *v, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  view_problem(v, "warning", code, fmt, ap);
+  va_end(ap);
+}
+
+void chorus_view_notice(chorus_view *v, const char *fmt, ...) {
+  if (v->json) return;
+  va_list ap;
+  va_start(ap, fmt);
+  view_begin(v);
+  fputs("-- ", v->out);
+  vfprintf(v->out, fmt, ap);
+  putc('\n', v->out);
+  view_end(v);
+  va_end(ap);
+}
+
+void chorus_view_error_code(chorus_view *v, int err, const char *user, size_t text_len_bytes) {
+  const char *code = chorus_errname(err);
+  switch (err) {
+    case CHORUS_ERR_WINDOW_FULL:
+      if (user) chorus_view_error(v, code, "send window to %s is full, try again", user);
+      else
+        chorus_view_error(v, code,
+                          "room send window is full (messages not yet acknowledged by every "
+                          "member), try again");
+      return;
+    case CHORUS_ERR_MSG_TOO_LONG:
+      chorus_view_error(v, code, "message is %zu bytes, the limit is %zu", text_len_bytes,
+                        v->max_msg_bytes);
+      return;
+    case CHORUS_ERR_BAD_UTF8: chorus_view_error(v, code, "text is not valid UTF-8"); return;
+    case CHORUS_ERR_EMPTY: chorus_view_error(v, code, "empty message"); return;
+    case CHORUS_ERR_UNKNOWN_USER:
+      chorus_view_error(v, code, "unknown user '%s'", user ? user : "?");
+      return;
+    case CHORUS_ERR_SELF:
+      chorus_view_error(v, code, "cannot send a private message to yourself");
+      return;
+    case CHORUS_ERR_QUEUE_FULL:
+      chorus_view_error(v, code, "too many commands pending, try again");
+      return;
+    default: chorus_view_error(v, code, "%s", chorus_strerror(err)); return;
+  }
+}
+
+/* ---- messages and membership ------------------------------------------- */
+
+static void view_deliver(chorus_view *v, const chorus_loop_event *ev) {
+  int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
+  view_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
+    chorus_json_cstr(v->out, ev->name);
+    fprintf(v->out, ",\"epoch\":%lu,\"id\":%lu,\"order\":\"%s\"", (unsigned long)ev->epoch,
+            (unsigned long)ev->msg_id, view_order(ev->order));
+    /* Room messages also say where they sit in the room's order. */
+    if (!priv)
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu", (unsigned long)ev->view,
+              (unsigned long)ev->seq);
+    fputs(",\"text\":", v->out);
+    chorus_json_str(v->out, ev->text, ev->text_len);
+    fputs("}\n", v->out);
+  } else {
+    view_stamp(v);
+    fprintf(v->out, priv ? "*%s* (private) " : "<%s> ", ev->name);
+    fwrite(ev->text, 1, ev->text_len, v->out);
+    putc('\n', v->out);
+  }
+  view_end(v);
+}
+
+static void view_sent(chorus_view *v, const chorus_loop_event *ev) {
+  int priv = ev->cmd == CHORUS_LOOP_CMD_PRIVATE;
+  view_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"sent\",\"kind\":\"%s\",", priv ? "private" : "room");
+    if (priv) {
+      fputs("\"to\":", v->out);
+      chorus_json_cstr(v->out, ev->name);
+      putc(',', v->out);
+    }
+    fprintf(v->out, "\"id\":%lu,\"text\":", (unsigned long)ev->msg_id);
+    chorus_json_str(v->out, ev->text, ev->text_len);
+    fputs("}\n", v->out);
+  } else if (priv) {
+    /* A room message shows when the core delivers it back to us, at its
+     * place in the room's order; a private one is shown now. */
+    view_stamp(v);
+    fprintf(v->out, "-> *%s* (private) ", ev->name);
+    fwrite(ev->text, 1, ev->text_len, v->out);
+    putc('\n', v->out);
+  }
+  view_end(v);
+}
+
+static void view_peer(chorus_view *v, const chorus_loop_event *ev) {
+  int up = ev->kind == CHORUS_LOOP_EV_PEER_UP;
+  view_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"%s\",\"name\":", up ? "peer_up" : "peer_restarted");
+    chorus_json_cstr(v->out, ev->name);
+    fprintf(v->out, ",\"epoch\":%lu", (unsigned long)ev->epoch);
+    if (!up) fprintf(v->out, ",\"dropped\":%lu", (unsigned long)ev->dropped);
+    fputs("}\n", v->out);
+  } else if (up) {
+    fprintf(v->out, "-- %s is up (epoch %lu)\n", ev->name, (unsigned long)ev->epoch);
+  } else {
+    fprintf(v->out, "-- %s restarted (epoch %lu); %lu unacknowledged frames to its previous run "
+                    "were dropped\n",
+            ev->name, (unsigned long)ev->epoch, (unsigned long)ev->dropped);
+  }
+  view_end(v);
+}
+
+/* ---- /who and /stats ---------------------------------------------------- */
+
+static void view_who(chorus_view *v, const chorus_loop_snapshot *s) {
+  view_begin(v);
+  if (v->json) fputs("{\"event\":\"who\",\"members\":[", v->out);
+  else fprintf(v->out, "-- %zu members:\n", s->member_count);
+  for (size_t i = 0; i < s->member_count; i++) {
+    int me = i == s->self;
+    uint32_t epoch = me ? s->self_epoch : s->links[i].peer_epoch;
+    char addr[CHORUS_UDP_TEXT_BYTES];
+    chorus_udp_format(&s->addrs[i], addr, sizeof addr);
+    if (v->json) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", v->out);
+      chorus_json_cstr(v->out, s->names[i]);
+      fputs(",\"addr\":", v->out);
+      chorus_json_cstr(v->out, addr);
+      fprintf(v->out, ",\"epoch\":%lu,\"self\":%s,\"contacted\":%s}", (unsigned long)epoch,
+              me ? "true" : "false", epoch != 0 ? "true" : "false");
+    } else if (me) {
+      fprintf(v->out, "   %-12s %-24s epoch %lu (you)\n", s->names[i], addr, (unsigned long)epoch);
+    } else if (epoch != 0) {
+      fprintf(v->out, "   %-12s %-24s epoch %lu, contacted\n", s->names[i], addr,
+              (unsigned long)epoch);
+    } else {
+      fprintf(v->out, "   %-12s %-24s not contacted yet\n", s->names[i], addr);
+    }
+  }
+  if (v->json) fputs("]}\n", v->out);
+  view_end(v);
+}
+
+static size_t view_node_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
+  const chorus_peer_stats *p = &s->peer;
+  const view_kv all[] = {
+      {"datagrams_recv", p->datagrams_recv}, {"datagrams_sent", p->datagrams_sent},
+      {"rx_truncated", p->rx_truncated},     {"rx_bad_magic", p->rx_bad_magic},
+      {"rx_bad_version", p->rx_bad_version}, {"rx_bad_frame", p->rx_bad_frame},
+      {"rx_too_big", p->rx_too_big},         {"rx_unknown_sender", p->rx_unknown_sender},
+      {"rx_stale_epoch", p->rx_stale_epoch}, {"rx_wrong_dest", p->rx_wrong_dest},
+      {"tx_window_full", p->tx_window_full}, {"events_dropped", p->events_dropped},
+      {"delivered_room", p->delivered_room}, {"delivered_private", p->delivered_private},
+      {"sent_room", p->sent_room},           {"sent_private", p->sent_private},
+      {"view", p->view},                     {"sequencer", p->sequencer},
+      {"holdback", p->holdback},             {"retained", p->retained},
+      {"stability_lag", p->stability_lag},   {"room_discarded", p->room_discarded},
+      {"room_relayed", p->room_relayed},     {"rx_room_refused", p->rx_room_refused},
+      {"stability_age_us", p->stability_oldest_us == UINT64_MAX || p->stability_oldest_us > s->now_us
+                               ? 0
+                               : s->now_us - p->stability_oldest_us},
+  };
+  memcpy(kv, all, sizeof all);
+  return VIEW_N(all);
+}
+
+static size_t view_link_kvs(const chorus_link_stats *l, view_kv *kv) {
+  const view_kv all[] = {
+      {"peer_epoch", l->peer_epoch},
+      {"srtt_us", l->srtt_us},
+      {"rttvar_us", l->rttvar_us},
+      {"rto_us", l->rto_us},
+      {"in_flight", l->in_flight},
+      {"queued", l->queued},
+      {"rcv_buffered", l->rcv_buffered},
+      {"retransmits", l->retransmits},
+      {"fast_retransmits", l->fast_retransmits},
+      {"timeouts", l->timeouts},
+      {"dup_frames", l->dup_frames},
+      {"out_of_window", l->out_of_window},
+      {"abandoned", l->abandoned},
+      {"frames_sent", l->frames_sent},
+      {"frames_recv", l->frames_recv},
+      {"datagrams_sent", l->datagrams_sent},
+      {"datagrams_recv", l->datagrams_recv},
+      {"acks_sent", l->acks_sent},
+  };
+  memcpy(kv, all, sizeof all);
+  return VIEW_N(all);
+}
+
+static size_t view_tx_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
+  const chorus_udp_fault_stats *t = &s->tx;
+  const chorus_loop_counters *c = &s->loop;
+  const view_kv all[] = {
+      {"tx_offered", t->offered},         {"tx_sent", t->sent},
+      {"tx_injected_drops", t->dropped},  {"tx_injected_dups", t->duplicated},
+      {"tx_injected_delays", t->delayed}, {"tx_delay_overflow", t->delay_overflow},
+      {"tx_held", t->held},               {"tx_would_block", t->would_block},
+      {"tx_errors", t->send_errors},      {"rx_datagrams", c->rx_datagrams},
+      {"rx_rejected", c->rx_rejected},    {"rx_errors", c->rx_errors},
+      {"poll_errors", c->poll_errors},    {"wakeups", c->wakeups},
+      {"ticks", c->ticks},                {"cmds_done", c->cmds_done},
+      {"cmds_refused", c->cmds_refused},  {"cmds_held", c->cmds_held},
+      {"cmd_queue_full", c->queue_full},  {"cmds_queued", s->queued_cmds},
+  };
+  memcpy(kv, all, sizeof all);
+  return VIEW_N(all);
+}
+
+#define VIEW_KV_MAX 32
+
+static void view_stats_json(chorus_view *v, const chorus_loop_snapshot *s) {
+  view_kv kv[VIEW_KV_MAX];
+  fputs("{\"event\":\"stats\",\"name\":", v->out);
+  chorus_json_cstr(v->out, v->self);
+  fprintf(v->out, ",\"epoch\":%lu,\"node\":", (unsigned long)s->self_epoch);
+  view_kvs_json(v->out, kv, view_node_kvs(s, kv));
+  fputs(",\"platform\":", v->out);
+  view_kvs_json(v->out, kv, view_tx_kvs(s, kv));
+  fputs(",\"links\":[", v->out);
+  int first = 1;
+  for (size_t i = 0; i < s->member_count; i++) {
+    if (i == s->self) continue;
+    fputs(first ? "{\"name\":" : ",{\"name\":", v->out);
+    first = 0;
+    chorus_json_cstr(v->out, s->names[i]);
+    fputs(",\"stats\":", v->out);
+    view_kvs_json(v->out, kv, view_link_kvs(&s->links[i], kv));
+    putc('}', v->out);
+  }
+  fputs("]}\n", v->out);
+}
+
+static void view_stats_text(chorus_view *v, const chorus_loop_snapshot *s) {
+  view_kv kv[VIEW_KV_MAX];
+  fprintf(v->out, "-- node %s (epoch %lu): ", v->self, (unsigned long)s->self_epoch);
+  view_kvs_text(v->out, kv, view_node_kvs(s, kv));
+  fputs("\n-- platform: ", v->out);
+  view_kvs_text(v->out, kv, view_tx_kvs(s, kv));
+  putc('\n', v->out);
+  for (size_t i = 0; i < s->member_count; i++) {
+    if (i == s->self) continue;
+    const chorus_link_stats *l = &s->links[i];
+    fprintf(v->out, "-- link to %s: srtt %.2f ms, rttvar %.2f ms, rto %.2f ms; ", s->names[i],
+            l->srtt_us / 1000.0, l->rttvar_us / 1000.0, l->rto_us / 1000.0);
+    size_t n = view_link_kvs(l, kv);
+    view_kvs_text(v->out, kv + 4, n - 4); /* skip epoch and the RTT trio above */
+    fprintf(v->out, ", peer_epoch %lu\n", (unsigned long)l->peer_epoch);
+  }
+}
+
+static void view_stats(chorus_view *v, const chorus_loop_snapshot *s) {
+  view_begin(v);
+  if (v->json) view_stats_json(v, s);
+  else view_stats_text(v, s);
+  view_end(v);
+}
+
+void chorus_view_on_event(void *ctx, const chorus_loop_event *ev) {
+  chorus_view *v = ctx;
+  switch (ev->kind) {
+    case CHORUS_LOOP_EV_DELIVER:
+      view_deliver(v, ev);
+      return;
+    case CHORUS_LOOP_EV_PEER_UP:
+    case CHORUS_LOOP_EV_PEER_RESTARTED: view_peer(v, ev); return;
+    case CHORUS_LOOP_EV_SENT: view_sent(v, ev); return;
+    case CHORUS_LOOP_EV_ERROR:
+      chorus_view_error_code(v, ev->err, ev->name, ev->text_len);
+      return;
+    case CHORUS_LOOP_EV_WHO: view_who(v, ev->snap); return;
+    case CHORUS_LOOP_EV_STATS: view_stats(v, ev->snap); return;
+  }
+}

@@ -1,0 +1,183 @@
+/*
+ * chorus_loop: the real driver of one chorus_peer.
+ *
+ * One pthread (the network loop) owns the peer, its UDP socket and the
+ * outgoing datagram path. It waits in poll() on the socket and a wake-up
+ * pipe until the earliest of the core's deadline (chorus_peer_deadline) and
+ * the fault path's next held datagram, then feeds datagrams
+ * (chorus_peer_recv), timers (chorus_peer_tick) and user commands, and
+ * drains chorus_peer_poll: DATAGRAM goes to the member's address, everything
+ * else becomes a chorus_loop_event for the caller's callback.
+ *
+ * Other threads talk to the loop only through chorus_loop_submit (a bounded
+ * command queue, queue_max entries fixed at creation, whose texts live in an
+ * arena of queue_max * msg_bytes_max bytes allocated at creation) and
+ * chorus_loop_flush / chorus_loop_stop. The callback runs on the loop
+ * thread, never with the loop's lock held; it must not call
+ * chorus_loop_stop or chorus_loop_free (it may call chorus_loop_submit with
+ * block = 0).
+ */
+#ifndef CHORUS_PLATFORM_LOOP_H
+#define CHORUS_PLATFORM_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peer.h"
+#include "udp.h"
+#include "udp_fault.h"
+
+#define CHORUS_LOOP_QUEUE_DEFAULT 64  /* pending user commands */
+#define CHORUS_LOOP_QUEUE_MAX 4096
+#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams read per wake-up */
+#define CHORUS_LOOP_RX_BYTES 65536    /* receive buffer: larger than any valid
+                                         datagram, so oversized ones reach the
+                                         core and are counted, not cut */
+#define CHORUS_LOOP_LINGER_US_DEFAULT 300000 /* after stop: quiet time */
+#define CHORUS_LOOP_LINGER_MAX_US_DEFAULT 2000000 /* after stop: at most */
+
+/* A system call failed (errno kept). Distinct from every chorus_err code. */
+#define CHORUS_LOOP_ERR_SYS (-100)
+
+enum chorus_loop_cmd_kind {
+  CHORUS_LOOP_CMD_ROOM = 0,    /* chorus_peer_broadcast(text) */
+  CHORUS_LOOP_CMD_PRIVATE = 1, /* chorus_peer_send_private(member, text) */
+  CHORUS_LOOP_CMD_WHO = 2,     /* answer with CHORUS_LOOP_EV_WHO */
+  CHORUS_LOOP_CMD_STATS = 3,   /* answer with CHORUS_LOOP_EV_STATS */
+};
+
+enum chorus_loop_event_kind {
+  CHORUS_LOOP_EV_DELIVER = 0,        /* a message from member `member` */
+  CHORUS_LOOP_EV_PEER_UP = 1,        /* first contact, `epoch` */
+  CHORUS_LOOP_EV_PEER_RESTARTED = 2, /* new `epoch`, `dropped` frames lost */
+  CHORUS_LOOP_EV_SENT = 3,           /* a ROOM/PRIVATE command accepted */
+  CHORUS_LOOP_EV_ERROR = 4,          /* a ROOM/PRIVATE command refused */
+  CHORUS_LOOP_EV_WHO = 5,            /* answer to CMD_WHO, see `snap` */
+  CHORUS_LOOP_EV_STATS = 6,          /* answer to CMD_STATS, see `snap` */
+};
+
+/* The loop's own counters (everything the core does not count). */
+typedef struct chorus_loop_counters {
+  uint64_t rx_datagrams;  /* read from the socket */
+  uint64_t rx_rejected;   /* of which the core refused (reason in peer stats) */
+  uint64_t rx_errors;     /* recvfrom failures */
+  uint64_t poll_errors;   /* poll() failures other than EINTR */
+  uint64_t wakeups;       /* loop iterations */
+  uint64_t ticks;         /* chorus_peer_tick calls */
+  uint64_t cmds_done;     /* commands executed */
+  uint64_t cmds_refused;  /* ROOM/PRIVATE refused by the core */
+  uint64_t cmds_held;     /* times a command waited for window space */
+  uint64_t queue_full;    /* submissions refused: command queue full */
+  uint64_t unknown_outputs; /* output kinds this driver does not know */
+} chorus_loop_counters;
+
+/* A consistent picture of the node, taken on the loop thread. */
+typedef struct chorus_loop_snapshot {
+  size_t member_count, self;
+  const char *names[CHORUS_MEMBERS_MAX];   /* owned by the loop */
+  chorus_udp_addr addrs[CHORUS_MEMBERS_MAX];
+  uint32_t self_epoch;
+  uint64_t now_us;                         /* when it was taken (monotonic) */
+  chorus_peer_stats peer;
+  chorus_link_stats links[CHORUS_MEMBERS_MAX]; /* links[self] is zero */
+  chorus_udp_fault_stats tx;
+  chorus_loop_counters loop;
+  uint32_t queued_cmds;                    /* commands waiting behind this query */
+} chorus_loop_snapshot;
+
+/* One event. Pointers are valid only during the callback. */
+typedef struct chorus_loop_event {
+  enum chorus_loop_event_kind kind;
+  size_t member;       /* sender (DELIVER), subject (PEER_*), destination
+                          (private SENT/ERROR) */
+  const char *name;    /* that member's name, or NULL for room commands */
+  enum chorus_loop_cmd_kind cmd;  /* SENT/ERROR: which command */
+  enum chorus_msg_kind msg_kind;  /* DELIVER */
+  enum chorus_order order;        /* DELIVER */
+  uint32_t epoch;      /* DELIVER: sender's epoch; PEER_*: the new epoch */
+  uint32_t msg_id;     /* DELIVER, SENT */
+  uint32_t dropped;    /* PEER_RESTARTED */
+  uint32_t view;       /* DELIVER room: the view it was delivered in */
+  uint32_t seq;        /* DELIVER room, total/safe: position in the view */
+  const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
+  size_t text_len;     /* bytes at text */
+  int err;             /* ERROR: the chorus_err code */
+  uint64_t tag;        /* SENT/ERROR/WHO/STATS: the submitter's tag */
+  const chorus_loop_snapshot *snap; /* WHO, STATS */
+} chorus_loop_event;
+
+typedef void (*chorus_loop_event_fn)(void *ctx, const chorus_loop_event *ev);
+
+typedef struct chorus_loop_config {
+  chorus_peer_config peer; /* names are copied; see core/peer.h */
+  int fd;                  /* bound UDP socket; the loop owns it once
+                              chorus_loop_new succeeds */
+  chorus_udp_addr addrs[CHORUS_MEMBERS_MAX]; /* where member i listens */
+  chorus_udp_fault_config fault;  /* outgoing fault injection */
+  size_t queue_max;        /* 1..CHORUS_LOOP_QUEUE_MAX commands */
+  int hold_when_full;      /* 1: a ROOM/PRIVATE refused with
+                              CHORUS_ERR_WINDOW_FULL waits at the head of the
+                              queue and is retried as ACKs arrive (scripts,
+                              benchmarks); 0: it is reported as an ERROR */
+  uint32_t linger_us;      /* after stop, keep serving until no datagram
+                              came for this long, so peers still waiting
+                              for our ACK get it... */
+  uint32_t linger_max_us;  /* ...but stop after this long in any case */
+  chorus_loop_event_fn on_event; /* required */
+  void *ctx;                     /* passed to on_event */
+} chorus_loop_config;
+
+typedef struct chorus_loop chorus_loop;
+
+/* Defaults: fd -1, queue_max CHORUS_LOOP_QUEUE_DEFAULT, no faults, peer
+ * config from chorus_peer_config_default. */
+void chorus_loop_config_default(chorus_loop_config *cfg);
+
+/*
+ * chorus_loop_new creates the peer (chorus_peer_new) and the loop around it,
+ * allocating everything up front. On success takes ownership of cfg->fd,
+ * stores the loop in *out (free with chorus_loop_free) and returns CHORUS_OK.
+ * Errors: those of chorus_peer_new, CHORUS_ERR_INVAL (no callback, bad fd),
+ * CHORUS_ERR_CONFIG (queue_max, fault config), CHORUS_ERR_NOMEM,
+ * CHORUS_LOOP_ERR_SYS (pipe or mutex creation failed, errno kept). On error
+ * cfg->fd is left open for the caller.
+ */
+int chorus_loop_new(const chorus_loop_config *cfg, chorus_loop **out);
+
+/* chorus_loop_start starts the network thread. Returns CHORUS_OK,
+ * CHORUS_ERR_INVAL (already started) or CHORUS_LOOP_ERR_SYS. */
+int chorus_loop_start(chorus_loop *l);
+
+/*
+ * chorus_loop_submit queues one command (thread-safe). text[0..len_bytes) is
+ * copied (ROOM and PRIVATE only; ignored otherwise); `member` is used by
+ * PRIVATE; `tag` comes back in the answering event. With block = 0 a full
+ * queue is refused; with block = 1 the caller waits for a free slot.
+ * Returns CHORUS_OK, CHORUS_ERR_QUEUE_FULL (block = 0 only),
+ * CHORUS_ERR_MSG_TOO_LONG (len_bytes above msg_bytes_max), CHORUS_ERR_INVAL
+ * (bad kind, or the loop is stopping). Validation of the text itself
+ * (UTF-8, empty) is the core's, reported through an ERROR event.
+ */
+int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
+                       const uint8_t *text, size_t len_bytes, uint64_t tag, int block);
+
+/*
+ * chorus_loop_flush waits (thread-safe, up to timeout_ms) until every queued
+ * command ran and no link has frames queued or unacknowledged. Returns the
+ * number of commands plus frames still pending: 0 means all delivered.
+ * (Room messages the core has not yet handed to a full link are not
+ * visible in its stats yet, so are not counted.)
+ */
+size_t chorus_loop_flush(chorus_loop *l, uint32_t timeout_ms);
+
+/* chorus_loop_stop asks the thread to finish and joins it: it keeps
+ * receiving and acknowledging until the socket was quiet for linger_us (or
+ * linger_max_us passed). Idempotent; safe before start. Pending commands are
+ * discarded. */
+void chorus_loop_stop(chorus_loop *l);
+
+/* chorus_loop_free stops the loop if needed, then frees the peer, closes the
+ * socket and the pipe, and releases all memory. NULL is allowed. */
+void chorus_loop_free(chorus_loop *l);
+
+#endif

@@ -1,0 +1,244 @@
+#include "udp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UDP_PORT_TEXT_BYTES 6 /* "65535" + NUL */
+
+static void udp_errf(char *err, size_t err_bytes, const char *what,
+                     const char *text, const char *why) {
+  if (err == NULL || err_bytes == 0) return;
+  snprintf(err, err_bytes, "%s '%s': %s", what, text, why);
+}
+
+/* Port: 1..5 decimal digits, value 1..65535. */
+static int udp_port_ok(const char *p) {
+  size_t n = strlen(p);
+  if (n == 0 || n > 5) return 0;
+  unsigned long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return 0;
+    v = v * 10 + (unsigned long)(p[i] - '0');
+  }
+  return v >= 1 && v <= 65535;
+}
+
+/* Copy text[0..n) into dst (cap includes the NUL); 0 if it does not fit. */
+static int udp_copy(char *dst, size_t cap, const char *text, size_t n) {
+  if (n >= cap) return 0;
+  memcpy(dst, text, n);
+  dst[n] = '\0';
+  return 1;
+}
+
+/* Split "HOST:PORT" / "[V6]:PORT" into host and port; reason in *why. */
+static int udp_split(const char *text, char host[CHORUS_UDP_HOST_BYTES_MAX + 1],
+                     char port[UDP_PORT_TEXT_BYTES], const char **why) {
+  const char *colon;
+  if (text[0] == '[') {
+    const char *close = strchr(text, ']');
+    if (close == NULL) { *why = "missing ']' after the IPv6 address"; return 0; }
+    if (close[1] != ':') { *why = "expected ':PORT' after ']'"; return 0; }
+    if (close == text + 1) { *why = "empty IPv6 address"; return 0; }
+    if (!udp_copy(host, CHORUS_UDP_HOST_BYTES_MAX + 1, text + 1,
+                  (size_t)(close - text - 1))) {
+      *why = "host name too long"; return 0;
+    }
+    colon = close + 1;
+  } else {
+    colon = strrchr(text, ':');
+    if (colon == NULL) { *why = "expected HOST:PORT"; return 0; }
+    if (memchr(text, ':', (size_t)(colon - text)) != NULL) {
+      *why = "write IPv6 addresses in brackets, [ADDR]:PORT"; return 0;
+    }
+    if (!udp_copy(host, CHORUS_UDP_HOST_BYTES_MAX + 1, text,
+                  (size_t)(colon - text))) {
+      *why = "host name too long"; return 0;
+    }
+  }
+  if (!udp_copy(port, UDP_PORT_TEXT_BYTES, colon + 1, strlen(colon + 1)) ||
+      !udp_port_ok(port)) {
+    *why = "port must be a number from 1 to 65535"; return 0;
+  }
+  return 1;
+}
+
+/* Rewrite an IPv4 address as ::ffff:a.b.c.d so an AF_INET6 socket can use it. */
+static void udp_map_v4(chorus_udp_addr *a) {
+  struct sockaddr_in v4;
+  struct sockaddr_in6 v6;
+  memcpy(&v4, &a->ss, sizeof v4);
+  memset(&v6, 0, sizeof v6);
+  v6.sin6_family = AF_INET6;
+  v6.sin6_port = v4.sin_port;
+  v6.sin6_addr.s6_addr[10] = 0xff;
+  v6.sin6_addr.s6_addr[11] = 0xff;
+  memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
+  memset(&a->ss, 0, sizeof a->ss);
+  memcpy(&a->ss, &v6, sizeof v6);
+  a->len = (socklen_t)sizeof v6;
+}
+
+/* Pick the first result usable with `family`; 1 if found. */
+static int udp_pick(const struct addrinfo *res, int family, chorus_udp_addr *out) {
+  const struct addrinfo *v4 = NULL;
+  for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+    if (ai->ai_addrlen > sizeof out->ss) continue;
+    if (family == AF_UNSPEC || ai->ai_family == family) {
+      memset(out, 0, sizeof *out);
+      memcpy(&out->ss, ai->ai_addr, ai->ai_addrlen);
+      out->len = ai->ai_addrlen;
+      return 1;
+    }
+    if (ai->ai_family == AF_INET && v4 == NULL) v4 = ai;
+  }
+  if (family != AF_INET6 || v4 == NULL) return 0;
+  memset(out, 0, sizeof *out);
+  memcpy(&out->ss, v4->ai_addr, v4->ai_addrlen);
+  out->len = v4->ai_addrlen;
+  udp_map_v4(out);
+  return 1;
+}
+
+int chorus_udp_resolve(const char *text, int family, int passive,
+                       chorus_udp_addr *out, char *err, size_t err_bytes) {
+  char host[CHORUS_UDP_HOST_BYTES_MAX + 1], port[UDP_PORT_TEXT_BYTES];
+  const char *why = NULL;
+  if (text == NULL || out == NULL) return CHORUS_UDP_ERR_SYNTAX;
+  if (!udp_split(text, host, port, &why)) {
+    udp_errf(err, err_bytes, "bad address", text, why);
+    return CHORUS_UDP_ERR_SYNTAX;
+  }
+  if (host[0] == '\0' && !passive) {
+    udp_errf(err, err_bytes, "bad address", text, "missing host");
+    return CHORUS_UDP_ERR_SYNTAX;
+  }
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = (family == AF_INET) ? AF_INET : AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_protocol = IPPROTO_UDP;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+  /* An empty listen host is the IPv4 wildcard; [::] asks for dual stack. */
+  const char *node = host[0] ? host : "0.0.0.0";
+  int rc = getaddrinfo(node, port, &hints, &res);
+  if (rc != 0) {
+    udp_errf(err, err_bytes, "cannot resolve", text, gai_strerror(rc));
+    return CHORUS_UDP_ERR_HOST;
+  }
+  int found = udp_pick(res, family, out);
+  freeaddrinfo(res);
+  if (!found) {
+    udp_errf(err, err_bytes, "cannot use", text,
+             "no address in the listening socket's family");
+    return CHORUS_UDP_ERR_HOST;
+  }
+  return CHORUS_UDP_OK;
+}
+
+/* Best-effort socket options: failures only cost performance or dual stack. */
+static void udp_tune(int fd, int family, size_t sockbuf_bytes) {
+  if (sockbuf_bytes > 0 && sockbuf_bytes <= (size_t)0x7fffffff) {
+    int sz = (int)sockbuf_bytes;
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  }
+  if (family == AF_INET6) {
+    int off = 0;
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+}
+
+static int udp_nonblock_cloexec(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+  int fd_fl = fcntl(fd, F_GETFD);
+  if (fd_fl < 0 || fcntl(fd, F_SETFD, fd_fl | FD_CLOEXEC) < 0) return -1;
+  return 0;
+}
+
+int chorus_udp_open(const chorus_udp_addr *local, size_t sockbuf_bytes,
+                    int *fd_out, char *err, size_t err_bytes) {
+  char text[CHORUS_UDP_TEXT_BYTES];
+  chorus_udp_format(local, text, sizeof text);
+  int family = local->ss.ss_family;
+  int fd = socket(family, SOCK_DGRAM, IPPROTO_UDP);
+  if (fd < 0) {
+    udp_errf(err, err_bytes, "cannot create a socket for", text, strerror(errno));
+    return CHORUS_UDP_ERR_SYS;
+  }
+  udp_tune(fd, family, sockbuf_bytes);
+  if (udp_nonblock_cloexec(fd) < 0 ||
+      bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
+    int e = errno;
+    udp_errf(err, err_bytes, "cannot bind", text, strerror(e));
+    close(fd);
+    errno = e;
+    return CHORUS_UDP_ERR_SYS;
+  }
+  *fd_out = fd;
+  return CHORUS_UDP_OK;
+}
+
+void chorus_udp_close(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+int chorus_udp_local(int fd, chorus_udp_addr *out) {
+  memset(out, 0, sizeof *out);
+  out->len = (socklen_t)sizeof out->ss;
+  if (getsockname(fd, (struct sockaddr *)&out->ss, &out->len) < 0)
+    return CHORUS_UDP_ERR_SYS;
+  return CHORUS_UDP_OK;
+}
+
+int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
+                    size_t len_bytes) {
+  for (;;) {
+    ssize_t n = sendto(fd, data, len_bytes, 0,
+                       (const struct sockaddr *)&to->ss, to->len);
+    if (n >= 0) return CHORUS_UDP_OK;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+      return CHORUS_UDP_WOULD_BLOCK;
+    return CHORUS_UDP_ERR_SYS;
+  }
+}
+
+int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
+                    chorus_udp_addr *from) {
+  chorus_udp_addr scratch;
+  chorus_udp_addr *a = from ? from : &scratch;
+  for (;;) {
+    a->len = (socklen_t)sizeof a->ss;
+    ssize_t n = recvfrom(fd, buf, cap_bytes, 0, (struct sockaddr *)&a->ss, &a->len);
+    if (n >= 0) {
+      *len_bytes = (size_t)n;
+      return CHORUS_UDP_OK;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return CHORUS_UDP_WOULD_BLOCK;
+    return CHORUS_UDP_ERR_SYS;
+  }
+}
+
+void chorus_udp_format(const chorus_udp_addr *a, char *buf, size_t bytes) {
+  /* 64 bytes hold any numeric IPv6 address with a scope; the text then
+   * fits CHORUS_UDP_TEXT_BYTES, and is cut (still NUL-terminated) below. */
+  char host[64], port[UDP_PORT_TEXT_BYTES], text[CHORUS_UDP_TEXT_BYTES];
+  if (bytes == 0) return;
+  int rc = getnameinfo((const struct sockaddr *)&a->ss, a->len, host, sizeof host, port,
+                       sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+  if (rc != 0) snprintf(text, sizeof text, "(unprintable address)");
+  else if (a->ss.ss_family == AF_INET6) snprintf(text, sizeof text, "[%s]:%s", host, port);
+  else snprintf(text, sizeof text, "%s:%s", host, port);
+  size_t n = strlen(text);
+  if (n >= bytes) n = bytes - 1;
+  memcpy(buf, text, n);
+  buf[n] = '\0';
+}

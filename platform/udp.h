@@ -1,0 +1,95 @@
+/*
+ * chorus_udp: POSIX UDP sockets, IPv4 and IPv6, through getaddrinfo.
+ *
+ * Addresses are written HOST:PORT or [IPV6]:PORT. An empty host (":9000")
+ * means the IPv4 wildcard 0.0.0.0 when listening; "[::]:9000" is the IPv6
+ * wildcard and also accepts IPv4 peers (dual stack, IPV6_V6ONLY off where
+ * the system allows). Sockets are non-blocking: the network loop waits in
+ * poll(), and a full socket buffer drops the datagram (the core retransmits)
+ * instead of stalling the loop.
+ *
+ * Functions return a chorus_udp_status; on an error they write a complete,
+ * human-readable sentence into err[0..err_bytes) (always NUL-terminated when
+ * err_bytes > 0; err may be NULL when err_bytes is 0).
+ */
+#ifndef CHORUS_PLATFORM_UDP_H
+#define CHORUS_PLATFORM_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CHORUS_UDP_HOST_BYTES_MAX 255  /* host part of HOST:PORT, no NUL */
+#define CHORUS_UDP_TEXT_BYTES 80       /* enough for "[v6%scope]:65535" + NUL */
+#define CHORUS_UDP_SOCKBUF_BYTES_DEFAULT (1024 * 1024) /* SO_RCVBUF/SO_SNDBUF */
+
+enum chorus_udp_status {
+  CHORUS_UDP_WOULD_BLOCK = 1, /* nothing to receive / socket buffer full */
+  CHORUS_UDP_OK = 0,
+  CHORUS_UDP_ERR_SYNTAX = -1, /* not HOST:PORT or [V6]:PORT, bad port */
+  CHORUS_UDP_ERR_HOST = -2,   /* host does not resolve (in this family) */
+  CHORUS_UDP_ERR_SYS = -3,    /* a system call failed; errno kept */
+};
+
+/* A resolved socket address (value type, copy freely). */
+typedef struct chorus_udp_addr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+} chorus_udp_addr;
+
+/*
+ * chorus_udp_resolve parses `text` (HOST:PORT or [V6]:PORT, port 1..65535
+ * in decimal) and resolves it. `family` is AF_UNSPEC (take the first result)
+ * or the family of the socket the address will be used with; for AF_INET6 an
+ * IPv4-only host is returned as an IPv4-mapped IPv6 address. `passive` is 1
+ * for an address to bind (empty host allowed), 0 for a destination.
+ * Returns CHORUS_UDP_OK and fills *out, or CHORUS_UDP_ERR_SYNTAX,
+ * CHORUS_UDP_ERR_HOST (with err set).
+ */
+int chorus_udp_resolve(const char *text, int family, int passive,
+                       chorus_udp_addr *out, char *err, size_t err_bytes);
+
+/*
+ * chorus_udp_open creates a non-blocking, close-on-exec UDP socket bound to
+ * `local`, asking for socket buffers of `sockbuf_bytes` each (best effort;
+ * 0 keeps the system default). Stores the descriptor (owned by the caller,
+ * release with chorus_udp_close) in *fd_out. Returns CHORUS_UDP_OK or
+ * CHORUS_UDP_ERR_SYS ("cannot bind 127.0.0.1:9000: Address already in use").
+ */
+int chorus_udp_open(const chorus_udp_addr *local, size_t sockbuf_bytes,
+                    int *fd_out, char *err, size_t err_bytes);
+
+/* chorus_udp_close closes fd (negative fd is ignored). */
+void chorus_udp_close(int fd);
+
+/*
+ * chorus_udp_local stores the address `fd` is bound to (useful after binding
+ * port 0). Returns CHORUS_UDP_OK or CHORUS_UDP_ERR_SYS.
+ */
+int chorus_udp_local(int fd, chorus_udp_addr *out);
+
+/*
+ * chorus_udp_send sends data[0..len_bytes) to `to` as one datagram.
+ * Returns CHORUS_UDP_OK, CHORUS_UDP_WOULD_BLOCK (socket buffer full, datagram
+ * not sent) or CHORUS_UDP_ERR_SYS (errno set; e.g. no route).
+ */
+int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
+                    size_t len_bytes);
+
+/*
+ * chorus_udp_recv receives one datagram into buf[0..cap_bytes) and stores its
+ * length in *len_bytes (a datagram longer than cap_bytes is cut to cap_bytes;
+ * give cap_bytes above the largest valid datagram so the core sees and counts
+ * oversized ones). `from` may be NULL. Returns CHORUS_UDP_OK,
+ * CHORUS_UDP_WOULD_BLOCK (nothing pending) or CHORUS_UDP_ERR_SYS.
+ */
+int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
+                    chorus_udp_addr *from);
+
+/*
+ * chorus_udp_format writes `a` as numeric text ("127.0.0.1:9000",
+ * "[::1]:9000") into buf[0..bytes); CHORUS_UDP_TEXT_BYTES always suffices.
+ */
+void chorus_udp_format(const chorus_udp_addr *a, char *buf, size_t bytes);
+
+#endif

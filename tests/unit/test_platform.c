@@ -1,0 +1,464 @@
+/*
+ * Unit tests of platform/ (addresses, sockets, fault injection, clocks, the
+ * network loop over real loopback sockets) and of the CLI's small helpers
+ * (line reader, JSON strings, argument parsing).
+ * Unit tests link only libchorus.a, so the modules are compiled in here.
+ */
+#include "check.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../platform/clock.c"
+#include "../../platform/loop.c"
+#include "../../platform/udp.c"
+#include "../../platform/udp_fault.c"
+#include "../../cli/json.c"
+#include "../../cli/line.c"
+#include "../../cli/peer_args.c"
+
+#define WAIT_MS 5000 /* generous: a deadline, never a pause for correctness */
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* ---- addresses ---------------------------------------------------------- */
+
+static int resolve(const char *text, int family, int passive, chorus_udp_addr *a) {
+  char err[256];
+  return chorus_udp_resolve(text, family, passive, a, err, sizeof err);
+}
+
+static void test_resolve_ok(void) {
+  chorus_udp_addr a;
+  char buf[CHORUS_UDP_TEXT_BYTES];
+  CHECK_EQ(resolve("127.0.0.1:9000", AF_UNSPEC, 0, &a), CHORUS_UDP_OK);
+  chorus_udp_format(&a, buf, sizeof buf);
+  CHECK(strcmp(buf, "127.0.0.1:9000") == 0);
+  CHECK_EQ(resolve("[::1]:65535", AF_UNSPEC, 0, &a), CHORUS_UDP_OK);
+  CHECK_EQ(a.ss.ss_family, AF_INET6);
+  chorus_udp_format(&a, buf, sizeof buf);
+  CHECK(strcmp(buf, "[::1]:65535") == 0);
+  CHECK_EQ(resolve(":1", AF_UNSPEC, 1, &a), CHORUS_UDP_OK);
+  chorus_udp_format(&a, buf, sizeof buf);
+  CHECK(strcmp(buf, "0.0.0.0:1") == 0);
+  /* An IPv4 peer of an IPv6 socket becomes a mapped address. */
+  CHECK_EQ(resolve("127.0.0.1:7", AF_INET6, 0, &a), CHORUS_UDP_OK);
+  chorus_udp_format(&a, buf, sizeof buf);
+  CHECK(strcmp(buf, "[::ffff:127.0.0.1]:7") == 0);
+  CHECK_EQ(resolve("localhost:7", AF_INET, 0, &a), CHORUS_UDP_OK);
+}
+
+static void test_resolve_errors(void) {
+  chorus_udp_addr a;
+  char err[256];
+  const char *syntax[] = {"127.0.0.1",      "127.0.0.1:",  "127.0.0.1:0", "127.0.0.1:65536",
+                          "127.0.0.1:12a",  "127.0.0.1:-1", "::1:9000",   "[::1:9000",
+                          "[::1]9000",      "[]:9000",      ":9000",      "127.0.0.1:000009000"};
+  for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++) {
+    int rc = chorus_udp_resolve(syntax[i], AF_UNSPEC, 0, &a, err, sizeof err);
+    CHECK_EQ(rc, CHORUS_UDP_ERR_SYNTAX);
+    CHECK(strstr(err, syntax[i]) != NULL); /* the message names the input */
+  }
+  CHECK_EQ(chorus_udp_resolve("no-such-host.invalid:1", AF_UNSPEC, 0, &a, err, sizeof err),
+           CHORUS_UDP_ERR_HOST);
+  CHECK(strstr(err, "cannot resolve") != NULL);
+  /* An IPv6 destination for an IPv4 socket cannot work. */
+  CHECK_EQ(resolve("[::1]:9", AF_INET, 0, &a), CHORUS_UDP_ERR_HOST);
+  char host[400];
+  memset(host, 'h', sizeof host);
+  memcpy(host + sizeof host - 4, ":80", 4);
+  CHECK_EQ(resolve(host, AF_UNSPEC, 0, &a), CHORUS_UDP_ERR_SYNTAX);
+}
+
+/* ---- sockets and fault injection --------------------------------------- */
+
+static int open_any(chorus_udp_addr *bound) {
+  chorus_udp_addr a;
+  int fd = -1;
+  char err[256];
+  CHECK_EQ(resolve("127.0.0.1:1", AF_UNSPEC, 1, &a), CHORUS_UDP_OK);
+  ((struct sockaddr_in *)&a.ss)->sin_port = 0; /* any free port */
+  CHECK_EQ(chorus_udp_open(&a, 0, &fd, err, sizeof err), CHORUS_UDP_OK);
+  CHECK_EQ(chorus_udp_local(fd, bound), CHORUS_UDP_OK);
+  return fd;
+}
+
+/* Receive everything that arrives within a short window; returns count. */
+static int drain_count(int fd, size_t *last_len, int want, uint32_t wait_ms) {
+  uint8_t buf[2048];
+  int got = 0;
+  uint64_t end = chorus_clock_now_us() + (uint64_t)wait_ms * 1000;
+  while (chorus_clock_now_us() < end && got < want) {
+    size_t len = 0;
+    int rc = chorus_udp_recv(fd, buf, sizeof buf, &len, NULL);
+    if (rc == CHORUS_UDP_OK) {
+      got++;
+      if (last_len) *last_len = len;
+    } else {
+      nap_ms(1);
+    }
+  }
+  return got;
+}
+
+static void test_udp_roundtrip(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  uint8_t buf[64];
+  size_t len = 0;
+  CHECK_EQ(chorus_udp_recv(fb, buf, sizeof buf, &len, NULL), CHORUS_UDP_WOULD_BLOCK);
+  CHECK_EQ(chorus_udp_send(fa, &b, (const uint8_t *)"ping", 4), CHORUS_UDP_OK);
+  CHECK_EQ(drain_count(fb, &len, 1, WAIT_MS), 1);
+  CHECK_EQ(len, 4);
+  /* Binding a port that is taken fails with a clear message. */
+  int fc = -1;
+  char err[256];
+  CHECK_EQ(chorus_udp_open(&b, 0, &fc, err, sizeof err), CHORUS_UDP_ERR_SYS);
+  CHECK(strstr(err, "cannot bind") != NULL);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+static chorus_udp_fault *fault(uint32_t drop, uint32_t dup, uint32_t delay, uint32_t delay_us,
+                               size_t held_max) {
+  chorus_udp_fault_config c;
+  chorus_udp_fault *f = NULL;
+  chorus_udp_fault_config_default(&c);
+  c.drop_ppm = drop;
+  c.dup_ppm = dup;
+  c.delay_ppm = delay;
+  c.delay_max_us = delay_us;
+  c.seed = 7;
+  c.delayed_max = held_max;
+  CHECK_EQ(chorus_udp_fault_new(&c, &f), CHORUS_OK);
+  return f;
+}
+
+static void test_fault_config(void) {
+  chorus_udp_fault_config c;
+  chorus_udp_fault *f = NULL;
+  chorus_udp_fault_config_default(&c);
+  c.drop_ppm = CHORUS_UDP_FAULT_PPM_ONE + 1;
+  CHECK_EQ(chorus_udp_fault_new(&c, &f), CHORUS_ERR_CONFIG);
+  chorus_udp_fault_config_default(&c);
+  c.delayed_max = 0;
+  CHECK_EQ(chorus_udp_fault_new(&c, &f), CHORUS_ERR_CONFIG);
+  CHECK(f == NULL);
+}
+
+static void test_fault_drop_dup(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  chorus_udp_fault_stats st;
+  chorus_udp_fault *f = fault(CHORUS_UDP_FAULT_PPM_ONE, 0, 0, 0, 4);
+  for (int i = 0; i < 10; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"x", 1, 0);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.offered, 10);
+  CHECK_EQ(st.dropped, 10);
+  CHECK_EQ(st.sent, 0);
+  chorus_udp_fault_free(f);
+  f = fault(0, CHORUS_UDP_FAULT_PPM_ONE, 0, 0, 4);
+  for (int i = 0; i < 5; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"y", 1, 0);
+  CHECK_EQ(drain_count(fb, NULL, 10, WAIT_MS), 10);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.duplicated, 5);
+  CHECK_EQ(st.sent, 10);
+  chorus_udp_fault_free(f);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+static void test_fault_delay(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  chorus_udp_fault_stats st;
+  chorus_udp_fault *f = fault(0, 0, CHORUS_UDP_FAULT_PPM_ONE, 1000, 2);
+  CHECK_EQ(chorus_udp_fault_deadline(f), UINT64_MAX);
+  for (int i = 0; i < 3; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"z", 1, 100);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.delayed, 2);        /* the queue holds two... */
+  CHECK_EQ(st.delay_overflow, 1); /* ...the third went at once, counted */
+  CHECK_EQ(st.held, 2);
+  uint64_t due = chorus_udp_fault_deadline(f);
+  CHECK(due >= 100 && due <= 1100);
+  chorus_udp_fault_flush(f, fa, 99); /* nothing is due before its time */
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.held, 2);
+  chorus_udp_fault_flush(f, fa, 1100);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.held, 0);
+  CHECK_EQ(st.sent, 3);
+  CHECK_EQ(chorus_udp_fault_deadline(f), UINT64_MAX);
+  CHECK_EQ(drain_count(fb, NULL, 3, WAIT_MS), 3);
+  chorus_udp_fault_free(f);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+static void test_clock(void) {
+  uint64_t t0 = chorus_clock_now_us();
+  nap_ms(2);
+  uint64_t t1 = chorus_clock_now_us();
+  CHECK(t1 >= t0 + 1000);
+  uint32_t e = chorus_clock_boot_epoch();
+  CHECK(e > 100u * 24 * 3600 * 10); /* more than 100 days after 2024-01-01 */
+}
+
+/* ---- the network loop --------------------------------------------------- */
+
+typedef struct sink {
+  pthread_mutex_t mu;
+  int delivered_room, delivered_private, sent, errors, peer_up, who, stats;
+  int last_err;
+  uint32_t last_id;
+  char last_text[64];
+} sink;
+
+static void sink_event(void *ctx, const chorus_loop_event *ev) {
+  sink *s = ctx;
+  pthread_mutex_lock(&s->mu);
+  switch (ev->kind) {
+    case CHORUS_LOOP_EV_DELIVER:
+      if (ev->msg_kind == CHORUS_MSG_ROOM) s->delivered_room++;
+      else s->delivered_private++;
+      snprintf(s->last_text, sizeof s->last_text, "%.*s", (int)ev->text_len,
+               (const char *)ev->text);
+      break;
+    case CHORUS_LOOP_EV_SENT: s->sent++; s->last_id = ev->msg_id; break;
+    case CHORUS_LOOP_EV_ERROR: s->errors++; s->last_err = ev->err; break;
+    case CHORUS_LOOP_EV_PEER_UP: s->peer_up++; break;
+    case CHORUS_LOOP_EV_WHO: s->who++; CHECK_EQ(ev->snap->member_count, 2); break;
+    case CHORUS_LOOP_EV_STATS: s->stats++; break;
+    case CHORUS_LOOP_EV_PEER_RESTARTED: break;
+  }
+  pthread_mutex_unlock(&s->mu);
+}
+
+static int sink_get(sink *s, const int *field) {
+  pthread_mutex_lock(&s->mu);
+  int v = *field;
+  pthread_mutex_unlock(&s->mu);
+  return v;
+}
+
+/* Wait (bounded) until *field reaches want. */
+static int sink_wait(sink *s, const int *field, int want) {
+  uint64_t end = chorus_clock_now_us() + (uint64_t)WAIT_MS * 1000;
+  while (sink_get(s, field) < want && chorus_clock_now_us() < end) nap_ms(1);
+  return sink_get(s, field);
+}
+
+static chorus_loop *make_loop(const char *self, int fd, const chorus_udp_addr addrs[2], sink *s,
+                              size_t queue_max) {
+  chorus_loop_config c;
+  chorus_loop *l = NULL;
+  chorus_loop_config_default(&c);
+  c.peer.self_name = self;
+  c.peer.member_names[0] = "alice";
+  c.peer.member_names[1] = "bob";
+  c.peer.member_count = 2;
+  c.peer.epoch = 5;
+  c.peer.seed = 1;
+  c.fd = fd;
+  c.addrs[0] = addrs[0];
+  c.addrs[1] = addrs[1];
+  c.queue_max = queue_max;
+  c.on_event = sink_event;
+  c.ctx = s;
+  CHECK_EQ(chorus_loop_new(&c, &l), CHORUS_OK);
+  return l;
+}
+
+static void test_loop_exchange(void) {
+  chorus_udp_addr addrs[2];
+  int fa = open_any(&addrs[0]), fb = open_any(&addrs[1]);
+  sink sa, sb;
+  memset(&sa, 0, sizeof sa);
+  memset(&sb, 0, sizeof sb);
+  pthread_mutex_init(&sa.mu, NULL);
+  pthread_mutex_init(&sb.mu, NULL);
+  chorus_loop *la = make_loop("alice", fa, addrs, &sa, 8);
+  chorus_loop *lb = make_loop("bob", fb, addrs, &sb, 8);
+  CHECK_EQ(chorus_loop_start(la), CHORUS_OK);
+  CHECK_EQ(chorus_loop_start(la), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_loop_start(lb), CHORUS_OK);
+  const uint8_t hi[] = "hello bob";
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_ROOM, 0, hi, 9, 1, 0), CHORUS_OK);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_PRIVATE, 1, (const uint8_t *)"psst", 4, 2, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(&sb, &sb.delivered_private, 1), 1);
+  CHECK_EQ(sink_wait(&sb, &sb.delivered_room, 1), 1);
+  CHECK_EQ(sink_wait(&sa, &sa.delivered_room, 1), 1); /* own room message too */
+  CHECK_EQ(sink_get(&sa, &sa.sent), 2);
+  /* Refusals come back as events with the core's code. */
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_ROOM, 0, (const uint8_t *)"\xff", 1, 3, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.errors, 1), 1);
+  CHECK_EQ(sa.last_err, CHORUS_ERR_BAD_UTF8);
+  uint8_t big[CHORUS_MSG_BYTES_DEFAULT + 1];
+  memset(big, 'a', sizeof big);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_ROOM, 0, big, sizeof big, 4, 0),
+           CHORUS_ERR_MSG_TOO_LONG);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 5, 0), CHORUS_OK);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_STATS, 0, NULL, 0, 6, 0), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.who, 1), 1);
+  CHECK_EQ(sink_wait(&sa, &sa.stats, 1), 1);
+  CHECK_EQ(chorus_loop_flush(la, WAIT_MS), 0); /* everything acknowledged */
+  chorus_loop_free(la);
+  chorus_loop_free(lb);
+  CHECK_EQ(sb.peer_up, 1);
+  pthread_mutex_destroy(&sa.mu);
+  pthread_mutex_destroy(&sb.mu);
+}
+
+static void test_loop_queue_full(void) {
+  chorus_udp_addr addrs[2];
+  int fa = open_any(&addrs[0]);
+  addrs[1] = addrs[0];
+  sink s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.mu, NULL);
+  chorus_loop *l = make_loop("alice", fa, addrs, &s, 2);
+  /* Not started: nothing drains the queue, so the limit shows. */
+  CHECK_EQ(chorus_loop_submit(l, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 1, 0), CHORUS_OK);
+  CHECK_EQ(chorus_loop_submit(l, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 2, 0), CHORUS_OK);
+  CHECK_EQ(chorus_loop_submit(l, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 3, 0), CHORUS_ERR_QUEUE_FULL);
+  CHECK_EQ(chorus_loop_submit(l, (enum chorus_loop_cmd_kind)9, 0, NULL, 0, 4, 0),
+           CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_loop_flush(l, 10), 2);
+  chorus_loop_free(l); /* stop before start, with commands pending */
+  pthread_mutex_destroy(&s.mu);
+}
+
+static void test_loop_new_errors(void) {
+  chorus_loop_config c;
+  chorus_loop *l = NULL;
+  sink s;
+  chorus_loop_config_default(&c);
+  CHECK_EQ(chorus_loop_new(&c, &l), CHORUS_ERR_INVAL); /* no callback, no fd */
+  c.on_event = sink_event;
+  c.ctx = &s;
+  c.fd = 0;
+  c.queue_max = 0;
+  CHECK_EQ(chorus_loop_new(&c, &l), CHORUS_ERR_CONFIG);
+  c.queue_max = 4;
+  CHECK_EQ(chorus_loop_new(&c, &l), CHORUS_ERR_CONFIG); /* no members */
+  CHECK(l == NULL);
+}
+
+/* ---- CLI helpers -------------------------------------------------------- */
+
+static void test_line_reader(void) {
+  int p[2];
+  CHECK_EQ(pipe(p), 0);
+  const char input[] = "one\r\ntwo\n\n0123456789abcdef\nlast";
+  CHECK_EQ(write(p[1], input, sizeof input - 1), (long long)(sizeof input - 1));
+  close(p[1]);
+  chorus_line r;
+  CHECK_EQ(chorus_line_init(&r, p[0], 8), 0);
+  CHECK_EQ(chorus_line_next(&r), 1);
+  CHECK(r.len == 3 && memcmp(r.buf, "one", 3) == 0);
+  CHECK_EQ(chorus_line_next(&r), 1);
+  CHECK(r.len == 3 && memcmp(r.buf, "two", 3) == 0);
+  CHECK_EQ(chorus_line_next(&r), 1);
+  CHECK_EQ(r.total, 0);
+  CHECK_EQ(chorus_line_next(&r), 1); /* cut at 8 bytes, true length kept */
+  CHECK_EQ(r.len, 8);
+  CHECK_EQ(r.total, 16);
+  CHECK_EQ(chorus_line_next(&r), 1);
+  CHECK(r.len == 4 && memcmp(r.buf, "last", 4) == 0);
+  CHECK_EQ(chorus_line_next(&r), 0);
+  CHECK_EQ(chorus_line_next(&r), 0);
+  chorus_line_free(&r);
+  close(p[0]);
+}
+
+static void test_json_escape(void) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  CHECK(f != NULL);
+  if (f == NULL) return;
+  const uint8_t in[] = "a\"b\\c\n\x01\x7f\xc3\xa9";
+  chorus_json_str(f, in, sizeof in - 1);
+  fclose(f);
+  CHECK(strcmp(text, "\"a\\\"b\\\\c\\u000a\\u0001\\u007f\xc3\xa9\"") == 0);
+  free(text);
+}
+
+/* The parsed args point into argv, so the words live in a static buffer. */
+static int parse(const char *line, chorus_peer_args *a, char *err, size_t err_bytes) {
+  static char buf[512];
+  char *argv[32];
+  int argc = 0;
+  snprintf(buf, sizeof buf, "%s", line);
+  for (char *t = strtok(buf, " "); t && argc < 32; t = strtok(NULL, " ")) argv[argc++] = t;
+  return chorus_peer_args_parse(argc, argv, a, err, err_bytes);
+}
+
+static void test_peer_args(void) {
+  chorus_peer_args a;
+  char err[256];
+  CHECK_EQ(parse("peer --name alice --listen=127.0.0.1:1 --peer bob@h:2 --json --drop 0.25 "
+                 "--delay-ms 5 --order fifo --max-msg 100",
+                 &a, err, sizeof err),
+           0);
+  CHECK(strcmp(a.name, "alice") == 0 && strcmp(a.listen, "127.0.0.1:1") == 0);
+  CHECK_EQ(a.peer_count, 1);
+  CHECK(strcmp(a.peer_names[0], "bob") == 0 && strcmp(a.peer_addrs[0], "h:2") == 0);
+  CHECK_EQ(a.json, 1);
+  CHECK_EQ(a.drop_ppm, 250000);
+  CHECK_EQ(a.delay_ppm, 1000000); /* implied by --delay-ms */
+  CHECK_EQ(a.order, CHORUS_ORDER_FIFO);
+  CHECK_EQ(a.max_msg_bytes, 100);
+  CHECK_EQ(parse("peer --help", &a, err, sizeof err), 0);
+  CHECK_EQ(a.help, 1);
+  CHECK_EQ(parse("peer --name alice", &a, err, sizeof err), -1);
+  CHECK(strcmp(err, "missing --listen") == 0);
+  CHECK_EQ(parse("peer --name a --listen x:1 --peer b@x:2 --peer b@x:3", &a, err, sizeof err), -1);
+  CHECK(strstr(err, "duplicate member name 'b'") != NULL);
+  CHECK_EQ(parse("peer --name a --listen x:1 --peer a@x:2", &a, err, sizeof err), -1);
+  CHECK_EQ(parse("peer --name a --listen x:1 --wat", &a, err, sizeof err), -1);
+  CHECK(strstr(err, "unknown option '--wat'") != NULL);
+  CHECK_EQ(parse("peer --name a --listen x:1 --drop", &a, err, sizeof err), -1);
+  CHECK_EQ(parse("peer --name a --listen x:1 --max-msg 65537", &a, err, sizeof err), -1);
+  CHECK_EQ(parse("peer --name a --listen x:1 --seed -1", &a, err, sizeof err), -1);
+  CHECK_EQ(parse("peer --name 0123456789012345678901234567890123 --listen x:1", &a, err,
+                 sizeof err),
+           -1);
+  CHECK_EQ(parse("peer --name a --listen x:1 --peer b@x:1 --peer c@x:1 --peer d@x:1 "
+                 "--peer e@x:1 --peer f@x:1 --peer g@x:1 --peer h@x:1 --peer i@x:1 "
+                 "--peer j@x:1",
+                 &a, err, sizeof err),
+           0); /* ten members: the limit */
+  CHECK_EQ(parse("peer --name a --listen x:1 --peer b@x:1 --peer c@x:1 --peer d@x:1 "
+                 "--peer e@x:1 --peer f@x:1 --peer g@x:1 --peer h@x:1 --peer i@x:1 "
+                 "--peer j@x:1 --peer k@x:1",
+                 &a, err, sizeof err),
+           -1);
+  CHECK(strstr(err, "too many members") != NULL);
+}
+
+int main(void) {
+  RUN(test_resolve_ok);
+  RUN(test_resolve_errors);
+  RUN(test_udp_roundtrip);
+  RUN(test_fault_config);
+  RUN(test_fault_drop_dup);
+  RUN(test_fault_delay);
+  RUN(test_clock);
+  RUN(test_loop_exchange);
+  RUN(test_loop_queue_full);
+  RUN(test_loop_new_errors);
+  RUN(test_line_reader);
+  RUN(test_json_escape);
+  RUN(test_peer_args);
+  return CHECK_SUMMARY();
+}
