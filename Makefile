@@ -84,7 +84,18 @@ fuzz:
 	done
 
 # ---- sanitizers -------------------------------------------------------------
-.PHONY: asan tsan
+.PHONY: asan tsan bench
+# ThreadSanitizer over the threaded platform layer: its unit test, then 10
+# real peers and the CLI error test with the sanitized binary.
+tsan:
+	tests/integration/lib/tsan.sh
+
+# Raw UDP loopback baselines beside chorus, measured in the same run.
+$(B)/bench_link: tests/bench/bench_link.c $(wildcard platform/*.c) $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Iplatform -o $@ $< $(wildcard platform/*.c) $(B)/libchorus.a $(LDLIBS)
+
+bench: $(BIN) $(B)/bench_link
+	$(B)/bench_link
 SAN_OPT := -O1 -g -fno-omit-frame-pointer
 
 # ASan + UBSan, no recovery: unit tests and a simulation sweep.

@@ -3,7 +3,7 @@
  *
  * The main thread reads commands from stdin; the network loop
  * (platform/loop.h) owns the protocol state and prints events through the
- * view (cli/peer_view.h). On /quit, end of input, SIGINT or SIGTERM the
+ * view (cli/peer_show.h). On /quit, end of input, SIGINT or SIGTERM the
  * node waits up to --grace-ms (5 s by default) for its messages to be
  * acknowledged, so a script that writes messages and closes stdin loses
  * none of them.
@@ -20,7 +20,7 @@
 #include "line.h"
 #include "loop.h"
 #include "peer_args.h"
-#include "peer_view.h"
+#include "peer_show.h"
 #include "udp.h"
 #include "utf8.h"
 
@@ -43,7 +43,7 @@ typedef struct peer_app {
   char listen_text[CHORUS_UDP_TEXT_BYTES];
   int fd;
   uint32_t epoch;
-  chorus_view view;
+  chorus_show view;
   chorus_loop *loop;
   uint64_t next_tag;
 } peer_app;
@@ -99,7 +99,7 @@ static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
   /* A separate stream, so fault decisions do not shift the protocol's. */
   lc->fault.seed = seed ^ 0x9E3779B97F4A7C15ull;
   lc->hold_when_full = a->block;
-  lc->on_event = chorus_view_on_event;
+  lc->on_event = chorus_show_on_event;
   lc->ctx = &app->view;
 }
 
@@ -128,7 +128,7 @@ static int peer_open(peer_app *app) {
     return peer_usage(why);
   }
   app->fd = -1; /* the loop owns it now */
-  chorus_view_ready(&app->view, app->epoch, app->names, app->count, app->listen_text);
+  chorus_show_ready(&app->view, app->epoch, app->names, app->count, app->listen_text);
   return 0;
 }
 
@@ -178,7 +178,7 @@ static void peer_send(peer_app *app, int priv, size_t member, const uint8_t *tex
   else
     rc = chorus_loop_submit(app->loop, priv ? CHORUS_LOOP_CMD_PRIVATE : CHORUS_LOOP_CMD_ROOM,
                             member, text, len, ++app->next_tag, CHORUS_PEER_SUBMIT_WAIT);
-  if (rc != CHORUS_OK) chorus_view_error_code(&app->view, rc, user, full);
+  if (rc != CHORUS_OK) chorus_show_error_code(&app->view, rc, user, full);
 }
 
 /* "/msg USER TEXT" (s points after "/msg"). */
@@ -188,7 +188,7 @@ static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut
   size_t u = i;
   while (i < len && s[i] != ' ') i++;
   if (u == i || i == len) {
-    chorus_view_error(&app->view, CHORUS_VIEW_CODE_USAGE, "usage: /msg USER TEXT");
+    chorus_show_error(&app->view, CHORUS_VIEW_CODE_USAGE, "usage: /msg USER TEXT");
     return;
   }
   char user[CHORUS_NAME_BYTES_MAX + 1];
@@ -206,9 +206,9 @@ static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut
   if (member < 0) {
     /* The name is shown back, so only if it is printable UTF-8. */
     if (!chorus_utf8_valid((const uint8_t *)user, strlen(user))) strcpy(user, "?");
-    chorus_view_error_code(&app->view, CHORUS_ERR_UNKNOWN_USER, user, 0);
+    chorus_show_error_code(&app->view, CHORUS_ERR_UNKNOWN_USER, user, 0);
   } else if (member == 0) {
-    chorus_view_error_code(&app->view, CHORUS_ERR_SELF, user, 0);
+    chorus_show_error_code(&app->view, CHORUS_ERR_SELF, user, 0);
   } else {
     peer_send(app, 1, (size_t)member, s + i + 1, len - i - 1, cut);
   }
@@ -227,7 +227,7 @@ static int peer_rest_blank(const uint8_t *s, size_t len) {
 
 static void peer_query(peer_app *app, enum chorus_loop_cmd_kind kind) {
   int rc = chorus_loop_submit(app->loop, kind, 0, NULL, 0, ++app->next_tag, CHORUS_PEER_SUBMIT_WAIT);
-  if (rc != CHORUS_OK) chorus_view_error_code(&app->view, rc, NULL, 0);
+  if (rc != CHORUS_OK) chorus_show_error_code(&app->view, rc, NULL, 0);
 }
 
 /* A slash command; returns 1 for /quit. */
@@ -243,13 +243,13 @@ static int peer_command(peer_app *app, const uint8_t *s, size_t len, size_t cut)
     if (w == 0) return 1;
     if (w == 1) peer_query(app, CHORUS_LOOP_CMD_WHO);
     if (w == 2) peer_query(app, CHORUS_LOOP_CMD_STATS);
-    if (w == 3) chorus_view_help(&app->view);
+    if (w == 3) chorus_show_help(&app->view);
     return 0;
   }
   size_t wl = 0;
   while (wl < len && wl < 32 && s[wl] != ' ') wl++;
   int printable = chorus_utf8_valid(s, wl);
-  chorus_view_error(&app->view, CHORUS_VIEW_CODE_UNKNOWN_COMMAND,
+  chorus_show_error(&app->view, CHORUS_VIEW_CODE_UNKNOWN_COMMAND,
                     "unknown command '%.*s' (try /help)", printable ? (int)wl : 1,
                     printable ? (const char *)s : "/");
   return 0;
@@ -274,15 +274,15 @@ static int peer_line(peer_app *app, const chorus_line *r) {
 static void peer_read_input(peer_app *app) {
   chorus_line r;
   if (chorus_line_init(&r, STDIN_FILENO, app->args.max_msg_bytes + CHORUS_PEER_LINE_SLACK) != 0) {
-    chorus_view_error(&app->view, "CHORUS_ERR_NOMEM", "cannot allocate the input buffer");
+    chorus_show_error(&app->view, "CHORUS_ERR_NOMEM", "cannot allocate the input buffer");
     return;
   }
-  while (!peer_signalled && !chorus_view_failed(&app->view)) {
+  while (!peer_signalled && !chorus_show_failed(&app->view)) {
     int rc = chorus_line_next(&r);
     if (rc == 0) break;
     if (rc < 0) {
       if (errno == EINTR) continue;
-      chorus_view_error(&app->view, "CLI_INPUT", "cannot read stdin: %s", strerror(errno));
+      chorus_show_error(&app->view, "CLI_INPUT", "cannot read stdin: %s", strerror(errno));
       break;
     }
     if (peer_line(app, &r)) break;
@@ -294,14 +294,14 @@ static void peer_read_input(peer_app *app) {
 static void peer_shutdown(peer_app *app) {
   size_t left = chorus_loop_flush(app->loop, 0);
   if (left > 0 && app->args.grace_ms > 0)
-    chorus_view_notice(&app->view, "waiting up to %.1f s for %zu unacknowledged messages/frames",
+    chorus_show_notice(&app->view, "waiting up to %.1f s for %zu unacknowledged messages/frames",
                        app->args.grace_ms / 1000.0, left);
   left = chorus_loop_flush(app->loop, app->args.grace_ms);
   if (left > 0)
-    chorus_view_warning(&app->view, CHORUS_VIEW_CODE_UNACKED,
+    chorus_show_warning(&app->view, CHORUS_VIEW_CODE_UNACKED,
                         "%zu messages/frames were not acknowledged before exit", left);
   chorus_loop_stop(app->loop);
-  chorus_view_bye(&app->view);
+  chorus_show_bye(&app->view);
 }
 
 int chorus_cmd_peer(int argc, char **argv) {
@@ -316,7 +316,7 @@ int chorus_cmd_peer(int argc, char **argv) {
   }
   int rc = peer_resolve(&app);
   if (rc != 0) return rc;
-  if (chorus_view_init(&app.view, stdout, app.args.json, app.args.name,
+  if (chorus_show_init(&app.view, stdout, app.args.json, app.args.name,
                        app.args.max_msg_bytes) != 0) {
     fprintf(stderr, "chorus peer: cannot create a mutex\n");
     return 1;
@@ -329,10 +329,10 @@ int chorus_cmd_peer(int argc, char **argv) {
   if (rc == 0) {
     peer_read_input(&app);
     peer_shutdown(&app);
-    rc = chorus_view_failed(&app.view) ? 1 : 0;
+    rc = chorus_show_failed(&app.view) ? 1 : 0;
   }
   chorus_loop_free(app.loop);
   chorus_udp_close(app.fd);
-  chorus_view_destroy(&app.view);
+  chorus_show_destroy(&app.view);
   return rc;
 }

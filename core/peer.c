@@ -599,6 +599,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->stability_oldest_us = rs.oldest_unstable_us;
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
+  out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,

@@ -148,6 +148,7 @@ typedef struct chorus_peer_stats {
   uint64_t room_discarded;  /* undeliverable messages of removed members */
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
+  uint32_t room_outbox;     /* room sends waiting for link window space */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;

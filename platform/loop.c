@@ -302,12 +302,15 @@ static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
 }
 
 /*
- * Frames not yet sent or acknowledged, over all links. (Not room stability:
- * once a member has left, the others' messages never become stable, and
- * every later exit would wait its whole grace period for nothing.)
+ * Frames not yet sent or acknowledged, over all links, plus room sends still
+ * waiting for window space. (Not room stability: once a member has left,
+ * the others' messages never become stable, and every later exit would wait
+ * its whole grace period for nothing.)
  */
 static size_t loop_pending_frames(chorus_loop *l) {
-  size_t n = 0;
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(l->peer, &ps);
+  size_t n = ps.room_outbox;
   for (size_t i = 0; i < l->member_count; i++) {
     chorus_link_stats ls;
     if (i != l->self && chorus_peer_link_stats_get(l->peer, i, &ls) == CHORUS_OK)

@@ -61,6 +61,7 @@ done
 
 echo "== unit tests"
 for t in $units; do step "unit $(basename "$t")" "$t"; done
+step "fuzz corpora and past crashers (replay)" make -s fuzz-replay
 
 echo "== simulation"
 for s in tests/sim/*.sh; do

@@ -1,4 +1,4 @@
-#include "peer_view.h"
+#include "peer_show.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -7,14 +7,14 @@
 #include "err.h"
 #include "json.h"
 
-typedef struct view_kv {
+typedef struct show_kv {
   const char *key;
   uint64_t val;
-} view_kv;
+} show_kv;
 
-#define VIEW_N(a) (sizeof(a) / sizeof((a)[0]))
+#define SHOW_N(a) (sizeof(a) / sizeof((a)[0]))
 
-int chorus_view_init(chorus_view *v, FILE *out, int json, const char *self,
+int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
                      size_t max_msg_bytes) {
   v->out = out;
   v->json = json;
@@ -23,16 +23,16 @@ int chorus_view_init(chorus_view *v, FILE *out, int json, const char *self,
   return pthread_mutex_init(&v->mu, NULL) == 0 ? 0 : -1;
 }
 
-void chorus_view_destroy(chorus_view *v) { pthread_mutex_destroy(&v->mu); }
+void chorus_show_destroy(chorus_show *v) { pthread_mutex_destroy(&v->mu); }
 
-static void view_begin(chorus_view *v) { pthread_mutex_lock(&v->mu); }
+static void show_begin(chorus_show *v) { pthread_mutex_lock(&v->mu); }
 
-static void view_end(chorus_view *v) {
+static void show_end(chorus_show *v) {
   fflush(v->out);
   pthread_mutex_unlock(&v->mu);
 }
 
-int chorus_view_failed(chorus_view *v) {
+int chorus_show_failed(chorus_show *v) {
   pthread_mutex_lock(&v->mu);
   int bad = ferror(v->out) != 0;
   pthread_mutex_unlock(&v->mu);
@@ -40,7 +40,7 @@ int chorus_view_failed(chorus_view *v) {
 }
 
 /* "[12:03:04] " in local time. */
-static void view_stamp(chorus_view *v) {
+static void show_stamp(chorus_show *v) {
   char buf[16];
   time_t t = time(NULL);
   struct tm tm;
@@ -49,7 +49,7 @@ static void view_stamp(chorus_view *v) {
   fprintf(v->out, "[%s] ", buf);
 }
 
-static const char *view_order(enum chorus_order o) {
+static const char *show_order(enum chorus_order o) {
   switch (o) {
     case CHORUS_ORDER_FIFO: return "fifo";
     case CHORUS_ORDER_CAUSAL: return "causal";
@@ -59,23 +59,23 @@ static const char *view_order(enum chorus_order o) {
   return "unknown";
 }
 
-static void view_kvs_json(FILE *o, const view_kv *kv, size_t n) {
+static void view_kvs_json(FILE *o, const show_kv *kv, size_t n) {
   putc('{', o);
   for (size_t i = 0; i < n; i++)
     fprintf(o, "%s\"%s\":%llu", i ? "," : "", kv[i].key, (unsigned long long)kv[i].val);
   putc('}', o);
 }
 
-static void view_kvs_text(FILE *o, const view_kv *kv, size_t n) {
+static void view_kvs_text(FILE *o, const show_kv *kv, size_t n) {
   for (size_t i = 0; i < n; i++)
     fprintf(o, "%s%s %llu", i ? ", " : "", kv[i].key, (unsigned long long)kv[i].val);
 }
 
 /* ---- ready, help, bye -------------------------------------------------- */
 
-void chorus_view_ready(chorus_view *v, uint32_t epoch, const char *const *names, size_t count,
+void chorus_show_ready(chorus_show *v, uint32_t epoch, const char *const *names, size_t count,
                        const char *listen) {
-  view_begin(v);
+  show_begin(v);
   if (v->json) {
     fputs("{\"event\":\"ready\",\"name\":", v->out);
     chorus_json_cstr(v->out, v->self);
@@ -91,7 +91,7 @@ void chorus_view_ready(chorus_view *v, uint32_t epoch, const char *const *names,
     for (size_t i = 0; i < count; i++) fprintf(v->out, " %s", names[i]);
     fputs("\n-- type a line to talk to the room, /help for commands\n", v->out);
   }
-  view_end(v);
+  show_end(v);
 }
 
 static const char view_help_text[] =
@@ -102,8 +102,8 @@ static const char view_help_text[] =
     "/help            this text\n"
     "/quit            leave (waits a while for unacknowledged messages)\n";
 
-void chorus_view_help(chorus_view *v) {
-  view_begin(v);
+void chorus_show_help(chorus_show *v) {
+  show_begin(v);
   if (v->json) {
     fputs("{\"event\":\"help\",\"text\":", v->out);
     chorus_json_cstr(v->out, view_help_text);
@@ -111,23 +111,23 @@ void chorus_view_help(chorus_view *v) {
   } else {
     fputs(view_help_text, v->out);
   }
-  view_end(v);
+  show_end(v);
 }
 
-void chorus_view_bye(chorus_view *v) {
-  view_begin(v);
+void chorus_show_bye(chorus_show *v) {
+  show_begin(v);
   if (v->json) fputs("{\"event\":\"bye\"}\n", v->out);
   else fputs("-- bye\n", v->out);
-  view_end(v);
+  show_end(v);
 }
 
 /* ---- errors ------------------------------------------------------------ */
 
-static void view_problem(chorus_view *v, const char *event, const char *code, const char *fmt,
+static void view_problem(chorus_show *v, const char *event, const char *code, const char *fmt,
                          va_list ap) {
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
-  view_begin(v);
+  show_begin(v);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"%s\",\"code\":", event);
     chorus_json_cstr(v->out, code);
@@ -137,74 +137,74 @@ static void view_problem(chorus_view *v, const char *event, const char *code, co
   } else {
     fprintf(v->out, "%s: %s\n", event, msg);
   }
-  view_end(v);
+  show_end(v);
 }
 
-void chorus_view_error(chorus_view *v, const char *code, const char *fmt, ...) {
+void chorus_show_error(chorus_show *v, const char *code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   view_problem(v, "error", code, fmt, ap);
   va_end(ap);
 }
 
-void chorus_view_warning(chorus_view *v, const char *code, const char *fmt, ...) {
+void chorus_show_warning(chorus_show *v, const char *code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   view_problem(v, "warning", code, fmt, ap);
   va_end(ap);
 }
 
-void chorus_view_notice(chorus_view *v, const char *fmt, ...) {
+void chorus_show_notice(chorus_show *v, const char *fmt, ...) {
   if (v->json) return;
   va_list ap;
   va_start(ap, fmt);
-  view_begin(v);
+  show_begin(v);
   fputs("-- ", v->out);
   vfprintf(v->out, fmt, ap);
   putc('\n', v->out);
-  view_end(v);
+  show_end(v);
   va_end(ap);
 }
 
-void chorus_view_error_code(chorus_view *v, int err, const char *user, size_t text_len_bytes) {
+void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t text_len_bytes) {
   const char *code = chorus_errname(err);
   switch (err) {
     case CHORUS_ERR_WINDOW_FULL:
-      if (user) chorus_view_error(v, code, "send window to %s is full, try again", user);
+      if (user) chorus_show_error(v, code, "send window to %s is full, try again", user);
       else
-        chorus_view_error(v, code,
+        chorus_show_error(v, code,
                           "room send window is full (messages not yet acknowledged by every "
                           "member), try again");
       return;
     case CHORUS_ERR_MSG_TOO_LONG:
-      chorus_view_error(v, code, "message is %zu bytes, the limit is %zu", text_len_bytes,
+      chorus_show_error(v, code, "message is %zu bytes, the limit is %zu", text_len_bytes,
                         v->max_msg_bytes);
       return;
-    case CHORUS_ERR_BAD_UTF8: chorus_view_error(v, code, "text is not valid UTF-8"); return;
-    case CHORUS_ERR_EMPTY: chorus_view_error(v, code, "empty message"); return;
+    case CHORUS_ERR_BAD_UTF8: chorus_show_error(v, code, "text is not valid UTF-8"); return;
+    case CHORUS_ERR_EMPTY: chorus_show_error(v, code, "empty message"); return;
     case CHORUS_ERR_UNKNOWN_USER:
-      chorus_view_error(v, code, "unknown user '%s'", user ? user : "?");
+      chorus_show_error(v, code, "unknown user '%s'", user ? user : "?");
       return;
     case CHORUS_ERR_SELF:
-      chorus_view_error(v, code, "cannot send a private message to yourself");
+      chorus_show_error(v, code, "cannot send a private message to yourself");
       return;
     case CHORUS_ERR_QUEUE_FULL:
-      chorus_view_error(v, code, "too many commands pending, try again");
+      chorus_show_error(v, code, "too many commands pending, try again");
       return;
-    default: chorus_view_error(v, code, "%s", chorus_strerror(err)); return;
+    default: chorus_show_error(v, code, "%s", chorus_strerror(err)); return;
   }
 }
 
 /* ---- messages and membership ------------------------------------------- */
 
-static void view_deliver(chorus_view *v, const chorus_loop_event *ev) {
+static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
-  view_begin(v);
+  show_begin(v);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
     chorus_json_cstr(v->out, ev->name);
     fprintf(v->out, ",\"epoch\":%lu,\"id\":%lu,\"order\":\"%s\"", (unsigned long)ev->epoch,
-            (unsigned long)ev->msg_id, view_order(ev->order));
+            (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
       fprintf(v->out, ",\"view\":%lu,\"seq\":%lu", (unsigned long)ev->view,
@@ -213,17 +213,17 @@ static void view_deliver(chorus_view *v, const chorus_loop_event *ev) {
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);
   } else {
-    view_stamp(v);
+    show_stamp(v);
     fprintf(v->out, priv ? "*%s* (private) " : "<%s> ", ev->name);
     fwrite(ev->text, 1, ev->text_len, v->out);
     putc('\n', v->out);
   }
-  view_end(v);
+  show_end(v);
 }
 
-static void view_sent(chorus_view *v, const chorus_loop_event *ev) {
+static void view_sent(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->cmd == CHORUS_LOOP_CMD_PRIVATE;
-  view_begin(v);
+  show_begin(v);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"sent\",\"kind\":\"%s\",", priv ? "private" : "room");
     if (priv) {
@@ -237,17 +237,17 @@ static void view_sent(chorus_view *v, const chorus_loop_event *ev) {
   } else if (priv) {
     /* A room message shows when the core delivers it back to us, at its
      * place in the room's order; a private one is shown now. */
-    view_stamp(v);
+    show_stamp(v);
     fprintf(v->out, "-> *%s* (private) ", ev->name);
     fwrite(ev->text, 1, ev->text_len, v->out);
     putc('\n', v->out);
   }
-  view_end(v);
+  show_end(v);
 }
 
-static void view_peer(chorus_view *v, const chorus_loop_event *ev) {
+static void view_peer(chorus_show *v, const chorus_loop_event *ev) {
   int up = ev->kind == CHORUS_LOOP_EV_PEER_UP;
-  view_begin(v);
+  show_begin(v);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"%s\",\"name\":", up ? "peer_up" : "peer_restarted");
     chorus_json_cstr(v->out, ev->name);
@@ -261,13 +261,13 @@ static void view_peer(chorus_view *v, const chorus_loop_event *ev) {
                     "were dropped\n",
             ev->name, (unsigned long)ev->epoch, (unsigned long)ev->dropped);
   }
-  view_end(v);
+  show_end(v);
 }
 
 /* ---- /who and /stats ---------------------------------------------------- */
 
-static void view_who(chorus_view *v, const chorus_loop_snapshot *s) {
-  view_begin(v);
+static void view_who(chorus_show *v, const chorus_loop_snapshot *s) {
+  show_begin(v);
   if (v->json) fputs("{\"event\":\"who\",\"members\":[", v->out);
   else fprintf(v->out, "-- %zu members:\n", s->member_count);
   for (size_t i = 0; i < s->member_count; i++) {
@@ -292,12 +292,12 @@ static void view_who(chorus_view *v, const chorus_loop_snapshot *s) {
     }
   }
   if (v->json) fputs("]}\n", v->out);
-  view_end(v);
+  show_end(v);
 }
 
-static size_t view_node_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
+static size_t view_node_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
   const chorus_peer_stats *p = &s->peer;
-  const view_kv all[] = {
+  const show_kv all[] = {
       {"datagrams_recv", p->datagrams_recv}, {"datagrams_sent", p->datagrams_sent},
       {"rx_truncated", p->rx_truncated},     {"rx_bad_magic", p->rx_bad_magic},
       {"rx_bad_version", p->rx_bad_version}, {"rx_bad_frame", p->rx_bad_frame},
@@ -310,16 +310,17 @@ static size_t view_node_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
       {"holdback", p->holdback},             {"retained", p->retained},
       {"stability_lag", p->stability_lag},   {"room_discarded", p->room_discarded},
       {"room_relayed", p->room_relayed},     {"rx_room_refused", p->rx_room_refused},
+      {"room_outbox", p->room_outbox},
       {"stability_age_us", p->stability_oldest_us == UINT64_MAX || p->stability_oldest_us > s->now_us
                                ? 0
                                : s->now_us - p->stability_oldest_us},
   };
   memcpy(kv, all, sizeof all);
-  return VIEW_N(all);
+  return SHOW_N(all);
 }
 
-static size_t view_link_kvs(const chorus_link_stats *l, view_kv *kv) {
-  const view_kv all[] = {
+static size_t view_link_kvs(const chorus_link_stats *l, show_kv *kv) {
+  const show_kv all[] = {
       {"peer_epoch", l->peer_epoch},
       {"srtt_us", l->srtt_us},
       {"rttvar_us", l->rttvar_us},
@@ -340,13 +341,13 @@ static size_t view_link_kvs(const chorus_link_stats *l, view_kv *kv) {
       {"acks_sent", l->acks_sent},
   };
   memcpy(kv, all, sizeof all);
-  return VIEW_N(all);
+  return SHOW_N(all);
 }
 
-static size_t view_tx_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
+static size_t view_tx_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
   const chorus_udp_fault_stats *t = &s->tx;
   const chorus_loop_counters *c = &s->loop;
-  const view_kv all[] = {
+  const show_kv all[] = {
       {"tx_offered", t->offered},         {"tx_sent", t->sent},
       {"tx_injected_drops", t->dropped},  {"tx_injected_dups", t->duplicated},
       {"tx_injected_delays", t->delayed}, {"tx_delay_overflow", t->delay_overflow},
@@ -359,13 +360,13 @@ static size_t view_tx_kvs(const chorus_loop_snapshot *s, view_kv *kv) {
       {"cmd_queue_full", c->queue_full},  {"cmds_queued", s->queued_cmds},
   };
   memcpy(kv, all, sizeof all);
-  return VIEW_N(all);
+  return SHOW_N(all);
 }
 
-#define VIEW_KV_MAX 32
+#define SHOW_KV_MAX 32
 
-static void view_stats_json(chorus_view *v, const chorus_loop_snapshot *s) {
-  view_kv kv[VIEW_KV_MAX];
+static void view_stats_json(chorus_show *v, const chorus_loop_snapshot *s) {
+  show_kv kv[SHOW_KV_MAX];
   fputs("{\"event\":\"stats\",\"name\":", v->out);
   chorus_json_cstr(v->out, v->self);
   fprintf(v->out, ",\"epoch\":%lu,\"node\":", (unsigned long)s->self_epoch);
@@ -386,8 +387,8 @@ static void view_stats_json(chorus_view *v, const chorus_loop_snapshot *s) {
   fputs("]}\n", v->out);
 }
 
-static void view_stats_text(chorus_view *v, const chorus_loop_snapshot *s) {
-  view_kv kv[VIEW_KV_MAX];
+static void view_stats_text(chorus_show *v, const chorus_loop_snapshot *s) {
+  show_kv kv[SHOW_KV_MAX];
   fprintf(v->out, "-- node %s (epoch %lu): ", v->self, (unsigned long)s->self_epoch);
   view_kvs_text(v->out, kv, view_node_kvs(s, kv));
   fputs("\n-- platform: ", v->out);
@@ -404,15 +405,15 @@ static void view_stats_text(chorus_view *v, const chorus_loop_snapshot *s) {
   }
 }
 
-static void view_stats(chorus_view *v, const chorus_loop_snapshot *s) {
-  view_begin(v);
+static void view_stats(chorus_show *v, const chorus_loop_snapshot *s) {
+  show_begin(v);
   if (v->json) view_stats_json(v, s);
   else view_stats_text(v, s);
-  view_end(v);
+  show_end(v);
 }
 
-void chorus_view_on_event(void *ctx, const chorus_loop_event *ev) {
-  chorus_view *v = ctx;
+void chorus_show_on_event(void *ctx, const chorus_loop_event *ev) {
+  chorus_show *v = ctx;
   switch (ev->kind) {
     case CHORUS_LOOP_EV_DELIVER:
       view_deliver(v, ev);
@@ -421,7 +422,7 @@ void chorus_view_on_event(void *ctx, const chorus_loop_event *ev) {
     case CHORUS_LOOP_EV_PEER_RESTARTED: view_peer(v, ev); return;
     case CHORUS_LOOP_EV_SENT: view_sent(v, ev); return;
     case CHORUS_LOOP_EV_ERROR:
-      chorus_view_error_code(v, ev->err, ev->name, ev->text_len);
+      chorus_show_error_code(v, ev->err, ev->name, ev->text_len);
       return;
     case CHORUS_LOOP_EV_WHO: view_who(v, ev->snap); return;
     case CHORUS_LOOP_EV_STATS: view_stats(v, ev->snap); return;

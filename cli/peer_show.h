@@ -1,0 +1,79 @@
+/*
+ * chorus_show: everything `chorus peer` prints, in the human format
+ * ("[12:03:04] <alice> text") or as one JSON object per line (--json).
+ *
+ * Thread-safe: the network loop's events and the input thread's errors are
+ * written under one mutex, each line flushed at once so a script reading
+ * stdout sees every event as soon as it happens.
+ */
+#ifndef CHORUS_CLI_PEER_SHOW_H
+#define CHORUS_CLI_PEER_SHOW_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loop.h"
+
+/* Codes of errors the CLI itself finds (the core's use chorus_errname). */
+#define CHORUS_VIEW_CODE_USAGE "CLI_USAGE"
+#define CHORUS_VIEW_CODE_UNKNOWN_COMMAND "CLI_UNKNOWN_COMMAND"
+#define CHORUS_VIEW_CODE_UNACKED "CLI_UNACKED"
+
+typedef struct chorus_show {
+  FILE *out;            /* not owned */
+  int json;             /* 1: JSON lines */
+  const char *self;     /* own name, not owned */
+  size_t max_msg_bytes; /* for "the limit is N" */
+  pthread_mutex_t mu;
+} chorus_show;
+
+/* chorus_show_init prepares a view writing to `out`. Returns 0, or -1 if the
+ * mutex cannot be created. */
+int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
+                     size_t max_msg_bytes);
+
+/* chorus_show_destroy releases the mutex. */
+void chorus_show_destroy(chorus_show *v);
+
+/* chorus_show_ready announces the bound socket: `names[0..count)` are the
+ * members, `listen` the bound address as text. */
+void chorus_show_ready(chorus_show *v, uint32_t epoch, const char *const *names, size_t count,
+                       const char *listen);
+
+/* chorus_show_on_event is the chorus_loop callback; ctx is the chorus_show. */
+void chorus_show_on_event(void *ctx, const chorus_loop_event *ev);
+
+/*
+ * chorus_show_error_code reports error `err` (a chorus_err code) for a
+ * message of text_len_bytes to `user` (NULL for room messages) with the
+ * specific wording: "unknown user 'zed'", "text is not valid UTF-8",
+ * "message is 5000 bytes, the limit is 4096", "send window to bob is full,
+ * try again", ...
+ */
+void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t text_len_bytes);
+
+/* chorus_show_error reports an error found by the CLI: `code` is a
+ * CHORUS_VIEW_CODE_* string, the rest a printf format for the message. */
+void chorus_show_error(chorus_show *v, const char *code, const char *fmt, ...);
+
+/* chorus_show_warning: like chorus_show_error for non-fatal conditions
+ * (JSON: {"event":"warning",...}). */
+void chorus_show_warning(chorus_show *v, const char *code, const char *fmt, ...);
+
+/* chorus_show_notice prints "-- MESSAGE" in the human format only (JSON
+ * consumers get structured events instead). */
+void chorus_show_notice(chorus_show *v, const char *fmt, ...);
+
+/* chorus_show_help prints the interactive commands (JSON: a "help" event). */
+void chorus_show_help(chorus_show *v);
+
+/* chorus_show_bye prints the last line ({"event":"bye"} in JSON mode). */
+void chorus_show_bye(chorus_show *v);
+
+/* chorus_show_failed returns 1 once writing to `out` has failed (e.g. the
+ * reader of stdout went away), so the caller can stop. */
+int chorus_show_failed(chorus_show *v);
+
+#endif
