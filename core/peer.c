@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fd.h"
 #include "link.h"
 #include "prng.h"
 #include "room.h"
@@ -32,6 +33,14 @@ struct chorus_peer {
   size_t ev_head, ev_count;
   size_t rr_deliver, rr_send; /* round-robin cursors: fairness across links */
   chorus_peer_stats stats;
+  /* membership */
+  int fd_on, leaving;
+  chorus_fd fd;
+  uint32_t leavers;                        /* member indices that said LEAVE */
+  uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
+  uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
+             [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */
+  uint8_t fdq_len[CHORUS_MEMBERS_MAX];
 };
 
 static size_t link_msg_bytes_max(size_t msg_bytes_max) {
@@ -60,7 +69,7 @@ static int config_check(const chorus_peer_config *cfg) {
       cfg->msg_bytes_max > CHORUS_MSG_BYTES_MAX ||
       cfg->window_frames < frags_for(link_msg_bytes_max(cfg->msg_bytes_max)) ||
       cfg->order > CHORUS_ORDER_SAFE || cfg->retain_msgs < 2 ||
-      cfg->retain_msgs > CHORUS_RETAIN_MSGS_MAX ||
+      cfg->retain_msgs > CHORUS_RETAIN_MSGS_MAX || cfg->fd_mode > CHORUS_FD_MODE_FAST ||
       cfg->window_frames > CHORUS_WINDOW_FRAMES_MAX || cfg->rto_us_min == 0 ||
       cfg->rto_us_min > cfg->rto_us_initial ||
       cfg->rto_us_initial > cfg->rto_us_max)
@@ -136,6 +145,13 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   p->ack_delay_us = cfg->ack_delay_us;
   p->state_lazy_us = cfg->state_lazy_us;
   chorus_prng_init(&p->prng, cfg->seed);
+  if (cfg->fd_mode != CHORUS_FD_MODE_OFF) {
+    chorus_fd_config fc;
+    if (cfg->fd_mode == CHORUS_FD_MODE_FAST) chorus_fd_profile_fast(&fc);
+    else chorus_fd_profile_default(&fc);
+    chorus_fd_init(&p->fd, &fc, p->count, p->self, 0, &p->prng);
+    p->fd_on = 1;
+  }
   *out = p;
   return CHORUS_OK;
 }
@@ -187,6 +203,10 @@ static int frames_check(const uint8_t *buf, size_t len, int *has_data) {
   return CHORUS_OK;
 }
 
+static void fd_frame_apply(chorus_peer *p, size_t from, enum chorus_frame_type type,
+                           const chorus_wire_member *w, uint64_t now_us);
+static void fd_pump(chorus_peer *p, uint64_t now_us);
+
 static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
                          size_t len, uint64_t now_us) {
   chorus_link *l = &p->links[m];
@@ -201,8 +221,10 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
       const chorus_wire_state *st = &f.u.state;
       chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
                            st->stable, st->n);
-    } else {
+    } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
+    } else {
+      fd_frame_apply(p, m, f.type, &f.u.member, now_us);
     }
     buf += n;
     len -= (size_t)n;
@@ -236,6 +258,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
   }
   l->stats.datagrams_recv++;
+  if (p->fd_on) chorus_fd_heard(&p->fd, (size_t)m, now_us);
   if (h.dst_epoch != p->epoch) {
     /* It does not know this incarnation yet: ignore its frames, tell it. */
     if (has_data) p->stats.rx_wrong_dest++;
@@ -265,6 +288,7 @@ static int linked(const chorus_peer *p, size_t i) {
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
   for (size_t i = 0; i < p->count; i++)
     if (linked(p, i)) chorus_link_tick(&p->links[i], now_us);
+  fd_pump(p, now_us);
 }
 
 static int text_check(const chorus_peer *p, const uint8_t *text, size_t len) {
@@ -291,7 +315,7 @@ static void queue_message(chorus_link *l, enum chorus_wire_kind kind,
 int chorus_peer_send_room(chorus_peer *p, uint64_t now_us,
                           enum chorus_order order, const uint8_t *text,
                           size_t len, uint32_t *msg_id) {
-  if (!p || order > CHORUS_ORDER_SAFE) return CHORUS_ERR_INVAL;
+  if (!p || order > CHORUS_ORDER_SAFE || p->leaving) return CHORUS_ERR_INVAL;
   int rc = text_check(p, text, len);
   if (rc < 0) return rc;
   uint32_t count;
@@ -331,15 +355,181 @@ int chorus_peer_send_private(chorus_peer *p, uint64_t now_us, size_t member,
   return CHORUS_OK;
 }
 
+/* ---- membership: failure detector and view changes -------------------- */
+
+static uint32_t view_members(const chorus_peer *p) {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (!(p->removed & (1u << i))) mask |= 1u << i;
+  return mask;
+}
+
+int chorus_peer_in_view(const chorus_peer *p, size_t member) {
+  return member < p->count && !(p->removed & (1u << member));
+}
+
+/* Take one member out: the room flushes, the detector stops watching. */
+static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
+  int rc = chorus_room_remove(&p->room, p->rank_of[member]);
+  if (rc < 0) return rc;
+  p->removed |= 1u << member;
+  if (p->fd_on) chorus_fd_forget(&p->fd, member);
+  if (p->ev_count < CHORUS_EVENTS_MAX) {
+    event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
+    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+    e->view = p->room.view;
+    e->reason = why;
+    e->members = view_members(p);
+  } else {
+    p->stats.events_dropped++;
+  }
+  return CHORUS_OK;
+}
+
 int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   (void)now_us;
   if (!p || member >= p->count || member == p->self ||
       (p->removed & (1u << member)))
     return CHORUS_ERR_INVAL;
-  int rc = chorus_room_remove(&p->room, p->rank_of[member]);
-  if (rc < 0) return rc;
-  p->removed |= 1u << member;
-  return CHORUS_OK;
+  return remove_one(p, member, CHORUS_VIEW_CRASH);
+}
+
+/* Install the view whose members are `keep` (bit per member index). If this
+ * node is not in it, the others are unreachable: it goes on alone. */
+static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why) {
+  if (!(keep & (1u << p->self))) {
+    keep = 1u << p->self;
+    why = CHORUS_VIEW_PARTITION;
+  }
+  for (size_t i = 0; i < p->count; i++)
+    if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
+}
+
+/* The member that proposes views: the lowest rank in the view that this
+ * node does not believe dead and that is not leaving. */
+static size_t coordinator(const chorus_peer *p) {
+  for (size_t r = 0; r < p->count; r++) {
+    size_t i = p->idx_of[r];
+    if (!chorus_peer_in_view(p, i) || (p->leavers & (1u << i))) continue;
+    if (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD)
+      return i;
+  }
+  return p->self;
+}
+
+/* Coordinator: announce the view without `drop` and install it. */
+static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
+  uint32_t keep = view_members(p) & ~drop;
+  uint8_t c[10];
+  uint32_t ranks = 0, to = 0;
+  for (size_t i = 0; i < p->count; i++) {
+    if (!(keep & (1u << i))) continue;
+    ranks |= 1u << p->rank_of[i];
+    if (i != p->self) to |= 1u << p->rank_of[i];
+  }
+  c[0] = CHORUS_ROOM_CTRL_VIEW;
+  chorus_wire_put_u32(c + 1, p->room.view + 1);
+  chorus_wire_put_u32(c + 5, ranks);
+  c[9] = (uint8_t)why;
+  chorus_room_push_control(&p->room, to, c, sizeof c);
+  view_apply(p, keep, why);
+}
+
+/* Members this node's detector holds dead, plus those that said LEAVE. */
+static void view_check(chorus_peer *p) {
+  if (coordinator(p) != p->self) return;
+  uint32_t dead = 0, gone = p->leavers & view_members(p);
+  for (size_t i = 0; i < p->count; i++)
+    if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
+        chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
+      dead |= 1u << i;
+  dead &= ~gone;
+  if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
+  if (dead) {
+    int several = (dead & (dead - 1)) != 0;
+    view_propose(p, dead, several ? CHORUS_VIEW_PARTITION : CHORUS_VIEW_CRASH);
+  }
+}
+
+/* VIEW and LEAVE control messages (FLUSH_DONE belongs to the room). */
+static void membership_control(chorus_peer *p, size_t from, const uint8_t *m,
+                               size_t len) {
+  if (m[0] == CHORUS_ROOM_CTRL_LEAVE && len == CHORUS_ROOM_CTRL_BYTES) {
+    p->leavers |= 1u << from;
+    view_check(p);
+    return;
+  }
+  if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != 10 || m[9] > CHORUS_VIEW_MERGE) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
+  view_apply(p, keep, (enum chorus_view_reason)m[9]);
+}
+
+int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
+  (void)now_us;
+  if (!p) return CHORUS_ERR_INVAL;
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_LEAVE};
+  chorus_wire_put_u32(c + 1, p->room.view);
+  int rc = chorus_room_push_control(&p->room, p->room.alive & ~(1u << p->rank_of[p->self]),
+                                    c, sizeof c);
+  if (rc == CHORUS_OK) p->leaving = 1;
+  return rc;
+}
+
+static int member_any_by_id(const chorus_peer *p, uint32_t id) {
+  for (size_t i = 0; i < p->count; i++)
+    if (p->ids[i] == id) return (int)i;
+  return -1;
+}
+
+static void fd_frame_apply(chorus_peer *p, size_t from, enum chorus_frame_type type,
+                           const chorus_wire_member *w, uint64_t now_us) {
+  int m = member_any_by_id(p, w->id);
+  if (!p->fd_on || m < 0) return;
+  if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
+  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
+  else {
+    uint32_t before = p->fd.self_incarnation;
+    chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
+                        now_us);
+    if (p->fd.self_incarnation != before) p->stats.fd_refutations++;
+  }
+}
+
+static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
+                     uint32_t incarnation) {
+  if (!chorus_peer_in_view(p, to) || to == p->self) return;
+  if (p->fdq_len[to] == CHORUS_WIRE_FD_FRAMES_MAX) {
+    p->stats.fd_frames_dropped++;
+    return;
+  }
+  chorus_wire_member w = {p->ids[about], incarnation};
+  chorus_wire_member_encode(p->fdq[to][p->fdq_len[to]++], CHORUS_WIRE_MEMBER_BYTES,
+                            type, &w);
+}
+
+/* Carry out what the detector decided. */
+static void fd_pump(chorus_peer *p, uint64_t now_us) {
+  if (!p->fd_on) return;
+  chorus_fd_action a;
+  for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;
+       chorus_fd_next(&p->fd, now_us, &a)) {
+    switch (a.kind) {
+    case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
+    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
+    case CHORUS_FD_SEND_SUSPECT:
+      fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
+      break;
+    case CHORUS_FD_SEND_ALIVE: fdq_push(p, a.helper, CHORUS_FRAME_ALIVE, a.member, a.incarnation); break;
+    case CHORUS_FD_DECLARE_DEAD: break;
+    default: break;
+    }
+  }
+  view_check(p);
 }
 
 static int poll_event(chorus_peer *p, chorus_output *out) {
@@ -361,7 +551,9 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     return 0;
   }
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
-    if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
+    if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+      membership_control(p, i, p->scratch, m->len);
+    else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
     return 0;
   }
@@ -392,6 +584,7 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
     chorus_link_msg m;
     uint64_t bad = 0;
     while (chorus_room_can_accept(&p->room) &&
+           p->ev_count + CHORUS_MEMBERS_MAX <= CHORUS_EVENTS_MAX &&
            chorus_link_deliver(&p->links[i], p->scratch,
                                link_msg_bytes_max(p->msg_bytes_max), &m, &bad) == 1) {
       if (take_link_message(p, now_us, i, out, buf, &m)) {
@@ -509,10 +702,17 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   return (size_t)n;
 }
 
+/* With failure detection on, an idle link still carries a datagram every
+ * heartbeat_us, so silence means trouble. */
+static int heartbeat_due(const chorus_peer *p, size_t i, uint64_t now_us) {
+  return p->fd_on && p->links[i].peer_epoch != 0 &&
+         now_us >= p->last_sent_us[i] + p->fd.cfg.heartbeat_us;
+}
+
 static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
                          uint8_t *buf) {
   const size_t room_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES -
-                            CHORUS_WIRE_STATE_BYTES_MAX;
+                            CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_FD_BYTES_MAX;
   int state_due = p->state_due_us != 0 && now_us >= p->state_due_us;
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_send + k) % p->count;
@@ -525,9 +725,16 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
                                  room_bytes, &must_send);
-    if (n == 0 && !must_send && !(report && state_due)) continue;
+    int beat = heartbeat_due(p, i, now_us);
+    if (n == 0 && !must_send && !(report && state_due) && !p->fdq_len[i] && !beat)
+      continue;
     if (report) n += state_write(p, rank, buf + CHORUS_WIRE_HEADER_BYTES + n,
                                  CHORUS_WIRE_STATE_BYTES_MAX);
+    for (size_t k = 0; k < p->fdq_len[i]; k++, n += CHORUS_WIRE_MEMBER_BYTES)
+      memcpy(buf + CHORUS_WIRE_HEADER_BYTES + n, p->fdq[i][k], CHORUS_WIRE_MEMBER_BYTES);
+    p->fdq_len[i] = 0;
+    if (n == 0 && beat) p->stats.heartbeats_sent++;
+    p->last_sent_us[i] = now_us;
     p->rr_send = (i + 1) % p->count;
     l->stats.datagrams_sent++;
     p->stats.datagrams_sent++;
@@ -553,6 +760,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
   if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
+  fd_pump(p, now_us);
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
@@ -565,6 +773,15 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
 uint64_t chorus_peer_deadline(const chorus_peer *p) {
   uint64_t due = p->state_due_us ? p->state_due_us : UINT64_MAX;
   if (p->repeat_due_us && p->repeat_due_us < due) due = p->repeat_due_us;
+  if (p->fd_on) {
+    uint64_t d = chorus_fd_deadline(&p->fd);
+    if (d < due) due = d;
+    for (size_t i = 0; i < p->count; i++) {
+      if (!linked(p, i) || p->links[i].peer_epoch == 0) continue;
+      d = p->last_sent_us[i] + p->fd.cfg.heartbeat_us;
+      if (d < due) due = d;
+    }
+  }
   for (size_t i = 0; i < p->count; i++) {
     if (!linked(p, i)) continue;
     uint64_t d = chorus_link_deadline(&p->links[i]);
@@ -600,6 +817,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
+  out->fd_suspicions = p->fd.suspicions;
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,

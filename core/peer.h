@@ -59,6 +59,23 @@ enum chorus_order {
   CHORUS_ORDER_SAFE = 3,
 };
 
+/* Failure detection (core/fd.h). OFF leaves removals to
+ * chorus_peer_remove_member. */
+enum chorus_fd_mode {
+  CHORUS_FD_MODE_OFF = 0,
+  CHORUS_FD_MODE_DEFAULT = 1, /* crash detected in about 5 s */
+  CHORUS_FD_MODE_FAST = 2,    /* crash detected in about 2 s */
+};
+
+/* Why the view changed. */
+enum chorus_view_reason {
+  CHORUS_VIEW_JOIN = 0,
+  CHORUS_VIEW_LEAVE = 1,
+  CHORUS_VIEW_CRASH = 2,
+  CHORUS_VIEW_PARTITION = 3,
+  CHORUS_VIEW_MERGE = 4,
+};
+
 /* Creation parameters. Use chorus_peer_config_default() then override. */
 typedef struct chorus_peer_config {
   const char *self_name;                   /* this node's user name */
@@ -78,6 +95,7 @@ typedef struct chorus_peer_config {
   uint32_t state_lazy_us;  /* longest delay of a stability report when no
                               safe message waits, default 200 ms */
   int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
+  enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
 } chorus_peer_config;
 
 /* Output kinds returned by chorus_peer_poll(). */
@@ -92,6 +110,9 @@ enum chorus_out_kind {
   CHORUS_OUT_HELD = 5, /* only with report_held: room message (out.member,
                           out.epoch, out.msg_id) is now held here, with its
                           order, and counts towards stability */
+  CHORUS_OUT_VIEW = 6, /* the view changed: out.member left it for
+                          out.reason; out.view is the new view number and
+                          out.members its members (bit per member index) */
 };
 
 /* One output. `data` points into the caller's buffer given to poll. */
@@ -109,6 +130,8 @@ typedef struct chorus_output {
   uint32_t dropped;       /* PEER_RESTARTED: frames abandoned */
   uint32_t view;          /* DELIVER room: view it was delivered in */
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
+  enum chorus_view_reason reason; /* VIEW */
+  uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;
 
 /* Per-link counters and estimates, for /stats. */
@@ -149,6 +172,10 @@ typedef struct chorus_peer_stats {
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
   uint32_t room_outbox;     /* room sends waiting for link window space */
+  uint64_t fd_suspicions;   /* members this node suspected */
+  uint64_t fd_refutations;  /* suspicions of this node it refuted */
+  uint64_t fd_frames_dropped; /* detector frames dropped: per-link queue full */
+  uint64_t heartbeats_sent; /* empty datagrams sent to keep a link alive */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;
@@ -217,6 +244,17 @@ int chorus_peer_send_room(chorus_peer *peer, uint64_t now_us,
  * removed), CHORUS_ERR_QUEUE_FULL (no room to relay; retry after polling).
  */
 int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member);
+
+/*
+ * chorus_peer_leave announces a graceful departure: every member removes
+ * this node in a view change with reason LEAVE. Keep driving the peer until
+ * its links have nothing in flight, then stop. Later sends fail with
+ * CHORUS_ERR_INVAL. Errors: CHORUS_ERR_QUEUE_FULL (retry after polling).
+ */
+int chorus_peer_leave(chorus_peer *peer, uint64_t now_us);
+
+/* 1 if `member` is in this node's current view (self included). */
+int chorus_peer_in_view(const chorus_peer *peer, size_t member);
 
 /*
  * chorus_peer_send_private queues private message `text[0..len)` to member

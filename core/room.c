@@ -91,14 +91,33 @@ int chorus_room_can_accept(const chorus_room *r) {
   return alloc_slot(r) >= 0 && r->ob_count + 2 <= outbox_cap(r);
 }
 
-static int outbox_push(chorus_room *r, int32_t slot, uint32_t mask) {
-  if (mask == 0) return CHORUS_OK;
-  if (r->ob_count == outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+static chorus_room_send *outbox_push(chorus_room *r, int32_t slot, uint32_t mask) {
+  if (mask == 0 || r->ob_count == outbox_cap(r)) return NULL;
   chorus_room_send *e = &r->outbox[(r->ob_head + r->ob_count++) % outbox_cap(r)];
   e->slot = slot;
   e->mask = mask;
   e->view = r->view;
+  e->ctrl_len = 0;
   if (slot >= 0) r->slots[slot].refs++;
+  return e;
+}
+
+static void flush_done_push(chorus_room *r) {
+  chorus_room_send *e = outbox_push(r, -1, others(r));
+  if (!e) return;
+  e->ctrl[0] = CHORUS_ROOM_CTRL_FLUSH_DONE;
+  chorus_wire_put_u32(e->ctrl + 1, r->view);
+  e->ctrl_len = CHORUS_ROOM_CTRL_BYTES;
+}
+
+int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
+                             size_t len) {
+  if (len == 0 || len > CHORUS_ROOM_CTRL_BYTES_MAX) return CHORUS_ERR_INVAL;
+  if (to == 0) return CHORUS_OK;
+  chorus_room_send *e = outbox_push(r, -1, to);
+  if (!e) return CHORUS_ERR_QUEUE_FULL;
+  memcpy(e->ctrl, ctrl, len);
+  e->ctrl_len = (uint8_t)len;
   return CHORUS_OK;
 }
 
@@ -415,10 +434,9 @@ void chorus_room_outbox_compact(chorus_room *r) {
 int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
                        uint8_t *buf, size_t cap_bytes) {
   if (e->slot < 0) {
-    if (cap_bytes < CHORUS_ROOM_CTRL_BYTES) return CHORUS_ERR_NOBUF;
-    buf[0] = CHORUS_ROOM_CTRL_FLUSH_DONE;
-    chorus_wire_put_u32(buf + 1, e->view);
-    return CHORUS_ROOM_CTRL_BYTES;
+    if (cap_bytes < e->ctrl_len) return CHORUS_ERR_NOBUF;
+    memcpy(buf, e->ctrl, e->ctrl_len);
+    return e->ctrl_len;
   }
   const chorus_room_slot *s = &r->slots[e->slot];
   size_t hdr = CHORUS_ROOM_HDR_BYTES(r->n);
@@ -505,7 +523,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;
   }
-  outbox_push(r, -1, others(r));
+  flush_done_push(r);
   r->state_dirty |= others(r);
   stable_update(r);
   flush_try_complete(r);

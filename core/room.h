@@ -38,8 +38,16 @@
 /* Bytes of room header before the text: see chorus_room_encode(). */
 #define CHORUS_ROOM_HDR_BYTES(n) (19 + 4 * (size_t)(n))
 #define CHORUS_ROOM_HDR_BYTES_MAX CHORUS_ROOM_HDR_BYTES(CHORUS_MEMBERS_MAX)
-#define CHORUS_ROOM_CTRL_BYTES 5 /* control message: type 1 | view 4 */
+/* Control messages (DATA kind 2): type 1 | view 4 | type-specific bytes.
+ *   FLUSH_DONE  1 | view                 (5 bytes; handled by the room)
+ *   VIEW        2 | view | mask 4 | reason 1  (10 bytes; membership, peer.c)
+ *   LEAVE       3 | view                 (5 bytes; membership, peer.c)
+ * VIEW's mask has a bit per rank of the members of the new view. */
+#define CHORUS_ROOM_CTRL_BYTES 5
+#define CHORUS_ROOM_CTRL_BYTES_MAX 12
 #define CHORUS_ROOM_CTRL_FLUSH_DONE 1
+#define CHORUS_ROOM_CTRL_VIEW 2
+#define CHORUS_ROOM_CTRL_LEAVE 3
 
 typedef struct chorus_room_slot chorus_room_slot;
 
@@ -49,6 +57,8 @@ typedef struct chorus_room_send {
   int32_t slot;
   uint32_t mask;
   uint32_t view;
+  uint8_t ctrl_len; /* slot < 0: the control message itself */
+  uint8_t ctrl[CHORUS_ROOM_CTRL_BYTES_MAX];
 } chorus_room_send;
 
 /* A message handed to the user by chorus_room_deliver(). */
@@ -151,6 +161,14 @@ const chorus_room_send *chorus_room_outbox_peek(const chorus_room *r, size_t i);
 size_t chorus_room_outbox_count(const chorus_room *r);
 void chorus_room_sent(chorus_room *r, size_t i, uint32_t mask_done);
 void chorus_room_outbox_compact(chorus_room *r);
+
+/*
+ * chorus_room_push_control queues control message ctrl[0..len) for the
+ * ranks in `to`, after everything queued before it (links are FIFO).
+ * Errors: CHORUS_ERR_QUEUE_FULL, CHORUS_ERR_INVAL (len out of range).
+ */
+int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
+                             size_t len);
 
 /* Encode outbox entry `s` into buf[0..cap); returns bytes or CHORUS_ERR_NOBUF. */
 int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,

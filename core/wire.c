@@ -99,6 +99,16 @@ int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
   return (int)n;
 }
 
+int chorus_wire_member_encode(uint8_t *buf, size_t cap_bytes, uint8_t type,
+                              const chorus_wire_member *m) {
+  if (type < CHORUS_FRAME_PROBE || type > CHORUS_FRAME_ALIVE) return CHORUS_ERR_INVAL;
+  if (cap_bytes < CHORUS_WIRE_MEMBER_BYTES) return CHORUS_ERR_NOBUF;
+  buf[0] = type;
+  chorus_wire_put_u32(buf + 1, m->id);
+  chorus_wire_put_u32(buf + 5, m->incarnation);
+  return CHORUS_WIRE_MEMBER_BYTES;
+}
+
 int chorus_wire_header_decode(const uint8_t *buf, size_t len,
                               chorus_wire_header *h) {
   if (len > CHORUS_DATAGRAM_BYTES_MAX) return CHORUS_ERR_TOO_BIG;
@@ -189,6 +199,15 @@ int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
   case CHORUS_FRAME_STATE:
     f->type = CHORUS_FRAME_STATE;
     return state_decode(buf, len, &f->u.state);
+  case CHORUS_FRAME_PROBE:
+  case CHORUS_FRAME_VOUCH:
+  case CHORUS_FRAME_SUSPECT:
+  case CHORUS_FRAME_ALIVE:
+    if (len < CHORUS_WIRE_MEMBER_BYTES) return CHORUS_ERR_TRUNCATED;
+    f->type = (enum chorus_frame_type)buf[0];
+    f->u.member.id = chorus_wire_get_u32(buf + 1);
+    f->u.member.incarnation = chorus_wire_get_u32(buf + 5);
+    return CHORUS_WIRE_MEMBER_BYTES;
   default:
     return CHORUS_ERR_BAD_FRAME;
   }

@@ -31,6 +31,10 @@
  *     held[k]: messages of member rank k held contiguously by the sender;
  *     stable[k]: of those, how many every member of its view holds.
  *
+ *   PROBE (0x05), VOUCH (0x06), SUSPECT (0x07), ALIVE (0x08), 9 bytes each:
+ *     type 1 | member id 4 | incarnation 4   (failure detector, fd.h;
+ *     unreliable; incarnation is 0 in PROBE and VOUCH)
+ *
  * DATA kind: 0 room message, 1 private message, 2 room control message.
  * Message payloads (room header, control) are defined in room.h.
  */
@@ -47,11 +51,14 @@
 #define CHORUS_WIRE_ACK_BYTES_MAX (6 + 6 * CHORUS_WIRE_SACK_RANGES_MAX)
 #define CHORUS_WIRE_STATE_MEMBERS_MAX 10
 #define CHORUS_WIRE_STATE_BYTES_MAX (6 + 8 * CHORUS_WIRE_STATE_MEMBERS_MAX)
-/* Largest fragment that always fits beside a full ACK frame and a STATE
- * frame in one datagram. */
+#define CHORUS_WIRE_FD_FRAMES_MAX 4 /* failure-detector frames per datagram */
+#define CHORUS_WIRE_FD_BYTES_MAX (CHORUS_WIRE_FD_FRAMES_MAX * 9)
+/* Largest fragment that always fits beside a full ACK frame, a STATE frame
+ * and the failure detector's frames in one datagram. */
 #define CHORUS_WIRE_FRAG_BYTES_MAX                                     \
   (1200 - CHORUS_WIRE_HEADER_BYTES - CHORUS_WIRE_ACK_BYTES_MAX -       \
-   CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_DATA_OVERHEAD_BYTES)
+   CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_FD_BYTES_MAX -            \
+   CHORUS_WIRE_DATA_OVERHEAD_BYTES)
 
 enum chorus_wire_kind {
   CHORUS_WIRE_KIND_ROOM = 0,
@@ -64,7 +71,13 @@ enum chorus_frame_type {
   CHORUS_FRAME_ACK = 0x02,
   CHORUS_FRAME_HELLO = 0x03,
   CHORUS_FRAME_STATE = 0x04,
+  CHORUS_FRAME_PROBE = 0x05,
+  CHORUS_FRAME_VOUCH = 0x06,
+  CHORUS_FRAME_SUSPECT = 0x07,
+  CHORUS_FRAME_ALIVE = 0x08,
 };
+
+#define CHORUS_WIRE_MEMBER_BYTES 9
 
 #define CHORUS_DATA_FIRST 0x01
 #define CHORUS_DATA_LAST 0x02
@@ -104,12 +117,18 @@ typedef struct chorus_wire_state {
   uint32_t stable[CHORUS_WIRE_STATE_MEMBERS_MAX];
 } chorus_wire_state;
 
+/* PROBE, VOUCH, SUSPECT, ALIVE: about one member. */
+typedef struct chorus_wire_member {
+  uint32_t id, incarnation;
+} chorus_wire_member;
+
 typedef struct chorus_wire_frame {
   enum chorus_frame_type type;
   union {
     chorus_wire_data data;
     chorus_wire_ack ack;
     chorus_wire_state state;
+    chorus_wire_member member;
   } u;
 } chorus_wire_frame;
 
@@ -136,6 +155,9 @@ int chorus_wire_data_encode(uint8_t *buf, size_t cap_bytes,
 int chorus_wire_ack_encode(uint8_t *buf, size_t cap_bytes,
                            const chorus_wire_ack *a);
 int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes);
+/* `type` must be PROBE, VOUCH, SUSPECT or ALIVE (else CHORUS_ERR_INVAL). */
+int chorus_wire_member_encode(uint8_t *buf, size_t cap_bytes, uint8_t type,
+                              const chorus_wire_member *m);
 /* Also CHORUS_ERR_INVAL if n exceeds CHORUS_WIRE_STATE_MEMBERS_MAX. */
 int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
                              const chorus_wire_state *st);

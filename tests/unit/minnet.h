@@ -44,6 +44,11 @@ typedef struct minnet {
   minnet_delivery log[MINNET_LOG];
   size_t nlog;
   int events_up, events_restarted;
+  int fd_mode;                      /* chorus_fd_mode for new peers */
+  int views[MINNET_NODES];          /* VIEW events seen per node */
+  int last_reason[MINNET_NODES];
+  uint32_t last_members[MINNET_NODES];
+  uint64_t view_at_us[MINNET_NODES];
   uint8_t last_msg[CHORUS_MSG_BYTES_MAX];
   size_t last_len;
 } minnet;
@@ -58,7 +63,16 @@ static inline int minnet_add(minnet *m, size_t i, uint32_t epoch) {
   cfg.member_count = m->n;
   cfg.epoch = epoch;
   cfg.seed = i;
+  cfg.fd_mode = (enum chorus_fd_mode)m->fd_mode;
   return chorus_peer_new(&cfg, &m->peer[i]);
+}
+
+static inline void minnet_init_fd(minnet *m, size_t n, int fd_mode) {
+  memset(m, 0, sizeof(*m));
+  m->n = n;
+  m->fd_mode = fd_mode;
+  m->q = calloc(MINNET_QUEUE, sizeof(*m->q));
+  for (size_t i = 0; i < n; i++) minnet_add(m, i, 100 + (uint32_t)i);
 }
 
 static inline void minnet_init(minnet *m, size_t n) {
@@ -116,6 +130,11 @@ static inline void minnet_drain(minnet *m, size_t i) {
       m->events_up++;
     } else if (o.kind == CHORUS_OUT_PEER_RESTARTED) {
       m->events_restarted++;
+    } else if (o.kind == CHORUS_OUT_VIEW) {
+      m->views[i]++;
+      m->last_reason[i] = (int)o.reason;
+      m->last_members[i] = o.members;
+      m->view_at_us[i] = m->now_us;
     }
   }
 }
