@@ -3,45 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fd.h"
-#include "link.h"
-#include "prng.h"
-#include "room.h"
+#include "peer_int.h"
 #include "utf8.h"
-#include "wire.h"
-
-struct chorus_peer {
-  char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
-  uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
-  size_t count, self;
-  size_t rank_of[CHORUS_MEMBERS_MAX]; /* member index -> room rank */
-  size_t idx_of[CHORUS_MEMBERS_MAX];  /* room rank -> member index */
-  uint32_t removed;                   /* member indices out of the view */
-  uint32_t epoch;
-  size_t msg_bytes_max;
-  enum chorus_order order;
-  int report_held;
-  uint32_t ack_delay_us, state_lazy_us;
-  uint64_t state_due_us;  /* dirty stability reports leave by then; 0: none */
-  uint64_t repeat_due_us; /* reports are repeated then; 0: none */
-  chorus_prng prng;
-  chorus_link links[CHORUS_MEMBERS_MAX]; /* links[self] is unused */
-  chorus_room room;
-  uint8_t *scratch; /* one link message: room header + longest text */
-  uint32_t next_private_id, next_frame_msg_id;
-  chorus_output events[CHORUS_EVENTS_MAX]; /* ring of PEER_* events */
-  size_t ev_head, ev_count;
-  size_t rr_deliver, rr_send; /* round-robin cursors: fairness across links */
-  chorus_peer_stats stats;
-  /* membership */
-  int fd_on, leaving;
-  chorus_fd fd;
-  uint32_t leavers;                        /* member indices that said LEAVE */
-  uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
-  uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
-             [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */
-  uint8_t fdq_len[CHORUS_MEMBERS_MAX];
-};
 
 static size_t link_msg_bytes_max(size_t msg_bytes_max) {
   return msg_bytes_max + CHORUS_ROOM_HDR_BYTES_MAX;
@@ -164,8 +127,8 @@ void chorus_peer_free(chorus_peer *p) {
   free(p);
 }
 
-static void event_push(chorus_peer *p, enum chorus_out_kind kind, size_t member,
-                       uint32_t epoch, uint32_t dropped) {
+void chorus_peer_event_push(chorus_peer *p, enum chorus_out_kind kind, size_t member,
+                            uint32_t epoch, uint32_t dropped) {
   /* recv() refuses datagrams while the ring is full, so this always fits. */
   chorus_output *e = &p->events[(p->ev_head + p->ev_count++) % CHORUS_EVENTS_MAX];
   memset(e, 0, sizeof(*e));
@@ -203,9 +166,6 @@ static int frames_check(const uint8_t *buf, size_t len, int *has_data) {
   return CHORUS_OK;
 }
 
-static void fd_frame_apply(chorus_peer *p, size_t from, enum chorus_frame_type type,
-                           const chorus_wire_member *w, uint64_t now_us);
-static void fd_pump(chorus_peer *p, uint64_t now_us);
 
 static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
                          size_t len, uint64_t now_us) {
@@ -224,7 +184,7 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
     } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
     } else {
-      fd_frame_apply(p, m, f.type, &f.u.member, now_us);
+      chorus_member_frame(p, m, f.type, &f.u.member, now_us);
     }
     buf += n;
     len -= (size_t)n;
@@ -251,9 +211,9 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   chorus_link *l = &p->links[m];
   rc = chorus_link_on_epoch(l, h.src_epoch, now_us);
   if (rc < 0) return rc;
-  if (rc == 1) event_push(p, CHORUS_OUT_PEER_UP, (size_t)m, h.src_epoch, 0);
+  if (rc == 1) chorus_peer_event_push(p, CHORUS_OUT_PEER_UP, (size_t)m, h.src_epoch, 0);
   if (rc == 2) {
-    event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
+    chorus_peer_event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);
     chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
   }
@@ -281,14 +241,14 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 }
 
 /* Members we exchange datagrams with: not self, not removed. */
-static int linked(const chorus_peer *p, size_t i) {
+int chorus_peer_linked(const chorus_peer *p, size_t i) {
   return i != p->self && !(p->removed & (1u << i));
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
   for (size_t i = 0; i < p->count; i++)
-    if (linked(p, i)) chorus_link_tick(&p->links[i], now_us);
-  fd_pump(p, now_us);
+    if (chorus_peer_linked(p, i)) chorus_link_tick(&p->links[i], now_us);
+  chorus_member_pump(p, now_us);
 }
 
 static int text_check(const chorus_peer *p, const uint8_t *text, size_t len) {
@@ -355,183 +315,6 @@ int chorus_peer_send_private(chorus_peer *p, uint64_t now_us, size_t member,
   return CHORUS_OK;
 }
 
-/* ---- membership: failure detector and view changes -------------------- */
-
-static uint32_t view_members(const chorus_peer *p) {
-  uint32_t mask = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (!(p->removed & (1u << i))) mask |= 1u << i;
-  return mask;
-}
-
-int chorus_peer_in_view(const chorus_peer *p, size_t member) {
-  return member < p->count && !(p->removed & (1u << member));
-}
-
-/* Take one member out: the room flushes, the detector stops watching. */
-static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
-  int rc = chorus_room_remove(&p->room, p->rank_of[member]);
-  if (rc < 0) return rc;
-  p->removed |= 1u << member;
-  if (p->fd_on) chorus_fd_forget(&p->fd, member);
-  if (p->ev_count < CHORUS_EVENTS_MAX) {
-    event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
-    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-    e->view = p->room.view;
-    e->reason = why;
-    e->members = view_members(p);
-  } else {
-    p->stats.events_dropped++;
-  }
-  return CHORUS_OK;
-}
-
-int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
-  (void)now_us;
-  if (!p || member >= p->count || member == p->self ||
-      (p->removed & (1u << member)))
-    return CHORUS_ERR_INVAL;
-  return remove_one(p, member, CHORUS_VIEW_CRASH);
-}
-
-/* Install the view whose members are `keep` (bit per member index). If this
- * node is not in it, the others are unreachable: it goes on alone. */
-static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why) {
-  if (!(keep & (1u << p->self))) {
-    keep = 1u << p->self;
-    why = CHORUS_VIEW_PARTITION;
-  }
-  for (size_t i = 0; i < p->count; i++)
-    if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
-}
-
-/* The member that proposes views: the lowest rank in the view that this
- * node does not believe dead and that is not leaving. */
-static size_t coordinator(const chorus_peer *p) {
-  for (size_t r = 0; r < p->count; r++) {
-    size_t i = p->idx_of[r];
-    if (!chorus_peer_in_view(p, i) || (p->leavers & (1u << i))) continue;
-    if (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD)
-      return i;
-  }
-  return p->self;
-}
-
-/* Coordinator: announce the view without `drop` and install it. */
-static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
-  uint32_t keep = view_members(p) & ~drop;
-  uint8_t c[10];
-  uint32_t ranks = 0, to = 0;
-  for (size_t i = 0; i < p->count; i++) {
-    if (!(keep & (1u << i))) continue;
-    ranks |= 1u << p->rank_of[i];
-    if (i != p->self) to |= 1u << p->rank_of[i];
-  }
-  c[0] = CHORUS_ROOM_CTRL_VIEW;
-  chorus_wire_put_u32(c + 1, p->room.view + 1);
-  chorus_wire_put_u32(c + 5, ranks);
-  c[9] = (uint8_t)why;
-  chorus_room_push_control(&p->room, to, c, sizeof c);
-  view_apply(p, keep, why);
-}
-
-/* Members this node's detector holds dead, plus those that said LEAVE. */
-static void view_check(chorus_peer *p) {
-  if (coordinator(p) != p->self) return;
-  uint32_t dead = 0, gone = p->leavers & view_members(p);
-  for (size_t i = 0; i < p->count; i++)
-    if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
-        chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
-      dead |= 1u << i;
-  dead &= ~gone;
-  if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
-  if (dead) {
-    int several = (dead & (dead - 1)) != 0;
-    view_propose(p, dead, several ? CHORUS_VIEW_PARTITION : CHORUS_VIEW_CRASH);
-  }
-}
-
-/* VIEW and LEAVE control messages (FLUSH_DONE belongs to the room). */
-static void membership_control(chorus_peer *p, size_t from, const uint8_t *m,
-                               size_t len) {
-  if (m[0] == CHORUS_ROOM_CTRL_LEAVE && len == CHORUS_ROOM_CTRL_BYTES) {
-    p->leavers |= 1u << from;
-    view_check(p);
-    return;
-  }
-  if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != 10 || m[9] > CHORUS_VIEW_MERGE) {
-    p->stats.rx_bad_frame++;
-    return;
-  }
-  uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9]);
-}
-
-int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
-  (void)now_us;
-  if (!p) return CHORUS_ERR_INVAL;
-  uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_LEAVE};
-  chorus_wire_put_u32(c + 1, p->room.view);
-  int rc = chorus_room_push_control(&p->room, p->room.alive & ~(1u << p->rank_of[p->self]),
-                                    c, sizeof c);
-  if (rc == CHORUS_OK) p->leaving = 1;
-  return rc;
-}
-
-static int member_any_by_id(const chorus_peer *p, uint32_t id) {
-  for (size_t i = 0; i < p->count; i++)
-    if (p->ids[i] == id) return (int)i;
-  return -1;
-}
-
-static void fd_frame_apply(chorus_peer *p, size_t from, enum chorus_frame_type type,
-                           const chorus_wire_member *w, uint64_t now_us) {
-  int m = member_any_by_id(p, w->id);
-  if (!p->fd_on || m < 0) return;
-  if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
-  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
-  else {
-    uint32_t before = p->fd.self_incarnation;
-    chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
-                        now_us);
-    if (p->fd.self_incarnation != before) p->stats.fd_refutations++;
-  }
-}
-
-static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
-                     uint32_t incarnation) {
-  if (!chorus_peer_in_view(p, to) || to == p->self) return;
-  if (p->fdq_len[to] == CHORUS_WIRE_FD_FRAMES_MAX) {
-    p->stats.fd_frames_dropped++;
-    return;
-  }
-  chorus_wire_member w = {p->ids[about], incarnation};
-  chorus_wire_member_encode(p->fdq[to][p->fdq_len[to]++], CHORUS_WIRE_MEMBER_BYTES,
-                            type, &w);
-}
-
-/* Carry out what the detector decided. */
-static void fd_pump(chorus_peer *p, uint64_t now_us) {
-  if (!p->fd_on) return;
-  chorus_fd_action a;
-  for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;
-       chorus_fd_next(&p->fd, now_us, &a)) {
-    switch (a.kind) {
-    case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
-    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
-    case CHORUS_FD_SEND_SUSPECT:
-      fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
-      break;
-    case CHORUS_FD_SEND_ALIVE: fdq_push(p, a.helper, CHORUS_FRAME_ALIVE, a.member, a.incarnation); break;
-    case CHORUS_FD_DECLARE_DEAD: break;
-    default: break;
-    }
-  }
-  view_check(p);
-}
-
 static int poll_event(chorus_peer *p, chorus_output *out) {
   if (p->ev_count == 0) return 0;
   *out = p->events[p->ev_head];
@@ -552,7 +335,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   }
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
-      membership_control(p, i, p->scratch, m->len);
+      chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
     return 0;
@@ -580,7 +363,7 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
                       uint8_t *buf) {
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_deliver + k) % p->count;
-    if (!linked(p, i)) continue;
+    if (!chorus_peer_linked(p, i)) continue;
     chorus_link_msg m;
     uint64_t bad = 0;
     while (chorus_room_can_accept(&p->room) &&
@@ -662,7 +445,7 @@ static void pump_outbox(chorus_peer *p) {
 static uint32_t report_ready(const chorus_peer *p) {
   uint32_t ready = 0;
   for (size_t i = 0; i < p->count; i++)
-    if (linked(p, i) && p->links[i].peer_epoch != 0) ready |= 1u << p->rank_of[i];
+    if (chorus_peer_linked(p, i) && p->links[i].peer_epoch != 0) ready |= 1u << p->rank_of[i];
   return ready & p->room.alive;
 }
 
@@ -716,7 +499,7 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
   int state_due = p->state_due_us != 0 && now_us >= p->state_due_us;
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_send + k) % p->count;
-    if (!linked(p, i)) continue;
+    if (!chorus_peer_linked(p, i)) continue;
     chorus_link *l = &p->links[i];
     size_t rank = p->rank_of[i];
     int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0;
@@ -760,7 +543,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
   if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
-  fd_pump(p, now_us);
+  chorus_member_pump(p, now_us);
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
@@ -777,13 +560,13 @@ uint64_t chorus_peer_deadline(const chorus_peer *p) {
     uint64_t d = chorus_fd_deadline(&p->fd);
     if (d < due) due = d;
     for (size_t i = 0; i < p->count; i++) {
-      if (!linked(p, i) || p->links[i].peer_epoch == 0) continue;
+      if (!chorus_peer_linked(p, i) || p->links[i].peer_epoch == 0) continue;
       d = p->last_sent_us[i] + p->fd.cfg.heartbeat_us;
       if (d < due) due = d;
     }
   }
   for (size_t i = 0; i < p->count; i++) {
-    if (!linked(p, i)) continue;
+    if (!chorus_peer_linked(p, i)) continue;
     uint64_t d = chorus_link_deadline(&p->links[i]);
     if (d < due) due = d;
   }

@@ -1,0 +1,67 @@
+/*
+ * Internals of chorus_peer shared by peer.c (datagrams, links, room, the
+ * output queue) and member.c (failure detection and view changes). Not a
+ * public header: embedders use peer.h.
+ */
+#ifndef CHORUS_PEER_INT_H
+#define CHORUS_PEER_INT_H
+
+#include "fd.h"
+#include "link.h"
+#include "peer.h"
+#include "prng.h"
+#include "room.h"
+#include "wire.h"
+
+struct chorus_peer {
+  char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
+  uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
+  size_t count, self;
+  size_t rank_of[CHORUS_MEMBERS_MAX]; /* member index -> room rank */
+  size_t idx_of[CHORUS_MEMBERS_MAX];  /* room rank -> member index */
+  uint32_t removed;                   /* member indices out of the view */
+  uint32_t epoch;
+  size_t msg_bytes_max;
+  enum chorus_order order;
+  int report_held;
+  uint32_t ack_delay_us, state_lazy_us;
+  uint64_t state_due_us;  /* dirty stability reports leave by then; 0: none */
+  uint64_t repeat_due_us; /* reports are repeated then; 0: none */
+  chorus_prng prng;
+  chorus_link links[CHORUS_MEMBERS_MAX]; /* links[self] is unused */
+  chorus_room room;
+  uint8_t *scratch; /* one link message: room header + longest text */
+  uint32_t next_private_id, next_frame_msg_id;
+  chorus_output events[CHORUS_EVENTS_MAX]; /* ring of PEER_* events */
+  size_t ev_head, ev_count;
+  size_t rr_deliver, rr_send; /* round-robin cursors: fairness across links */
+  chorus_peer_stats stats;
+  /* membership */
+  int fd_on, leaving;
+  chorus_fd fd;
+  uint32_t leavers;                        /* member indices that said LEAVE */
+  uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
+  uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
+             [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */
+  uint8_t fdq_len[CHORUS_MEMBERS_MAX];
+};
+
+/* Append an event to the ring; the caller made sure there is room. */
+void chorus_peer_event_push(chorus_peer *p, enum chorus_out_kind kind, size_t member,
+                            uint32_t epoch, uint32_t dropped);
+
+/* 1 if datagrams flow with member i: not self, not removed. */
+int chorus_peer_linked(const chorus_peer *p, size_t i);
+
+/* A failure-detector frame (PROBE, VOUCH, SUSPECT, ALIVE) from member `from`. */
+void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type type,
+                         const chorus_wire_member *w, uint64_t now_us);
+
+/* A VIEW or LEAVE control message m[0..len) from member `from`. */
+void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len);
+
+/* Carry out the detector's decisions due at now_us; propose views if this
+ * node coordinates. */
+void chorus_member_pump(chorus_peer *p, uint64_t now_us);
+
+#endif
