@@ -8,7 +8,6 @@
 
 #include "peer_int.h"
 
-
 static uint32_t view_members(const chorus_peer *p) {
   uint32_t mask = 0;
   for (size_t i = 0; i < p->count; i++)
