@@ -9,6 +9,7 @@
  * usage.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,64 +23,103 @@
 #define SIM_DELAY_MS_MAX 60000.0
 
 static const char sim_usage[] =
-    "usage: chorus sim [--seed N | --seeds A..B] [--nodes N] [--duration S]\n"
-    "                  [--rate MSGS_PER_S] [--loss P] [--dup P] [--reorder P]\n"
-    "                  [--delay MIN_MS:MAX_MS] [--trace FILE] [--quiet] [--stats]\n"
-    "                  [--order fifo|causal|total|safe] [--pool SLOTS]\n"
+    "usage: chorus sim [--seed N | --seeds A..B] [--swarm] [--nodes N]\n"
+    "                  [--duration S] [--rate MSGS_PER_S] [--private P]\n"
+    "                  [--loss P] [--dup P] [--reorder P] [--delay MIN_MS:MAX_MS]\n"
+    "                  [--order fifo|causal|total|safe|mixed] [--crashes K]\n"
+    "                  [--crash-mode M] [--crash-victim V] [--detect MIN_MS:MAX_MS]\n"
+    "                  [--msg-max BYTES] [--trace FILE] [--quiet] [--stats]\n"
+    "                  [--pool SLOTS]\n"
     "                  [--mutate KIND]\n"
     "\n"
     "Deterministic simulation of N chorus peers (n0..n9) in virtual time.\n"
-    "Safety phase: for --duration seconds a random node sends a room message\n"
-    "(80 %) or a private one at random times (--rate per second in total) while\n"
-    "the network loses, duplicates and reorders datagrams. Heal phase: faults\n"
-    "stop; every message must reach every receiver within 30 s of simulated time.\n"
-    "Checked: integrity, exactly-once, FIFO per sender, the room order's\n"
-    "guarantees (causal, same order everywhere, safe), liveness.\n"
+    "Safety phase: for --duration seconds a random live node sends a room\n"
+    "message or (--private share) a private one at random times (--rate per\n"
+    "second in total) while the network loses, duplicates and reorders\n"
+    "datagrams and --crashes nodes crash, some in the middle of a broadcast;\n"
+    "survivors are told after a detection delay (--detect). Heal phase: faults\n"
+    "stop; every message must reach every live receiver within 30 s of\n"
+    "simulated time. Checked: integrity, exactly-once, FIFO per sender, each\n"
+    "room message's order (causal, same relative order everywhere for total\n"
+    "and safe, safe only once all of the view hold it), liveness, and agreement\n"
+    "(a crashed sender's message: delivered by all survivors or by none).\n"
     "\n"
     "  --seed N          seed of every random choice (default 1)\n"
     "  --seeds A..B      run seeds A to B, stop at the first failure\n"
+    "  --swarm           draw nodes, delays, faults, rate, private share, order\n"
+    "                    and crashes from each seed; options given pin a value\n"
     "  --nodes N         2..10 nodes (default 5)\n"
     "  --duration S      seconds of workload (default 10)\n"
     "  --rate R          messages per second, all nodes together (default 50)\n"
+    "  --private P       share of private messages, 0..1 (default 0.2; 0 for\n"
+    "                    pure broadcast, so that msgs/op counts room traffic only)\n"
     "  --loss P          probability a datagram is lost, 0..1 (default 0)\n"
     "  --dup P           probability a datagram is duplicated, 0..1 (default 0)\n"
     "  --reorder P       probability a datagram is held back, 0..1 (default 0)\n"
     "  --delay MIN:MAX   one-way delay range in ms (default 1:10)\n"
-    "  --order MODE      order of room messages: fifo|causal|total|safe (total)\n"
+    "  --order MODE      order of room messages: fifo|causal|total|safe, or\n"
+    "                    mixed: each message draws one of the four (total)\n"
+    "  --crashes K       nodes that crash for good, 0..nodes-2 (default 0)\n"
+    "  --crash-mode M    drawn|clean|mid-send|mid-output (default drawn): crash\n"
+    "                    between events, right after submitting a room message\n"
+    "                    with only its first datagrams out, or in the middle of\n"
+    "                    the next burst of output\n"
+    "  --crash-victim V  drawn|sequencer (default drawn: half the crashes hit\n"
+    "                    the sequencer, the lowest live node)\n"
+    "  --detect MIN:MAX  crash detection delay per survivor in ms (300:1500)\n"
+    "  --msg-max BYTES   the cores' message limit, 1..65536 (default 4096);\n"
+    "                    messages are 1..160 bytes, and 10 % are longer than\n"
+    "                    one datagram when the limit allows (1200 or less: none)\n"
     "  --trace FILE      write the event trace to FILE ('-' for stdout)\n"
     "  --quiet           print only failures and the final line\n"
     "  --stats           per-seed counters and simulator speed (the speed line\n"
     "                    is also printed for --seeds)\n"
     "  --pool SLOTS      datagrams in flight at most (default 65536)\n"
-    "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose one delivery\n"
-    "                    before the checker sees it (the run must fail)\n"
+    "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose|causal|total|\n"
+    "                    safe|agreement: a deliberately wrong delivery before\n"
+    "                    the checker sees it (the run must fail)\n"
     "\n"
-    "One line per seed: seed, trace hash, messages sent/delivered/refused,\n"
-    "datagrams per message, latency quantiles, faults, verdict. Exit 0 if all\n"
+    "One line per seed: seed (and the drawn options with --swarm), trace hash,\n"
+    "messages sent (room)/delivered/refused/skipped, msgs/op (datagrams per\n"
+    "room message), latency p50/p99/max in ms at the other members per order\n"
+    "and for private messages, datagrams lost/duplicated/reordered, crashes\n"
+    "(node@time:mode:in-flight fate) and agreement counts (crashed senders'\n"
+    "messages delivered by all survivors/by none), verdict. Exit 0 if all\n"
     "passed, 1 on a violation (with the command that replays it), 2 on bad usage.\n";
 
 /* Options that change the run, kept as typed so the replay command is exact. */
 enum sim_opt {
   OPT_NODES, OPT_DURATION, OPT_RATE, OPT_LOSS, OPT_DUP, OPT_REORDER, OPT_DELAY,
-  OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_COUNT
+  OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_PRIVATE, OPT_CRASHES, OPT_CRASH_MODE,
+  OPT_CRASH_VICTIM, OPT_DETECT, OPT_MSG_MAX, OPT_COUNT
 };
 static const char *const OPT_NAMES[OPT_COUNT] = {
     "--nodes", "--duration", "--rate", "--loss", "--dup", "--reorder",
-    "--delay", "--order", "--pool", "--mutate"};
+    "--delay", "--order", "--pool", "--mutate", "--private", "--crashes",
+    "--crash-mode", "--crash-victim", "--detect", "--msg-max"};
 /* What each option accepts, for the one-line reason of a usage error. */
 static const char *const OPT_WANTS[OPT_COUNT] = {
     "a node count 2..10", "seconds > 0 and <= 100000", "messages per second, 0.001..1000000",
     "a probability 0..1", "a probability 0..1", "a probability 0..1",
-    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total or safe",
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total, safe or mixed",
     "a slot count 1..1048576",
-    "corrupt, duplicate, reorder or lose"};
+    "corrupt, duplicate, reorder, lose, causal, total, safe or agreement",
+    "a probability 0..1", "a crash count 0..8 (at most nodes-2)",
+    "drawn, clean, mid-send or mid-output", "drawn or sequencer",
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a byte count 1..65536"};
+/* Options a swarm run draws (and prints, so that they replay it). */
+static const int SWARM_DRAWN[] = {OPT_NODES, OPT_DELAY, OPT_LOSS, OPT_DUP, OPT_REORDER,
+                                  OPT_RATE, OPT_PRIVATE, OPT_ORDER, OPT_CRASHES};
+#define SWARM_DRAWN_COUNT (sizeof SWARM_DRAWN / sizeof *SWARM_DRAWN)
+#define OPTS_TEXT_BYTES 320 /* the drawn options as text */
 
 typedef struct sim_args {
   chorus_sim_config cfg;
   uint64_t seed_first, seed_last;
   const char *given[OPT_COUNT]; /* value as typed, NULL if defaulted */
   const char *trace_path;
-  int quiet, stats;
+  int quiet, stats, swarm;
+  int range; /* --seeds given: the closing line is printed even for A..A */
 } sim_args;
 
 static int usage_error(const char *what, const char *arg) {
@@ -123,7 +163,7 @@ static int parse_ppm(const char *s, uint32_t *ppm) {
 }
 
 /* "MIN:MAX" in milliseconds (decimals allowed) to microseconds. */
-static int parse_delay(const char *s, chorus_net_link *l) {
+static int parse_ms_range(const char *s, uint32_t *min_us, uint32_t *max_us) {
   char buf[64];
   const char *colon = strchr(s, ':');
   size_t n = colon ? (size_t)(colon - s) : 0;
@@ -134,8 +174,8 @@ static int parse_delay(const char *s, chorus_net_link *l) {
   if (!parse_double(buf, 0.0, SIM_DELAY_MS_MAX, &lo) ||
       !parse_double(colon + 1, 0.0, SIM_DELAY_MS_MAX, &hi) || lo > hi)
     return 0;
-  l->delay_min_us = (uint32_t)(lo * 1000.0 + 0.5);
-  l->delay_max_us = (uint32_t)(hi * 1000.0 + 0.5);
+  *min_us = (uint32_t)(lo * 1000.0 + 0.5);
+  *max_us = (uint32_t)(hi * 1000.0 + 0.5);
   return 1;
 }
 
@@ -158,9 +198,8 @@ static int opt_index(const char *name) {
   return -1;
 }
 
-/* Applies one run-changing option; returns 1 if the value is valid. */
-static int apply_opt(sim_args *a, int opt, const char *v) {
-  chorus_sim_config *c = &a->cfg;
+/* Applies one run-changing option to *c; returns 1 if the value is valid. */
+static int apply_opt(chorus_sim_config *c, int opt, const char *v) {
   uint64_t u;
   double d;
   int m;
@@ -185,11 +224,34 @@ static int apply_opt(sim_args *a, int opt, const char *v) {
   case OPT_REORDER:
     return parse_ppm(v, &c->link.reorder_ppm);
   case OPT_DELAY:
-    return parse_delay(v, &c->link);
+    return parse_ms_range(v, &c->link.delay_min_us, &c->link.delay_max_us);
+  case OPT_DETECT:
+    return parse_ms_range(v, &c->detect_min_us, &c->detect_max_us);
+  case OPT_PRIVATE:
+    return parse_ppm(v, &c->private_ppm);
   case OPT_ORDER:
-    m = chorus_sim_order_parse(v);
+    c->order_mixed = strcmp(v, "mixed") == 0;
+    m = c->order_mixed ? CHORUS_ORDER_TOTAL : chorus_sim_order_parse(v);
     if (m < 0) return 0;
     c->order = (enum chorus_order)m;
+    return 1;
+  case OPT_CRASHES:
+    if (!parse_u64(v, &u) || u > CHORUS_MEMBERS_MAX - 2) return 0;
+    c->crashes = (size_t)u;
+    return 1;
+  case OPT_CRASH_MODE:
+    m = chorus_sim_crash_mode_parse(v);
+    if (m < 0) return 0;
+    c->crash_mode = (enum chorus_sim_crash_mode)m;
+    return 1;
+  case OPT_CRASH_VICTIM:
+    m = chorus_sim_victim_parse(v);
+    if (m < 0) return 0;
+    c->crash_victim = (enum chorus_sim_victim)m;
+    return 1;
+  case OPT_MSG_MAX:
+    if (!parse_u64(v, &u) || u < 1 || u > CHORUS_MSG_BYTES_MAX) return 0;
+    c->msg_bytes_max = (size_t)u;
     return 1;
   case OPT_POOL:
     if (!parse_u64(v, &u) || u < 1 || u > CHORUS_NET_POOL_SLOTS_MAX) return 0;
@@ -211,6 +273,7 @@ static int apply_other(sim_args *a, const char *name, const char *v, int *used_v
   *used_value = 0;
   if (strcmp(name, "--quiet") == 0) return a->quiet = 1;
   if (strcmp(name, "--stats") == 0) return a->stats = 1;
+  if (strcmp(name, "--swarm") == 0) return a->swarm = 1;
   int is_seed = strcmp(name, "--seed") == 0, is_seeds = strcmp(name, "--seeds") == 0;
   int is_trace = strcmp(name, "--trace") == 0;
   if (!is_seed && !is_seeds && !is_trace) return 0;
@@ -224,7 +287,7 @@ static int apply_other(sim_args *a, const char *name, const char *v, int *used_v
     a->seed_last = a->seed_first;
     return 1;
   }
-  if (is_seeds && parse_seed_range(v, &a->seed_first, &a->seed_last)) return 1;
+  if (is_seeds && parse_seed_range(v, &a->seed_first, &a->seed_last)) return a->range = 1;
   return usage_error(is_seed ? "bad seed" : "bad seed range (want A..B, A <= B)", v);
 }
 
@@ -238,7 +301,7 @@ static int parse_args(int argc, char **argv, sim_args *a) {
     int opt = opt_index(name), used = 0;
     if (opt >= 0) {
       if (!v) return usage_error("missing value for", name);
-      if (!apply_opt(a, opt, v)) {
+      if (!apply_opt(&a->cfg, opt, v)) {
         fprintf(stderr, "chorus sim: %s wants %s, got '%s'\n%s", name,
                 OPT_WANTS[opt], v, sim_usage);
         return 2;
@@ -257,6 +320,89 @@ static int parse_args(int argc, char **argv, sim_args *a) {
   }
   if (chorus_sim_messages_max(&a->cfg) > CHORUS_CHECK_MESSAGES_MAX)
     return usage_error("--rate times --duration is too large", NULL);
+  /* With --swarm the node count is drawn and made room for the crashes. */
+  if (a->cfg.crashes + 2 > a->cfg.nodes && (!a->swarm || a->given[OPT_NODES]))
+    return usage_error("--crashes must leave at least two nodes up", NULL);
+  return 0;
+}
+
+/* ---- the configuration of one seed ---------------------------------- */
+
+/* The configuration of `seed`: the options given, or with --swarm the
+ * drawn mix with the options given pinned on top of it. */
+static void seed_config(const sim_args *a, uint64_t seed, chorus_sim_config *c) {
+  *c = a->cfg;
+  c->seed = seed;
+  if (!a->swarm) return;
+  chorus_sim_swarm(c);
+  for (int i = 0; i < OPT_COUNT; i++)
+    if (a->given[i]) (void)apply_opt(c, i, a->given[i]); /* valid: parsed once */
+  if (c->crashes + 2 > c->nodes) c->nodes = c->crashes + 2;
+}
+
+/* Appends printf output to buf[0..cap), keeping it terminated. */
+static void append(char *buf, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void append(char *buf, size_t cap, const char *fmt, ...) {
+  size_t len = strlen(buf);
+  if (len + 1 >= cap) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + len, cap - len, fmt, ap);
+  va_end(ap);
+}
+
+/* `value` / `scale` as a decimal with up to `digits` digits after the
+ * point, trailing zeros cut: exact, so that it parses back to `value`. */
+static void append_fixed(char *buf, size_t cap, uint64_t value, uint64_t scale,
+                         int digits) {
+  char frac[24];
+  snprintf(frac, sizeof frac, "%0*llu", digits, (unsigned long long)(value % scale));
+  size_t n = strlen(frac);
+  while (n > 0 && frac[n - 1] == '0') frac[--n] = '\0';
+  append(buf, cap, "%llu%s%s", (unsigned long long)(value / scale), n ? "." : "", frac);
+}
+
+/* The value of a drawn option in `c`, as the command line takes it. */
+static void append_opt_value(char *buf, size_t cap, int opt, const chorus_sim_config *c) {
+  const chorus_net_link *l = &c->link;
+  switch (opt) {
+  case OPT_NODES: append(buf, cap, "%zu", c->nodes); break;
+  case OPT_DELAY:
+    append_fixed(buf, cap, l->delay_min_us, 1000, 3);
+    append(buf, cap, ":");
+    append_fixed(buf, cap, l->delay_max_us, 1000, 3);
+    break;
+  case OPT_LOSS: append_fixed(buf, cap, l->loss_ppm, 1000000, 6); break;
+  case OPT_DUP: append_fixed(buf, cap, l->dup_ppm, 1000000, 6); break;
+  case OPT_REORDER: append_fixed(buf, cap, l->reorder_ppm, 1000000, 6); break;
+  case OPT_RATE: /* swarm rates are whole and convert back exactly */
+    append(buf, cap, "%llu", (unsigned long long)(1e6 / (double)c->send_interval_us + 0.5));
+    break;
+  case OPT_PRIVATE: append_fixed(buf, cap, c->private_ppm, 1000000, 6); break;
+  case OPT_ORDER:
+    append(buf, cap, "%s", c->order_mixed ? "mixed" : chorus_sim_order_name(c->order));
+    break;
+  case OPT_CRASHES: append(buf, cap, "%zu", c->crashes); break;
+  default: break;
+  }
+}
+
+/* The drawn options of a swarm seed, "--nodes 7 --delay 1.5:80 ...". */
+static void swarm_opts(const chorus_sim_config *c, char *buf, size_t cap) {
+  buf[0] = '\0';
+  for (size_t k = 0; k < SWARM_DRAWN_COUNT; k++) {
+    append(buf, cap, "%s%s ", k ? " " : "", OPT_NAMES[SWARM_DRAWN[k]]);
+    append_opt_value(buf, cap, SWARM_DRAWN[k], c);
+  }
+}
+
+static int is_drawn(int opt) {
+  for (size_t k = 0; k < SWARM_DRAWN_COUNT; k++)
+    if (SWARM_DRAWN[k] == opt) return 1;
   return 0;
 }
 
@@ -273,38 +419,74 @@ static const char *verdict_name(enum chorus_sim_verdict v) {
   return v == CHORUS_SIM_OK ? "ok" : v == CHORUS_SIM_VIOLATION ? "VIOLATION" : "ERROR";
 }
 
-static void print_summary(uint64_t seed, const chorus_sim_result *r) {
-  printf("seed=%llu hash=%016llx sent=%llu delivered=%llu refused=%llu dgrams/msg=",
-         (unsigned long long)seed, (unsigned long long)r->trace_hash,
-         (unsigned long long)r->sent, (unsigned long long)r->delivered,
-         (unsigned long long)r->refused);
-  print_tenths(r->datagrams, r->sent);
-  printf(" lat_ms p50=");
-  print_tenths(r->lat_p50_us, 1000);
-  printf(" p99=");
-  print_tenths(r->lat_p99_us, 1000);
-  printf(" max=");
-  print_tenths(r->lat_max_us, 1000);
-  printf(" lost_pkts=%llu dup_pkts=%llu reorder_pkts=%llu verdict=%s\n",
-         (unsigned long long)r->lost, (unsigned long long)r->duplicated,
-         (unsigned long long)r->reordered, verdict_name(r->verdict));
+static const char *const CLASS_NAMES[CHORUS_CHECK_CLASSES] = {
+    "fifo", "causal", "total", "safe", "priv"};
+
+/* "total=2.0/4.1/5.3" per class that had deliveries (ms, p50/p99/max). */
+static void print_latency(const chorus_sim_result *r) {
+  printf(" lat_ms(p50/p99/max)");
+  for (int k = 0; k < CHORUS_CHECK_CLASSES; k++) {
+    const chorus_check_quantiles *q = &r->lat[k];
+    if (q->count == 0) continue;
+    printf(" %s=", CLASS_NAMES[k]);
+    print_tenths(q->p50_us, 1000);
+    printf("/");
+    print_tenths(q->p99_us, 1000);
+    printf("/");
+    print_tenths(q->max_us, 1000);
+  }
 }
 
-static void print_replay(const sim_args *a, uint64_t seed) {
-  printf("replay: ./chorus sim --seed %llu", (unsigned long long)seed);
+static void print_summary(const sim_args *a, const chorus_sim_config *c,
+                          const chorus_sim_result *r) {
+  printf("seed=%llu", (unsigned long long)c->seed);
+  if (a->swarm) {
+    char opts[OPTS_TEXT_BYTES];
+    swarm_opts(c, opts, sizeof opts);
+    printf(" swarm[%s]", opts);
+  }
+  printf(" hash=%016llx sent=%llu room=%llu delivered=%llu refused=%llu skipped=%llu "
+         "msgs/op=", (unsigned long long)r->trace_hash, (unsigned long long)r->sent,
+         (unsigned long long)r->sent_room, (unsigned long long)r->delivered,
+         (unsigned long long)r->refused, (unsigned long long)r->skipped);
+  print_tenths(r->datagrams, r->sent_room);
+  print_latency(r);
+  printf(" lost=%llu dup=%llu reorder=%llu", (unsigned long long)r->lost,
+         (unsigned long long)r->duplicated, (unsigned long long)r->reordered);
+  if (c->crashes)
+    printf(" crashes=%s agree=all:%llu/none:%llu room_dlv=%llu",
+           r->crashed ? r->crash_desc : "none", (unsigned long long)r->agreed_all,
+           (unsigned long long)r->agreed_none, (unsigned long long)r->survivor_room);
+  printf(" verdict=%s\n", verdict_name(r->verdict));
+}
+
+static void print_given(const sim_args *a, int skip_drawn) {
   for (int i = 0; i < OPT_COUNT; i++)
-    if (a->given[i]) printf(" %s %s", OPT_NAMES[i], a->given[i]);
+    if (a->given[i] && !(skip_drawn && is_drawn(i))) printf(" %s %s", OPT_NAMES[i], a->given[i]);
+}
+
+static void print_replay(const sim_args *a, const chorus_sim_config *c) {
+  printf("replay: ./chorus sim --seed %llu%s", (unsigned long long)c->seed,
+         a->swarm ? " --swarm" : "");
+  print_given(a, 0);
+  printf("\n");
+  if (!a->swarm) return;
+  char opts[OPTS_TEXT_BYTES];
+  swarm_opts(c, opts, sizeof opts);
+  printf("same as: ./chorus sim --seed %llu %s", (unsigned long long)c->seed, opts);
+  print_given(a, 1);
   printf("\n");
 }
 
-static void print_failure(const sim_args *a, uint64_t seed, const chorus_sim_result *r) {
+static void print_failure(const sim_args *a, const chorus_sim_config *c,
+                          const chorus_sim_result *r) {
   if (r->verdict == CHORUS_SIM_VIOLATION)
     printf("violation: %s at %llu us on n%zu: %s\n", r->violation.property,
            (unsigned long long)r->violation.at_us, r->violation.node,
            r->violation.detail);
   else
     printf("error: %s\n", r->error);
-  print_replay(a, seed);
+  print_replay(a, c);
 }
 
 static double wall_s(void) {
@@ -329,24 +511,28 @@ static void print_stats(const sim_args *a, const sim_totals *t, double wall) {
 
 /* Runs one seed; returns 1 if it passed. */
 static int run_one(sim_args *a, uint64_t seed, sim_totals *t) {
+  chorus_sim_config c;
   chorus_sim_result r;
-  a->cfg.seed = seed;
-  chorus_sim_run(&a->cfg, &r);
+  seed_config(a, seed, &c);
+  chorus_sim_run(&c, &r);
   int ok = r.verdict == CHORUS_SIM_OK;
   t->seeds++;
   t->events += r.events;
   t->sim_us += r.end_us;
   if (ok) t->passed++;
   else t->failed++;
-  if (!ok || !a->quiet) print_summary(seed, &r);
+  if (!ok || !a->quiet) print_summary(a, &c, &r);
   if (a->stats && !a->quiet)
     printf("  events=%llu sim_end_s=%.3f heal_s=%.3f all_delivered_s=%.3f "
-           "evq_high=%zu pool_high=%zu rx_rejected=%llu obligations=%llu\n",
+           "evq_high=%zu pool_high=%zu rx_rejected=%llu obligations=%llu "
+           "datagrams=%llu down_dropped=%llu removals=%llu dup_deliveries=%llu\n",
            (unsigned long long)r.events, (double)r.end_us / 1e6,
            (double)r.heal_us / 1e6, (double)r.quiet_us / 1e6, r.evq_high_water,
            r.pool_high_water, (unsigned long long)r.rx_rejected,
-           (unsigned long long)r.obligations);
-  if (!ok) print_failure(a, seed, &r);
+           (unsigned long long)r.obligations, (unsigned long long)r.datagrams,
+           (unsigned long long)r.down_dropped, (unsigned long long)r.removals,
+           (unsigned long long)r.duplicates);
+  if (!ok) print_failure(a, &c, &r);
   fflush(stdout);
   return ok;
 }
@@ -368,7 +554,7 @@ static int run_all(sim_args *a) {
     if (!run_one(a, seed, &t) || seed == a->seed_last) break;
   }
   double wall = wall_s() - start;
-  if (a->stats || a->seed_first != a->seed_last) print_stats(a, &t, wall);
+  if (a->stats || a->range) print_stats(a, &t, wall);
   if (trace && trace != stdout && fclose(trace) != 0) {
     fprintf(stderr, "chorus sim: writing trace '%s' failed\n", a->trace_path);
     return 1;

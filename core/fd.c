@@ -32,6 +32,15 @@ void chorus_fd_init(chorus_fd *fd, const chorus_fd_config *cfg, size_t n,
   }
 }
 
+void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us) {
+  if (member >= fd->n || member == fd->self) return;
+  chorus_fd_member *m = &fd->m[member];
+  memset(m, 0, sizeof(*m));
+  m->watched = 1;
+  m->last_heard_us = m->since_us = now_us;
+  fd->probe_to[member] = 0;
+}
+
 void chorus_fd_forget(chorus_fd *fd, size_t member) {
   if (member < fd->n) fd->m[member].watched = 0;
   for (size_t i = 0; i < fd->n; i++) {
@@ -151,7 +160,10 @@ static int pending(chorus_fd *fd, size_t i, uint64_t now_us, chorus_fd_action *a
     *a = (chorus_fd_action){CHORUS_FD_SEND_PROBE, i, (size_t)h, 0};
     return 1;
   }
-  int fresh = m->state == CHORUS_FD_ALIVE && now_us < m->last_heard_us + fd->cfg.suspect_us;
+  /* Vouch only on news fresher than the asker's: heard within two
+   * heartbeats. Older news proves nothing the asker does not know. */
+  int fresh = m->state == CHORUS_FD_ALIVE &&
+              now_us < m->last_heard_us + 2 * (uint64_t)fd->cfg.heartbeat_us;
   if (fresh && (h = lowest_bit(m->asked_by)) >= 0) {
     m->asked_by &= ~bit((size_t)h);
     *a = (chorus_fd_action){CHORUS_FD_SEND_VOUCH, i, (size_t)h, 0};

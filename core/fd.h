@@ -85,6 +85,10 @@ void chorus_fd_profile_fast(chorus_fd_config *cfg);
 void chorus_fd_init(chorus_fd *fd, const chorus_fd_config *cfg, size_t n,
                     size_t self, uint64_t now_us, chorus_prng *prng);
 
+/* Watch `member` again (admitted back), alive as of `now_us`, at
+ * incarnation 0 (a new epoch). */
+void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us);
+
 /* Stop watching `member` (removed from the view). */
 void chorus_fd_forget(chorus_fd *fd, size_t member);
 

@@ -115,6 +115,7 @@ static void link_reset(chorus_link *l) {
   l->snd_base = l->snd_una;
   for (size_t i = 0; i < l->cfg.window_frames; i++) l->rcv[i].state = SLOT_EMPTY;
   l->rcv_base = l->rcv_next = 0;
+  l->peeked = 0;
   l->ack_pending = l->ack_immediate = 0;
   l->ack_due_us = 0;
   l->data_dgrams_unacked = 0;
@@ -403,8 +404,8 @@ static enum scan scan_message(const chorus_link *l, uint64_t *count) {
   }
 }
 
-int chorus_link_deliver(chorus_link *l, uint8_t *buf, size_t cap_bytes,
-                        chorus_link_msg *m, uint64_t *bad_frames) {
+int chorus_link_peek(chorus_link *l, uint8_t *buf, size_t cap_bytes,
+                     chorus_link_msg *m, uint64_t *bad_frames) {
   if (cap_bytes < l->cfg.msg_bytes_max) return CHORUS_ERR_NOBUF;
   while (l->rcv_base < l->rcv_next) {
     uint64_t count;
@@ -420,15 +421,28 @@ int chorus_link_deliver(chorus_link *l, uint8_t *buf, size_t cap_bytes,
     m->msg_id = first->msg_id;
     m->len = 0;
     for (uint64_t k = 0; k < count; k++) {
-      chorus_link_slot *s = rcv_slot(l, l->rcv_base + k);
+      const chorus_link_slot *s = rcv_slot(l, l->rcv_base + k);
       memcpy(buf + m->len, s->frag, s->frag_len);
       m->len += s->frag_len;
-      s->state = SLOT_EMPTY;
     }
-    l->rcv_base += count;
+    l->peeked = count;
     return 1;
   }
   return 0;
+}
+
+void chorus_link_consume(chorus_link *l) {
+  for (uint64_t k = 0; k < l->peeked; k++)
+    rcv_slot(l, l->rcv_base + k)->state = SLOT_EMPTY;
+  l->rcv_base += l->peeked;
+  l->peeked = 0;
+}
+
+int chorus_link_deliver(chorus_link *l, uint8_t *buf, size_t cap_bytes,
+                        chorus_link_msg *m, uint64_t *bad_frames) {
+  int got = chorus_link_peek(l, buf, cap_bytes, m, bad_frames);
+  if (got == 1) chorus_link_consume(l);
+  return got;
 }
 
 void chorus_link_stats_get(const chorus_link *l, chorus_link_stats *out) {

@@ -70,6 +70,7 @@ typedef struct chorus_link {
   chorus_link_slot *rcv;  /* window_frames slots */
   uint64_t rcv_base;      /* lowest frame not yet delivered */
   uint64_t rcv_next;      /* lowest frame not yet received */
+  uint64_t peeked;        /* frames of the message chorus_link_peek showed */
   int ack_pending, ack_immediate;
   uint64_t ack_due_us;
   uint32_t data_dgrams_unacked;
@@ -147,6 +148,17 @@ size_t chorus_link_write(chorus_link *l, uint64_t now_us, uint8_t *buf,
  */
 int chorus_link_deliver(chorus_link *l, uint8_t *buf, size_t cap_bytes,
                         chorus_link_msg *m, uint64_t *bad_frames);
+
+/*
+ * chorus_link_peek is chorus_link_deliver without taking the message: the
+ * same message comes back until chorus_link_consume() takes it. Lets the
+ * caller leave a message in the link (back-pressure) after looking at it.
+ */
+int chorus_link_peek(chorus_link *l, uint8_t *buf, size_t cap_bytes,
+                     chorus_link_msg *m, uint64_t *bad_frames);
+
+/* Take the message the last successful chorus_link_peek showed. */
+void chorus_link_consume(chorus_link *l);
 
 /* Snapshot of counters and estimates. */
 void chorus_link_stats_get(const chorus_link *l, chorus_link_stats *out);

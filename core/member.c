@@ -8,6 +8,9 @@
 
 #include "peer_int.h"
 
+/* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 */
+#define CHORUS_VIEW_CTRL_BYTES 14
+
 static uint32_t view_members(const chorus_peer *p) {
   uint32_t mask = 0;
   for (size_t i = 0; i < p->count; i++)
@@ -45,45 +48,108 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
+/* Let `member` (incarnation `epoch`) into the view; the coordinator also
+ * hands it the history and its state. */
+static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
+  if (chorus_peer_in_view(p, member)) return;
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  p->removed &= ~(1u << member);
+  chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
+  if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
+  if (p->ev_count < CHORUS_EVENTS_MAX) {
+    chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
+    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+    e->view = p->room.view;
+    e->reason = CHORUS_VIEW_JOIN;
+    e->members = view_members(p);
+  } else {
+    p->stats.events_dropped++;
+  }
+}
+
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
-static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why) {
+static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
+                       uint32_t epoch) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
   }
-  for (size_t i = 0; i < p->count; i++)
+  for (size_t i = 0; i < p->count; i++) {
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
+    else if (!chorus_peer_in_view(p, i) && (keep & (1u << i))) admit(p, i, epoch, 0);
+  }
 }
 
-/* The member that proposes views: the lowest rank in the view that this
- * node does not believe dead and that is not leaving. */
+/* The member that proposes views: the sequencer, unless this node believes
+ * it dead or it is leaving; then the lowest rank in the view that is not. */
+static int coordinates(const chorus_peer *p, size_t i) {
+  return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
+}
+
 static size_t coordinator(const chorus_peer *p) {
-  for (size_t r = 0; r < p->count; r++) {
-    size_t i = p->idx_of[r];
-    if (!chorus_peer_in_view(p, i) || (p->leavers & (1u << i))) continue;
-    if (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD)
-      return i;
-  }
+  size_t seq = p->idx_of[chorus_room_sequencer(&p->room)];
+  if (coordinates(p, seq)) return seq;
+  for (size_t r = 0; r < p->count; r++)
+    if (coordinates(p, p->idx_of[r])) return p->idx_of[r];
   return p->self;
 }
 
-/* Coordinator: announce the view without `drop` and install it. */
-static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
-  uint32_t keep = view_members(p) & ~drop;
-  uint8_t c[10];
+/* Coordinator: announce the view `keep` (bit per member index) to its
+ * members except `skip`, and install it. */
+static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
+                          enum chorus_view_reason why, uint32_t epoch) {
+  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
     if (!(keep & (1u << i))) continue;
     ranks |= 1u << p->rank_of[i];
-    if (i != p->self) to |= 1u << p->rank_of[i];
+    if (i != p->self && !(skip & (1u << i))) to |= 1u << p->rank_of[i];
   }
   c[0] = CHORUS_ROOM_CTRL_VIEW;
   chorus_wire_put_u32(c + 1, p->room.view + 1);
   chorus_wire_put_u32(c + 5, ranks);
   c[9] = (uint8_t)why;
+  chorus_wire_put_u32(c + 10, epoch);
   chorus_room_push_control(&p->room, to, c, sizeof c);
-  view_apply(p, keep, why);
+}
+
+static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
+  uint32_t keep = view_members(p) & ~drop;
+  view_announce(p, keep, 0, why, 0);
+  view_apply(p, keep, why, 0);
+}
+
+/* Coordinator: admit `member` again. The others hear VIEW; the newcomer
+ * hears the history and JOIN_STATE instead. */
+static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
+  uint32_t keep = view_members(p) | (1u << member);
+  view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch);
+  admit(p, member, epoch, 1);
+}
+
+/* Coordinator: members that came back. One still in the view as its old
+ * incarnation is removed first, so its unstable messages are settled; the
+ * admission waits until that view change has completed here. */
+static void rejoin_check(chorus_peer *p) {
+  uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  p->restarted = 0;
+  if (!back || coordinator(p) != p->self) {
+    p->rejoin = 0;
+    return;
+  }
+  for (size_t i = 0; i < p->count; i++) {
+    if (!(back & (1u << i))) continue;
+    if (p->links[i].peer_epoch > p->rejoin_epoch[i])
+      p->rejoin_epoch[i] = p->links[i].peer_epoch;
+    if (chorus_peer_in_view(p, i)) view_propose(p, 1u << i, CHORUS_VIEW_CRASH);
+  }
+  p->rejoin = back;
+  if (p->room.flushing) return;
+  for (size_t i = 0; i < p->count; i++)
+    if (back & (1u << i)) view_propose_join(p, i, p->rejoin_epoch[i]);
+  p->rejoin = 0;
 }
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */
@@ -102,21 +168,48 @@ static void view_check(chorus_peer *p) {
   }
 }
 
-/* VIEW and LEAVE control messages (FLUSH_DONE belongs to the room). */
+/* The coordinator admitted us: adopt its view and cut. */
+static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
+  if (chorus_room_on_join_state(&p->room, m, len) < 0) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  for (size_t i = 0; i < p->count; i++) {
+    int in = (p->room.alive >> p->rank_of[i]) & 1;
+    if (in || i == p->self) continue;
+    p->removed |= 1u << i;
+    if (p->fd_on) chorus_fd_forget(&p->fd, i);
+  }
+  if (p->ev_count < CHORUS_EVENTS_MAX) {
+    chorus_peer_event_push(p, CHORUS_OUT_VIEW, p->self, p->epoch, 0);
+    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+    e->view = p->room.view;
+    e->reason = CHORUS_VIEW_JOIN;
+    e->members = view_members(p);
+  }
+}
+
+/* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
+ * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
   if (m[0] == CHORUS_ROOM_CTRL_LEAVE && len == CHORUS_ROOM_CTRL_BYTES) {
     p->leavers |= 1u << from;
     view_check(p);
     return;
   }
-  if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != 10 || m[9] > CHORUS_VIEW_MERGE) {
+  if (m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
+    join_state(p, m, len);
+    return;
+  }
+  if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != CHORUS_VIEW_CTRL_BYTES ||
+      m[9] > CHORUS_VIEW_MERGE) {
     p->stats.rx_bad_frame++;
     return;
   }
   uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
   for (size_t i = 0; i < p->count; i++)
     if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9]);
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10));
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
@@ -162,8 +255,10 @@ static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
                             type, &w);
 }
 
-/* Carry out what the detector decided. */
+/* Carry out what the detector decided; admit members that came back. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
+  p->now_us = now_us;
+  rejoin_check(p);
   if (!p->fd_on) return;
   chorus_fd_action a;
   for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;

@@ -21,6 +21,7 @@ void chorus_peer_config_default(chorus_peer_config *cfg) {
   cfg->order = CHORUS_ORDER_TOTAL;
   cfg->retain_msgs = CHORUS_RETAIN_MSGS_DEFAULT;
   cfg->state_lazy_us = 200000;
+  cfg->history_msgs = CHORUS_HISTORY_MSGS_DEFAULT;
 }
 
 static size_t frags_for(size_t len) {
@@ -94,7 +95,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   if (rc == CHORUS_OK) rc = links_init(p, cfg);
   if (rc == CHORUS_OK)
     rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
-                          cfg->retain_msgs, cfg->msg_bytes_max);
+                          cfg->retain_msgs, cfg->msg_bytes_max, cfg->history_msgs);
   p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
   if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {
@@ -191,9 +192,18 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
   }
 }
 
-static int member_by_id(const chorus_peer *p, uint32_t id) {
-  for (size_t i = 0; i < p->count; i++)
-    if (p->ids[i] == id && i != p->self && !(p->removed & (1u << i))) return (int)i;
+/* A removed member that speaks with a newer epoch has restarted: remember
+ * it so the coordinator admits it again. Its datagrams are not taken until
+ * then. */
+static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->ids[i] != h->src_id || i == p->self) continue;
+    if (!(p->removed & (1u << i))) return (int)i;
+    if (h->src_epoch > p->links[i].peer_epoch) {
+      p->rejoin |= 1u << i;
+      if (h->src_epoch > p->rejoin_epoch[i]) p->rejoin_epoch[i] = h->src_epoch;
+    }
+  }
   return CHORUS_ERR_UNKNOWN_SENDER;
 }
 
@@ -202,7 +212,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   chorus_wire_header h;
   int rc = chorus_wire_header_decode(data, len, &h);
   if (rc < 0) return rc;
-  int m = member_by_id(p, h.src_id);
+  int m = member_by_id(p, &h);
   if (m < 0) return m;
   int has_data;
   rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data);
@@ -216,6 +226,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_peer_event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);
     chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
+    p->restarted |= 1u << m;
   }
   l->stats.datagrams_recv++;
   if (p->fd_on) chorus_fd_heard(&p->fd, (size_t)m, now_us);
@@ -234,6 +245,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
                      size_t len) {
   if (!p || (!data && len)) return CHORUS_ERR_INVAL;
+  p->now_us = now_us;
   p->stats.datagrams_recv++;
   int rc = recv_checked(p, now_us, data, len);
   if (rc < 0) count_rx_error(p, rc);
@@ -246,6 +258,7 @@ int chorus_peer_linked(const chorus_peer *p, size_t i) {
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
+  p->now_us = now_us;
   for (size_t i = 0; i < p->count; i++)
     if (chorus_peer_linked(p, i)) chorus_link_tick(&p->links[i], now_us);
   chorus_member_pump(p, now_us);
@@ -323,6 +336,34 @@ static int poll_event(chorus_peer *p, chorus_output *out) {
   return 1;
 }
 
+/* A message of the room's history sent by the coordinator that admitted us:
+ * delivered to the user as history, outside the live order. */
+static int history_output(chorus_peer *p, size_t from, chorus_output *out,
+                          uint8_t *buf, size_t len) {
+  chorus_room_delivery d;
+  if (chorus_room_history_decode(&p->room, p->scratch, len, &d) < 0 ||
+      !chorus_utf8_valid(d.text, d.len)) {
+    p->stats.rx_bad_frame++;
+    return 0;
+  }
+  (void)from;
+  memcpy(buf, d.text, d.len);
+  memset(out, 0, sizeof(*out));
+  out->kind = CHORUS_OUT_DELIVER;
+  out->member = p->idx_of[d.origin];
+  out->data = buf;
+  out->len = d.len;
+  out->msg_kind = CHORUS_MSG_ROOM;
+  out->order = (enum chorus_order)d.order;
+  out->epoch = d.origin_epoch;
+  out->msg_id = d.count;
+  out->view = d.view;
+  out->seq = d.seq;
+  out->history = 1;
+  p->stats.delivered_history++;
+  return 1;
+}
+
 /* Hand one link message to the room; a private one becomes an output. */
 static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
                              chorus_output *out, uint8_t *buf,
@@ -333,6 +374,9 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
       p->stats.rx_bad_frame++;
     return 0;
   }
+  if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
+      p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY)
+    return history_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
       chorus_member_control(p, i, p->scratch, m->len);
@@ -358,18 +402,30 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   return 1;
 }
 
-/* Pull complete messages out of the links while the room has space. */
+/* 1 if the message just peeked from a link can be taken now. */
+static int can_take(const chorus_peer *p, const chorus_link_msg *m) {
+  if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
+  if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
+  return chorus_room_wants(&p->room, p->scratch, m->len);
+}
+
+/* Pull complete messages out of the links while the room can take them;
+ * what it cannot take yet stays in the link (back-pressure). */
 static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
                       uint8_t *buf) {
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_deliver + k) % p->count;
     if (!chorus_peer_linked(p, i)) continue;
+    chorus_link *l = &p->links[i];
     chorus_link_msg m;
     uint64_t bad = 0;
-    while (chorus_room_can_accept(&p->room) &&
-           p->ev_count + CHORUS_MEMBERS_MAX <= CHORUS_EVENTS_MAX &&
-           chorus_link_deliver(&p->links[i], p->scratch,
-                               link_msg_bytes_max(p->msg_bytes_max), &m, &bad) == 1) {
+    while (chorus_link_peek(l, p->scratch, link_msg_bytes_max(p->msg_bytes_max), &m,
+                            &bad) == 1) {
+      if (!can_take(p, &m)) {
+        p->stats.rx_room_refused++;
+        break;
+      }
+      chorus_link_consume(l);
       if (take_link_message(p, now_us, i, out, buf, &m)) {
         p->stats.rx_bad_frame += bad;
         p->rr_deliver = (i + 1) % p->count;
@@ -540,6 +596,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf, size_t cap_bytes) {
   if (!p || !out || !buf) return CHORUS_ERR_INVAL;
   if (cap_bytes < chorus_peer_poll_bytes_min(p)) return CHORUS_ERR_NOBUF;
+  p->now_us = now_us;
   if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
@@ -600,6 +657,8 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
+  out->flushing = (uint32_t)p->room.flushing;
+  out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;
 }
 

@@ -96,6 +96,8 @@ typedef struct chorus_peer_config {
                               safe message waits, default 200 ms */
   int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
+  size_t history_msgs;     /* delivered room messages kept for members that
+                              join late or restart, default 100 */
 } chorus_peer_config;
 
 /* Output kinds returned by chorus_peer_poll(). */
@@ -110,9 +112,12 @@ enum chorus_out_kind {
   CHORUS_OUT_HELD = 5, /* only with report_held: room message (out.member,
                           out.epoch, out.msg_id) is now held here, with its
                           order, and counts towards stability */
-  CHORUS_OUT_VIEW = 6, /* the view changed: out.member left it for
-                          out.reason; out.view is the new view number and
-                          out.members its members (bit per member index) */
+  CHORUS_OUT_VIEW = 6, /* the view changed: out.member left it (or joined
+                          it, reason JOIN) for out.reason; out.view is the
+                          new view number and out.members its members
+                          (bit per member index). A JOIN about self says
+                          this node was admitted: the history before it
+                          was caught up. */
 };
 
 /* One output. `data` points into the caller's buffer given to poll. */
@@ -130,6 +135,8 @@ typedef struct chorus_output {
   uint32_t dropped;       /* PEER_RESTARTED: frames abandoned */
   uint32_t view;          /* DELIVER room: view it was delivered in */
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
+  int history;            /* DELIVER: 1 if it is room history caught up
+                             after joining, not a live message */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;
@@ -160,6 +167,7 @@ typedef struct chorus_peer_stats {
   uint64_t tx_window_full;   /* sends refused by back-pressure */
   uint64_t events_dropped;   /* never non-zero: events queue full is an error */
   uint64_t delivered_room, delivered_private;
+  uint64_t delivered_history; /* room history caught up after joining */
   uint64_t sent_room, sent_private;
   uint32_t view;            /* current view number */
   uint32_t sequencer;       /* member index of the view's sequencer */
@@ -172,6 +180,8 @@ typedef struct chorus_peer_stats {
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
   uint32_t room_outbox;     /* room sends waiting for link window space */
+  uint32_t flushing;        /* 1 while a view change settles */
+  uint32_t next_seq;        /* next position of the total order to deliver */
   uint64_t fd_suspicions;   /* members this node suspected */
   uint64_t fd_refutations;  /* suspicions of this node it refuted */
   uint64_t fd_frames_dropped; /* detector frames dropped: per-link queue full */

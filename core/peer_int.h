@@ -40,6 +40,10 @@ struct chorus_peer {
   int fd_on, leaving;
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
+  uint64_t now_us;                         /* time of the current input */
+  uint32_t restarted;                      /* came back with a new epoch */
+  uint32_t rejoin;                         /* removed, now back: admit them */
+  uint32_t rejoin_epoch[CHORUS_MEMBERS_MAX];
   uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
   uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
              [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */

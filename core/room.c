@@ -6,7 +6,12 @@
 #include "err.h"
 #include "wire.h"
 
-enum room_slot_state { RS_FREE = 0, RS_HELD, RS_DELIVERED };
+enum room_slot_state {
+  RS_FREE = 0,
+  RS_HELD,      /* received (or own, sent), waiting for its order */
+  RS_DELIVERED, /* delivered, kept until stable */
+  RS_PENDING,   /* own, submitted during a view change: not sent yet */
+};
 
 struct chorus_room_slot {
   uint8_t state, origin, order;
@@ -18,20 +23,28 @@ struct chorus_room_slot {
   uint8_t *text;
 };
 
+/* A delivered message kept for members that join late. */
+struct chorus_room_hist {
+  uint8_t origin, order;
+  uint32_t origin_epoch, count, view, seq, len, refs;
+  uint8_t *text;
+};
+
 #define OUTBOX_PER_SLOT 4 /* submit or forward, plus relays in flushes */
 
 static uint32_t bit(size_t rank) { return (uint32_t)1 << rank; }
 
 static size_t outbox_cap(const chorus_room *r) {
-  return OUTBOX_PER_SLOT * r->retain_max + 8;
+  return OUTBOX_PER_SLOT * r->retain_max + r->hist_max + 8;
 }
 
 int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
-                     size_t msg_bytes_max) {
+                     size_t msg_bytes_max, size_t history_msgs) {
   memset(r, 0, sizeof(*r));
   if (n == 0 || n > CHORUS_MEMBERS_MAX || self >= n || retain_msgs < 2 ||
       msg_bytes_max == 0)
     return CHORUS_ERR_CONFIG;
+  r->hist_max = history_msgs;
   r->n = n;
   r->self = self;
   r->retain_max = retain_msgs;
@@ -42,12 +55,16 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
   r->text_mem = malloc(retain_msgs * msg_bytes_max);
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
-  if (!r->slots || !r->text_mem || !r->outbox) {
+  r->hist = calloc(history_msgs ? history_msgs : 1, sizeof(*r->hist));
+  r->hist_text = malloc(history_msgs ? history_msgs * msg_bytes_max : 1);
+  if (!r->slots || !r->text_mem || !r->outbox || !r->hist || !r->hist_text) {
     chorus_room_free(r);
     return CHORUS_ERR_NOMEM;
   }
   for (size_t i = 0; i < retain_msgs; i++)
     r->slots[i].text = r->text_mem + i * msg_bytes_max;
+  for (size_t i = 0; i < history_msgs; i++)
+    r->hist[i].text = r->hist_text + i * msg_bytes_max;
   return CHORUS_OK;
 }
 
@@ -55,15 +72,27 @@ void chorus_room_free(chorus_room *r) {
   free(r->slots);
   free(r->text_mem);
   free(r->outbox);
+  free(r->hist);
+  free(r->hist_text);
   r->slots = NULL;
   r->text_mem = NULL;
   r->outbox = NULL;
+  r->hist = NULL;
+  r->hist_text = NULL;
 }
 
-size_t chorus_room_sequencer(const chorus_room *r) {
+size_t chorus_room_sequencer(const chorus_room *r) { return r->seq_rank; }
+
+/* After the sequencer leaves the view, the lowest remaining rank takes over:
+ * every survivor computes the same. */
+static void sequencer_update(chorus_room *r) {
+  if (r->alive & bit(r->seq_rank)) return;
   for (size_t k = 0; k < r->n; k++)
-    if (r->alive & bit(k)) return k;
-  return r->self;
+    if (r->alive & bit(k)) {
+      r->seq_rank = k;
+      return;
+    }
+  r->seq_rank = r->self;
 }
 
 static int is_sequencer(const chorus_room *r) {
@@ -87,6 +116,14 @@ static int alloc_slot(const chorus_room *r) {
   return -1;
 }
 
+static size_t free_slots(const chorus_room *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->retain_max; i++) n += r->slots[i].state == RS_FREE;
+  return n;
+}
+
+static size_t reserve_slots(const chorus_room *r) { return r->retain_max / 4; }
+
 int chorus_room_can_accept(const chorus_room *r) {
   return alloc_slot(r) >= 0 && r->ob_count + 2 <= outbox_cap(r);
 }
@@ -99,6 +136,7 @@ static chorus_room_send *outbox_push(chorus_room *r, int32_t slot, uint32_t mask
   e->view = r->view;
   e->ctrl_len = 0;
   if (slot >= 0) r->slots[slot].refs++;
+  if (slot <= -2) r->hist[-2 - slot].refs++;
   return e;
 }
 
@@ -162,14 +200,28 @@ static void held_advance(chorus_room *r, size_t origin) {
   stable_update(r);
 }
 
+/* Send an own message: vector clock from the causal past now, then to the
+ * sequencer (total, safe) or to everyone. */
+static void own_release(chorus_room *r, int i) {
+  chorus_room_slot *s = &r->slots[i];
+  memcpy(s->vc, r->past, sizeof(s->vc)); /* the whole causal past */
+  s->vc[r->self] = s->count - 1;
+  s->state = RS_HELD;
+  if (s->order < CHORUS_ORDER_TOTAL) outbox_push(r, i, others(r));
+  else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
+  held_advance(r, r->self);
+}
+
 int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
                        const uint8_t *text, size_t len, uint32_t epoch,
                        uint32_t *count) {
+  /* Own messages never take the slots kept for what others send: those
+   * are what unblocks delivery. */
   int i = alloc_slot(r);
-  if (i < 0 || r->ob_count + 2 > outbox_cap(r) || len > r->msg_bytes_max)
+  if (i < 0 || free_slots(r) <= reserve_slots(r) || r->ob_count + 2 > outbox_cap(r) ||
+      len > r->msg_bytes_max)
     return CHORUS_ERR_WINDOW_FULL;
   chorus_room_slot *s = &r->slots[i];
-  s->state = RS_HELD;
   s->origin = (uint8_t)r->self;
   s->order = order;
   s->origin_epoch = epoch;
@@ -178,27 +230,39 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   s->len = (uint32_t)len;
   s->held_us = now_us;
   memcpy(s->text, text, len);
-  memcpy(s->vc, r->delivered, sizeof(s->vc));
-  s->vc[r->self] = s->count - 1;
   r->epoch[r->self] = epoch;
-  if (order < CHORUS_ORDER_TOTAL) outbox_push(r, i, others(r));
-  else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
-  held_advance(r, r->self);
+  /* During a view change it waits, numbered, until the new view. */
+  s->state = RS_PENDING;
+  if (!r->flushing) own_release(r, i);
   *count = s->count;
   return CHORUS_OK;
 }
 
+/* After a view change: send what was submitted meanwhile, in order. */
+static void own_release_pending(chorus_room *r) {
+  for (;;) {
+    int best = -1;
+    for (size_t i = 0; i < r->retain_max; i++)
+      if (r->slots[i].state == RS_PENDING &&
+          (best < 0 || r->slots[i].count < r->slots[best].count))
+        best = (int)i;
+    if (best < 0) return;
+    own_release(r, best);
+  }
+}
+
 /* Decoded room header. */
-typedef struct room_hdr {
+struct room_hdr {
   uint8_t origin, order;
   uint32_t epoch, count, seq_view, seq;
   uint32_t vc[CHORUS_MEMBERS_MAX];
   const uint8_t *text;
   size_t len;
-} room_hdr;
+};
+typedef struct room_hdr room_hdr;
 
 static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
-                      room_hdr *h) {
+                      struct room_hdr *h) {
   if (len < CHORUS_ROOM_HDR_BYTES(r->n)) return CHORUS_ERR_BAD_FRAME;
   h->origin = m[0];
   h->order = m[1];
@@ -215,6 +279,21 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
   if (h->len == 0 || h->len > r->msg_bytes_max || h->vc[h->origin] != h->count - 1)
     return CHORUS_ERR_BAD_FRAME;
   return CHORUS_OK;
+}
+
+/* Whether room message m[0..len) can be taken now. A duplicate or a
+ * malformed one always can (it takes no slot). When slots run short only
+ * the next message of its origin is taken: it is at the head of some link
+ * and is what the held messages wait for, so delivery never deadlocks on
+ * a full hold-back queue. */
+int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
+  struct room_hdr h;
+  if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
+      find_slot(r, h.origin, h.count) >= 0 || h.epoch < r->epoch[h.origin])
+    return 1;
+  size_t free = free_slots(r);
+  if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
+  return free > reserve_slots(r) || h.count == r->held[h.origin] + 1;
 }
 
 /* Take a sequence number from a newer (or the current) numbering. */
@@ -286,11 +365,15 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
         r->gc_needed = 1;
       }
   stable_update(r);
-  /* Reports are unreliable: a member that missed our announcement says so
-   * with its own stable vector, and gets it again. */
-  if (is_sequencer(r) && (r->alive & bit(from)))
-    for (size_t k = 0; k < n; k++)
-      if (stable[k] < r->stable[k]) r->state_dirty |= bit(from);
+  /* Reports are unreliable. A member whose stable vector lags ours missed
+   * our announcement; a sequencer whose stable vector lags what we hold may
+   * have missed our report. Either way, it gets ours again. */
+  if (!(r->alive & bit(from))) return;
+  for (size_t k = 0; k < n; k++) {
+    if (is_sequencer(r) && stable[k] < r->stable[k]) r->state_dirty |= bit(from);
+    if (from == chorus_room_sequencer(r) && stable[k] < r->held[k])
+      r->state_dirty |= bit(from);
+  }
 }
 
 int chorus_room_unsettled(const chorus_room *r) {
@@ -365,7 +448,10 @@ static int sequence_ready(chorus_room *r) {
 }
 
 /* Free delivered messages every member holds, unless still to be sent. */
+static void discard_orphans(chorus_room *r);
+
 static void collect_stable(chorus_room *r) {
+  if (r->orphans_left && !r->flushing) discard_orphans(r);
   if (!r->gc_needed) return;
   r->gc_needed = 0;
   for (size_t i = 0; i < r->retain_max; i++) {
@@ -374,6 +460,40 @@ static void collect_stable(chorus_room *r) {
     if (s->refs == 0) s->state = RS_FREE;
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
+}
+
+/* What a message depends on is what its sender delivered and everything
+ * those messages depended on, fifo ones included: so causality is
+ * transitive even through messages delivered without waiting for it. */
+static void past_merge(chorus_room *r, const chorus_room_slot *s) {
+  for (size_t k = 0; k < r->n; k++)
+    if (s->vc[k] > r->past[k]) r->past[k] = s->vc[k];
+  if (s->count > r->past[s->origin]) r->past[s->origin] = s->count;
+}
+
+/* Keep a delivered message for newcomers; the oldest entry makes way unless
+ * it is still being sent to someone (then this one is not recorded). */
+static void history_record(chorus_room *r, const chorus_room_slot *s) {
+  if (r->hist_max == 0) return;
+  size_t i = (r->hist_head + r->hist_count) % r->hist_max;
+  if (r->hist_count == r->hist_max) {
+    if (r->hist[r->hist_head].refs) {
+      r->hist_skipped++;
+      return;
+    }
+    r->hist_head = (r->hist_head + 1) % r->hist_max;
+    r->hist_count--;
+  }
+  chorus_room_hist *h = &r->hist[i];
+  h->origin = s->origin;
+  h->order = s->order;
+  h->origin_epoch = s->origin_epoch;
+  h->count = s->count;
+  h->view = r->view;
+  h->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
+  h->len = s->len;
+  memcpy(h->text, s->text, s->len);
+  r->hist_count++;
 }
 
 int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
@@ -385,7 +505,9 @@ int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d
       if (s->state != RS_HELD || !deliverable(r, s)) continue;
       s->state = RS_DELIVERED;
       r->delivered[s->origin]++;
+      past_merge(r, s);
       if (s->seq) r->next_seq++;
+      history_record(r, s);
       d->origin = s->origin;
       d->origin_epoch = s->origin_epoch;
       d->count = s->count;
@@ -426,6 +548,7 @@ void chorus_room_outbox_compact(chorus_room *r) {
   while (r->ob_count > 0 && r->outbox[r->ob_head].mask == 0) {
     chorus_room_send *e = &r->outbox[r->ob_head];
     if (e->slot >= 0) r->slots[e->slot].refs--;
+    if (e->slot <= -2) r->hist[-2 - e->slot].refs--;
     r->ob_head = (r->ob_head + 1) % outbox_cap(r);
     r->ob_count--;
   }
@@ -433,10 +556,23 @@ void chorus_room_outbox_compact(chorus_room *r) {
 
 int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
                        uint8_t *buf, size_t cap_bytes) {
-  if (e->slot < 0) {
+  if (e->slot == -1) {
     if (cap_bytes < e->ctrl_len) return CHORUS_ERR_NOBUF;
     memcpy(buf, e->ctrl, e->ctrl_len);
     return e->ctrl_len;
+  }
+  if (e->slot <= -2) {
+    const chorus_room_hist *h = &r->hist[-2 - e->slot];
+    if (cap_bytes < CHORUS_ROOM_HISTORY_HDR_BYTES + h->len) return CHORUS_ERR_NOBUF;
+    buf[0] = CHORUS_ROOM_CTRL_HISTORY;
+    buf[1] = h->origin;
+    buf[2] = h->order;
+    chorus_wire_put_u32(buf + 3, h->origin_epoch);
+    chorus_wire_put_u32(buf + 7, h->count);
+    chorus_wire_put_u32(buf + 11, h->view);
+    chorus_wire_put_u32(buf + 15, h->seq);
+    memcpy(buf + CHORUS_ROOM_HISTORY_HDR_BYTES, h->text, h->len);
+    return (int)(CHORUS_ROOM_HISTORY_HDR_BYTES + h->len);
   }
   const chorus_room_slot *s = &r->slots[e->slot];
   size_t hdr = CHORUS_ROOM_HDR_BYTES(r->n);
@@ -454,18 +590,23 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
 }
 
 /* Drop messages of removed origins that can never be delivered: a gap in
- * their numbering that no survivor can fill (nobody delivered past it). */
+ * their numbering that no survivor can fill (nobody delivered past it).
+ * One still being relayed is dropped once it has left (orphans_left). */
 static void discard_orphans(chorus_room *r) {
+  r->orphans_left = 0;
   for (size_t o = 0; o < r->n; o++) {
     if (r->alive & bit(o)) continue;
     uint32_t c = r->delivered[o];
     while (find_slot(r, o, c + 1) >= 0) c++;
     for (size_t i = 0; i < r->retain_max; i++) {
       chorus_room_slot *s = &r->slots[i];
-      if (s->state == RS_HELD && s->origin == o && s->count > c && s->refs == 0) {
-        s->state = RS_FREE;
-        r->discarded++;
+      if (s->state != RS_HELD || s->origin != o || s->count <= c) continue;
+      if (s->refs) {
+        r->orphans_left = 1;
+        continue;
       }
+      s->state = RS_FREE;
+      r->discarded++;
     }
   }
 }
@@ -478,32 +619,46 @@ static void discard_orphans(chorus_room *r) {
  * K + 1 in the new view.
  */
 static void flush_complete(chorus_room *r) {
+  /* Numberings of views ord_view..view continue one another (each new
+   * sequencer starts at the previous K + 1), so the run may cross labels;
+   * where a number carries two labels the later view's wins. */
   uint32_t k = r->next_seq - 1;
   for (;;) {
-    int found = 0;
-    for (size_t i = 0; i < r->retain_max && !found; i++) {
+    int found = -1;
+    for (size_t i = 0; i < r->retain_max; i++) {
       const chorus_room_slot *s = &r->slots[i];
-      found = s->state == RS_HELD && s->seq_view == r->ord_view && s->seq == k + 1;
+      if (s->state != RS_HELD || s->seq != k + 1 || s->seq_view < r->ord_view ||
+          s->seq_view > r->view)
+        continue;
+      if (found < 0 || s->seq_view > r->slots[found].seq_view) found = (int)i;
     }
-    if (!found) break;
+    if (found < 0) break;
+    for (size_t i = 0; i < r->retain_max; i++) { /* losers of a clash drop out */
+      chorus_room_slot *s = &r->slots[i];
+      if ((int)i != found && s->state == RS_HELD && s->seq == k + 1) s->seq = s->seq_view = 0;
+    }
+    r->slots[found].seq_view = r->view;
     k++;
   }
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_FREE || s->seq == 0 || s->seq_view != r->ord_view) continue;
-    if (s->seq > k) s->seq = s->seq_view = 0;
-    else s->seq_view = r->view;
+    if (s->state == RS_HELD && s->seq != 0 && s->seq_view != r->view) s->seq = s->seq_view = 0;
   }
   r->ord_view = r->view;
   r->seq_assigned = k;
   r->flushing = 0;
   discard_orphans(r);
+  own_release_pending(r);
 }
 
+/* Complete once every survivor of the change has said FLUSH_DONE; members
+ * admitted since then take no part. */
 static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
-    if ((r->alive & bit(k)) && k != r->self && r->flush_view_of[k] < r->view) return;
+    if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
+        r->flush_view_of[k] < r->view)
+      return;
   flush_complete(r);
 }
 
@@ -512,14 +667,17 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
+  sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
     r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
   chorus_room_outbox_compact(r);
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_FREE || s->count <= r->stable[s->origin]) continue;
+    if (s->state == RS_FREE || s->state == RS_PENDING || s->count <= r->stable[s->origin])
+      continue;
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;
   }
@@ -530,11 +688,103 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   return CHORUS_OK;
 }
 
+/* The coordinator's cut, for a newcomer. */
+static void join_state_push(chorus_room *r, size_t rank) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
+  c[0] = CHORUS_ROOM_CTRL_JOIN_STATE;
+  chorus_wire_put_u32(c + 1, r->view);
+  chorus_wire_put_u32(c + 5, r->ord_view);
+  chorus_wire_put_u32(c + 9, r->next_seq);
+  chorus_wire_put_u32(c + 13, r->seq_assigned);
+  c[17] = (uint8_t)r->seq_rank;
+  chorus_wire_put_u32(c + 18, r->alive);
+  c[22] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+  chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
+}
+
+int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinator) {
+  if (rank >= r->n || rank == r->self || (r->alive & bit(rank)))
+    return CHORUS_ERR_INVAL;
+  if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
+    return CHORUS_ERR_QUEUE_FULL;
+  if (epoch > r->epoch[rank]) chorus_room_origin_restarted(r, rank, epoch);
+  r->alive |= bit(rank);
+  if (coordinator) {
+    for (size_t k = 0; k < r->hist_count; k++)
+      outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), bit(rank));
+    join_state_push(r, rank);
+  }
+  /* What it cannot get from the history or from new traffic. */
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+      outbox_push(r, (int32_t)i, bit(rank));
+  }
+  r->state_dirty |= bit(rank);
+  return CHORUS_OK;
+}
+
+static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
+      m[17] >= r->n || m[22] != r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  uint32_t alive = chorus_wire_get_u32(m + 18);
+  if (!(alive & bit(r->self)) || (alive >> r->n) != 0) return CHORUS_ERR_BAD_FRAME;
+  r->view = max_u32(r->view, chorus_wire_get_u32(m + 1));
+  r->ord_view = chorus_wire_get_u32(m + 5);
+  r->next_seq = max_u32(r->next_seq, chorus_wire_get_u32(m + 9));
+  r->seq_assigned = chorus_wire_get_u32(m + 13);
+  r->seq_rank = m[17];
+  r->alive = alive;
+  r->flushing = 0;
+  for (size_t k = 0; k < r->n; k++) {
+    if (k == r->self) continue;
+    r->delivered[k] = max_u32(r->delivered[k], chorus_wire_get_u32(m + 23 + 4 * k));
+    r->held[k] = max_u32(r->held[k], r->delivered[k]);
+    r->held_reported[k] = max_u32(r->held_reported[k], r->delivered[k]);
+    r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(m + 23 + 4 * (r->n + k)));
+    r->past[k] = max_u32(r->past[k], r->delivered[k]);
+  }
+  for (size_t i = 0; i < r->retain_max; i++) { /* now below the cut: done */
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD && s->origin != r->self && s->count <= r->delivered[s->origin] &&
+        s->refs == 0)
+      s->state = RS_FREE;
+  }
+  for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  return CHORUS_OK;
+}
+
+int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
+                               chorus_room_delivery *d) {
+  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES || m[0] != CHORUS_ROOM_CTRL_HISTORY ||
+      m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
+      len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
+    return CHORUS_ERR_BAD_FRAME;
+  d->origin = m[1];
+  d->order = m[2];
+  d->origin_epoch = chorus_wire_get_u32(m + 3);
+  d->count = chorus_wire_get_u32(m + 7);
+  d->view = chorus_wire_get_u32(m + 11);
+  d->seq = chorus_wire_get_u32(m + 15);
+  d->text = m + CHORUS_ROOM_HISTORY_HDR_BYTES;
+  d->len = len - CHORUS_ROOM_HISTORY_HDR_BYTES;
+  return CHORUS_OK;
+}
+
 void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch) {
   if (rank >= r->n || rank == r->self) return;
   r->epoch[rank] = epoch;
   r->delivered[rank] = r->held[rank] = r->held_reported[rank] = 0;
-  r->stable[rank] = 0;
+  r->stable[rank] = r->past[rank] = 0;
+  /* Dependencies on the old incarnation cannot be met any more. */
+  for (size_t i = 0; i < r->retain_max; i++) r->slots[i].vc[rank] = 0;
   for (size_t m = 0; m < r->n; m++) r->known_held[m][rank] = 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];

@@ -44,15 +44,27 @@
  *   LEAVE       3 | view                 (5 bytes; membership, peer.c)
  * VIEW's mask has a bit per rank of the members of the new view. */
 #define CHORUS_ROOM_CTRL_BYTES 5
-#define CHORUS_ROOM_CTRL_BYTES_MAX 12
 #define CHORUS_ROOM_CTRL_FLUSH_DONE 1
 #define CHORUS_ROOM_CTRL_VIEW 2
 #define CHORUS_ROOM_CTRL_LEAVE 3
+/*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
+ *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4
+ *     the coordinator's state at the moment it admitted the receiver
+ *   HISTORY     5 | origin 1 | order 1 | epoch 4 | count 4 | view 4 | seq 4 |
+ *               text       one delivered message of the room's history */
+#define CHORUS_ROOM_CTRL_JOIN_STATE 4
+#define CHORUS_ROOM_CTRL_HISTORY 5
+#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 8 * (size_t)(n))
+#define CHORUS_ROOM_HISTORY_HDR_BYTES 19
+#define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
+#define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
 
 typedef struct chorus_room_slot chorus_room_slot;
+typedef struct chorus_room_hist chorus_room_hist;
 
-/* One pending transmission: a retained message (slot >= 0) or a FLUSH_DONE
- * control message (slot < 0) to the members in `mask` (bit per rank). */
+/* One pending transmission to the members in `mask` (bit per rank): a
+ * retained message (slot >= 0), a control message held in `ctrl` (slot -1),
+ * or history entry -2 - slot (slot <= -2). */
 typedef struct chorus_room_send {
   int32_t slot;
   uint32_t mask;
@@ -85,9 +97,18 @@ typedef struct chorus_room {
   uint32_t sent;                          /* own messages created */
   uint32_t next_seq;                      /* next sequence number to deliver */
   uint32_t seq_assigned;                  /* sequencer: last number given */
+  size_t seq_rank;                        /* the view's sequencer */
+  chorus_room_hist *hist;                 /* ring of delivered messages */
+  uint8_t *hist_text;
+  size_t hist_max, hist_head, hist_count;
+  uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
+  uint32_t flush_members;                 /* survivors the flush waits for */
+  uint32_t past[CHORUS_MEMBERS_MAX];      /* causal past: vector clock of
+                                             everything delivered here */
   int gc_needed;                          /* stable grew: collect slots */
+  int orphans_left;                       /* orphans still being relayed */
   uint32_t state_dirty;                   /* ranks owed a STATE report */
   chorus_room_slot *slots;
   uint8_t *text_mem;
@@ -99,11 +120,13 @@ typedef struct chorus_room {
 
 /*
  * chorus_room_init: `n` members, own rank `self`, `retain_msgs` slots of
- * `msg_bytes_max` text bytes. View 1 holds every member.
+ * `msg_bytes_max` text bytes, and a history of the last `history_msgs`
+ * delivered messages (0: none) for members that join late or restart.
+ * View 1 holds every member; its sequencer is rank 0.
  * Returns 0, CHORUS_ERR_CONFIG or CHORUS_ERR_NOMEM.
  */
 int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
-                     size_t msg_bytes_max);
+                     size_t msg_bytes_max, size_t history_msgs);
 void chorus_room_free(chorus_room *r);
 
 /* Rank of the view's sequencer. */
@@ -121,6 +144,10 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
 
 /* 1 if a received message can be taken now (a slot is free). */
 int chorus_room_can_accept(const chorus_room *r);
+
+/* 1 if room message m[0..len) can be taken now (see room.c: the last free
+ * slots are kept for each origin's next message). */
+int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len);
 
 /*
  * chorus_room_on_message processes a room message m[0..len) that arrived
@@ -181,6 +208,32 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
  * Returns 0, or CHORUS_ERR_INVAL (not a member of the view, or self).
  */
 int chorus_room_remove(chorus_room *r, size_t rank);
+
+/*
+ * chorus_room_join admits rank `rank` (incarnation `epoch`) to the view.
+ * Every member relays to it what it holds and is not yet stable; the
+ * coordinator (`coordinator` = 1) first sends it the history and its own
+ * state (JOIN_STATE), so the newcomer delivers the history, then continues
+ * in the room's order from the coordinator's cut. The sequencer stays.
+ * Errors: CHORUS_ERR_INVAL (self or already in the view),
+ * CHORUS_ERR_QUEUE_FULL (no outbox room; retry after polling).
+ */
+int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinator);
+
+/*
+ * chorus_room_on_join_state merges the coordinator's state m[0..len) into a
+ * newcomer's: it adopts the view, members and sequencer, and skips ahead to
+ * the coordinator's delivered counts (its own messages are untouched).
+ * Returns 0 or CHORUS_ERR_BAD_FRAME.
+ */
+int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len);
+
+/*
+ * chorus_room_history_decode reads a HISTORY control message m[0..len)
+ * into *d (d->text points into m). Returns 0 or CHORUS_ERR_BAD_FRAME.
+ */
+int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
+                               chorus_room_delivery *d);
 
 /* An origin restarted with a newer epoch: forget its old numbering. */
 void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch);

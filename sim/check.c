@@ -14,19 +14,26 @@
 /* One registered message and the progress of its obligations. */
 typedef struct check_rec {
   chorus_check_msg m;
-  uint16_t intended;  /* bit r: receiver r must deliver it */
+  uint16_t addressed; /* bit r: r is a receiver (room: every node) */
+  uint16_t intended;  /* bit r: r owes its delivery now (obligations) */
   uint16_t delivered; /* bit r: receiver r delivered it */
   uint16_t held;      /* bit r: node r reported holding it (room) */
-  /* fifo_pos[r]: its rank among the sender's messages of its kind for r. */
-  uint32_t fifo_pos[CHORUS_MEMBERS_MAX];
-  /* deps[j]: room messages from j its sender had delivered when sending
-   * (room only; deps[sender] unused, FIFO covers it). */
-  uint32_t deps[CHORUS_MEMBERS_MAX];
+  /* Its rank among the sender's messages of its kind to the receiver: for
+   * a room message the same at every receiver. */
+  uint32_t fifo_pos;
+  /* Room: its causal past, as the number of room messages from each node
+   * (past[sender] = fifo_pos: its sender's earlier ones). */
+  uint32_t past[CHORUS_MEMBERS_MAX];
+  /* Total and safe: its position in each node's sequence of total and safe
+   * deliveries (valid where delivered). */
+  uint32_t tpos[CHORUS_MEMBERS_MAX];
 } check_rec;
 
 struct chorus_check {
   size_t nodes, messages_max;
   uint16_t all_nodes;   /* bit per node */
+  uint16_t live;        /* nodes not crashed */
+  uint16_t view[CHORUS_MEMBERS_MAX]; /* per node: members of its view */
   check_rec *rec;       /* registered messages, in send order */
   size_t rec_count;
   uint32_t *index;      /* open-addressing table of rec numbers */
@@ -34,12 +41,17 @@ struct chorus_check {
   /* Per kind, (sender, receiver): messages meant for it, and delivered. */
   uint32_t pair_sent[KINDS][CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
   uint32_t pair_next[KINDS][CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  /* total_order: the common sequence of totally ordered room messages, as
-   * first delivered anywhere, and how far each node has come along it. */
-  uint32_t *total_seq;
-  size_t total_len;
-  size_t total_pos[CHORUS_MEMBERS_MAX];
-  uint64_t *latency_us; /* one per correct delivery */
+  /* past[n][j]: room messages from j in node n's causal past. */
+  uint32_t past[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
+  /* total_order, pairwise: total and safe deliveries per node, and for each
+   * pair (a, b) one plus the largest position at b of a message both have
+   * delivered (0: none yet), with that message's record number. */
+  uint32_t total_count[CHORUS_MEMBERS_MAX];
+  uint32_t common_max[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
+  uint32_t common_arg[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
+  uint64_t room_delivered[CHORUS_MEMBERS_MAX];
+  /* One entry per correct delivery at a non-sender: class << 58 | µs. */
+  uint64_t *latency_us;
   size_t latency_count, latency_max;
   uint64_t outstanding;
   chorus_check_stats stats;
@@ -48,18 +60,27 @@ struct chorus_check {
   uint8_t *text_buf;    /* CHORUS_MSG_BYTES_MAX, to regenerate a text */
 };
 
+#define LAT_CLASS_SHIFT 58
+#define LAT_VALUE_MAX (((uint64_t)1 << LAT_CLASS_SHIFT) - 1)
+
+static uint16_t node_bit(size_t n) { return (uint16_t)(1u << n); }
+
+static unsigned popcount16(uint16_t v) {
+  unsigned c = 0;
+  for (; v; v &= (uint16_t)(v - 1)) c++;
+  return c;
+}
+
 static int alloc_tables(chorus_check *chk) {
   size_t slots = 1;
   while (slots < 2 * chk->messages_max) slots <<= 1;
   chk->index_mask = slots - 1;
   chk->rec = malloc(chk->messages_max * sizeof *chk->rec);
   chk->index = malloc(slots * sizeof *chk->index);
-  chk->total_seq = malloc(chk->messages_max * sizeof *chk->total_seq);
   chk->latency_max = chk->messages_max * chk->nodes;
   chk->latency_us = malloc(chk->latency_max * sizeof *chk->latency_us);
   chk->text_buf = malloc(CHORUS_MSG_BYTES_MAX);
-  if (!chk->rec || !chk->index || !chk->total_seq || !chk->latency_us ||
-      !chk->text_buf)
+  if (!chk->rec || !chk->index || !chk->latency_us || !chk->text_buf)
     return CHORUS_ERR_NOMEM;
   for (size_t i = 0; i < slots; i++) chk->index[i] = NO_INDEX;
   return 0;
@@ -75,6 +96,8 @@ int chorus_check_new(const chorus_check_config *cfg, chorus_check **out) {
   if (!chk) return CHORUS_ERR_NOMEM;
   chk->nodes = cfg->nodes;
   chk->all_nodes = (uint16_t)((1u << cfg->nodes) - 1);
+  chk->live = chk->all_nodes;
+  for (size_t i = 0; i < cfg->nodes; i++) chk->view[i] = chk->all_nodes;
   chk->messages_max = cfg->messages_max;
   int rc = alloc_tables(chk);
   if (rc) {
@@ -89,7 +112,6 @@ void chorus_check_free(chorus_check *chk) {
   if (!chk) return;
   free(chk->rec);
   free(chk->index);
-  free(chk->total_seq);
   free(chk->latency_us);
   free(chk->text_buf);
   free(chk);
@@ -171,20 +193,41 @@ static int msg_valid(const chorus_check *chk, const chorus_check_msg *m) {
   return m->kind == CHORUS_MSG_PRIVATE && m->to < chk->nodes && m->to != m->sender;
 }
 
-/* Assigns the message its rank in each intended receiver's FIFO stream and,
- * for a room message, its causal past: what its sender has delivered. */
+/*
+ * Recomputes what record r is owed now: by every live receiver it is
+ * addressed to, except that a crashed sender's message is owed only once a
+ * live node delivered it (agreement: all survivors or none). Keeps the
+ * outstanding count and the obligation count in step.
+ */
+static void obligation_update(chorus_check *chk, check_rec *r) {
+  uint16_t want = (uint16_t)(r->addressed & chk->live);
+  if (!(chk->live & node_bit(r->m.sender)) && !(r->delivered & chk->live)) want = 0;
+  if (want == r->intended) return;
+  chk->outstanding -= popcount16((uint16_t)(r->intended & ~r->delivered));
+  chk->outstanding += popcount16((uint16_t)(want & ~r->delivered));
+  chk->stats.obligations -= popcount16(r->intended);
+  chk->stats.obligations += popcount16(want);
+  r->intended = want;
+}
+
+/* Assigns the message its FIFO rank and, for a room message, its causal
+ * past: everything in its sender's past, and the sender's earlier ones. */
 static void add_obligations(chorus_check *chk, check_rec *r) {
   const chorus_check_msg *m = &r->m;
-  for (size_t to = 0; to < chk->nodes; to++) {
-    if (m->kind == CHORUS_MSG_ROOM)
-      r->deps[to] = chk->pair_next[CHORUS_MSG_ROOM][to][m->sender];
-    int meant = m->kind == CHORUS_MSG_ROOM || to == m->to;
-    if (!meant) continue;
-    r->intended |= (uint16_t)(1u << to);
-    r->fifo_pos[to] = chk->pair_sent[m->kind][m->sender][to]++;
-    chk->outstanding++;
-    chk->stats.obligations++;
+  size_t to = m->kind == CHORUS_MSG_ROOM ? m->sender : m->to;
+  r->fifo_pos = chk->pair_sent[m->kind][m->sender][to];
+  for (size_t n = 0; n < chk->nodes; n++) {
+    if (m->kind == CHORUS_MSG_ROOM || n == m->to) {
+      r->addressed |= node_bit(n);
+      chk->pair_sent[m->kind][m->sender][n]++;
+    }
   }
+  if (m->kind == CHORUS_MSG_ROOM) {
+    memcpy(r->past, chk->past[m->sender], sizeof r->past);
+    r->past[m->sender] = r->fifo_pos;
+    chk->past[m->sender][m->sender] = r->fifo_pos + 1;
+  }
+  obligation_update(chk, r);
 }
 
 int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m) {
@@ -240,7 +283,7 @@ static int fail_delivery(chorus_check *chk, const char *property,
 /* Why a found message does not match the delivery, or NULL if it does. */
 static const char *mismatch(chorus_check *chk, const check_rec *r,
                             const chorus_check_delivery *d) {
-  if (!(r->intended & (1u << d->receiver))) return "it was not meant for this receiver";
+  if (!(r->addressed & node_bit(d->receiver))) return "it was not meant for this receiver";
   if (d->kind == CHORUS_MSG_ROOM && d->order != r->m.order)
     return "it was sent with another order";
   if (r->m.len_bytes != d->len_bytes || !d->text)
@@ -270,15 +313,19 @@ static check_rec *check_integrity(chorus_check *chk, const chorus_check_delivery
 }
 
 static void record_latency(chorus_check *chk, const check_rec *r, uint64_t at_us) {
-  /* One slot per obligation exists, and each is delivered once at most. */
+  uint64_t cls = r->m.kind == CHORUS_MSG_ROOM ? (uint64_t)r->m.order
+                                              : CHORUS_CHECK_CLASS_PRIVATE;
+  uint64_t us = at_us >= r->m.at_us ? at_us - r->m.at_us : 0;
+  if (us > LAT_VALUE_MAX) us = LAT_VALUE_MAX;
+  /* One slot per (message, node) exists, and each is delivered once at most. */
   if (chk->latency_count < chk->latency_max)
-    chk->latency_us[chk->latency_count++] = at_us >= r->m.at_us ? at_us - r->m.at_us : 0;
+    chk->latency_us[chk->latency_count++] = cls << LAT_CLASS_SHIFT | us;
 }
 
 static int check_fifo(chorus_check *chk, const check_rec *r,
                       const chorus_check_delivery *d) {
   uint32_t *next = &chk->pair_next[d->kind][d->sender][d->receiver];
-  uint32_t expected = *next, got = r->fifo_pos[d->receiver];
+  uint32_t expected = *next, got = r->fifo_pos;
   /* Resynchronise after a violation so one fault is reported once. */
   *next = got + 1;
   if (got == expected) return 0;
@@ -289,86 +336,164 @@ static int check_fifo(chorus_check *chk, const check_rec *r,
   return fail_delivery(chk, "fifo", d, why);
 }
 
-/* Causal: everything the sender had delivered when it sent is delivered
- * here first. Called before this delivery is counted. */
+/* Causal: every room message in m's causal past is delivered here first.
+ * Called before this delivery is counted. */
 static int check_causal(chorus_check *chk, const check_rec *r,
                         const chorus_check_delivery *d) {
   for (size_t j = 0; j < chk->nodes; j++) {
-    if (j == d->sender) continue;
+    if (j == d->sender) continue; /* FIFO covers the sender's own */
     uint32_t have = chk->pair_next[CHORUS_MSG_ROOM][j][d->receiver];
-    if (have >= r->deps[j]) continue;
-    char why[128];
-    snprintf(why, sizeof why, "its sender had delivered %u room messages from "
-             "n%zu before sending it, this receiver only %u", (unsigned)r->deps[j],
-             j, (unsigned)have);
+    if (have >= r->past[j]) continue;
+    char why[200];
+    snprintf(why, sizeof why, "n%zu's room message #%u happened before it "
+             "(directly or transitively), but this receiver has delivered only "
+             "%u of n%zu's", j, (unsigned)r->past[j], (unsigned)have, j);
     return fail_delivery(chk, "causal", d, why);
   }
   return 0;
 }
 
-/* Total order: the k-th totally ordered delivery is the same message at
- * every node; the first node to get that far defines it. */
-static int check_total(chorus_check *chk, const check_rec *r,
-                       const chorus_check_delivery *d) {
-  uint32_t idx = (uint32_t)(r - chk->rec);
-  size_t k = chk->total_pos[d->receiver]++;
-  if (k == chk->total_len) {
-    chk->total_seq[chk->total_len++] = idx;
-    return 0;
-  }
-  if (chk->total_seq[k] == idx) return 0;
-  const chorus_check_msg *o = &chk->rec[chk->total_seq[k]].m;
-  char why[128];
-  snprintf(why, sizeof why, "it is this node's room delivery #%zu, which other "
-           "nodes delivered as n%zu's msg_id=%u", k + 1, o->sender,
-           (unsigned)o->msg_id);
-  return fail_delivery(chk, "total_order", d, why);
+/* Adds the delivered room message's past to the receiver's causal past. */
+static void causal_learn(chorus_check *chk, const check_rec *r, size_t receiver) {
+  uint32_t *p = chk->past[receiver];
+  for (size_t k = 0; k < chk->nodes; k++)
+    if (r->past[k] > p[k]) p[k] = r->past[k];
+  if (r->fifo_pos + 1 > p[r->m.sender]) p[r->m.sender] = r->fifo_pos + 1;
 }
 
-static int check_safe(chorus_check *chk, const check_rec *r,
-                      const chorus_check_delivery *d) {
-  uint16_t missing = (uint16_t)(chk->all_nodes & ~r->held);
+/*
+ * Total order, pairwise: node a now delivers m as its pos-th total message.
+ * For every node b that delivered m too, every message both delivered before
+ * now must precede m at b: their largest position at b (common_max) must be
+ * below m's. Then m joins what a and b have in common. Messages b delivers
+ * later are checked from b's side when it does. Called before this delivery
+ * is counted; the bookkeeping is done even when the check fails.
+ */
+static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delivery *d) {
+  size_t a = d->receiver;
+  uint32_t idx = (uint32_t)(r - chk->rec), pos = chk->total_count[a]++;
+  int bad = 0;
+  r->tpos[a] = pos;
+  for (size_t b = 0; b < chk->nodes; b++) {
+    /* Total order binds the members that stay up (ORDERING.md): a crashed
+     * sequencer may have delivered its own numbering that nobody else saw. */
+    if (b == a || !(r->delivered & node_bit(b)) || !(chk->live & node_bit(b))) continue;
+    uint32_t pb = r->tpos[b];
+    if (!bad && chk->common_max[a][b] > pb + 1) {
+      const chorus_check_msg *o = &chk->rec[chk->common_arg[a][b]].m;
+      char why[200];
+      snprintf(why, sizeof why, "n%zu delivered it (its total #%u) before n%zu's "
+               "msg_id=%u (its total #%u), which this node delivered first",
+               b, (unsigned)pb + 1, o->sender, (unsigned)o->msg_id,
+               (unsigned)chk->common_max[a][b]);
+      bad = fail_delivery(chk, "total_order", d, why);
+    }
+    if (pb + 1 > chk->common_max[a][b]) {
+      chk->common_max[a][b] = pb + 1;
+      chk->common_arg[a][b] = idx;
+    }
+    chk->common_max[b][a] = pos + 1;
+    chk->common_arg[b][a] = idx;
+  }
+  return bad;
+}
+
+/* Safe: every member of the receiver's view reported holding m. The
+ * receiver itself holds what it delivers (a core may report that after the
+ * delivery, in the same round of outputs). */
+static int check_safe(chorus_check *chk, check_rec *r, const chorus_check_delivery *d) {
+  r->held |= node_bit(d->receiver);
+  uint16_t missing = (uint16_t)(chk->view[d->receiver] & ~r->held);
   if (!missing) return 0;
   size_t j = 0;
-  while (!(missing & (1u << j))) j++;
-  char why[96];
-  snprintf(why, sizeof why, "n%zu had not reported holding it", j);
+  while (!(missing & node_bit(j))) j++;
+  char why[112];
+  snprintf(why, sizeof why, "n%zu, in this node's view, had not reported "
+           "holding it", j);
   return fail_delivery(chk, "safe", d, why);
 }
 
-/* Order properties of a room delivery; 1 on the first that fails. */
-static int check_room_order(chorus_check *chk, const check_rec *r,
+/* Order properties of a room delivery, each by the message's own order;
+ * 1 if one failed (the first failure is the one recorded). */
+static int check_room_order(chorus_check *chk, check_rec *r,
                             const chorus_check_delivery *d) {
   enum chorus_order o = r->m.order;
-  if (o >= CHORUS_ORDER_CAUSAL && check_causal(chk, r, d)) return 1;
-  if (o >= CHORUS_ORDER_TOTAL && check_total(chk, r, d)) return 1;
-  if (o == CHORUS_ORDER_SAFE && check_safe(chk, r, d)) return 1;
-  return 0;
+  int bad = 0;
+  if (o >= CHORUS_ORDER_CAUSAL) bad |= check_causal(chk, r, d);
+  if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d);
+  if (o == CHORUS_ORDER_SAFE) bad |= check_safe(chk, r, d);
+  causal_learn(chk, r, d->receiver);
+  chk->room_delivered[d->receiver]++;
+  return bad;
 }
 
 int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
   if (!chk || !d) return CHORUS_ERR_INVAL;
   check_rec *r = check_integrity(chk, d);
   if (!r) return 1;
-  uint16_t bit = (uint16_t)(1u << d->receiver);
-  if (r->delivered & bit)
+  uint16_t bit = node_bit(d->receiver);
+  if (r->delivered & bit) {
+    chk->stats.duplicates++;
     return fail_delivery(chk, "exactly_once", d, "delivered a second time");
+  }
+  if (!(chk->live & bit)) {
+    /* The driver must not feed deliveries from a crashed node. */
+    return fail_delivery(chk, "wellformed", d, "this node had crashed");
+  }
   int bad = d->kind == CHORUS_MSG_ROOM && check_room_order(chk, r, d);
+  if (r->intended & bit) chk->outstanding--;
   r->delivered |= bit;
-  chk->outstanding--;
+  /* A survivor delivered a crashed sender's message: now all survivors owe it. */
+  if (!(chk->live & node_bit(r->m.sender))) obligation_update(chk, r);
   chk->stats.delivered++;
-  record_latency(chk, r, d->at_us);
+  if (d->receiver != r->m.sender) record_latency(chk, r, d->at_us);
   return check_fifo(chk, r, d) || bad;
 }
 
-int chorus_check_finish(chorus_check *chk, uint64_t at_us) {
-  if (chk->outstanding == 0) return 0;
+int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node) {
+  (void)at_us;
+  if (!chk || node >= chk->nodes || !(chk->live & node_bit(node)))
+    return CHORUS_ERR_INVAL;
+  chk->live = (uint16_t)(chk->live & ~node_bit(node));
+  chk->stats.crashed++;
+  for (size_t i = 0; i < chk->rec_count; i++) obligation_update(chk, &chk->rec[i]);
+  return 0;
+}
+
+int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
+                         size_t member) {
+  (void)at_us;
+  if (!chk || node >= chk->nodes || member >= chk->nodes || node == member ||
+      !(chk->view[node] & node_bit(member)))
+    return CHORUS_ERR_INVAL;
+  chk->view[node] = (uint16_t)(chk->view[node] & ~node_bit(member));
+  return 0;
+}
+
+/* Agreement counters: crashed senders' room messages delivered by every
+ * survivor or by none, and the survivors' room delivery count. */
+static void agreement_count(chorus_check *chk) {
+  chk->stats.agreed_all = chk->stats.agreed_none = 0;
   for (size_t i = 0; i < chk->rec_count; i++) {
     const check_rec *r = &chk->rec[i];
-    uint16_t missing = (uint16_t)(r->intended & ~r->delivered);
-    if (!missing) continue;
-    size_t to = 0;
-    while (!(missing & (1u << to))) to++;
+    if (r->m.kind != CHORUS_MSG_ROOM || (chk->live & node_bit(r->m.sender))) continue;
+    uint16_t got = (uint16_t)(r->delivered & chk->live);
+    if (got == chk->live) chk->stats.agreed_all++;
+    else if (got == 0) chk->stats.agreed_none++;
+  }
+  chk->stats.survivor_room = 0;
+  for (size_t n = 0; n < chk->nodes; n++)
+    if (chk->live & node_bit(n)) {
+      chk->stats.survivor_room = chk->room_delivered[n];
+      break;
+    }
+}
+
+static void fail_missing(chorus_check *chk, const check_rec *r, uint64_t at_us) {
+  uint16_t missing = (uint16_t)(r->intended & ~r->delivered);
+  size_t to = 0, by = 0;
+  while (!(missing & node_bit(to))) to++;
+  if (chk->live & node_bit(r->m.sender)) {
     chorus_check_fail(chk, "liveness", at_us, to,
                       "n%zu never delivered %s message from n%zu epoch=%u "
                       "msg_id=%u len=%zu sent at %llu us (%llu deliveries missing)",
@@ -376,7 +501,28 @@ int chorus_check_finish(chorus_check *chk, uint64_t at_us) {
                       (unsigned)r->m.msg_id, r->m.len_bytes,
                       (unsigned long long)r->m.at_us,
                       (unsigned long long)chk->outstanding);
-    break;
+    return;
+  }
+  uint16_t had = (uint16_t)(r->delivered & chk->live);
+  while (!(had & node_bit(by))) by++;
+  chorus_check_fail(chk, "agreement", at_us, to,
+                    "n%zu never delivered %s message from crashed n%zu epoch=%u "
+                    "msg_id=%u sent at %llu us, which survivor n%zu delivered "
+                    "(%llu deliveries missing)", to, kind_name(r->m.kind),
+                    r->m.sender, (unsigned)r->m.epoch, (unsigned)r->m.msg_id,
+                    (unsigned long long)r->m.at_us, by,
+                    (unsigned long long)chk->outstanding);
+}
+
+int chorus_check_finish(chorus_check *chk, uint64_t at_us) {
+  agreement_count(chk);
+  if (chk->outstanding == 0) return 0;
+  for (size_t i = 0; i < chk->rec_count; i++) {
+    const check_rec *r = &chk->rec[i];
+    if (r->intended & ~r->delivered) {
+      fail_missing(chk, r, at_us);
+      break;
+    }
   }
   return 1;
 }
@@ -399,16 +545,26 @@ static int cmp_u64(const void *a, const void *b) {
 /* Nearest rank: the smallest value with at least pct % of samples at or below. */
 static uint64_t rank(const uint64_t *v, size_t n, unsigned pct) {
   size_t k = (n * pct + 99) / 100;
-  return v[k ? k - 1 : 0];
+  return v[k ? k - 1 : 0] & LAT_VALUE_MAX;
 }
 
-void chorus_check_latency(chorus_check *chk, uint64_t *p50_us, uint64_t *p99_us,
-                          uint64_t *max_us) {
-  size_t n = chk->latency_count;
-  *p50_us = *p99_us = *max_us = 0;
-  if (n == 0) return;
-  qsort(chk->latency_us, n, sizeof *chk->latency_us, cmp_u64);
-  *p50_us = rank(chk->latency_us, n, 50);
-  *p99_us = rank(chk->latency_us, n, 99);
-  *max_us = chk->latency_us[n - 1];
+void chorus_check_latency(chorus_check *chk,
+                          chorus_check_quantiles q[CHORUS_CHECK_CLASSES]) {
+  memset(q, 0, CHORUS_CHECK_CLASSES * sizeof *q);
+  /* Sorting on class << 58 | µs leaves each class a sorted run. */
+  qsort(chk->latency_us, chk->latency_count, sizeof *chk->latency_us, cmp_u64);
+  size_t i = 0;
+  while (i < chk->latency_count) {
+    uint64_t cls = chk->latency_us[i] >> LAT_CLASS_SHIFT;
+    size_t j = i;
+    while (j < chk->latency_count && chk->latency_us[j] >> LAT_CLASS_SHIFT == cls) j++;
+    if (cls < CHORUS_CHECK_CLASSES) {
+      chorus_check_quantiles *c = &q[cls];
+      c->count = j - i;
+      c->p50_us = rank(chk->latency_us + i, j - i, 50);
+      c->p99_us = rank(chk->latency_us + i, j - i, 99);
+      c->max_us = chk->latency_us[j - 1] & LAT_VALUE_MAX;
+    }
+    i = j;
+  }
 }

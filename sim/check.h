@@ -1,38 +1,55 @@
 /*
  * chorus_check: the simulator's oracle. It is told every message a node
- * sent, every message a node delivered and (for safe order) every room
- * message a node reports holding, and checks the delivery properties of
- * SPEC section 4 as they happen:
+ * sent, every message a node delivered, every room message a node reports
+ * holding, every crash and every removal a node is given, and checks the
+ * delivery properties of SPEC section 4 and docs/ORDERING.md as they happen:
  *
  *   integrity     every delivery names a message that was sent by that
  *                 sender, in that epoch, with that kind, msg_id and order,
  *                 to that receiver, and its bytes are identical to the ones
  *                 sent;
  *   exactly_once  no receiver delivers one message twice (deliveries are
- *                 counted, not collected into a set);
+ *                 counted, not collected into a set; duplicates are counted
+ *                 in the stats);
  *   fifo          for each (sender, receiver) pair and each kind, the
  *                 messages meant for that receiver are delivered in exactly
  *                 the sender's send order, with no gaps;
- *   causal        (room, order causal and above) a receiver delivers m only
- *                 after every room message that its sender had delivered
- *                 before sending m;
- *   total_order   (room, order total and above) every node delivers the room
- *                 messages in one and the same sequence;
- *   safe          (room, order safe) a node delivers m only once every
- *                 member has reported holding it (chorus_check_held);
+ *   causal        (room messages sent causal, total or safe) a receiver
+ *                 delivers m only after every room message in m's causal
+ *                 past: Lamport's happened-before over room messages, kept
+ *                 by the checker itself (m1 -> m2 if m2's sender sent m1
+ *                 earlier or delivered m1 before sending m2, transitively,
+ *                 whatever the order of the messages in the chain);
+ *   total_order   (room messages sent total or safe) any two nodes that
+ *                 stay up deliver the total and safe messages they both
+ *                 deliver in the same relative order, across views too
+ *                 (pairwise; a node that crashed is left out of the pairs
+ *                 from then on: total order is not uniform, ORDERING.md);
+ *   safe          (room, order safe) a node delivers m only once every member
+ *                 of its current view has reported holding it
+ *                 (chorus_check_held; the view is every node minus those
+ *                 given to chorus_check_removed for that node);
  *   unique_id     a sender never reuses (epoch, kind, msg_id);
- *   liveness      at the end, every obligation was delivered
- *                 (chorus_check_finish).
+ *   liveness      at the end, every message sent by a node that stayed up
+ *                 was delivered by every receiver that stayed up
+ *                 (chorus_check_finish);
+ *   agreement     at the end, each room message sent by a crashed node was
+ *                 delivered by every node that stayed up or by none of them
+ *                 (delivery by any survivor obliges all survivors).
  *
  * Obligations: a private message is meant for its receiver; a room message
  * for every node, its sender included (cores deliver room messages to their
- * sender at their place in the room's order). One room and one view: view
- * changes and restarts are for a later version.
+ * sender at their place in the room's order). A crashed node is no
+ * receiver of obligations; the messages of a crashed node become obligations
+ * for every survivor as soon as one survivor delivers them.
  *
  * The first violation is recorded with its time, node and a description;
  * later ones are counted only. Message contents are not stored: each message
  * records a 64-bit text key, and chorus_check_text regenerates its bytes for
  * the comparison.
+ *
+ * Latency (send to delivery) is recorded per delivery at a node other than
+ * the sender, per class: the four room orders and private messages.
  *
  * Memory is allocated once by chorus_check_new for `messages_max` messages;
  * registering one more is an error (CHORUS_ERR_QUEUE_FULL), never growth.
@@ -47,7 +64,7 @@
 
 #include "peer.h"
 
-#define CHORUS_CHECK_MESSAGES_MAX ((size_t)1 << 22) /* ~0.8 GB at 10 nodes */
+#define CHORUS_CHECK_MESSAGES_MAX ((size_t)1 << 22) /* ~1.1 GB at 10 nodes */
 #define CHORUS_CHECK_DETAIL_BYTES 320
 
 typedef struct chorus_check_config {
@@ -88,10 +105,25 @@ typedef struct chorus_check_violation {
 
 typedef struct chorus_check_stats {
   uint64_t messages;    /* registered with chorus_check_sent */
-  uint64_t obligations; /* (message, intended receiver) pairs */
+  uint64_t obligations; /* (message, receiver) pairs owed now (see above) */
   uint64_t delivered;   /* deliveries that passed integrity, dups excluded */
+  uint64_t duplicates;  /* deliveries of a message the receiver already had */
   uint64_t violations;  /* every violation seen, the first one included */
+  uint64_t crashed;     /* nodes given to chorus_check_crash */
+  /* Set by chorus_check_finish: room messages of crashed senders delivered
+   * by every survivor, by none, and room deliveries per survivor (the same
+   * at every survivor when agreement holds; the lowest survivor's count). */
+  uint64_t agreed_all, agreed_none, survivor_room;
 } chorus_check_stats;
+
+/* Latency classes: the four room orders (enum chorus_order) and private. */
+#define CHORUS_CHECK_CLASS_PRIVATE 4
+#define CHORUS_CHECK_CLASSES 5
+
+/* Latency quantiles of one class, µs (nearest rank); all 0 if count is 0. */
+typedef struct chorus_check_quantiles {
+  uint64_t count, p50_us, p99_us, max_us;
+} chorus_check_quantiles;
 
 typedef struct chorus_check chorus_check;
 
@@ -138,9 +170,28 @@ int chorus_check_held(chorus_check *chk, uint64_t at_us, size_t holder,
                       size_t sender, uint32_t epoch, uint32_t msg_id);
 
 /*
- * chorus_check_finish checks liveness at `at_us`: returns 0 if every
- * obligation was delivered, else records the first missing one (lowest send
- * order, then lowest receiver) and returns 1.
+ * chorus_check_crash records that `node` crashed at `at_us` and stays down:
+ * its pending deliveries stop being owed, and messages it sent are owed
+ * only if a survivor delivers them (agreement). Returns 0, or
+ * CHORUS_ERR_INVAL (node out of range or already crashed).
+ */
+int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node);
+
+/*
+ * chorus_check_removed records that `node` was told at `at_us` that `member`
+ * left its view (chorus_peer_remove_member): from then on, safe deliveries
+ * at `node` no longer wait for `member`'s HELD report. Returns 0, or
+ * CHORUS_ERR_INVAL (index out of range, member == node, or already removed).
+ */
+int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
+                         size_t member);
+
+/*
+ * chorus_check_finish checks liveness and agreement at `at_us` and fills the
+ * agreement counters of the stats. Returns 0 if every obligation was
+ * delivered, else records the first missing one (lowest send order, then
+ * lowest receiver) as "liveness" (its sender stayed up) or "agreement" (its
+ * sender crashed and another survivor delivered it) and returns 1.
  */
 int chorus_check_finish(chorus_check *chk, uint64_t at_us);
 
@@ -165,12 +216,14 @@ uint64_t chorus_check_outstanding(const chorus_check *chk);
 void chorus_check_stats_get(const chorus_check *chk, chorus_check_stats *out);
 
 /*
- * chorus_check_latency stores the p50, p99 and maximum of the latencies
- * (delivery time minus send time, µs, one per correct delivery) using the
- * nearest-rank method; all zero when nothing was delivered. It sorts the
- * checker's latency table in place (later deliveries are still recorded).
+ * chorus_check_latency fills q[0..CHORUS_CHECK_CLASSES) with the count,
+ * p50, p99 and maximum of the latencies of each class (delivery time minus
+ * send time, µs, one per correct delivery at a node other than the sender;
+ * index = enum chorus_order for room messages, CHORUS_CHECK_CLASS_PRIVATE
+ * for private ones), nearest-rank method. It sorts the checker's latency
+ * table in place; later deliveries are still recorded.
  */
-void chorus_check_latency(chorus_check *chk, uint64_t *p50_us, uint64_t *p99_us,
-                          uint64_t *max_us);
+void chorus_check_latency(chorus_check *chk,
+                          chorus_check_quantiles q[CHORUS_CHECK_CLASSES]);
 
 #endif

@@ -22,15 +22,19 @@ enum chorus_evq_kind {
   CHORUS_EVQ_TIMER = 2, /* `node`'s timer scheduled for at_us fires */
   CHORUS_EVQ_WORK = 3,  /* the workload sends its next message */
   CHORUS_EVQ_HEAL = 4,  /* end of the workload: faults stop */
+  CHORUS_EVQ_CRASH = 5, /* crash number `slot` of the plan is due (or its
+                           mid-output fallback, then `from` is 1) */
+  CHORUS_EVQ_REMOVE = 6, /* `node` is told that `from` is gone */
 };
 
 typedef struct chorus_evq_event {
   uint64_t at_us; /* virtual time the event is due, µs */
   uint64_t seq;   /* push order, assigned by chorus_evq_push */
-  uint32_t slot;  /* DGRAM: network pool slot holding the bytes */
+  uint32_t slot;  /* DGRAM: network pool slot holding the bytes; CRASH:
+                     the crash's index */
   uint8_t kind;   /* enum chorus_evq_kind */
   uint8_t node;   /* node the event happens at */
-  uint8_t from;   /* DGRAM: sending node */
+  uint8_t from;   /* DGRAM: sending node; REMOVE: the removed node */
 } chorus_evq_event;
 
 typedef struct chorus_evq chorus_evq;

@@ -5,36 +5,66 @@
  * net.h in virtual time (µs). A single-threaded next-event loop pops events
  * in (time, insertion order) from evq.h; the simulator never reads a clock.
  * One seed derives every random choice through separate PRNG streams: the
- * network, the workload, each node's core seed, epoch and clock offset, and
- * the message texts. Same seed and configuration: the same trace text and
- * the same trace hash on every host.
+ * network, the workload, each node's core seed, epoch and clock offset, the
+ * message texts, the crashes and (with chorus_sim_swarm) the configuration
+ * itself. Same seed and configuration: the same trace text and the same
+ * trace hash on every host.
  *
  * A run has two phases, in the style of TigerBeetle's VOPR:
  *
  *   safety   [0, duration_us): the workload sends messages at random times
- *            from random nodes while the network loses, duplicates and
- *            reorders datagrams. The checker (check.h) verifies integrity,
- *            exactly-once and FIFO on every delivery.
+ *            from random live nodes (room messages in the configured order,
+ *            or each in an order drawn from the seed with order_mixed;
+ *            private ones with probability private_ppm) while the network
+ *            loses, duplicates and reorders datagrams, and `crashes` nodes
+ *            crash (see CRASHES). The checker (check.h) verifies integrity,
+ *            exactly-once, FIFO, causal, total order and safe delivery, each
+ *            room message by its own order, on every delivery.
  *   heal     from duration_us on: faults stop (delays stay), no new
- *            messages. LIVENESS BOUND: every obligation (a message accepted
- *            by its sender's core, and each receiver it is meant for) must be
- *            delivered within liveness_bound_us (default 30 s of simulated
- *            time) after the heal. The run then continues for settle_us
- *            (default 1 s) to catch late duplicate deliveries, and stops.
+ *            messages. LIVENESS BOUND: every obligation (check.h: a message
+ *            accepted by a live sender's core, for each live receiver; a
+ *            crashed sender's message for every survivor once one survivor
+ *            delivered it) must be delivered within liveness_bound_us
+ *            (default 30 s of simulated time) after the heal. The run then
+ *            continues for settle_us (default 1 s) after the last obligation
+ *            is met and the last removal given, to catch late duplicates,
+ *            and stops. At the end, agreement: each crashed sender's room
+ *            message was delivered by all survivors or by none.
+ *
+ * CRASHES: the k-th crash happens at a seeded time in [10 %, 80 %] of the
+ * safety phase; at least two nodes survive. Its victim is the sequencer (the
+ * lowest live node, n0 at first) or a live node drawn uniformly, half and
+ * half unless crash_victim says; its mode is drawn unless crash_mode says:
+ *
+ *   clean       the core is freed between two events;
+ *   mid-send    the victim submits a room message, and of the datagrams its
+ *               core then emits only the first j (j drawn in 0..nodes-1)
+ *               leave before it is freed;
+ *   mid-output  in the victim's next burst of output of more than j
+ *               datagrams (j drawn in 0..nodes-2; for the sequencer, often
+ *               the forwarding of a numbered message to every member), only
+ *               the first j leave (if no such burst comes within 1 s, or by
+ *               the heal, it crashes clean).
+ *
+ * The seed also says whether the victim's datagrams still in flight are
+ * lost with it. Crashed nodes stay down. Each survivor is given
+ * chorus_peer_remove_member after its own detection delay, drawn in
+ * [detect_min_us, detect_max_us] (the input the membership protocol will
+ * give); every survivor is given the removals in the same order (views
+ * agree), a later crash's removal never before an earlier one's.
  *
  * A message the core refuses with CHORUS_ERR_WINDOW_FULL or
  * CHORUS_ERR_QUEUE_FULL (back-pressure) is counted as refused and creates no
- * obligation. Room messages all use one order (config.order); the checker
- * verifies that order's guarantees (fifo, causal, total, safe).
+ * obligation; a message whose sender is down, or a private one to a member
+ * its sender has already removed, is skipped (counted).
  *
  * Every event is one text line of the trace ("<time_us> <what> ..."); the
  * trace hash is FNV-1a 64 over those bytes, written out only if asked.
  *
- * Room left for later, not built yet: mixed orders in one run, view
- * changes (chorus_peer_remove_member), crashes and restarts with a new epoch
- * (chorus_sim_node keeps the epoch per boot), partitions (chorus_net_link_set
- * per link), clock drift (each node already has its own clock offset) and
- * server nodes.
+ * Room left for later, not built yet: restarts with a new epoch
+ * (chorus_sim_node keeps the epoch per boot), partitions
+ * (chorus_net_link_set per link), clock drift (each node already has its
+ * own clock offset) and server nodes.
  */
 #ifndef CHORUS_SIM_SIM_H
 #define CHORUS_SIM_SIM_H
@@ -49,19 +79,49 @@
 #define CHORUS_SIM_LIVENESS_BOUND_US_DEFAULT 30000000u /* 30 s after heal */
 #define CHORUS_SIM_SETTLE_US_DEFAULT 1000000u          /* 1 s after the last obligation */
 #define CHORUS_SIM_POOL_SLOTS_DEFAULT ((size_t)1 << 16) /* datagrams in flight */
-#define CHORUS_SIM_ROOM_PPM 800000u   /* share of room messages in the workload */
+#define CHORUS_SIM_PRIVATE_PPM_DEFAULT 200000u /* share of private messages */
+#define CHORUS_SIM_DETECT_MIN_US_DEFAULT 300000u  /* crash detection delay range */
+#define CHORUS_SIM_DETECT_MAX_US_DEFAULT 1500000u
+#define CHORUS_SIM_CRASH_DESC_BYTES 160 /* "n0@1.234s:mid-send:drop ..." */
 #define CHORUS_SIM_LONG_PPM 100000u   /* share of multi-fragment messages */
 #define CHORUS_SIM_SHORT_BYTES_MAX 160 /* short messages are 1..160 bytes */
 
 /* Deliberate bugs injected between the cores and the checker, to prove the
  * whole pipeline catches them (tests/sim/selftest.sh). Each one hits the
- * CHORUS_SIM_MUTATE_AT-th delivery of the run. */
+ * CHORUS_SIM_MUTATE_AT-th delivery of the run, or the first one after it
+ * that it applies to. */
 enum chorus_sim_mutate {
   CHORUS_SIM_MUTATE_NONE = 0,
   CHORUS_SIM_MUTATE_CORRUPT,   /* flip one byte of the text: integrity */
   CHORUS_SIM_MUTATE_DUPLICATE, /* report it twice: exactly_once */
   CHORUS_SIM_MUTATE_REORDER,   /* report it after the sender's next: fifo */
   CHORUS_SIM_MUTATE_LOSE,      /* never report it: fifo gap or liveness */
+  CHORUS_SIM_MUTATE_CAUSAL,    /* report a room delivery after the receiver's
+                                  next one from another sender: causal when
+                                  that one depends on it */
+  CHORUS_SIM_MUTATE_TOTAL,     /* the same for a total or safe delivery and
+                                  the next total or safe one: total_order */
+  CHORUS_SIM_MUTATE_SAFE,      /* hide every later HELD report of the last
+                                  node: a safe delivery then comes before all
+                                  members reported holding it: safe */
+  CHORUS_SIM_MUTATE_AGREEMENT, /* from the first crash on, never report the
+                                  first survivor's deliveries of crashed
+                                  senders' messages: agreement */
+};
+#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_AGREEMENT
+
+/* How a crash happens; see CRASHES above. */
+enum chorus_sim_crash_mode {
+  CHORUS_SIM_CRASH_DRAWN = 0, /* each crash draws one of the three below */
+  CHORUS_SIM_CRASH_CLEAN,
+  CHORUS_SIM_CRASH_MID_SEND,
+  CHORUS_SIM_CRASH_MID_OUTPUT,
+};
+
+/* Whom a crash hits; see CRASHES above. */
+enum chorus_sim_victim {
+  CHORUS_SIM_VICTIM_DRAWN = 0, /* the sequencer or a uniform draw, half and half */
+  CHORUS_SIM_VICTIM_SEQUENCER, /* always the lowest live node */
 };
 #define CHORUS_SIM_MUTATE_AT 10
 
@@ -75,6 +135,13 @@ typedef struct chorus_sim_config {
   uint64_t settle_us;          /* run on after the last obligation is met */
   size_t msg_bytes_max;        /* cores' message limit, 1..CHORUS_MSG_BYTES_MAX */
   enum chorus_order order;     /* order of every room message, default total */
+  int order_mixed;             /* 1: each room message draws its order
+                                  (fifo, causal, total, safe) from the seed */
+  uint32_t private_ppm;        /* share of private messages, 0..1000000 */
+  size_t crashes;              /* nodes that crash, 0..nodes-2 */
+  enum chorus_sim_crash_mode crash_mode;
+  enum chorus_sim_victim crash_victim;
+  uint32_t detect_min_us, detect_max_us; /* removal delay per survivor */
   size_t pool_slots;           /* network pool: datagram copies in flight */
   size_t events_max;           /* event queue capacity; 0: 2*pool_slots + 1024 */
   size_t messages_max;         /* checker capacity; 0: derived from the workload */
@@ -95,11 +162,22 @@ typedef struct chorus_sim_result {
   char error[256];                  /* the reason, if ERROR */
   uint64_t trace_hash;              /* FNV-1a 64 of the trace text */
   uint64_t sent, refused;           /* messages accepted / refused by cores */
+  uint64_t sent_room;               /* of the sent ones, room messages */
+  uint64_t skipped;                 /* sender down or receiver removed */
   uint64_t obligations, delivered;  /* (message, receiver) pairs; correct deliveries */
+  uint64_t duplicates;              /* deliveries of a message already delivered */
   uint64_t datagrams;               /* datagrams the cores sent */
   uint64_t lost, duplicated, reordered; /* network faults injected */
+  uint64_t down_dropped;            /* datagrams lost with a crashed node */
   uint64_t rx_rejected;             /* datagrams a core dropped (stale epoch, ...) */
-  uint64_t lat_p50_us, lat_p99_us, lat_max_us; /* send to delivery, per delivery */
+  /* Send to delivery at non-senders, per class (check.h). */
+  chorus_check_quantiles lat[CHORUS_CHECK_CLASSES];
+  size_t crashed;                   /* crashes that happened */
+  char crash_desc[CHORUS_SIM_CRASH_DESC_BYTES]; /* "n0@1.234s:mid-send:drop" per crash */
+  uint64_t removals;                /* chorus_peer_remove_member calls */
+  /* Agreement: crashed senders' room messages delivered by every survivor,
+   * by none, and room messages each survivor delivered. */
+  uint64_t agreed_all, agreed_none, survivor_room;
   uint64_t events;                  /* events the loop processed */
   uint64_t heal_us;                 /* when faults stopped */
   uint64_t quiet_us;                /* when the last obligation was met, or 0 */
@@ -108,8 +186,20 @@ typedef struct chorus_sim_result {
 } chorus_sim_result;
 
 /* Fill `cfg` with the defaults of `chorus sim` (5 nodes, 10 s at 50 msg/s,
- * 1..10 ms delays, no faults, total order, seed 1). */
+ * 20 % private, 1..10 ms delays, no faults, no crashes, total order, seed 1). */
 void chorus_sim_config_default(chorus_sim_config *cfg);
+
+/*
+ * chorus_sim_swarm draws the fault mix and workload of a swarm run from
+ * cfg->seed alone (its own PRNG stream) and stores it in *cfg: nodes 3..10,
+ * one-way delay min 0..20 ms and max min..min+150 ms, loss 0..0.3,
+ * duplication 0..0.2, reordering 0..0.3 (each fault off with probability
+ * 1/4), rate 10..200 messages per second, private share 0..0.3, room order
+ * mixed (half the seeds) or one of the four, crashes 0..min(2, nodes-2).
+ * The other fields are left as they are. Every drawn value is one that the
+ * command line can express exactly, so the printed options replay it.
+ */
+void chorus_sim_swarm(chorus_sim_config *cfg);
 
 /*
  * chorus_sim_messages_max returns the checker capacity a configuration
@@ -138,5 +228,12 @@ int chorus_sim_order_parse(const char *name);
 /* Name of a mutation ("corrupt", ...), and the inverse; NULL / -1 if unknown. */
 const char *chorus_sim_mutate_name(enum chorus_sim_mutate m);
 int chorus_sim_mutate_parse(const char *name);
+
+/* Name of a crash mode ("drawn", "clean", "mid-send", "mid-output") and of
+ * a victim choice ("drawn", "sequencer"), and the inverses; NULL / -1. */
+const char *chorus_sim_crash_mode_name(enum chorus_sim_crash_mode m);
+int chorus_sim_crash_mode_parse(const char *name);
+const char *chorus_sim_victim_name(enum chorus_sim_victim v);
+int chorus_sim_victim_parse(const char *name);
 
 #endif

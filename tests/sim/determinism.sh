@@ -1,9 +1,11 @@
 #!/bin/sh
 # Determinism of `chorus sim`: the same seed and arguments give the same
-# summary line, trace hash and byte-identical trace, every run; writing the
-# trace does not change the hash; a seed run inside --seeds A..B equals the
-# same seed run alone (no state leaks between seeds); and changing the seed
-# or any argument changes the hash. Exit 0 if all hold, 1 otherwise.
+# summary line, trace hash and byte-identical trace, every run (mixed
+# orders, crashes and swarm runs included); writing the trace does not
+# change the hash; a seed run inside --seeds A..B equals the same seed run
+# alone (no state leaks between seeds); a swarm seed equals the explicit
+# options it prints; and changing the seed or any argument changes the hash.
+# Exit 0 if all hold, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 chorus=${CHORUS:-$root/chorus}
@@ -28,7 +30,10 @@ hash_of() { line "$@" | sed -n 's/.* hash=\([0-9a-f]*\) .*/\1/p'; }
 for args in "--seed 7" \
             "--seed 11 --loss 0.3 --dup 0.2 --reorder 0.3" \
             "--seed 12 --nodes 10 --duration 3 --rate 200 --loss 0.2 --dup 0.2 --reorder 0.2" \
-            "--seed 13 --nodes 2 --rate 500 --duration 2 --loss 0.3 --delay 0:0"; do
+            "--seed 13 --nodes 2 --rate 500 --duration 2 --loss 0.3 --delay 0:0" \
+            "--seed 14 --nodes 6 --order mixed --crashes 2 --loss 0.1 --dup 0.1 --reorder 0.1" \
+            "--seed 15 --nodes 4 --crashes 1 --crash-mode mid-output --crash-victim sequencer" \
+            "--seed 16 --swarm"; do
   # shellcheck disable=SC2086
   a=$(line $args --trace "$tmp/a.trace")
   # shellcheck disable=SC2086
@@ -47,12 +52,24 @@ alone=$(line --seed 21 --loss 0.2 --dup 0.1 --reorder 0.2)
 if [ -n "$alone" ] && [ "$inrange" = "$alone" ]; then ok
 else bad "seed 21 in 20..22 '$inrange' differs from alone '$alone'"; fi
 
+# A swarm seed is the same run as the explicit options it prints.
+for seed in 3 4 5; do
+  sw=$(hash_of --seed $seed --swarm)
+  opts=$("$chorus" sim --seed $seed --swarm | head -n 1 | sed -n 's/.* swarm\[\([^]]*\)\].*/\1/p')
+  # shellcheck disable=SC2086
+  ex=$(hash_of --seed $seed $opts)
+  if [ -n "$sw" ] && [ "$sw" = "$ex" ]; then ok
+  else bad "swarm seed $seed ($sw) differs from '--seed $seed $opts' ($ex)"; fi
+done
+
 # Every input matters.
 base=$(hash_of --seed 5 --loss 0.3)
 for other in "--seed 6 --loss 0.3" "--seed 5 --loss 0.31" "--seed 5 --loss 0.3 --dup 0.01" \
              "--seed 5 --loss 0.3 --reorder 0.01" "--seed 5 --loss 0.3 --delay 1:11" \
              "--seed 5 --loss 0.3 --nodes 4" "--seed 5 --loss 0.3 --rate 51" \
-             "--seed 5 --loss 0.3 --duration 9"; do
+             "--seed 5 --loss 0.3 --duration 9" "--seed 5 --loss 0.3 --order mixed" \
+             "--seed 5 --loss 0.3 --private 0.1" "--seed 5 --loss 0.3 --crashes 1" \
+             "--seed 5 --loss 0.3 --swarm"; do
   # shellcheck disable=SC2086
   h=$(hash_of $other)
   if [ -n "$h" ] && [ "$h" != "$base" ]; then ok; else bad "'$other' has the hash of '--seed 5 --loss 0.3' ($h)"; fi

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Self-test of `chorus sim`: proves the checker catches each kind of bug
 # end to end (a deliberately corrupted, duplicated, reordered or lost
-# delivery must fail the run with the right property, exit 1 and print a
-# replay command that reproduces it), that an exhausted limit is an explicit
-# error, and that bad usage exits 2 with a one-line reason and the usage.
+# delivery, a room delivery swapped across senders (causal, total order), a
+# safe delivery before every member reported holding it, and a survivor
+# missing a crashed sender's message that others delivered (agreement) must
+# each fail the run with the right property, exit 1 and print a replay
+# command that reproduces it), that an exhausted limit is an explicit error,
+# and that bad usage exits 2 with a one-line reason and the usage.
 # The checker's properties are also unit-tested on hand-made events in
 # tests/unit/test_sim_check.c. Exit 0 if all hold, 1 otherwise.
 set -u
@@ -45,6 +48,13 @@ expect_fail reorder fifo --seed 5 --mutate reorder --duration 2 --dup 0.2 --orde
 expect_fail lose 'fifo|liveness' --seed 6 --mutate lose --duration 2 --reorder 0.2 --order fifo
 expect_fail reorder-total 'fifo|causal|total_order' --seed 7 --mutate reorder --duration 2
 expect_fail lose-causal 'fifo|causal|liveness' --seed 8 --mutate lose --duration 2 --order causal
+# Exactly the property each was made for (these seeds are chosen so that the
+# swapped deliveries are causally related, resp. concurrent).
+expect_fail causal causal --seed 8 --mutate causal --duration 2 --order causal --rate 5
+expect_fail total total_order --seed 9 --mutate total --duration 2 --rate 200 --delay 10:50
+expect_fail total-mixed 'total_order|causal' --seed 9 --mutate total --duration 2 --rate 200 --delay 10:50 --order mixed
+expect_fail safe safe --seed 10 --mutate safe --duration 2 --order safe
+expect_fail agreement agreement --seed 13 --mutate agreement --duration 4 --order fifo --crashes 1 --crash-mode mid-send --loss 0.2
 
 # An exhausted network pool is an explicit runtime error, not silent loss.
 out=$("$chorus" sim --seed 1 --nodes 10 --rate 500 --pool 50)
@@ -56,7 +66,9 @@ else bad "pool exhaustion: exit $rc: $out"; fi
 for args in "--bogus" "--seed" "--seed x" "--seed -3" "--seeds 9..3" "--seeds 3" \
             "--loss 1.5" "--dup -0.1" "--reorder nan" "--delay 10:1" "--delay 5" \
             "--nodes 11" "--nodes 1" "--rate 0" "--duration 0" "--mutate nope" \
-            "--seed 1 --seeds 1..2" "--pool 0"; do
+            "--seed 1 --seeds 1..2" "--pool 0" "--order chaos" "--private 2" \
+            "--crashes 4 --nodes 5" "--crashes 1 --nodes 2" "--crashes x" \
+            "--crash-mode sometimes" "--crash-victim n3" "--detect 9:1" "--swarm 3"; do
   # shellcheck disable=SC2086
   err=$("$chorus" sim $args 2>&1 >/dev/null)
   rc=$?

@@ -1,10 +1,15 @@
 #!/bin/sh
-# Simulation sweep (make test): 1000 seeds of `chorus sim` in several
+# Simulation sweep (make test): about 1500 seeds of `chorus sim` in
 # sub-sweeps that mix node counts, load, delays, every room order (fifo,
-# causal, total, safe) and every network fault the simulator has (loss up to
-# 0.3 and a total blackout, duplication, reordering). Sub-sweeps run in
-# parallel (SIM_JOBS, default 2); each stops at its first failing seed and
-# prints the property, the first offending event and the replay command.
+# causal, total, safe, and mixed: each message its own), every network fault
+# the simulator has (loss up to 0.3 and a total blackout, duplication,
+# reordering), crashes (clean, in the middle of a sender's broadcast, and in
+# the middle of the sequencer's forwarding of a numbered message: the
+# sequencer is the lowest live node, n0 at first), and swarm runs that draw
+# the whole mix from the seed. The regress-* lines replay every seed that
+# ever failed (kept for good, one seed each). Sub-sweeps run in parallel
+# (SIM_JOBS, default 2); each stops at its first failing seed and prints the
+# property, the first offending event and the replay command.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,13 +24,39 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # name | seeds | arguments (room order: total unless given)
 cat > "$tmp/plan" <<'PLAN'
-lossy5|1..300|--loss 0.3 --dup 0.2 --reorder 0.3
-ten-causal|1001..1100|--nodes 10 --duration 5 --loss 0.2 --dup 0.1 --reorder 0.2 --order causal
-pressure2-fifo|2001..2150|--nodes 2 --rate 400 --duration 5 --loss 0.3 --dup 0.1 --reorder 0.2 --order fifo
-chaos3|3001..3150|--nodes 3 --delay 0:50 --loss 0.1 --dup 0.5 --reorder 0.5
-wan6-safe|4001..4100|--nodes 6 --rate 30 --duration 5 --delay 5:100 --loss 0.15 --dup 0.05 --reorder 0.1 --order safe
-blackout|5001..5100|--loss 1 --duration 1 --rate 20
-ties-safe|6001..6100|--nodes 4 --delay 0:1 --loss 0.05 --dup 0.05 --order safe
+lossy5|1..250|--loss 0.3 --dup 0.2 --reorder 0.3
+ten-causal|1001..1070|--nodes 10 --duration 5 --loss 0.2 --dup 0.1 --reorder 0.2 --order causal
+pressure2-fifo|2001..2100|--nodes 2 --rate 400 --duration 5 --loss 0.3 --dup 0.1 --reorder 0.2 --order fifo
+chaos3|3001..3100|--nodes 3 --delay 0:50 --loss 0.1 --dup 0.5 --reorder 0.5
+wan6-safe|4001..4080|--nodes 6 --rate 30 --duration 5 --delay 5:100 --loss 0.15 --dup 0.05 --reorder 0.1 --order safe
+blackout|5001..5050|--loss 1 --duration 1 --rate 20
+ties-safe|6001..6080|--nodes 4 --delay 0:1 --loss 0.05 --dup 0.05 --order safe
+mixed5|7001..7150|--order mixed --loss 0.2 --dup 0.1 --reorder 0.2
+crash-seq-output|8001..8100|--crashes 1 --crash-victim sequencer --crash-mode mid-output --loss 0.1 --dup 0.05 --reorder 0.1
+crash-seq-send-safe|8101..8200|--crashes 1 --crash-victim sequencer --crash-mode mid-send --order safe --loss 0.1
+crash-mixed6|9001..9100|--nodes 6 --duration 6 --order mixed --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
+crash-fifo7|9101..9200|--nodes 7 --duration 6 --order fifo --crashes 2 --loss 0.3 --dup 0.1
+swarm|10001..10150|--swarm --duration 5
+regress-causal-fifo-chain|17..17|--order mixed
+regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
+regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
+regress-flush-slots-full|1..1|--swarm
+regress-safe-self-held|2..2|--swarm
+regress-nested-flush|64..64|--swarm
+regress-nested-flush-safe|85..85|--order safe --crashes 2 --crash-victim sequencer
+regress-seq-crash-liveness|7..7|--rate 100 --order total --crashes 1 --crash-mode mid-output --crash-victim sequencer
+regress-seq-crash-order|224..224|--rate 100 --order total --crashes 1 --crash-mode mid-output --crash-victim sequencer
+regress-seq-crash-order-mixed|78..78|--nodes 6 --loss 0.2 --dup 0.1 --reorder 0.2 --order mixed --crashes 2
+regress-swarm-idle|55..55|--swarm --duration 5
+regress-seq-crash-3nodes|80..80|--swarm
+regress-crash-mixed-agreement|9060..9060|--nodes 6 --duration 6 --order mixed --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
+regress-swarm-liveness|10055..10055|--swarm --duration 5
+regress-causal-fifo-chain-3|7001..7001|--order mixed --loss 0.2 --dup 0.1 --reorder 0.2
+regress-total-crashed-sequencer-clean|167..167|--swarm
+regress-total-crashed-sequencer-mid-output|193..193|--swarm
+regress-agreement-two-crashes|106..106|--swarm
+regress-holdback-full-no-crash|16..16|--swarm
+regress-seq-crash-liveness-2|1..1|--rate 100 --order total --crashes 1 --crash-mode mid-output --crash-victim sequencer
 PLAN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.

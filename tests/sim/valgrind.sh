@@ -1,7 +1,8 @@
 #!/bin/sh
-# Valgrind memcheck over the simulator: runs with every fault kind and every
-# room order, a run that ends in a violation, one that ends in an exhausted
-# limit, bad usage, and the simulator's unit tests. Any memcheck error or
+# Valgrind memcheck over the simulator: runs with every fault kind, every
+# room order (mixed too), crashes of every mode (a crashed node's core is
+# freed mid-run), a swarm run, runs that end in a violation, one that ends in
+# an exhausted limit, bad usage, and the simulator's unit tests. Any memcheck error or
 # definite/indirect leak fails (memcheck's exit code 99 keeps it apart from
 # chorus's own codes). A protocol violation (exit 1) in the long runs is the
 # sweep's business, not this script's: there exit 0 and 1 are both fine.
@@ -39,7 +40,12 @@ vg '0|1' "$chorus" sim --seed 4 --nodes 10 --duration 2 --rate 200 --loss 0.2 --
 vg '0|1' "$chorus" sim --seed 5 --nodes 2 --rate 500 --duration 2 --loss 0.3 --order fifo
 vg '0|1' "$chorus" sim --seed 6 --nodes 4 --duration 2 --loss 0.1 --dup 0.1 --order causal
 vg '0|1' "$chorus" sim --seed 7 --nodes 3 --duration 2 --rate 100 --loss 0.1 --order safe
+vg '0|1' "$chorus" sim --seed 10 --nodes 5 --duration 3 --order mixed --crashes 2 --loss 0.1 --dup 0.1 --reorder 0.1
+vg '0|1' "$chorus" sim --seed 11 --nodes 4 --duration 3 --crashes 1 --crash-mode mid-output --crash-victim sequencer
+vg '0|1' "$chorus" sim --seed 12 --nodes 4 --duration 3 --crashes 2 --crash-mode mid-send --order safe
+vg '0|1' "$chorus" sim --seeds 13..14 --swarm --duration 2
 vg 1 "$chorus" sim --seed 8 --duration 1 --mutate reorder
+vg 1 "$chorus" sim --seed 13 --mutate agreement --duration 4 --order fifo --crashes 1 --crash-mode mid-send --loss 0.2
 vg 1 "$chorus" sim --seed 9 --nodes 10 --rate 500 --pool 50
 vg 2 "$chorus" sim --loss 2
 for t in "$root"/build/test_sim_*; do

@@ -27,7 +27,7 @@ typedef struct minnet_dgram {
 
 typedef struct minnet_delivery {
   size_t node, from;
-  int kind, order;
+  int kind, order, history;
   uint32_t msg_id, seq;
   size_t len;
   uint8_t first_byte;
@@ -121,7 +121,7 @@ static inline void minnet_drain(minnet *m, size_t i) {
       minnet_enqueue(m, i, o.member, o.data, o.len, at);
       if (f == MINNET_DUP) minnet_enqueue(m, i, o.member, o.data, o.len, at + 1);
     } else if (o.kind == CHORUS_OUT_DELIVER && m->nlog < MINNET_LOG) {
-      minnet_delivery d = {i,        o.member, (int)o.msg_kind, (int)o.order,
+      minnet_delivery d = {i,        o.member, (int)o.msg_kind, (int)o.order, o.history,
                            o.msg_id, o.seq,    o.len,           o.data[0]};
       m->log[m->nlog++] = d;
       memcpy(m->last_msg, o.data, o.len);

@@ -1,8 +1,9 @@
 /*
  * The simulator's checker on hand-made events: a correct history passes, and
  * each property (integrity, exactly_once, fifo, causal, total_order, safe,
- * unique_id, liveness) fails on deliberately wrong input, naming the property
- * and the offending event.
+ * unique_id, liveness, agreement) fails on deliberately wrong input, naming
+ * the property and the offending event; crashes and removals change what is
+ * owed and what safe waits for.
  * Unit tests link only libchorus.a, so the module is compiled in here.
  */
 #include "check.h"
@@ -85,12 +86,18 @@ static void test_correct_history_passes(void) {
   CHECK_EQ(st.obligations, 7);
   CHECK_EQ(st.delivered, 7);
   CHECK_EQ(st.violations, 1); /* the early liveness check only */
-  uint64_t p50, p99, max;
-  chorus_check_latency(chk, &p50, &p99, &max);
-  /* latencies 1000, 1000, 2000, 3000, 4000, 5000, 5000: rank(50%) = 4th */
-  CHECK_EQ(p50, 3000);
-  CHECK_EQ(p99, 5000);
-  CHECK_EQ(max, 5000);
+  chorus_check_quantiles q[CHORUS_CHECK_CLASSES];
+  chorus_check_latency(chk, q);
+  /* Room (fifo) latencies at non-senders: a at n1 1000 and n2 2000, c at n0
+   * 1000 and n2 4000 (self-deliveries are not latencies): rank(50%) = 2nd. */
+  CHECK_EQ(q[CHORUS_ORDER_FIFO].count, 4);
+  CHECK_EQ(q[CHORUS_ORDER_FIFO].p50_us, 1000);
+  CHECK_EQ(q[CHORUS_ORDER_FIFO].p99_us, 4000);
+  CHECK_EQ(q[CHORUS_ORDER_FIFO].max_us, 4000);
+  CHECK_EQ(q[CHORUS_CHECK_CLASS_PRIVATE].count, 1);
+  CHECK_EQ(q[CHORUS_CHECK_CLASS_PRIVATE].p50_us, 3000);
+  CHECK_EQ(q[CHORUS_ORDER_TOTAL].count, 0);
+  CHECK_EQ(q[CHORUS_ORDER_TOTAL].max_us, 0);
   chorus_check_free(chk);
 }
 
@@ -147,6 +154,10 @@ static void test_exactly_once_fails(void) {
   CHECK(failed_with(chk, "exactly_once"));
   CHECK_EQ(chorus_check_first(chk)->node, 1);
   CHECK_EQ(chorus_check_first(chk)->at_us, 12);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.duplicates, 1);
+  CHECK_EQ(st.delivered, 2);
   chorus_check_free(chk);
 }
 
@@ -240,7 +251,8 @@ static void test_total_order_fails(void) {
   CHECK_EQ(deliver(chk, b, 1, 12), 0);
   CHECK_EQ(deliver(chk, a, 1, 13), 0);
   CHECK(chorus_check_first(chk) == NULL);
-  CHECK_EQ(deliver(chk, a, 2, 14), 1); /* n2 puts a first */
+  CHECK_EQ(deliver(chk, a, 2, 14), 0); /* n2 puts a first: no common pair yet */
+  CHECK_EQ(deliver(chk, b, 2, 15), 1); /* now it contradicts n0 and n1 */
   CHECK(failed_with(chk, "total_order"));
   CHECK_EQ(chorus_check_first(chk)->node, 2);
   chorus_check_free(chk);
@@ -264,6 +276,165 @@ static void test_safe_fails(void) {
   for (size_t n = 0; n < NODES; n++) CHECK_EQ(chorus_check_held(chk, 1, n, 0, 7, 1), 0);
   for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, a, n, 2), 0);
   CHECK_EQ(chorus_check_finish(chk, 3), 0);
+  chorus_check_free(chk);
+}
+
+
+/* m1 -> m2 -> m3 through a fifo message: m3 (causal) still needs m1. */
+static void test_causal_is_transitive(void) {
+  chorus_check *chk = new_checker(4);
+  chorus_check_msg m1 = room(0, CHORUS_ORDER_CAUSAL, 1);
+  chorus_check_msg m2 = room(1, CHORUS_ORDER_FIFO, 1);
+  chorus_check_msg m3 = room(2, CHORUS_ORDER_CAUSAL, 1);
+  CHECK_EQ(sent(chk, m1), 0);
+  CHECK_EQ(deliver(chk, m1, 0, 5), 0);
+  CHECK_EQ(deliver(chk, m1, 1, 10), 0); /* n1 has m1, then sends m2 */
+  CHECK_EQ(sent(chk, m2), 0);
+  CHECK_EQ(deliver(chk, m2, 2, 20), 0); /* fifo: n2 may take it before m1 */
+  CHECK_EQ(sent(chk, m3), 0);           /* m1 -> m2 -> m3 */
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, m2, 0, 30), 0);
+  CHECK_EQ(deliver(chk, m3, 0, 31), 0); /* n0 has m1: fine */
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, m3, 2, 40), 1); /* n2 lacks m1 */
+  CHECK(failed_with(chk, "causal"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "n0's room message #1") != NULL);
+  chorus_check_free(chk);
+}
+
+/* Nodes that deliver different subsets agree on the common ones. */
+static void test_total_order_pairwise(void) {
+  chorus_check *chk = new_checker(8);
+  chorus_check_msg a = room(0, CHORUS_ORDER_TOTAL, 1);
+  chorus_check_msg b = room(1, CHORUS_ORDER_SAFE, 1);
+  chorus_check_msg c = room(2, CHORUS_ORDER_TOTAL, 1);
+  chorus_check_msg f = room(0, CHORUS_ORDER_FIFO, 2); /* not totally ordered */
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, b), 0);
+  CHECK_EQ(sent(chk, c), 0);
+  CHECK_EQ(sent(chk, f), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(chorus_check_held(chk, 1, n, 1, 7, 1), 0);
+  CHECK_EQ(deliver(chk, a, 0, 10), 0); /* n0: a b (then crashes) */
+  CHECK_EQ(deliver(chk, b, 0, 11), 0);
+  CHECK_EQ(deliver(chk, c, 1, 12), 0); /* n1: c a b f */
+  CHECK_EQ(deliver(chk, a, 1, 13), 0);
+  CHECK_EQ(deliver(chk, b, 1, 14), 0);
+  CHECK_EQ(deliver(chk, f, 1, 15), 0);
+  CHECK_EQ(deliver(chk, c, 2, 16), 0); /* n2: c a f b: fifo f is free */
+  CHECK_EQ(deliver(chk, a, 2, 17), 0);
+  CHECK_EQ(deliver(chk, f, 2, 18), 0);
+  CHECK_EQ(deliver(chk, b, 2, 19), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  chorus_check_free(chk);
+
+  /* n0: a c; n1: c; n2: c a: n2 contradicts n0, not n1. */
+  chk = new_checker(8);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, c), 0);
+  CHECK_EQ(deliver(chk, a, 0, 10), 0);
+  CHECK_EQ(deliver(chk, c, 0, 11), 0);
+  CHECK_EQ(deliver(chk, c, 1, 12), 0);
+  CHECK_EQ(deliver(chk, c, 2, 13), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, a, 2, 14), 1);
+  CHECK(failed_with(chk, "total_order"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  CHECK(strstr(chorus_check_first(chk)->detail, "n0 delivered it") != NULL);
+  chorus_check_free(chk);
+
+  /* The same contradiction found from the other side: n1 delivers b a
+   * after n0 delivered a b, each a prefix of what the other will do. */
+  chk = new_checker(8);
+  chorus_check_msg b2 = room(1, CHORUS_ORDER_TOTAL, 1);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, b2), 0);
+  CHECK_EQ(deliver(chk, a, 0, 10), 0);
+  CHECK_EQ(deliver(chk, b2, 1, 11), 0);
+  CHECK_EQ(deliver(chk, b2, 0, 12), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, a, 1, 13), 1);
+  CHECK(failed_with(chk, "total_order"));
+  chorus_check_free(chk);
+}
+
+/* Safe waits for the receiver's view: a removed member need not hold it. */
+static void test_safe_follows_the_view(void) {
+  chorus_check *chk = new_checker(4);
+  chorus_check_msg a = room(0, CHORUS_ORDER_SAFE, 1);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(chorus_check_held(chk, 1, 0, 0, 7, 1), 0);
+  CHECK_EQ(chorus_check_held(chk, 1, 1, 0, 7, 1), 0);
+  CHECK_EQ(chorus_check_crash(chk, 2, 2), 0);
+  CHECK_EQ(chorus_check_removed(chk, 3, 0, 2), 0);
+  CHECK_EQ(deliver(chk, a, 0, 4), 0); /* n0's view: n0 n1, both hold it */
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, a, 1, 5), 1); /* n1 still counts n2 in its view */
+  CHECK(failed_with(chk, "safe"));
+  CHECK_EQ(chorus_check_first(chk)->node, 1);
+  CHECK(strstr(chorus_check_first(chk)->detail, "n2") != NULL);
+  CHECK_EQ(chorus_check_removed(chk, 6, 0, 2), CHORUS_ERR_INVAL); /* twice */
+  CHECK_EQ(chorus_check_removed(chk, 6, 1, 1), CHORUS_ERR_INVAL); /* self */
+  CHECK_EQ(chorus_check_removed(chk, 6, NODES, 1), CHORUS_ERR_INVAL);
+  chorus_check_free(chk);
+}
+
+/* Crashes: nothing is owed to a crashed node; a crashed sender's message is
+ * owed by every survivor once one delivered it, else by none. */
+static void test_agreement(void) {
+  chorus_check *chk = new_checker(8);
+  chorus_check_msg a = room(0, CHORUS_ORDER_TOTAL, 1); /* n0 crashes */
+  chorus_check_msg b = room(0, CHORUS_ORDER_TOTAL, 2);
+  chorus_check_msg c = room(1, CHORUS_ORDER_FIFO, 1);
+  chorus_check_msg p = msg(1, CHORUS_MSG_PRIVATE, 0, 2, 0); /* to the crashed */
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, b), 0);
+  CHECK_EQ(sent(chk, c), 0);
+  CHECK_EQ(sent(chk, p), 0);
+  CHECK_EQ(chorus_check_outstanding(chk), 3 + 3 + 3 + 1);
+  CHECK_EQ(deliver(chk, a, 0, 5), 0);
+  CHECK_EQ(chorus_check_crash(chk, 10, 0), 0);
+  CHECK_EQ(chorus_check_crash(chk, 10, 0), CHORUS_ERR_INVAL);
+  /* Left: c at n1 and n2; a and b owed by nobody yet. */
+  CHECK_EQ(chorus_check_outstanding(chk), 2);
+  CHECK_EQ(deliver(chk, a, 1, 20), 0); /* now n2 owes a */
+  CHECK_EQ(chorus_check_outstanding(chk), 3);
+  CHECK_EQ(deliver(chk, c, 1, 21), 0);
+  CHECK_EQ(deliver(chk, c, 2, 22), 0);
+  CHECK_EQ(chorus_check_finish(chk, 30), 1);
+  CHECK(failed_with(chk, "agreement"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  CHECK(strstr(chorus_check_first(chk)->detail, "survivor n1") != NULL);
+  chorus_check_free(chk);
+
+  /* The same with n2 delivering a too: all or none holds for a and b. */
+  chk = new_checker(8);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, b), 0);
+  CHECK_EQ(sent(chk, c), 0);
+  CHECK_EQ(chorus_check_crash(chk, 10, 0), 0);
+  CHECK_EQ(deliver(chk, a, 1, 20), 0);
+  CHECK_EQ(deliver(chk, a, 2, 21), 0);
+  CHECK_EQ(deliver(chk, c, 1, 22), 0);
+  CHECK_EQ(deliver(chk, c, 2, 23), 0);
+  CHECK_EQ(deliver(chk, c, 0, 24), 1); /* a crashed node delivers nothing */
+  CHECK(failed_with(chk, "wellformed"));
+  CHECK_EQ(chorus_check_finish(chk, 30), 0);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.agreed_all, 1);
+  CHECK_EQ(st.agreed_none, 1);
+  CHECK_EQ(st.survivor_room, 2);
+  CHECK_EQ(st.crashed, 1);
+  chorus_check_free(chk);
+
+  /* A live sender's message is still owed to every survivor: liveness. */
+  chk = new_checker(8);
+  CHECK_EQ(sent(chk, c), 0);
+  CHECK_EQ(chorus_check_crash(chk, 10, 2), 0);
+  CHECK_EQ(deliver(chk, c, 1, 20), 0);
+  CHECK_EQ(chorus_check_finish(chk, 30), 1);
+  CHECK(failed_with(chk, "liveness"));
+  CHECK_EQ(chorus_check_first(chk)->node, 0);
   chorus_check_free(chk);
 }
 
@@ -338,6 +509,10 @@ int main(void) {
   RUN(test_causal_fails);
   RUN(test_total_order_fails);
   RUN(test_safe_fails);
+  RUN(test_causal_is_transitive);
+  RUN(test_total_order_pairwise);
+  RUN(test_safe_follows_the_view);
+  RUN(test_agreement);
   RUN(test_unique_id_fails);
   RUN(test_first_violation_is_kept);
   RUN(test_limits_and_bad_input);

@@ -1,0 +1,215 @@
+/*
+ * Crashes and removals (sim.h, CRASHES). The plan (times, modes, cut
+ * points, whether in-flight datagrams die too) is drawn at the start from
+ * the crash stream; victims are chosen when a crash is due, among the nodes
+ * then up, so that "the sequencer" means the one of that moment. After a
+ * crash every survivor gets chorus_peer_remove_member after a detection
+ * delay of its own, in the same order of removals at every survivor.
+ */
+#include <string.h>
+
+#include "err.h"
+#include "sim_int.h"
+
+#define MID_OUTPUT_WAIT_US 1000000u /* a mid-output crash waits this long for a burst */
+#define REMOVE_RETRY_US 1000u       /* a removal refused for lack of room is retried */
+
+static const char *const MODE_NAMES[] = {"drawn", "clean", "mid-send", "mid-output"};
+static const char *const VICTIM_NAMES[] = {"drawn", "sequencer"};
+
+const char *chorus_sim_crash_mode_name(enum chorus_sim_crash_mode m) {
+  return (size_t)m < sizeof MODE_NAMES / sizeof *MODE_NAMES ? MODE_NAMES[m] : NULL;
+}
+
+int chorus_sim_crash_mode_parse(const char *name) {
+  for (size_t i = 0; i < sizeof MODE_NAMES / sizeof *MODE_NAMES; i++)
+    if (strcmp(name, MODE_NAMES[i]) == 0) return (int)i;
+  return -1;
+}
+
+const char *chorus_sim_victim_name(enum chorus_sim_victim v) {
+  return (size_t)v < sizeof VICTIM_NAMES / sizeof *VICTIM_NAMES ? VICTIM_NAMES[v] : NULL;
+}
+
+int chorus_sim_victim_parse(const char *name) {
+  for (size_t i = 0; i < sizeof VICTIM_NAMES / sizeof *VICTIM_NAMES; i++)
+    if (strcmp(name, VICTIM_NAMES[i]) == 0) return (int)i;
+  return -1;
+}
+
+/* Draws crash k: every field is drawn whatever the configuration pins, so
+ * that pinning one does not shift the others. */
+static void draw_crash(sim *s, sim_crash *c) {
+  const chorus_sim_config *cfg = s->cfg;
+  chorus_prng *p = &s->crash_rng;
+  c->at_us = chorus_prng_range(p, cfg->duration_us / 10, cfg->duration_us * 8 / 10);
+  c->sequencer = (uint8_t)chorus_prng_chance_ppm(p, SIM_PPM_ONE / 2);
+  c->mode = (uint8_t)chorus_prng_range(p, CHORUS_SIM_CRASH_CLEAN,
+                                       CHORUS_SIM_CRASH_MID_OUTPUT);
+  c->drop_inflight = (uint8_t)chorus_prng_chance_ppm(p, SIM_PPM_ONE / 2);
+  c->pick = chorus_prng_next(p);
+  uint64_t cut = chorus_prng_next(p);
+  if (cfg->crash_victim == CHORUS_SIM_VICTIM_SEQUENCER) c->sequencer = 1;
+  if (cfg->crash_mode != CHORUS_SIM_CRASH_DRAWN) c->mode = (uint8_t)cfg->crash_mode;
+  /* mid-send: 0..n-1 datagrams leave; mid-output: 0..n-2, so a burst to
+   * all n-1 others is always cut. */
+  c->budget = (uint32_t)(cut % (c->mode == CHORUS_SIM_CRASH_MID_SEND ? cfg->nodes
+                                                                     : cfg->nodes - 1));
+}
+
+int sim_plan_crashes(sim *s) {
+  chorus_prng_init(&s->crash_rng, sim_derive(s->cfg->seed, STREAM_CRASH, 0));
+  s->crash_count = s->crashes_pending = s->cfg->crashes;
+  for (size_t k = 0; k < s->crash_count; k++) draw_crash(s, &s->crash[k]);
+  /* In time order (insertion sort: stable, so ties keep plan order). */
+  for (size_t k = 1; k < s->crash_count; k++)
+    for (size_t j = k; j > 0 && s->crash[j].at_us < s->crash[j - 1].at_us; j--) {
+      sim_crash t = s->crash[j];
+      s->crash[j] = s->crash[j - 1];
+      s->crash[j - 1] = t;
+    }
+  for (size_t k = 0; k < s->crash_count; k++) {
+    chorus_evq_event ev = {.at_us = s->crash[k].at_us, .slot = (uint32_t)k,
+                           .kind = CHORUS_EVQ_CRASH};
+    int rc = sim_push(s, &ev);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* A node that is up and not already picked by another pending crash. */
+static int pickable(const sim *s, size_t i) {
+  return !s->node[i].down && s->node[i].crash_armed == 0;
+}
+
+/* The victim: the lowest pickable node (the sequencer of the moment, when
+ * views agree), or a uniform draw among the pickable ones. */
+static size_t choose_victim(const sim *s, const sim_crash *c) {
+  size_t count = 0;
+  for (size_t i = 0; i < s->cfg->nodes; i++) count += (size_t)pickable(s, i);
+  size_t want = c->sequencer ? 0 : (size_t)(c->pick % count);
+  for (size_t i = 0; i < s->cfg->nodes; i++)
+    if (pickable(s, i) && want-- == 0) return i;
+  return 0; /* unreachable: two nodes always survive */
+}
+
+static void describe(sim *s, const sim_crash *c) {
+  chorus_sim_result *r = s->res;
+  size_t cap = sizeof r->crash_desc;
+  if (s->desc_len >= cap) return;
+  int n = snprintf(r->crash_desc + s->desc_len, cap - s->desc_len,
+                   "%sn%zu@%llu.%03llus:%s:%s", s->desc_len ? "," : "", c->victim,
+                   (unsigned long long)(s->now_us / 1000000),
+                   (unsigned long long)(s->now_us / 1000 % 1000),
+                   chorus_sim_crash_mode_name((enum chorus_sim_crash_mode)c->mode),
+                   c->drop_inflight ? "drop" : "keep");
+  s->desc_len = n < 0 ? cap : s->desc_len + (size_t)n;
+}
+
+/* Every survivor learns of the crash after its own delay, never before a
+ * removal it was given earlier (views change in the same order everywhere). */
+static int schedule_removals(sim *s, size_t victim) {
+  const chorus_sim_config *cfg = s->cfg;
+  for (size_t u = 0; u < cfg->nodes; u++) {
+    sim_node *n = &s->node[u];
+    if (n->down) continue;
+    uint64_t at = s->now_us + chorus_prng_range(&s->crash_rng, cfg->detect_min_us,
+                                                cfg->detect_max_us);
+    if (at <= n->removal_at_us) at = n->removal_at_us + 1;
+    n->removal_at_us = at;
+    chorus_evq_event ev = {.at_us = at, .kind = CHORUS_EVQ_REMOVE,
+                           .node = (uint8_t)u, .from = (uint8_t)victim};
+    int rc = sim_push(s, &ev);
+    if (rc) return rc;
+    s->removals_pending++;
+  }
+  return 0;
+}
+
+int sim_crash_now(sim *s, size_t k) {
+  sim_crash *c = &s->crash[k];
+  sim_node *n = &s->node[c->victim];
+  c->done = 1;
+  s->crashes_pending--;
+  chorus_trace_line(&s->trace, s->now_us, "crash n%zu mode=%s inflight=%s", c->victim,
+                    chorus_sim_crash_mode_name((enum chorus_sim_crash_mode)c->mode),
+                    c->drop_inflight ? "drop" : "keep");
+  describe(s, c);
+  s->res->crashed++;
+  chorus_check_crash(s->chk, s->now_us, c->victim);
+  chorus_peer_free(n->peer);
+  n->peer = NULL;
+  n->down = 1;
+  n->drop_inflight = c->drop_inflight;
+  n->timer_at_us = SIM_NO_TIMER;
+  n->crash_armed = 0;
+  sim_mutate_on_crash(s);
+  return schedule_removals(s, c->victim);
+}
+
+/* Arms crash k at its victim: the victim's drain lets `budget` datagrams
+ * out and then crashes it (at the end of that drain too, if at_end). */
+static void arm(sim *s, size_t k, int at_end) {
+  sim_crash *c = &s->crash[k];
+  sim_node *n = &s->node[c->victim];
+  n->crash_armed = k + 1;
+  n->crash_budget = c->budget;
+  n->crash_at_end = at_end;
+  chorus_trace_line(&s->trace, s->now_us, "crash-armed n%zu mode=%s cut=%u", c->victim,
+                    chorus_sim_crash_mode_name((enum chorus_sim_crash_mode)c->mode),
+                    (unsigned)c->budget);
+}
+
+int sim_on_crash(sim *s, const chorus_evq_event *ev) {
+  size_t k = ev->slot;
+  sim_crash *c = &s->crash[k];
+  if (c->done) return 0;
+  if (ev->from == 1) return sim_crash_now(s, k); /* mid-output fallback */
+  c->victim = choose_victim(s, c);
+  if (c->mode == CHORUS_SIM_CRASH_CLEAN) return sim_crash_now(s, k);
+  if (c->mode == CHORUS_SIM_CRASH_MID_SEND) {
+    arm(s, k, 1);
+    int rc = sim_submit_room(s, c->victim, &s->crash_rng);
+    return rc ? rc : sim_drain(s, c->victim);
+  }
+  arm(s, k, 0);
+  chorus_evq_event fb = {.at_us = s->now_us + MID_OUTPUT_WAIT_US, .slot = (uint32_t)k,
+                         .kind = CHORUS_EVQ_CRASH, .from = 1};
+  return sim_push(s, &fb);
+}
+
+int sim_crash_at_heal(sim *s) {
+  for (size_t k = 0; k < s->crash_count; k++) {
+    const sim_crash *c = &s->crash[k];
+    if (c->done || !s->node[c->victim].crash_armed) continue;
+    int rc = sim_crash_now(s, k);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int sim_on_remove(sim *s, const chorus_evq_event *ev) {
+  size_t u = ev->node, gone = ev->from;
+  sim_node *n = &s->node[u];
+  /* Down itself, or the view already left `gone` out (a VIEW output). */
+  if (n->down || (n->removed & (1u << gone))) {
+    s->removals_pending--;
+    return 0;
+  }
+  int rc = chorus_peer_remove_member(n->peer, sim_clock(s, u), gone);
+  if (rc == CHORUS_ERR_QUEUE_FULL) {
+    chorus_trace_line(&s->trace, s->now_us, "remove-retry n%zu -n%zu", u, gone);
+    chorus_evq_event again = *ev;
+    again.at_us = s->now_us + REMOVE_RETRY_US;
+    return sim_push(s, &again);
+  }
+  if (rc)
+    return sim_fail(s, rc, "n%zu refused to remove n%zu: %s", u, gone,
+                    chorus_errname(rc));
+  s->removals_pending--;
+  s->res->removals++;
+  n->removed = (uint16_t)(n->removed | 1u << gone);
+  chorus_check_removed(s->chk, s->now_us, u, gone);
+  chorus_trace_line(&s->trace, s->now_us, "remove n%zu -n%zu", u, gone);
+  return sim_drain(s, u);
+}

@@ -1,0 +1,152 @@
+/*
+ * Internal to the simulator: the state of one run, shared by the files that
+ * drive it (sim.c setup and loop, drive.c core outputs and timers, work.c
+ * workload, crash.c crashes and removals, mutate.c self-test mutations).
+ * Not a public interface: use sim.h.
+ */
+#ifndef CHORUS_SIM_INT_H
+#define CHORUS_SIM_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "evq.h"
+#include "net.h"
+#include "prng.h"
+#include "sim.h"
+#include "trace.h"
+
+#define SIM_NO_TIMER UINT64_MAX
+#define SIM_CRASHES_MAX (CHORUS_MEMBERS_MAX - 2) /* two nodes always survive */
+#define SIM_PPM_ONE 1000000u
+
+/* PRNG streams derived from the one seed. Never renumber: it would change
+ * every trace hash. */
+enum sim_stream {
+  STREAM_NET = 1,
+  STREAM_WORK = 2,
+  STREAM_NODE_SEED = 3,
+  STREAM_EPOCH = 4,
+  STREAM_CLOCK = 5,
+  STREAM_TEXT = 6,
+  STREAM_CRASH = 7, /* crash plan, victims, detection delays */
+  STREAM_SWARM = 8, /* chorus_sim_swarm's configuration draws */
+  STREAM_ORDER = 9, /* per-message room order with order_mixed */
+};
+
+typedef struct sim_node {
+  chorus_peer *peer;        /* NULL once crashed */
+  uint32_t epoch;           /* this boot's incarnation */
+  uint64_t clock_offset_us; /* node clock = virtual time + offset */
+  uint64_t timer_at_us;     /* the live TIMER event, or SIM_NO_TIMER */
+  uint64_t last_tick_us;
+  uint32_t ticks_same_time;
+  int stuck;                /* its deadline once failed to advance */
+  uint64_t sends;           /* messages drawn for it, for text keys */
+  int down;                 /* crashed; stays down */
+  int drop_inflight;        /* its datagrams in flight vanish with it */
+  uint16_t removed;         /* bit per node it has been told is gone */
+  uint64_t removal_at_us;   /* its latest scheduled removal */
+  size_t crash_armed;       /* 1 + index of its pending crash, 0: none */
+  size_t crash_budget;      /* datagrams the crashing burst lets out */
+  int crash_at_end;         /* crash when the current drain ends anyway */
+} sim_node;
+
+/* One planned crash (drawn at start; victim chosen when it is due). */
+typedef struct sim_crash {
+  uint64_t at_us;
+  uint8_t mode;          /* enum chorus_sim_crash_mode, never DRAWN */
+  uint8_t sequencer;     /* 1: the victim is the lowest live node */
+  uint8_t drop_inflight; /* 1: its datagrams in flight are lost */
+  uint8_t done;          /* it happened */
+  uint32_t budget;       /* datagrams that leave in the cut burst */
+  uint64_t pick;         /* uniform draw for a non-sequencer victim */
+  size_t victim;         /* node, once chosen */
+} sim_crash;
+
+/* A delivery held back by the reorder, causal or total mutation. */
+typedef struct sim_held {
+  int active;
+  int other_sender; /* release after another sender's delivery (else same) */
+  int total_only;   /* that delivery must be total or safe */
+  chorus_check_delivery d;
+} sim_held;
+
+typedef struct sim {
+  const chorus_sim_config *cfg;
+  chorus_sim_result *res;
+  sim_node node[CHORUS_MEMBERS_MAX];
+  chorus_evq *evq;
+  chorus_net *net;
+  chorus_check *chk;
+  chorus_prng work;   /* workload: times, senders, kinds, lengths */
+  chorus_prng order;  /* room order per message (order_mixed) */
+  chorus_prng crash_rng;
+  chorus_trace trace;
+  uint8_t *poll_buf;  /* chorus_peer_poll output, poll_cap bytes */
+  size_t poll_cap;
+  uint8_t *text_buf;  /* workload text, msg_bytes_max bytes */
+  uint8_t *held_text; /* mutated or held delivery text, poll_cap bytes */
+  sim_held held;
+  sim_crash crash[SIM_CRASHES_MAX];
+  size_t crash_count;      /* planned */
+  size_t crashes_pending;  /* planned, not yet happened */
+  size_t removals_pending; /* scheduled, not yet given */
+  size_t desc_len;         /* bytes used in res->crash_desc */
+  uint64_t now_us;
+  uint64_t deliveries; /* deliveries seen, for the mutation */
+  int mutated;         /* the mutation has been applied */
+  int hide_held;       /* safe mutation: HELD reports of the last node hidden */
+  int agree_victim;    /* agreement mutation: the survivor, or -1 */
+  int healed, quiet;
+} sim;
+
+/* The seed of stream `stream`, item `index`: independent of every other. */
+uint64_t sim_derive(uint64_t seed, uint64_t stream, uint64_t index);
+
+/* Records the first simulator error (verdict ERROR); returns `rc`. */
+int sim_fail(sim *s, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Node i's clock now: virtual time plus its offset, µs. */
+uint64_t sim_clock(const sim *s, size_t i);
+
+/* Pushes an event; a full queue is a simulator error (returned). */
+int sim_push(sim *s, const chorus_evq_event *ev);
+
+/* drive.c: after every input to node i, take every output (datagrams to
+ * the network, deliveries to the checker) and arm its timer. A pending
+ * mid-send or mid-output crash of i happens in here; then i is down on
+ * return. Returns 0 or a simulator error. */
+int sim_drain(sim *s, size_t i);
+int sim_on_dgram(sim *s, const chorus_evq_event *ev);
+int sim_on_timer(sim *s, const chorus_evq_event *ev);
+
+/* mutate.c: hands a delivery, or a HELD report, to the checker through the
+ * configured mutation. Returns 0 or a simulator error. */
+void sim_report(sim *s, const chorus_check_delivery *d);
+int sim_report_held(sim *s, size_t holder, const chorus_output *out);
+void sim_mutate_on_crash(sim *s);
+
+/* work.c: the workload. */
+void sim_work_init(sim *s);
+int sim_schedule_work(sim *s);
+int sim_on_work(sim *s);
+/* Submits a room message from `sender` drawn from `rng` (the crash stream
+ * for a mid-send crash). Returns 0 (also when refused) or an error. */
+int sim_submit_room(sim *s, size_t sender, chorus_prng *rng);
+
+/* crash.c: crashes and removals. */
+int sim_plan_crashes(sim *s);
+int sim_on_crash(sim *s, const chorus_evq_event *ev);
+int sim_on_remove(sim *s, const chorus_evq_event *ev);
+/* Crash number k happens now (its victim already chosen). Returns 0. */
+int sim_crash_now(sim *s, size_t k);
+/* At the heal: armed crashes that have not happened yet happen now. */
+int sim_crash_at_heal(sim *s);
+
+#endif
