@@ -124,6 +124,21 @@ static size_t free_slots(const chorus_room *r) {
 
 static size_t reserve_slots(const chorus_room *r) { return r->retain_max / 4; }
 
+/* Each member may have at most retain_max / n of its own messages not yet
+ * stable: then what every member relays in a view change fits in every
+ * other member's slots, and the flush cannot deadlock on a full queue. */
+static size_t own_quota(const chorus_room *r) {
+  size_t q = r->retain_max / r->n;
+  return q > 0 ? q : 1;
+}
+
+static size_t own_in_use(const chorus_room *r) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->retain_max; i++)
+    n += r->slots[i].state != RS_FREE && r->slots[i].origin == r->self;
+  return n;
+}
+
 int chorus_room_can_accept(const chorus_room *r) {
   return alloc_slot(r) >= 0 && r->ob_count + 2 <= outbox_cap(r);
 }
@@ -184,6 +199,8 @@ static int slot_held(const chorus_room_slot *s) {
   return s->order < CHORUS_ORDER_TOTAL || s->seq != 0;
 }
 
+static void own_release_pending(chorus_room *r);
+
 static void held_advance(chorus_room *r, size_t origin) {
   uint32_t before = r->held[origin];
   for (;;) {
@@ -218,8 +235,8 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   /* Own messages never take the slots kept for what others send: those
    * are what unblocks delivery. */
   int i = alloc_slot(r);
-  if (i < 0 || free_slots(r) <= reserve_slots(r) || r->ob_count + 2 > outbox_cap(r) ||
-      len > r->msg_bytes_max)
+  if (i < 0 || free_slots(r) <= reserve_slots(r) || own_in_use(r) >= own_quota(r) ||
+      r->ob_count + 2 > outbox_cap(r) || len > r->msg_bytes_max)
     return CHORUS_ERR_WINDOW_FULL;
   chorus_room_slot *s = &r->slots[i];
   s->origin = (uint8_t)r->self;
@@ -231,16 +248,32 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   s->held_us = now_us;
   memcpy(s->text, text, len);
   r->epoch[r->self] = epoch;
-  /* During a view change it waits, numbered, until the new view. */
   s->state = RS_PENDING;
-  if (!r->flushing) own_release(r, i);
+  own_release_pending(r);
   *count = s->count;
   return CHORUS_OK;
 }
 
-/* After a view change: send what was submitted meanwhile, in order. */
+/* The sequencer forwards its own total message only once it numbers it; its
+ * later messages wait until then, so that on every link an origin's
+ * messages keep their order (a receiver short of slots takes only an
+ * origin's next message: a later one ahead of it in a link would block). */
+static int own_blocked(const chorus_room *r) {
+  if (r->flushing) return 1;
+  if (!is_sequencer(r)) return 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD && s->origin == r->self && s->order >= CHORUS_ORDER_TOTAL &&
+        s->seq == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Send own messages held back (during a view change, or behind an own
+ * message the sequencer has not numbered yet), in order. */
 static void own_release_pending(chorus_room *r) {
-  for (;;) {
+  while (!own_blocked(r)) {
     int best = -1;
     for (size_t i = 0; i < r->retain_max; i++)
       if (r->slots[i].state == RS_PENDING &&
@@ -283,9 +316,9 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
 
 /* Whether room message m[0..len) can be taken now. A duplicate or a
  * malformed one always can (it takes no slot). When slots run short only
- * the next message of its origin is taken: it is at the head of some link
- * and is what the held messages wait for, so delivery never deadlocks on
- * a full hold-back queue. */
+ * the next message of its origin (one past the run of its messages present
+ * here) is taken: it is at the head of some link and is what the held
+ * messages wait for, so delivery never deadlocks on a full hold-back queue. */
 int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
@@ -293,7 +326,11 @@ int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
     return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
-  return free > reserve_slots(r) || h.count == r->held[h.origin] + 1;
+  /* In a view change the relays are what completes it: take them all. */
+  if (r->flushing || free > reserve_slots(r)) return 1;
+  uint32_t have = r->delivered[h.origin]; /* contiguous run present here */
+  while (find_slot(r, h.origin, have + 1) >= 0) have++;
+  return h.count == have + 1;
 }
 
 /* Take a sequence number from a newer (or the current) numbering. */
@@ -496,30 +533,37 @@ static void history_record(chorus_room *r, const chorus_room_slot *s) {
   r->hist_count++;
 }
 
+/* Deliver the first held message whose order allows it now. */
+static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || !deliverable(r, s)) continue;
+    s->state = RS_DELIVERED;
+    r->delivered[s->origin]++;
+    past_merge(r, s);
+    if (s->seq) r->next_seq++;
+    history_record(r, s);
+    d->origin = s->origin;
+    d->origin_epoch = s->origin_epoch;
+    d->count = s->count;
+    d->view = r->view;
+    d->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
+    d->order = s->order;
+    d->text = s->text;
+    d->len = s->len;
+    return 1;
+  }
+  return 0;
+}
+
 int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
   (void)now_us;
   collect_stable(r);
-  do {
-    for (size_t i = 0; i < r->retain_max; i++) {
-      chorus_room_slot *s = &r->slots[i];
-      if (s->state != RS_HELD || !deliverable(r, s)) continue;
-      s->state = RS_DELIVERED;
-      r->delivered[s->origin]++;
-      past_merge(r, s);
-      if (s->seq) r->next_seq++;
-      history_record(r, s);
-      d->origin = s->origin;
-      d->origin_epoch = s->origin_epoch;
-      d->count = s->count;
-      d->view = r->view;
-      d->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
-      d->order = s->order;
-      d->text = s->text;
-      d->len = s->len;
-      return 1;
-    }
-  } while (sequence_ready(r));
-  return 0;
+  for (;;) {
+    own_release_pending(r);
+    if (deliver_one(r, d)) return 1;
+    if (!sequence_ready(r)) return 0;
+  }
 }
 
 int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count) {
