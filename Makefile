@@ -106,3 +106,15 @@ asan:
 	@set -e; for t in build/asan/test_*; do echo "asan: $$t"; $$t >/dev/null; done
 	build/asan/chorus sim --seeds 1..200 --loss 0.3 --dup 0.2 --reorder 0.3 --quiet
 	build/asan/chorus sim --seeds 1..100 --order safe --loss 0.1 --quiet
+
+# ---- portability and real-network checks (not part of make test) --------
+.PHONY: port-musl port-s390x netns
+# Static musl build: static check, unit tests, sim hashes vs native glibc.
+port-musl:
+	sh tests/port/musl.sh
+# Big-endian: static s390x cross build under qemu-user; hashes vs x86-64.
+port-s390x:
+	sh tests/port/s390x.sh
+# 10 peers in network namespaces with nftables packet loss (needs root).
+netns: $(BIN)
+	CHORUS=$(abspath $(BIN)) sh tests/netns/lossy10.sh
