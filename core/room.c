@@ -397,8 +397,9 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++)
-      if (stable[k] > r->stable[k] && stable[k] <= r->held[k]) {
-        r->stable[k] = stable[k];
+      if (stable[k] > r->stable[k] && r->held[k] > r->stable[k]) {
+        /* Everyone else holds up to stable[k]; we hold up to held[k]. */
+        r->stable[k] = stable[k] < r->held[k] ? stable[k] : r->held[k];
         r->gc_needed = 1;
       }
   stable_update(r);
@@ -540,6 +541,7 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
     if (s->state != RS_HELD || !deliverable(r, s)) continue;
     s->state = RS_DELIVERED;
     r->delivered[s->origin]++;
+    if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
     past_merge(r, s);
     if (s->seq) r->next_seq++;
     history_record(r, s);
@@ -720,7 +722,9 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   chorus_room_outbox_compact(r);
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_FREE || s->state == RS_PENDING || s->count <= r->stable[s->origin])
+    /* Held ones always: "stable" may count a number a flush then cleared. */
+    if (s->state == RS_FREE || s->state == RS_PENDING ||
+        (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]))
       continue;
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;

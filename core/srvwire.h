@@ -25,6 +25,11 @@
  *                    version (BAD_VERSION), the limit (ROOM_FULL, TOO_MANY_*),
  *                    else 0
  *
+ * Bytes 0..7 (magic, version, op, rid) are the version-independent prefix:
+ * every future version keeps them, so a server answers a request of another
+ * version with BAD_VERSION (in its own version, detail = its version) and a
+ * client matches that answer to its request.
+ *
  * Field types: u8/u16/u32 big-endian; str8 = len u8, then len bytes (no
  * NUL); addr = len u8 (0..28), then len opaque bytes (the platform's
  * encoding of a UDP address, see platform/server_loop.h).

@@ -57,6 +57,10 @@ regress-total-crashed-sequencer-mid-output|193..193|--swarm
 regress-agreement-two-crashes|106..106|--swarm
 regress-holdback-full-no-crash|16..16|--swarm
 regress-seq-crash-liveness-2|1..1|--rate 100 --order total --crashes 1 --crash-mode mid-output --crash-victim sequencer
+regress-orphans-still-relaying|80..80|--swarm
+regress-stale-stability-cleared-seq|531..531|--swarm
+regress-stable-before-delivery-gc|922..922|--swarm
+regress-sequencer-own-link-order|10001..10001|--swarm --duration 5
 PLAN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
