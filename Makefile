@@ -41,6 +41,10 @@ units: $(UNIT_BIN)
 $(B)/test_%: tests/unit/test_%.c $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
 
+# The store's unit test includes platform/store.c.
+$(B)/test_store: tests/unit/test_store.c platform/store.c $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
+
 # Simulator unit tests include the sim/*.c files they test.
 $(B)/test_sim_%: tests/unit/test_sim_%.c $(wildcard sim/*.c) $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)

@@ -5,5 +5,6 @@
 
 int chorus_cmd_peer(int argc, char **argv); /* cli/cmd_peer.c */
 int chorus_cmd_sim(int argc, char **argv);  /* cli/cmd_sim.c */
+int chorus_cmd_server(int argc, char **argv); /* cli/cmd_server.c */
 
 #endif

@@ -13,7 +13,7 @@ static const char main_usage[] =
     "commands:\n"
     "  peer     run a chat node (chorus peer --help)\n"
     "  sim      run the deterministic simulator (chorus sim --help)\n"
-    "  server   the rendezvous server (not built yet)\n"
+    "  server   the rendezvous, account and room server\n"
     "\n"
     "  chorus --help    this text\n";
 
@@ -29,13 +29,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "peer") == 0) return chorus_cmd_peer(argc - 1, argv + 1);
   if (strcmp(cmd, "sim") == 0) return chorus_cmd_sim(argc - 1, argv + 1);
-  if (strcmp(cmd, "server") == 0) {
-    fprintf(stderr,
-            "chorus: 'server' is not built yet in this version; peers use a static "
-            "member list (--peer NAME@HOST:PORT)\n%s",
-            main_usage);
-    return 2;
-  }
+  if (strcmp(cmd, "server") == 0) return chorus_cmd_server(argc - 1, argv + 1);
   fprintf(stderr, "chorus: unknown command '%s'\n%s", cmd, main_usage);
   return 2;
 }

@@ -36,7 +36,7 @@ L=127.0.0.1:1
 # --- command line: exit 2 with usage -------------------------------------
 expect_exit 2 "missing command"
 expect_exit 2 "unknown command 'frobnicate'" frobnicate
-expect_exit 2 "not built yet" server
+expect_exit 2 "unknown option '--bogus'" server --bogus
 expect_exit 0 "usage: chorus COMMAND" --help
 expect_exit 0 "usage: chorus peer" peer --help
 expect_exit 2 "missing --name" peer

@@ -1,0 +1,155 @@
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int store_fail(char *err, size_t err_bytes, int rc, const char *what,
+                      const chorus_store *st, const char *file, int e) {
+  if (err != NULL && err_bytes > 0)
+    snprintf(err, err_bytes, "%s %s%s%s: %s", what, st->dir, file ? "/" : "", file ? file : "",
+             strerror(e));
+  errno = e;
+  return rc;
+}
+
+static int store_lock(chorus_store *st, char *err, size_t err_bytes) {
+  st->lock_fd = openat(st->dir_fd, CHORUS_STORE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (st->lock_fd < 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot open", st,
+                      CHORUS_STORE_LOCK, errno);
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(st->lock_fd, F_SETLK, &fl) == 0) return CHORUS_STORE_OK;
+  int e = errno;
+  if (e == EACCES || e == EAGAIN) {
+    if (err != NULL && err_bytes > 0)
+      snprintf(err, err_bytes, "data directory %s is in use by another chorus server", st->dir);
+    return CHORUS_STORE_ERR_BUSY;
+  }
+  return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot lock", st, CHORUS_STORE_LOCK,
+                    e);
+}
+
+int chorus_store_open(chorus_store *st, const char *dir, char *err, size_t err_bytes) {
+  memset(st, 0, sizeof *st);
+  st->dir_fd = st->lock_fd = -1;
+  size_t n = dir ? strlen(dir) : 0;
+  if (n == 0 || n > CHORUS_STORE_DIR_BYTES_MAX) {
+    if (err != NULL && err_bytes > 0)
+      snprintf(err, err_bytes, "bad data directory: the path must be 1-%d bytes",
+               CHORUS_STORE_DIR_BYTES_MAX);
+    return CHORUS_STORE_ERR_PATH;
+  }
+  memcpy(st->dir, dir, n + 1);
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot create data directory", st,
+                      NULL, errno);
+  st->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (st->dir_fd < 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot open data directory", st,
+                      NULL, errno);
+  int rc = store_lock(st, err, err_bytes);
+  if (rc == CHORUS_STORE_OK && unlinkat(st->dir_fd, CHORUS_STORE_TEMP, 0) != 0 &&
+      errno != ENOENT)
+    rc = store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot remove", st,
+                    CHORUS_STORE_TEMP, errno);
+  if (rc != CHORUS_STORE_OK) {
+    int e = errno;
+    chorus_store_close(st);
+    errno = e;
+  }
+  return rc;
+}
+
+int chorus_store_load(chorus_store *st, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
+                      char *err, size_t err_bytes) {
+  *len_bytes = 0;
+  int fd = openat(st->dir_fd, CHORUS_STORE_SNAPSHOT, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return CHORUS_STORE_EMPTY;
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot open", st,
+                      CHORUS_STORE_SNAPSHOT, errno);
+  }
+  size_t got = 0;
+  int rc = CHORUS_STORE_OK;
+  for (;;) {
+    uint8_t extra;
+    uint8_t *dst = got < cap_bytes ? buf + got : &extra;
+    size_t want = got < cap_bytes ? cap_bytes - got : 1;
+    ssize_t k = read(fd, dst, want);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      rc = store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot read", st,
+                      CHORUS_STORE_SNAPSHOT, errno);
+      break;
+    }
+    if (k == 0) break;
+    if (got >= cap_bytes) {
+      if (err != NULL && err_bytes > 0)
+        snprintf(err, err_bytes, "%s/%s is larger than %zu bytes, the largest snapshot of "
+                 "this server's limits", st->dir, CHORUS_STORE_SNAPSHOT, cap_bytes);
+      rc = CHORUS_STORE_ERR_TOO_BIG;
+      break;
+    }
+    got += (size_t)k;
+  }
+  close(fd);
+  *len_bytes = got;
+  return rc;
+}
+
+static int store_write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t k = write(fd, p, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+/* Write and fsync the temporary file. */
+static int store_write_temp(chorus_store *st, const uint8_t *data, size_t len, char *err,
+                            size_t err_bytes) {
+  int fd = openat(st->dir_fd, CHORUS_STORE_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot create", st,
+                      CHORUS_STORE_TEMP, errno);
+  const char *what = NULL;
+  if (store_write_all(fd, data, len) != 0) what = "cannot write";
+  else if (fsync(fd) != 0) what = "fsync failed on";
+  int e = errno;
+  if (close(fd) != 0 && what == NULL) {
+    what = "cannot close";
+    e = errno;
+  }
+  if (what != NULL)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, what, st, CHORUS_STORE_TEMP, e);
+  return CHORUS_STORE_OK;
+}
+
+int chorus_store_save(chorus_store *st, const uint8_t *data, size_t len_bytes, char *err,
+                      size_t err_bytes) {
+  int rc = store_write_temp(st, data, len_bytes, err, err_bytes);
+  if (rc != CHORUS_STORE_OK) return rc;
+  if (renameat(st->dir_fd, CHORUS_STORE_TEMP, st->dir_fd, CHORUS_STORE_SNAPSHOT) != 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot rename a snapshot into", st,
+                      CHORUS_STORE_SNAPSHOT, errno);
+  if (fsync(st->dir_fd) != 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "fsync failed on data directory",
+                      st, NULL, errno);
+  return CHORUS_STORE_OK;
+}
+
+void chorus_store_close(chorus_store *st) {
+  if (st->lock_fd >= 0) close(st->lock_fd); /* releases the lock */
+  if (st->dir_fd >= 0) close(st->dir_fd);
+  st->lock_fd = st->dir_fd = -1;
+}
