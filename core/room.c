@@ -404,13 +404,18 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
       }
   stable_update(r);
   /* Reports are unreliable. A member whose stable vector lags ours missed
-   * our announcement; a sequencer whose stable vector lags what we hold may
-   * have missed our report. Either way, it gets ours again. */
+   * our announcement and gets it again. */
   if (!(r->alive & bit(from))) return;
-  for (size_t k = 0; k < n; k++) {
-    if (is_sequencer(r) && stable[k] < r->stable[k]) r->state_dirty |= bit(from);
-    if (from == chorus_room_sequencer(r) && stable[k] < r->held[k])
-      r->state_dirty |= bit(from);
+  if (is_sequencer(r)) {
+    for (size_t k = 0; k < n; k++)
+      if (stable[k] < r->stable[k]) r->state_dirty |= bit(from);
+  } else if (from == chorus_room_sequencer(r)) {
+    /* The sequencer's announcement stands still below what we hold: it may
+     * lack our report (we may think all settled from others' reports). */
+    int still = memcmp(stable, r->last_announced, n * sizeof(*stable)) == 0, behind = 0;
+    for (size_t k = 0; k < n; k++) behind |= stable[k] < r->held[k];
+    if (still && behind) r->state_dirty |= bit(from);
+    memcpy(r->last_announced, stable, n * sizeof(*stable));
   }
 }
 

@@ -61,6 +61,7 @@ regress-orphans-still-relaying|80..80|--swarm
 regress-stale-stability-cleared-seq|531..531|--swarm
 regress-stable-before-delivery-gc|922..922|--swarm
 regress-sequencer-own-link-order|10001..10001|--swarm --duration 5
+regress-report-on-stalled-announcement|606..606|--swarm
 PLAN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
