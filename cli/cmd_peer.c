@@ -4,9 +4,11 @@
  * The main thread reads commands from stdin; the network loop
  * (platform/loop.h) owns the protocol state and prints events through the
  * view (cli/peer_show.h). On /quit, end of input, SIGINT or SIGTERM the
- * node waits up to --grace-ms (5 s by default) for its messages to be
- * acknowledged, so a script that writes messages and closes stdin loses
- * none of them.
+ * node leaves gracefully: it announces the leave (the others remove it in a
+ * view change with reason "leave" instead of waiting for the failure
+ * detector), then waits up to --grace-ms (5 s by default) for the
+ * announcement and its messages to be acknowledged, so a script that writes
+ * messages and closes stdin loses none of them.
  */
 #include <errno.h>
 #include <signal.h>
@@ -91,6 +93,7 @@ static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
   lc->peer.seed = seed;
   lc->peer.msg_bytes_max = a->max_msg_bytes;
   lc->peer.order = a->order;
+  lc->peer.fd_mode = a->fd_mode;
   lc->fd = app->fd;
   lc->fault.drop_ppm = a->drop_ppm;
   lc->fault.dup_ppm = a->dup_ppm;
@@ -290,13 +293,36 @@ static void peer_read_input(peer_app *app) {
   chorus_line_free(&r);
 }
 
-/* Give unacknowledged messages a bounded grace period, then stop. */
+/* Announce the leave. The loop runs it after every command queued before
+ * it; a full command queue is retried until end_us. */
+static void peer_leave(peer_app *app, uint64_t end_us) {
+  for (;;) {
+    int rc =
+        chorus_loop_submit(app->loop, CHORUS_LOOP_CMD_LEAVE, 0, NULL, 0, ++app->next_tag, 0);
+    if (rc == CHORUS_OK) return;
+    if (rc != CHORUS_ERR_QUEUE_FULL || chorus_clock_now_us() >= end_us) {
+      chorus_show_error_code(&app->view, rc, NULL, 0);
+      return;
+    }
+    chorus_loop_flush(app->loop, 50); /* a bounded wait for queue progress */
+  }
+}
+
+static uint32_t peer_ms_until(uint64_t end_us) {
+  uint64_t now = chorus_clock_now_us();
+  return end_us > now ? (uint32_t)((end_us - now + 999) / 1000) : 0;
+}
+
+/* Leave, give the leave and unacknowledged messages a bounded grace
+ * period, then stop. */
 static void peer_shutdown(peer_app *app) {
+  uint64_t end_us = chorus_clock_now_us() + (uint64_t)app->args.grace_ms * 1000u;
   size_t left = chorus_loop_flush(app->loop, 0);
   if (left > 0 && app->args.grace_ms > 0)
     chorus_show_notice(&app->view, "waiting up to %.1f s for %zu unacknowledged messages/frames",
                        app->args.grace_ms / 1000.0, left);
-  left = chorus_loop_flush(app->loop, app->args.grace_ms);
+  peer_leave(app, end_us);
+  left = chorus_loop_flush(app->loop, peer_ms_until(end_us));
   if (left > 0)
     chorus_show_warning(&app->view, CHORUS_VIEW_CODE_UNACKED,
                         "%zu messages/frames were not acknowledged before exit", left);

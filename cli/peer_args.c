@@ -8,7 +8,8 @@
 
 const char chorus_peer_args_usage[] =
     "usage: chorus peer --name NAME --listen HOST:PORT [--peer NAME@HOST:PORT ...]\n"
-    "                   [--order fifo|causal|total|safe] [--json] [--block]\n"
+    "                   [--order fifo|causal|total|safe] [--fd default|fast|off]\n"
+    "                   [--json] [--block]\n"
     "                   [--max-msg BYTES]\n"
     "                   [--drop P] [--dup P] [--delay-ms MS] [--delay P] [--seed N]\n"
     "                   [--epoch N] [--grace-ms MS]\n"
@@ -18,6 +19,11 @@ const char chorus_peer_args_usage[] =
     "                         [::]:PORT for dual stack, :PORT for 0.0.0.0\n"
     "  --peer NAME@HOST:PORT  another member (repeat; at most 10 members in all)\n"
     "  --order MODE           room order: fifo, causal, total (default) or safe\n"
+    "  --fd PROFILE           failure detection (heartbeats, indirect probes,\n"
+    "                         refutable suspicion): a crashed member is removed\n"
+    "                         from the view in about 5 s with 'default', about\n"
+    "                         2 s with 'fast' (a LAN); 'off' keeps the member\n"
+    "                         list static (a graceful leave still removes)\n"
     "  --json                 commands on stdin, one JSON event per line on stdout\n"
     "  --block                when a send window is full, wait instead of failing\n"
     "  --max-msg BYTES        longest message, 1-65536 (default 4096)\n"
@@ -27,8 +33,10 @@ const char chorus_peer_args_usage[] =
     "  --delay P              fraction of datagrams held (default 1 with --delay-ms)\n"
     "  --seed N               seed for the protocol and fault PRNGs (default: pid)\n"
     "  --epoch N              override this boot's epoch (tests; default: clock)\n"
-    "  --grace-ms MS          at exit, wait at most MS for unacknowledged\n"
-    "                         messages (default 5000)\n"
+    "  --grace-ms MS          at exit (/quit, end of input, SIGINT, SIGTERM) the\n"
+    "                         node announces its leave, then waits at most MS\n"
+    "                         for it and its messages to be acknowledged\n"
+    "                         (default 5000)\n"
     "  --help                 this text\n"
     "\n"
     "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /help, /quit;\n"
@@ -100,6 +108,18 @@ static int args_add_peer(args_state *st, const char *v) {
   return 0;
 }
 
+static int args_fd(args_state *st, const char *v) {
+  static const char *const names[] = {"default", "fast", "off"};
+  static const enum chorus_fd_mode values[] = {CHORUS_FD_MODE_DEFAULT, CHORUS_FD_MODE_FAST,
+                                               CHORUS_FD_MODE_OFF};
+  for (size_t i = 0; i < 3; i++)
+    if (strcmp(v, names[i]) == 0) {
+      st->a->fd_mode = values[i];
+      return 0;
+    }
+  return args_fail(st->err, st->err_bytes, "bad --fd '%s': expected default, fast or off", v);
+}
+
 static int args_order(args_state *st, const char *v) {
   static const char *const modes[] = {"fifo", "causal", "total", "safe"};
   static const enum chorus_order values[] = {CHORUS_ORDER_FIFO, CHORUS_ORDER_CAUSAL,
@@ -121,6 +141,7 @@ static int args_value(args_state *st, const char *opt, const char *v) {
   else if (strcmp(opt, "--listen") == 0) a->listen = v;
   else if (strcmp(opt, "--peer") == 0) return args_add_peer(st, v);
   else if (strcmp(opt, "--order") == 0) return args_order(st, v);
+  else if (strcmp(opt, "--fd") == 0) return args_fd(st, v);
   else if (strcmp(opt, "--max-msg") == 0) {
     if (!args_uint(v, 1, CHORUS_MSG_BYTES_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --max-msg '%s': expected 1 to %d bytes", v,
@@ -164,7 +185,8 @@ static int args_value(args_state *st, const char *opt, const char *v) {
 static int args_has_value(const char *opt) {
   static const char *const with_value[] = {"--name",  "--listen", "--peer",     "--order",
                                            "--max-msg", "--drop", "--dup",      "--delay",
-                                           "--delay-ms", "--seed", "--epoch", "--grace-ms"};
+                                           "--delay-ms", "--seed", "--epoch", "--grace-ms",
+                                           "--fd"};
   for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
     if (strcmp(opt, with_value[i]) == 0) return 1;
   return 0;
@@ -217,6 +239,7 @@ int chorus_peer_args_parse(int argc, char **argv, chorus_peer_args *out, char *e
   memset(out, 0, sizeof *out);
   out->max_msg_bytes = CHORUS_MSG_BYTES_DEFAULT;
   out->order = CHORUS_ORDER_TOTAL;
+  out->fd_mode = CHORUS_FD_MODE_DEFAULT;
   out->grace_ms = CHORUS_PEER_ARGS_GRACE_MS_DEFAULT;
   if (err_bytes > 0) err[0] = '\0';
   args_state st = {out, err, err_bytes, 0};

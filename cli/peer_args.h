@@ -21,6 +21,7 @@ typedef struct chorus_peer_args {
   char peer_names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   const char *peer_addrs[CHORUS_MEMBERS_MAX]; /* HOST:PORT part, into argv */
   enum chorus_order order; /* --order, default CHORUS_ORDER_TOTAL */
+  enum chorus_fd_mode fd_mode; /* --fd, default CHORUS_FD_MODE_DEFAULT */
   int json;           /* --json */
   int block;          /* --block: wait for window space instead of failing */
   size_t max_msg_bytes;         /* --max-msg, default CHORUS_MSG_BYTES_DEFAULT */
@@ -40,7 +41,8 @@ extern const char chorus_peer_args_usage[];
 /*
  * chorus_peer_args_parse parses argv[1..argc) (argv[0] is "peer") into *out.
  * Returns 0, or -1 with a one-line reason (no newline) in err[0..err_bytes):
- * unknown option, missing value, bad number or probability, bad name,
+ * unknown option, missing value, bad number, probability, order or failure
+ * detection profile, bad name,
  * duplicate name, more than CHORUS_MEMBERS_MAX members, missing --name or
  * --listen. With --help returns 0 and sets out->help (other checks skipped).
  */

@@ -13,6 +13,7 @@ typedef struct show_kv {
 } show_kv;
 
 #define SHOW_N(a) (sizeof(a) / sizeof((a)[0]))
+#define SHOW_KV_MAX 32 /* counters in one group of /stats */
 
 int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
                      size_t max_msg_bytes) {
@@ -97,10 +98,12 @@ void chorus_show_ready(chorus_show *v, uint32_t epoch, const char *const *names,
 static const char view_help_text[] =
     "TEXT             send TEXT to the room (//TEXT if it starts with '/')\n"
     "/msg USER TEXT   private message to USER\n"
-    "/who             members, their epoch and whether they were contacted\n"
+    "/who             the view number, every member's state (in the view,\n"
+    "                 left, crashed, unreachable), epoch and address\n"
     "/stats           counters, RTT estimates and queue depths per peer\n"
     "/help            this text\n"
-    "/quit            leave (waits a while for unacknowledged messages)\n";
+    "/quit            leave the room gracefully (the others see a view\n"
+    "                 change; waits a while for unacknowledged messages)\n";
 
 void chorus_show_help(chorus_show *v) {
   show_begin(v);
@@ -264,34 +267,170 @@ static void view_peer(chorus_show *v, const chorus_loop_event *ev) {
   show_end(v);
 }
 
+/* How a view change reads: "carol crashed", JSON reason "crash". */
+static const char *show_reason(enum chorus_view_reason r) {
+  switch (r) {
+    case CHORUS_VIEW_JOIN: return "join";
+    case CHORUS_VIEW_LEAVE: return "leave";
+    case CHORUS_VIEW_CRASH: return "crash";
+    case CHORUS_VIEW_PARTITION: return "partition";
+    case CHORUS_VIEW_MERGE: return "merge";
+  }
+  return "unknown";
+}
+
+/* Wall-clock milliseconds since the Unix epoch, so scripts can time a view
+ * change against an outside event (a kill) on the same host. */
+static unsigned long long show_time_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+/* The new view's members by name, so every member prints a view the same
+ * way (indices follow each node's own --peer order). Returns the count. */
+static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) {
+  size_t n = 0;
+  for (size_t i = 0; i < ev->member_count && i < CHORUS_MEMBERS_MAX; i++) {
+    if (!(ev->members & (1u << i))) continue;
+    size_t j = n++;
+    for (; j > 0 && strcmp(out[j - 1], ev->names[i]) > 0; j--) out[j] = out[j - 1];
+    out[j] = ev->names[i];
+  }
+  return n;
+}
+
+static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
+  fprintf(v->out, "{\"event\":\"view\",\"view\":%lu,\"reason\":\"%s\",\"member\":",
+          (unsigned long)ev->view, show_reason(ev->reason));
+  chorus_json_cstr(v->out, ev->name);
+  fputs(",\"members\":[", v->out);
+  const char *names[CHORUS_MEMBERS_MAX];
+  size_t n = show_view_members(ev, names);
+  for (size_t i = 0; i < n; i++) {
+    if (i) putc(',', v->out);
+    chorus_json_cstr(v->out, names[i]);
+  }
+  fprintf(v->out, "],\"time_ms\":%llu}\n", show_time_ms());
+}
+
+/* "-- carol crashed (view 3: alice bob dave)" */
+static void view_change_text(chorus_show *v, const chorus_loop_event *ev) {
+  fputs("-- ", v->out);
+  switch (ev->reason) {
+    case CHORUS_VIEW_JOIN:
+      /* About ourselves: we were admitted (again) after a restart. */
+      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", ev->name);
+      else fprintf(v->out, "%s joined", ev->name);
+      break;
+    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", ev->name); break;
+    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", ev->name); break;
+    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", ev->name); break;
+    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", ev->name); break;
+    default: fprintf(v->out, "%s removed", ev->name); break;
+  }
+  fprintf(v->out, " (view %lu:", (unsigned long)ev->view);
+  const char *names[CHORUS_MEMBERS_MAX];
+  size_t n = show_view_members(ev, names);
+  for (size_t i = 0; i < n; i++) fprintf(v->out, " %s", names[i]);
+  fputs(")\n", v->out);
+}
+
+static void view_change(chorus_show *v, const chorus_loop_event *ev) {
+  show_begin(v);
+  if (v->json) view_change_json(v, ev);
+  else view_change_text(v, ev);
+  show_end(v);
+}
+
+static void view_leaving(chorus_show *v, const chorus_loop_event *ev) {
+  if (ev->err != CHORUS_OK) {
+    chorus_show_error(v, chorus_errname(ev->err), "cannot announce the leave: %s",
+                      chorus_strerror(ev->err));
+    return;
+  }
+  show_begin(v);
+  if (v->json) fputs("{\"event\":\"leaving\"}\n", v->out);
+  else fputs("-- leaving the room\n", v->out);
+  show_end(v);
+}
+
+/* A private message to a member that is no longer in the view. */
+static void view_gone_error(chorus_show *v, const chorus_loop_event *ev) {
+  const char *why = ev->reason == CHORUS_VIEW_LEAVE       ? "left the room"
+                    : ev->reason == CHORUS_VIEW_CRASH     ? "crashed and was removed from the room"
+                    : ev->reason == CHORUS_VIEW_PARTITION ? "is unreachable (partition) and was "
+                                                            "removed from the room"
+                                                          : "was removed from the room";
+  chorus_show_error(v, chorus_errname(ev->err), "cannot send to %s: %s %s (view %lu)", ev->name,
+                    ev->name, why, (unsigned long)ev->view);
+}
+
 /* ---- /who and /stats ---------------------------------------------------- */
 
+/* A member's state in words: "in_view", "leaving" (ourselves, after
+ * /quit), or why it left the view. */
+static const char *show_member_state(const chorus_loop_snapshot *s, size_t i) {
+  const chorus_loop_member_state *m = &s->state[i];
+  if (m->in_view) return i == s->self && s->leaving ? "leaving" : "in_view";
+  if (!m->removal_seen) return "removed";
+  switch (m->reason) {
+    case CHORUS_VIEW_LEAVE: return "left";
+    case CHORUS_VIEW_CRASH: return "crashed";
+    case CHORUS_VIEW_PARTITION: return "unreachable";
+    default: return "removed";
+  }
+}
+
+static void view_who_json(chorus_show *v, const chorus_loop_snapshot *s, size_t i,
+                          const char *addr) {
+  int me = i == s->self;
+  uint32_t epoch = me ? s->self_epoch : s->links[i].peer_epoch;
+  const chorus_loop_member_state *m = &s->state[i];
+  fputs(i ? ",{\"name\":" : "{\"name\":", v->out);
+  chorus_json_cstr(v->out, s->names[i]);
+  fputs(",\"addr\":", v->out);
+  chorus_json_cstr(v->out, addr);
+  fprintf(v->out, ",\"epoch\":%lu,\"self\":%s,\"contacted\":%s,\"state\":\"%s\"",
+          (unsigned long)epoch, me ? "true" : "false", epoch != 0 ? "true" : "false",
+          show_member_state(s, i));
+  if (!m->in_view && m->removal_seen)
+    fprintf(v->out, ",\"removed_in_view\":%lu", (unsigned long)m->view);
+  putc('}', v->out);
+}
+
+/* "   carol        127.0.0.1:9002   epoch 7, crashed (removed in view 3)" */
+static void view_who_text(chorus_show *v, const chorus_loop_snapshot *s, size_t i,
+                          const char *addr) {
+  int me = i == s->self;
+  uint32_t epoch = me ? s->self_epoch : s->links[i].peer_epoch;
+  const chorus_loop_member_state *m = &s->state[i];
+  const char *state = show_member_state(s, i);
+  fprintf(v->out, "   %-12s %-24s ", s->names[i], addr);
+  if (epoch != 0) fprintf(v->out, "epoch %lu, ", (unsigned long)epoch);
+  else fputs("not contacted yet, ", v->out);
+  if (m->in_view) fputs(strcmp(state, "in_view") == 0 ? "in the view" : state, v->out);
+  else if (m->removal_seen)
+    fprintf(v->out, "%s (removed in view %lu)", state, (unsigned long)m->view);
+  else fputs(state, v->out);
+  fputs(me ? " (you)\n" : "\n", v->out);
+}
+
 static void view_who(chorus_show *v, const chorus_loop_snapshot *s) {
+  size_t in_view = 0;
+  for (size_t i = 0; i < s->member_count; i++) in_view += s->state[i].in_view != 0;
   show_begin(v);
   if (v->json) fputs("{\"event\":\"who\",\"members\":[", v->out);
-  else fprintf(v->out, "-- %zu members:\n", s->member_count);
+  else
+    fprintf(v->out, "-- view %lu: %zu of %zu members in the view\n", (unsigned long)s->peer.view,
+            in_view, s->member_count);
   for (size_t i = 0; i < s->member_count; i++) {
-    int me = i == s->self;
-    uint32_t epoch = me ? s->self_epoch : s->links[i].peer_epoch;
     char addr[CHORUS_UDP_TEXT_BYTES];
     chorus_udp_format(&s->addrs[i], addr, sizeof addr);
-    if (v->json) {
-      fputs(i ? ",{\"name\":" : "{\"name\":", v->out);
-      chorus_json_cstr(v->out, s->names[i]);
-      fputs(",\"addr\":", v->out);
-      chorus_json_cstr(v->out, addr);
-      fprintf(v->out, ",\"epoch\":%lu,\"self\":%s,\"contacted\":%s}", (unsigned long)epoch,
-              me ? "true" : "false", epoch != 0 ? "true" : "false");
-    } else if (me) {
-      fprintf(v->out, "   %-12s %-24s epoch %lu (you)\n", s->names[i], addr, (unsigned long)epoch);
-    } else if (epoch != 0) {
-      fprintf(v->out, "   %-12s %-24s epoch %lu, contacted\n", s->names[i], addr,
-              (unsigned long)epoch);
-    } else {
-      fprintf(v->out, "   %-12s %-24s not contacted yet\n", s->names[i], addr);
-    }
+    if (v->json) view_who_json(v, s, i, addr);
+    else view_who_text(v, s, i, addr);
   }
-  if (v->json) fputs("]}\n", v->out);
+  if (v->json) fprintf(v->out, "],\"view\":%lu}\n", (unsigned long)s->peer.view);
   show_end(v);
 }
 
@@ -310,11 +449,14 @@ static size_t view_node_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"holdback", p->holdback},             {"retained", p->retained},
       {"stability_lag", p->stability_lag},   {"room_discarded", p->room_discarded},
       {"room_relayed", p->room_relayed},     {"rx_room_refused", p->rx_room_refused},
-      {"room_outbox", p->room_outbox},
+      {"room_outbox", p->room_outbox},       {"fd_suspicions", p->fd_suspicions},
+      {"fd_refutations", p->fd_refutations}, {"fd_frames_dropped", p->fd_frames_dropped},
+      {"heartbeats_sent", p->heartbeats_sent},
       {"stability_age_us", p->stability_oldest_us == UINT64_MAX || p->stability_oldest_us > s->now_us
                                ? 0
                                : s->now_us - p->stability_oldest_us},
   };
+  _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);
   return SHOW_N(all);
 }
@@ -340,6 +482,7 @@ static size_t view_link_kvs(const chorus_link_stats *l, show_kv *kv) {
       {"datagrams_recv", l->datagrams_recv},
       {"acks_sent", l->acks_sent},
   };
+  _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);
   return SHOW_N(all);
 }
@@ -358,12 +501,12 @@ static size_t view_tx_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"ticks", c->ticks},                {"cmds_done", c->cmds_done},
       {"cmds_refused", c->cmds_refused},  {"cmds_held", c->cmds_held},
       {"cmd_queue_full", c->queue_full},  {"cmds_queued", s->queued_cmds},
+      {"view_changes", c->view_changes},  {"unknown_outputs", c->unknown_outputs},
   };
+  _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);
   return SHOW_N(all);
 }
-
-#define SHOW_KV_MAX 32
 
 static void view_stats_json(chorus_show *v, const chorus_loop_snapshot *s) {
   show_kv kv[SHOW_KV_MAX];
@@ -422,8 +565,11 @@ void chorus_show_on_event(void *ctx, const chorus_loop_event *ev) {
     case CHORUS_LOOP_EV_PEER_RESTARTED: view_peer(v, ev); return;
     case CHORUS_LOOP_EV_SENT: view_sent(v, ev); return;
     case CHORUS_LOOP_EV_ERROR:
-      chorus_show_error_code(v, ev->err, ev->name, ev->text_len);
+      if (ev->gone) view_gone_error(v, ev);
+      else chorus_show_error_code(v, ev->err, ev->name, ev->text_len);
       return;
+    case CHORUS_LOOP_EV_VIEW: view_change(v, ev); return;
+    case CHORUS_LOOP_EV_LEAVING: view_leaving(v, ev); return;
     case CHORUS_LOOP_EV_WHO: view_who(v, ev->snap); return;
     case CHORUS_LOOP_EV_STATS: view_stats(v, ev->snap); return;
   }

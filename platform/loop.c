@@ -27,6 +27,9 @@ struct chorus_loop {
   int wake_rd, wake_wr;
   chorus_udp_addr addrs[CHORUS_MEMBERS_MAX];
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
+  const char *name_ptrs[CHORUS_MEMBERS_MAX]; /* names[i], for VIEW events */
+  chorus_loop_member_state mstate[CHORUS_MEMBERS_MAX]; /* removals seen */
+  int leaving;         /* chorus_peer_leave succeeded */
   size_t member_count, self;
   uint32_t epoch;
   size_t msg_bytes_max;
@@ -108,6 +111,7 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
     const char *n = pc->member_names[i];
     if (n == NULL || strlen(n) > CHORUS_NAME_BYTES_MAX) return CHORUS_ERR_INVAL;
     memcpy(l->names[i], n, strlen(n) + 1);
+    l->name_ptrs[i] = l->names[i];
     pc->member_names[i] = l->names[i];
     if (self != NULL && strcmp(n, self) == 0) pc->self_name = l->names[i];
   }
@@ -184,37 +188,64 @@ int chorus_loop_new(const chorus_loop_config *cfg, chorus_loop **out) {
 
 static void loop_emit(chorus_loop *l, chorus_loop_event *ev) { l->on_event(l->ctx, ev); }
 
+/* A member left the view (or joined it): remember why it left (for /who
+ * and for errors of later private messages to it) and describe the new
+ * view. */
+static void loop_view(chorus_loop *l, const chorus_output *o, chorus_loop_event *ev) {
+  chorus_loop_member_state *m = &l->mstate[o->member];
+  int back = o->reason == CHORUS_VIEW_JOIN || o->reason == CHORUS_VIEW_MERGE;
+  m->removal_seen = !back;
+  m->reason = o->reason;
+  m->view = o->view;
+  l->cnt.view_changes++;
+  ev->kind = CHORUS_LOOP_EV_VIEW;
+  ev->view = o->view;
+  ev->reason = o->reason;
+  ev->members = o->members;
+  ev->member_count = l->member_count;
+  ev->names = l->name_ptrs;
+}
+
+/* Outputs that become events; 0 for a kind this driver does not know. */
+static int loop_event_of(chorus_loop *l, const chorus_output *o, chorus_loop_event *ev) {
+  switch (o->kind) {
+    case CHORUS_OUT_DELIVER:
+      ev->kind = CHORUS_LOOP_EV_DELIVER;
+      ev->msg_kind = o->msg_kind;
+      ev->order = o->order;
+      ev->msg_id = o->msg_id;
+      ev->text = o->data;
+      ev->text_len = o->len;
+      ev->view = o->view;
+      ev->seq = o->seq;
+      return 1;
+    case CHORUS_OUT_PEER_UP: ev->kind = CHORUS_LOOP_EV_PEER_UP; return 1;
+    case CHORUS_OUT_PEER_RESTARTED:
+      ev->kind = CHORUS_LOOP_EV_PEER_RESTARTED;
+      ev->dropped = o->dropped;
+      return 1;
+    case CHORUS_OUT_VIEW:
+      if (o->member >= l->member_count) return 0;
+      loop_view(l, o, ev);
+      return 1;
+    default: return 0; /* HELD (simulator only) and kinds added later */
+  }
+}
+
 static void loop_output(chorus_loop *l, const chorus_output *o, uint64_t now_us) {
+  if (o->kind == CHORUS_OUT_DATAGRAM) {
+    if (o->member < l->member_count)
+      chorus_udp_fault_send(l->tx, l->fd, &l->addrs[o->member], o->data, o->len, now_us);
+    return;
+  }
   chorus_loop_event ev;
   memset(&ev, 0, sizeof ev);
   ev.member = o->member;
   ev.name = o->member < l->member_count ? l->names[o->member] : "?";
   ev.epoch = o->epoch;
-  switch (o->kind) {
-    case CHORUS_OUT_DATAGRAM:
-      if (o->member < l->member_count)
-        chorus_udp_fault_send(l->tx, l->fd, &l->addrs[o->member], o->data, o->len, now_us);
-      return;
-    case CHORUS_OUT_DELIVER:
-      ev.kind = CHORUS_LOOP_EV_DELIVER;
-      ev.msg_kind = o->msg_kind;
-      ev.order = o->order;
-      ev.msg_id = o->msg_id;
-      ev.text = o->data;
-      ev.text_len = o->len;
-      ev.view = o->view;
-      ev.seq = o->seq;
-      break;
-    case CHORUS_OUT_PEER_UP:
-      ev.kind = CHORUS_LOOP_EV_PEER_UP;
-      break;
-    case CHORUS_OUT_PEER_RESTARTED:
-      ev.kind = CHORUS_LOOP_EV_PEER_RESTARTED;
-      ev.dropped = o->dropped;
-      break;
-    default:
-      l->cnt.unknown_outputs++;
-      return;
+  if (!loop_event_of(l, o, &ev)) {
+    l->cnt.unknown_outputs++;
+    return;
   }
   loop_emit(l, &ev);
 }
@@ -241,7 +272,10 @@ static void loop_snapshot(chorus_loop *l, chorus_loop_snapshot *s) {
     s->names[i] = l->names[i];
     s->addrs[i] = l->addrs[i];
     if (i != l->self) chorus_peer_link_stats_get(l->peer, i, &s->links[i]);
+    s->state[i] = l->mstate[i];
+    s->state[i].in_view = chorus_peer_in_view(l->peer, i);
   }
+  s->leaving = l->leaving;
   chorus_peer_stats_get(l->peer, &s->peer);
   chorus_udp_fault_stats_get(l->tx, &s->tx);
   pthread_mutex_lock(&l->mu);
@@ -278,7 +312,33 @@ static int loop_send(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
   ev.text_len = c->len;
   ev.err = rc;
   ev.tag = c->tag;
+  /* The core refuses a removed member as an unknown user; say why. */
+  if (rc == CHORUS_ERR_UNKNOWN_USER && ev.name != NULL && l->mstate[c->member].removal_seen) {
+    ev.gone = 1;
+    ev.reason = l->mstate[c->member].reason;
+    ev.view = l->mstate[c->member].view;
+  }
   if (rc != CHORUS_OK) l->cnt.cmds_refused++;
+  loop_emit(l, &ev);
+  return 1;
+}
+
+/* Announce our departure. Returns 0 while the core has no room for it:
+ * the command then stays at the head of the queue and is retried as the
+ * outbox drains. */
+static int loop_leave(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
+  int rc = chorus_peer_leave(l->peer, now_us);
+  if (rc == CHORUS_ERR_QUEUE_FULL) {
+    l->cnt.cmds_held++;
+    return 0;
+  }
+  if (rc == CHORUS_OK) l->leaving = 1;
+  chorus_loop_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CHORUS_LOOP_EV_LEAVING;
+  ev.cmd = CHORUS_LOOP_CMD_LEAVE;
+  ev.err = rc;
+  ev.tag = c->tag;
   loop_emit(l, &ev);
   return 1;
 }
@@ -287,6 +347,8 @@ static int loop_send(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
 static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
   if (c->kind == CHORUS_LOOP_CMD_ROOM || c->kind == CHORUS_LOOP_CMD_PRIVATE) {
     if (!loop_send(l, c, now_us)) return 0;
+  } else if (c->kind == CHORUS_LOOP_CMD_LEAVE) {
+    if (!loop_leave(l, c, now_us)) return 0;
   } else {
     chorus_loop_snapshot snap;
     chorus_loop_event ev;
@@ -302,10 +364,10 @@ static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
 }
 
 /*
- * Frames not yet sent or acknowledged, over all links, plus room sends still
- * waiting for window space. (Not room stability: once a member has left,
- * the others' messages never become stable, and every later exit would wait
- * its whole grace period for nothing.)
+ * Frames not yet sent or acknowledged on the links to members of the view,
+ * plus room sends still waiting for window space. (Not room stability, and
+ * not links to removed members: neither ever settles once a member is gone,
+ * and every later exit would wait its whole grace period for nothing.)
  */
 static size_t loop_pending_frames(chorus_loop *l) {
   chorus_peer_stats ps;
@@ -313,7 +375,8 @@ static size_t loop_pending_frames(chorus_loop *l) {
   size_t n = ps.room_outbox;
   for (size_t i = 0; i < l->member_count; i++) {
     chorus_link_stats ls;
-    if (i != l->self && chorus_peer_link_stats_get(l->peer, i, &ls) == CHORUS_OK)
+    if (i != l->self && chorus_peer_in_view(l->peer, i) &&
+        chorus_peer_link_stats_get(l->peer, i, &ls) == CHORUS_OK)
       n += (size_t)ls.in_flight + ls.queued;
   }
   return n;
@@ -460,7 +523,7 @@ static void loop_wake(chorus_loop *l) {
 int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
                        const uint8_t *text, size_t len_bytes, uint64_t tag, int block) {
   int has_text = kind == CHORUS_LOOP_CMD_ROOM || kind == CHORUS_LOOP_CMD_PRIVATE;
-  if (l == NULL || kind > CHORUS_LOOP_CMD_STATS || (has_text && text == NULL && len_bytes > 0))
+  if (l == NULL || kind > CHORUS_LOOP_CMD_LEAVE || (has_text && text == NULL && len_bytes > 0))
     return CHORUS_ERR_INVAL;
   if (has_text && len_bytes > l->msg_bytes_max) return CHORUS_ERR_MSG_TOO_LONG;
   pthread_mutex_lock(&l->mu);

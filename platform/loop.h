@@ -7,7 +7,9 @@
  * the fault path's next held datagram, then feeds datagrams
  * (chorus_peer_recv), timers (chorus_peer_tick) and user commands, and
  * drains chorus_peer_poll: DATAGRAM goes to the member's address, everything
- * else becomes a chorus_loop_event for the caller's callback.
+ * else becomes a chorus_loop_event for the caller's callback. The loop also
+ * remembers why and in which view each member left the view, for /who and
+ * for the error of a private message to a removed member.
  *
  * Other threads talk to the loop only through chorus_loop_submit (a bounded
  * command queue, queue_max entries fixed at creation, whose texts live in an
@@ -44,6 +46,11 @@ enum chorus_loop_cmd_kind {
   CHORUS_LOOP_CMD_PRIVATE = 1, /* chorus_peer_send_private(member, text) */
   CHORUS_LOOP_CMD_WHO = 2,     /* answer with CHORUS_LOOP_EV_WHO */
   CHORUS_LOOP_CMD_STATS = 3,   /* answer with CHORUS_LOOP_EV_STATS */
+  CHORUS_LOOP_CMD_LEAVE = 4,   /* chorus_peer_leave (graceful departure),
+                                  answered with CHORUS_LOOP_EV_LEAVING; runs
+                                  after every command queued before it, and
+                                  waits at the head of the queue while the
+                                  core has no room for the announcement */
 };
 
 enum chorus_loop_event_kind {
@@ -54,7 +61,23 @@ enum chorus_loop_event_kind {
   CHORUS_LOOP_EV_ERROR = 4,          /* a ROOM/PRIVATE command refused */
   CHORUS_LOOP_EV_WHO = 5,            /* answer to CMD_WHO, see `snap` */
   CHORUS_LOOP_EV_STATS = 6,          /* answer to CMD_STATS, see `snap` */
+  CHORUS_LOOP_EV_VIEW = 7,           /* `member` left the view for `reason`
+                                        (or joined it: JOIN, MERGE);
+                                        `view` is the new view number,
+                                        `members` its members (bit per index),
+                                        `names` every member's name */
+  CHORUS_LOOP_EV_LEAVING = 8,        /* answer to CMD_LEAVE: announced (err
+                                        0) or refused (err, a chorus_err) */
 };
+
+/* Where a member stands, as this node sees it (chorus_loop_snapshot). */
+typedef struct chorus_loop_member_state {
+  int in_view;                     /* 1: in this node's current view */
+  int removal_seen;                /* 0 with in_view 0: removed without an
+                                      event seen here (should not happen) */
+  enum chorus_view_reason reason;  /* removal_seen: why it left the view */
+  uint32_t view;                   /* removal_seen: the view it left in */
+} chorus_loop_member_state;
 
 /* The loop's own counters (everything the core does not count). */
 typedef struct chorus_loop_counters {
@@ -69,6 +92,7 @@ typedef struct chorus_loop_counters {
   uint64_t cmds_held;     /* times a command waited for window space */
   uint64_t queue_full;    /* submissions refused: command queue full */
   uint64_t unknown_outputs; /* output kinds this driver does not know */
+  uint64_t view_changes;  /* CHORUS_OUT_VIEW outputs (one per removed member) */
 } chorus_loop_counters;
 
 /* A consistent picture of the node, taken on the loop thread. */
@@ -80,6 +104,8 @@ typedef struct chorus_loop_snapshot {
   uint64_t now_us;                         /* when it was taken (monotonic) */
   chorus_peer_stats peer;
   chorus_link_stats links[CHORUS_MEMBERS_MAX]; /* links[self] is zero */
+  chorus_loop_member_state state[CHORUS_MEMBERS_MAX];
+  int leaving;                             /* this node announced its leave */
   chorus_udp_fault_stats tx;
   chorus_loop_counters loop;
   uint32_t queued_cmds;                    /* commands waiting behind this query */
@@ -88,8 +114,8 @@ typedef struct chorus_loop_snapshot {
 /* One event. Pointers are valid only during the callback. */
 typedef struct chorus_loop_event {
   enum chorus_loop_event_kind kind;
-  size_t member;       /* sender (DELIVER), subject (PEER_*), destination
-                          (private SENT/ERROR) */
+  size_t member;       /* sender (DELIVER), subject (PEER_*, VIEW),
+                          destination (private SENT/ERROR) */
   const char *name;    /* that member's name, or NULL for room commands */
   enum chorus_loop_cmd_kind cmd;  /* SENT/ERROR: which command */
   enum chorus_msg_kind msg_kind;  /* DELIVER */
@@ -97,12 +123,22 @@ typedef struct chorus_loop_event {
   uint32_t epoch;      /* DELIVER: sender's epoch; PEER_*: the new epoch */
   uint32_t msg_id;     /* DELIVER, SENT */
   uint32_t dropped;    /* PEER_RESTARTED */
-  uint32_t view;       /* DELIVER room: the view it was delivered in */
+  uint32_t view;       /* DELIVER room: the view it was delivered in;
+                          VIEW: the new view; ERROR with gone: the view the
+                          destination left in */
   uint32_t seq;        /* DELIVER room, total/safe: position in the view */
   const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
   size_t text_len;     /* bytes at text */
-  int err;             /* ERROR: the chorus_err code */
-  uint64_t tag;        /* SENT/ERROR/WHO/STATS: the submitter's tag */
+  int err;             /* ERROR, LEAVING: the chorus_err code */
+  int gone;            /* ERROR of a private message: 1 when the destination
+                          was removed from the view (err is then
+                          CHORUS_ERR_UNKNOWN_USER) and `reason`, `view` say
+                          why and when */
+  enum chorus_view_reason reason; /* VIEW, ERROR with gone */
+  uint32_t members;    /* VIEW: the new view's members, bit per index */
+  size_t member_count; /* VIEW: entries in names */
+  const char *const *names; /* VIEW: every member's name, by index */
+  uint64_t tag;        /* SENT/ERROR/WHO/STATS/LEAVING: the submitter's tag */
   const chorus_loop_snapshot *snap; /* WHO, STATS */
 } chorus_loop_event;
 
@@ -155,7 +191,8 @@ int chorus_loop_start(chorus_loop *l);
  * queue is refused; with block = 1 the caller waits for a free slot.
  * Returns CHORUS_OK, CHORUS_ERR_QUEUE_FULL (block = 0 only),
  * CHORUS_ERR_MSG_TOO_LONG (len_bytes above msg_bytes_max), CHORUS_ERR_INVAL
- * (bad kind, or the loop is stopping). Validation of the text itself
+ * (bad kind, or the loop is stopping). LEAVE is a command like the others
+ * (it takes no text). Validation of the text itself
  * (UTF-8, empty) is the core's, reported through an ERROR event.
  */
 int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
@@ -163,10 +200,11 @@ int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t me
 
 /*
  * chorus_loop_flush waits (thread-safe, up to timeout_ms) until every queued
- * command ran and no link has frames queued or unacknowledged. Returns the
- * number of commands plus frames still pending: 0 means all delivered.
- * (Room messages the core has not yet handed to a full link are not
- * visible in its stats yet, so are not counted.)
+ * command ran, the room outbox is empty and no link to a member of the
+ * current view has frames queued or unacknowledged (frames to a removed
+ * member are never acknowledged, and nobody waits for them). Returns the
+ * number of commands, room sends and frames still pending: 0 means all
+ * delivered.
  */
 size_t chorus_loop_flush(chorus_loop *l, uint32_t timeout_ms);
 

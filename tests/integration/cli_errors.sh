@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/peers.sh
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/chorus-cli.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+trap 'grp_kill; rm -rf "$T"' EXIT
 [ -x "$CHORUS" ] || { echo "cli_errors: $CHORUS not built (run make)"; exit 1; }
 failures=0
 checks=0
@@ -66,6 +66,7 @@ expect_exit 2 "bad --max-msg '70000'" peer --name alice --listen $L --max-msg 70
 expect_exit 2 "bad --drop '1.5'" peer --name alice --listen $L --drop 1.5
 expect_exit 2 "bad --dup 'lots'" peer --name alice --listen $L --dup lots
 expect_exit 2 "bad --order 'random'" peer --name alice --listen $L --order random
+expect_exit 2 "bad --fd 'slow': expected default, fast or off" peer --name alice --listen $L --fd slow
 expect_exit 2 "bad --epoch '0'" peer --name alice --listen $L --epoch 0
 # --- runtime failure: exit 1 ---------------------------------------------
 # 192.0.2.1 (TEST-NET-1) is never a local address: bind must fail.
@@ -179,6 +180,75 @@ checks=$((checks + 1))
 if [ $rc -ne 0 ] || [ "$(tail -1 "$T/sig")" != '{"event":"bye"}' ]; then
   bad "SIGTERM: exit $rc, last line $(tail -1 "$T/sig")"
 fi
+
+# A member that left: bob quits; alice sees the view change, /who reports
+# bob as left, and a private message to him gets a specific error.
+leave_run() {
+  GRP_BASE=$1
+  GRP_DIR=$T/leave
+  GRP_NAMES="alice bob"
+  mkdir -p "$GRP_DIR"
+  grp_launch alice --fd fast
+  grp_launch bob --fd fast
+  wait_until 10 grp_settled
+}
+bob_gone() { grep -q '"event":"view","view":2,"reason":"leave","member":"bob"' "$T/leave/alice.out"; }
+who_done() { grep -q '"event":"who"' "$T/leave/alice.out"; }
+for attempt in 1 2 3 4 5; do
+  leave_run $(( 20000 + ($$ * 19 + attempt * 401) % 30000 ))
+  grp_has_ready alice && grp_has_ready bob && break
+  grp_kill
+done
+checks=$((checks + 1))
+grp_send bob "/quit"
+if wait_until 10 bob_gone; then
+  grp_send alice "/msg bob are you still there" "/who"
+  wait_until 10 who_done
+  A=$T/leave/alice.out
+  for want in '{"event":"error","code":"CHORUS_ERR_UNKNOWN_USER","message":"cannot send to bob: bob left the room (view 2)"}' \
+              '"name":"bob","addr":"127.0.0.1:' '"state":"left","removed_in_view":2}' \
+              '"name":"alice","addr":"127.0.0.1:' '"self":true,"contacted":true,"state":"in_view"}' \
+              '],"view":2}'; do
+    checks=$((checks + 1))
+    grep -q -F -- "$want" "$A" || bad "leave: alice's transcript lacks $want"
+  done
+else
+  bad "leave: alice did not see bob leave: $(cat "$T/leave/alice.out")"
+fi
+grp_close alice bob
+grp_wait_exit 15 || bad "leave: a peer did not exit with status 0"
+grp_kill
+
+# The same in the human format: the view change and /who read as text.
+human_run() {
+  p=$1
+  mkfifo "$T/h_alice.in"
+  "$CHORUS" peer --name alice --listen 127.0.0.1:$p --peer bob@127.0.0.1:$((p + 1)) --fd fast \
+    <"$T/h_alice.in" >"$T/h_alice.out" 2>&1 &
+  hpid=$!
+  exec 8>"$T/h_alice.in"
+  printf 'hello\n/quit\n' | "$CHORUS" peer --name bob --listen 127.0.0.1:$((p + 1)) \
+    --peer alice@127.0.0.1:$p --fd fast >"$T/h_bob.out" 2>&1
+}
+h_left() { grep -q -x -F -- "-- bob left (view 2: alice)" "$T/h_alice.out"; }
+h_who() { grep -q -F -- " left (removed in view 2)" "$T/h_alice.out"; }
+for attempt in 1 2 3 4 5; do
+  rm -f "$T/h_alice.in"
+  human_run $(( 20000 + ($$ * 23 + attempt * 503) % 30000 ))
+  grep -q "cannot bind" "$T/h_alice.out" "$T/h_bob.out" || break
+  exec 8>&-
+  wait $hpid
+done
+checks=$((checks + 1))
+if wait_until 10 h_left; then
+  printf '/who\n' >&8
+  checks=$((checks + 1))
+  wait_until 10 h_who || bad "human: /who does not show bob as left: $(cat "$T/h_alice.out")"
+else
+  bad "human: no '-- bob left (view 2: alice)' line: $(cat "$T/h_alice.out")"
+fi
+exec 8>&-
+wait $hpid
 
 if [ $failures -eq 0 ]; then
   echo "cli_errors: PASS ($checks checks)"

@@ -215,8 +215,14 @@ static void test_clock(void) {
 
 typedef struct sink {
   pthread_mutex_t mu;
-  int delivered_room, delivered_private, sent, errors, peer_up, who, stats;
-  int last_err;
+  int delivered_room, delivered_private, sent, errors, peer_up, who, stats, views, leaving;
+  int last_err, last_gone, leave_err;
+  int who_members;        /* member_count of the last WHO answer */
+  int view_names_ok;      /* every VIEW event carried the names */
+  enum chorus_view_reason last_reason;
+  uint32_t last_view, last_members;
+  size_t last_member;
+  chorus_loop_member_state who_state[2]; /* from the last WHO answer */
   uint32_t last_id;
   char last_text[64];
 } sink;
@@ -232,9 +238,30 @@ static void sink_event(void *ctx, const chorus_loop_event *ev) {
                (const char *)ev->text);
       break;
     case CHORUS_LOOP_EV_SENT: s->sent++; s->last_id = ev->msg_id; break;
-    case CHORUS_LOOP_EV_ERROR: s->errors++; s->last_err = ev->err; break;
+    case CHORUS_LOOP_EV_ERROR:
+      s->errors++;
+      s->last_err = ev->err;
+      s->last_gone = ev->gone;
+      break;
     case CHORUS_LOOP_EV_PEER_UP: s->peer_up++; break;
-    case CHORUS_LOOP_EV_WHO: s->who++; CHECK_EQ(ev->snap->member_count, 2); break;
+    case CHORUS_LOOP_EV_WHO:
+      /* Checks run on the test's thread: record here, compare there. */
+      s->who++;
+      s->who_members = (int)ev->snap->member_count;
+      memcpy(s->who_state, ev->snap->state, sizeof s->who_state);
+      break;
+    case CHORUS_LOOP_EV_VIEW:
+      s->views++;
+      s->last_reason = ev->reason;
+      s->last_view = ev->view;
+      s->last_members = ev->members;
+      s->last_member = ev->member;
+      s->view_names_ok = ev->names != NULL && ev->member_count == 2;
+      break;
+    case CHORUS_LOOP_EV_LEAVING:
+      s->leaving++;
+      s->leave_err = ev->err;
+      break;
     case CHORUS_LOOP_EV_STATS: s->stats++; break;
     case CHORUS_LOOP_EV_PEER_RESTARTED: break;
   }
@@ -255,8 +282,8 @@ static int sink_wait(sink *s, const int *field, int want) {
   return sink_get(s, field);
 }
 
-static chorus_loop *make_loop(const char *self, int fd, const chorus_udp_addr addrs[2], sink *s,
-                              size_t queue_max) {
+static chorus_loop *make_loop_fd(const char *self, int fd, const chorus_udp_addr addrs[2],
+                                 sink *s, size_t queue_max, enum chorus_fd_mode mode) {
   chorus_loop_config c;
   chorus_loop *l = NULL;
   chorus_loop_config_default(&c);
@@ -266,6 +293,7 @@ static chorus_loop *make_loop(const char *self, int fd, const chorus_udp_addr ad
   c.peer.member_count = 2;
   c.peer.epoch = 5;
   c.peer.seed = 1;
+  c.peer.fd_mode = mode;
   c.fd = fd;
   c.addrs[0] = addrs[0];
   c.addrs[1] = addrs[1];
@@ -274,6 +302,16 @@ static chorus_loop *make_loop(const char *self, int fd, const chorus_udp_addr ad
   c.ctx = s;
   CHECK_EQ(chorus_loop_new(&c, &l), CHORUS_OK);
   return l;
+}
+
+static chorus_loop *make_loop(const char *self, int fd, const chorus_udp_addr addrs[2], sink *s,
+                              size_t queue_max) {
+  return make_loop_fd(self, fd, addrs, s, queue_max, CHORUS_FD_MODE_OFF);
+}
+
+static void sink_init(sink *s) {
+  memset(s, 0, sizeof *s);
+  pthread_mutex_init(&s->mu, NULL);
 }
 
 static void test_loop_exchange(void) {
@@ -309,11 +347,85 @@ static void test_loop_exchange(void) {
   CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 5, 0), CHORUS_OK);
   CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_STATS, 0, NULL, 0, 6, 0), CHORUS_OK);
   CHECK_EQ(sink_wait(&sa, &sa.who, 1), 1);
+  CHECK_EQ(sink_get(&sa, &sa.who_members), 2);
   CHECK_EQ(sink_wait(&sa, &sa.stats, 1), 1);
   CHECK_EQ(chorus_loop_flush(la, WAIT_MS), 0); /* everything acknowledged */
   chorus_loop_free(la);
   chorus_loop_free(lb);
   CHECK_EQ(sb.peer_up, 1);
+  pthread_mutex_destroy(&sa.mu);
+  pthread_mutex_destroy(&sb.mu);
+}
+
+/* Two started loops with failure detection, for the membership tests. */
+static void pair_start(chorus_loop **la, chorus_loop **lb, sink *sa, sink *sb) {
+  chorus_udp_addr addrs[2];
+  int fa = open_any(&addrs[0]), fb = open_any(&addrs[1]);
+  sink_init(sa);
+  sink_init(sb);
+  *la = make_loop_fd("alice", fa, addrs, sa, 8, CHORUS_FD_MODE_FAST);
+  *lb = make_loop_fd("bob", fb, addrs, sb, 8, CHORUS_FD_MODE_FAST);
+  CHECK_EQ(chorus_loop_start(*la), CHORUS_OK);
+  CHECK_EQ(chorus_loop_start(*lb), CHORUS_OK);
+  CHECK_EQ(chorus_loop_submit(*lb, CHORUS_LOOP_CMD_ROOM, 0, (const uint8_t *)"hi", 2, 1, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(sa, &sa->delivered_room, 1), 1); /* both up and talking */
+}
+
+/* After the view change, a private message to the removed member is
+ * refused with the reason, and /who reports it out of the view. */
+static void check_removed(chorus_loop *la, sink *sa, enum chorus_view_reason why) {
+  CHECK_EQ(sink_get(sa, &sa->view_names_ok), 1);
+  CHECK_EQ(sa->last_member, 1);
+  CHECK_EQ(sa->last_reason, why);
+  CHECK_EQ(sa->last_members, 1u); /* alice alone */
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_PRIVATE, 1, (const uint8_t *)"x", 1, 7, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(sa, &sa->errors, 1), 1);
+  CHECK_EQ(sa->last_err, CHORUS_ERR_UNKNOWN_USER);
+  CHECK_EQ(sa->last_gone, 1);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_WHO, 0, NULL, 0, 8, 0), CHORUS_OK);
+  CHECK_EQ(sink_wait(sa, &sa->who, 1), 1);
+  CHECK_EQ(sa->who_state[0].in_view, 1);
+  CHECK_EQ(sa->who_state[1].in_view, 0);
+  CHECK_EQ(sa->who_state[1].removal_seen, 1);
+  CHECK_EQ(sa->who_state[1].reason, why);
+  CHECK_EQ(sa->who_state[1].view, sa->last_view);
+  /* Nothing waits on the removed member's link. */
+  CHECK_EQ(chorus_loop_flush(la, WAIT_MS), 0);
+}
+
+static void test_loop_leave(void) {
+  chorus_loop *la, *lb;
+  sink sa, sb;
+  pair_start(&la, &lb, &sa, &sb);
+  CHECK_EQ(chorus_loop_submit(lb, CHORUS_LOOP_CMD_LEAVE, 0, NULL, 0, 2, 0), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sb, &sb.leaving, 1), 1);
+  CHECK_EQ(sink_get(&sb, &sb.leave_err), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.views, 1), 1);
+  /* The leaver's wait ends: its links settle, or (if its last frames are
+   * never acknowledged once alice removed it) its own detector removes
+   * alice, whose link then no longer counts. */
+  CHECK_EQ(chorus_loop_flush(lb, WAIT_MS), 0);
+  chorus_loop_free(lb);
+  check_removed(la, &sa, CHORUS_VIEW_LEAVE);
+  chorus_loop_free(la);
+  pthread_mutex_destroy(&sa.mu);
+  pthread_mutex_destroy(&sb.mu);
+}
+
+/* bob stops without a word: alice's detector (fast profile) removes him. */
+static void test_loop_crash(void) {
+  chorus_loop *la, *lb;
+  sink sa, sb;
+  pair_start(&la, &lb, &sa, &sb);
+  uint64_t t0 = chorus_clock_now_us();
+  chorus_loop_free(lb);
+  CHECK_EQ(sink_wait(&sa, &sa.views, 1), 1);
+  uint64_t took_us = chorus_clock_now_us() - t0;
+  CHECK(took_us < (uint64_t)WAIT_MS * 1000u);
+  check_removed(la, &sa, CHORUS_VIEW_CRASH);
+  chorus_loop_free(la);
   pthread_mutex_destroy(&sa.mu);
   pthread_mutex_destroy(&sb.mu);
 }
@@ -418,6 +530,13 @@ static void test_peer_args(void) {
   CHECK_EQ(a.delay_ppm, 1000000); /* implied by --delay-ms */
   CHECK_EQ(a.order, CHORUS_ORDER_FIFO);
   CHECK_EQ(a.max_msg_bytes, 100);
+  CHECK_EQ(a.fd_mode, CHORUS_FD_MODE_DEFAULT);
+  CHECK_EQ(parse("peer --name a --listen x:1 --fd fast", &a, err, sizeof err), 0);
+  CHECK_EQ(a.fd_mode, CHORUS_FD_MODE_FAST);
+  CHECK_EQ(parse("peer --name a --listen x:1 --fd=off", &a, err, sizeof err), 0);
+  CHECK_EQ(a.fd_mode, CHORUS_FD_MODE_OFF);
+  CHECK_EQ(parse("peer --name a --listen x:1 --fd slow", &a, err, sizeof err), -1);
+  CHECK(strcmp(err, "bad --fd 'slow': expected default, fast or off") == 0);
   CHECK_EQ(parse("peer --help", &a, err, sizeof err), 0);
   CHECK_EQ(a.help, 1);
   CHECK_EQ(parse("peer --name alice", &a, err, sizeof err), -1);
@@ -455,6 +574,8 @@ int main(void) {
   RUN(test_fault_delay);
   RUN(test_clock);
   RUN(test_loop_exchange);
+  RUN(test_loop_leave);
+  RUN(test_loop_crash);
   RUN(test_loop_queue_full);
   RUN(test_loop_new_errors);
   RUN(test_line_reader);

@@ -19,6 +19,17 @@ nap() { sleep 0.05 2>/dev/null || sleep 1; }
 
 now_s() { date +%s; }
 
+# now_ms: wall-clock milliseconds since the Unix epoch, the clock of the
+# "time_ms" field of view events. date +%s%N (GNU, busybox) where it works;
+# elsewhere whole seconds, so a measured interval may be up to 1 s short.
+now_ms() {
+  _nm=$(date +%s%N 2>/dev/null)
+  case $_nm in
+    ''|*[!0-9]*) echo $(( $(date +%s) * 1000 )) ;;
+    *) echo $(( _nm / 1000000 )) ;;
+  esac
+}
+
 # wait_until SECONDS CMD...: run CMD until it succeeds; 1 on timeout.
 wait_until() {
   _wu_end=$(( $(now_s) + $1 )); shift
@@ -148,6 +159,32 @@ grp_wait_exit() {
     fi
   done
   return $_gw_rc
+}
+
+grp_drop_name() {
+  GRP_NAMES=$(echo "$GRP_NAMES" | tr ' ' '\n' | grep -v -x -F "$1" | tr '\n' ' ' | sed 's/ $//')
+}
+
+# grp_crash NAME: kill -9 one peer (no goodbye: a crash) and forget it, so
+# the group's exit checks and cleanup skip it. Sets GRP_CRASH_MS to the time
+# of the kill (now_ms). Run it in the main shell, not in $(...).
+grp_crash() {
+  _gcr_pid=$(cat "$GRP_DIR/$1.pid")
+  _gcr_ms=$(now_ms)
+  kill -9 "$_gcr_pid" 2>/dev/null
+  kill "$(cat "$GRP_DIR/$1.hold")" 2>/dev/null
+  wait "$_gcr_pid" 2>/dev/null
+  rm -f "$GRP_DIR/$1.pid" "$GRP_DIR/$1.hold"
+  grp_drop_name "$1"
+  GRP_CRASH_MS=$_gcr_ms
+}
+
+# grp_forget NAME: drop a peer that exited by itself (after /quit) from the
+# group and stop its stdin holder, once the caller has checked its exit.
+grp_forget() {
+  [ -f "$GRP_DIR/$1.hold" ] && kill "$(cat "$GRP_DIR/$1.hold")" 2>/dev/null
+  rm -f "$GRP_DIR/$1.pid" "$GRP_DIR/$1.hold"
+  grp_drop_name "$1"
 }
 
 # grp_kill: stop everything this group started (by pid, never by name).

@@ -1,8 +1,9 @@
 #!/bin/sh
 # ThreadSanitizer check of the platform layer: builds chorus and the platform
 # unit test with -fsanitize=thread (clang preferred) into build/tsan/, runs
-# the unit test, then the 10-peer loopback test and the CLI error test with
-# the sanitized binary. Any TSan report fails. Exit 0 clean, 1 otherwise.
+# the unit test, then the 10-peer loopback test, the crash and leave test
+# (view changes, graceful leave) and the CLI error test with the sanitized
+# binary. Any TSan report fails. Exit 0 clean, 1 otherwise.
 # Suggested Makefile target:  tsan: ; tests/integration/lib/tsan.sh
 set -u
 cd "$(dirname "$0")/../../.." || exit 1
@@ -28,6 +29,8 @@ export TSAN_OPTIONS
 ok=1
 "$OUT/test_platform" >"$LOG/unit.out" 2>&1 || { echo "tsan: test_platform failed"; ok=0; }
 CHORUS=$OUT/chorus DEADLINE=300 sh tests/integration/peers10.sh || ok=0
+# Detection is timed against the design, not TSan's slowdown: a wider bound.
+CHORUS=$OUT/chorus DETECT_BOUND_MS=8000 sh tests/integration/crash10.sh || ok=0
 CHORUS=$OUT/chorus sh tests/integration/cli_errors.sh || ok=0
 if ls "$LOG"/report* >/dev/null 2>&1; then
   echo "tsan: ThreadSanitizer reports:"
