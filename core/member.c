@@ -9,6 +9,10 @@
 #include "peer_int.h"
 
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 */
+
+/* How long a member that left gracefully still gets ACKs (and so can
+ * finish sending its last frames and stop at once). */
+#define FAREWELL_US 3000000
 #define CHORUS_VIEW_CTRL_BYTES 14
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -27,6 +31,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
   if (rc < 0) return rc;
   p->removed |= 1u << member;
+  if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
@@ -75,9 +80,12 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
   }
+  /* Only a JOIN adds members: a view that still lists one we removed is
+   * an older proposal, not a re-admission. */
   for (size_t i = 0; i < p->count; i++) {
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
-    else if (!chorus_peer_in_view(p, i) && (keep & (1u << i))) admit(p, i, epoch, 0);
+    else if (why == CHORUS_VIEW_JOIN && !chorus_peer_in_view(p, i) && (keep & (1u << i)))
+      admit(p, i, epoch, 0);
   }
 }
 

@@ -113,7 +113,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     chorus_fd_config fc;
     if (cfg->fd_mode == CHORUS_FD_MODE_FAST) chorus_fd_profile_fast(&fc);
     else chorus_fd_profile_default(&fc);
-    chorus_fd_init(&p->fd, &fc, p->count, p->self, 0, &p->prng);
+    chorus_fd_init(&p->fd, &fc, p->count, p->self, 0, &p->prng); /* clock: fd_start */
     p->fd_on = 1;
   }
   *out = p;
@@ -198,6 +198,7 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
 static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   for (size_t i = 0; i < p->count; i++) {
     if (p->ids[i] != h->src_id || i == p->self) continue;
+    if (chorus_peer_linked(p, i) && h->src_epoch <= p->links[i].peer_epoch) return (int)i;
     if (!(p->removed & (1u << i))) return (int)i;
     if (h->src_epoch > p->links[i].peer_epoch) {
       p->rejoin |= 1u << i;
@@ -242,10 +243,19 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   return CHORUS_OK;
 }
 
+/* The detector's clock starts with the first input, not at time 0: a
+ * driver's clock has any origin. */
+static void fd_start(chorus_peer *p, uint64_t now_us) {
+  p->now_us = now_us;
+  if (!p->fd_on || p->fd_started) return;
+  p->fd_started = 1;
+  for (size_t i = 0; i < p->count; i++) chorus_fd_watch(&p->fd, i, now_us);
+}
+
 int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
                      size_t len) {
   if (!p || (!data && len)) return CHORUS_ERR_INVAL;
-  p->now_us = now_us;
+  fd_start(p, now_us);
   p->stats.datagrams_recv++;
   int rc = recv_checked(p, now_us, data, len);
   if (rc < 0) count_rx_error(p, rc);
@@ -254,11 +264,12 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 
 /* Members we exchange datagrams with: not self, not removed. */
 int chorus_peer_linked(const chorus_peer *p, size_t i) {
-  return i != p->self && !(p->removed & (1u << i));
+  if (i == p->self) return 0;
+  return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i];
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
-  p->now_us = now_us;
+  fd_start(p, now_us);
   for (size_t i = 0; i < p->count; i++)
     if (chorus_peer_linked(p, i)) chorus_link_tick(&p->links[i], now_us);
   chorus_member_pump(p, now_us);
@@ -596,7 +607,7 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf, size_t cap_bytes) {
   if (!p || !out || !buf) return CHORUS_ERR_INVAL;
   if (cap_bytes < chorus_peer_poll_bytes_min(p)) return CHORUS_ERR_NOBUF;
-  p->now_us = now_us;
+  fd_start(p, now_us);
   if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;

@@ -41,6 +41,10 @@ struct chorus_peer {
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
   uint64_t now_us;                         /* time of the current input */
+  int fd_started;                          /* detector clock started */
+  uint64_t farewell_until_us[CHORUS_MEMBERS_MAX]; /* a member that left is
+                                              still answered until then, so
+                                              its last frames get their ACK */
   uint32_t restarted;                      /* came back with a new epoch */
   uint32_t rejoin;                         /* removed, now back: admit them */
   uint32_t rejoin_epoch[CHORUS_MEMBERS_MAX];

@@ -94,6 +94,27 @@ static void test_graceful_leave(void) {
   CHECK_EQ(m.views[2], 1);
   CHECK_EQ(m.last_reason[0], CHORUS_VIEW_LEAVE);
   CHECK_EQ(m.last_members[2], 0x5);
+  /* The leaver's last frames were acknowledged: it can stop at once. */
+  chorus_link_stats ls;
+  for (size_t i = 0; i < 3; i += 2) {
+    CHECK_EQ(chorus_peer_link_stats_get(m.peer[1], i, &ls), 0);
+    CHECK_EQ(ls.in_flight, 0);
+    CHECK_EQ(ls.timeouts, 0);
+  }
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[0], &ps);
+  CHECK_EQ(ps.rx_unknown_sender, 0);
+  minnet_free(&m);
+}
+
+/* Everyone leaves at once: nobody is admitted back by a stale view. */
+static void test_all_leave_at_once(void) {
+  minnet m;
+  minnet_init_fd(&m, 4, CHORUS_FD_MODE_DEFAULT);
+  minnet_run(&m, 500000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(chorus_peer_leave(m.peer[i], m.now_us), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++) CHECK(m.last_reason[i] != CHORUS_VIEW_JOIN);
   minnet_free(&m);
 }
 
@@ -103,5 +124,6 @@ int main(void) {
   RUN(test_no_false_removal_at_20pct_loss);
   RUN(test_refutation);
   RUN(test_graceful_leave);
+  RUN(test_all_leave_at_once);
   return CHECK_SUMMARY();
 }
