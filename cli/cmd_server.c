@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "server.h"
 #include "server_loop.h"
@@ -63,17 +64,6 @@ static int server_usage_fail(const char *why) {
   return 2;
 }
 
-/* Decimal in [lo, hi], the whole string. */
-static int server_uint(const char *s, unsigned long long lo, unsigned long long hi,
-                       unsigned long long *out) {
-  if (s[0] < '0' || s[0] > '9') return 0;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return 0;
-  *out = v;
-  return 1;
-}
 
 /* A numeric option; 0 or the exit code. */
 static int server_number(server_args *a, const char *opt, const char *v) {
@@ -90,7 +80,7 @@ static int server_number(server_args *a, const char *opt, const char *v) {
     if (strcmp(opt, t[i].opt) != 0) continue;
     unsigned long long n;
     char why[256];
-    if (!server_uint(v, t[i].lo, t[i].hi, &n)) {
+    if (!chorus_args_uint(v, t[i].lo, t[i].hi, &n)) {
       snprintf(why, sizeof why, "bad %s '%s': expected a number from %llu to %llu", opt, v,
                t[i].lo, t[i].hi);
       return server_usage_fail(why);

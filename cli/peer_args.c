@@ -1,4 +1,5 @@
 #include "peer_args.h"
+#include "args.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -61,17 +62,6 @@ static int args_name_ok(const char *n, size_t len) {
   return 1;
 }
 
-/* Decimal unsigned integer in [lo, hi], whole string. */
-static int args_uint(const char *s, unsigned long long lo, unsigned long long hi,
-                     unsigned long long *out) {
-  if (s[0] < '0' || s[0] > '9') return 0;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return 0;
-  *out = v;
-  return 1;
-}
 
 /* Probability 0..1 as parts per million. */
 static int args_prob(const char *s, uint32_t *ppm) {
@@ -143,7 +133,7 @@ static int args_value(args_state *st, const char *opt, const char *v) {
   else if (strcmp(opt, "--order") == 0) return args_order(st, v);
   else if (strcmp(opt, "--fd") == 0) return args_fd(st, v);
   else if (strcmp(opt, "--max-msg") == 0) {
-    if (!args_uint(v, 1, CHORUS_MSG_BYTES_MAX, &n))
+    if (!chorus_args_uint(v, 1, CHORUS_MSG_BYTES_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --max-msg '%s': expected 1 to %d bytes", v,
                        CHORUS_MSG_BYTES_MAX);
     a->max_msg_bytes = (size_t)n;
@@ -157,22 +147,22 @@ static int args_value(args_state *st, const char *opt, const char *v) {
                        opt, v);
     if (dst == &a->delay_ppm) st->delay_p_set = 1;
   } else if (strcmp(opt, "--delay-ms") == 0) {
-    if (!args_uint(v, 0, CHORUS_PEER_ARGS_DELAY_MS_MAX, &n))
+    if (!chorus_args_uint(v, 0, CHORUS_PEER_ARGS_DELAY_MS_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --delay-ms '%s': expected 0 to %d", v,
                        CHORUS_PEER_ARGS_DELAY_MS_MAX);
     a->delay_ms = (uint32_t)n;
   } else if (strcmp(opt, "--seed") == 0) {
-    if (!args_uint(v, 0, UINT64_MAX, &n))
+    if (!chorus_args_uint(v, 0, UINT64_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --seed '%s': expected an unsigned integer", v);
     a->seed = n;
     a->seed_set = 1;
   } else if (strcmp(opt, "--epoch") == 0) {
-    if (!args_uint(v, 1, UINT32_MAX, &n))
+    if (!chorus_args_uint(v, 1, UINT32_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --epoch '%s': expected 1 to %lu", v,
                        (unsigned long)UINT32_MAX);
     a->epoch = (uint32_t)n;
   } else if (strcmp(opt, "--grace-ms") == 0) {
-    if (!args_uint(v, 0, CHORUS_PEER_ARGS_GRACE_MS_MAX, &n))
+    if (!chorus_args_uint(v, 0, CHORUS_PEER_ARGS_GRACE_MS_MAX, &n))
       return args_fail(st->err, st->err_bytes, "bad --grace-ms '%s': expected 0 to %d", v,
                        CHORUS_PEER_ARGS_GRACE_MS_MAX);
     a->grace_ms = (uint32_t)n;

@@ -347,6 +347,23 @@ static int poll_event(chorus_peer *p, chorus_output *out) {
   return 1;
 }
 
+/* A room message for the user: text copied into the caller's buffer. */
+static void room_output(const chorus_peer *p, const chorus_room_delivery *d,
+                        chorus_output *out, uint8_t *buf) {
+  memcpy(buf, d->text, d->len);
+  memset(out, 0, sizeof(*out));
+  out->kind = CHORUS_OUT_DELIVER;
+  out->member = p->idx_of[d->origin];
+  out->data = buf;
+  out->len = d->len;
+  out->msg_kind = CHORUS_MSG_ROOM;
+  out->order = (enum chorus_order)d->order;
+  out->epoch = d->origin_epoch;
+  out->msg_id = d->count;
+  out->view = d->view;
+  out->seq = d->seq;
+}
+
 /* A message of the room's history sent by the coordinator that admitted us:
  * delivered to the user as history, outside the live order. */
 static int history_output(chorus_peer *p, size_t from, chorus_output *out,
@@ -358,18 +375,7 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
     return 0;
   }
   (void)from;
-  memcpy(buf, d.text, d.len);
-  memset(out, 0, sizeof(*out));
-  out->kind = CHORUS_OUT_DELIVER;
-  out->member = p->idx_of[d.origin];
-  out->data = buf;
-  out->len = d.len;
-  out->msg_kind = CHORUS_MSG_ROOM;
-  out->order = (enum chorus_order)d.order;
-  out->epoch = d.origin_epoch;
-  out->msg_id = d.count;
-  out->view = d.view;
-  out->seq = d.seq;
+  room_output(p, &d, out, buf);
   out->history = 1;
   p->stats.delivered_history++;
   return 1;
@@ -452,18 +458,7 @@ static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf) {
   chorus_room_delivery d;
   if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
-    memcpy(buf, d.text, d.len);
-    memset(out, 0, sizeof(*out));
-    out->kind = CHORUS_OUT_DELIVER;
-    out->member = p->idx_of[d.origin];
-    out->data = buf;
-    out->len = d.len;
-    out->msg_kind = CHORUS_MSG_ROOM;
-    out->order = (enum chorus_order)d.order;
-    out->epoch = d.origin_epoch;
-    out->msg_id = d.count;
-    out->view = d.view;
-    out->seq = d.seq;
+    room_output(p, &d, out, buf);
     p->stats.delivered_room++;
     return 1;
   }

@@ -19,6 +19,7 @@
 #include "../../platform/udp_fault.c"
 #include "../../cli/json.c"
 #include "../../cli/line.c"
+#include "../../cli/args.c"
 #include "../../cli/peer_args.c"
 
 #define WAIT_MS 5000 /* generous: a deadline, never a pause for correctness */
