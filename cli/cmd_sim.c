@@ -21,6 +21,8 @@
 #define SIM_DURATION_S_MAX 100000.0
 #define SIM_RATE_MAX 1000000.0
 #define SIM_DELAY_MS_MAX 60000.0
+#define SIM_DETECT_BOUND_MS_MAX 3600000u
+#define SIM_HISTORY_MAX 10000u
 
 static const char sim_usage[] =
     "usage: chorus sim [--seed N | --seeds A..B] [--swarm] [--nodes N]\n"
@@ -28,21 +30,28 @@ static const char sim_usage[] =
     "                  [--loss P] [--dup P] [--reorder P] [--delay MIN_MS:MAX_MS]\n"
     "                  [--order fifo|causal|total|safe|mixed] [--crashes K]\n"
     "                  [--crash-mode M] [--crash-victim V] [--detect MIN_MS:MAX_MS]\n"
+    "                  [--fd off|default|fast] [--detect-bound MS] [--restarts K]\n"
+    "                  [--downtime MIN_MS:MAX_MS] [--history N]\n"
     "                  [--msg-max BYTES] [--trace FILE] [--quiet] [--stats]\n"
-    "                  [--pool SLOTS]\n"
+    "                  [--keep-going] [--pool SLOTS]\n"
     "                  [--mutate KIND]\n"
     "\n"
     "Deterministic simulation of N chorus peers (n0..n9) in virtual time.\n"
     "Safety phase: for --duration seconds a random live node sends a room\n"
     "message or (--private share) a private one at random times (--rate per\n"
     "second in total) while the network loses, duplicates and reorders\n"
-    "datagrams and --crashes nodes crash, some in the middle of a broadcast;\n"
-    "survivors are told after a detection delay (--detect). Heal phase: faults\n"
-    "stop; every message must reach every live receiver within 30 s of\n"
-    "simulated time. Checked: integrity, exactly-once, FIFO per sender, each\n"
-    "room message's order (causal, same relative order everywhere for total\n"
-    "and safe, safe only once all of the view hold it), liveness, and agreement\n"
-    "(a crashed sender's message: delivered by all survivors or by none).\n"
+    "datagrams and --crashes nodes crash, some in the middle of a broadcast\n"
+    "(--restarts of them boot again later with a new epoch); survivors are\n"
+    "told after a detection delay (--detect), or with --fd the peers' own\n"
+    "failure detectors must find the crashes. Heal phase: faults stop; every\n"
+    "message must reach every live receiver within 30 s of simulated time.\n"
+    "Checked: integrity, exactly-once, FIFO per sender, each room message's\n"
+    "order (causal, same relative order everywhere for total and safe, safe\n"
+    "only once all of the view hold it), liveness, agreement (a crashed\n"
+    "sender's message: delivered by all survivors or by none), and membership:\n"
+    "no node that is up is removed, every crash is removed by every survivor\n"
+    "(within the bound with --fd), survivors install the same views, and a\n"
+    "restarted node catches up the history it missed before it joins.\n"
     "\n"
     "  --seed N          seed of every random choice (default 1)\n"
     "  --seeds A..B      run seeds A to B, stop at the first failure\n"
@@ -66,7 +75,19 @@ static const char sim_usage[] =
     "                    the next burst of output\n"
     "  --crash-victim V  drawn|sequencer (default drawn: half the crashes hit\n"
     "                    the sequencer, the lowest live node)\n"
-    "  --detect MIN:MAX  crash detection delay per survivor in ms (300:1500)\n"
+    ;
+/* The usage goes on here (one literal would be too long for ISO C). */
+static const char sim_usage_more[] =
+    "  --detect MIN:MAX  crash detection delay per survivor in ms (300:1500),\n"
+    "                    with --fd off: the simulator removes crashed nodes\n"
+    "  --fd MODE         off|default|fast (default off): the peers' failure\n"
+    "                    detector (SWIM); the simulator removes nothing\n"
+    "  --detect-bound MS crash-to-removal bound checked with --fd, per\n"
+    "                    survivor (default 2500 fast, 6000 default, plus 8\n"
+    "                    times the largest one-way delay)\n"
+    "  --restarts K      that many of the crashes restart, 0..crashes (0)\n"
+    "  --downtime MIN:MAX  restart downtime range in ms (default 500:8000)\n"
+    "  --history N       room messages the peers keep for catch-up (100)\n"
     "  --msg-max BYTES   the cores' message limit, 1..65536 (default 4096);\n"
     "                    messages are 1..160 bytes, and 10 % are longer than\n"
     "                    one datagram when the limit allows (1200 or less: none)\n"
@@ -74,39 +95,52 @@ static const char sim_usage[] =
     "  --quiet           print only failures and the final line\n"
     "  --stats           per-seed counters and simulator speed (the speed line\n"
     "                    is also printed for --seeds)\n"
+    "  --keep-going      with --seeds, run every seed even after a failure\n"
     "  --pool SLOTS      datagrams in flight at most (default 65536)\n"
     "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose|causal|total|\n"
-    "                    safe|agreement: a deliberately wrong delivery before\n"
-    "                    the checker sees it (the run must fail)\n"
+    "                    safe|agreement|view|false-removal|catch-up: a\n"
+    "                    deliberately wrong delivery or view change before the\n"
+    "                    checker sees it (the run must fail)\n"
     "\n"
     "One line per seed: seed (and the drawn options with --swarm), trace hash,\n"
     "messages sent (room)/delivered/refused/skipped, msgs/op (datagrams per\n"
     "room message), latency p50/p99/max in ms at the other members per order\n"
     "and for private messages, datagrams lost/duplicated/reordered, crashes\n"
-    "(node@time:mode:in-flight fate) and agreement counts (crashed senders'\n"
-    "messages delivered by all survivors/by none), verdict. Exit 0 if all\n"
-    "passed, 1 on a violation (with the command that replays it), 2 on bad usage.\n";
+    "(node@time:mode:in-flight fate, +downtime if it restarted) and agreement\n"
+    "counts (crashed senders' messages delivered by all survivors/by none),\n"
+    "with --fd or --restarts the detection time p50/max (crash to each\n"
+    "survivor's removal), false removals, view changes and the rejoin time\n"
+    "p50/max (restart to its own JOIN), verdict. The closing line of --seeds\n"
+    "adds the same over all seeds and false removals per simulated hour.\n"
+    "Exit 0 if all passed, 1 on a violation (with the command that replays\n"
+    "it), 2 on bad usage.\n";
 
 /* Options that change the run, kept as typed so the replay command is exact. */
 enum sim_opt {
   OPT_NODES, OPT_DURATION, OPT_RATE, OPT_LOSS, OPT_DUP, OPT_REORDER, OPT_DELAY,
   OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_PRIVATE, OPT_CRASHES, OPT_CRASH_MODE,
-  OPT_CRASH_VICTIM, OPT_DETECT, OPT_MSG_MAX, OPT_COUNT
+  OPT_CRASH_VICTIM, OPT_DETECT, OPT_MSG_MAX, OPT_FD, OPT_DETECT_BOUND, OPT_RESTARTS,
+  OPT_DOWNTIME, OPT_HISTORY, OPT_COUNT
 };
 static const char *const OPT_NAMES[OPT_COUNT] = {
     "--nodes", "--duration", "--rate", "--loss", "--dup", "--reorder",
     "--delay", "--order", "--pool", "--mutate", "--private", "--crashes",
-    "--crash-mode", "--crash-victim", "--detect", "--msg-max"};
+    "--crash-mode", "--crash-victim", "--detect", "--msg-max", "--fd",
+    "--detect-bound", "--restarts", "--downtime", "--history"};
 /* What each option accepts, for the one-line reason of a usage error. */
 static const char *const OPT_WANTS[OPT_COUNT] = {
     "a node count 2..10", "seconds > 0 and <= 100000", "messages per second, 0.001..1000000",
     "a probability 0..1", "a probability 0..1", "a probability 0..1",
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total, safe or mixed",
     "a slot count 1..1048576",
-    "corrupt, duplicate, reorder, lose, causal, total, safe or agreement",
+    ("corrupt, duplicate, reorder, lose, causal, total, safe, agreement, view, "
+     "false-removal or catch-up"),
     "a probability 0..1", "a crash count 0..8 (at most nodes-2)",
     "drawn, clean, mid-send or mid-output", "drawn or sequencer",
-    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a byte count 1..65536"};
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a byte count 1..65536",
+    "off, default or fast", "milliseconds 0..3600000 (0: by --fd profile)",
+    "a restart count 0..8 (at most --crashes)",
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a message count 0..10000"};
 /* Options a swarm run draws (and prints, so that they replay it). */
 static const int SWARM_DRAWN[] = {OPT_NODES, OPT_DELAY, OPT_LOSS, OPT_DUP, OPT_REORDER,
                                   OPT_RATE, OPT_PRIVATE, OPT_ORDER, OPT_CRASHES};
@@ -118,13 +152,19 @@ typedef struct sim_args {
   uint64_t seed_first, seed_last;
   const char *given[OPT_COUNT]; /* value as typed, NULL if defaulted */
   const char *trace_path;
-  int quiet, stats, swarm;
+  int quiet, stats, swarm, keep_going;
   int range; /* --seeds given: the closing line is printed even for A..A */
 } sim_args;
 
+static void print_usage(FILE *f) {
+  fputs(sim_usage, f);
+  fputs(sim_usage_more, f);
+}
+
 static int usage_error(const char *what, const char *arg) {
-  fprintf(stderr, "chorus sim: %s%s%s%s\n%s", what, arg ? " '" : "", arg ? arg : "",
-          arg ? "'" : "", sim_usage);
+  fprintf(stderr, "chorus sim: %s%s%s%s\n", what, arg ? " '" : "", arg ? arg : "",
+          arg ? "'" : "");
+  print_usage(stderr);
   return 2;
 }
 
@@ -198,6 +238,8 @@ static int opt_index(const char *name) {
   return -1;
 }
 
+static int apply_more_opt(chorus_sim_config *c, int opt, const char *v);
+
 /* Applies one run-changing option to *c; returns 1 if the value is valid. */
 static int apply_opt(chorus_sim_config *c, int opt, const char *v) {
   uint64_t u;
@@ -253,6 +295,36 @@ static int apply_opt(chorus_sim_config *c, int opt, const char *v) {
     if (!parse_u64(v, &u) || u < 1 || u > CHORUS_MSG_BYTES_MAX) return 0;
     c->msg_bytes_max = (size_t)u;
     return 1;
+  default:
+    return apply_more_opt(c, opt, v);
+  }
+}
+
+/* The detector, restart and simulator options (apply_opt goes on here);
+ * returns 1 if the value is valid. */
+static int apply_more_opt(chorus_sim_config *c, int opt, const char *v) {
+  uint64_t u;
+  int m;
+  switch (opt) {
+  case OPT_FD:
+    m = chorus_sim_fd_parse(v);
+    if (m < 0) return 0;
+    c->fd_mode = (enum chorus_fd_mode)m;
+    return 1;
+  case OPT_DETECT_BOUND:
+    if (!parse_u64(v, &u) || u > SIM_DETECT_BOUND_MS_MAX) return 0;
+    c->detect_bound_us = u * 1000;
+    return 1;
+  case OPT_RESTARTS:
+    if (!parse_u64(v, &u) || u > CHORUS_MEMBERS_MAX - 2) return 0;
+    c->restarts = (size_t)u;
+    return 1;
+  case OPT_DOWNTIME:
+    return parse_ms_range(v, &c->down_min_us, &c->down_max_us);
+  case OPT_HISTORY:
+    if (!parse_u64(v, &u) || u > SIM_HISTORY_MAX) return 0;
+    c->history_msgs = (size_t)u;
+    return 1;
   case OPT_POOL:
     if (!parse_u64(v, &u) || u < 1 || u > CHORUS_NET_POOL_SLOTS_MAX) return 0;
     c->pool_slots = (size_t)u;
@@ -274,6 +346,7 @@ static int apply_other(sim_args *a, const char *name, const char *v, int *used_v
   if (strcmp(name, "--quiet") == 0) return a->quiet = 1;
   if (strcmp(name, "--stats") == 0) return a->stats = 1;
   if (strcmp(name, "--swarm") == 0) return a->swarm = 1;
+  if (strcmp(name, "--keep-going") == 0) return a->keep_going = 1;
   int is_seed = strcmp(name, "--seed") == 0, is_seeds = strcmp(name, "--seeds") == 0;
   int is_trace = strcmp(name, "--trace") == 0;
   if (!is_seed && !is_seeds && !is_trace) return 0;
@@ -302,8 +375,9 @@ static int parse_args(int argc, char **argv, sim_args *a) {
     if (opt >= 0) {
       if (!v) return usage_error("missing value for", name);
       if (!apply_opt(&a->cfg, opt, v)) {
-        fprintf(stderr, "chorus sim: %s wants %s, got '%s'\n%s", name,
-                OPT_WANTS[opt], v, sim_usage);
+        fprintf(stderr, "chorus sim: %s wants %s, got '%s'\n", name,
+                OPT_WANTS[opt], v);
+        print_usage(stderr);
         return 2;
       }
       a->given[opt] = v;
@@ -323,6 +397,9 @@ static int parse_args(int argc, char **argv, sim_args *a) {
   /* With --swarm the node count is drawn and made room for the crashes. */
   if (a->cfg.crashes + 2 > a->cfg.nodes && (!a->swarm || a->given[OPT_NODES]))
     return usage_error("--crashes must leave at least two nodes up", NULL);
+  /* With --swarm the crash count is drawn and raised to the restarts. */
+  if (a->cfg.restarts > a->cfg.crashes && (!a->swarm || a->given[OPT_CRASHES]))
+    return usage_error("--restarts must be at most --crashes", NULL);
   return 0;
 }
 
@@ -337,6 +414,7 @@ static void seed_config(const sim_args *a, uint64_t seed, chorus_sim_config *c) 
   chorus_sim_swarm(c);
   for (int i = 0; i < OPT_COUNT; i++)
     if (a->given[i]) (void)apply_opt(c, i, a->given[i]); /* valid: parsed once */
+  if (c->restarts > c->crashes) c->crashes = c->restarts;
   if (c->crashes + 2 > c->nodes) c->nodes = c->crashes + 2;
 }
 
@@ -437,6 +515,30 @@ static void print_latency(const chorus_sim_result *r) {
   }
 }
 
+/* " name_ms(p50/max)=1.9/2.3", or "=-" without samples. */
+static void print_p50_max(const char *name, const chorus_check_quantiles *q) {
+  printf(" %s_ms(p50/max)=", name);
+  if (q->count == 0) {
+    printf("-");
+    return;
+  }
+  print_tenths(q->p50_us, 1000);
+  printf("/");
+  print_tenths(q->max_us, 1000);
+}
+
+/* Detection, false removals, views and rejoins of one run. */
+static void print_membership(const chorus_sim_config *c, const chorus_sim_result *r) {
+  printf(" fd=%s", chorus_sim_fd_name(c->fd_mode));
+  print_p50_max("detect", &r->detect);
+  printf(" false_removals=%llu views=%llu", (unsigned long long)r->false_removals,
+         (unsigned long long)r->views);
+  if (!c->restarts) return;
+  printf(" rejoined=%llu/%zu history=%llu", (unsigned long long)r->joined, r->restarted,
+         (unsigned long long)r->history);
+  print_p50_max("rejoin", &r->rejoin);
+}
+
 static void print_summary(const sim_args *a, const chorus_sim_config *c,
                           const chorus_sim_result *r) {
   printf("seed=%llu", (unsigned long long)c->seed);
@@ -457,6 +559,7 @@ static void print_summary(const sim_args *a, const chorus_sim_config *c,
     printf(" crashes=%s agree=all:%llu/none:%llu room_dlv=%llu",
            r->crashed ? r->crash_desc : "none", (unsigned long long)r->agreed_all,
            (unsigned long long)r->agreed_none, (unsigned long long)r->survivor_room);
+  if (c->fd_mode != CHORUS_FD_MODE_OFF || c->restarts) print_membership(c, r);
   printf(" verdict=%s\n", verdict_name(r->verdict));
 }
 
@@ -495,18 +598,81 @@ static double wall_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A growing list of samples (µs) over all seeds. */
+typedef struct sample_list {
+  uint64_t *v;
+  size_t n, cap;
+} sample_list;
+
 typedef struct sim_totals {
   uint64_t seeds, passed, failed, events, sim_us;
+  uint64_t false_removals, restarted, joined;
+  sample_list detect, rejoin;
+  int oom; /* a sample list could not grow: its quantiles are partial */
 } sim_totals;
 
-static void print_stats(const sim_args *a, const sim_totals *t, double wall) {
+static void samples_add(sim_totals *t, sample_list *l, const uint64_t *v, size_t n) {
+  if (n == 0) return;
+  if (l->n + n > l->cap) {
+    size_t cap = l->cap ? l->cap : 256;
+    while (cap < l->n + n) cap *= 2;
+    uint64_t *grown = realloc(l->v, cap * sizeof *grown);
+    if (!grown) {
+      t->oom = 1;
+      return;
+    }
+    l->v = grown;
+    l->cap = cap;
+  }
+  memcpy(l->v + l->n, v, n * sizeof *v);
+  l->n += n;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Count, p50 (nearest rank) and maximum of a list; sorts it. */
+static void samples_quantiles(sample_list *l, chorus_check_quantiles *q) {
+  memset(q, 0, sizeof *q);
+  if (l->n == 0) return;
+  qsort(l->v, l->n, sizeof *l->v, cmp_u64);
+  q->count = l->n;
+  q->p50_us = l->v[(l->n + 1) / 2 - 1];
+  q->max_us = l->v[l->n - 1];
+}
+
+/* Membership over all seeds: detection and rejoin times, false removals
+ * per simulated hour. */
+static void print_membership_totals(sim_totals *t) {
+  chorus_check_quantiles d, j;
+  samples_quantiles(&t->detect, &d);
+  samples_quantiles(&t->rejoin, &j);
+  print_p50_max("detect", &d);
+  printf(" detections=%llu", (unsigned long long)d.count);
+  double hours = (double)t->sim_us / 3.6e9;
+  printf(" false_removals=%llu sim_hours=%.2f false_removals_per_hour=%.2f",
+         (unsigned long long)t->false_removals, hours,
+         hours > 0 ? (double)t->false_removals / hours : 0.0);
+  if (t->restarted) {
+    printf(" rejoined=%llu/%llu", (unsigned long long)t->joined,
+           (unsigned long long)t->restarted);
+    print_p50_max("rejoin", &j);
+  }
+  if (t->oom) printf(" (samples partial: out of memory)");
+}
+
+static void print_stats(const sim_args *a, sim_totals *t, double wall) {
   if (wall <= 0) wall = 1e-9;
   printf("seeds=%llu..%llu ran=%llu passed=%llu failed=%llu events=%llu wall_s=%.3f "
-         "events_per_s=%.0f sim_s_per_wall_s=%.1f\n",
+         "events_per_s=%.0f sim_s_per_wall_s=%.1f",
          (unsigned long long)a->seed_first, (unsigned long long)a->seed_last,
          (unsigned long long)t->seeds, (unsigned long long)t->passed,
          (unsigned long long)t->failed, (unsigned long long)t->events, wall,
          (double)t->events / wall, (double)t->sim_us / 1e6 / wall);
+  if (a->cfg.fd_mode != CHORUS_FD_MODE_OFF || a->cfg.restarts) print_membership_totals(t);
+  printf("\n");
 }
 
 /* Runs one seed; returns 1 if it passed. */
@@ -519,19 +685,26 @@ static int run_one(sim_args *a, uint64_t seed, sim_totals *t) {
   t->seeds++;
   t->events += r.events;
   t->sim_us += r.end_us;
+  t->false_removals += r.false_removals;
+  t->restarted += r.restarted;
+  t->joined += r.joined;
+  samples_add(t, &t->detect, r.detect_us, r.detect_count);
+  samples_add(t, &t->rejoin, r.rejoin_us, r.rejoin_count);
   if (ok) t->passed++;
   else t->failed++;
   if (!ok || !a->quiet) print_summary(a, &c, &r);
   if (a->stats && !a->quiet)
     printf("  events=%llu sim_end_s=%.3f heal_s=%.3f all_delivered_s=%.3f "
            "evq_high=%zu pool_high=%zu rx_rejected=%llu obligations=%llu "
-           "datagrams=%llu down_dropped=%llu removals=%llu dup_deliveries=%llu\n",
+           "datagrams=%llu down_dropped=%llu removals=%llu dup_deliveries=%llu "
+           "fd_suspicions=%llu fd_refutations=%llu\n",
            (unsigned long long)r.events, (double)r.end_us / 1e6,
            (double)r.heal_us / 1e6, (double)r.quiet_us / 1e6, r.evq_high_water,
            r.pool_high_water, (unsigned long long)r.rx_rejected,
            (unsigned long long)r.obligations, (unsigned long long)r.datagrams,
            (unsigned long long)r.down_dropped, (unsigned long long)r.removals,
-           (unsigned long long)r.duplicates);
+           (unsigned long long)r.duplicates, (unsigned long long)r.fd_suspicions,
+           (unsigned long long)r.fd_refutations);
   if (!ok) print_failure(a, &c, &r);
   fflush(stdout);
   return ok;
@@ -548,13 +721,16 @@ static int run_all(sim_args *a) {
     }
   }
   a->cfg.trace = trace;
-  sim_totals t = {0, 0, 0, 0, 0};
+  sim_totals t;
+  memset(&t, 0, sizeof t);
   double start = wall_s();
   for (uint64_t seed = a->seed_first;; seed++) {
-    if (!run_one(a, seed, &t) || seed == a->seed_last) break;
+    if ((!run_one(a, seed, &t) && !a->keep_going) || seed == a->seed_last) break;
   }
   double wall = wall_s() - start;
   if (a->stats || a->range) print_stats(a, &t, wall);
+  free(t.detect.v);
+  free(t.rejoin.v);
   if (trace && trace != stdout && fclose(trace) != 0) {
     fprintf(stderr, "chorus sim: writing trace '%s' failed\n", a->trace_path);
     return 1;
@@ -565,7 +741,7 @@ static int run_all(sim_args *a) {
 int chorus_cmd_sim(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      fputs(sim_usage, stdout);
+      print_usage(stdout);
       return 0;
     }
   sim_args a;

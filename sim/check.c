@@ -1,3 +1,9 @@
+/*
+ * The checker's message side (check.h): the message table, obligations,
+ * and each delivery's integrity, exactly-once, FIFO, causal, total and safe
+ * checks, liveness and agreement at the end. Processes, views, catch-up
+ * and detection are in check_view.c.
+ */
 #include "check.h"
 
 #include <stdarg.h>
@@ -5,69 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_int.h"
 #include "err.h"
 #include "prng.h"
-
-#define NO_INDEX UINT32_MAX
-#define KINDS 2 /* CHORUS_MSG_ROOM, CHORUS_MSG_PRIVATE */
-
-/* One registered message and the progress of its obligations. */
-typedef struct check_rec {
-  chorus_check_msg m;
-  uint16_t addressed; /* bit r: r is a receiver (room: every node) */
-  uint16_t intended;  /* bit r: r owes its delivery now (obligations) */
-  uint16_t delivered; /* bit r: receiver r delivered it */
-  uint16_t held;      /* bit r: node r reported holding it (room) */
-  /* Its rank among the sender's messages of its kind to the receiver: for
-   * a room message the same at every receiver. */
-  uint32_t fifo_pos;
-  /* Room: its causal past, as the number of room messages from each node
-   * (past[sender] = fifo_pos: its sender's earlier ones). */
-  uint32_t past[CHORUS_MEMBERS_MAX];
-  /* Total and safe: its position in each node's sequence of total and safe
-   * deliveries (valid where delivered). */
-  uint32_t tpos[CHORUS_MEMBERS_MAX];
-} check_rec;
-
-struct chorus_check {
-  size_t nodes, messages_max;
-  uint16_t all_nodes;   /* bit per node */
-  uint16_t live;        /* nodes not crashed */
-  uint16_t view[CHORUS_MEMBERS_MAX]; /* per node: members of its view */
-  check_rec *rec;       /* registered messages, in send order */
-  size_t rec_count;
-  uint32_t *index;      /* open-addressing table of rec numbers */
-  size_t index_mask;    /* table size - 1, a power of two >= 2*messages_max */
-  /* Per kind, (sender, receiver): messages meant for it, and delivered. */
-  uint32_t pair_sent[KINDS][CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  uint32_t pair_next[KINDS][CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  /* past[n][j]: room messages from j in node n's causal past. */
-  uint32_t past[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  /* total_order, pairwise: total and safe deliveries per node, and for each
-   * pair (a, b) one plus the largest position at b of a message both have
-   * delivered (0: none yet), with that message's record number. */
-  uint32_t total_count[CHORUS_MEMBERS_MAX];
-  uint32_t common_max[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  uint32_t common_arg[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  uint64_t room_delivered[CHORUS_MEMBERS_MAX];
-  /* One entry per correct delivery at a non-sender: class << 58 | µs. */
-  uint64_t *latency_us;
-  size_t latency_count, latency_max;
-  uint64_t outstanding;
-  chorus_check_stats stats;
-  int failed;
-  chorus_check_violation first;
-  uint8_t *text_buf;    /* CHORUS_MSG_BYTES_MAX, to regenerate a text */
-};
 
 #define LAT_CLASS_SHIFT 58
 #define LAT_VALUE_MAX (((uint64_t)1 << LAT_CLASS_SHIFT) - 1)
 
-static uint16_t node_bit(size_t n) { return (uint16_t)(1u << n); }
-
-static unsigned popcount16(uint16_t v) {
+static unsigned popcount(check_mask v) {
   unsigned c = 0;
-  for (; v; v &= (uint16_t)(v - 1)) c++;
+  for (; v; v &= v - 1) c++;
   return c;
 }
 
@@ -76,30 +29,39 @@ static int alloc_tables(chorus_check *chk) {
   while (slots < 2 * chk->messages_max) slots <<= 1;
   chk->index_mask = slots - 1;
   chk->rec = malloc(chk->messages_max * sizeof *chk->rec);
+  chk->rec_past = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_past);
+  chk->rec_tpos = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_tpos);
   chk->index = malloc(slots * sizeof *chk->index);
-  chk->latency_max = chk->messages_max * chk->nodes;
+  chk->latency_max = chk->messages_max * chk->procs_max;
   chk->latency_us = malloc(chk->latency_max * sizeof *chk->latency_us);
   chk->text_buf = malloc(CHORUS_MSG_BYTES_MAX);
-  if (!chk->rec || !chk->index || !chk->latency_us || !chk->text_buf)
+  if (!chk->rec || !chk->rec_past || !chk->rec_tpos || !chk->index ||
+      !chk->latency_us || !chk->text_buf)
     return CHORUS_ERR_NOMEM;
-  for (size_t i = 0; i < slots; i++) chk->index[i] = NO_INDEX;
+  for (size_t i = 0; i < slots; i++) chk->index[i] = CHECK_NO_INDEX;
   return 0;
+}
+
+static int check_config_valid(const chorus_check_config *cfg) {
+  return cfg->nodes >= 1 && cfg->nodes <= CHORUS_MEMBERS_MAX &&
+         cfg->messages_max >= 1 && cfg->messages_max <= CHORUS_CHECK_MESSAGES_MAX &&
+         cfg->restarts_max <= CHORUS_CHECK_PROCS_MAX - cfg->nodes &&
+         cfg->history_msgs <= CHORUS_CHECK_HISTORY_MAX;
 }
 
 int chorus_check_new(const chorus_check_config *cfg, chorus_check **out) {
   if (!cfg || !out) return CHORUS_ERR_INVAL;
   *out = NULL;
-  if (cfg->nodes < 1 || cfg->nodes > CHORUS_MEMBERS_MAX ||
-      cfg->messages_max < 1 || cfg->messages_max > CHORUS_CHECK_MESSAGES_MAX)
-    return CHORUS_ERR_CONFIG;
+  if (!check_config_valid(cfg)) return CHORUS_ERR_CONFIG;
   chorus_check *chk = calloc(1, sizeof *chk);
   if (!chk) return CHORUS_ERR_NOMEM;
   chk->nodes = cfg->nodes;
-  chk->all_nodes = (uint16_t)((1u << cfg->nodes) - 1);
-  chk->live = chk->all_nodes;
-  for (size_t i = 0; i < cfg->nodes; i++) chk->view[i] = chk->all_nodes;
   chk->messages_max = cfg->messages_max;
+  chk->procs_max = cfg->nodes + cfg->restarts_max;
+  chk->hist_max = cfg->history_msgs;
+  chk->detect_bound_us = cfg->detect_bound_us;
   int rc = alloc_tables(chk);
+  if (!rc) rc = check_procs_new(chk, cfg);
   if (rc) {
     chorus_check_free(chk);
     return rc;
@@ -111,9 +73,12 @@ int chorus_check_new(const chorus_check_config *cfg, chorus_check **out) {
 void chorus_check_free(chorus_check *chk) {
   if (!chk) return;
   free(chk->rec);
+  free(chk->rec_past);
+  free(chk->rec_tpos);
   free(chk->index);
   free(chk->latency_us);
   free(chk->text_buf);
+  check_procs_free(chk);
   free(chk);
 }
 
@@ -166,7 +131,7 @@ static size_t find_pos(const chorus_check *chk, size_t sender, int kind,
   size_t pos = key_hash(sender, kind, epoch, msg_id) & chk->index_mask;
   for (;;) {
     uint32_t i = chk->index[pos];
-    if (i == NO_INDEX) return pos;
+    if (i == CHECK_NO_INDEX) return pos;
     const chorus_check_msg *m = &chk->rec[i].m;
     if (m->sender == sender && (int)m->kind == kind && m->epoch == epoch &&
         m->msg_id == msg_id)
@@ -178,7 +143,7 @@ static size_t find_pos(const chorus_check *chk, size_t sender, int kind,
 static check_rec *find(chorus_check *chk, size_t sender, int kind, uint32_t epoch,
                        uint32_t msg_id) {
   uint32_t i = chk->index[find_pos(chk, sender, kind, epoch, msg_id)];
-  return i == NO_INDEX ? NULL : &chk->rec[i];
+  return i == CHECK_NO_INDEX ? NULL : &chk->rec[i];
 }
 
 static const char *kind_name(enum chorus_msg_kind k) {
@@ -193,47 +158,58 @@ static int msg_valid(const chorus_check *chk, const chorus_check_msg *m) {
   return m->kind == CHORUS_MSG_PRIVATE && m->to < chk->nodes && m->to != m->sender;
 }
 
+/* The sending process of *m: the sender node's current one, up, of m's
+ * epoch (a first boot of unknown epoch takes it); -1 if there is none. */
+static int sender_proc(chorus_check *chk, const chorus_check_msg *m) {
+  size_t p = chk->cur[m->sender];
+  check_proc *s = &chk->proc[p];
+  if (!(chk->live & check_bit(p))) return -1;
+  if (s->epoch == 0) s->epoch = m->epoch;
+  return s->epoch == m->epoch ? (int)p : -1;
+}
+
 /*
- * Recomputes what record r is owed now: by every live receiver it is
- * addressed to, except that a crashed sender's message is owed only once a
- * live node delivered it (agreement: all survivors or none). Keeps the
+ * Recomputes what record r is owed now: by every live process it is
+ * addressed to, except that a crashed process's message is owed only once a
+ * live process delivered it (agreement: all survivors or none). Keeps the
  * outstanding count and the obligation count in step.
  */
-static void obligation_update(chorus_check *chk, check_rec *r) {
-  uint16_t want = (uint16_t)(r->addressed & chk->live);
-  if (!(chk->live & node_bit(r->m.sender)) && !(r->delivered & chk->live)) want = 0;
+void check_obligation_update(chorus_check *chk, check_rec *r) {
+  check_mask want = r->addressed & chk->live;
+  if (!(chk->live & check_bit(r->sp)) && !(r->delivered & chk->live)) want = 0;
   if (want == r->intended) return;
-  chk->outstanding -= popcount16((uint16_t)(r->intended & ~r->delivered));
-  chk->outstanding += popcount16((uint16_t)(want & ~r->delivered));
-  chk->stats.obligations -= popcount16(r->intended);
-  chk->stats.obligations += popcount16(want);
+  chk->outstanding -= popcount(r->intended & ~r->delivered);
+  chk->outstanding += popcount(want & ~r->delivered);
+  chk->stats.obligations -= popcount(r->intended);
+  chk->stats.obligations += popcount(want);
   r->intended = want;
 }
 
-/* Assigns the message its FIFO rank and, for a room message, its causal
- * past: everything in its sender's past, and the sender's earlier ones. */
-static void add_obligations(chorus_check *chk, check_rec *r) {
-  const chorus_check_msg *m = &r->m;
-  size_t to = m->kind == CHORUS_MSG_ROOM ? m->sender : m->to;
-  r->fifo_pos = chk->pair_sent[m->kind][m->sender][to];
-  for (size_t n = 0; n < chk->nodes; n++) {
-    if (m->kind == CHORUS_MSG_ROOM || n == m->to) {
-      r->addressed |= node_bit(n);
-      chk->pair_sent[m->kind][m->sender][n]++;
-    }
+/* Assigns the message its FIFO rank and its receivers and, for a room
+ * message, its causal past: everything in its sender's past, and the
+ * sender's earlier ones. */
+static void add_obligations(chorus_check *chk, check_rec *r, size_t idx) {
+  check_proc *s = &chk->proc[r->sp];
+  if (r->m.kind == CHORUS_MSG_ROOM) {
+    uint32_t *past = check_rec_past(chk, idx);
+    r->fifo_pos = s->room_sent++;
+    r->addressed = chk->admitted;
+    memcpy(past, s->past, chk->procs_max * sizeof *past);
+    past[r->sp] = r->fifo_pos;
+    s->past[r->sp] = r->fifo_pos + 1;
+  } else {
+    r->fifo_pos = s->priv_sent[r->m.to]++;
+    r->addressed = check_bit(chk->cur[r->m.to]);
   }
-  if (m->kind == CHORUS_MSG_ROOM) {
-    memcpy(r->past, chk->past[m->sender], sizeof r->past);
-    r->past[m->sender] = r->fifo_pos;
-    chk->past[m->sender][m->sender] = r->fifo_pos + 1;
-  }
-  obligation_update(chk, r);
+  check_obligation_update(chk, r);
 }
 
 int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m) {
   if (!chk || !m || !msg_valid(chk, m)) return CHORUS_ERR_INVAL;
+  int sp = sender_proc(chk, m);
+  if (sp < 0) return CHORUS_ERR_INVAL;
   size_t pos = find_pos(chk, m->sender, (int)m->kind, m->epoch, m->msg_id);
-  if (chk->index[pos] != NO_INDEX) {
+  if (chk->index[pos] != CHECK_NO_INDEX) {
     chorus_check_fail(chk, "unique_id", m->at_us, m->sender,
                       "n%zu reused epoch=%u msg_id=%u for a second %s message",
                       m->sender, (unsigned)m->epoch, (unsigned)m->msg_id,
@@ -244,7 +220,8 @@ int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m) {
   check_rec *r = &chk->rec[chk->rec_count];
   memset(r, 0, sizeof *r);
   r->m = *m;
-  add_obligations(chk, r);
+  r->sp = (uint8_t)sp;
+  add_obligations(chk, r, chk->rec_count);
   chk->index[pos] = (uint32_t)chk->rec_count++;
   chk->stats.messages++;
   return 0;
@@ -261,17 +238,17 @@ int chorus_check_held(chorus_check *chk, uint64_t at_us, size_t holder,
                       (unsigned)epoch, (unsigned)msg_id);
     return 1;
   }
-  r->held |= (uint16_t)(1u << holder);
+  r->held |= check_bit(chk->cur[holder]);
   return 0;
 }
 
 /* ---- deliveries --------------------------------------------------------- */
 
 /* Describes a delivery for a violation report. */
-#define DLV_FMT "n%zu delivered %s message from n%zu epoch=%u msg_id=%u len=%zu"
+#define DLV_FMT "n%zu delivered %s%s message from n%zu epoch=%u msg_id=%u len=%zu"
 #define DLV_ARGS(d)                                                        \
-  (d)->receiver, kind_name((d)->kind), (d)->sender, (unsigned)(d)->epoch, \
-      (unsigned)(d)->msg_id, (d)->len_bytes
+  (d)->receiver, (d)->history ? "(as history) " : "", kind_name((d)->kind), \
+      (d)->sender, (unsigned)(d)->epoch, (unsigned)(d)->msg_id, (d)->len_bytes
 
 static int fail_delivery(chorus_check *chk, const char *property,
                          const chorus_check_delivery *d, const char *why) {
@@ -280,10 +257,22 @@ static int fail_delivery(chorus_check *chk, const char *property,
   return 1;
 }
 
-/* Why a found message does not match the delivery, or NULL if it does. */
+/* 1 if process p may deliver record r: it is meant for p, or it is a
+ * private message sent to an earlier boot of p's node, which crashed (a
+ * core may hand it to the next boot, or not; the earlier boot may have
+ * delivered it too: another receiver). */
+static int meant_for(const chorus_check *chk, const check_rec *r, size_t p) {
+  if (r->addressed & check_bit(p)) return 1;
+  if (r->m.kind != CHORUS_MSG_PRIVATE) return 0;
+  check_mask earlier = chk->of_node[chk->proc[p].node] & (check_bit(p) - 1);
+  return (r->addressed & earlier & ~chk->live) != 0;
+}
+
+/* Why a found message does not match the delivery at process p, or NULL if
+ * it does. */
 static const char *mismatch(chorus_check *chk, const check_rec *r,
-                            const chorus_check_delivery *d) {
-  if (!(r->addressed & node_bit(d->receiver))) return "it was not meant for this receiver";
+                            const chorus_check_delivery *d, size_t p) {
+  if (!meant_for(chk, r, p)) return "it was not meant for this receiver (this boot of it)";
   if (d->kind == CHORUS_MSG_ROOM && d->order != r->m.order)
     return "it was sent with another order";
   if (r->m.len_bytes != d->len_bytes || !d->text)
@@ -294,19 +283,33 @@ static const char *mismatch(chorus_check *chk, const check_rec *r,
   return NULL;
 }
 
+/* A room message a restarted process delivers that was never meant for it:
+ * it came before the history it was owed (CATCH-UP), or before anybody
+ * admitted it. */
+static const char *before_catch_up(const chorus_check *chk, const check_rec *r,
+                                   size_t p) {
+  if (r->m.kind != CHORUS_MSG_ROOM || !chk->proc[p].restarted || meant_for(chk, r, p))
+    return NULL;
+  if (!(chk->admitted & check_bit(p))) return "no member had let this node in yet";
+  return "it comes before the history this restarted node was owed (its "
+         "coordinator had delivered it before its last history_msgs)";
+}
+
 /* Integrity: returns the record, or NULL after recording the violation. */
 static check_rec *check_integrity(chorus_check *chk, const chorus_check_delivery *d) {
-  const char *why = NULL;
+  const char *why = NULL, *property = "integrity";
   check_rec *r = NULL;
   if (d->receiver >= chk->nodes || d->sender >= chk->nodes ||
       (d->kind != CHORUS_MSG_ROOM && d->kind != CHORUS_MSG_PRIVATE))
     why = "node index or kind out of range";
   else if (!(r = find(chk, d->sender, (int)d->kind, d->epoch, d->msg_id)))
     why = "no such message was sent";
+  else if ((why = before_catch_up(chk, r, chk->cur[d->receiver])) != NULL)
+    property = "catch_up";
   else
-    why = mismatch(chk, r, d);
+    why = mismatch(chk, r, d, chk->cur[d->receiver]);
   if (why) {
-    fail_delivery(chk, "integrity", d, why);
+    fail_delivery(chk, property, d, why);
     return NULL;
   }
   return r;
@@ -317,18 +320,22 @@ static void record_latency(chorus_check *chk, const check_rec *r, uint64_t at_us
                                               : CHORUS_CHECK_CLASS_PRIVATE;
   uint64_t us = at_us >= r->m.at_us ? at_us - r->m.at_us : 0;
   if (us > LAT_VALUE_MAX) us = LAT_VALUE_MAX;
-  /* One slot per (message, node) exists, and each is delivered once at most. */
+  /* One slot per (message, process) exists, each delivered once at most. */
   if (chk->latency_count < chk->latency_max)
     chk->latency_us[chk->latency_count++] = cls << LAT_CLASS_SHIFT | us;
 }
 
 static int check_fifo(chorus_check *chk, const check_rec *r,
-                      const chorus_check_delivery *d) {
-  uint32_t *next = &chk->pair_next[d->kind][d->sender][d->receiver];
+                      const chorus_check_delivery *d, size_t p) {
+  uint32_t *next = &chk->proc[p].pair_next[d->kind][r->sp];
   uint32_t expected = *next, got = r->fifo_pos;
   /* Resynchronise after a violation so one fault is reported once. */
   *next = got + 1;
   if (got == expected) return 0;
+  /* Private messages sent to an earlier boot may be skipped. */
+  if (d->kind == CHORUS_MSG_PRIVATE && got > expected &&
+      got <= chk->proc[p].priv_start[r->sp])
+    return 0;
   char why[112];
   snprintf(why, sizeof why, "it is the sender's %s message #%u to this receiver "
            "(counting from 1) but #%u was due", kind_name(d->kind),
@@ -336,94 +343,102 @@ static int check_fifo(chorus_check *chk, const check_rec *r,
   return fail_delivery(chk, "fifo", d, why);
 }
 
-/* Causal: every room message in m's causal past is delivered here first.
- * Called before this delivery is counted. */
+/* Causal: every room message in m's causal past is delivered at process p
+ * first. Called before this delivery is counted. */
 static int check_causal(chorus_check *chk, const check_rec *r,
-                        const chorus_check_delivery *d) {
-  for (size_t j = 0; j < chk->nodes; j++) {
-    if (j == d->sender) continue; /* FIFO covers the sender's own */
-    uint32_t have = chk->pair_next[CHORUS_MSG_ROOM][j][d->receiver];
-    if (have >= r->past[j]) continue;
+                        const chorus_check_delivery *d, size_t p) {
+  const uint32_t *past = check_rec_past(chk, (size_t)(r - chk->rec));
+  for (size_t q = 0; q < chk->procs; q++) {
+    if (q == r->sp) continue; /* FIFO covers the sender's own */
+    uint32_t have = chk->proc[p].pair_next[CHORUS_MSG_ROOM][q];
+    if (have >= past[q]) continue;
+    size_t j = chk->proc[q].node;
     char why[200];
     snprintf(why, sizeof why, "n%zu's room message #%u happened before it "
              "(directly or transitively), but this receiver has delivered only "
-             "%u of n%zu's", j, (unsigned)r->past[j], (unsigned)have, j);
+             "%u of n%zu's", j, (unsigned)past[q], (unsigned)have, j);
     return fail_delivery(chk, "causal", d, why);
   }
   return 0;
 }
 
-/* Adds the delivered room message's past to the receiver's causal past. */
-static void causal_learn(chorus_check *chk, const check_rec *r, size_t receiver) {
-  uint32_t *p = chk->past[receiver];
-  for (size_t k = 0; k < chk->nodes; k++)
-    if (r->past[k] > p[k]) p[k] = r->past[k];
-  if (r->fifo_pos + 1 > p[r->m.sender]) p[r->m.sender] = r->fifo_pos + 1;
+/* Adds the delivered room message's past to process p's causal past. */
+static void causal_learn(chorus_check *chk, const check_rec *r, size_t p) {
+  const uint32_t *past = check_rec_past(chk, (size_t)(r - chk->rec));
+  uint32_t *mine = chk->proc[p].past;
+  for (size_t q = 0; q < chk->procs; q++)
+    if (past[q] > mine[q]) mine[q] = past[q];
+  if (r->fifo_pos + 1 > mine[r->sp]) mine[r->sp] = r->fifo_pos + 1;
 }
 
 /*
- * Total order, pairwise: node a now delivers m as its pos-th total message.
- * For every node b that delivered m too, every message both delivered before
- * now must precede m at b: their largest position at b (common_max) must be
- * below m's. Then m joins what a and b have in common. Messages b delivers
- * later are checked from b's side when it does. Called before this delivery
- * is counted; the bookkeeping is done even when the check fails.
+ * Total order, pairwise: process a now delivers m as its pos-th total
+ * message. For every live process b that delivered m too, every message both
+ * delivered before now must precede m at b: their largest position at b
+ * (common_max) must be below m's. Then m joins what a and b have in common.
+ * Messages b delivers later are checked from b's side when it does. Called
+ * before this delivery is counted; the bookkeeping is done even when the
+ * check fails.
  */
-static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delivery *d) {
-  size_t a = d->receiver;
-  uint32_t idx = (uint32_t)(r - chk->rec), pos = chk->total_count[a]++;
+static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delivery *d,
+                      size_t a) {
+  uint32_t idx = (uint32_t)(r - chk->rec);
+  uint32_t *tpos = check_rec_tpos(chk, idx);
+  check_proc *pa = &chk->proc[a];
+  uint32_t pos = pa->total_count++;
   int bad = 0;
-  r->tpos[a] = pos;
-  for (size_t b = 0; b < chk->nodes; b++) {
-    /* Total order binds the members that stay up (ORDERING.md): a crashed
+  tpos[a] = pos;
+  for (size_t b = 0; b < chk->procs; b++) {
+    /* Total order binds the processes that stay up (ORDERING.md): a crashed
      * sequencer may have delivered its own numbering that nobody else saw. */
-    if (b == a || !(r->delivered & node_bit(b)) || !(chk->live & node_bit(b))) continue;
-    uint32_t pb = r->tpos[b];
-    if (!bad && chk->common_max[a][b] > pb + 1) {
-      const chorus_check_msg *o = &chk->rec[chk->common_arg[a][b]].m;
+    if (b == a || !(r->delivered & check_bit(b)) || !(chk->live & check_bit(b))) continue;
+    uint32_t pb = tpos[b];
+    if (!bad && pa->common_max[b] > pb + 1) {
+      const chorus_check_msg *o = &chk->rec[pa->common_arg[b]].m;
       char why[200];
       snprintf(why, sizeof why, "n%zu delivered it (its total #%u) before n%zu's "
                "msg_id=%u (its total #%u), which this node delivered first",
-               b, (unsigned)pb + 1, o->sender, (unsigned)o->msg_id,
-               (unsigned)chk->common_max[a][b]);
+               chk->proc[b].node, (unsigned)pb + 1, o->sender, (unsigned)o->msg_id,
+               (unsigned)pa->common_max[b]);
       bad = fail_delivery(chk, "total_order", d, why);
     }
-    if (pb + 1 > chk->common_max[a][b]) {
-      chk->common_max[a][b] = pb + 1;
-      chk->common_arg[a][b] = idx;
+    if (pb + 1 > pa->common_max[b]) {
+      pa->common_max[b] = pb + 1;
+      pa->common_arg[b] = idx;
     }
-    chk->common_max[b][a] = pos + 1;
-    chk->common_arg[b][a] = idx;
+    chk->proc[b].common_max[a] = pos + 1;
+    chk->proc[b].common_arg[a] = idx;
   }
   return bad;
 }
 
-/* Safe: every member of the receiver's view reported holding m. The
- * receiver itself holds what it delivers (a core may report that after the
+/* Safe: every member of process p's view reported holding m. The receiver
+ * itself holds what it delivers (a core may report that after the
  * delivery, in the same round of outputs). */
-static int check_safe(chorus_check *chk, check_rec *r, const chorus_check_delivery *d) {
-  r->held |= node_bit(d->receiver);
-  uint16_t missing = (uint16_t)(chk->view[d->receiver] & ~r->held);
+static int check_safe(chorus_check *chk, check_rec *r, const chorus_check_delivery *d,
+                      size_t p) {
+  r->held |= check_bit(p);
+  check_mask missing = chk->proc[p].view & ~r->held;
   if (!missing) return 0;
-  size_t j = 0;
-  while (!(missing & node_bit(j))) j++;
+  size_t q = 0;
+  while (!(missing & check_bit(q))) q++;
   char why[112];
   snprintf(why, sizeof why, "n%zu, in this node's view, had not reported "
-           "holding it", j);
+           "holding it", chk->proc[q].node);
   return fail_delivery(chk, "safe", d, why);
 }
 
-/* Order properties of a room delivery, each by the message's own order;
- * 1 if one failed (the first failure is the one recorded). */
+/* Order properties of a room delivery at process p, each by the message's
+ * own order; 1 if one failed (the first failure is the one recorded). */
 static int check_room_order(chorus_check *chk, check_rec *r,
-                            const chorus_check_delivery *d) {
+                            const chorus_check_delivery *d, size_t p) {
   enum chorus_order o = r->m.order;
   int bad = 0;
-  if (o >= CHORUS_ORDER_CAUSAL) bad |= check_causal(chk, r, d);
-  if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d);
-  if (o == CHORUS_ORDER_SAFE) bad |= check_safe(chk, r, d);
-  causal_learn(chk, r, d->receiver);
-  chk->room_delivered[d->receiver]++;
+  if (o >= CHORUS_ORDER_CAUSAL) bad |= check_causal(chk, r, d, p);
+  if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d, p);
+  if (o == CHORUS_ORDER_SAFE && !d->history) bad |= check_safe(chk, r, d, p);
+  causal_learn(chk, r, p);
+  check_ring_push(chk, p, (uint32_t)(r - chk->rec));
   return bad;
 }
 
@@ -431,7 +446,8 @@ int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
   if (!chk || !d) return CHORUS_ERR_INVAL;
   check_rec *r = check_integrity(chk, d);
   if (!r) return 1;
-  uint16_t bit = node_bit(d->receiver);
+  size_t p = chk->cur[d->receiver];
+  check_mask bit = check_bit(p);
   if (r->delivered & bit) {
     chk->stats.duplicates++;
     return fail_delivery(chk, "exactly_once", d, "delivered a second time");
@@ -440,91 +456,102 @@ int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
     /* The driver must not feed deliveries from a crashed node. */
     return fail_delivery(chk, "wellformed", d, "this node had crashed");
   }
-  int bad = d->kind == CHORUS_MSG_ROOM && check_room_order(chk, r, d);
+  int bad = d->history && check_history(chk, r, p, d);
+  if (d->kind == CHORUS_MSG_ROOM) bad |= check_room_order(chk, r, d, p);
   if (r->intended & bit) chk->outstanding--;
   r->delivered |= bit;
   /* A survivor delivered a crashed sender's message: now all survivors owe it. */
-  if (!(chk->live & node_bit(r->m.sender))) obligation_update(chk, r);
+  if (!(chk->live & check_bit(r->sp))) check_obligation_update(chk, r);
   chk->stats.delivered++;
-  if (d->receiver != r->m.sender) record_latency(chk, r, d->at_us);
-  return check_fifo(chk, r, d) || bad;
+  if (d->history) chk->stats.history++;
+  else if (p != r->sp) record_latency(chk, r, d->at_us);
+  return check_fifo(chk, r, d, p) || bad;
 }
 
 int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node) {
-  (void)at_us;
-  if (!chk || node >= chk->nodes || !(chk->live & node_bit(node)))
-    return CHORUS_ERR_INVAL;
-  chk->live = (uint16_t)(chk->live & ~node_bit(node));
+  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
+  size_t p = chk->cur[node];
+  if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
+  chk->live &= ~check_bit(p);
+  chk->proc[p].down_us = at_us;
   chk->stats.crashed++;
-  for (size_t i = 0; i < chk->rec_count; i++) obligation_update(chk, &chk->rec[i]);
+  for (size_t i = 0; i < chk->rec_count; i++) check_obligation_update(chk, &chk->rec[i]);
   return 0;
 }
 
-int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
-                         size_t member) {
-  (void)at_us;
-  if (!chk || node >= chk->nodes || member >= chk->nodes || node == member ||
-      !(chk->view[node] & node_bit(member)))
-    return CHORUS_ERR_INVAL;
-  chk->view[node] = (uint16_t)(chk->view[node] & ~node_bit(member));
-  return 0;
+/* ---- the end ------------------------------------------------------------ */
+
+/* The lowest process that is up, or CHECK_NO_PROC. */
+static size_t lowest_live(const chorus_check *chk) {
+  for (size_t p = 0; p < chk->procs; p++)
+    if (chk->live & check_bit(p)) return p;
+  return CHECK_NO_PROC;
 }
 
 /* Agreement counters: crashed senders' room messages delivered by every
- * survivor or by none, and the survivors' room delivery count. */
+ * survivor that owes them or by none, and the survivors' room delivery
+ * count. */
 static void agreement_count(chorus_check *chk) {
   chk->stats.agreed_all = chk->stats.agreed_none = 0;
   for (size_t i = 0; i < chk->rec_count; i++) {
     const check_rec *r = &chk->rec[i];
-    if (r->m.kind != CHORUS_MSG_ROOM || (chk->live & node_bit(r->m.sender))) continue;
-    uint16_t got = (uint16_t)(r->delivered & chk->live);
-    if (got == chk->live) chk->stats.agreed_all++;
+    if (r->m.kind != CHORUS_MSG_ROOM || (chk->live & check_bit(r->sp))) continue;
+    check_mask want = r->addressed & chk->live, got = r->delivered & want;
+    if (got == want) chk->stats.agreed_all++;
     else if (got == 0) chk->stats.agreed_none++;
   }
-  chk->stats.survivor_room = 0;
-  for (size_t n = 0; n < chk->nodes; n++)
-    if (chk->live & node_bit(n)) {
-      chk->stats.survivor_room = chk->room_delivered[n];
-      break;
-    }
+  size_t p = lowest_live(chk);
+  chk->stats.survivor_room = p == CHECK_NO_PROC ? 0 : chk->proc[p].room_dlv;
 }
 
 static void fail_missing(chorus_check *chk, const check_rec *r, uint64_t at_us) {
-  uint16_t missing = (uint16_t)(r->intended & ~r->delivered);
+  check_mask missing = r->intended & ~r->delivered;
   size_t to = 0, by = 0;
-  while (!(missing & node_bit(to))) to++;
-  if (chk->live & node_bit(r->m.sender)) {
-    chorus_check_fail(chk, "liveness", at_us, to,
-                      "n%zu never delivered %s message from n%zu epoch=%u "
-                      "msg_id=%u len=%zu sent at %llu us (%llu deliveries missing)",
-                      to, kind_name(r->m.kind), r->m.sender, (unsigned)r->m.epoch,
-                      (unsigned)r->m.msg_id, r->m.len_bytes,
-                      (unsigned long long)r->m.at_us,
-                      (unsigned long long)chk->outstanding);
+  while (!(missing & check_bit(to))) to++;
+  const check_proc *pt = &chk->proc[to];
+  size_t node = pt->node;
+  unsigned long long owed = (unsigned long long)chk->outstanding;
+  if (pt->restarted && r->m.at_us < pt->admit_us) {
+    chorus_check_fail(chk, "catch_up", at_us, node,
+                      "n%zu (restarted, epoch %u, admitted at %llu us) never "
+                      "delivered %s message from n%zu epoch=%u msg_id=%u sent at "
+                      "%llu us (%llu deliveries missing)", node, (unsigned)pt->epoch,
+                      (unsigned long long)pt->admit_us, kind_name(r->m.kind),
+                      r->m.sender, (unsigned)r->m.epoch, (unsigned)r->m.msg_id,
+                      (unsigned long long)r->m.at_us, owed);
     return;
   }
-  uint16_t had = (uint16_t)(r->delivered & chk->live);
-  while (!(had & node_bit(by))) by++;
-  chorus_check_fail(chk, "agreement", at_us, to,
+  if (chk->live & check_bit(r->sp)) {
+    chorus_check_fail(chk, "liveness", at_us, node,
+                      "n%zu never delivered %s message from n%zu epoch=%u "
+                      "msg_id=%u len=%zu sent at %llu us (%llu deliveries missing)",
+                      node, kind_name(r->m.kind), r->m.sender, (unsigned)r->m.epoch,
+                      (unsigned)r->m.msg_id, r->m.len_bytes,
+                      (unsigned long long)r->m.at_us, owed);
+    return;
+  }
+  check_mask had = r->delivered & chk->live;
+  while (!(had & check_bit(by))) by++;
+  chorus_check_fail(chk, "agreement", at_us, node,
                     "n%zu never delivered %s message from crashed n%zu epoch=%u "
                     "msg_id=%u sent at %llu us, which survivor n%zu delivered "
-                    "(%llu deliveries missing)", to, kind_name(r->m.kind),
+                    "(%llu deliveries missing)", node, kind_name(r->m.kind),
                     r->m.sender, (unsigned)r->m.epoch, (unsigned)r->m.msg_id,
-                    (unsigned long long)r->m.at_us, by,
-                    (unsigned long long)chk->outstanding);
+                    (unsigned long long)r->m.at_us, chk->proc[by].node, owed);
 }
 
 int chorus_check_finish(chorus_check *chk, uint64_t at_us) {
   agreement_count(chk);
-  if (chk->outstanding == 0) return 0;
-  for (size_t i = 0; i < chk->rec_count; i++) {
+  int bad = 0;
+  for (size_t i = 0; chk->outstanding && i < chk->rec_count; i++) {
     const check_rec *r = &chk->rec[i];
     if (r->intended & ~r->delivered) {
       fail_missing(chk, r, at_us);
+      bad = 1;
       break;
     }
   }
-  return 1;
+  return check_finish_views(chk, at_us) || bad;
 }
 
 const chorus_check_violation *chorus_check_first(const chorus_check *chk) {
@@ -543,7 +570,7 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 /* Nearest rank: the smallest value with at least pct % of samples at or below. */
-static uint64_t rank(const uint64_t *v, size_t n, unsigned pct) {
+uint64_t check_rank(const uint64_t *v, size_t n, unsigned pct) {
   size_t k = (n * pct + 99) / 100;
   return v[k ? k - 1 : 0] & LAT_VALUE_MAX;
 }
@@ -561,10 +588,24 @@ void chorus_check_latency(chorus_check *chk,
     if (cls < CHORUS_CHECK_CLASSES) {
       chorus_check_quantiles *c = &q[cls];
       c->count = j - i;
-      c->p50_us = rank(chk->latency_us + i, j - i, 50);
-      c->p99_us = rank(chk->latency_us + i, j - i, 99);
+      c->p50_us = check_rank(chk->latency_us + i, j - i, 50);
+      c->p99_us = check_rank(chk->latency_us + i, j - i, 99);
       c->max_us = chk->latency_us[j - 1] & LAT_VALUE_MAX;
     }
     i = j;
   }
+}
+
+void chorus_check_sample_quantiles(const chorus_check *chk,
+                                   enum chorus_check_sample kind,
+                                   chorus_check_quantiles *q) {
+  memset(q, 0, sizeof *q);
+  size_t n = chk->sample_count[kind];
+  if (n == 0) return;
+  memcpy(chk->scratch, chk->samples[kind], n * sizeof *chk->scratch);
+  qsort(chk->scratch, n, sizeof *chk->scratch, cmp_u64);
+  q->count = n;
+  q->p50_us = check_rank(chk->scratch, n, 50);
+  q->p99_us = check_rank(chk->scratch, n, 99);
+  q->max_us = chk->scratch[n - 1];
 }

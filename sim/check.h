@@ -1,60 +1,115 @@
 /*
  * chorus_check: the simulator's oracle. It is told every message a node
  * sent, every message a node delivered, every room message a node reports
- * holding, every crash and every removal a node is given, and checks the
- * delivery properties of SPEC section 4 and docs/ORDERING.md as they happen:
+ * holding, every crash and restart, and every view change a node installed,
+ * and checks the delivery properties of SPEC section 4 and docs/ORDERING.md
+ * and the membership properties of SPEC section 5 as they happen.
+ *
+ * Receivers and senders are PROCESSES: one boot of a node (node, epoch).
+ * Node i starts as process i; chorus_check_restart gives a crashed node a
+ * new process, which is a different receiver: what the old one delivered
+ * does not count for it, and the history it catches up is no duplicate.
  *
  *   integrity     every delivery names a message that was sent by that
  *                 sender, in that epoch, with that kind, msg_id and order,
- *                 to that receiver, and its bytes are identical to the ones
- *                 sent;
- *   exactly_once  no receiver delivers one message twice (deliveries are
+ *                 to that receiving process, and its bytes are identical
+ *                 to the ones sent;
+ *   exactly_once  no process delivers one message twice (deliveries are
  *                 counted, not collected into a set; duplicates are counted
  *                 in the stats);
- *   fifo          for each (sender, receiver) pair and each kind, the
- *                 messages meant for that receiver are delivered in exactly
- *                 the sender's send order, with no gaps;
+ *   fifo          for each (sending process, receiving process) pair and
+ *                 each kind, the messages meant for the receiver are
+ *                 delivered in exactly the sender's send order, with no
+ *                 gaps (a restarted process starts each sender's stream
+ *                 where its catch-up may start, see CATCH-UP);
  *   causal        (room messages sent causal, total or safe) a receiver
  *                 delivers m only after every room message in m's causal
  *                 past: Lamport's happened-before over room messages, kept
  *                 by the checker itself (m1 -> m2 if m2's sender sent m1
  *                 earlier or delivered m1 before sending m2, transitively,
  *                 whatever the order of the messages in the chain);
- *   total_order   (room messages sent total or safe) any two nodes that
+ *   total_order   (room messages sent total or safe) any two processes that
  *                 stay up deliver the total and safe messages they both
  *                 deliver in the same relative order, across views too
- *                 (pairwise; a node that crashed is left out of the pairs
- *                 from then on: total order is not uniform, ORDERING.md);
- *   safe          (room, order safe) a node delivers m only once every member
- *                 of its current view has reported holding it
- *                 (chorus_check_held; the view is every node minus those
- *                 given to chorus_check_removed for that node);
+ *                 (pairwise; a process that crashed is left out of the
+ *                 pairs from then on: total order is not uniform,
+ *                 ORDERING.md); history deliveries take part;
+ *   safe          (room, order safe, live deliveries) a process delivers m
+ *                 only once every member of its current view has reported
+ *                 holding it (chorus_check_held; a restarted process holds
+ *                 what its coordinator had delivered when it admitted it);
  *   unique_id     a sender never reuses (epoch, kind, msg_id);
- *   liveness      at the end, every message sent by a node that stayed up
- *                 was delivered by every receiver that stayed up
+ *   liveness      at the end, every message sent by a process that stayed
+ *                 up was delivered by every receiver that stayed up
  *                 (chorus_check_finish);
- *   agreement     at the end, each room message sent by a crashed node was
- *                 delivered by every node that stayed up or by none of them
- *                 (delivery by any survivor obliges all survivors).
+ *   agreement     at the end, each room message sent by a crashed process
+ *                 was delivered by every process that stayed up (and owes
+ *                 it) or by none of them.
  *
- * Obligations: a private message is meant for its receiver; a room message
- * for every node, its sender included (cores deliver room messages to their
- * sender at their place in the room's order). A crashed node is no
- * receiver of obligations; the messages of a crashed node become obligations
- * for every survivor as soon as one survivor delivers them.
+ * MEMBERSHIP (chorus_check_view, one call per CHORUS_OUT_VIEW event):
+ *
+ *   false_removal a view change removes a member whose process, the one in
+ *                 the remover's view, is up (no partitions are injected, so
+ *                 every such removal is false);
+ *   detection     each crash is removed by every process that had the
+ *                 crashed process in its view, within detect_bound_us of
+ *                 the crash, or of the latest crash after it when crashes
+ *                 cascade (a coordinator that crashes before announcing a
+ *                 removal leaves the next one to detect it anew); with a
+ *                 bound of 0 only "eventually" (at the end) is checked.
+ *                 Each (crash, survivor) gives one detection-time sample,
+ *                 crash to removal;
+ *   view_agreement the processes that stay up install the same sequence of
+ *                 member sets (the masks of their VIEW events; timing and
+ *                 view numbers ignored). A restarted process's sequence
+ *                 starts at its own JOIN, aligned with the JOIN event of the
+ *                 coordinator that admitted it; at the end all stand at the
+ *                 same view. A removal of a member the remover's view does
+ *                 not hold fails at once;
+ *   catch_up      see CATCH-UP;
+ *   rejoin        at the end, every restarted process that is up has
+ *                 installed its own JOIN (it was admitted back).
+ *
+ * CATCH-UP. The first VIEW JOIN event about a restarted process comes from
+ * the coordinator that admitted it (the core emits it as it admits; the
+ * others install it later), at time A. At A the checker takes the last
+ * history_msgs room messages the coordinator delivered (history deliveries
+ * included) as the history owed, and everything the coordinator delivered
+ * before those as excused: for each sending process the excused messages
+ * are a prefix of its stream, and the restarted process's FIFO stream from
+ * that sender starts after it. From A on, every room message that is not
+ * excused is owed by the restarted process like by any other (history or
+ * live). Its deliveries marked history must be owed history and must come
+ * between A and its own JOIN; when it installs its own JOIN, every message
+ * of the owed history must have been delivered (catch_up). A message it
+ * never delivers that was sent before A is reported as catch_up too.
+ * It holds (for safe) everything its coordinator had delivered at A.
+ *
+ * Obligations: a private message is meant for the receiving node's process
+ * of the moment; a room message for every admitted process, its sender
+ * included (cores deliver room messages to their sender at their place in
+ * the room's order), and for every process admitted later unless excused.
+ * A crashed process is no receiver of obligations; the messages of a
+ * crashed process become obligations for every survivor as soon as one
+ * survivor delivers them. A private message sent to a boot that crashed is
+ * owed by nobody, but the node's next boot may deliver it (once, in FIFO
+ * order, or skip it): cores hand frames still unacknowledged to the next
+ * boot or drop them.
  *
  * The first violation is recorded with its time, node and a description;
  * later ones are counted only. Message contents are not stored: each message
  * records a 64-bit text key, and chorus_check_text regenerates its bytes for
  * the comparison.
  *
- * Latency (send to delivery) is recorded per delivery at a node other than
- * the sender, per class: the four room orders and private messages.
+ * Latency (send to delivery) is recorded per live delivery at a process
+ * other than the sender, per class: the four room orders and private
+ * messages.
  *
- * Memory is allocated once by chorus_check_new for `messages_max` messages;
- * registering one more is an error (CHORUS_ERR_QUEUE_FULL), never growth.
- * No clock, no I/O; the module does not depend on the rest of the simulator,
- * so its unit test can feed it hand-made events.
+ * Memory is allocated once by chorus_check_new for `messages_max` messages
+ * and nodes + restarts_max processes; registering one more is an error
+ * (CHORUS_ERR_QUEUE_FULL), never growth. No clock, no I/O; the module does
+ * not depend on the rest of the simulator, so its unit test can feed it
+ * hand-made events.
  */
 #ifndef CHORUS_SIM_CHECK_H
 #define CHORUS_SIM_CHECK_H
@@ -64,12 +119,21 @@
 
 #include "peer.h"
 
-#define CHORUS_CHECK_MESSAGES_MAX ((size_t)1 << 22) /* ~1.1 GB at 10 nodes */
+#define CHORUS_CHECK_MESSAGES_MAX ((size_t)1 << 22) /* ~1.1 GB at 10 processes */
 #define CHORUS_CHECK_DETAIL_BYTES 320
+#define CHORUS_CHECK_PROCS_MAX 32  /* processes (boots) in one run */
+#define CHORUS_CHECK_VIEWS_MAX 256 /* view changes one process may install */
+#define CHORUS_CHECK_HISTORY_MAX 65536 /* history_msgs at most */
 
 typedef struct chorus_check_config {
   size_t nodes;        /* 1..CHORUS_MEMBERS_MAX, numbered 0..nodes-1 */
   size_t messages_max; /* messages that can be registered, 1..2^22 */
+  size_t restarts_max; /* restarts in the run; nodes + restarts_max <=
+                          CHORUS_CHECK_PROCS_MAX */
+  size_t history_msgs; /* the cores' history_msgs (CATCH-UP), 0..2^16 */
+  uint64_t detect_bound_us; /* detection bound; 0: not checked */
+  uint32_t epoch[CHORUS_MEMBERS_MAX]; /* first boot's epoch per node; 0:
+                                         learnt from its first message */
 } chorus_check_config;
 
 /* A message a node's core accepted for sending. */
@@ -87,14 +151,26 @@ typedef struct chorus_check_msg {
 /* A message a node's core delivered. */
 typedef struct chorus_check_delivery {
   uint64_t at_us;            /* delivery time, µs */
-  size_t receiver;           /* node that delivered it */
+  size_t receiver;           /* node that delivered it (its current process) */
   size_t sender;             /* member index the core reported */
   enum chorus_msg_kind kind;
   enum chorus_order order;   /* ROOM only: the order it was delivered in */
   uint32_t epoch, msg_id;
   const uint8_t *text;       /* borrowed for the call only */
   size_t len_bytes;
+  int history;               /* ROOM only: delivered as caught-up history */
 } chorus_check_delivery;
+
+/* A view change a node's core reported (CHORUS_OUT_VIEW). */
+typedef struct chorus_check_view_event {
+  uint64_t at_us;
+  size_t node;                     /* the node that installed it */
+  size_t member;                   /* the node that left or joined */
+  enum chorus_view_reason reason;
+  uint32_t epoch;                  /* JOIN: the joiner's epoch */
+  uint32_t view;                   /* the new view number */
+  uint32_t members;                /* bit per node */
+} chorus_check_view_event;
 
 typedef struct chorus_check_violation {
   const char *property; /* static name, e.g. "fifo" */
@@ -107,9 +183,14 @@ typedef struct chorus_check_stats {
   uint64_t messages;    /* registered with chorus_check_sent */
   uint64_t obligations; /* (message, receiver) pairs owed now (see above) */
   uint64_t delivered;   /* deliveries that passed integrity, dups excluded */
+  uint64_t history;     /* of which history deliveries */
   uint64_t duplicates;  /* deliveries of a message the receiver already had */
   uint64_t violations;  /* every violation seen, the first one included */
-  uint64_t crashed;     /* nodes given to chorus_check_crash */
+  uint64_t crashed;     /* processes given to chorus_check_crash */
+  uint64_t restarts;    /* processes booted by chorus_check_restart */
+  uint64_t joined;      /* restarted processes that installed their JOIN */
+  uint64_t views;       /* view events (chorus_check_view) */
+  uint64_t false_removals; /* removals of a process that was up */
   /* Set by chorus_check_finish: room messages of crashed senders delivered
    * by every survivor, by none, and room deliveries per survivor (the same
    * at every survivor when agreement holds; the lowest survivor's count). */
@@ -120,18 +201,25 @@ typedef struct chorus_check_stats {
 #define CHORUS_CHECK_CLASS_PRIVATE 4
 #define CHORUS_CHECK_CLASSES 5
 
-/* Latency quantiles of one class, µs (nearest rank); all 0 if count is 0. */
+/* Quantiles of one set of samples, µs (nearest rank); all 0 if count is 0. */
 typedef struct chorus_check_quantiles {
   uint64_t count, p50_us, p99_us, max_us;
 } chorus_check_quantiles;
+
+/* Membership samples (chorus_check_samples). */
+enum chorus_check_sample {
+  CHORUS_CHECK_DETECT = 0, /* crash to a survivor's VIEW removing it */
+  CHORUS_CHECK_REJOIN = 1, /* restart to the process's own VIEW JOIN */
+};
 
 typedef struct chorus_check chorus_check;
 
 /*
  * chorus_check_new allocates a checker. On success stores it in *out (caller
  * owns it, release with chorus_check_free) and returns 0.
- * Errors: CHORUS_ERR_INVAL (NULL argument), CHORUS_ERR_CONFIG (nodes or
- * messages_max out of range), CHORUS_ERR_NOMEM.
+ * Errors: CHORUS_ERR_INVAL (NULL argument), CHORUS_ERR_CONFIG (nodes,
+ * messages_max, restarts_max or history_msgs out of range),
+ * CHORUS_ERR_NOMEM.
  */
 int chorus_check_new(const chorus_check_config *cfg, chorus_check **out);
 
@@ -145,11 +233,12 @@ void chorus_check_free(chorus_check *chk);
 void chorus_check_text(uint64_t key, uint8_t *buf, size_t len_bytes);
 
 /*
- * chorus_check_sent registers message *m and its obligations.
+ * chorus_check_sent registers message *m, sent by the sender node's current
+ * process, and its obligations.
  * Returns 0; 1 if it violates unique_id (recorded, not registered);
- * CHORUS_ERR_INVAL (node out of range, private to self or to nobody, length
- * 0 or over CHORUS_MSG_BYTES_MAX); CHORUS_ERR_QUEUE_FULL (messages_max
- * already registered).
+ * CHORUS_ERR_INVAL (node out of range, sender crashed or of another epoch,
+ * private to self or to nobody, length 0 or over CHORUS_MSG_BYTES_MAX);
+ * CHORUS_ERR_QUEUE_FULL (messages_max already registered).
  */
 int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m);
 
@@ -161,37 +250,80 @@ int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m);
 int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d);
 
 /*
- * chorus_check_held records that node `holder` now holds room message
- * (sender, epoch, msg_id), for the safe property. Returns 0; 1 if no such
- * room message was sent (an integrity violation, recorded);
- * CHORUS_ERR_INVAL for a node out of range.
+ * chorus_check_held records that node `holder` (its current process) now
+ * holds room message (sender, epoch, msg_id), for the safe property.
+ * Returns 0; 1 if no such room message was sent (an integrity violation,
+ * recorded); CHORUS_ERR_INVAL for a node out of range.
  */
 int chorus_check_held(chorus_check *chk, uint64_t at_us, size_t holder,
                       size_t sender, uint32_t epoch, uint32_t msg_id);
 
 /*
- * chorus_check_crash records that `node` crashed at `at_us` and stays down:
- * its pending deliveries stop being owed, and messages it sent are owed
- * only if a survivor delivers them (agreement). Returns 0, or
+ * chorus_check_crash records that `node`'s current process crashed at
+ * `at_us`: its pending deliveries stop being owed, and messages it sent are
+ * owed only if a survivor delivers them (agreement). Returns 0, or
  * CHORUS_ERR_INVAL (node out of range or already crashed).
  */
 int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node);
 
 /*
- * chorus_check_removed records that `node` was told at `at_us` that `member`
- * left its view (chorus_peer_remove_member): from then on, safe deliveries
- * at `node` no longer wait for `member`'s HELD report. Returns 0, or
- * CHORUS_ERR_INVAL (index out of range, member == node, or already removed).
+ * chorus_check_restart records that crashed `node` booted again at `at_us`
+ * as a new process with `epoch`. It owes nothing until a coordinator admits
+ * it (CATCH-UP). Returns 0, or CHORUS_ERR_INVAL (node out of range or up),
+ * CHORUS_ERR_QUEUE_FULL (restarts_max already used).
+ */
+int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
+                         uint32_t epoch);
+
+/*
+ * chorus_check_view records a view change that node ev->node installed
+ * (every CHORUS_OUT_VIEW event, in order) and checks false_removal,
+ * detection and, for the JOIN of a restarted process, catch_up. Returns 0,
+ * 1 if it violates a property (recorded), CHORUS_ERR_INVAL (node out of
+ * range, or its process crashed).
+ */
+int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev);
+
+/*
+ * chorus_check_removed records that `node` was told at `at_us` that
+ * `member` left its view, outside any VIEW event: from then on, safe
+ * deliveries at `node` no longer wait for `member`'s HELD report. Returns 0,
+ * or CHORUS_ERR_INVAL (index out of range, member == node, or already
+ * removed).
  */
 int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
                          size_t member);
 
 /*
- * chorus_check_finish checks liveness and agreement at `at_us` and fills the
- * agreement counters of the stats. Returns 0 if every obligation was
- * delivered, else records the first missing one (lowest send order, then
- * lowest receiver) as "liveness" (its sender stayed up) or "agreement" (its
- * sender crashed and another survivor delivered it) and returns 1.
+ * chorus_check_in_view returns 1 if `node`'s current process has the
+ * current process of `member` in its view, else 0 (also for bad indices).
+ */
+int chorus_check_in_view(const chorus_check *chk, size_t node, size_t member);
+
+/*
+ * chorus_check_view_epoch returns the epoch of the process of `member` in
+ * `node`'s view (0 if none or unknown).
+ */
+uint32_t chorus_check_view_epoch(const chorus_check *chk, size_t node,
+                                 size_t member);
+
+/*
+ * chorus_check_views_settled returns 1 when membership has nothing left to
+ * do: every process that is up has been admitted and installed its own
+ * JOIN, and each one's view holds exactly the admitted processes that are
+ * up.
+ */
+int chorus_check_views_settled(const chorus_check *chk);
+
+/*
+ * chorus_check_finish checks liveness, agreement and the membership
+ * properties that are about the end of a run (view_agreement, detection of
+ * every crash, rejoin) at `at_us`, and fills the agreement counters of the
+ * stats. Returns 0 if all hold, else records the first failure (for
+ * missing deliveries: lowest send order, then lowest receiver; "liveness"
+ * if its sender stayed up, "agreement" if it crashed and another survivor
+ * delivered it, "catch_up" if the receiver is a restarted process and the
+ * message was sent before its admission) and returns 1.
  */
 int chorus_check_finish(chorus_check *chk, uint64_t at_us);
 
@@ -218,12 +350,25 @@ void chorus_check_stats_get(const chorus_check *chk, chorus_check_stats *out);
 /*
  * chorus_check_latency fills q[0..CHORUS_CHECK_CLASSES) with the count,
  * p50, p99 and maximum of the latencies of each class (delivery time minus
- * send time, µs, one per correct delivery at a node other than the sender;
- * index = enum chorus_order for room messages, CHORUS_CHECK_CLASS_PRIVATE
- * for private ones), nearest-rank method. It sorts the checker's latency
- * table in place; later deliveries are still recorded.
+ * send time, µs, one per correct live delivery at a process other than the
+ * sender; index = enum chorus_order for room messages,
+ * CHORUS_CHECK_CLASS_PRIVATE for private ones), nearest-rank method. It
+ * sorts the checker's latency table in place; later deliveries are still
+ * recorded.
  */
 void chorus_check_latency(chorus_check *chk,
                           chorus_check_quantiles q[CHORUS_CHECK_CLASSES]);
+
+/*
+ * chorus_check_samples returns the membership samples of `kind` (µs, in
+ * the order they were taken) in *v and their count; the pointer stays valid
+ * until the next call that adds one. chorus_check_sample_quantiles gives
+ * their count, p50, p99 and maximum (nearest rank, not in place).
+ */
+size_t chorus_check_samples(const chorus_check *chk, enum chorus_check_sample kind,
+                            const uint64_t **v);
+void chorus_check_sample_quantiles(const chorus_check *chk,
+                                   enum chorus_check_sample kind,
+                                   chorus_check_quantiles *q);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * Crashes and removals (sim.h, CRASHES). The plan (times, modes, cut
- * points, whether in-flight datagrams die too) is drawn at the start from
- * the crash stream; victims are chosen when a crash is due, among the nodes
- * then up, so that "the sequencer" means the one of that moment. After a
- * crash every survivor gets chorus_peer_remove_member after a detection
- * delay of its own, in the same order of removals at every survivor.
+ * Crashes, removals and restarts (sim.h, CRASHES, DETECTION, RESTARTS). The
+ * plan (times, modes, cut points, whether in-flight datagrams die too) is
+ * drawn at the start from the crash stream, and which crashes restart and
+ * after how long from the restart stream; victims are chosen when a crash
+ * is due, among the nodes then up, so that "the sequencer" means the one of
+ * that moment. With the detector off, after a crash every survivor gets
+ * chorus_peer_remove_member after a detection delay of its own, in the same
+ * order of removals at every survivor.
  */
 #include <string.h>
 
@@ -57,6 +59,26 @@ static void draw_crash(sim *s, sim_crash *c) {
                                                                      : cfg->nodes - 1));
 }
 
+/* Which crashes restart (cfg->restarts of them, drawn) and their downtimes,
+ * from a stream of their own: the crash plan is the same with or without. */
+static void plan_restarts(sim *s) {
+  const chorus_sim_config *cfg = s->cfg;
+  chorus_prng p;
+  chorus_prng_init(&p, sim_derive(cfg->seed, STREAM_RESTART, 0));
+  size_t order[SIM_CRASHES_MAX];
+  for (size_t k = 0; k < s->crash_count; k++) order[k] = k;
+  for (size_t k = 0; k < cfg->restarts; k++) { /* partial Fisher-Yates */
+    size_t j = k + (size_t)chorus_prng_below(&p, s->crash_count - k);
+    size_t t = order[k];
+    order[k] = order[j];
+    order[j] = t;
+    sim_crash *c = &s->crash[order[k]];
+    c->restart = 1;
+    c->down_us = chorus_prng_range(&p, cfg->down_min_us, cfg->down_max_us);
+  }
+  s->restarts_pending = cfg->restarts;
+}
+
 int sim_plan_crashes(sim *s) {
   chorus_prng_init(&s->crash_rng, sim_derive(s->cfg->seed, STREAM_CRASH, 0));
   s->crash_count = s->crashes_pending = s->cfg->crashes;
@@ -68,6 +90,7 @@ int sim_plan_crashes(sim *s) {
       s->crash[j] = s->crash[j - 1];
       s->crash[j - 1] = t;
     }
+  plan_restarts(s);
   for (size_t k = 0; k < s->crash_count; k++) {
     chorus_evq_event ev = {.at_us = s->crash[k].at_us, .slot = (uint32_t)k,
                            .kind = CHORUS_EVQ_CRASH};
@@ -77,9 +100,10 @@ int sim_plan_crashes(sim *s) {
   return 0;
 }
 
-/* A node that is up and not already picked by another pending crash. */
+/* A node that is up, back in the room if it restarted, and not already
+ * picked by another pending crash. */
 static int pickable(const sim *s, size_t i) {
-  return !s->node[i].down && s->node[i].crash_armed == 0;
+  return !s->node[i].down && s->node[i].joined && s->node[i].crash_armed == 0;
 }
 
 /* The victim: the lowest pickable node (the sequencer of the moment, when
@@ -104,6 +128,11 @@ static void describe(sim *s, const sim_crash *c) {
                    chorus_sim_crash_mode_name((enum chorus_sim_crash_mode)c->mode),
                    c->drop_inflight ? "drop" : "keep");
   s->desc_len = n < 0 ? cap : s->desc_len + (size_t)n;
+  if (!c->restart || s->desc_len >= cap) return;
+  n = snprintf(r->crash_desc + s->desc_len, cap - s->desc_len, "+%llu.%03llus",
+               (unsigned long long)(c->down_us / 1000000),
+               (unsigned long long)(c->down_us / 1000 % 1000));
+  s->desc_len = n < 0 ? cap : s->desc_len + (size_t)n;
 }
 
 /* Every survivor learns of the crash after its own delay, never before a
@@ -117,8 +146,9 @@ static int schedule_removals(sim *s, size_t victim) {
                                                 cfg->detect_max_us);
     if (at <= n->removal_at_us) at = n->removal_at_us + 1;
     n->removal_at_us = at;
-    chorus_evq_event ev = {.at_us = at, .kind = CHORUS_EVQ_REMOVE,
-                           .node = (uint8_t)u, .from = (uint8_t)victim};
+    chorus_evq_event ev = {.at_us = at, .slot = s->node[victim].epoch,
+                           .kind = CHORUS_EVQ_REMOVE, .node = (uint8_t)u,
+                           .from = (uint8_t)victim};
     int rc = sim_push(s, &ev);
     if (rc) return rc;
     s->removals_pending++;
@@ -140,10 +170,17 @@ int sim_crash_now(sim *s, size_t k) {
   chorus_peer_free(n->peer);
   n->peer = NULL;
   n->down = 1;
-  n->drop_inflight = c->drop_inflight;
+  n->boot_dropped |= (uint64_t)c->drop_inflight << n->boot;
   n->timer_at_us = SIM_NO_TIMER;
   n->crash_armed = 0;
   sim_mutate_on_crash(s);
+  if (c->restart) {
+    chorus_evq_event ev = {.at_us = s->now_us + c->down_us, .slot = (uint32_t)k,
+                           .kind = CHORUS_EVQ_RESTART, .node = (uint8_t)c->victim};
+    int rc = sim_push(s, &ev);
+    if (rc) return rc;
+  }
+  if (s->cfg->fd_mode != CHORUS_FD_MODE_OFF) return 0; /* the cores detect it */
   return schedule_removals(s, c->victim);
 }
 
@@ -191,8 +228,9 @@ int sim_crash_at_heal(sim *s) {
 int sim_on_remove(sim *s, const chorus_evq_event *ev) {
   size_t u = ev->node, gone = ev->from;
   sim_node *n = &s->node[u];
-  /* Down itself, or the view already left `gone` out (a VIEW output). */
-  if (n->down || (n->removed & (1u << gone))) {
+  /* Down itself, or its view no longer holds the boot that crashed (a VIEW
+   * output left it out, or let its next boot in). */
+  if (n->down || chorus_check_view_epoch(s->chk, u, gone) != ev->slot) {
     s->removals_pending--;
     return 0;
   }
@@ -209,7 +247,13 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
   s->removals_pending--;
   s->res->removals++;
   n->removed = (uint16_t)(n->removed | 1u << gone);
-  chorus_check_removed(s->chk, s->now_us, u, gone);
   chorus_trace_line(&s->trace, s->now_us, "remove n%zu -n%zu", u, gone);
-  return sim_drain(s, u);
+  return sim_drain(s, u); /* the checker hears of it from the VIEW output */
+}
+
+int sim_on_restart(sim *s, const chorus_evq_event *ev) {
+  s->restarts_pending--;
+  s->res->restarted++;
+  if (s->catchup_node < 0) s->catchup_node = ev->node;
+  return sim_node_restart(s, ev->node);
 }

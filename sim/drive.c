@@ -31,7 +31,8 @@ static int schedule_timer(sim *s, size_t i) {
     at = s->now_us + STUCK_RETRY_US;
   if (n->timer_at_us != SIM_NO_TIMER && at >= n->timer_at_us) return 0;
   n->timer_at_us = at;
-  chorus_evq_event ev = {.at_us = at, .kind = CHORUS_EVQ_TIMER, .node = (uint8_t)i};
+  chorus_evq_event ev = {.at_us = at, .kind = CHORUS_EVQ_TIMER, .node = (uint8_t)i,
+                         .boot = n->boot};
   return sim_push(s, &ev);
 }
 
@@ -60,7 +61,7 @@ static int transmit(sim *s, size_t from, const chorus_output *out) {
                       (unsigned long long)c->at_us, c->reordered ? " held" : "");
     chorus_evq_event ev = {.at_us = c->at_us, .slot = c->slot,
                            .kind = CHORUS_EVQ_DGRAM, .node = (uint8_t)to,
-                           .from = (uint8_t)from};
+                           .from = (uint8_t)from, .boot = s->node[from].boot};
     rc = sim_push(s, &ev);
     if (rc) return rc;
   }
@@ -70,10 +71,11 @@ static int transmit(sim *s, size_t from, const chorus_output *out) {
 static int on_deliver(sim *s, size_t to, const chorus_output *out) {
   if (out->msg_kind == CHORUS_MSG_ROOM)
     chorus_trace_line(&s->trace, s->now_us,
-                      "dlv n%zu<n%zu room/%s e=%u id=%u len=%zu view=%u seq=%u", to,
+                      "dlv n%zu<n%zu room/%s e=%u id=%u len=%zu view=%u seq=%u%s", to,
                       out->member, chorus_sim_order_name(out->order),
                       (unsigned)out->epoch, (unsigned)out->msg_id, out->len,
-                      (unsigned)out->view, (unsigned)out->seq);
+                      (unsigned)out->view, (unsigned)out->seq,
+                      out->history ? " hist" : "");
   else
     chorus_trace_line(&s->trace, s->now_us, "dlv n%zu<n%zu priv e=%u id=%u len=%zu",
                       to, out->member, (unsigned)out->epoch, (unsigned)out->msg_id,
@@ -82,24 +84,29 @@ static int on_deliver(sim *s, size_t to, const chorus_output *out) {
                              .sender = out->member, .kind = out->msg_kind,
                              .order = out->order, .epoch = out->epoch,
                              .msg_id = out->msg_id, .text = out->data,
-                             .len_bytes = out->len};
+                             .len_bytes = out->len, .history = out->history};
   sim_report(s, &d);
   return 0;
 }
 
-/* A view change at node i: every member it left out is gone for the
- * checker's safe property too (already so when the simulator's own removal
- * caused it). */
+/* A view change at node i: the simulator's own record of who is in its
+ * view (for the workload), then the checker. */
 static int on_view(sim *s, size_t i, const chorus_output *out) {
   sim_node *n = &s->node[i];
-  chorus_trace_line(&s->trace, s->now_us, "view n%zu -n%zu view=%u members=%x reason=%u",
-                    i, out->member, (unsigned)out->view, (unsigned)out->members,
-                    (unsigned)out->reason);
-  for (size_t j = 0; j < s->cfg->nodes; j++) {
-    if (j == i || (out->members & (1u << j)) || (n->removed & (1u << j))) continue;
-    n->removed = (uint16_t)(n->removed | 1u << j);
-    chorus_check_removed(s->chk, s->now_us, i, j);
+  size_t m = out->member;
+  if (out->reason == CHORUS_VIEW_JOIN) {
+    chorus_trace_line(&s->trace, s->now_us,
+                      "view n%zu +n%zu e=%u view=%u members=%x reason=%u", i, m,
+                      (unsigned)out->epoch, (unsigned)out->view,
+                      (unsigned)out->members, (unsigned)out->reason);
+    if (m == i) n->joined = 1;
+  } else {
+    chorus_trace_line(&s->trace, s->now_us, "view n%zu -n%zu view=%u members=%x reason=%u",
+                      i, m, (unsigned)out->view, (unsigned)out->members,
+                      (unsigned)out->reason);
   }
+  n->removed = (uint16_t)(((1u << s->cfg->nodes) - 1) & ~out->members & ~(1u << i));
+  sim_report_view(s, i, out);
   return 0;
 }
 
@@ -154,18 +161,29 @@ int sim_drain(sim *s, size_t i) {
 /* Rejections that no correct peer causes on a network that only loses,
  * duplicates and reorders, with crashed nodes removed. QUEUE_FULL is
  * back-pressure (the peer's event ring is full); UNKNOWN_SENDER is right
- * for a datagram from a member the receiver has removed (it was in flight).
- * STALE_EPOCH is flagged because no node restarts yet. */
-static int rejection_is_bug(const sim *s, size_t to, size_t from, int rc) {
+ * for a datagram from a member the receiver has removed (in flight, or
+ * from its next boot, not admitted yet); STALE_EPOCH for one from an
+ * earlier boot of a node that restarted. */
+static int rejection_is_bug(const sim *s, const chorus_evq_event *ev, int rc) {
+  size_t to = ev->node, from = ev->from;
   if (rc == CHORUS_ERR_QUEUE_FULL) return 0;
   if (rc == CHORUS_ERR_UNKNOWN_SENDER && (s->node[to].removed & (1u << from))) return 0;
+  if (rc == CHORUS_ERR_STALE_EPOCH && ev->boot < s->node[from].boot) return 0;
   return 1;
+}
+
+/* A datagram lost with its sender: from a boot that crashed (the current
+ * one if it is down, or an earlier one) whose datagrams in flight died. */
+static int lost_with_sender(const sim *s, const chorus_evq_event *ev) {
+  const sim_node *f = &s->node[ev->from];
+  int dead = f->down || ev->boot != f->boot;
+  return dead && ((f->boot_dropped >> ev->boot) & 1);
 }
 
 int sim_on_dgram(sim *s, const chorus_evq_event *ev) {
   size_t len, to = ev->node, from = ev->from;
   const uint8_t *data = chorus_net_slot(s->net, ev->slot, &len);
-  if (s->node[to].down || (s->node[from].down && s->node[from].drop_inflight)) {
+  if (s->node[to].down || lost_with_sender(s, ev)) {
     chorus_net_release(s->net, ev->slot);
     s->res->down_dropped++;
     chorus_trace_line(&s->trace, s->now_us, "gone n%zu>n%zu len=%zu", from, to, len);
@@ -177,7 +195,7 @@ int sim_on_dgram(sim *s, const chorus_evq_event *ev) {
                     rc ? " err=" : "", rc ? chorus_errname(rc) : "");
   if (rc) {
     s->res->rx_rejected++;
-    if (rejection_is_bug(s, to, from, rc))
+    if (rejection_is_bug(s, ev, rc))
       chorus_check_fail(s->chk, "wellformed", s->now_us, to,
                         "n%zu rejected a %zu-byte datagram from n%zu: %s", to,
                         len, from, chorus_errname(rc));
@@ -188,7 +206,8 @@ int sim_on_dgram(sim *s, const chorus_evq_event *ev) {
 int sim_on_timer(sim *s, const chorus_evq_event *ev) {
   size_t i = ev->node;
   sim_node *n = &s->node[i];
-  if (n->down || ev->at_us != n->timer_at_us) return 0; /* superseded */
+  if (n->down || ev->boot != n->boot || ev->at_us != n->timer_at_us)
+    return 0; /* superseded, or armed by a boot that crashed */
   n->timer_at_us = SIM_NO_TIMER;
   n->ticks_same_time = n->last_tick_us == s->now_us ? n->ticks_same_time + 1 : 0;
   n->last_tick_us = s->now_us;

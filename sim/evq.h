@@ -24,17 +24,21 @@ enum chorus_evq_kind {
   CHORUS_EVQ_HEAL = 4,  /* end of the workload: faults stop */
   CHORUS_EVQ_CRASH = 5, /* crash number `slot` of the plan is due (or its
                            mid-output fallback, then `from` is 1) */
-  CHORUS_EVQ_REMOVE = 6, /* `node` is told that `from` is gone */
+  CHORUS_EVQ_REMOVE = 6, /* `node` is told that `from` (its boot `slot`,
+                            an epoch) is gone */
+  CHORUS_EVQ_RESTART = 7, /* crashed `node` boots again (crash `slot`) */
 };
 
 typedef struct chorus_evq_event {
   uint64_t at_us; /* virtual time the event is due, µs */
   uint64_t seq;   /* push order, assigned by chorus_evq_push */
-  uint32_t slot;  /* DGRAM: network pool slot holding the bytes; CRASH:
-                     the crash's index */
+  uint32_t slot;  /* DGRAM: network pool slot holding the bytes; CRASH,
+                     RESTART: the crash's index; REMOVE: the epoch */
   uint8_t kind;   /* enum chorus_evq_kind */
   uint8_t node;   /* node the event happens at */
   uint8_t from;   /* DGRAM: sending node; REMOVE: the removed node */
+  uint8_t boot;   /* DGRAM: the sender's boot (0, 1, ...) when it sent it;
+                     TIMER: the boot of `node` that armed it */
 } chorus_evq_event;
 
 typedef struct chorus_evq chorus_evq;

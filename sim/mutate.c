@@ -1,8 +1,9 @@
 /*
  * Self-test mutations (chorus sim --mutate): deliberate bugs injected
  * between the cores and the checker, so that the whole pipeline proves it
- * catches each kind of wrong delivery. Without a mutation, every delivery
- * and HELD report goes to the checker as the core produced it.
+ * catches each kind of wrong delivery or view change. Without a mutation,
+ * every delivery, HELD report and view change goes to the checker as the
+ * core produced it.
  */
 #include <string.h>
 
@@ -26,6 +27,18 @@ static void hold(sim *s, const chorus_check_delivery *d, int other_sender,
 
 static int is_total(const chorus_check_delivery *d) {
   return d->kind == CHORUS_MSG_ROOM && d->order >= CHORUS_ORDER_TOTAL;
+}
+
+/* The false-removal mutation: node d->receiver reports removing another
+ * node that is up (the delivery's sender if it can), which it did not. */
+static void fake_removal(sim *s, const chorus_check_delivery *d) {
+  size_t i = d->receiver, gone = d->sender;
+  for (size_t k = 0; gone == i || s->node[gone].down; k++) gone = k % s->cfg->nodes;
+  uint32_t all = (1u << s->cfg->nodes) - 1;
+  chorus_check_view_event ev = {s->now_us, i, gone, CHORUS_VIEW_CRASH, 0, 0,
+                                all & ~s->node[i].removed & ~(1u << gone)};
+  chorus_trace_line(&s->trace, s->now_us, "mutate fake view n%zu -n%zu", i, gone);
+  (void)chorus_check_view(s->chk, &ev);
 }
 
 /* Applies the configured mutation to delivery *d if it applies to it;
@@ -59,9 +72,27 @@ static int mutate(sim *s, const chorus_check_delivery *d) {
   case CHORUS_SIM_MUTATE_SAFE:
     s->hide_held = 1; /* from now on; this delivery itself is fine */
     return 0;
+  case CHORUS_SIM_MUTATE_FALSE_REMOVAL:
+    fake_removal(s, d);
+    return 0;
   default:
-    return -1; /* none, or agreement (applied from the first crash on) */
+    return -1; /* none, or agreement, view, catch-up (applied elsewhere) */
   }
+}
+
+/* The catch-up mutation: each history delivery of the first restarted node
+ * is held until the next one comes; the last one, held when it installs
+ * its own JOIN, is never reported. Returns 1 if *d was consumed. */
+static int hold_history(sim *s, const chorus_check_delivery *d) {
+  if (s->cfg->mutate != CHORUS_SIM_MUTATE_CATCH_UP || s->mutated || !d->history ||
+      s->catchup_node < 0 || d->receiver != (size_t)s->catchup_node)
+    return 0;
+  if (s->hist.active) check_one(s, &s->hist.d);
+  memcpy(s->hist_text, d->text, d->len_bytes);
+  s->hist.d = *d;
+  s->hist.d.text = s->hist_text;
+  s->hist.active = 1;
+  return 1;
 }
 
 /* 1 if *d releases the held delivery: the same receiver's next delivery
@@ -85,6 +116,7 @@ static int pass_held(const sim *s, const chorus_check_delivery *d) {
 
 void sim_report(sim *s, const chorus_check_delivery *d) {
   s->deliveries++;
+  if (hold_history(s, d)) return;
   if (pass_held(s, d)) {
     check_one(s, &s->held.d);
     s->held.active = 0;
@@ -98,7 +130,8 @@ void sim_report(sim *s, const chorus_check_delivery *d) {
   if (s->agree_victim >= 0 && d->receiver == (size_t)s->agree_victim &&
       d->kind == CHORUS_MSG_ROOM && s->node[d->sender].down)
     return; /* the agreement mutation: lost at this survivor */
-  if (!s->mutated && s->deliveries >= CHORUS_SIM_MUTATE_AT) {
+  if (!s->mutated && s->deliveries >= CHORUS_SIM_MUTATE_AT &&
+      s->cfg->mutate != CHORUS_SIM_MUTATE_CATCH_UP) {
     int rc = mutate(s, d);
     if (rc >= 0) s->mutated = 1;
     if (rc == 1) return;
@@ -125,4 +158,24 @@ void sim_mutate_on_crash(sim *s) {
       s->mutated = 1;
       return;
     }
+}
+
+void sim_report_view(sim *s, size_t i, const chorus_output *out) {
+  chorus_check_view_event ev = {s->now_us, i, out->member, out->reason, out->epoch,
+                                out->view, out->members};
+  enum chorus_sim_mutate m = s->cfg->mutate;
+  if (m == CHORUS_SIM_MUTATE_VIEW && !s->mutated && i == s->cfg->nodes - 1) {
+    ev.members ^= 1u << out->member; /* as if that change had not happened */
+    s->mutated = 1;
+    chorus_trace_line(&s->trace, s->now_us, "mutate view n%zu members=%x", i,
+                      (unsigned)ev.members);
+  }
+  if (m == CHORUS_SIM_MUTATE_CATCH_UP && s->hist.active && i == out->member &&
+      out->reason == CHORUS_VIEW_JOIN && (int)i == s->catchup_node) {
+    s->hist.active = 0; /* the last history delivery is lost */
+    s->mutated = 1;
+    chorus_trace_line(&s->trace, s->now_us, "mutate catch-up n%zu lost id=%u", i,
+                      (unsigned)s->hist.d.msg_id);
+  }
+  (void)chorus_check_view(s->chk, &ev);
 }

@@ -1,7 +1,8 @@
 /*
  * The simulator's setup, next-event loop and result (sim.h). The parts it
  * drives live in drive.c (core outputs, timers), work.c (workload),
- * crash.c (crashes, removals), mutate.c (self-test mutations) and swarm.c.
+ * crash.c (crashes, removals, restarts), mutate.c (self-test mutations)
+ * and swarm.c.
  */
 #include "sim.h"
 
@@ -16,6 +17,8 @@
  * so the cores never rely on a common origin or on time 0. */
 #define CLOCK_OFFSET_US_MAX ((uint64_t)1 << 40)
 #define EVENTS_MARGIN 1024
+#define EPOCH_STEP_MAX 1000u      /* a restart raises the epoch by 1..1000 */
+#define SIM_HISTORY_MSGS_MAX 10000u /* the cores keep history_msgs texts */
 
 static const char *const NODE_NAMES[CHORUS_MEMBERS_MAX] = {
     "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"};
@@ -48,6 +51,9 @@ void chorus_sim_config_default(chorus_sim_config *cfg) {
   cfg->detect_min_us = CHORUS_SIM_DETECT_MIN_US_DEFAULT;
   cfg->detect_max_us = CHORUS_SIM_DETECT_MAX_US_DEFAULT;
   cfg->pool_slots = CHORUS_SIM_POOL_SLOTS_DEFAULT;
+  cfg->down_min_us = CHORUS_SIM_DOWN_MIN_US_DEFAULT;
+  cfg->down_max_us = CHORUS_SIM_DOWN_MAX_US_DEFAULT;
+  cfg->history_msgs = CHORUS_SIM_HISTORY_MSGS_DEFAULT;
 }
 
 size_t chorus_sim_messages_max(const chorus_sim_config *cfg) {
@@ -59,9 +65,20 @@ size_t chorus_sim_messages_max(const chorus_sim_config *cfg) {
   return (size_t)(expected + expected / 8 + 1024);
 }
 
-static const char *const MUTATE_NAMES[] = {"none",   "corrupt", "duplicate",
-                                           "reorder", "lose",   "causal",
-                                           "total",  "safe",   "agreement"};
+static const char *const MUTATE_NAMES[] = {
+    "none",  "corrupt", "duplicate", "reorder", "lose",          "causal",
+    "total", "safe",    "agreement", "view",    "false-removal", "catch-up"};
+static const char *const FD_NAMES[] = {"off", "default", "fast"};
+
+const char *chorus_sim_fd_name(enum chorus_fd_mode m) {
+  return (size_t)m < sizeof FD_NAMES / sizeof *FD_NAMES ? FD_NAMES[m] : NULL;
+}
+
+int chorus_sim_fd_parse(const char *name) {
+  for (size_t i = 0; i < sizeof FD_NAMES / sizeof *FD_NAMES; i++)
+    if (strcmp(name, FD_NAMES[i]) == 0) return (int)i;
+  return -1;
+}
 
 const char *chorus_sim_mutate_name(enum chorus_sim_mutate m) {
   return (size_t)m < sizeof MUTATE_NAMES / sizeof *MUTATE_NAMES ? MUTATE_NAMES[m]
@@ -134,6 +151,8 @@ static int dispatch(sim *s, const chorus_evq_event *ev) {
     return sim_on_crash(s, ev);
   case CHORUS_EVQ_REMOVE:
     return sim_on_remove(s, ev);
+  case CHORUS_EVQ_RESTART:
+    return sim_on_restart(s, ev);
   default:
     return sim_fail(s, CHORUS_ERR_INVAL, "unknown event kind %d", ev->kind);
   }
@@ -145,7 +164,11 @@ static int crash_config_valid(const chorus_sim_config *c) {
   return c->crashes + 2 <= c->nodes && c->crash_mode <= CHORUS_SIM_CRASH_MID_OUTPUT &&
          c->crash_victim <= CHORUS_SIM_VICTIM_SEQUENCER &&
          c->detect_min_us <= c->detect_max_us &&
-         c->detect_max_us <= CHORUS_NET_DELAY_US_MAX;
+         c->detect_max_us <= CHORUS_NET_DELAY_US_MAX &&
+         c->fd_mode <= CHORUS_FD_MODE_FAST && c->detect_bound_us <= UINT64_MAX / 4 &&
+         c->restarts <= c->crashes && c->down_min_us <= c->down_max_us &&
+         c->down_max_us <= CHORUS_NET_DELAY_US_MAX &&
+         c->history_msgs <= SIM_HISTORY_MSGS_MAX;
 }
 
 static int config_valid(const chorus_sim_config *c) {
@@ -159,30 +182,100 @@ static int config_valid(const chorus_sim_config *c) {
          crash_config_valid(c);
 }
 
-static int node_init(sim *s, size_t i) {
+/* The epoch of node i's first boot. */
+static uint32_t first_epoch(const chorus_sim_config *c, size_t i) {
+  return (uint32_t)(sim_derive(c->seed, STREAM_EPOCH, i) % 0xfffffffeu) + 1;
+}
+
+/* The epoch of node i's next boot: larger by 1..EPOCH_STEP_MAX (or 0 when
+ * the epoch space is used up, an error). */
+static uint32_t next_epoch(const sim *s, size_t i) {
+  const sim_node *n = &s->node[i];
+  if (n->epoch == UINT32_MAX) return 0;
+  uint64_t room = (uint64_t)UINT32_MAX - n->epoch;
+  uint64_t step = 1 + sim_derive(s->cfg->seed, STREAM_RESTART,
+                                 (uint64_t)i << 8 | n->boot) % EPOCH_STEP_MAX;
+  return n->epoch + (uint32_t)(step < room ? step : room);
+}
+
+/* The detection bound the checker applies: as configured, else the
+ * detector profile's plus CHORUS_SIM_DETECT_DELAYS of the largest one-way
+ * delay (the coordinator's VIEW on its way, retransmitted); none for the
+ * oracle. */
+static uint64_t detect_bound(const chorus_sim_config *c) {
+  if (c->detect_bound_us || c->fd_mode == CHORUS_FD_MODE_OFF) return c->detect_bound_us;
+  uint64_t base = c->fd_mode == CHORUS_FD_MODE_FAST ? CHORUS_SIM_DETECT_BOUND_FAST_US
+                                                    : CHORUS_SIM_DETECT_BOUND_DEFAULT_US;
+  return base + (uint64_t)CHORUS_SIM_DETECT_DELAYS * c->link.delay_max_us;
+}
+
+static void peer_config(const sim *s, size_t i, chorus_peer_config *pc) {
   const chorus_sim_config *c = s->cfg;
+  const sim_node *n = &s->node[i];
+  chorus_peer_config_default(pc);
+  pc->self_name = NODE_NAMES[i];
+  for (size_t j = 0; j < c->nodes; j++) pc->member_names[j] = NODE_NAMES[j];
+  pc->member_count = c->nodes;
+  pc->epoch = n->epoch;
+  pc->seed = n->boot == 0 ? sim_derive(c->seed, STREAM_NODE_SEED, i)
+                          : sim_derive(c->seed, STREAM_RESTART,
+                                       (uint64_t)1 << 32 | (uint64_t)i << 8 | n->boot);
+  pc->msg_bytes_max = c->msg_bytes_max;
+  pc->order = c->order;
+  pc->report_held = 1; /* the checker's safe property needs them */
+  pc->fd_mode = c->fd_mode;
+  pc->history_msgs = c->history_msgs;
+}
+
+/* A new core for node i (its epoch and boot already set). */
+static int node_boot(sim *s, size_t i) {
   sim_node *n = &s->node[i];
-  n->epoch = (uint32_t)(sim_derive(c->seed, STREAM_EPOCH, i) % 0xfffffffeu) + 1;
-  n->clock_offset_us = sim_derive(c->seed, STREAM_CLOCK, i) % CLOCK_OFFSET_US_MAX;
   n->timer_at_us = SIM_NO_TIMER;
   n->last_tick_us = SIM_NO_TIMER;
+  n->ticks_same_time = 0;
+  n->stuck = 0;
   chorus_peer_config pc;
-  chorus_peer_config_default(&pc);
-  pc.self_name = NODE_NAMES[i];
-  for (size_t j = 0; j < c->nodes; j++) pc.member_names[j] = NODE_NAMES[j];
-  pc.member_count = c->nodes;
-  pc.epoch = n->epoch;
-  pc.seed = sim_derive(c->seed, STREAM_NODE_SEED, i);
-  pc.msg_bytes_max = c->msg_bytes_max;
-  pc.order = c->order;
-  pc.report_held = 1; /* the checker's safe property needs them */
+  peer_config(s, i, &pc);
   int rc = chorus_peer_new(&pc, &n->peer);
   if (rc) return sim_fail(s, rc, "n%zu: chorus_peer_new failed: %s", i, chorus_errname(rc));
   size_t need = chorus_peer_poll_bytes_min(n->peer);
+  if (need > s->poll_cap && s->poll_buf)
+    return sim_fail(s, CHORUS_ERR_INVAL, "n%zu needs a larger output buffer", i);
   if (need > s->poll_cap) s->poll_cap = need;
+  return 0;
+}
+
+static int node_init(sim *s, size_t i) {
+  sim_node *n = &s->node[i];
+  n->epoch = first_epoch(s->cfg, i);
+  n->clock_offset_us = sim_derive(s->cfg->seed, STREAM_CLOCK, i) % CLOCK_OFFSET_US_MAX;
+  n->joined = 1;
+  int rc = node_boot(s, i);
+  if (rc) return rc;
   chorus_trace_line(&s->trace, 0, "boot n%zu e=%u clock=%llu", i, (unsigned)n->epoch,
                     (unsigned long long)n->clock_offset_us);
   return 0;
+}
+
+int sim_node_restart(sim *s, size_t i) {
+  sim_node *n = &s->node[i];
+  uint32_t epoch = next_epoch(s, i);
+  if (epoch == 0 || n->boot == 63)
+    return sim_fail(s, CHORUS_ERR_CONFIG, "n%zu cannot boot again: epochs used up", i);
+  n->epoch = epoch;
+  n->boot++;
+  n->down = 0;
+  n->joined = 0;
+  n->removed = 0;
+  n->crash_armed = 0;
+  int rc = node_boot(s, i);
+  if (rc) return rc;
+  rc = chorus_check_restart(s->chk, s->now_us, i, epoch);
+  if (rc) return sim_fail(s, rc, "checker refused the restart of n%zu: %s", i,
+                          chorus_errname(rc));
+  chorus_trace_line(&s->trace, s->now_us, "restart n%zu e=%u boot=%u", i,
+                    (unsigned)epoch, (unsigned)n->boot);
+  return sim_drain(s, i);
 }
 
 static int create_parts(sim *s) {
@@ -193,18 +286,22 @@ static int create_parts(sim *s) {
   chorus_net_config nc = {c->nodes, c->pool_slots, sim_derive(c->seed, STREAM_NET, 0), c->link};
   rc = chorus_net_new(&nc, &s->net);
   if (rc) return sim_fail(s, rc, "network: %s", chorus_errname(rc));
-  chorus_check_config cc = {c->nodes, c->messages_max ? c->messages_max
-                                                      : chorus_sim_messages_max(c)};
+  chorus_check_config cc = {c->nodes,
+                            c->messages_max ? c->messages_max : chorus_sim_messages_max(c),
+                            c->restarts, c->history_msgs, detect_bound(c), {0}};
+  for (size_t i = 0; i < c->nodes; i++) cc.epoch[i] = first_epoch(c, i);
   rc = chorus_check_new(&cc, &s->chk);
   if (rc) return sim_fail(s, rc, "checker: %s", chorus_errname(rc));
   sim_work_init(s);
   s->agree_victim = -1;
+  s->catchup_node = -1;
   for (size_t i = 0; i < c->nodes && !rc; i++) rc = node_init(s, i);
   if (rc) return rc;
   s->text_buf = malloc(c->msg_bytes_max);
   s->poll_buf = malloc(s->poll_cap);
   s->held_text = malloc(s->poll_cap);
-  if (!s->text_buf || !s->poll_buf || !s->held_text)
+  s->hist_text = malloc(s->poll_cap);
+  if (!s->text_buf || !s->poll_buf || !s->held_text || !s->hist_text)
     return sim_fail(s, CHORUS_ERR_NOMEM, "out of memory");
   return 0;
 }
@@ -217,6 +314,7 @@ static void destroy_parts(sim *s) {
   free(s->text_buf);
   free(s->poll_buf);
   free(s->held_text);
+  free(s->hist_text);
 }
 
 /* The configuration, in full, as the first trace lines. */
@@ -242,6 +340,15 @@ static void trace_header(sim *s) {
                     chorus_sim_crash_mode_name(c->crash_mode),
                     chorus_sim_victim_name(c->crash_victim), (unsigned)c->detect_min_us,
                     (unsigned)c->detect_max_us);
+  /* Only for the options that came later, so that runs without them keep
+   * their trace and hash. */
+  if (c->fd_mode != CHORUS_FD_MODE_OFF || c->restarts)
+    chorus_trace_line(&s->trace, 0,
+                      "chorus-sim fd=%s detect_bound_us=%llu restarts=%zu "
+                      "down_us=%u:%u history=%zu", chorus_sim_fd_name(c->fd_mode),
+                      (unsigned long long)detect_bound(c), c->restarts,
+                      (unsigned)c->down_min_us, (unsigned)c->down_max_us,
+                      c->history_msgs);
 }
 
 /* First inputs: every node's initial outputs and timer, the workload's
@@ -257,10 +364,12 @@ static int start(sim *s) {
   return rc ? rc : sim_schedule_work(s);
 }
 
-/* Quiet: healed, every crash happened, every removal given, nothing owed. */
+/* Quiet: healed, every crash and restart happened, every removal given,
+ * nothing owed, every view settled. */
 static int all_done(const sim *s) {
   return s->healed && s->crashes_pending == 0 && s->removals_pending == 0 &&
-         chorus_check_outstanding(s->chk) == 0;
+         s->restarts_pending == 0 && chorus_check_outstanding(s->chk) == 0 &&
+         chorus_check_views_settled(s->chk);
 }
 
 /* Pops events until the run is over: the liveness bound passed, or every
@@ -295,6 +404,20 @@ static int loop(sim *s) {
   return 0;
 }
 
+/* Membership samples and their quantiles. */
+static void collect_samples(sim *s) {
+  chorus_sim_result *r = s->res;
+  const uint64_t *v;
+  size_t n = chorus_check_samples(s->chk, CHORUS_CHECK_DETECT, &v);
+  r->detect_count = n < CHORUS_SIM_SAMPLES_MAX ? n : CHORUS_SIM_SAMPLES_MAX;
+  memcpy(r->detect_us, v, r->detect_count * sizeof *v);
+  n = chorus_check_samples(s->chk, CHORUS_CHECK_REJOIN, &v);
+  r->rejoin_count = n < CHORUS_CHECK_PROCS_MAX ? n : CHORUS_CHECK_PROCS_MAX;
+  memcpy(r->rejoin_us, v, r->rejoin_count * sizeof *v);
+  chorus_check_sample_quantiles(s->chk, CHORUS_CHECK_DETECT, &r->detect);
+  chorus_check_sample_quantiles(s->chk, CHORUS_CHECK_REJOIN, &r->rejoin);
+}
+
 static void collect(sim *s) {
   chorus_sim_result *r = s->res;
   chorus_check_stats cs;
@@ -313,7 +436,12 @@ static void collect(sim *s) {
   r->pool_high_water = ns.high_water;
   r->evq_high_water = chorus_evq_high_water(s->evq);
   r->end_us = s->now_us;
+  r->joined = cs.joined;
+  r->history = cs.history;
+  r->views = cs.views;
+  r->false_removals = cs.false_removals;
   chorus_check_latency(s->chk, r->lat);
+  collect_samples(s);
 }
 
 /* Each core's own counters at the end: the first place to look when a
@@ -323,6 +451,8 @@ static void trace_node_stats(sim *s) {
     if (s->node[i].down) continue;
     chorus_peer_stats st;
     chorus_peer_stats_get(s->node[i].peer, &st);
+    s->res->fd_suspicions += st.fd_suspicions;
+    s->res->fd_refutations += st.fd_refutations;
     chorus_link_stats sum, ls;
     memset(&sum, 0, sizeof sum);
     for (size_t j = 0; j < s->cfg->nodes; j++)

@@ -17,9 +17,12 @@
  *            or each in an order drawn from the seed with order_mixed;
  *            private ones with probability private_ppm) while the network
  *            loses, duplicates and reorders datagrams, and `crashes` nodes
- *            crash (see CRASHES). The checker (check.h) verifies integrity,
- *            exactly-once, FIFO, causal, total order and safe delivery, each
- *            room message by its own order, on every delivery.
+ *            crash (see CRASHES), some of them to restart (RESTARTS). The
+ *            checker (check.h) verifies integrity, exactly-once, FIFO,
+ *            causal, total order and safe delivery, each room message by
+ *            its own order, on every delivery, and the membership
+ *            properties (false removal, detection, view agreement,
+ *            catch-up, rejoin) on every view change.
  *   heal     from duration_us on: faults stop (delays stay), no new
  *            messages. LIVENESS BOUND: every obligation (check.h: a message
  *            accepted by a live sender's core, for each live receiver; a
@@ -27,14 +30,17 @@
  *            delivered it) must be delivered within liveness_bound_us
  *            (default 30 s of simulated time) after the heal. The run then
  *            continues for settle_us (default 1 s) after the last obligation
- *            is met and the last removal given, to catch late duplicates,
- *            and stops. At the end, agreement: each crashed sender's room
- *            message was delivered by all survivors or by none.
+ *            is met, the last removal given and the views settled, to catch
+ *            late duplicates, and stops. At the end, agreement: each crashed
+ *            sender's room message was delivered by all survivors or by
+ *            none; and the survivors installed the same views, removed
+ *            every crash, and let every restarted node back in.
  *
  * CRASHES: the k-th crash happens at a seeded time in [10 %, 80 %] of the
  * safety phase; at least two nodes survive. Its victim is the sequencer (the
  * lowest live node, n0 at first) or a live node drawn uniformly, half and
- * half unless crash_victim says; its mode is drawn unless crash_mode says:
+ * half unless crash_victim says (a node that restarted is a candidate once
+ * it has installed its own JOIN); its mode is drawn unless crash_mode says:
  *
  *   clean       the core is freed between two events;
  *   mid-send    the victim submits a room message, and of the datagrams its
@@ -47,24 +53,46 @@
  *               the heal, it crashes clean).
  *
  * The seed also says whether the victim's datagrams still in flight are
- * lost with it. Crashed nodes stay down. Each survivor is given
+ * lost with it.
+ *
+ * DETECTION. With fd_mode OFF (the default) the cores' failure detectors
+ * are off and the simulator is the oracle: each survivor is given
  * chorus_peer_remove_member after its own detection delay, drawn in
- * [detect_min_us, detect_max_us] (the input the membership protocol will
- * give); every survivor is given the removals in the same order (views
- * agree), a later crash's removal never before an earlier one's.
+ * [detect_min_us, detect_max_us]; every survivor is given the removals in
+ * the same order (views agree), a later crash's removal never before an
+ * earlier one's, and a removal is not given once the survivor's view no
+ * longer holds the crashed boot (it restarted and was let back in). With
+ * fd_mode DEFAULT or FAST the cores detect crashes themselves (SWIM, core
+ * fd.h) and nothing is given: the checker then requires every survivor to
+ * remove each crash within detect_bound_us (default by profile, see
+ * CHORUS_SIM_DETECT_BOUND_*) and never to remove a node that is up.
+ *
+ * RESTARTS. `restarts` of the crashes (chosen by the seed) are followed by
+ * a restart after a downtime drawn in [down_min_us, down_max_us]: a new
+ * core with the same name and index, a larger epoch, a fresh seed and the
+ * same clock. The coordinator of the room admits it (removing its old boot
+ * first if no detector did yet); it catches up the room's history (the
+ * checker's CATCH-UP, check.h) and installs its own JOIN. Until then the
+ * workload sends nothing from it and nothing private to it. The run is
+ * quiet only once every restart happened and every view settled
+ * (chorus_check_views_settled).
  *
  * A message the core refuses with CHORUS_ERR_WINDOW_FULL or
  * CHORUS_ERR_QUEUE_FULL (back-pressure) is counted as refused and creates no
- * obligation; a message whose sender is down, or a private one to a member
- * its sender has already removed, is skipped (counted).
+ * obligation; a message whose sender is down or not yet back in the room,
+ * or a private one to a member its sender has already removed (or whose
+ * restarted boot its sender has not let in yet), is skipped (counted).
+ *
+ * The options added for the detector and restarts leave the trace of a run
+ * that does not use them as it was: their trace header line and their
+ * events appear only when fd_mode is on or restarts > 0.
  *
  * Every event is one text line of the trace ("<time_us> <what> ..."); the
  * trace hash is FNV-1a 64 over those bytes, written out only if asked.
  *
- * Room left for later, not built yet: restarts with a new epoch
- * (chorus_sim_node keeps the epoch per boot), partitions
- * (chorus_net_link_set per link), clock drift (each node already has its
- * own clock offset) and server nodes.
+ * Room left for later, not built yet: partitions (chorus_net_link_set per
+ * link), graceful leaves (chorus_peer_leave), clock drift (each node
+ * already has its own clock offset) and server nodes.
  */
 #ifndef CHORUS_SIM_SIM_H
 #define CHORUS_SIM_SIM_H
@@ -82,9 +110,23 @@
 #define CHORUS_SIM_PRIVATE_PPM_DEFAULT 200000u /* share of private messages */
 #define CHORUS_SIM_DETECT_MIN_US_DEFAULT 300000u  /* crash detection delay range */
 #define CHORUS_SIM_DETECT_MAX_US_DEFAULT 1500000u
-#define CHORUS_SIM_CRASH_DESC_BYTES 160 /* "n0@1.234s:mid-send:drop ..." */
+#define CHORUS_SIM_CRASH_DESC_BYTES 400 /* "n0@1.234s:mid-send:drop+2.5s,..." */
 #define CHORUS_SIM_LONG_PPM 100000u   /* share of multi-fragment messages */
 #define CHORUS_SIM_SHORT_BYTES_MAX 160 /* short messages are 1..160 bytes */
+#define CHORUS_SIM_DOWN_MIN_US_DEFAULT 500000u  /* restart downtime range */
+#define CHORUS_SIM_DOWN_MAX_US_DEFAULT 8000000u
+#define CHORUS_SIM_HISTORY_MSGS_DEFAULT 100u    /* the cores' history_msgs */
+/* Detection bounds checked with the cores' detector on: the profiles of
+ * core/fd.c detect in about 1.9 s (fast) and 5 s (default) of silence;
+ * the bound is 2.5 s (fast) or 6 s (default) plus 8 times the largest
+ * one-way delay, time for the coordinator's VIEW to reach every survivor
+ * through lossy links, retransmitted (2.58 s and 6.08 s with the default
+ * 1..10 ms delays). It runs from the crash, or from the latest crash after
+ * it when crashes cascade (check.h, detection). */
+#define CHORUS_SIM_DETECT_BOUND_FAST_US 2500000u
+#define CHORUS_SIM_DETECT_BOUND_DEFAULT_US 6000000u
+#define CHORUS_SIM_DETECT_DELAYS 8u
+#define CHORUS_SIM_SAMPLES_MAX (CHORUS_CHECK_PROCS_MAX * CHORUS_CHECK_PROCS_MAX)
 
 /* Deliberate bugs injected between the cores and the checker, to prove the
  * whole pipeline catches them (tests/sim/selftest.sh). Each one hits the
@@ -107,8 +149,17 @@ enum chorus_sim_mutate {
   CHORUS_SIM_MUTATE_AGREEMENT, /* from the first crash on, never report the
                                   first survivor's deliveries of crashed
                                   senders' messages: agreement */
+  CHORUS_SIM_MUTATE_VIEW,      /* report the first view change of the
+                                  highest node with one more member bit:
+                                  view_agreement */
+  CHORUS_SIM_MUTATE_FALSE_REMOVAL, /* at the delivery, report a view change
+                                  at the receiver removing another live
+                                  node: false_removal */
+  CHORUS_SIM_MUTATE_CATCH_UP,  /* never report the last history delivery
+                                  of the first restarted node before its
+                                  JOIN: catch_up */
 };
-#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_AGREEMENT
+#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_CATCH_UP
 
 /* How a crash happens; see CRASHES above. */
 enum chorus_sim_crash_mode {
@@ -141,7 +192,13 @@ typedef struct chorus_sim_config {
   size_t crashes;              /* nodes that crash, 0..nodes-2 */
   enum chorus_sim_crash_mode crash_mode;
   enum chorus_sim_victim crash_victim;
-  uint32_t detect_min_us, detect_max_us; /* removal delay per survivor */
+  uint32_t detect_min_us, detect_max_us; /* oracle removal delay per survivor */
+  enum chorus_fd_mode fd_mode; /* the cores' failure detector; OFF: oracle */
+  uint64_t detect_bound_us;    /* checked detection bound; 0: by profile
+                                  and delays (none with fd_mode OFF) */
+  size_t restarts;             /* crashes followed by a restart, 0..crashes */
+  uint32_t down_min_us, down_max_us; /* restart downtime range */
+  size_t history_msgs;         /* the cores' history_msgs (default 100) */
   size_t pool_slots;           /* network pool: datagram copies in flight */
   size_t events_max;           /* event queue capacity; 0: 2*pool_slots + 1024 */
   size_t messages_max;         /* checker capacity; 0: derived from the workload */
@@ -173,8 +230,21 @@ typedef struct chorus_sim_result {
   /* Send to delivery at non-senders, per class (check.h). */
   chorus_check_quantiles lat[CHORUS_CHECK_CLASSES];
   size_t crashed;                   /* crashes that happened */
-  char crash_desc[CHORUS_SIM_CRASH_DESC_BYTES]; /* "n0@1.234s:mid-send:drop" per crash */
+  char crash_desc[CHORUS_SIM_CRASH_DESC_BYTES]; /* "n0@1.234s:mid-send:drop" per
+                                                   crash, "+2.5s" if it restarted
+                                                   2.5 s later */
   uint64_t removals;                /* chorus_peer_remove_member calls */
+  size_t restarted;                 /* restarts that happened */
+  uint64_t joined;                  /* restarted nodes that installed their JOIN */
+  uint64_t history;                 /* history deliveries (catch-up) */
+  uint64_t views;                   /* view changes the cores reported */
+  uint64_t false_removals;          /* removals of a node that was up */
+  uint64_t fd_suspicions, fd_refutations; /* cores' counters, nodes up at the end */
+  /* Crash to a survivor's removal of it, and restart to the node's own JOIN
+   * (µs): quantiles and the samples themselves (the first ones if more). */
+  chorus_check_quantiles detect, rejoin;
+  uint64_t detect_us[CHORUS_SIM_SAMPLES_MAX], rejoin_us[CHORUS_CHECK_PROCS_MAX];
+  size_t detect_count, rejoin_count;
   /* Agreement: crashed senders' room messages delivered by every survivor,
    * by none, and room messages each survivor delivered. */
   uint64_t agreed_all, agreed_none, survivor_room;
@@ -228,6 +298,11 @@ int chorus_sim_order_parse(const char *name);
 /* Name of a mutation ("corrupt", ...), and the inverse; NULL / -1 if unknown. */
 const char *chorus_sim_mutate_name(enum chorus_sim_mutate m);
 int chorus_sim_mutate_parse(const char *name);
+
+/* Name of a detector mode ("off", "default", "fast"), and the inverse;
+ * NULL / -1 if unknown. */
+const char *chorus_sim_fd_name(enum chorus_fd_mode m);
+int chorus_sim_fd_parse(const char *name);
 
 /* Name of a crash mode ("drawn", "clean", "mid-send", "mid-output") and of
  * a victim choice ("drawn", "sequencer"), and the inverses; NULL / -1. */

@@ -1,7 +1,8 @@
 /*
  * Internal to the simulator: the state of one run, shared by the files that
  * drive it (sim.c setup and loop, drive.c core outputs and timers, work.c
- * workload, crash.c crashes and removals, mutate.c self-test mutations).
+ * workload, crash.c crashes, removals and restarts, mutate.c self-test
+ * mutations).
  * Not a public interface: use sim.h.
  */
 #ifndef CHORUS_SIM_INT_H
@@ -33,20 +34,25 @@ enum sim_stream {
   STREAM_CRASH = 7, /* crash plan, victims, detection delays */
   STREAM_SWARM = 8, /* chorus_sim_swarm's configuration draws */
   STREAM_ORDER = 9, /* per-message room order with order_mixed */
+  STREAM_RESTART = 10, /* which crashes restart, downtimes, later epochs */
 };
 
 typedef struct sim_node {
-  chorus_peer *peer;        /* NULL once crashed */
+  chorus_peer *peer;        /* NULL while crashed */
   uint32_t epoch;           /* this boot's incarnation */
+  uint8_t boot;             /* boots so far minus one (0: the first) */
+  uint64_t boot_dropped;    /* bit b: boot b's datagrams in flight were lost
+                               with it */
+  int joined;               /* installed its own JOIN (first boots: from the
+                               start); sends nothing until then */
   uint64_t clock_offset_us; /* node clock = virtual time + offset */
   uint64_t timer_at_us;     /* the live TIMER event, or SIM_NO_TIMER */
   uint64_t last_tick_us;
   uint32_t ticks_same_time;
   int stuck;                /* its deadline once failed to advance */
   uint64_t sends;           /* messages drawn for it, for text keys */
-  int down;                 /* crashed; stays down */
-  int drop_inflight;        /* its datagrams in flight vanish with it */
-  uint16_t removed;         /* bit per node it has been told is gone */
+  int down;                 /* crashed (until it restarts, if ever) */
+  uint16_t removed;         /* bit per node out of its view */
   uint64_t removal_at_us;   /* its latest scheduled removal */
   size_t crash_armed;       /* 1 + index of its pending crash, 0: none */
   size_t crash_budget;      /* datagrams the crashing burst lets out */
@@ -60,6 +66,8 @@ typedef struct sim_crash {
   uint8_t sequencer;     /* 1: the victim is the lowest live node */
   uint8_t drop_inflight; /* 1: its datagrams in flight are lost */
   uint8_t done;          /* it happened */
+  uint8_t restart;       /* 1: the victim boots again down_us later */
+  uint64_t down_us;
   uint32_t budget;       /* datagrams that leave in the cut burst */
   uint64_t pick;         /* uniform draw for a non-sequencer victim */
   size_t victim;         /* node, once chosen */
@@ -93,12 +101,16 @@ typedef struct sim {
   size_t crash_count;      /* planned */
   size_t crashes_pending;  /* planned, not yet happened */
   size_t removals_pending; /* scheduled, not yet given */
+  size_t restarts_pending; /* planned, not yet happened */
   size_t desc_len;         /* bytes used in res->crash_desc */
   uint64_t now_us;
   uint64_t deliveries; /* deliveries seen, for the mutation */
   int mutated;         /* the mutation has been applied */
   int hide_held;       /* safe mutation: HELD reports of the last node hidden */
   int agree_victim;    /* agreement mutation: the survivor, or -1 */
+  int catchup_node;    /* catch-up mutation: the first restarted node, or -1 */
+  sim_held hist;       /* catch-up mutation: its latest history delivery */
+  uint8_t *hist_text;  /* its text, poll_cap bytes */
   int healed, quiet;
 } sim;
 
@@ -131,6 +143,8 @@ int sim_on_timer(sim *s, const chorus_evq_event *ev);
 void sim_report(sim *s, const chorus_check_delivery *d);
 int sim_report_held(sim *s, size_t holder, const chorus_output *out);
 void sim_mutate_on_crash(sim *s);
+/* A view change at node i to the checker, through the view mutations. */
+void sim_report_view(sim *s, size_t i, const chorus_output *out);
 
 /* work.c: the workload. */
 void sim_work_init(sim *s);
@@ -140,10 +154,15 @@ int sim_on_work(sim *s);
  * for a mid-send crash). Returns 0 (also when refused) or an error. */
 int sim_submit_room(sim *s, size_t sender, chorus_prng *rng);
 
-/* crash.c: crashes and removals. */
+/* sim.c: crashed node i boots again: a new core with a larger epoch (the
+ * checker is told), then its first outputs. Returns 0 or a simulator error. */
+int sim_node_restart(sim *s, size_t i);
+
+/* crash.c: crashes, removals and restarts. */
 int sim_plan_crashes(sim *s);
 int sim_on_crash(sim *s, const chorus_evq_event *ev);
 int sim_on_remove(sim *s, const chorus_evq_event *ev);
+int sim_on_restart(sim *s, const chorus_evq_event *ev);
 /* Crash number k happens now (its victim already chosen). Returns 0. */
 int sim_crash_now(sim *s, size_t k);
 /* At the heal: armed crashes that have not happened yet happen now. */

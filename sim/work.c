@@ -108,12 +108,18 @@ static int submit(sim *s, chorus_check_msg *m) {
   return register_sent(s, m);
 }
 
-/* A user whose node is down sends nothing, and nobody writes privately to
- * a member their node has removed (the core would refuse: unknown user). */
+/* A user whose node is down, or restarted and not yet back in the room,
+ * sends nothing; nobody writes privately to a member their node has removed
+ * (the core would refuse: unknown user), nor to a member whose node
+ * restarted while their view still holds its previous boot (that message
+ * would go to the boot that crashed). */
 static int skip_reason(const sim *s, const chorus_check_msg *m, const char **why) {
+  int priv = m->kind == CHORUS_MSG_PRIVATE;
   if (s->node[m->sender].down) *why = "sender down";
-  else if (m->kind == CHORUS_MSG_PRIVATE && (s->node[m->sender].removed & (1u << m->to)))
-    *why = "receiver removed";
+  else if (!s->node[m->sender].joined) *why = "sender joining";
+  else if (priv && (s->node[m->sender].removed & (1u << m->to))) *why = "receiver removed";
+  else if (priv && !chorus_check_in_view(s->chk, m->sender, m->to))
+    *why = "receiver restarting";
   else return 0;
   return 1;
 }

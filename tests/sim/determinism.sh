@@ -1,7 +1,8 @@
 #!/bin/sh
 # Determinism of `chorus sim`: the same seed and arguments give the same
 # summary line, trace hash and byte-identical trace, every run (mixed
-# orders, crashes and swarm runs included); writing the trace does not
+# orders, crashes, the peers' failure detector, restarts and swarm runs
+# included); writing the trace does not
 # change the hash; a seed run inside --seeds A..B equals the same seed run
 # alone (no state leaks between seeds); a swarm seed equals the explicit
 # options it prints; and changing the seed or any argument changes the hash.
@@ -33,7 +34,11 @@ for args in "--seed 7" \
             "--seed 13 --nodes 2 --rate 500 --duration 2 --loss 0.3 --delay 0:0" \
             "--seed 14 --nodes 6 --order mixed --crashes 2 --loss 0.1 --dup 0.1 --reorder 0.1" \
             "--seed 15 --nodes 4 --crashes 1 --crash-mode mid-output --crash-victim sequencer" \
-            "--seed 16 --swarm"; do
+            "--seed 16 --swarm" \
+            "--seed 17 --fd fast --crashes 1 --loss 0.1 --order fifo" \
+            "--seed 18 --fd default --nodes 4 --duration 4 --loss 0.2" \
+            "--seed 19 --fd fast --crashes 2 --restarts 2 --downtime 500:5000 --order fifo --loss 0.05" \
+            "--seed 20 --crashes 1 --restarts 1 --history 10 --order fifo"; do
   # shellcheck disable=SC2086
   a=$(line $args --trace "$tmp/a.trace")
   # shellcheck disable=SC2086
@@ -52,6 +57,15 @@ alone=$(line --seed 21 --loss 0.2 --dup 0.1 --reorder 0.2)
 if [ -n "$alone" ] && [ "$inrange" = "$alone" ]; then ok
 else bad "seed 21 in 20..22 '$inrange' differs from alone '$alone'"; fi
 
+# The same with the detector and restarts (no state leaks between seeds).
+r="--fd fast --crashes 1 --restarts 1 --order fifo --downtime 3000:8000 --loss 0.05"
+# shellcheck disable=SC2086
+inrange=$("$chorus" sim --seeds 20..22 $r | sed -n 2p)
+# shellcheck disable=SC2086
+alone=$(line --seed 21 $r)
+if [ -n "$alone" ] && [ "$inrange" = "$alone" ]; then ok
+else bad "seed 21 in 20..22 '$inrange' differs from alone '$alone' ($r)"; fi
+
 # A swarm seed is the same run as the explicit options it prints.
 for seed in 3 4 5; do
   sw=$(hash_of --seed $seed --swarm)
@@ -69,10 +83,24 @@ for other in "--seed 6 --loss 0.3" "--seed 5 --loss 0.31" "--seed 5 --loss 0.3 -
              "--seed 5 --loss 0.3 --nodes 4" "--seed 5 --loss 0.3 --rate 51" \
              "--seed 5 --loss 0.3 --duration 9" "--seed 5 --loss 0.3 --order mixed" \
              "--seed 5 --loss 0.3 --private 0.1" "--seed 5 --loss 0.3 --crashes 1" \
-             "--seed 5 --loss 0.3 --swarm"; do
+             "--seed 5 --loss 0.3 --swarm" "--seed 5 --loss 0.3 --fd fast" \
+             "--seed 5 --loss 0.3 --fd default" "--seed 5 --loss 0.3 --crashes 1 --restarts 1" \
+             "--seed 5 --loss 0.3 --crashes 1 --restarts 1 --downtime 500:900" \
+             "--seed 5 --loss 0.3 --crashes 1 --restarts 1 --history 5"; do
   # shellcheck disable=SC2086
   h=$(hash_of $other)
   if [ -n "$h" ] && [ "$h" != "$base" ]; then ok; else bad "'$other' has the hash of '--seed 5 --loss 0.3' ($h)"; fi
+done
+
+# The new options change nothing when left at their defaults: the hash of a
+# run that names them equals the one that does not.
+for args in "--seed 5 --loss 0.3 --crashes 1" "--seed 6 --order mixed --crashes 2 --nodes 6"; do
+  # shellcheck disable=SC2086
+  plain=$(hash_of $args)
+  # shellcheck disable=SC2086
+  named=$(hash_of $args --fd off --restarts 0 --history 100 --downtime 500:8000)
+  if [ -n "$plain" ] && [ "$plain" = "$named" ]; then ok
+  else bad "'$args' with the default membership options named: $named vs $plain"; fi
 done
 
 echo "determinism: $passed passed, $failed failed"

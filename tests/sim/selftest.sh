@@ -2,11 +2,14 @@
 # Self-test of `chorus sim`: proves the checker catches each kind of bug
 # end to end (a deliberately corrupted, duplicated, reordered or lost
 # delivery, a room delivery swapped across senders (causal, total order), a
-# safe delivery before every member reported holding it, and a survivor
-# missing a crashed sender's message that others delivered (agreement) must
-# each fail the run with the right property, exit 1 and print a replay
-# command that reproduces it), that an exhausted limit is an explicit error,
-# and that bad usage exits 2 with a one-line reason and the usage.
+# safe delivery before every member reported holding it, a survivor
+# missing a crashed sender's message that others delivered (agreement), a
+# view change reported with a wrong member set (view_agreement), a removal
+# of a node that is up (false_removal) and a restarted node that joins
+# without the last message of its history (catch_up) must each fail the
+# run with the right property, exit 1 and print a replay command that
+# reproduces it), that an exhausted limit is an explicit error, and that
+# bad usage exits 2 with a one-line reason and the usage.
 # The checker's properties are also unit-tested on hand-made events in
 # tests/unit/test_sim_check.c. Exit 0 if all hold, 1 otherwise.
 set -u
@@ -55,6 +58,12 @@ expect_fail total total_order --seed 9 --mutate total --duration 2 --rate 200 --
 expect_fail total-mixed 'total_order|causal' --seed 9 --mutate total --duration 2 --rate 200 --delay 10:50 --order mixed
 expect_fail safe safe --seed 10 --mutate safe --duration 2 --order safe
 expect_fail agreement agreement --seed 13 --mutate agreement --duration 4 --order fifo --crashes 1 --crash-mode mid-send --loss 0.2
+# Membership, with the peers' own failure detector (the first view change
+# of the last node, a survivor, is misreported; a live node is reported
+# removed; a restarted node misses the last message of its history).
+expect_fail view view_agreement --seed 4 --mutate view --duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer
+expect_fail false-removal false_removal --seed 4 --mutate false-removal --duration 3 --order fifo --fd fast
+expect_fail catch-up catch_up --seed 5 --mutate catch-up --duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer --restarts 1 --downtime 3000:4000
 
 # An exhausted network pool is an explicit runtime error, not silent loss.
 out=$("$chorus" sim --seed 1 --nodes 10 --rate 500 --pool 50)
@@ -68,7 +77,10 @@ for args in "--bogus" "--seed" "--seed x" "--seed -3" "--seeds 9..3" "--seeds 3"
             "--nodes 11" "--nodes 1" "--rate 0" "--duration 0" "--mutate nope" \
             "--seed 1 --seeds 1..2" "--pool 0" "--order chaos" "--private 2" \
             "--crashes 4 --nodes 5" "--crashes 1 --nodes 2" "--crashes x" \
-            "--crash-mode sometimes" "--crash-victim n3" "--detect 9:1" "--swarm 3"; do
+            "--crash-mode sometimes" "--crash-victim n3" "--detect 9:1" "--swarm 3" \
+            "--fd slow" "--fd" "--restarts 2 --crashes 1" "--restarts 9" \
+            "--downtime 9:1" "--downtime 5" "--history 10001" "--detect-bound x" \
+            "--keep-going 3"; do
   # shellcheck disable=SC2086
   err=$("$chorus" sim $args 2>&1 >/dev/null)
   rc=$?

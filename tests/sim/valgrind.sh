@@ -1,8 +1,9 @@
 #!/bin/sh
 # Valgrind memcheck over the simulator: runs with every fault kind, every
 # room order (mixed too), crashes of every mode (a crashed node's core is
-# freed mid-run), a swarm run, runs that end in a violation, one that ends in
-# an exhausted limit, bad usage, and the simulator's unit tests. Any memcheck error or
+# freed mid-run), the peers' failure detector, restarts (a new core for a
+# crashed node, catch-up), a swarm run, runs that end in a violation, one
+# that ends in an exhausted limit, bad usage, and the simulator's unit tests. Any memcheck error or
 # definite/indirect leak fails (memcheck's exit code 99 keeps it apart from
 # chorus's own codes). A protocol violation (exit 1) in the long runs is the
 # sweep's business, not this script's: there exit 0 and 1 are both fine.
@@ -44,11 +45,19 @@ vg '0|1' "$chorus" sim --seed 10 --nodes 5 --duration 3 --order mixed --crashes 
 vg '0|1' "$chorus" sim --seed 11 --nodes 4 --duration 3 --crashes 1 --crash-mode mid-output --crash-victim sequencer
 vg '0|1' "$chorus" sim --seed 12 --nodes 4 --duration 3 --crashes 2 --crash-mode mid-send --order safe
 vg '0|1' "$chorus" sim --seeds 13..14 --swarm --duration 2
+vg '0|1' "$chorus" sim --seed 15 --nodes 5 --duration 3 --fd fast --crashes 1 --loss 0.1
+vg '0|1' "$chorus" sim --seed 16 --nodes 4 --duration 4 --fd fast --crashes 2 --restarts 2 --downtime 500:3000 --order mixed --loss 0.1
+vg '0|1' "$chorus" sim --seed 17 --nodes 4 --duration 3 --crashes 1 --restarts 1 --history 5 --order fifo
+vg 1 "$chorus" sim --seed 5 --mutate catch-up --duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer --restarts 1 --downtime 3000:4000
 vg 1 "$chorus" sim --seed 8 --duration 1 --mutate reorder
 vg 1 "$chorus" sim --seed 13 --mutate agreement --duration 4 --order fifo --crashes 1 --crash-mode mid-send --loss 0.2
 vg 1 "$chorus" sim --seed 9 --nodes 10 --rate 500 --pool 50
 vg 2 "$chorus" sim --loss 2
-for t in "$root"/build/test_sim_*; do
+# The unit tests of the build that made $chorus (make B=DIR BIN=DIR/chorus),
+# else of the default build.
+units=$(dirname "$chorus")
+[ -x "$units/test_sim_run" ] || units=$root/build
+for t in "$units"/test_sim_*; do
   [ -x "$t" ] && vg 0 "$t"
 done
 echo "sim valgrind: $passed passed, $failed failed"

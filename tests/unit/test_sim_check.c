@@ -1,19 +1,21 @@
 /*
  * The simulator's checker on hand-made events: a correct history passes, and
  * each property (integrity, exactly_once, fifo, causal, total_order, safe,
- * unique_id, liveness, agreement) fails on deliberately wrong input, naming
- * the property and the offending event; crashes and removals change what is
- * owed and what safe waits for.
+ * unique_id, liveness, agreement, and the membership ones: false_removal,
+ * detection, view_agreement, catch_up, rejoin) fails on deliberately wrong
+ * input, naming the property and the offending event; crashes, restarts and
+ * removals change what is owed and what safe waits for.
  * Unit tests link only libchorus.a, so the module is compiled in here.
  */
 #include "check.h"
 
 #include "../../sim/check.c"
+#include "../../sim/check_view.c"
 
 #define NODES 3
 
 static chorus_check *new_checker(size_t messages_max) {
-  chorus_check_config cfg = {NODES, messages_max};
+  chorus_check_config cfg = {NODES, messages_max, 0, 0, 0, {0}};
   chorus_check *chk = NULL;
   CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
   return chk;
@@ -46,7 +48,7 @@ static int deliver_bad(chorus_check *chk, chorus_check_msg m, size_t receiver,
   chorus_check_text(m.text_key, text, len);
   text[0] ^= flip;
   chorus_check_delivery d = {at_us, receiver, m.sender, m.kind, m.order, m.epoch,
-                             m.msg_id, text, len};
+                             m.msg_id, text, len, 0};
   return chorus_check_deliver(chk, &d);
 }
 
@@ -140,7 +142,7 @@ static void test_integrity_fails(void) {
   expect_integrity(a, 1, 1, 0, NULL);           /* one byte too many */
   uint8_t t[1] = {0};
   chorus_check_delivery bad_node = {50, NODES, 0, CHORUS_MSG_ROOM,
-                                    CHORUS_ORDER_FIFO, 7, 1, t, 1};
+                                    CHORUS_ORDER_FIFO, 7, 1, t, 1, 0};
   expect_integrity(a, 1, 0, 0, &bad_node);      /* receiver out of range */
 }
 
@@ -418,6 +420,8 @@ static void test_agreement(void) {
   CHECK_EQ(deliver(chk, c, 2, 23), 0);
   CHECK_EQ(deliver(chk, c, 0, 24), 1); /* a crashed node delivers nothing */
   CHECK(failed_with(chk, "wellformed"));
+  CHECK_EQ(chorus_check_removed(chk, 25, 1, 0), 0); /* else: detection */
+  CHECK_EQ(chorus_check_removed(chk, 25, 2, 0), 0);
   CHECK_EQ(chorus_check_finish(chk, 30), 0);
   chorus_check_stats st;
   chorus_check_stats_get(chk, &st);
@@ -471,7 +475,7 @@ static void test_limits_and_bad_input(void) {
   CHECK_EQ(sent(chk, msg(NODES, CHORUS_MSG_ROOM, 0, 5, 0)), CHORUS_ERR_INVAL);
   CHECK_EQ(chorus_check_deliver(chk, NULL), CHORUS_ERR_INVAL);
   chorus_check_free(chk);
-  chorus_check_config bad = {0, 4};
+  chorus_check_config bad = {0, 4, 0, 0, 0, {0}};
   chorus_check *none = NULL;
   CHECK_EQ(chorus_check_new(&bad, &none), CHORUS_ERR_CONFIG);
   bad.nodes = CHORUS_MEMBERS_MAX + 1;
@@ -479,8 +483,274 @@ static void test_limits_and_bad_input(void) {
   bad.nodes = 2;
   bad.messages_max = 0;
   CHECK_EQ(chorus_check_new(&bad, &none), CHORUS_ERR_CONFIG);
+  bad.messages_max = 4;
+  bad.restarts_max = CHORUS_CHECK_PROCS_MAX - 1; /* too many processes */
+  CHECK_EQ(chorus_check_new(&bad, &none), CHORUS_ERR_CONFIG);
+  bad.restarts_max = 0;
+  bad.history_msgs = CHORUS_CHECK_HISTORY_MAX + 1;
+  CHECK_EQ(chorus_check_new(&bad, &none), CHORUS_ERR_CONFIG);
   CHECK(none == NULL);
   chorus_check_free(NULL);
+}
+
+/* ---- membership ---------------------------------------------------------- */
+
+#define EPOCH2 9 /* n2's second boot */
+
+/* A checker for the membership tests: epochs 7 (first boots), history of
+ * `hist` messages, one restart, detection bound `bound_us`. */
+static chorus_check *member_checker(size_t hist, uint64_t bound_us) {
+  chorus_check_config cfg = {NODES, 16, 1, hist, bound_us, {7, 7, 7}};
+  chorus_check *chk = NULL;
+  CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  return chk;
+}
+
+/* Node `node` installs a view change about `member`. */
+static int view(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
+                enum chorus_view_reason reason, uint32_t epoch, uint32_t members) {
+  chorus_check_view_event ev = {at_us, node, member, reason, epoch, 0, members};
+  return chorus_check_view(chk, &ev);
+}
+
+static int deliver_hist(chorus_check *chk, chorus_check_msg m, size_t receiver,
+                        uint64_t at_us) {
+  uint8_t text[64];
+  chorus_check_text(m.text_key, text, m.len_bytes);
+  chorus_check_delivery d = {at_us, receiver, m.sender, m.kind, m.order, m.epoch,
+                             m.msg_id, text, m.len_bytes, 1};
+  return chorus_check_deliver(chk, &d);
+}
+
+/* n2 crashes at 100 and boots again (epoch 9) at 300; both survivors
+ * remove it (n0 at 150, n1 at 160); n0 admits it at 400, n1 follows. */
+static void crash_restart_admit(chorus_check *chk) {
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(chorus_check_in_view(chk, 0, 2), 0);
+  CHECK_EQ(chorus_check_views_settled(chk), 0); /* n2 is not back yet */
+  CHECK_EQ(view(chk, 400, 0, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(view(chk, 410, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_in_view(chk, 0, 2), 1);
+  CHECK_EQ(chorus_check_view_epoch(chk, 1, 2), EPOCH2);
+}
+
+/* A restarted node is another receiver: it catches up as history what its
+ * first boot had delivered, then goes on live, and all of it passes. */
+static void test_restart_catches_up(void) {
+  chorus_check *chk = member_checker(100, 0);
+  chorus_check_msg a = room(0, CHORUS_ORDER_TOTAL, 1);
+  chorus_check_msg b = room(1, CHORUS_ORDER_TOTAL, 1);
+  chorus_check_msg p = msg(0, CHORUS_MSG_PRIVATE, 2, 2, 0);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, p), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, a, n, 10 + n), 0);
+  crash_restart_admit(chk);
+  CHECK_EQ(chorus_check_restart(chk, 420, 2, 10), CHORUS_ERR_INVAL); /* it is up */
+  CHECK_EQ(deliver_hist(chk, a, 2, 450), 0); /* not a duplicate: another boot */
+  CHECK_EQ(deliver(chk, p, 2, 460), 0);      /* sent to its first boot: allowed */
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_views_settled(chk), 1);
+  CHECK_EQ(sent(chk, b), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, b, n, 600 + n), 0);
+  chorus_check_msg c = room(2, CHORUS_ORDER_TOTAL, 1); /* from the new boot */
+  c.epoch = EPOCH2;
+  CHECK_EQ(sent(chk, c), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, c, n, 700 + n), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.restarts, 1);
+  CHECK_EQ(st.joined, 1);
+  CHECK_EQ(st.history, 1);
+  CHECK_EQ(st.false_removals, 0);
+  chorus_check_quantiles q;
+  chorus_check_sample_quantiles(chk, CHORUS_CHECK_DETECT, &q);
+  CHECK_EQ(q.count, 2);
+  CHECK_EQ(q.p50_us, 50);
+  CHECK_EQ(q.max_us, 60);
+  chorus_check_sample_quantiles(chk, CHORUS_CHECK_REJOIN, &q);
+  CHECK_EQ(q.count, 1);
+  CHECK_EQ(q.max_us, 200); /* boot at 300, own JOIN at 500 */
+  chorus_check_free(chk);
+}
+
+/* Its own JOIN without the history its coordinator owed it: catch_up. */
+static void test_missing_catch_up_fails(void) {
+  chorus_check *chk = member_checker(100, 0);
+  chorus_check_msg a = room(0, CHORUS_ORDER_FIFO, 1);
+  chorus_check_msg b = room(1, CHORUS_ORDER_FIFO, 1);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(sent(chk, b), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, a, n, 10 + n), 0);
+  CHECK_EQ(deliver(chk, b, 0, 20), 0); /* n2 crashes before it has b */
+  crash_restart_admit(chk);
+  CHECK_EQ(deliver_hist(chk, a, 2, 450), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  CHECK(strstr(chorus_check_first(chk)->detail, "n1 epoch=7 msg_id=1") != NULL);
+  chorus_check_free(chk);
+
+  /* History outside a catch-up (a first boot) is wrong too. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(deliver_hist(chk, a, 1, 10), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  chorus_check_free(chk);
+
+  /* Never delivered at all: caught at the end, also as catch_up. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(sent(chk, a), 0);
+  for (size_t n = 0; n < 2; n++) CHECK_EQ(deliver(chk, a, n, 10 + n), 0);
+  crash_restart_admit(chk);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  chorus_check_free(chk);
+}
+
+/* The history is the last history_msgs messages the coordinator
+ * delivered: older ones are excused, and the restarted node's stream from
+ * each sender starts after them. */
+static void test_catch_up_is_bounded(void) {
+  chorus_check *chk = member_checker(2, 0);
+  chorus_check_msg m[4];
+  for (uint32_t i = 0; i < 4; i++) {
+    m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+    CHECK_EQ(sent(chk, m[i]), 0);
+    CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+    CHECK_EQ(deliver(chk, m[i], 1, 10 + i), 0);
+  }
+  crash_restart_admit(chk);
+  CHECK_EQ(deliver_hist(chk, m[2], 2, 450), 0); /* #3: #1 and #2 excused */
+  CHECK_EQ(deliver_hist(chk, m[3], 2, 451), 0);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  chorus_check_free(chk);
+
+  chk = member_checker(2, 0);
+  for (uint32_t i = 0; i < 4; i++) {
+    CHECK_EQ(sent(chk, m[i]), 0);
+    CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+  }
+  crash_restart_admit(chk);
+  CHECK_EQ(deliver_hist(chk, m[1], 2, 450), 1); /* older than the last two */
+  CHECK(failed_with(chk, "catch_up"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "before the history") != NULL);
+  chorus_check_free(chk);
+}
+
+/* A view change that removes a node that is up: false_removal. */
+static void test_false_removal_fails(void) {
+  chorus_check *chk = member_checker(100, 0);
+  CHECK_EQ(view(chk, 50, 0, 1, CHORUS_VIEW_CRASH, 0, 0x5), 1);
+  CHECK(failed_with(chk, "false_removal"));
+  CHECK_EQ(chorus_check_first(chk)->node, 0);
+  CHECK(strstr(chorus_check_first(chk)->detail, "removed n1") != NULL);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.false_removals, 1);
+  CHECK_EQ(chorus_check_in_view(chk, 0, 1), 0);
+  chorus_check_free(chk);
+}
+
+/* Removal later than the bound after the crash: detection; a crash that
+ * cascades (the next coordinator crashed too) restarts the clock; a crash
+ * never removed fails at the end. */
+static void test_detection_fails(void) {
+  chorus_check *chk = member_checker(100, 1000);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 1100, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0); /* at the bound */
+  CHECK_EQ(view(chk, 1101, 1, 2, CHORUS_VIEW_CRASH, 0, 0x3), 1);
+  CHECK(failed_with(chk, "detection"));
+  CHECK_EQ(chorus_check_first(chk)->node, 1);
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 1000);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(chorus_check_crash(chk, 800, 1), 0);
+  CHECK_EQ(view(chk, 1700, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 1700, 0, 1, CHORUS_VIEW_CRASH, 0, 0x1), 0);
+  CHECK_EQ(chorus_check_finish(chk, 2000), 0);
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 5000, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0); /* no bound */
+  CHECK_EQ(chorus_check_finish(chk, 9000), 1); /* n1 never removed it */
+  CHECK(failed_with(chk, "detection"));
+  CHECK_EQ(chorus_check_first(chk)->node, 1);
+  chorus_check_free(chk);
+}
+
+/* Survivors that install different member sets, or stop at different
+ * views: view_agreement. */
+static void test_view_disagreement_fails(void) {
+  chorus_check *chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 0x7), 0); /* says n2 stays */
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "members=7") != NULL);
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(chorus_check_removed(chk, 160, 1, 2), 0); /* no VIEW event at n1 */
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "stands at") != NULL);
+  chorus_check_free(chk);
+
+  /* Removing a member twice: the second time its view did not hold it. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 170, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "did not hold") != NULL);
+  chorus_check_free(chk);
+
+  /* A restarted node's views align with its coordinator's from its JOIN. */
+  chk = member_checker(100, 0);
+  crash_restart_admit(chk);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x5), 0); /* not 0x7 */
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  chorus_check_free(chk);
+}
+
+/* A restarted node never let back in, or one that installs its own JOIN
+ * before anybody admitted it: rejoin. */
+static void test_rejoin_fails(void) {
+  chorus_check *chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(chorus_check_restart(chk, 310, 1, 11), CHORUS_ERR_INVAL); /* n1 is up */
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "rejoin"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  CHECK_EQ(view(chk, 1100, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 1);
+  CHECK_EQ(view(chk, 1200, 0, 1, CHORUS_VIEW_JOIN, 12, 0x7), 1); /* never booted */
+  chorus_check_free(chk);
+
+  /* Its core still holds the view it booted with: it must not change it. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(view(chk, 400, 2, 0, CHORUS_VIEW_PARTITION, 0, 0x6), 1);
+  CHECK(failed_with(chk, "rejoin"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "before any member") != NULL);
+  chorus_check_free(chk);
 }
 
 static void test_text_is_printable_and_stable(void) {
@@ -516,6 +786,13 @@ int main(void) {
   RUN(test_unique_id_fails);
   RUN(test_first_violation_is_kept);
   RUN(test_limits_and_bad_input);
+  RUN(test_restart_catches_up);
+  RUN(test_missing_catch_up_fails);
+  RUN(test_catch_up_is_bounded);
+  RUN(test_false_removal_fails);
+  RUN(test_detection_fails);
+  RUN(test_view_disagreement_fails);
+  RUN(test_rejoin_fails);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
 }

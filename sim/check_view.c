@@ -1,0 +1,459 @@
+/*
+ * The checker's membership side (check.h, MEMBERSHIP and CATCH-UP):
+ * processes (one per boot of a node), the view each one holds, admissions
+ * and the history a restarted process owes, false removals, detection
+ * times, and view agreement at the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_int.h"
+#include "err.h"
+
+static const char *const REASON_NAMES[] = {"join", "leave", "crash", "partition",
+                                           "merge"};
+
+static const char *reason_name(enum chorus_view_reason r) {
+  return (size_t)r < sizeof REASON_NAMES / sizeof *REASON_NAMES ? REASON_NAMES[r] : "?";
+}
+
+/* Points process p's tables into the pools. */
+static void proc_tables(chorus_check *chk, size_t p) {
+  check_proc *pr = &chk->proc[p];
+  size_t h = chk->hist_max ? chk->hist_max : 1;
+  pr->ring = chk->ring_pool + p * h;
+  pr->expect = chk->expect_pool + p * h;
+  pr->views = chk->views_pool + p * CHORUS_CHECK_VIEWS_MAX;
+}
+
+/* A fresh process of `node`: up, in nobody's view, seeing nobody. */
+static void proc_boot(chorus_check *chk, size_t p, size_t node, uint32_t epoch,
+                      uint64_t at_us) {
+  check_proc *pr = &chk->proc[p];
+  memset(pr, 0, sizeof *pr);
+  proc_tables(chk, p);
+  pr->node = node;
+  pr->epoch = epoch;
+  pr->boot_us = at_us;
+  pr->coord = CHECK_NO_PROC;
+  memset(pr->vproc, CHECK_NO_PROC, sizeof pr->vproc);
+  chk->live |= check_bit(p);
+  chk->cur[node] = (uint8_t)p;
+  chk->of_node[node] |= check_bit(p);
+  for (size_t q = 0; q < chk->procs; q++) pr->priv_start[q] = chk->proc[q].priv_sent[node];
+}
+
+int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
+  size_t h = chk->hist_max ? chk->hist_max : 1, n = chk->procs_max;
+  chk->ring_pool = malloc(n * h * sizeof *chk->ring_pool);
+  chk->expect_pool = malloc(n * h * sizeof *chk->expect_pool);
+  chk->views_pool = malloc(n * CHORUS_CHECK_VIEWS_MAX * sizeof *chk->views_pool);
+  chk->sample_max = n * n;
+  chk->samples[0] = malloc(chk->sample_max * sizeof *chk->samples[0]);
+  chk->samples[1] = malloc(chk->sample_max * sizeof *chk->samples[1]);
+  chk->scratch = malloc(chk->sample_max * sizeof *chk->scratch);
+  chk->gview_max = n * CHORUS_CHECK_VIEWS_MAX;
+  chk->gview = malloc(chk->gview_max * sizeof *chk->gview);
+  chk->gowner = malloc(chk->gview_max);
+  if (!chk->ring_pool || !chk->expect_pool || !chk->views_pool || !chk->samples[0] ||
+      !chk->samples[1] || !chk->scratch || !chk->gview || !chk->gowner)
+    return CHORUS_ERR_NOMEM;
+  check_mask first = (check_mask)((1u << cfg->nodes) - 1);
+  for (size_t i = 0; i < cfg->nodes; i++) {
+    proc_boot(chk, i, i, cfg->epoch[i], 0);
+    check_proc *pr = &chk->proc[i];
+    pr->joined = 1;
+    pr->view = first;
+    for (size_t j = 0; j < cfg->nodes; j++) pr->vproc[j] = (uint8_t)j;
+  }
+  chk->procs = cfg->nodes;
+  chk->admitted = first;
+  return 0;
+}
+
+void check_procs_free(chorus_check *chk) {
+  free(chk->ring_pool);
+  free(chk->expect_pool);
+  free(chk->views_pool);
+  free(chk->samples[0]);
+  free(chk->samples[1]);
+  free(chk->scratch);
+  free(chk->gview);
+  free(chk->gowner);
+}
+
+void check_ring_push(chorus_check *chk, size_t p, uint32_t idx) {
+  check_proc *pr = &chk->proc[p];
+  if (chk->hist_max) pr->ring[pr->room_dlv % chk->hist_max] = idx;
+  pr->room_dlv++;
+}
+
+static void sample_add(chorus_check *chk, enum chorus_check_sample kind, uint64_t us) {
+  if (chk->sample_count[kind] < chk->sample_max)
+    chk->samples[kind][chk->sample_count[kind]++] = us;
+}
+
+size_t chorus_check_samples(const chorus_check *chk, enum chorus_check_sample kind,
+                            const uint64_t **v) {
+  *v = chk->samples[kind];
+  return chk->sample_count[kind];
+}
+
+int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
+                         uint32_t epoch) {
+  if (!chk || node >= chk->nodes || (chk->live & check_bit(chk->cur[node])))
+    return CHORUS_ERR_INVAL;
+  if (chk->procs == chk->procs_max) return CHORUS_ERR_QUEUE_FULL;
+  size_t p = chk->procs++;
+  proc_boot(chk, p, node, epoch, at_us);
+  chk->proc[p].restarted = 1;
+  chk->stats.restarts++;
+  return 0;
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+int check_history(chorus_check *chk, const check_rec *r, size_t p,
+                  const chorus_check_delivery *d) {
+  const check_proc *pr = &chk->proc[p];
+  const char *why = NULL;
+  uint32_t idx = (uint32_t)(r - chk->rec);
+  if (d->kind != CHORUS_MSG_ROOM) why = "only room messages have a history";
+  else if (!pr->restarted || !(chk->admitted & check_bit(p)) || pr->joined)
+    why = "this node was not catching up (not between its admission and its JOIN)";
+  for (size_t k = 0; !why && k < pr->expect_count; k++)
+    if (pr->expect[k] == idx) return 0;
+  if (!why) why = "it is not among the room messages its coordinator had "
+                  "delivered last when it admitted this node";
+  chorus_check_fail(chk, "catch_up", d->at_us, d->receiver,
+                    "n%zu delivered (as history) %s message from n%zu epoch=%u "
+                    "msg_id=%u: %s", d->receiver,
+                    d->kind == CHORUS_MSG_ROOM ? "room" : "private", d->sender,
+                    (unsigned)d->epoch, (unsigned)d->msg_id, why);
+  return 1;
+}
+
+/* ---- view changes ------------------------------------------------------- */
+
+/* The process of `node` with `epoch` (a first boot of unknown epoch
+ * matches), the latest first; -1 if none. */
+static int find_proc(const chorus_check *chk, size_t node, uint32_t epoch) {
+  for (size_t p = chk->procs; p-- > 0;) {
+    const check_proc *pr = &chk->proc[p];
+    if (pr->node == node && (pr->epoch == epoch || pr->epoch == 0)) return (int)p;
+  }
+  return -1;
+}
+
+/* The latest admitted process of `node`, or CHECK_NO_PROC. */
+static uint8_t admitted_proc(const chorus_check *chk, size_t node) {
+  for (size_t p = chk->procs; p-- > 0;)
+    if (chk->proc[p].node == node && (chk->admitted & check_bit(p))) return (uint8_t)p;
+  return CHECK_NO_PROC;
+}
+
+/* Appends the event's member set to process p's sequence. */
+static int view_record(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  if (pr->views_len < CHORUS_CHECK_VIEWS_MAX) {
+    pr->views[pr->views_len++] = (uint16_t)ev->members;
+    return 0;
+  }
+  chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
+                    "n%zu installed more than %d view changes", ev->node,
+                    CHORUS_CHECK_VIEWS_MAX);
+  return 1;
+}
+
+/* The latest crash at or after `from_us` and at or before `to_us`: when
+ * crashes cascade (a coordinator crashes before announcing a removal), the
+ * next one detects every crash anew, so the bound runs from the last. */
+static uint64_t last_crash(const chorus_check *chk, uint64_t from_us, uint64_t to_us) {
+  uint64_t last = from_us;
+  for (size_t q = 0; q < chk->procs; q++) {
+    const check_proc *pq = &chk->proc[q];
+    if (!(chk->live & check_bit(q)) && pq->down_us > last && pq->down_us <= to_us)
+      last = pq->down_us;
+  }
+  return last;
+}
+
+/* Process p takes process d (of node `member`) out of its view: a false
+ * removal if d is up, else a detection-time sample, within the bound. */
+static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
+                       const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  const check_proc *pd = &chk->proc[d];
+  pr->vproc[member] = CHECK_NO_PROC;
+  pr->view &= ~check_bit(d);
+  if (chk->live & check_bit(d)) {
+    chk->stats.false_removals++;
+    chorus_check_fail(chk, "false_removal", ev->at_us, ev->node,
+                      "n%zu removed n%zu (epoch %u) from its view (reason %s, "
+                      "view %u, members=%x) while it was up", ev->node, member,
+                      (unsigned)pd->epoch, reason_name(ev->reason),
+                      (unsigned)ev->view, (unsigned)ev->members);
+    return 1;
+  }
+  if (pr->boot_us > pd->down_us) return 0; /* it learnt the view after the crash */
+  sample_add(chk, CHORUS_CHECK_DETECT, ev->at_us - pd->down_us);
+  uint64_t from = last_crash(chk, pd->down_us, ev->at_us);
+  if (!chk->detect_bound_us || ev->at_us - from <= chk->detect_bound_us) return 0;
+  chorus_check_fail(chk, "detection", ev->at_us, ev->node,
+                    "n%zu removed crashed n%zu (epoch %u) %llu us after the crash "
+                    "(%llu us after the last crash), over the bound of %llu us",
+                    ev->node, member, (unsigned)pd->epoch,
+                    (unsigned long long)(ev->at_us - pd->down_us),
+                    (unsigned long long)(ev->at_us - from),
+                    (unsigned long long)chk->detect_bound_us);
+  return 1;
+}
+
+/* A coordinator's JOIN of restarted process j (CATCH-UP): the history it
+ * owes, the prefixes it is excused, what it holds, where its views align. */
+static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+  check_proc *pj = &chk->proc[j];
+  const check_proc *pc = &chk->proc[c];
+  uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
+  size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
+  for (size_t k = 0; k < n; k++) {
+    uint32_t idx = pc->ring[(pc->room_dlv - n + k) % chk->hist_max];
+    pj->expect[k] = idx;
+    in_ring[chk->rec[idx].sp]++;
+  }
+  pj->expect_count = n;
+  for (size_t q = 0; q < chk->procs; q++) {
+    uint32_t had = pc->pair_next[CHORUS_MSG_ROOM][q];
+    pj->pair_next[CHORUS_MSG_ROOM][q] = had > in_ring[q] ? had - in_ring[q] : 0;
+  }
+  pj->admit_us = at_us;
+  pj->coord = (uint8_t)c;
+  memcpy(pj->vproc, pc->vproc, sizeof pj->vproc);
+  pj->vproc[pj->node] = (uint8_t)j;
+  pj->view = pc->view | check_bit(j);
+  pj->base = pc->base + (pc->views_len ? pc->views_len - 1 : 0);
+  chk->admitted |= check_bit(j);
+  for (size_t i = 0; i < chk->rec_count; i++) {
+    check_rec *r = &chk->rec[i];
+    if (r->m.kind != CHORUS_MSG_ROOM) continue;
+    if (r->fifo_pos >= pj->pair_next[CHORUS_MSG_ROOM][r->sp]) r->addressed |= check_bit(j);
+    if (r->fifo_pos < pc->pair_next[CHORUS_MSG_ROOM][r->sp]) r->held |= check_bit(j);
+    check_obligation_update(chk, r);
+  }
+}
+
+/* Process p installs the JOIN of another node's process. */
+static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  int j = find_proc(chk, ev->member, ev->epoch);
+  if (j < 0) {
+    chorus_check_fail(chk, "wellformed", ev->at_us, ev->node,
+                      "n%zu let n%zu in with epoch %u, which never booted", ev->node,
+                      ev->member, (unsigned)ev->epoch);
+    return 1;
+  }
+  int bad = 0;
+  uint8_t old = pr->vproc[ev->member];
+  if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
+  if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  pr->vproc[ev->member] = (uint8_t)j;
+  pr->view |= check_bit((size_t)j);
+  return bad;
+}
+
+/* Process p's view becomes the event's member set (its own JOIN): members
+ * it knows keep their process, others are their latest admitted one. */
+static void view_from_mask(chorus_check *chk, size_t p, uint32_t members) {
+  check_proc *pr = &chk->proc[p];
+  pr->view = check_bit(p);
+  for (size_t n = 0; n < chk->nodes; n++) {
+    if (!(members & (1u << n))) pr->vproc[n] = CHECK_NO_PROC;
+    else if (n == pr->node) pr->vproc[n] = (uint8_t)p;
+    else if (pr->vproc[n] == CHECK_NO_PROC) pr->vproc[n] = admitted_proc(chk, n);
+    if (pr->vproc[n] != CHECK_NO_PROC) pr->view |= check_bit(pr->vproc[n]);
+  }
+}
+
+/* The first message of the owed history that process p has not delivered,
+ * or CHECK_NO_INDEX. */
+static uint32_t history_missing(const chorus_check *chk, size_t p) {
+  const check_proc *pr = &chk->proc[p];
+  for (size_t k = 0; k < pr->expect_count; k++)
+    if (!(chk->rec[pr->expect[k]].delivered & check_bit(p))) return pr->expect[k];
+  return CHECK_NO_INDEX;
+}
+
+/* Process p installs its own JOIN: admitted back, its history complete. */
+static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  view_from_mask(chk, p, ev->members);
+  if (pr->joined) return 0; /* let back in after a (false) removal */
+  if (!(chk->admitted & check_bit(p))) {
+    chorus_check_fail(chk, "rejoin", ev->at_us, ev->node,
+                      "n%zu installed its own JOIN (view %u) before any member "
+                      "admitted it", ev->node, (unsigned)ev->view);
+    return 1;
+  }
+  pr->joined = 1;
+  pr->join_us = ev->at_us;
+  chk->stats.joined++;
+  sample_add(chk, CHORUS_CHECK_REJOIN, ev->at_us - pr->boot_us);
+  uint32_t idx = history_missing(chk, p);
+  if (idx == CHECK_NO_INDEX) return 0;
+  const chorus_check_msg *m = &chk->rec[idx].m;
+  chorus_check_fail(chk, "catch_up", ev->at_us, ev->node,
+                    "n%zu installed its own JOIN (view %u) without room message from "
+                    "n%zu epoch=%u msg_id=%u, one of the last %zu its coordinator "
+                    "n%zu had delivered when it admitted it", ev->node,
+                    (unsigned)ev->view, m->sender, (unsigned)m->epoch,
+                    (unsigned)m->msg_id, chk->hist_max, chk->proc[pr->coord].node);
+  return 1;
+}
+
+/* A restarted process that nobody admitted yet has no view to change: its
+ * core still holds the one it booted with. */
+static int before_admission(chorus_check *chk, size_t p,
+                            const chorus_check_view_event *ev) {
+  if (chk->admitted & check_bit(p)) return 0;
+  chorus_check_fail(chk, "rejoin", ev->at_us, ev->node,
+                    "n%zu (restarted, epoch %u) installed a view change (%s n%zu, "
+                    "members=%x) before any member let it in", ev->node,
+                    (unsigned)chk->proc[p].epoch, reason_name(ev->reason), ev->member,
+                    (unsigned)ev->members);
+  return 1;
+}
+
+int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
+  if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes)
+    return CHORUS_ERR_INVAL;
+  size_t p = chk->cur[ev->node];
+  if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
+  chk->stats.views++;
+  int self = ev->reason == CHORUS_VIEW_JOIN && ev->member == ev->node;
+  if (!self && before_admission(chk, p, ev)) return 1;
+  int bad = view_record(chk, p, ev);
+  if (ev->reason == CHORUS_VIEW_JOIN)
+    return (self ? self_join(chk, p, ev) : other_join(chk, p, ev)) || bad;
+  uint8_t d = chk->proc[p].vproc[ev->member];
+  if (d != CHECK_NO_PROC && ev->member != ev->node)
+    return remove_proc(chk, p, ev->member, d, ev) || bad;
+  chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
+                    "n%zu removed n%zu (reason %s, members=%x), which its view did "
+                    "not hold", ev->node, ev->member, reason_name(ev->reason),
+                    (unsigned)ev->members);
+  return 1;
+}
+
+int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
+                         size_t member) {
+  (void)at_us;
+  if (!chk || node >= chk->nodes || member >= chk->nodes || node == member)
+    return CHORUS_ERR_INVAL;
+  check_proc *pr = &chk->proc[chk->cur[node]];
+  uint8_t d = pr->vproc[member];
+  if (d == CHECK_NO_PROC) return CHORUS_ERR_INVAL;
+  pr->vproc[member] = CHECK_NO_PROC;
+  pr->view &= ~check_bit(d);
+  return 0;
+}
+
+int chorus_check_in_view(const chorus_check *chk, size_t node, size_t member) {
+  if (!chk || node >= chk->nodes || member >= chk->nodes) return 0;
+  return chk->proc[chk->cur[node]].vproc[member] == chk->cur[member];
+}
+
+uint32_t chorus_check_view_epoch(const chorus_check *chk, size_t node,
+                                 size_t member) {
+  if (!chk || node >= chk->nodes || member >= chk->nodes) return 0;
+  uint8_t d = chk->proc[chk->cur[node]].vproc[member];
+  return d == CHECK_NO_PROC ? 0 : chk->proc[d].epoch;
+}
+
+int chorus_check_views_settled(const chorus_check *chk) {
+  check_mask in = chk->live & chk->admitted;
+  for (size_t p = 0; p < chk->procs; p++) {
+    if (!(chk->live & check_bit(p))) continue;
+    if (!chk->proc[p].joined) return 0;
+    for (size_t n = 0; n < chk->nodes; n++) {
+      uint8_t want = chk->cur[n];
+      if (!(in & check_bit(want))) want = CHECK_NO_PROC;
+      if (chk->proc[p].vproc[n] != want) return 0;
+    }
+  }
+  return 1;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+/* Every process up has joined and removed every crashed one it held. */
+static int finish_members(chorus_check *chk, uint64_t at_us) {
+  for (size_t p = 0; p < chk->procs; p++) {
+    const check_proc *pr = &chk->proc[p];
+    if (!(chk->live & check_bit(p))) continue;
+    if (!pr->joined) {
+      chorus_check_fail(chk, "rejoin", at_us, pr->node,
+                        "n%zu restarted at %llu us (epoch %u) and was never let "
+                        "back in (no JOIN of its own)", pr->node,
+                        (unsigned long long)pr->boot_us, (unsigned)pr->epoch);
+      return 1;
+    }
+    for (size_t n = 0; n < chk->nodes; n++) {
+      uint8_t d = pr->vproc[n];
+      if (d == CHECK_NO_PROC || (chk->live & check_bit(d))) continue;
+      chorus_check_fail(chk, "detection", at_us, pr->node,
+                        "n%zu never removed crashed n%zu (epoch %u, crashed at "
+                        "%llu us)", pr->node, n, (unsigned)chk->proc[d].epoch,
+                        (unsigned long long)chk->proc[d].down_us);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Process p's member sets against those already laid out by global
+ * index; 1 on a difference (recorded). */
+static int agree_one(chorus_check *chk, size_t p, uint64_t at_us) {
+  const check_proc *pr = &chk->proc[p];
+  for (size_t i = 0; i < pr->views_len; i++) {
+    size_t g = pr->base + i;
+    if (g >= chk->gview_max) return 0;
+    if (chk->gowner[g] == CHECK_NO_PROC) {
+      chk->gowner[g] = (uint8_t)p;
+      chk->gview[g] = pr->views[i];
+    } else if (chk->gview[g] != pr->views[i]) {
+      size_t o = chk->gowner[g];
+      chorus_check_fail(chk, "view_agreement", at_us, pr->node,
+                        "n%zu's view change #%zu has members=%x but n%zu's has "
+                        "members=%x", pr->node, g + 1, (unsigned)pr->views[i],
+                        chk->proc[o].node, (unsigned)chk->gview[g]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The survivors installed the same member sets and stand at the same one. */
+static int finish_agreement(chorus_check *chk, uint64_t at_us) {
+  memset(chk->gowner, CHECK_NO_PROC, chk->gview_max);
+  size_t first = CHECK_NO_PROC;
+  for (size_t p = 0; p < chk->procs; p++) {
+    const check_proc *pr = &chk->proc[p];
+    if (!(chk->live & check_bit(p)) || !pr->joined) continue;
+    if (agree_one(chk, p, at_us)) return 1;
+    if (first == CHECK_NO_PROC) {
+      first = p;
+      continue;
+    }
+    const check_proc *pf = &chk->proc[first];
+    if (pr->base + pr->views_len == pf->base + pf->views_len) continue;
+    chorus_check_fail(chk, "view_agreement", at_us, pr->node,
+                      "n%zu stands at view change #%zu but n%zu at #%zu", pr->node,
+                      pr->base + pr->views_len, pf->node, pf->base + pf->views_len);
+    return 1;
+  }
+  return 0;
+}
+
+int check_finish_views(chorus_check *chk, uint64_t at_us) {
+  return finish_members(chk, at_us) || finish_agreement(chk, at_us);
+}
