@@ -8,12 +8,14 @@
 
 #include "peer_int.h"
 
-/* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 */
+/* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
+ * joiner rank 1 (0xFF unless reason is JOIN) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 14
+#define CHORUS_VIEW_CTRL_BYTES 15
+#define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
   uint32_t mask = 0;
@@ -75,16 +77,18 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch) {
+                       uint32_t epoch, uint8_t joiner) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
   }
   /* Only a JOIN adds members: a view that still lists one we removed is
-   * an older proposal, not a re-admission. */
+   * an older proposal, not a re-admission; and a JOIN adds its joiner only
+   * (other members it lists may be ones we already removed). */
   for (size_t i = 0; i < p->count; i++) {
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
-    else if (why == CHORUS_VIEW_JOIN && !chorus_peer_in_view(p, i) && (keep & (1u << i)))
+    else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
+             !chorus_peer_in_view(p, i) && (keep & (1u << i)))
       admit(p, i, epoch, 0);
   }
 }
@@ -107,7 +111,7 @@ static size_t coordinator(const chorus_peer *p) {
 /* Coordinator: announce the view `keep` (bit per member index) to its
  * members except `skip`, and install it. */
 static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
-                          enum chorus_view_reason why, uint32_t epoch) {
+                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner) {
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
@@ -120,20 +124,22 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   chorus_wire_put_u32(c + 5, ranks);
   c[9] = (uint8_t)why;
   chorus_wire_put_u32(c + 10, epoch);
+  c[14] = joiner;
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
-  view_announce(p, keep, 0, why, 0);
-  view_apply(p, keep, why, 0);
+  view_announce(p, keep, 0, why, 0, NO_JOINER);
+  view_apply(p, keep, why, 0, NO_JOINER);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
  * hears the history and JOIN_STATE instead. */
 static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t keep = view_members(p) | (1u << member);
-  view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch);
+  view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
+                (uint8_t)p->rank_of[member]);
   admit(p, member, epoch, 1);
 }
 
@@ -217,7 +223,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
   for (size_t i = 0; i < p->count; i++)
     if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10));
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {

@@ -603,7 +603,9 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
   if (!p || !out || !buf) return CHORUS_ERR_INVAL;
   if (cap_bytes < chorus_peer_poll_bytes_min(p)) return CHORUS_ERR_NOBUF;
   fd_start(p, now_us);
-  if (poll_event(p, out) || poll_links(p, now_us, out, buf) ||
+  /* Events again after the links: a view change they carried is reported
+   * before any message delivered in the new view. */
+  if (poll_event(p, out) || poll_links(p, now_us, out, buf) || poll_event(p, out) ||
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
   chorus_member_pump(p, now_us);
