@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cfg.member_names[2] = "carol";
   cfg.member_count = 3;
   cfg.epoch = 7;
+  cfg.fd_mode = CHORUS_FD_MODE_FAST; /* cover the detector and view changes too */
   chorus_peer *p;
   if (chorus_peer_new(&cfg, &p) != 0) abort();
   uint64_t now = 1000;
