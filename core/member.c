@@ -60,6 +60,8 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
 static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
   if (chorus_peer_in_view(p, member)) return;
   if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  p->restarted &= ~(1u << member);
+  p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
@@ -148,11 +150,10 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
  * admission waits until that view change has completed here. */
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  /* A member that is not the coordinator remembers what it saw: it may
+   * become the coordinator before the member is admitted. */
+  if (!back || coordinator(p) != p->self) return;
   p->restarted = 0;
-  if (!back || coordinator(p) != p->self) {
-    p->rejoin = 0;
-    return;
-  }
   for (size_t i = 0; i < p->count; i++) {
     if (!(back & (1u << i))) continue;
     if (p->links[i].peer_epoch > p->rejoin_epoch[i])
