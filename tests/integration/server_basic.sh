@@ -35,13 +35,8 @@ checks=0
 bad() { failures=$((failures + 1)); echo "FAIL: $*"; }
 
 # ---- the client ----------------------------------------------------------
-CC=${CC:-cc}
-FLAGS="-O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Icore -Iplatform"
-# shellcheck disable=SC2086
-$CC $FLAGS -o "$T/srvclient" tests/integration/srvclient.c platform/udp.c platform/clock.c \
-  platform/server_loop.c platform/store.c core/client.c core/srvwire.c core/server.c \
-  core/crypto.c core/prng.c core/wire.c core/err.c -lpthread ||
-  { echo "server_basic: cannot build srvclient"; exit 1; }
+. tests/integration/lib/srvclient.sh
+srvclient_build "$T/srvclient" || { echo "server_basic: cannot build srvclient"; exit 1; }
 
 # ---- the server ------------------------------------------------------------
 PORT=

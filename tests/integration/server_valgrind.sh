@@ -22,13 +22,8 @@ failures=0
 checks=0
 bad() { failures=$((failures + 1)); echo "FAIL: $*"; }
 
-CC=${CC:-cc}
-FLAGS="-O2 -g -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Icore -Iplatform"
-# shellcheck disable=SC2086
-$CC $FLAGS -o "$T/srvclient" tests/integration/srvclient.c platform/udp.c platform/clock.c \
-  platform/server_loop.c platform/store.c core/client.c core/srvwire.c core/server.c \
-  core/crypto.c core/prng.c core/wire.c core/err.c -lpthread ||
-  { echo "server_valgrind: cannot build srvclient"; exit 1; }
+. tests/integration/lib/srvclient.sh
+srvclient_build "$T/srvclient" || { echo "server_valgrind: cannot build srvclient"; exit 1; }
 
 PORT=
 srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV_PID" 2>/dev/null; }
