@@ -50,16 +50,27 @@ int chorus_fio_write_all(const chorus_fio *io, int fd, const void *p, size_t n_b
 ssize_t chorus_fio_read_all(const chorus_fio *io, int fd, void *p, size_t n_bytes,
                             uint64_t off_bytes);
 
+/* The steps of chorus_fio_install, as its failure results. */
+enum chorus_fio_step {
+  CHORUS_FIO_STEP_FSYNC = 1,     /* fsync of the temporary file */
+  CHORUS_FIO_STEP_CLOSE = 2,     /* close of the temporary file */
+  CHORUS_FIO_STEP_RENAME = 3,    /* rename over the real name */
+  CHORUS_FIO_STEP_DIR_FSYNC = 4, /* fsync of the directory */
+};
+
 /*
  * chorus_fio_install makes a freshly written temporary file the real one,
  * crash-safely: fsync fd, close it, rename dir_fd/temp over dir_fd/name,
- * fsync dir_fd. fd is closed in every case. Returns 0, or -1 with errno and
- * *what naming the failed step ("fsync failed on", "cannot close",
- * "cannot rename", "fsync failed on the directory of"); after a failure the
- * old file is intact, or already the new one when the directory fsync
- * failed.
+ * fsync dir_fd. fd is closed in every case. Returns 0, or the failed step
+ * (enum chorus_fio_step) with errno set; after a failure the old file is
+ * intact, or already the new one when the directory fsync failed. An fsync
+ * failure must not be retried (the kernel may have dropped the data).
  */
 int chorus_fio_install(const chorus_fio *io, int dir_fd, int fd, const char *temp,
-                       const char *name, const char **what);
+                       const char *name);
+
+/* chorus_fio_step_text names a step for an error message ("fsync failed
+ * on", "cannot rename into", ...); static text, never NULL. */
+const char *chorus_fio_step_text(int step);
 
 #endif
