@@ -1,10 +1,13 @@
 #include "server.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "mailbox.h"
 #include "prng.h"
+#include "srvrec.h"
 #include "wire.h"
 
 #define SRV_NONE (-1)
@@ -65,6 +68,8 @@ struct chorus_server {
   size_t cache_used;
   srv_out outq[CHORUS_SERVER_OUTQ_MAX];
   size_t out_head, out_len;
+  chorus_mailbox *mb; /* offline messages */
+  int leading;        /* replicated: we are the leader (we write records) */
   uint8_t drbg_key[CHORUS_SHA256_DIGEST_BYTES];
   uint64_t drbg_ctr;
   uint64_t seq;  /* last snapshot sequence number */
@@ -165,6 +170,8 @@ void chorus_server_config_default(chorus_server_config *cfg) {
   cfg->lockout_failures = CHORUS_SERVER_LOCKOUT_FAILURES_DEFAULT;
   cfg->lockout_us = CHORUS_SERVER_LOCKOUT_US_DEFAULT;
   cfg->cache_ttl_us = CHORUS_SERVER_CACHE_TTL_US_DEFAULT;
+  cfg->mailbox_messages = CHORUS_MAILBOX_MESSAGES_DEFAULT;
+  cfg->mailbox_marks = CHORUS_MAILBOX_MARKS_DEFAULT;
 }
 
 static int srv_duration_ok(uint64_t us) {
@@ -179,7 +186,9 @@ static int srv_config_ok(const chorus_server_config *c) {
          c->cache_entries >= 1 && c->cache_entries <= CHORUS_SERVER_CACHE_LIMIT &&
          c->iterations >= 1 && c->iterations <= CHORUS_SERVER_ITERATIONS_MAX &&
          c->lockout_failures >= 1 && srv_duration_ok(c->lease_us) &&
-         srv_duration_ok(c->lockout_us) && srv_duration_ok(c->cache_ttl_us);
+         srv_duration_ok(c->lockout_us) && srv_duration_ok(c->cache_ttl_us) &&
+         c->mailbox_messages >= 1 && c->mailbox_messages <= CHORUS_MAILBOX_LIMIT &&
+         c->mailbox_marks >= 1 && c->mailbox_marks <= CHORUS_MAILBOX_LIMIT;
 }
 
 int chorus_server_new(const chorus_server_config *cfg, chorus_server **out) {
@@ -194,7 +203,8 @@ int chorus_server_new(const chorus_server_config *cfg, chorus_server **out) {
   s->room = calloc(cfg->rooms_max, sizeof *s->room);
   s->room_order = calloc(cfg->rooms_max, sizeof *s->room_order);
   s->cache = calloc(cfg->cache_entries, sizeof *s->cache);
-  if (!s->acct || !s->acct_order || !s->room || !s->room_order || !s->cache) {
+  if (chorus_mailbox_new(cfg->mailbox_messages, cfg->mailbox_marks, &s->mb) != 0 ||
+      !s->acct || !s->acct_order || !s->room || !s->room_order || !s->cache) {
     chorus_server_free(s);
     return CHORUS_ERR_NOMEM;
   }
@@ -212,6 +222,7 @@ void chorus_server_free(chorus_server *srv) {
   free(srv->room);
   free(srv->room_order);
   free(srv->cache);
+  chorus_mailbox_free(srv->mb);
   free(srv);
 }
 
@@ -369,6 +380,8 @@ static void srv_session_drop(chorus_server *s, srv_account *a) {
 
 /* Expire account `slot` (lease over): drop the session, leave the room.
  * Returns 1 if a room changed (persist). */
+static void srv_leave_rec(chorus_server *s, uint32_t slot);
+
 static int srv_expire(chorus_server *s, uint32_t slot) {
   srv_account *a = &s->acct[slot];
   if (a->has_session) {
@@ -376,7 +389,9 @@ static int srv_expire(chorus_server *s, uint32_t slot) {
     srv_event(s, CHORUS_SERVER_EV_EXPIRED, a, NULL, 0);
   }
   s->st.expired++;
-  return srv_room_remove(s, slot);
+  if (a->room == SRV_NONE) return 0;
+  srv_leave_rec(s, slot);
+  return 1;
 }
 
 static int srv_lease_running(const srv_account *a) {
@@ -437,6 +452,167 @@ static int srv_authenticate(chorus_server *s, uint64_t now_us, srv_account *a,
   return CHORUS_SRV_OK;
 }
 
+/* ---- state changes ------------------------------------------------------ */
+/*
+ * Every change of persisted state is a record (core/srvrec.h) applied by
+ * srv_apply: the leader (or a lone server) builds it in a handler and calls
+ * srv_do, a follower decodes it in chorus_server_apply. One code path, so
+ * replicas that apply the same records reach the same state. An apply
+ * fails (CHORUS_ERR_CONFIG) only on a record that does not fit the state:
+ * the handlers check everything first.
+ */
+
+static int ap_signup(chorus_server *s, const chorus_srvrec *r) {
+  int hit;
+  size_t len = strlen(r->user);
+  size_t pos = srv_acct_pos(s, r->user, len, &hit);
+  if (hit || s->acct_count >= s->cfg.accounts_max || r->iterations == 0 ||
+      r->iterations > CHORUS_SERVER_ITERATIONS_MAX)
+    return CHORUS_ERR_CONFIG;
+  uint32_t slot = srv_acct_alloc(s);
+  srv_account *a = &s->acct[slot];
+  memset(a, 0, sizeof *a);
+  memcpy(a->salt, r->salt, sizeof a->salt);
+  memcpy(a->hash, r->hash, sizeof a->hash);
+  a->iterations = r->iterations;
+  a->used = 1;
+  a->name_len = (uint8_t)len;
+  memcpy(a->name, r->user, len + 1);
+  a->creator = r->addr;
+  a->creator_rid = r->rid;
+  a->room = SRV_NONE;
+  srv_index_insert(s->acct_order, s->acct_count, pos, slot);
+  s->acct_count++;
+  srv_event(s, CHORUS_SERVER_EV_SIGNUP, a, NULL, 0);
+  return 0;
+}
+
+static int ap_delete(chorus_server *s, const chorus_srvrec *r) {
+  int32_t slot = srv_acct_find(s, r->user);
+  if (slot == SRV_NONE) return CHORUS_ERR_CONFIG;
+  srv_account *a = &s->acct[slot];
+  srv_room_remove(s, (uint32_t)slot);
+  srv_session_drop(s, a);
+  srv_event(s, CHORUS_SERVER_EV_DELETE, a, NULL, 0);
+  chorus_mailbox_drop_user(s->mb, r->user);
+  srv_index_remove(s->acct_order, s->acct_count, (uint32_t)slot);
+  s->acct_count--;
+  srv_wipe(a, sizeof *a);
+  a->room = SRV_NONE;
+  return 0;
+}
+
+static int ap_set_addr(chorus_server *s, const chorus_srvrec *r) {
+  int32_t slot = srv_acct_find(s, r->user);
+  if (slot == SRV_NONE) return CHORUS_ERR_CONFIG;
+  s->acct[slot].peer = r->addr;
+  return 0;
+}
+
+static int ap_room_create(chorus_server *s, const chorus_srvrec *r) {
+  int hit;
+  size_t len = strlen(r->room);
+  size_t pos = srv_room_pos(s, r->room, len, &hit);
+  if (hit || s->room_count >= s->cfg.rooms_max) return CHORUS_ERR_CONFIG;
+  uint32_t slot = srv_room_alloc(s);
+  srv_room *rm = &s->room[slot];
+  memset(rm, 0, sizeof *rm);
+  rm->used = 1;
+  rm->name_len = (uint8_t)len;
+  memcpy(rm->name, r->room, len + 1);
+  srv_index_insert(s->room_order, s->room_count, pos, slot);
+  s->room_count++;
+  int32_t creator = srv_acct_find(s, r->from);
+  srv_event(s, CHORUS_SERVER_EV_ROOM_CREATE, creator == SRV_NONE ? NULL : &s->acct[creator], rm,
+            0);
+  return 0;
+}
+
+static int ap_join(chorus_server *s, const chorus_srvrec *r) {
+  int32_t slot = srv_acct_find(s, r->user), room = srv_room_find(s, r->room);
+  if (slot == SRV_NONE || room == SRV_NONE) return CHORUS_ERR_CONFIG;
+  if (s->acct[slot].room == room) return 0;
+  if (s->room[room].count >= s->cfg.room_members_max) return CHORUS_ERR_CONFIG;
+  srv_room_remove(s, (uint32_t)slot);
+  srv_room_add(s, (uint32_t)slot, room);
+  return 0;
+}
+
+static int ap_leave(chorus_server *s, const chorus_srvrec *r) {
+  int32_t slot = srv_acct_find(s, r->user);
+  if (slot == SRV_NONE) return CHORUS_ERR_CONFIG;
+  srv_room_remove(s, (uint32_t)slot);
+  return 0;
+}
+
+static int ap_msg_store(chorus_server *s, const chorus_srvrec *r) {
+  int32_t to = srv_acct_find(s, r->user);
+  if (to == SRV_NONE) return CHORUS_ERR_CONFIG;
+  int rc = chorus_mailbox_store(s->mb, r->user, r->from, r->sender_epoch, r->msg_id, r->text,
+                                r->text_len);
+  if (rc < 0) return CHORUS_ERR_CONFIG;
+  srv_event(s, CHORUS_SERVER_EV_MSG_STORE, &s->acct[to], NULL,
+            (uint32_t)chorus_mailbox_waiting(s->mb, r->user));
+  return 0;
+}
+
+static int ap_msg_ack(chorus_server *s, const chorus_srvrec *r) {
+  int32_t slot = srv_acct_find(s, r->user);
+  if (slot == SRV_NONE) return CHORUS_ERR_CONFIG;
+  size_t n = chorus_mailbox_ack(s->mb, r->user, r->upto);
+  srv_event(s, CHORUS_SERVER_EV_MSG_ACK, &s->acct[slot], NULL, (uint32_t)n);
+  return 0;
+}
+
+static int srv_apply(chorus_server *s, const chorus_srvrec *r) {
+  switch (r->type) {
+  case CHORUS_SRVREC_NOOP: return 0;
+  case CHORUS_SRVREC_SIGNUP: return ap_signup(s, r);
+  case CHORUS_SRVREC_DELETE: return ap_delete(s, r);
+  case CHORUS_SRVREC_SET_ADDR: return ap_set_addr(s, r);
+  case CHORUS_SRVREC_ROOM_CREATE: return ap_room_create(s, r);
+  case CHORUS_SRVREC_JOIN: return ap_join(s, r);
+  case CHORUS_SRVREC_LEAVE: return ap_leave(s, r);
+  case CHORUS_SRVREC_MSG_STORE: return ap_msg_store(s, r);
+  case CHORUS_SRVREC_MSG_ACK: return ap_msg_ack(s, r);
+  default: return CHORUS_ERR_BAD_FRAME;
+  }
+}
+
+/* Apply a change made here, then log it: a RECORD (replicated) or a
+ * snapshot (alone). The handler checked that it fits. */
+static void srv_do(chorus_server *s, const chorus_srvrec *r) {
+  int rc = srv_apply(s, r);
+  assert(rc == 0);
+  (void)rc;
+  if (!s->cfg.replicated) {
+    srv_persist(s);
+    return;
+  }
+  if (srv_out_free(s) == 0) return; /* never: budgets are checked first */
+  srv_out *o = srv_out_push(s, CHORUS_SERVER_OUT_RECORD);
+  int n = chorus_srvrec_encode(o->bytes, sizeof o->bytes, r);
+  assert(n > 0);
+  o->len = (uint16_t)(n > 0 ? n : 0);
+}
+
+static void srv_leave_rec(chorus_server *s, uint32_t slot) {
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_LEAVE;
+  srv_copy_name(r.user, s->acct[slot].name);
+  srv_do(s, &r);
+}
+
+static void srv_addr_rec(chorus_server *s, uint32_t slot, const chorus_srv_addr *addr) {
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_SET_ADDR;
+  srv_copy_name(r.user, s->acct[slot].name);
+  r.addr = *addr;
+  srv_do(s, &r);
+}
+
 /* ---- request handlers --------------------------------------------------- */
 
 /* Context of one request being executed. */
@@ -454,26 +630,21 @@ static int srv_fail(srv_req *x, int status, uint32_t detail) {
   return status;
 }
 
-static int srv_new_account(chorus_server *s, srv_req *x, size_t pos) {
+static int srv_new_account(chorus_server *s, srv_req *x) {
   const chorus_srv_request *q = x->q;
-  uint32_t slot = srv_acct_alloc(s);
-  srv_account *a = &s->acct[slot];
-  memset(a, 0, sizeof *a);
-  srv_random(s, a->salt, sizeof a->salt);
-  a->iterations = s->cfg.iterations;
-  if (chorus_pbkdf2_sha256(q->password, q->password_len, a->salt, sizeof a->salt,
-                           a->iterations, a->hash, sizeof a->hash) != 0)
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_SIGNUP;
+  srv_copy_name(r.user, q->user);
+  srv_random(s, r.salt, sizeof r.salt);
+  r.iterations = s->cfg.iterations;
+  if (chorus_pbkdf2_sha256(q->password, q->password_len, r.salt, sizeof r.salt, r.iterations,
+                           r.hash, sizeof r.hash) != 0)
     return srv_fail(x, CHORUS_SRV_BAD_PASSWORD, 0);
-  a->used = 1;
-  a->name_len = (uint8_t)strlen(q->user);
-  memcpy(a->name, q->user, a->name_len + 1u);
-  a->creator = *x->from;
-  a->creator_rid = q->rid;
-  a->room = SRV_NONE;
-  srv_index_insert(s->acct_order, s->acct_count, pos, slot);
-  s->acct_count++;
-  srv_event(s, CHORUS_SERVER_EV_SIGNUP, a, NULL, 0);
-  srv_persist(s);
+  r.addr = *x->from;
+  r.rid = q->rid;
+  srv_do(s, &r);
+  srv_wipe(&r, sizeof r);
   return CHORUS_SRV_OK;
 }
 
@@ -494,7 +665,7 @@ static int srv_op_signup(chorus_server *s, srv_req *x) {
   }
   if (s->acct_count >= s->cfg.accounts_max)
     return srv_fail(x, CHORUS_SRV_TOO_MANY_ACCOUNTS, (uint32_t)s->cfg.accounts_max);
-  return srv_new_account(s, x, pos);
+  return srv_new_account(s, x);
 }
 
 /* Start (or replace) the session of account `slot`. */
@@ -504,10 +675,8 @@ static void srv_session_start(chorus_server *s, srv_req *x, uint32_t slot) {
   a->has_session = 1;
   srv_random(s, a->token, sizeof a->token);
   a->lease_until_us = x->now_us + s->cfg.lease_us;
-  if (!chorus_srv_addr_equal(&a->peer, &x->q->addr)) {
-    a->peer = x->q->addr;
-    srv_persist(s); /* the address is part of the persisted membership */
-  }
+  /* The address is part of the persisted membership. */
+  if (!chorus_srv_addr_equal(&a->peer, &x->q->addr)) srv_addr_rec(s, slot, &x->q->addr);
   srv_event(s, CHORUS_SERVER_EV_LOGIN, a, a->room == SRV_NONE ? NULL : &s->room[a->room], 0);
   memcpy(x->p->token, a->token, sizeof a->token);
   x->p->lease_ms = (uint32_t)(s->cfg.lease_us / 1000);
@@ -525,8 +694,7 @@ static int srv_op_login(chorus_server *s, srv_req *x) {
   if (st != CHORUS_SRV_OK) return srv_fail(x, st, detail);
   /* A lease that ran out but was not yet ticked away ends here, so the
    * outcome does not depend on when the driver ticked. */
-  if (srv_lease_running(a) && a->lease_until_us <= x->now_us && srv_expire(s, (uint32_t)slot))
-    srv_persist(s);
+  if (srv_lease_running(a) && a->lease_until_us <= x->now_us) srv_expire(s, (uint32_t)slot);
   if (!a->has_session && s->sessions >= s->cfg.sessions_max)
     return srv_fail(x, CHORUS_SRV_TOO_MANY_SESSIONS, (uint32_t)s->cfg.sessions_max);
   srv_session_start(s, x, (uint32_t)slot);
@@ -535,10 +703,9 @@ static int srv_op_login(chorus_server *s, srv_req *x) {
 
 static int srv_op_logout(chorus_server *s, srv_req *x) {
   srv_account *a = &s->acct[x->self];
-  int changed = srv_room_remove(s, (uint32_t)x->self);
+  if (a->room != SRV_NONE) srv_leave_rec(s, (uint32_t)x->self);
   srv_session_drop(s, a);
   srv_event(s, CHORUS_SERVER_EV_LOGOUT, a, NULL, 0);
-  if (changed) srv_persist(s);
   return CHORUS_SRV_OK;
 }
 
@@ -571,54 +738,43 @@ static int srv_op_delete(chorus_server *s, srv_req *x) {
   srv_account *a = &s->acct[slot];
   int st = srv_authenticate(s, x->now_us, a, x->q, &detail);
   if (st != CHORUS_SRV_OK) return srv_fail(x, st, detail);
-  srv_room_remove(s, slot);
-  srv_session_drop(s, a);
-  srv_event(s, CHORUS_SERVER_EV_DELETE, a, NULL, 0);
-  srv_index_remove(s->acct_order, s->acct_count, slot);
-  s->acct_count--;
-  srv_wipe(a, sizeof *a);
-  a->room = SRV_NONE;
-  srv_persist(s);
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_DELETE;
+  srv_copy_name(r.user, a->name);
+  srv_do(s, &r);
   return CHORUS_SRV_OK;
 }
 
 static int srv_op_set_addr(chorus_server *s, srv_req *x) {
   srv_account *a = &s->acct[x->self];
-  if (!chorus_srv_addr_equal(&a->peer, &x->q->addr)) {
-    a->peer = x->q->addr;
-    srv_persist(s);
-  }
+  if (!chorus_srv_addr_equal(&a->peer, &x->q->addr))
+    srv_addr_rec(s, (uint32_t)x->self, &x->q->addr);
   return CHORUS_SRV_OK;
 }
 
-/* Create room q->room at sorted position pos; returns its slot or SRV_NONE
+/* Create room q->room (it does not exist); returns its slot or SRV_NONE
  * (status set: TOO_MANY_ROOMS). */
-static int32_t srv_room_create(chorus_server *s, srv_req *x, size_t pos) {
+static int32_t srv_room_create(chorus_server *s, srv_req *x) {
   if (s->room_count >= s->cfg.rooms_max) {
     srv_fail(x, CHORUS_SRV_TOO_MANY_ROOMS, (uint32_t)s->cfg.rooms_max);
     return SRV_NONE;
   }
-  uint32_t slot = srv_room_alloc(s);
-  srv_room *r = &s->room[slot];
-  memset(r, 0, sizeof *r);
-  r->used = 1;
-  r->name_len = (uint8_t)strlen(x->q->room);
-  memcpy(r->name, x->q->room, r->name_len + 1u);
-  srv_index_insert(s->room_order, s->room_count, pos, slot);
-  s->room_count++;
-  srv_event(s, CHORUS_SERVER_EV_ROOM_CREATE, &s->acct[x->self], r, 0);
-  srv_persist(s);
-  return (int32_t)slot;
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_ROOM_CREATE;
+  srv_copy_name(r.room, x->q->room);
+  srv_copy_name(r.from, s->acct[x->self].name);
+  srv_do(s, &r);
+  return srv_room_find(s, x->q->room);
 }
 
 static int srv_op_room_create(chorus_server *s, srv_req *x) {
   const char *name = x->q->room;
   size_t len = strlen(name);
   if (!chorus_srv_name_valid(name, len)) return srv_fail(x, CHORUS_SRV_BAD_NAME, 0);
-  int hit;
-  size_t pos = srv_room_pos(s, name, len, &hit);
-  if (hit) return srv_fail(x, CHORUS_SRV_ROOM_EXISTS, 0);
-  return srv_room_create(s, x, pos) == SRV_NONE ? x->p->status : CHORUS_SRV_OK;
+  if (srv_room_find(s, name) != SRV_NONE) return srv_fail(x, CHORUS_SRV_ROOM_EXISTS, 0);
+  return srv_room_create(s, x) == SRV_NONE ? x->p->status : CHORUS_SRV_OK;
 }
 
 static void srv_members(const chorus_server *s, srv_req *x, int32_t room) {
@@ -638,29 +794,31 @@ static int srv_op_room_join(chorus_server *s, srv_req *x) {
   const char *name = x->q->room;
   size_t len = strlen(name);
   if (!chorus_srv_name_valid(name, len)) return srv_fail(x, CHORUS_SRV_BAD_NAME, 0);
-  int hit;
-  size_t pos = srv_room_pos(s, name, len, &hit);
-  int32_t room = hit ? (int32_t)s->room_order[pos] : SRV_NONE;
+  (void)len;
+  int32_t room = srv_room_find(s, name);
   srv_account *a = &s->acct[x->self];
   if (room == SRV_NONE) {
     if (!(x->q->flags & CHORUS_SRV_JOIN_CREATE)) return srv_fail(x, CHORUS_SRV_NO_SUCH_ROOM, 0);
-    room = srv_room_create(s, x, pos);
+    room = srv_room_create(s, x);
     if (room == SRV_NONE) return x->p->status;
   }
   if (a->room != room) {
     if (s->room[room].count >= s->cfg.room_members_max)
       return srv_fail(x, CHORUS_SRV_ROOM_FULL, (uint32_t)s->cfg.room_members_max);
-    srv_room_remove(s, (uint32_t)x->self);
-    srv_room_add(s, (uint32_t)x->self, room);
-    srv_persist(s);
+    chorus_srvrec r;
+    memset(&r, 0, sizeof r);
+    r.type = CHORUS_SRVREC_JOIN;
+    srv_copy_name(r.user, a->name);
+    srv_copy_name(r.room, name);
+    srv_do(s, &r);
   }
   srv_members(s, x, room);
   return CHORUS_SRV_OK;
 }
 
 static int srv_op_room_leave(chorus_server *s, srv_req *x) {
-  if (!srv_room_remove(s, (uint32_t)x->self)) return srv_fail(x, CHORUS_SRV_NOT_IN_ROOM, 0);
-  srv_persist(s);
+  if (s->acct[x->self].room == SRV_NONE) return srv_fail(x, CHORUS_SRV_NOT_IN_ROOM, 0);
+  srv_leave_rec(s, (uint32_t)x->self);
   return CHORUS_SRV_OK;
 }
 
@@ -684,6 +842,67 @@ static int srv_op_room_members(chorus_server *s, srv_req *x) {
   return CHORUS_SRV_OK;
 }
 
+static int srv_op_msg_store(chorus_server *s, srv_req *x) {
+  const chorus_srv_request *q = x->q;
+  if (!chorus_srv_name_valid(q->to, strlen(q->to))) return srv_fail(x, CHORUS_SRV_BAD_NAME, 0);
+  if (q->text_len == 0) return srv_fail(x, CHORUS_SRV_BAD_TEXT, 0);
+  if (srv_acct_find(s, q->to) == SRV_NONE) return srv_fail(x, CHORUS_SRV_UNKNOWN_USER, 0);
+  const char *from = s->acct[x->self].name;
+  int rc = chorus_mailbox_check(s->mb, q->to, from, q->sender_epoch, q->msg_id);
+  if (rc == 1) return CHORUS_SRV_OK; /* stored before: a retransmission */
+  if (rc < 0) return srv_fail(x, CHORUS_SRV_MAILBOX_FULL, (uint32_t)s->cfg.mailbox_messages);
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_MSG_STORE;
+  srv_copy_name(r.user, q->to);
+  srv_copy_name(r.from, from);
+  r.sender_epoch = q->sender_epoch;
+  r.msg_id = q->msg_id;
+  r.text_len = q->text_len;
+  memcpy(r.text, q->text, q->text_len);
+  srv_do(s, &r);
+  return CHORUS_SRV_OK;
+}
+
+/* The oldest waiting messages that fit one answer datagram. */
+static int srv_op_msg_fetch(chorus_server *s, srv_req *x) {
+  const char *me = s->acct[x->self].name;
+  size_t waiting = chorus_mailbox_waiting(s->mb, me);
+  chorus_srv_response *p = x->p;
+  p->waiting = (uint16_t)(waiting > UINT16_MAX ? UINT16_MAX : waiting);
+  size_t room = CHORUS_SRV_DATAGRAM_BYTES_MAX - CHORUS_SRV_RESP_HEADER_BYTES - 3, off = 0;
+  chorus_mailbox_msg m;
+  for (size_t k = 0; k < CHORUS_SRV_FETCH_MAX; k++) {
+    if (chorus_mailbox_get(s->mb, me, k, &m) != 0) break;
+    size_t need = 8 + 1 + strlen(m.from) + 16 + 2 + m.len;
+    if (need > room) break;
+    chorus_srv_message *o = &p->msgs[p->msg_count++];
+    o->seq = m.seq;
+    srv_copy_name(o->from, m.from);
+    o->sender_epoch = m.sender_epoch;
+    o->msg_id = m.msg_id;
+    o->text_off = (uint16_t)off;
+    o->text_len = m.len;
+    memcpy(p->text + off, m.text, m.len);
+    off += m.len;
+    room -= need;
+  }
+  return CHORUS_SRV_OK;
+}
+
+static int srv_op_msg_ack(chorus_server *s, srv_req *x) {
+  const char *me = s->acct[x->self].name;
+  chorus_mailbox_msg m;
+  if (chorus_mailbox_get(s->mb, me, 0, &m) != 0 || m.seq > x->q->upto) return CHORUS_SRV_OK;
+  chorus_srvrec r;
+  memset(&r, 0, sizeof r);
+  r.type = CHORUS_SRVREC_MSG_ACK;
+  srv_copy_name(r.user, me);
+  r.upto = x->q->upto;
+  srv_do(s, &r);
+  return CHORUS_SRV_OK;
+}
+
 typedef int (*srv_handler)(chorus_server *s, srv_req *x);
 
 /* The handler of a session op (or NULL for SIGNUP and LOGIN). */
@@ -699,6 +918,9 @@ static srv_handler srv_session_handler(uint8_t op) {
   case CHORUS_SRV_OP_ROOM_LEAVE: return srv_op_room_leave;
   case CHORUS_SRV_OP_ROOM_LIST: return srv_op_room_list;
   case CHORUS_SRV_OP_ROOM_MEMBERS: return srv_op_room_members;
+  case CHORUS_SRV_OP_MSG_STORE: return srv_op_msg_store;
+  case CHORUS_SRV_OP_MSG_FETCH: return srv_op_msg_fetch;
+  case CHORUS_SRV_OP_MSG_ACK: return srv_op_msg_ack;
   default: return NULL;
   }
 }
@@ -861,15 +1083,16 @@ int chorus_server_recv(chorus_server *srv, uint64_t now_us, const chorus_srv_add
 /* ---- timers ------------------------------------------------------------- */
 
 void chorus_server_tick(chorus_server *srv, uint64_t now_us) {
-  if (srv == NULL) return;
-  int changed = 0;
+  if (srv == NULL || (srv->cfg.replicated && !srv->leading)) return;
+  size_t records = 0;
   for (size_t i = 0; i < srv->cfg.accounts_max; i++) {
     const srv_account *a = &srv->acct[i];
     if (!srv_lease_running(a) || a->lease_until_us > now_us) continue;
-    if (srv_out_free(srv) < 3) break; /* EXPIRED, LEAVE, and the PERSIST */
-    changed |= srv_expire(srv, (uint32_t)i);
+    /* EXPIRED, LEAVE, and the PERSIST or RECORD; a bounded number of
+     * records per call, so the driver can make room in its log. */
+    if (srv_out_free(srv) < 3 || records == CHORUS_SERVER_RECORDS_PER_INPUT) break;
+    records += (size_t)srv_expire(srv, (uint32_t)i);
   }
-  if (changed) srv_persist(srv);
 }
 
 uint64_t chorus_server_deadline(const chorus_server *srv) {
@@ -887,7 +1110,8 @@ uint64_t chorus_server_deadline(const chorus_server *srv) {
 size_t chorus_server_poll_bytes_min(const chorus_server *srv) {
   size_t n = CHORUS_SERVER_SNAPSHOT_HEADER_BYTES + CHORUS_SHA256_DIGEST_BYTES +
              srv->cfg.accounts_max * CHORUS_SERVER_SNAPSHOT_ACCOUNT_BYTES_MAX +
-             srv->cfg.rooms_max * CHORUS_SERVER_SNAPSHOT_ROOM_BYTES_MAX;
+             srv->cfg.rooms_max * CHORUS_SERVER_SNAPSHOT_ROOM_BYTES_MAX +
+             chorus_mailbox_bytes_max(srv->mb);
   return n < CHORUS_SRV_DATAGRAM_BYTES_MAX ? CHORUS_SRV_DATAGRAM_BYTES_MAX : n;
 }
 
@@ -930,7 +1154,7 @@ static size_t srv_snapshot_size(const chorus_server *s) {
     n += 1 + r->name_len + 1;
     for (size_t k = 0; k < r->count; k++) n += 1 + s->acct[r->members[k]].name_len;
   }
-  return n;
+  return n + chorus_mailbox_bytes(s->mb);
 }
 
 static void srv_snapshot_body(const chorus_server *s, snap_w *w) {
@@ -953,6 +1177,9 @@ static void srv_snapshot_body(const chorus_server *s, snap_w *w) {
       sw_str(w, a->name, a->name_len);
     }
   }
+  int n = chorus_mailbox_encode(s->mb, w->p + w->off, chorus_mailbox_bytes(s->mb));
+  assert(n >= 0);
+  w->off += (size_t)(n > 0 ? n : 0);
 }
 
 int chorus_server_snapshot_encode(const chorus_server *srv, uint8_t *buf, size_t cap_bytes) {
@@ -1031,6 +1258,7 @@ static void sr_addr(snap_r *r, chorus_srv_addr *a) {
 static void srv_reset(chorus_server *s) {
   srv_wipe(s->acct, s->cfg.accounts_max * sizeof *s->acct);
   memset(s->room, 0, s->cfg.rooms_max * sizeof *s->room);
+  chorus_mailbox_clear(s->mb);
   s->acct_count = s->room_count = s->sessions = 0;
   s->seq = 0;
 }
@@ -1114,7 +1342,8 @@ static int srv_load_header(const uint8_t *d, size_t len, const char **why) {
     return len < 4 ? CHORUS_ERR_TRUNCATED : CHORUS_ERR_BAD_MAGIC;
   }
   if (len < 6) { *why = "snapshot truncated: no version"; return CHORUS_ERR_TRUNCATED; }
-  if (chorus_wire_get_u16(d + 4) != CHORUS_SERVER_SNAPSHOT_VERSION) {
+  uint16_t version = chorus_wire_get_u16(d + 4);
+  if (version != 1 && version != CHORUS_SERVER_SNAPSHOT_VERSION) {
     *why = "snapshot version not supported by this build";
     return CHORUS_ERR_BAD_VERSION;
   }
@@ -1153,6 +1382,16 @@ static int srv_load_body(chorus_server *s, uint64_t now_us, const uint8_t *d, si
   for (uint32_t i = 0; i < n_acct && !r.why; i++) srv_load_account(s, &r, i);
   int rc = 0;
   for (uint32_t i = 0; i < n_room && !r.why; i++) rc = srv_load_room(s, &r, now_us, i);
+  if (!r.why && chorus_wire_get_u16(d + 4) >= 2) {
+    size_t used = 0;
+    int mrc = chorus_mailbox_decode(s->mb, d + r.off, r.len - r.off, &used);
+    if (mrc == CHORUS_ERR_CONFIG) {
+      *why = "snapshot has more offline messages than this server allows";
+      return CHORUS_ERR_CONFIG;
+    }
+    if (mrc != 0) r.why = "corrupt snapshot: bad offline messages";
+    r.off += used;
+  }
   if (!r.why && r.off != r.len) r.why = "corrupt snapshot: bytes after the last room";
   if (r.why) {
     *why = r.why;
@@ -1197,7 +1436,7 @@ int chorus_server_poll(chorus_server *srv, chorus_server_output *out, uint8_t *b
     out->len = (size_t)n;
     out->snapshot_seq = srv->seq;
     srv->st.persists++;
-  } else if (o->kind == CHORUS_SERVER_OUT_RESPONSE) {
+  } else if (o->kind == CHORUS_SERVER_OUT_RESPONSE || o->kind == CHORUS_SERVER_OUT_RECORD) {
     if (cap_bytes < o->len) return CHORUS_ERR_NOBUF;
     memcpy(buf, o->bytes, o->len);
     out->len = o->len;
@@ -1223,10 +1462,38 @@ void chorus_server_stats_get(const chorus_server *srv, chorus_server_stats *out)
   out->cache_used = (uint32_t)srv->cache_used;
 }
 
+/* ---- replicated mode ---------------------------------------------------- */
+
+int chorus_server_apply(chorus_server *srv, uint64_t now_us, const uint8_t *data, size_t len) {
+  (void)now_us; /* records carry no time: a replica's state is the log's */
+  if (srv == NULL || (data == NULL && len > 0)) return CHORUS_ERR_INVAL;
+  if (srv_out_free(srv) < CHORUS_SERVER_OUT_PER_INPUT) return CHORUS_ERR_QUEUE_FULL;
+  chorus_srvrec r;
+  int rc = chorus_srvrec_decode(data, len, &r);
+  if (rc != 0) return CHORUS_ERR_BAD_FRAME;
+  srv->used = 1;
+  rc = srv_apply(srv, &r);
+  srv_wipe(&r, sizeof r); /* a password hash */
+  return rc == CHORUS_ERR_BAD_FRAME ? rc : (rc ? CHORUS_ERR_CONFIG : 0);
+}
+
+void chorus_server_set_leading(chorus_server *srv, uint64_t now_us, int leading) {
+  if (srv == NULL) return;
+  srv->leading = leading;
+  for (size_t i = 0; i < srv->cfg.accounts_max; i++) {
+    srv_account *a = &srv->acct[i];
+    if (!a->used) continue;
+    if (!leading) srv_session_drop(srv, a);
+    else if (!a->has_session && a->room != SRV_NONE) a->lease_until_us = now_us + srv->cfg.lease_us;
+  }
+}
+
+size_t chorus_server_out_free(const chorus_server *srv) { return srv ? srv_out_free(srv) : 0; }
+
 const char *chorus_server_event_name(int event) {
   static const char *const names[] = {"signup", "login", "login-failed", "locked-out",
                                       "logout", "expired", "delete", "room-create",
-                                      "join",   "leave"};
+                                      "join",   "leave", "msg-store", "msg-ack"};
   if (event < 0 || event >= (int)(sizeof names / sizeof names[0])) return "unknown";
   return names[event];
 }

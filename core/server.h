@@ -15,6 +15,7 @@
  *   PERSIST   write this full snapshot durably (fsync) before going on
  *   RESPONSE  send this datagram to `to`
  *   EVENT     something to log ("signup alice"); never carries a password
+ *   RECORD    replicated mode only: a state change to log (see the end)
  *
  * Every change a client is told about is followed by a PERSIST queued
  * before the RESPONSE that acknowledges it, so a driver that handles the
@@ -82,12 +83,14 @@
 #define CHORUS_SERVER_CACHE_TTL_US_DEFAULT 60000000ull /* > a client's deadline */
 #define CHORUS_SERVER_DURATION_US_MAX 86400000000ull /* any duration: 1 day */
 #define CHORUS_SERVER_OUTQ_MAX 32       /* pending outputs */
-#define CHORUS_SERVER_OUT_PER_INPUT 6   /* outputs one request can queue */
+#define CHORUS_SERVER_OUT_PER_INPUT 8   /* outputs one request can queue */
+#define CHORUS_SERVER_RECORDS_PER_INPUT 3 /* RECORDs one request or one
+                                             expiry can queue */
 #define CHORUS_SERVER_SALT_BYTES 16
 #define CHORUS_SERVER_HASH_BYTES 32
 
 /* Snapshot format (see chorus_server_snapshot_encode). */
-#define CHORUS_SERVER_SNAPSHOT_VERSION 1
+#define CHORUS_SERVER_SNAPSHOT_VERSION 2 /* 1 (no mailbox) still loads */
 #define CHORUS_SERVER_SNAPSHOT_HEADER_BYTES 28
 #define CHORUS_SERVER_SNAPSHOT_ACCOUNT_BYTES_MAX \
   (1 + CHORUS_NAME_BYTES_MAX + CHORUS_SERVER_SALT_BYTES + CHORUS_SERVER_HASH_BYTES + 4 + \
@@ -109,6 +112,11 @@ typedef struct chorus_server_config {
   uint64_t lockout_us;     /* lock-out duration, default 30 s */
   uint64_t cache_ttl_us;   /* reply cache: youngest evictable age, 60 s */
   uint64_t seed;           /* seeds the salt and token generator */
+  size_t mailbox_messages; /* offline messages held, 1..65535, default 256 */
+  size_t mailbox_marks;    /* (sender, recipient) pairs remembered for
+                              idempotent stores, 1..65535, default 1024 */
+  int replicated;          /* 0: PERSIST snapshots; 1: one replica of a
+                              cluster: RECORD outputs (see below) */
 } chorus_server_config;
 
 enum chorus_server_out_kind {
@@ -116,6 +124,9 @@ enum chorus_server_out_kind {
   CHORUS_SERVER_OUT_PERSIST = 1,  /* data[0..len): a full snapshot */
   CHORUS_SERVER_OUT_RESPONSE = 2, /* data[0..len): a datagram for `to` */
   CHORUS_SERVER_OUT_EVENT = 3,    /* event, user, room, detail */
+  CHORUS_SERVER_OUT_RECORD = 4,   /* replicated: data[0..len) is a state
+                                     change (core/srvrec.h) already applied;
+                                     log it before the RESPONSEs after it */
 };
 
 enum chorus_server_event {
@@ -129,6 +140,8 @@ enum chorus_server_event {
   CHORUS_SERVER_EV_ROOM_CREATE = 7,
   CHORUS_SERVER_EV_JOIN = 8,         /* detail = members now */
   CHORUS_SERVER_EV_LEAVE = 9,        /* detail = members now */
+  CHORUS_SERVER_EV_MSG_STORE = 10,   /* user = recipient, detail = waiting */
+  CHORUS_SERVER_EV_MSG_ACK = 11,     /* detail = messages deleted */
 };
 
 /* One output. `data` points into the caller's buffer given to poll. */
@@ -258,6 +271,7 @@ uint64_t chorus_server_deadline(const chorus_server *srv);
  *     creator addr (len u8 + bytes) | creator rid u32 | peer addr
  *   rooms, strictly ascending by name:
  *     name str8 | n u8 | n * member name str8 (join order)
+ *   (version 2) the offline messages: see chorus_mailbox_encode
  *   SHA-256 (32 bytes) of everything before it
  *
  * A loaded snapshot re-encodes to the same bytes.
@@ -267,6 +281,40 @@ int chorus_server_snapshot_encode(const chorus_server *srv, uint8_t *buf,
 
 /* Copy the counters. */
 void chorus_server_stats_get(const chorus_server *srv, chorus_server_stats *out);
+
+/* ---- replicated mode (cfg.replicated, core/replica.h) ------------------- */
+/*
+ * In replicated mode a change is never persisted as a snapshot: the server
+ * applies it and queues a RECORD output (core/srvrec.h) before the
+ * RESPONSE; the driver appends it to the replicated log and holds the
+ * response until the record is committed. Only the leader executes
+ * requests (chorus_server_set_leading); followers apply the leader's
+ * records in log order with chorus_server_apply and so reach the same
+ * state. Sessions, lock-outs and the reply cache stay local to a replica
+ * (a client logs in again after a failover). The snapshot
+ * (chorus_server_snapshot_encode) is the state after the records applied
+ * so far; chorus_server_load restores it.
+ */
+
+/*
+ * chorus_server_apply applies one record data[0..len) at now_us (a
+ * follower, or a leader replaying its log). Queues EVENTs only. Returns 0,
+ * or CHORUS_ERR_BAD_FRAME (not a record) or CHORUS_ERR_CONFIG (the record
+ * does not fit the state or the limits: replicas diverged or the limits
+ * differ; the caller stops) or CHORUS_ERR_QUEUE_FULL (fewer than
+ * CHORUS_SERVER_OUT_PER_INPUT free outputs: poll first).
+ */
+int chorus_server_apply(chorus_server *srv, uint64_t now_us, const uint8_t *data, size_t len);
+
+/*
+ * chorus_server_set_leading switches the role at now_us. Becoming the
+ * leader gives every room member without a session a fresh lease (it may
+ * come back to this leader); ceasing drops every session (tokens wiped).
+ */
+void chorus_server_set_leading(chorus_server *srv, uint64_t now_us, int leading);
+
+/* Output slots free (the driver checks room before a request or tick). */
+size_t chorus_server_out_free(const chorus_server *srv);
 
 /* "signup", "login", ... for logs; "unknown" otherwise. Never NULL. */
 const char *chorus_server_event_name(int event);

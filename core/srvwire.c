@@ -44,13 +44,17 @@ const char *chorus_srv_opname(int op) {
   case CHORUS_SRV_OP_ROOM_LEAVE: return "room_leave";
   case CHORUS_SRV_OP_ROOM_LIST: return "room_list";
   case CHORUS_SRV_OP_ROOM_MEMBERS: return "room_members";
+  case CHORUS_SRV_OP_MSG_STORE: return "msg_store";
+  case CHORUS_SRV_OP_MSG_FETCH: return "msg_fetch";
+  case CHORUS_SRV_OP_MSG_ACK: return "msg_ack";
   default: return "unknown";
   }
 }
 
 int chorus_srv_op_known(int op) {
   return (op >= CHORUS_SRV_OP_SIGNUP && op <= CHORUS_SRV_OP_SET_ADDR) ||
-         (op >= CHORUS_SRV_OP_ROOM_CREATE && op <= CHORUS_SRV_OP_ROOM_MEMBERS);
+         (op >= CHORUS_SRV_OP_ROOM_CREATE && op <= CHORUS_SRV_OP_ROOM_MEMBERS) ||
+         (op >= CHORUS_SRV_OP_MSG_STORE && op <= CHORUS_SRV_OP_MSG_ACK);
 }
 
 /* ---- names and patterns ------------------------------------------------- */
@@ -128,6 +132,11 @@ static void w_u32(srv_w *w, uint32_t v) {
   w_u16(w, (uint16_t)v);
 }
 
+static void w_u64(srv_w *w, uint64_t v) {
+  w_u32(w, (uint32_t)(v >> 32));
+  w_u32(w, (uint32_t)v);
+}
+
 static void w_bytes(srv_w *w, const uint8_t *p, size_t n) {
   if (w->err) return;
   if (w->cap - w->off < n) { w->err = CHORUS_ERR_NOBUF; return; }
@@ -180,6 +189,11 @@ static uint32_t r_u32(srv_r *r) {
   return (hi << 16) | r_u16(r);
 }
 
+static uint64_t r_u64(srv_r *r) {
+  uint64_t hi = r_u32(r);
+  return (hi << 32) | r_u32(r);
+}
+
 static void r_bytes(srv_r *r, uint8_t *out, size_t n) {
   if (r->err) return;
   if (r->len - r->off < n) { r->err = CHORUS_ERR_TRUNCATED; return; }
@@ -225,6 +239,22 @@ static int r_done(srv_r *r) {
   return 0;
 }
 
+/* str16 text of 0..CHORUS_SRV_MSG_BYTES_MAX bytes (an empty one travels;
+ * the server answers it with BAD_TEXT). */
+static void w_text16(srv_w *w, const uint8_t *t, uint16_t n) {
+  if (n > CHORUS_SRV_MSG_BYTES_MAX) { if (!w->err) w->err = CHORUS_ERR_INVAL; return; }
+  w_u16(w, n);
+  w_bytes(w, t, n);
+}
+
+static uint16_t r_text16(srv_r *r, uint8_t *out) {
+  uint16_t n = r_u16(r);
+  if (r->err) return 0;
+  if (n > CHORUS_SRV_MSG_BYTES_MAX) { r_fail(r); return 0; }
+  r_bytes(r, out, n);
+  return r->err ? 0 : n;
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 static void req_body_encode(srv_w *w, const chorus_srv_request *q) {
@@ -261,7 +291,16 @@ static void req_body_encode(srv_w *w, const chorus_srv_request *q) {
   case CHORUS_SRV_OP_ROOM_LIST:
     w_u16(w, q->start);
     break;
-  default: /* LOGOUT, KEEPALIVE, ROOM_LEAVE: no body */
+  case CHORUS_SRV_OP_MSG_STORE:
+    w_text(w, q->to, sizeof q->to, CHORUS_NAME_BYTES_MAX);
+    w_u64(w, q->sender_epoch);
+    w_u64(w, q->msg_id);
+    w_text16(w, q->text, q->text_len);
+    break;
+  case CHORUS_SRV_OP_MSG_ACK:
+    w_u64(w, q->upto);
+    break;
+  default: /* LOGOUT, KEEPALIVE, ROOM_LEAVE, MSG_FETCH: no body */
     break;
   }
 }
@@ -317,6 +356,15 @@ static void req_body_decode(srv_r *r, chorus_srv_request *q) {
     break;
   case CHORUS_SRV_OP_ROOM_LIST:
     q->start = r_u16(r);
+    break;
+  case CHORUS_SRV_OP_MSG_STORE:
+    r_text(r, q->to, CHORUS_NAME_BYTES_MAX);
+    q->sender_epoch = r_u64(r);
+    q->msg_id = r_u64(r);
+    q->text_len = r_text16(r, q->text);
+    break;
+  case CHORUS_SRV_OP_MSG_ACK:
+    q->upto = r_u64(r);
     break;
   default:
     break;
@@ -377,6 +425,21 @@ static void resp_entries_encode(srv_w *w, const chorus_srv_response *p) {
   }
 }
 
+static void resp_msgs_encode(srv_w *w, const chorus_srv_response *p) {
+  if (p->msg_count > CHORUS_SRV_FETCH_MAX) { w->err = CHORUS_ERR_INVAL; return; }
+  w_u16(w, p->waiting);
+  w_u8(w, p->msg_count);
+  for (size_t i = 0; i < p->msg_count; i++) {
+    const chorus_srv_message *m = &p->msgs[i];
+    if ((size_t)m->text_off + m->text_len > sizeof p->text) { w->err = CHORUS_ERR_INVAL; return; }
+    w_u64(w, m->seq);
+    w_text(w, m->from, sizeof m->from, CHORUS_NAME_BYTES_MAX);
+    w_u64(w, m->sender_epoch);
+    w_u64(w, m->msg_id);
+    w_text16(w, p->text + m->text_off, m->text_len);
+  }
+}
+
 static void resp_body_encode(srv_w *w, const chorus_srv_response *p) {
   switch (p->op) {
   case CHORUS_SRV_OP_LOGIN:
@@ -394,6 +457,9 @@ static void resp_body_encode(srv_w *w, const chorus_srv_response *p) {
   case CHORUS_SRV_OP_ROOM_JOIN:
   case CHORUS_SRV_OP_ROOM_MEMBERS:
     resp_members_encode(w, p);
+    break;
+  case CHORUS_SRV_OP_MSG_FETCH:
+    resp_msgs_encode(w, p);
     break;
   default:
     break;
@@ -443,6 +509,29 @@ static void resp_entries_decode(srv_r *r, chorus_srv_response *p) {
   }
 }
 
+/* Texts are packed into p->text in order; the datagram bounds their sum. */
+static void resp_msgs_decode(srv_r *r, chorus_srv_response *p) {
+  p->waiting = r_u16(r);
+  p->msg_count = r_u8(r);
+  if (r->err) return;
+  if (p->msg_count > CHORUS_SRV_FETCH_MAX || p->msg_count > p->waiting) { r_fail(r); return; }
+  size_t off = 0;
+  for (size_t i = 0; i < p->msg_count && !r->err; i++) {
+    chorus_srv_message *m = &p->msgs[i];
+    m->seq = r_u64(r);
+    r_name(r, m->from, 0);
+    m->sender_epoch = r_u64(r);
+    m->msg_id = r_u64(r);
+    uint16_t n = r_u16(r);
+    if (r->err) return;
+    if (n > CHORUS_SRV_MSG_BYTES_MAX || n > sizeof p->text - off) { r_fail(r); return; }
+    r_bytes(r, p->text + off, n);
+    m->text_off = (uint16_t)off;
+    m->text_len = n;
+    off += n;
+  }
+}
+
 static void resp_body_decode(srv_r *r, chorus_srv_response *p) {
   switch (p->op) {
   case CHORUS_SRV_OP_LOGIN:
@@ -460,6 +549,9 @@ static void resp_body_decode(srv_r *r, chorus_srv_response *p) {
   case CHORUS_SRV_OP_ROOM_JOIN:
   case CHORUS_SRV_OP_ROOM_MEMBERS:
     resp_members_decode(r, p);
+    break;
+  case CHORUS_SRV_OP_MSG_FETCH:
+    resp_msgs_decode(r, p);
     break;
   default:
     break;

@@ -50,6 +50,32 @@
  *   0x13 ROOM_LIST    start u16                       total u16, n u8,
  *                                                     n * (name str8, count u8)
  *   0x14 ROOM_MEMBERS room str8                       members
+ *   0x20 MSG_STORE    to str8, sender_epoch u64,      (empty)
+ *                     msg_id u64, text str16
+ *   0x21 MSG_FETCH    (empty)                         waiting u16, n u8,
+ *                                                     n * message
+ *   0x22 MSG_ACK      upto u64                        (empty)
+ *
+ *   message = seq u64, from str8, sender_epoch u64, msg_id u64, text str16
+ *   (str16 = len u16, then len bytes; 1..CHORUS_SRV_MSG_BYTES_MAX)
+ *
+ *   Offline messages (SPEC section 6): MSG_STORE keeps a private message of
+ *   the session's user for `to`. It is idempotent by (sender, sender_epoch,
+ *   msg_id): the server keeps, per (sender, recipient), the highest pair
+ *   stored and answers OK without storing again for any pair not above it,
+ *   so a sender must store its messages to one recipient one at a time, in
+ *   order (which FIFO needs anyway). MSG_FETCH returns the oldest waiting
+ *   messages of the session's user (as many as fit one datagram, at most
+ *   CHORUS_SRV_FETCH_MAX), in arrival order, which keeps each sender's
+ *   order; `waiting` counts all. MSG_ACK deletes the user's messages with
+ *   seq <= upto: a message is deleted only once acknowledged, so a client
+ *   that crashes before its ACK fetches it again (the peer drops such
+ *   duplicates by (sender, sender_epoch, msg_id)).
+ *
+ *   In a cluster (docs/PROTOCOL.md, "Server cluster") only the leader
+ *   answers: other replicas answer NOT_LEADER (detail: the leader's replica
+ *   index + 1, 0 if unknown) and a leader without a majority NO_QUORUM; a
+ *   client moves to its next server on both.
  *
  *   members = room str8, n u8 (0..10), n * (name str8, flags u8, addr)
  *   USERS flags: bit 0 logged in. Member flags: bit 0 has a live session
@@ -78,6 +104,8 @@
 #define CHORUS_SRV_OP_RESPONSE 0x80      /* set in a response's op byte */
 #define CHORUS_SRV_FLAG_ONLINE 0x01      /* USERS and member flags */
 #define CHORUS_SRV_JOIN_CREATE 0x01      /* ROOM_JOIN flags */
+#define CHORUS_SRV_MSG_BYTES_MAX 1000    /* offline message text */
+#define CHORUS_SRV_FETCH_MAX 16          /* messages per MSG_FETCH answer */
 
 /* Status codes. Values 0..63 travel on the wire; 64 and up are produced
  * only on the client side (never sent). */
@@ -102,6 +130,10 @@
   X(CHORUS_SRV_TOO_MANY_SESSIONS, 17, "session limit of the server reached")     \
   X(CHORUS_SRV_BUSY, 18, "server busy (reply cache full), retry later")          \
   X(CHORUS_SRV_BAD_PATTERN, 19, "bad pattern: use 1-63 of A-Z a-z 0-9 _ . - * ?") \
+  X(CHORUS_SRV_NOT_LEADER, 20, "this replica is not the cluster's leader: try another server") \
+  X(CHORUS_SRV_NO_QUORUM, 21, "the leader cannot reach a majority of the cluster: not done, retry later") \
+  X(CHORUS_SRV_MAILBOX_FULL, 22, "offline message store full, retry later")       \
+  X(CHORUS_SRV_BAD_TEXT, 23, "bad message text: use 1-1000 bytes")                 \
   X(CHORUS_SRV_UNREACHABLE, 64, "server unreachable (no answer before the deadline)")
 
 enum chorus_srv_status {
@@ -126,6 +158,9 @@ enum chorus_srv_op {
   CHORUS_SRV_OP_ROOM_LEAVE = 0x12,
   CHORUS_SRV_OP_ROOM_LIST = 0x13,
   CHORUS_SRV_OP_ROOM_MEMBERS = 0x14,
+  CHORUS_SRV_OP_MSG_STORE = 0x20,
+  CHORUS_SRV_OP_MSG_FETCH = 0x21,
+  CHORUS_SRV_OP_MSG_ACK = 0x22,
 };
 
 /* An opaque address blob (the platform defines the bytes). Value type. */
@@ -148,7 +183,21 @@ typedef struct chorus_srv_request {
   chorus_srv_addr addr; /* LOGIN, SET_ADDR: where the user's peer listens */
   uint16_t start;       /* USERS, ROOM_LIST: first index of the page */
   uint8_t flags;        /* ROOM_JOIN */
+  char to[CHORUS_NAME_BYTES_MAX + 1]; /* MSG_STORE: the recipient */
+  uint64_t sender_epoch, msg_id;      /* MSG_STORE */
+  uint64_t upto;                      /* MSG_ACK */
+  uint16_t text_len;                  /* MSG_STORE */
+  uint8_t text[CHORUS_SRV_MSG_BYTES_MAX];
 } chorus_srv_request;
+
+/* One offline message of a MSG_FETCH answer; its text is
+ * chorus_srv_response.text[text_off .. text_off + text_len). */
+typedef struct chorus_srv_message {
+  uint64_t seq;
+  char from[CHORUS_NAME_BYTES_MAX + 1];
+  uint64_t sender_epoch, msg_id;
+  uint16_t text_off, text_len;
+} chorus_srv_message;
 
 /* One USERS or ROOM_LIST entry. */
 typedef struct chorus_srv_entry {
@@ -177,6 +226,10 @@ typedef struct chorus_srv_response {
   uint8_t count;   /* entries (USERS, ROOM_LIST) or members (JOIN, MEMBERS) */
   chorus_srv_entry entries[CHORUS_SRV_PAGE_MAX];
   chorus_srv_member members[CHORUS_MEMBERS_MAX];
+  uint16_t waiting; /* MSG_FETCH: messages waiting in all */
+  uint8_t msg_count; /* MSG_FETCH: messages in this answer */
+  chorus_srv_message msgs[CHORUS_SRV_FETCH_MAX];
+  uint8_t text[CHORUS_SRV_DATAGRAM_BYTES_MAX]; /* MSG_FETCH texts */
 } chorus_srv_response;
 
 /* chorus_srv_strerror: static text of a status; "unknown status" otherwise.

@@ -735,7 +735,7 @@ static void test_snapshot_corruption(void) {
   bad[0] = 'X';
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_MAGIC);
   memcpy(bad, snap, n);
-  bad[5] = 2;
+  bad[5] = 3;
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_VERSION);
   memcpy(bad, snap, n);
   bad[40] ^= 1;
@@ -772,8 +772,9 @@ static void test_snapshot_semantics(void) {
   run_close(&r);
   /* aaa: name 4, salt 16, hash 32, iterations 4, creator 8, rid 4, peer 8
    * = 76 bytes at 28; bbb (no peer address) 69 bytes at 104; the room at
-   * 173: "lobby" 6, n 1, "aaa" 4; then the checksum */
-  CHECK_EQ(n, 173 + 11 + 32);
+   * 173: "lobby" 6, n 1, "aaa" 4; the empty mailbox (next seq 8, counts
+   * 4 + 4) at 184; then the checksum */
+  CHECK_EQ(n, 173 + 11 + 16 + 32);
   CHECK_EQ(load_into_fresh(snap, n, 16, &why), 0);
   memcpy(bad, snap, n);
   memcpy(bad + 105, "A", 1); /* bbb -> Abb, below aaa: out of order */
@@ -806,19 +807,25 @@ static void test_snapshot_semantics(void) {
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
   CHECK(strstr(why, "more than 10") != NULL);
   memcpy(bad, snap, n);
-  bad[179] = 2; /* a second member that is not there */
+  bad[179] = 2; /* a second member: the mailbox's first byte (0) */
   resign(bad, n);
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
-  CHECK(strstr(why, "past the end") != NULL);
+  CHECK(strstr(why, "member name") != NULL);
   memcpy(bad, snap, n);
   bad[7] = 1; /* unknown flags */
   resign(bad, n);
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
   CHECK(strstr(why, "flags") != NULL);
   memcpy(bad, snap, n);
-  bad[27] = 0; /* no rooms: bytes are left over */
+  bad[27] = 0; /* no rooms: the room is read as the mailbox */
   resign(bad, n);
-  CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
+  CHECK(load_into_fresh(bad, n, 16, &why) < 0);
+  memcpy(bad, snap, n);
+  bad[n - 32] = 0; /* a byte after the mailbox */
+  memcpy(bad + n - 31, snap + n - 32, 32);
+  bad[16 + 3] = (uint8_t)(n + 1);
+  resign(bad, n + 1);
+  CHECK_EQ(load_into_fresh(bad, n + 1, 16, &why), CHORUS_ERR_BAD_FRAME);
   CHECK(strstr(why, "after the last room") != NULL);
   /* a room bigger than this server's room_members_max */
   chorus_server *s;
@@ -826,7 +833,8 @@ static void test_snapshot_semantics(void) {
   cfg.room_members_max = 1;
   memcpy(bad, snap, n);
   bad[179] = 2;
-  memcpy(bad + n - 32, "\003" "bbb", 4);
+  memcpy(bad + n - 48, "\003" "bbb", 4);
+  memcpy(bad + n - 44, snap + n - 48, 16); /* the mailbox after it */
   n += 4;
   resign(bad, n);
   bad[16 + 3] = (uint8_t)n; /* length field */
