@@ -1,8 +1,8 @@
 /*
  * `chorus server`: the rendezvous, account and room server
- * (core/server.h driven by platform/server_loop.h), a single instance.
- * With --cluster FILE --id ID the cluster file is parsed and checked, but
- * replication is not built yet: the command says so and exits 2.
+ * (core/server.h driven by platform/server_loop.h), a single instance;
+ * with --cluster FILE --id ID one replica of a cluster (core/replica.h
+ * driven by platform/cluster_loop.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 #include "args.h"
 #include "commands.h"
 #include "server.h"
+#include "cluster_loop.h"
 #include "server_loop.h"
 
 #define SERVER_ERR_BYTES 1600
@@ -39,8 +40,9 @@ static const char server_usage[] =
     "  --max-accounts N    account limit, 1-65535 (default 1024)\n"
     "  --max-rooms N       room limit, 1-4096 (default 64)\n"
     "  --cluster FILE      replicas, one per line: ID HOST CLIENT_PORT PEER_PORT\n"
-    "                      PRIORITY ('#' comments); checked, but replication is\n"
-    "                      not built yet\n"
+    "                      PRIORITY ('#' comments); this process runs replica\n"
+    "                      ID (its client and peer ports come from FILE; --listen\n"
+    "                      is not used); --data is required\n"
     "  --id ID             this replica's ID in FILE\n"
     "  --help              this text\n"
     "\n"
@@ -187,14 +189,21 @@ static int server_cluster(const server_args *a) {
     snprintf(why, sizeof why, "--id '%s' is not in cluster file '%s'", a->id, a->cluster);
     return server_usage_fail(why);
   }
-  const chorus_cluster_replica *r = &c.replicas[me];
-  fprintf(stderr,
-          "chorus server: cluster file '%s' is valid: %zu replicas; this is %s (%s, client port "
-          "%u, peer port %u, priority %u)\n"
-          "chorus server: replication is not built yet in this version; run a single "
-          "instance without --cluster\n",
-          a->cluster, c.count, r->id, r->host, r->client_port, r->peer_port, r->priority);
-  return 2;
+  if (a->loop.data_dir == NULL)
+    return server_usage_fail("--cluster needs --data DIR: a replica keeps its log on disk");
+  chorus_cluster_loop_config cc;
+  memset(&cc, 0, sizeof cc);
+  cc.cluster = &c;
+  cc.self = (size_t)me;
+  cc.data_dir = a->loop.data_dir;
+  cc.core = a->loop.core;
+  cc.stop_fd = a->loop.stop_fd;
+  cc.log = a->loop.log;
+  char err[SERVER_ERR_BYTES] = "";
+  int rc = chorus_cluster_loop_run(&cc, err, sizeof err);
+  if (rc == 2) return server_usage_fail(err);
+  if (rc != 0) fprintf(stderr, "chorus server: %s\n", err);
+  return rc;
 }
 
 /* ---- run ---------------------------------------------------------------- */
@@ -234,7 +243,6 @@ int chorus_cmd_server(int argc, char **argv) {
     fputs(server_usage, stdout);
     return 0;
   }
-  if (a.cluster) return server_cluster(&a);
   if (server_signals() != 0) {
     fprintf(stderr, "chorus server: cannot set up signal handling: %s\n", strerror(errno));
     return 1;
@@ -242,6 +250,7 @@ int chorus_cmd_server(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   a.loop.stop_fd = server_stop_pipe[0];
   a.loop.log = stdout;
+  if (a.cluster) return server_cluster(&a);
   char err[SERVER_ERR_BYTES] = "";
   rc = chorus_server_loop_run(&a.loop, err, sizeof err);
   if (rc == 2) return server_usage_fail(err);

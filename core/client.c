@@ -15,6 +15,7 @@ typedef struct cl_pending {
   uint64_t rto_us;
   uint32_t tries_here; /* copies sent to the current server */
   uint32_t sends;
+  uint8_t refused;     /* last NOT_LEADER / NO_QUORUM status, or 0 */
   size_t server;
   uint16_t len;
   uint8_t bytes[CHORUS_SRV_DATAGRAM_BYTES_MAX];
@@ -177,9 +178,23 @@ static int cl_other_version(chorus_client *c, const uint8_t *data, size_t len, i
   return 0;
 }
 
+/* A replica of a cluster that cannot serve (not the leader, or a leader
+ * without a majority): try the next server after a short pause, so a
+ * cluster in the middle of an election is not flooded. */
+static void cl_redirect(chorus_client *c, cl_pending *p, uint64_t now_us, uint8_t status) {
+  p->refused = status;
+  p->server = (p->server + 1) % c->cfg.server_count;
+  c->current = p->server;
+  p->tries_here = 0;
+  p->rto_us = c->cfg.rto_us;
+  p->send_now = 0;
+  p->next_us = now_us + CHORUS_CLIENT_REDIRECT_US;
+  c->st.failovers++;
+  c->st.redirects++;
+}
+
 int chorus_client_recv(chorus_client *c, uint64_t now_us, const chorus_srv_addr *from,
                        const uint8_t *data, size_t len) {
-  (void)now_us;
   if (c == NULL || from == NULL || (data == NULL && len > 0)) return CHORUS_ERR_INVAL;
   int server = cl_server_index(c, from);
   if (server < 0) {
@@ -200,6 +215,11 @@ int chorus_client_recv(chorus_client *c, uint64_t now_us, const chorus_srv_addr 
   cl_pending *p = cl_find(c, resp.rid);
   if (p == NULL || p->op != resp.op) {
     c->st.late++;
+    return 0;
+  }
+  if ((resp.status == CHORUS_SRV_NOT_LEADER || resp.status == CHORUS_SRV_NO_QUORUM) &&
+      c->cfg.server_count > 1) {
+    if ((size_t)server == p->server) cl_redirect(c, p, now_us, resp.status);
     return 0;
   }
   cl_result *r = cl_result_push(c, p, CHORUS_CLIENT_OUT_RESPONSE);
@@ -237,7 +257,7 @@ void chorus_client_tick(chorus_client *c, uint64_t now_us) {
       cl_result *r = cl_result_push(c, p, CHORUS_CLIENT_OUT_UNREACHABLE);
       r->resp.op = p->op;
       r->resp.rid = p->rid;
-      r->resp.status = CHORUS_SRV_UNREACHABLE;
+      r->resp.status = p->refused ? p->refused : CHORUS_SRV_UNREACHABLE;
       c->st.unreachable++;
       cl_finish(p);
     } else if (now_us >= p->next_us) {

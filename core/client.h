@@ -20,6 +20,13 @@
  * client, for later requests) moves to the next server in the list, with a
  * fresh RTO. A request unanswered deadline_us after its submission ends
  * with CHORUS_CLIENT_OUT_UNREACHABLE (status CHORUS_SRV_UNREACHABLE).
+ * Cluster: an answer CHORUS_SRV_NOT_LEADER or CHORUS_SRV_NO_QUORUM from the
+ * server a request is at (with more than one server configured) is not a
+ * result: the request moves to the next server, sent after
+ * CHORUS_CLIENT_REDIRECT_US, so it finds the leader by itself; if the
+ * deadline passes the UNREACHABLE result carries the last such status.
+ * After a failover the session token of the old leader is unknown to the
+ * new one (NOT_LOGGED_IN): the caller logs in again.
  * Request ids count up from a value drawn from the seed; a retransmission
  * keeps its id, so the server's reply cache answers duplicates.
  *
@@ -44,6 +51,8 @@
 #define CHORUS_CLIENT_DEADLINE_US_DEFAULT 10000000ull /* 10 s */
 #define CHORUS_CLIENT_TRIES_PER_SERVER_DEFAULT 3
 #define CHORUS_CLIENT_DURATION_US_MAX 3600000000ull /* 1 hour */
+#define CHORUS_CLIENT_REDIRECT_US 20000ull /* pause before the next server
+                                              after NOT_LEADER/NO_QUORUM */
 
 typedef struct chorus_client_config {
   chorus_srv_addr servers[CHORUS_CLIENT_SERVERS_MAX]; /* opaque addresses */
@@ -75,13 +84,15 @@ typedef struct chorus_client_output {
   chorus_srv_response resp; /* RESPONSE. status CHORUS_SRV_BAD_VERSION with
                                detail = the server's version when it speaks
                                another version. UNREACHABLE: status
-                               CHORUS_SRV_UNREACHABLE. */
+                               CHORUS_SRV_UNREACHABLE, or the last
+                               NOT_LEADER / NO_QUORUM a cluster answered. */
 } chorus_client_output;
 
 typedef struct chorus_client_stats {
   uint64_t submitted, sent, retransmits, failovers;
   uint64_t responses, unreachable;
   uint64_t late;            /* responses to no pending request (duplicates) */
+  uint64_t redirects;       /* NOT_LEADER / NO_QUORUM answers followed */
   uint64_t rx_unknown_sender, rx_bad; /* not from a server; malformed */
   uint32_t pending;         /* requests in flight */
   size_t current;           /* server the next request goes to */

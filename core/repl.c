@@ -529,6 +529,9 @@ static void rp_snap_ack(chorus_repl *r, size_t to, uint64_t index, uint32_t next
 static void rp_install(chorus_repl *r) {
   uint64_t index = r->rx_index;
   int keep = index <= r->last && index > r->snap_index && rp_at(r, index)->epoch == r->rx_epoch;
+  /* Records after a conflicting index are not the leader's: drop them
+   * first (on disk too), so the log restarts right after the snapshot. */
+  if (!keep && r->last > index) rp_truncate(r, index);
   memcpy(r->snap, r->rx, r->rx_total);
   r->snap_len = r->rx_total;
   r->snap_index = index;

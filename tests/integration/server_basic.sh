@@ -13,7 +13,7 @@
 #   - 30 % datagram loss at the client: every request executed exactly once;
 #   - junk datagrams are counted, a corrupt or truncated snapshot stops the
 #     server with a clear error (exit 1), a data directory in use is
-#     refused, SIGTERM and SIGINT exit 0, --cluster is checked, then exit 2.
+#     refused, SIGTERM and SIGINT exit 0, a bad --cluster use exits 2.
 # Exit 0 pass, 1 fail. Run from the repository root (make test does).
 # Waits for conditions under deadlines, never fixed sleeps.
 set -u
@@ -291,7 +291,7 @@ expect_exit 0 "usage: chorus server" --help
 expect_exit 2 "unknown option '--bogus'" --bogus
 expect_exit 2 "bad --iterations '0'" --iterations 0
 expect_exit 2 "port must be a number from 1 to 65535" --listen 127.0.0.1:0
-expect_exit 2 "replication is not built yet" --cluster "$T/cluster" --id s2
+expect_exit 2 "--cluster needs --data DIR" --cluster "$T/cluster" --id s2
 expect_exit 2 "line 2: duplicate address" --cluster "$T/cluster.bad" --id s1
 expect_exit 2 "--id 's9' is not in cluster file" --cluster "$T/cluster" --id s9
 expect_exit 2 "--cluster needs --id" --cluster "$T/cluster"

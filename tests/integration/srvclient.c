@@ -15,6 +15,9 @@
  *   setaddr NAME HOST:PORT        create NAME ROOM
  *   join NAME ROOM [create]       leave NAME
  *   rooms NAME [START]            members NAME ROOM
+ *   store NAME TO EPOCH ID TEXT   (an offline message from NAME to TO)
+ *   fetch NAME                    (OK waiting=N seq:from:epoch:id:text ...)
+ *   ack NAME UPTO                 (deletes NAME's messages up to seq UPTO)
  *   badversion V                  (a KEEPALIVE sent with version byte V)
  *   echo TEXT                     (prints TEXT: a marker for scripts)
  *
@@ -149,6 +152,15 @@ static void sc_print_ok(const chorus_client_output *o) {
         printf(" %s:%u", p->entries[i].name, p->entries[i].value);
     }
     break;
+  case CHORUS_SRV_OP_MSG_FETCH:
+    printf(" waiting=%u", p->waiting);
+    for (size_t i = 0; i < p->msg_count; i++) {
+      const chorus_srv_message *m = &p->msgs[i];
+      printf(" %llu:%s:%llu:%llu:%.*s", (unsigned long long)m->seq, m->from,
+             (unsigned long long)m->sender_epoch, (unsigned long long)m->msg_id,
+             (int)m->text_len, (const char *)p->text + m->text_off);
+    }
+    break;
   case CHORUS_SRV_OP_ROOM_JOIN:
   case CHORUS_SRV_OP_ROOM_MEMBERS:
     printf(" room=%s count=%u", p->room, p->count);
@@ -211,6 +223,19 @@ static int sc_build(sc_user *u, char **w, int n, chorus_srv_request *q) {
     q->op = CHORUS_SRV_OP_USERS;
     sc_copy(q->pattern, sizeof q->pattern, w[2]);
     q->start = (uint16_t)(n >= 4 ? atoi(w[3]) : 0);
+  } else if (!strcmp(cmd, "store") && n >= 6) {
+    q->op = CHORUS_SRV_OP_MSG_STORE;
+    sc_copy(q->to, sizeof q->to, w[2]);
+    q->sender_epoch = strtoull(w[3], NULL, 10);
+    q->msg_id = strtoull(w[4], NULL, 10);
+    size_t tl = strlen(w[5]);
+    q->text_len = (uint16_t)(tl > CHORUS_SRV_MSG_BYTES_MAX ? CHORUS_SRV_MSG_BYTES_MAX : tl);
+    memcpy(q->text, w[5], q->text_len);
+  } else if (!strcmp(cmd, "fetch")) {
+    q->op = CHORUS_SRV_OP_MSG_FETCH;
+  } else if (!strcmp(cmd, "ack") && n >= 3) {
+    q->op = CHORUS_SRV_OP_MSG_ACK;
+    q->upto = strtoull(w[2], NULL, 10);
   } else if (!strcmp(cmd, "setaddr") && n >= 3) {
     q->op = CHORUS_SRV_OP_SET_ADDR;
     if (sc_resolve_blob(w[2], &q->addr) != 0) return -1;

@@ -6,5 +6,6 @@ srvclient_build() {
   # shellcheck disable=SC2086
   ${CC:-cc} $_sc_flags -o "$1" tests/integration/srvclient.c platform/udp.c platform/clock.c \
     platform/server_loop.c platform/store.c platform/fio.c core/client.c core/srvwire.c \
-    core/server.c core/crypto.c core/prng.c core/wire.c core/err.c -lpthread
+    core/server.c core/srvrec.c core/mailbox.c core/clwire.c core/crypto.c core/prng.c \
+    core/wire.c core/err.c -lpthread
 }
