@@ -739,6 +739,8 @@ static int run_all(sim_args *a) {
 }
 
 int chorus_cmd_sim(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) /* a server cluster: its own simulation */
+    if (strcmp(argv[i], "--servers") == 0) return chorus_cmd_sim_cluster(argc, argv);
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       print_usage(stdout);

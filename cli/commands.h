@@ -5,6 +5,7 @@
 
 int chorus_cmd_peer(int argc, char **argv); /* cli/cmd_peer.c */
 int chorus_cmd_sim(int argc, char **argv);  /* cli/cmd_sim.c */
+int chorus_cmd_sim_cluster(int argc, char **argv); /* cli/cmd_simcl.c: --servers */
 int chorus_cmd_server(int argc, char **argv); /* cli/cmd_server.c */
 
 #endif

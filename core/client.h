@@ -44,7 +44,7 @@
 #include "err.h"
 #include "srvwire.h"
 
-#define CHORUS_CLIENT_SERVERS_MAX 4
+#define CHORUS_CLIENT_SERVERS_MAX 9 /* every replica of a cluster */
 #define CHORUS_CLIENT_PENDING_MAX 8 /* requests in flight or results unpolled */
 #define CHORUS_CLIENT_RTO_US_DEFAULT 250000ull      /* 250 ms */
 #define CHORUS_CLIENT_RTO_MAX_US_DEFAULT 2000000ull /* 2 s */
@@ -106,7 +106,7 @@ void chorus_client_config_default(chorus_client_config *cfg);
 /*
  * chorus_client_new allocates a client. Stores it in *out (owned by the
  * caller; chorus_client_free) and returns 0. Errors: CHORUS_ERR_INVAL (NULL
- * argument), CHORUS_ERR_CONFIG (no server or more than 4, an address longer
+ * argument), CHORUS_ERR_CONFIG (no server or more than 9, an address longer
  * than 28 bytes, a zero duration or one above an hour, rto_max_us below
  * rto_us, tries_per_server 0), CHORUS_ERR_NOMEM.
  */

@@ -276,6 +276,8 @@ void chorus_repl_idle(chorus_repl *r) {
 
 /* ---- leader: recovery --------------------------------------------------- */
 
+static void rp_advance_commit(chorus_repl *r);
+
 /* RECOVERING and FETCHING are done: append the NOOP of our epoch. */
 static void rp_activate(chorus_repl *r, uint64_t now_us) {
   static const uint8_t noop[1] = {RP_NOOP_TYPE};
@@ -293,6 +295,7 @@ static void rp_activate(chorus_repl *r, uint64_t now_us) {
     r->peer[i].match = i == r->cfg.self ? r->last : 0;
   }
   r->next_us = now_us; /* send at once */
+  rp_advance_commit(r); /* alone, the NOOP is committed at once */
 }
 
 static void rp_fetch(chorus_repl *r) {

@@ -31,6 +31,8 @@ struct chorus_replica {
   uint64_t applied;     /* records applied to srv */
   int leading;          /* srv is in leading mode */
   uint64_t seed_ctr;    /* rebuilds: each new server gets a fresh seed */
+  uint8_t entropy[32];  /* mixed into every new server's generator */
+  size_t entropy_len;
   rc_held *held;        /* ring of held_max */
   size_t held_head, held_len;
   uint8_t *buf;         /* server poll buffer (a snapshot fits) */
@@ -56,8 +58,13 @@ void chorus_replica_config_default(chorus_replica_config *cfg) {
 static int rc_new_server(chorus_replica *r) {
   chorus_server_config sc = r->cfg.server;
   sc.replicated = 1;
-  sc.seed = r->cfg.server.seed + r->seed_ctr++;
-  return chorus_server_new(&sc, &r->srv);
+  /* A rebuilt server must not repeat the tokens and salts of an earlier
+   * one (here or on another replica, whose seeds differ in the low bits):
+   * the rebuild count goes into the high half. */
+  sc.seed = r->cfg.server.seed + (r->seed_ctr++ << 32);
+  int rc = chorus_server_new(&sc, &r->srv);
+  if (rc == 0 && r->entropy_len) rc = chorus_server_entropy(r->srv, r->entropy, r->entropy_len);
+  return rc;
 }
 
 int chorus_replica_new(const chorus_replica_config *cfg, uint64_t epoch,
@@ -312,8 +319,12 @@ static void rc_role_event(chorus_replica *r, uint64_t now_us) {
 static void rc_progress(chorus_replica *r, uint64_t now_us) {
   int leading = rc_leading(r);
   uint64_t commit = chorus_repl_commit(r->repl);
-  uint64_t div = chorus_repl_take_divergence(r->repl);
-  if (div <= r->applied || (!leading && r->applied > commit)) rc_rebuild(r, now_us);
+  uint64_t div = chorus_repl_take_divergence(r->repl), snap_index;
+  chorus_repl_snapshot(r->repl, &snap_index, NULL, NULL);
+  /* Records we applied were dropped, a snapshot (received) is ahead of
+   * the state, or a speculative leader state is beyond the commit. */
+  if (div <= r->applied || snap_index > r->applied || (!leading && r->applied > commit))
+    rc_rebuild(r, now_us);
   if (leading != r->leading) {
     chorus_server_set_leading(r->srv, now_us, leading);
     r->leading = leading;
@@ -452,7 +463,11 @@ uint64_t chorus_replica_deadline(const chorus_replica *r) {
 }
 
 int chorus_replica_entropy(chorus_replica *r, const uint8_t *bytes, size_t len) {
-  return r == NULL ? CHORUS_ERR_INVAL : chorus_server_entropy(r->srv, bytes, len);
+  if (r == NULL || (bytes == NULL && len > 0)) return CHORUS_ERR_INVAL;
+  /* Kept (the last 32 bytes given) for the servers of later rebuilds. */
+  r->entropy_len = len < sizeof r->entropy ? len : sizeof r->entropy;
+  if (r->entropy_len) memcpy(r->entropy, bytes + len - r->entropy_len, r->entropy_len);
+  return chorus_server_entropy(r->srv, bytes, len);
 }
 
 int chorus_replica_poll(chorus_replica *r, chorus_replica_output *out) {
@@ -497,6 +512,7 @@ void chorus_replica_stats_get(const chorus_replica *r, chorus_replica_stats *out
   *out = r->st;
   out->commit = chorus_repl_commit(r->repl);
   out->last = chorus_repl_last(r->repl);
+  out->applied_index = r->applied;
   chorus_repl_stats ps;
   chorus_repl_stats_get(r->repl, &ps);
   out->compactions = ps.compactions;

@@ -53,7 +53,9 @@
 #define CHORUS_REPLICA_OUTQ_MAX 512
 
 typedef struct chorus_replica_config {
-  chorus_server_config server; /* limits; `replicated` is forced on */
+  chorus_server_config server; /* limits; `replicated` is forced on; the
+                                  seed should differ between replicas in
+                                  its low 32 bits (random in production) */
   chorus_bully_config bully;   /* n, self, priorities, timers */
   size_t records_max;          /* repl: records in memory */
   uint64_t retry_us;           /* repl: resend interval */
@@ -92,6 +94,7 @@ typedef struct chorus_replica_stats {
   uint64_t rx_bad;        /* peer datagrams that do not decode */
   uint64_t queue_full;    /* outputs dropped: queue full (never expected) */
   uint64_t commit, last;  /* log positions now */
+  uint64_t applied_index; /* the state machine is the log up to here */
   uint64_t compactions, snaps_installed, snaps_sent; /* from core/repl */
 } chorus_replica_stats;
 
@@ -135,7 +138,8 @@ int chorus_replica_peer_recv(chorus_replica *r, uint64_t now_us, const uint8_t *
 void chorus_replica_tick(chorus_replica *r, uint64_t now_us);
 uint64_t chorus_replica_deadline(const chorus_replica *r);
 
-/* Mix entropy into the server's salt and token generator. */
+/* Mix entropy into the server's salt and token generator (the last 32
+ * bytes are kept and mixed into the server of every later rebuild). */
 int chorus_replica_entropy(chorus_replica *r, const uint8_t *bytes, size_t len);
 
 /* Next output (kind NONE when empty). Returns 0 or CHORUS_ERR_INVAL. */

@@ -317,7 +317,7 @@ static int sc_servers(sc *s, char *list) {
   char err[SC_ERR_BYTES];
   for (char *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
     size_t i = s->cfg.server_count;
-    if (i == CHORUS_CLIENT_SERVERS_MAX) return sc_usage("at most 4 servers");
+    if (i == CHORUS_CLIENT_SERVERS_MAX) return sc_usage("at most 9 servers");
     if (chorus_udp_resolve(t, AF_UNSPEC, 0, &s->servers[i], err, sizeof err) != 0)
       return sc_usage(err);
     chorus_server_loop_addr_pack(&s->servers[i], &s->cfg.servers[i]);

@@ -219,7 +219,7 @@ static void test_limits(void) {
   chorus_client_config cfg;
   chorus_client_config_default(&cfg);
   CHECK_EQ(chorus_client_new(&cfg, &c), CHORUS_ERR_CONFIG); /* no server */
-  cfg.server_count = 5;
+  cfg.server_count = CHORUS_CLIENT_SERVERS_MAX + 1;
   CHECK_EQ(chorus_client_new(&cfg, &c), CHORUS_ERR_CONFIG);
   cfg.server_count = 1;
   cfg.rto_max_us = cfg.rto_us - 1;
