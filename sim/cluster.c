@@ -113,7 +113,7 @@ static void sc_violate(sc_world *w, enum chorus_simcl_verdict v, const char *wha
   snprintf(w->res->first_bad, sizeof w->res->first_bad, "at %llu us: %s",
            (unsigned long long)w->now, what);
   chorus_trace_line(&w->tr, w->now, "violation %s", chorus_simcl_verdict_name((int)v));
-  for (size_t i = 0; getenv("SC_DEBUG") && i < w->n; i++) {
+  for (size_t i = 0; i < w->n; i++) { /* where each replica stood */
     chorus_replica_stats st;
     if (!w->up[i]) continue;
     chorus_replica_stats_get(w->r[i], &st);
@@ -241,12 +241,6 @@ static void sc_drain(sc_world *w, size_t i) {
     switch (o.kind) {
     case CHORUS_REPLICA_OUT_EPOCH: d->epoch = o.epoch; break;
     case CHORUS_REPLICA_OUT_LOG_APPEND:
-      if (getenv("SC_DEBUG") && o.data[0] == 7) {
-        size_t tl = o.data[1], fl = o.data[2 + tl];
-        chorus_trace_line(&w->tr, w->now, "s%zu append %llu e %llu store from %u id %u", i,
-                          (unsigned long long)o.index, (unsigned long long)o.epoch,
-                          (unsigned)o.data[3 + tl + 1] , (unsigned)o.data[3 + tl + fl + 15]);
-      }
       dk_append(d, o.index, o.epoch, o.data, o.len);
       break;
     case CHORUS_REPLICA_OUT_LOG_TRUNCATE: dk_truncate(d, o.index); break;
@@ -553,9 +547,6 @@ static void sc_client_drain(sc_world *w, size_t k) {
     }
     chorus_trace_line(&w->tr, w->now, "c%zu %s %s", k, chorus_srv_opname(o.op),
                       chorus_srv_statusname(o.resp.status));
-    if (getenv("SC_DEBUG"))
-      chorus_trace_line(&w->tr, w->now, "  from server %zu rid %u sends %u", o.server, o.rid,
-                        o.sends);
     if (k < SC_WORKERS) sc_worker_result(w, k, &o.resp);
     else sc_checker_result(w, &o.resp);
   }
