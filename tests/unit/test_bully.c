@@ -142,7 +142,7 @@ static void net_free(net *w) {
 static const uint32_t prio5[N_MAX] = {10, 50, 30, 40, 20}; /* 1 > 3 > 2 > 4 > 0 */
 
 static void test_boot_elects_highest(void) {
-  net w;
+  static net w;
   net_init(&w, 5, prio5);
   for (size_t i = 0; i < 5; i++) net_start(&w, i);
   net_run(&w, 1000000);
@@ -154,7 +154,7 @@ static void test_boot_elects_highest(void) {
 
 /* Leader crash: the next highest (3) leads within the documented bound. */
 static void test_failover_bound(void) {
-  net w;
+  static net w;
   net_init(&w, 5, prio5);
   for (size_t i = 0; i < 5; i++) net_start(&w, i);
   net_run(&w, 1000000);
@@ -174,7 +174,7 @@ static void test_failover_bound(void) {
 
 /* The highest replica returns: it takes over with a higher epoch. */
 static void test_restart_takes_over(void) {
-  net w;
+  static net w;
   net_init(&w, 5, prio5);
   for (size_t i = 0; i < 5; i++) net_start(&w, i);
   net_run(&w, 1000000);
@@ -191,7 +191,7 @@ static void test_restart_takes_over(void) {
 
 /* The two highest crash together: the nominee fails, the next one leads. */
 static void test_nominee_dies(void) {
-  net w;
+  static net w;
   net_init(&w, 5, prio5);
   for (size_t i = 0; i < 5; i++) net_start(&w, i);
   net_run(&w, 1000000);
@@ -206,7 +206,7 @@ static void test_nominee_dies(void) {
 /* A partition {0,4} | {1,2,3}: each side may elect a leader, with distinct
  * epochs; once healed, everyone follows the highest replica. */
 static void test_partition_heals(void) {
-  net w;
+  static net w;
   net_init(&w, 5, prio5);
   for (size_t i = 0; i < 5; i++) net_start(&w, i);
   net_run(&w, 1000000);
@@ -223,7 +223,7 @@ static void test_partition_heals(void) {
 }
 
 static void test_stale_leader_learns(void) {
-  net w;
+  static net w;
   static const uint32_t p3[3] = {1, 2, 3};
   net_init(&w, 3, p3);
   for (size_t i = 0; i < 3; i++) net_start(&w, i);
