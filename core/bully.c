@@ -252,7 +252,7 @@ static void bl_on_leader_msg(chorus_bully *b, uint64_t now_us, const chorus_clw_
 
 int chorus_bully_recv(chorus_bully *b, uint64_t now_us, const chorus_clw_msg *m) {
   if (b == NULL || m == NULL) return CHORUS_ERR_INVAL;
-  if (m->from >= b->cfg.n || m->from == b->cfg.self) {
+  if (m->from >= b->cfg.n || m->from == b->cfg.self || m->epoch >= CHORUS_BULLY_EPOCH_LIMIT) {
     b->st.bad_sender++;
     return CHORUS_ERR_UNKNOWN_SENDER;
   }
@@ -278,7 +278,10 @@ int chorus_bully_recv(chorus_bully *b, uint64_t now_us, const chorus_clw_msg *m)
 
 int chorus_bully_observe(chorus_bully *b, uint64_t now_us, size_t from, uint64_t epoch) {
   if (b == NULL) return CHORUS_ERR_INVAL;
-  if (from >= b->cfg.n || from == b->cfg.self) return CHORUS_ERR_UNKNOWN_SENDER;
+  if (from >= b->cfg.n || from == b->cfg.self || epoch >= CHORUS_BULLY_EPOCH_LIMIT) {
+    b->st.bad_sender++;
+    return CHORUS_ERR_UNKNOWN_SENDER;
+  }
   if (!b->started) return 0;
   if (epoch > b->seen) b->seen = epoch;
   if (epoch > b->epoch && (int)from == CHORUS_BULLY_EPOCH_LEADER(epoch))

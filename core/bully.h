@@ -71,6 +71,10 @@
 #define CHORUS_BULLY_DURATION_US_MAX 60000000ull /* any timer: 1 minute */
 #define CHORUS_BULLY_NONE (-1)
 
+/* Epochs at or above this are refused (counted as bad_sender): the next
+ * round must still fit 64 bits. No cluster gets near 2^56 elections. */
+#define CHORUS_BULLY_EPOCH_LIMIT (((uint64_t)1 << 56) - 1) << 8
+
 /* Leader of an epoch, and the epoch a replica starts after `highest`. */
 #define CHORUS_BULLY_EPOCH_LEADER(e) ((int)((e) & 0xffu))
 #define CHORUS_BULLY_EPOCH_NEXT(highest, self) \
@@ -117,7 +121,8 @@ typedef struct chorus_bully_stats {
   uint64_t takeovers;     /* higher epoch from a lower replica: took over */
   uint64_t stale;         /* messages of a lower epoch answered with VIEW */
   uint64_t queue_full;    /* outputs dropped: queue full (never expected) */
-  uint64_t bad_sender;    /* a sender index outside the cluster or us */
+  uint64_t bad_sender;    /* a sender index outside the cluster or us, or
+                             an epoch at or above CHORUS_BULLY_EPOCH_LIMIT */
 } chorus_bully_stats;
 
 typedef struct chorus_bully chorus_bully;
@@ -142,8 +147,9 @@ void chorus_bully_start(chorus_bully *b, uint64_t now_us);
 
 /*
  * chorus_bully_recv handles a decoded bully message (types 1..7) at now_us.
- * Returns 0, or CHORUS_ERR_UNKNOWN_SENDER (m->from is us or not a replica;
- * counted), CHORUS_ERR_BAD_FRAME (not a bully type), CHORUS_ERR_INVAL.
+ * Returns 0, or CHORUS_ERR_UNKNOWN_SENDER (m->from is us or not a replica,
+ * or an epoch at or above the limit; counted), CHORUS_ERR_BAD_FRAME (not a
+ * bully type), CHORUS_ERR_INVAL.
  */
 int chorus_bully_recv(chorus_bully *b, uint64_t now_us, const chorus_clw_msg *m);
 

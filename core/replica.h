@@ -92,6 +92,8 @@ typedef struct chorus_replica_stats {
   uint64_t rebuilds;      /* state machine rebuilt from the snapshot */
   uint64_t applied;       /* records applied */
   uint64_t rx_bad;        /* peer datagrams that do not decode */
+  uint64_t apply_failed;  /* records or snapshots that did not apply
+                             (a broken or hostile leader; 0 otherwise) */
   uint64_t queue_full;    /* outputs dropped: queue full (never expected) */
   uint64_t commit, last;  /* log positions now */
   uint64_t applied_index; /* the state machine is the log up to here */

@@ -744,6 +744,12 @@ int chorus_simcl_run(const chorus_simcl_config *cfg, chorus_simcl_result *out) {
   }
   if (rc == 0 && !w->done && out->verdict == CHORUS_SIMCL_OK)
     sc_violate(w, CHORUS_SIMCL_LIVENESS, "the run stopped before the check finished");
+  for (size_t i = 0; i < w->n; i++) {
+    chorus_replica_stats st;
+    if (!w->up[i]) continue;
+    chorus_replica_stats_get(w->r[i], &st);
+    if (st.apply_failed) sc_violate(w, CHORUS_SIMCL_INTERNAL, "a record did not apply");
+  }
   out->end_us = w->now;
   out->hash = w->tr.hash;
   sc_teardown(w);
