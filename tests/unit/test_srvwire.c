@@ -312,6 +312,70 @@ static void test_status_table(void) {
         CHECK(strcmp(chorus_srv_strerror(a), chorus_srv_strerror(b)) != 0);
 }
 
+/* Offline-message ops: exact bytes, round trips, limits. */
+static void test_offline_ops(void) {
+  chorus_srv_request q, d;
+  uint8_t b[CHORUS_SRV_DATAGRAM_BYTES_MAX];
+  memset(&q, 0, sizeof q);
+  q.op = CHORUS_SRV_OP_MSG_STORE;
+  q.rid = 9;
+  strcpy(q.to, "bob");
+  q.sender_epoch = 0x0102030405060708ull;
+  q.msg_id = 3;
+  q.text_len = 2;
+  memcpy(q.text, "hi", 2);
+  int n = chorus_srv_request_encode(b, sizeof b, &q);
+  CHECK_EQ(n, 24 + 4 + 8 + 8 + 2 + 2);
+  CHECK_EQ(b[28], 0x01);
+  CHECK_EQ(b[35], 0x08);
+  CHECK_EQ(chorus_srv_request_decode(b, (size_t)n, &d), 0);
+  CHECK(strcmp(d.to, "bob") == 0 && d.sender_epoch == q.sender_epoch && d.msg_id == 3);
+  CHECK(d.text_len == 2 && memcmp(d.text, "hi", 2) == 0);
+  CHECK_EQ(chorus_srv_request_decode(b, (size_t)n - 1, &d), CHORUS_ERR_TRUNCATED);
+  b[44] = 0x03; b[45] = 0xe9; /* text length 1001: above the limit */
+  CHECK_EQ(chorus_srv_request_decode(b, (size_t)n, &d), CHORUS_ERR_BAD_FRAME);
+  q.text_len = CHORUS_SRV_MSG_BYTES_MAX + 1;
+  CHECK_EQ(chorus_srv_request_encode(b, sizeof b, &q), CHORUS_ERR_INVAL);
+  q.text_len = CHORUS_SRV_MSG_BYTES_MAX; /* the largest fits a datagram */
+  CHECK(chorus_srv_request_encode(b, sizeof b, &q) > 0);
+  memset(&q, 0, sizeof q);
+  q.op = CHORUS_SRV_OP_MSG_ACK;
+  q.upto = 77;
+  n = chorus_srv_request_encode(b, sizeof b, &q);
+  CHECK_EQ(n, 32);
+  CHECK_EQ(chorus_srv_request_decode(b, (size_t)n, &d), 0);
+  CHECK_EQ(d.upto, 77);
+
+  chorus_srv_response p, e;
+  memset(&p, 0, sizeof p);
+  p.op = CHORUS_SRV_OP_MSG_FETCH;
+  p.rid = 5;
+  p.waiting = 3;
+  p.msg_count = 2;
+  memcpy(p.text, "onetwo", 6);
+  for (int i = 0; i < 2; i++) {
+    p.msgs[i].seq = (uint64_t)(10 + i);
+    strcpy(p.msgs[i].from, i ? "carol" : "alice");
+    p.msgs[i].sender_epoch = 1;
+    p.msgs[i].msg_id = (uint64_t)(i + 1);
+    p.msgs[i].text_off = (uint16_t)(3 * i);
+    p.msgs[i].text_len = 3;
+  }
+  n = chorus_srv_response_encode(b, sizeof b, &p);
+  CHECK(n > 0);
+  CHECK_EQ(chorus_srv_response_decode(b, (size_t)n, &e), 0);
+  CHECK(e.waiting == 3 && e.msg_count == 2 && e.msgs[1].seq == 11);
+  CHECK(strcmp(e.msgs[1].from, "carol") == 0 && memcmp(e.text + e.msgs[1].text_off, "two", 3) == 0);
+  uint8_t again[CHORUS_SRV_DATAGRAM_BYTES_MAX];
+  CHECK_EQ(chorus_srv_response_encode(again, sizeof again, &e), n);
+  CHECK(memcmp(again, b, (size_t)n) == 0);
+  p.waiting = 1; /* more messages than waiting */
+  n = chorus_srv_response_encode(b, sizeof b, &p);
+  CHECK_EQ(chorus_srv_response_decode(b, (size_t)n, &e), CHORUS_ERR_BAD_FRAME);
+  CHECK(strcmp(chorus_srv_statusname(CHORUS_SRV_NO_QUORUM), "CHORUS_SRV_NO_QUORUM") == 0);
+  CHECK(strstr(chorus_srv_strerror(CHORUS_SRV_NOT_LEADER), "leader") != NULL);
+}
+
 int main(void) {
   RUN(test_request_round_trip);
   RUN(test_request_header_layout);
@@ -323,5 +387,6 @@ int main(void) {
   RUN(test_names_and_patterns);
   RUN(test_match);
   RUN(test_status_table);
+  RUN(test_offline_ops);
   return CHECK_SUMMARY();
 }
