@@ -245,9 +245,23 @@ void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t te
 
 /* ---- messages and membership ------------------------------------------- */
 
+/* Mark where caught-up history begins and ends (room messages only). */
+static void view_history_edge(chorus_show *v, const chorus_loop_event *ev) {
+  if (ev->msg_kind != CHORUS_MSG_ROOM || ev->history == v->in_history) return;
+  v->in_history = ev->history;
+  if (v->json)
+    fprintf(v->out, "{\"event\":\"history\",\"state\":\"%s\"}\n",
+            ev->history ? "begin" : "end");
+  else if (ev->history)
+    fputs("-- history: room messages sent before you joined or while you were away\n", v->out);
+  else
+    fputs("-- end of history: live messages follow\n", v->out);
+}
+
 static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
   show_begin(v);
+  view_history_edge(v, ev);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
     chorus_json_cstr(v->out, ev->name);
@@ -255,8 +269,8 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
             (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
-      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu", (unsigned long)ev->view,
-              (unsigned long)ev->seq);
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s", (unsigned long)ev->view,
+              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "");
     fputs(",\"text\":", v->out);
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);

@@ -27,6 +27,7 @@ typedef struct chorus_show {
   int json;             /* 1: JSON lines */
   const char *self;     /* own name, not owned */
   size_t max_msg_bytes; /* for "the limit is N" */
+  int in_history;       /* the last room message shown was caught-up history */
   pthread_mutex_t mu;
 } chorus_show;
 

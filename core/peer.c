@@ -697,11 +697,16 @@ int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
 int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const char *name) {
   if (!p || !p->slots || member >= p->count || member == p->self || !name_ok(name))
     return CHORUS_ERR_INVAL;
-  if (strcmp(p->names[member], name) == 0) return CHORUS_OK;
+  int named = p->names[member][0] != '\0';
+  if (named && strcmp(p->names[member], name) == 0) return CHORUS_OK;
   uint32_t id = chorus_wire_name_id(name);
-  if (chorus_peer_in_view(p, member) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
+  int in_view = chorus_peer_in_view(p, member);
+  if ((named && in_view) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
+  /* In the view unnamed: a JOIN view admitted it before the server told us
+   * its name; its link already follows it. */
+  if (in_view) return CHORUS_OK;
   chorus_link_reset(&p->links[member], now_us);
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);

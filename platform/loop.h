@@ -140,6 +140,9 @@ typedef struct chorus_loop_event {
                           VIEW: the new view; ERROR with gone: the view the
                           destination left in */
   uint32_t seq;        /* DELIVER room, total/safe: position in the view */
+  int history;         /* DELIVER room: 1 for history caught up from the
+                          others after joining (sent before this node was
+                          admitted) */
   const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
   size_t text_len;     /* bytes at text */
   int err;             /* ERROR, LEAVING: the chorus_err code */

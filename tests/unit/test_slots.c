@@ -96,6 +96,31 @@ static void test_slot_reused_by_another_user(void) {
   minnet_free(&m);
 }
 
+/* The coordinator names carol first; bob hears the JOIN view before the
+ * server tells him her name, and names her later. */
+static void test_join_view_before_name(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 3;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[1], 2), ""), 0);
+  say(&m, 2, "carol speaks");
+  say(&m, 1, "bob speaks");
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "dave"), CHORUS_ERR_INVAL);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(deliveries(&m, i, 0, 0), 2);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -120,6 +145,7 @@ static void test_set_member_errors(void) {
 int main(void) {
   RUN(test_newcomer_takes_vacant_slot);
   RUN(test_slot_reused_by_another_user);
+  RUN(test_join_view_before_name);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
