@@ -299,7 +299,8 @@ int chorus_wal_open_io(const chorus_fio *io, const char *dir, const chorus_wal_c
   say(warn, warn_bytes, "%s", "");
   size_t dir_len = dir ? strlen(dir) : 0;
   if (dir_len == 0 || dir_len > WAL_DIR_BYTES_MAX || fn == NULL) {
-    say(warn, warn_bytes, "bad data directory: the path must be 1-%d bytes", WAL_DIR_BYTES_MAX);
+    say(warn, warn_bytes, fn ? "bad data directory: the path must be 1-%d bytes"
+                             : "no replay callback", WAL_DIR_BYTES_MAX);
     return CHORUS_ERR_INVAL;
   }
   if (cfg == NULL || !config_ok(cfg)) {
