@@ -108,7 +108,10 @@ static int make_dir(chorus_wal *w, const char *dir, char *warn, size_t warn_byte
     return CHORUS_ERR_IO;
   }
   char parent[WAL_DIR_BYTES_MAX + 1];
-  memcpy(parent, dir, strlen(dir) + 1);
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--; /* "a/b/" is a/b, whose parent is a */
+  memcpy(parent, dir, n);
+  parent[n] = '\0';
   char *slash = strrchr(parent, '/');
   if (slash == parent) slash[1] = '\0';
   else if (slash != NULL) *slash = '\0';
