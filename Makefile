@@ -41,9 +41,13 @@ units: $(UNIT_BIN)
 $(B)/test_%: tests/unit/test_%.c $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
 
-# The store's unit test includes platform/store.c.
-$(B)/test_store: tests/unit/test_store.c platform/store.c $(B)/libchorus.a $(HDRS)
+# The store's unit test includes platform/store.c and platform/fio.c.
+$(B)/test_store: tests/unit/test_store.c platform/store.c platform/fio.c $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
+
+# The write-ahead log's unit test includes platform/wal.c and platform/fio.c.
+$(B)/test_wal: tests/unit/test_wal.c platform/wal.c platform/fio.c $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Itests/unit -Iplatform -o $@ $< $(B)/libchorus.a $(LDLIBS)
 
 # Simulator unit tests include the sim/*.c files they test.
 $(B)/test_sim_%: tests/unit/test_sim_%.c $(wildcard sim/*.c) $(B)/libchorus.a $(HDRS)
