@@ -90,7 +90,7 @@
 #define CHORUS_SERVER_HASH_BYTES 32
 
 /* Snapshot format (see chorus_server_snapshot_encode). */
-#define CHORUS_SERVER_SNAPSHOT_VERSION 2 /* 1 (no mailbox) still loads */
+#define CHORUS_SERVER_SNAPSHOT_VERSION 3 /* 2 added room seats, 3 the mailbox */
 #define CHORUS_SERVER_SNAPSHOT_HEADER_BYTES 28
 #define CHORUS_SERVER_SNAPSHOT_ACCOUNT_BYTES_MAX \
   (1 + CHORUS_NAME_BYTES_MAX + CHORUS_SERVER_SALT_BYTES + CHORUS_SERVER_HASH_BYTES + 4 + \
@@ -270,8 +270,8 @@ uint64_t chorus_server_deadline(const chorus_server *srv);
  *     name str8 | salt 16 | hash 32 | iterations u32 |
  *     creator addr (len u8 + bytes) | creator rid u32 | peer addr
  *   rooms, strictly ascending by name:
- *     name str8 | n u8 | n * member name str8 (join order)
- *   (version 2) the offline messages: see chorus_mailbox_encode
+ *     name str8 | n u8 | n * (seat u8, member name str8) (join order)
+ *   the offline messages: see chorus_mailbox_encode
  *   SHA-256 (32 bytes) of everything before it
  *
  * A loaded snapshot re-encodes to the same bytes.

@@ -108,7 +108,10 @@ static int make_dir(chorus_wal *w, const char *dir, char *warn, size_t warn_byte
     return CHORUS_ERR_IO;
   }
   char parent[WAL_DIR_BYTES_MAX + 1];
-  memcpy(parent, dir, strlen(dir) + 1);
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--; /* "a/b/" is a/b, whose parent is a */
+  memcpy(parent, dir, n);
+  parent[n] = '\0';
   char *slash = strrchr(parent, '/');
   if (slash == parent) slash[1] = '\0';
   else if (slash != NULL) *slash = '\0';
@@ -299,7 +302,8 @@ int chorus_wal_open_io(const chorus_fio *io, const char *dir, const chorus_wal_c
   say(warn, warn_bytes, "%s", "");
   size_t dir_len = dir ? strlen(dir) : 0;
   if (dir_len == 0 || dir_len > WAL_DIR_BYTES_MAX || fn == NULL) {
-    say(warn, warn_bytes, "bad data directory: the path must be 1-%d bytes", WAL_DIR_BYTES_MAX);
+    say(warn, warn_bytes, fn ? "bad data directory: the path must be 1-%d bytes"
+                             : "no replay callback", WAL_DIR_BYTES_MAX);
     return CHORUS_ERR_INVAL;
   }
   if (cfg == NULL || !config_ok(cfg)) {

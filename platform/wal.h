@@ -26,6 +26,9 @@
  * tests can inject faults and crashes; chorus_wal_open uses the real system
  * calls, chorus_wal_open_io takes a table.
  *
+ * The names differ from platform/store.h's, and so does the lock file, so
+ * both may share one data directory during a migration.
+ *
  * Not thread-safe: one thread owns a chorus_wal.
  */
 #ifndef CHORUS_PLATFORM_WAL_H

@@ -250,14 +250,20 @@ static int op_lock(void *ctx, int fd) {
   return mfs_fd(fd) >= 0 ? 0 : (errno = EBADF, -1);
 }
 
+/* The operation table over m. */
+static void mfs_table(mfs *m, chorus_fio *io) {
+  chorus_fio t = {m,         op_open,  op_close,  op_pread, op_pwrite, op_fsync,
+                  op_ftruncate, op_size, op_rename, op_unlink, op_mkdir, op_lock};
+  *io = t;
+}
+
+/* An empty file system, without even the data directory. */
 static void mfs_init(mfs *m, chorus_fio *io) {
   memset(m, 0, sizeof *m);
   for (int i = 0; i < MFS_NAMES_MAX; i++) m->live_dir[i].ino = m->dur_dir[i].ino = -1;
   for (int i = 0; i < MFS_FDS_MAX; i++) m->fd_ino[i] = -1;
   m->last_ino = -1;
-  chorus_fio t = {m,         op_open,  op_close,  op_pread, op_pwrite, op_fsync,
-                  op_ftruncate, op_size, op_rename, op_unlink, op_mkdir, op_lock};
-  *io = t;
+  mfs_table(m, io);
 }
 
 /* The state after a reboot: data and directory as chosen, all durable. */
@@ -465,10 +471,7 @@ static int log_end(const mfs *m) {
 
 static int reopen(mfs *m, recovered *r, char *warn) {
   chorus_fio io;
-  mfs saved = *m;
-  mfs_init(m, &io);
-  *m = saved; /* keep the image, with the table pointing at it */
-  io.ctx = m;
+  mfs_table(m, &io);
   memset(r, 0, sizeof *r);
   chorus_wal_config cfg;
   chorus_wal_config_default(&cfg);
@@ -630,7 +633,7 @@ static void test_fsync_failure_aborts(void) {
   pid_t pid = fork();
   CHECK(pid >= 0);
   if (pid == 0) {
-    freopen("/dev/null", "w", stderr);
+    if (freopen("/dev/null", "w", stderr) == NULL) _exit(4); /* the abort message */
     mfs *m = malloc(sizeof *m);
     chorus_fio io;
     mfs_init(m, &io);
