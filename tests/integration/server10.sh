@@ -86,7 +86,7 @@ kill_ms=$GRP_CRASH_MS
 wait_until "$STEP" all_saw crash dave || bad "not every survivor removed dave within $STEP s"
 record_detection dave "$kill_ms"
 TAG=away round
-away=$(grep '"kind":"room"' "$GRP_DIR/alice.out" | grep -c '"text":"away ')
+away=$(grep -c '"event":"msg","kind":"room".*"text":"away ' "$GRP_DIR/alice.out")
 mv "$GRP_DIR/dave.out" "$T/dave-boot1.out"
 GRP_NAMES="$GRP_NAMES dave"
 # Its old port, or (if another program took it meanwhile) a spare one: the
@@ -98,6 +98,7 @@ for spare in 0 11 12 13; do
   wait_until "$STEP" eval 'grp_has_ready dave || ! grp_alive dave'
   grp_has_ready dave && break
   grep -q "cannot bind" "$GRP_DIR/dave.err" || break
+  kill "$(cat "$GRP_DIR/dave.hold")" 2>/dev/null
 done
 grp_has_ready dave || bad "dave did not restart: $(cat "$GRP_DIR/dave.err")"
 wait_until "$STEP" all_saw join dave || bad "not every member admitted dave again"
