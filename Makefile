@@ -94,12 +94,15 @@ fuzz:
 tsan:
 	tests/integration/lib/tsan.sh
 
-# Raw UDP loopback baselines beside chorus, measured in the same run.
-$(B)/bench_link: tests/bench/bench_link.c $(wildcard platform/*.c) $(B)/libchorus.a $(HDRS)
-	$(CC) $(CFLAGS) -Iplatform -o $@ $< $(wildcard platform/*.c) $(B)/libchorus.a $(LDLIBS)
+# Raw UDP loopback baselines beside chorus, measured in the same run; writes
+# docs/BENCHMARKS.md and docs/bench.svg (BENCH_ARGS=--quick for a short try).
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+PLAT_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard platform/*.c))
+$(B)/bench: $(BENCH_SRC) $(wildcard tests/bench/*.h) $(PLAT_OBJ) $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Iplatform -Itests/bench -o $@ $(BENCH_SRC) $(PLAT_OBJ) $(B)/libchorus.a $(LDLIBS)
 
-bench: $(BIN) $(B)/bench_link
-	$(B)/bench_link
+bench: $(BIN) $(B)/bench
+	$(B)/bench --chorus ./$(BIN) $(BENCH_ARGS)
 SAN_OPT := -O1 -g -fno-omit-frame-pointer
 
 # ASan + UBSan, no recovery: unit tests and a simulation sweep.

@@ -55,7 +55,10 @@ void chorus_udp_fault_free(chorus_udp_fault *f) {
 static void fault_put(chorus_udp_fault *f, int fd, const chorus_udp_addr *to,
                       const uint8_t *data, size_t len) {
   int rc = chorus_udp_send(fd, to, data, len);
-  if (rc == CHORUS_UDP_OK) f->st.sent++;
+  if (rc == CHORUS_UDP_OK) {
+    f->st.sent++;
+    f->st.sent_bytes += len;
+  }
   else if (rc == CHORUS_UDP_WOULD_BLOCK) f->st.would_block++;
   else f->st.send_errors++;
 }

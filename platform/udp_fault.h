@@ -41,6 +41,7 @@ typedef struct chorus_udp_fault_config {
 typedef struct chorus_udp_fault_stats {
   uint64_t offered;        /* datagrams handed to chorus_udp_fault_send */
   uint64_t sent;           /* sendto succeeded (duplicates included) */
+  uint64_t sent_bytes;     /* datagram bytes of those */
   uint64_t dropped;        /* injected loss */
   uint64_t duplicated;     /* injected extra copies */
   uint64_t delayed;        /* held back, sent later */
