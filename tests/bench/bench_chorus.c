@@ -10,7 +10,7 @@
 #include "loop.h"
 
 #define CH_DEADLINE_US 60000000u /* give up on a phase after 60 s */
-#define CH_QUEUE 256             /* loop command queue of each node */
+#define CH_QUEUE CHORUS_LOOP_QUEUE_DEFAULT /* what `chorus peer` uses */
 #define CH_LINGER_US 50000       /* after stop: a short quiet period */
 
 static const char *const ch_names[CHORUS_MEMBERS_MAX] = {"n0", "n1", "n2", "n3", "n4",
@@ -193,6 +193,10 @@ static void ch_node_stats(chorus_loop *l, ch_sink *s, bench_node_result *r) {
   r->datagrams_sent = s->snap.tx.sent;
   r->bytes_sent = s->snap.tx.sent_bytes;
   r->send_drops = s->snap.tx.would_block;
+  for (size_t i = 0; i < s->snap.member_count; i++) {
+    r->retransmits += s->snap.links[i].retransmits;
+    r->timeouts += s->snap.links[i].timeouts;
+  }
 }
 
 int bench_room_node(const bench_node_ctx *c) {

@@ -78,6 +78,8 @@ static void group_collect(bench_group_result *g, int fd, uint32_t *all, size_t c
   g->datagrams_sent += r.datagrams_sent;
   g->bytes_sent += r.bytes_sent;
   g->send_drops += r.send_drops;
+  g->retransmits += r.retransmits;
+  g->timeouts += r.timeouts;
   if (r.last_us > g->end_us) g->end_us = r.last_us;
   if (r.idle.rss_kib > g->idle_max.rss_kib) g->idle_max.rss_kib = r.idle.rss_kib;
   if (r.idle.hwm_kib > g->idle_max.hwm_kib) g->idle_max.hwm_kib = r.idle.hwm_kib;

@@ -32,6 +32,8 @@ typedef struct bench_node_result {
   uint64_t datagrams_sent; /* by this node, load and warm-up */
   uint64_t bytes_sent;     /* datagram bytes, same span */
   uint64_t send_drops;     /* datagrams the socket refused (buffer full) */
+  uint64_t retransmits;    /* chorus: frames sent again (all links) */
+  uint64_t timeouts;       /* chorus: retransmission timer expiries */
   bench_mem idle;          /* after the warm-up, before the load */
   bench_mem loaded;        /* after the load */
   uint64_t samples;        /* latency samples (uint32 µs) that follow */
@@ -59,7 +61,7 @@ typedef struct bench_group_result {
   uint64_t start_us;   /* the parent released the nodes */
   uint64_t end_us;     /* last delivery over all nodes */
   uint64_t delivered, expected;
-  uint64_t datagrams_sent, bytes_sent, send_drops;
+  uint64_t datagrams_sent, bytes_sent, send_drops, retransmits, timeouts;
   bench_mem idle_max, loaded_max; /* the largest node's */
   bench_quant latency;            /* over every sample of every node */
   int failed;                     /* a node exited badly or reported nothing */
