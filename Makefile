@@ -68,6 +68,12 @@ $(FB)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libchorus.a $(HDRS)
 	@mkdir -p $(FB)
 	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(B)/libchorus.a
 
+# The command-line target also needs the CLI parsers it fuzzes.
+FUZZ_CLI_SRC := cli/peer_args.c cli/args.c cli/line.c
+$(FB)/replay_cmdline: tests/fuzz/fuzz_cmdline.c tests/fuzz/replay.c $(FUZZ_CLI_SRC) $(B)/libchorus.a $(HDRS)
+	@mkdir -p $(FB)
+	$(CC) $(CFLAGS) -Icli -o $@ tests/fuzz/fuzz_cmdline.c tests/fuzz/replay.c $(FUZZ_CLI_SRC) $(B)/libchorus.a
+
 # Replays every corpus file and every past crasher (tests/fuzz/crashers/T).
 fuzz-replay: $(FUZZ_TARGETS:%=$(FB)/replay_%)
 	@for t in $(FUZZ_TARGETS); do \
@@ -79,8 +85,9 @@ fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: clang is not installed"; exit 1; }
 	@mkdir -p $(FB)/work
 	@for t in $(FUZZ_TARGETS); do \
+	  extra=; [ $$t = cmdline ] && extra="-Icli $(FUZZ_CLI_SRC)"; \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) || exit 1; \
+	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) $$extra || exit 1; \
 	  mkdir -p $(FB)/work/$$t; \
 	  $(FB)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(FB)/work/$$t- $(FB)/work/$$t tests/fuzz/corpus/$$t 2>&1 | \
