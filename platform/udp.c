@@ -250,19 +250,31 @@ int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
 
 #if UDP_HAVE_MMSG
 
+/* One header per message over msgs[i].data; len_bytes, or cap_bytes when
+ * receiving. Addresses only for sending (recv leaves them unfilled). */
+static void udp_mmsg_prepare(struct mmsghdr *hdr, struct iovec *iov, const chorus_udp_msg *msgs,
+                             size_t count, size_t cap_bytes) {
+  memset(hdr, 0, count * sizeof hdr[0]);
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = msgs[i].data;
+    iov[i].iov_len = cap_bytes ? cap_bytes : msgs[i].len_bytes;
+    if (cap_bytes == 0) {
+      hdr[i].msg_hdr.msg_name = (void *)&msgs[i].addr.ss;
+      hdr[i].msg_hdr.msg_namelen = msgs[i].addr.len;
+    }
+    hdr[i].msg_hdr.msg_iov = &iov[i];
+    hdr[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
 int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
                           size_t *got) {
   struct mmsghdr hdr[CHORUS_UDP_BATCH_MAX];
   struct iovec iov[CHORUS_UDP_BATCH_MAX];
   *got = 0;
   if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
-  memset(hdr, 0, count * sizeof hdr[0]);
-  for (size_t i = 0; i < count; i++) {
-    iov[i].iov_base = msgs[i].data;
-    iov[i].iov_len = cap_bytes;
-    hdr[i].msg_hdr.msg_iov = &iov[i];
-    hdr[i].msg_hdr.msg_iovlen = 1;
-  }
+  if (count == 0 || cap_bytes == 0) return CHORUS_UDP_WOULD_BLOCK;
+  udp_mmsg_prepare(hdr, iov, msgs, count, cap_bytes);
   int n;
   do n = recvmmsg(fd, hdr, (unsigned)count, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
@@ -279,15 +291,7 @@ int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size
   struct iovec iov[CHORUS_UDP_BATCH_MAX];
   *sent = 0;
   if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
-  memset(hdr, 0, count * sizeof hdr[0]);
-  for (size_t i = 0; i < count; i++) {
-    iov[i].iov_base = msgs[i].data;
-    iov[i].iov_len = msgs[i].len_bytes;
-    hdr[i].msg_hdr.msg_name = (void *)&msgs[i].addr.ss;
-    hdr[i].msg_hdr.msg_namelen = msgs[i].addr.len;
-    hdr[i].msg_hdr.msg_iov = &iov[i];
-    hdr[i].msg_hdr.msg_iovlen = 1;
-  }
+  udp_mmsg_prepare(hdr, iov, msgs, count, 0);
   /* sendmmsg stops at the first failure and reports the ones before it;
    * a call that sends nothing returns that failure's errno. */
   while (*sent < count) {
@@ -303,8 +307,9 @@ int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size
 
 int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
                           size_t *got) {
-  int rc = CHORUS_UDP_OK;
+  int rc = CHORUS_UDP_WOULD_BLOCK;
   *got = 0;
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
   while (*got < count) {
     rc = chorus_udp_recv(fd, msgs[*got].data, cap_bytes, &msgs[*got].len_bytes, NULL);
     if (rc != CHORUS_UDP_OK) break;
@@ -315,6 +320,7 @@ int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap
 }
 
 int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size_t *sent) {
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
   for (*sent = 0; *sent < count; (*sent)++) {
     const chorus_udp_msg *m = &msgs[*sent];
     int rc = chorus_udp_send(fd, &m->addr, m->data, m->len_bytes);

@@ -95,8 +95,8 @@ typedef struct chorus_udp_msg {
 } chorus_udp_msg;
 
 /*
- * chorus_udp_recv_batch receives up to `count` (1..CHORUS_UDP_BATCH_MAX)
- * pending datagrams, msgs[i] into msgs[i].data[0..cap_bytes) (a longer
+ * chorus_udp_recv_batch receives up to `count` (a larger count is cut to
+ * CHORUS_UDP_BATCH_MAX) pending datagrams, msgs[i] into msgs[i].data[0..cap_bytes) (a longer
  * datagram is cut to cap_bytes: give at least one byte more than the
  * largest valid datagram so an oversized one stays recognisable), storing
  * how many in *got. One system call where the system has recvmmsg (Linux),
@@ -108,8 +108,8 @@ int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap
                           size_t *got);
 
 /*
- * chorus_udp_send_batch sends msgs[0..count) in order (count at most
- * CHORUS_UDP_BATCH_MAX), each as one datagram to its addr, with sendmmsg
+ * chorus_udp_send_batch sends msgs[0..count) in order (a larger count is
+ * cut to CHORUS_UDP_BATCH_MAX), each as one datagram to its addr, with sendmmsg
  * where available (Linux), else a sendto loop. Stops at the first datagram
  * the system refuses; *sent says how many went before it. Returns
  * CHORUS_UDP_OK (all sent), CHORUS_UDP_WOULD_BLOCK (msgs[*sent] met a full
