@@ -94,26 +94,27 @@ static bench_row *bench_room(bench_report *r, const bench_row *mesh, enum chorus
   return row;
 }
 
+/* One memory row: a chorus peer's figure beside the raw node's. */
+static void bench_mem_row(bench_report *r, const char *name, uint64_t kib, uint64_t raw_kib) {
+  bench_row *row = bench_report_add(r, name, "KiB");
+  row->value = (double)kib;
+  if (raw_kib > 0) row->ratio = row->value / (double)raw_kib;
+  snprintf(row->baseline, sizeof row->baseline, "raw UDP mesh node process (%llu KiB)",
+           (unsigned long long)raw_kib);
+}
+
+static uint64_t bench_max(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Loaded figures: the larger of the 64 B and the 1 KiB room runs. */
 static void bench_mem_rows(bench_report *r, const bench_group_result *raw,
                            const bench_group_result *small, const bench_group_result *large) {
-  const char *base = "raw UDP mesh node process";
-  uint64_t hwm = small->loaded_max.hwm_kib > large->loaded_max.hwm_kib ? small->loaded_max.hwm_kib
-                                                                      : large->loaded_max.hwm_kib;
-  bench_row *idle = bench_report_add(r, "memory per peer, idle (VmRSS)", "KiB");
-  idle->value = (double)small->idle_max.rss_kib;
-  if (raw->idle_max.rss_kib > 0) idle->ratio = idle->value / (double)raw->idle_max.rss_kib;
-  snprintf(idle->baseline, sizeof idle->baseline, "%s (%llu KiB)", base,
-           (unsigned long long)raw->idle_max.rss_kib);
-  bench_row *load = bench_report_add(r, "memory per peer, 10-peer load (VmRSS)", "KiB");
-  load->value = (double)small->loaded_max.rss_kib;
-  if (raw->loaded_max.rss_kib > 0) load->ratio = load->value / (double)raw->loaded_max.rss_kib;
-  snprintf(load->baseline, sizeof load->baseline, "%s (%llu KiB)", base,
-           (unsigned long long)raw->loaded_max.rss_kib);
-  bench_row *peak = bench_report_add(r, "memory per peer, peak of any load (VmHWM)", "KiB");
-  peak->value = (double)hwm;
-  if (raw->loaded_max.hwm_kib > 0) peak->ratio = peak->value / (double)raw->loaded_max.hwm_kib;
-  snprintf(peak->baseline, sizeof peak->baseline, "%s (%llu KiB)", base,
-           (unsigned long long)raw->loaded_max.hwm_kib);
+  const bench_mem *s = &small->loaded_max, *l = &large->loaded_max, *w = &raw->loaded_max;
+  bench_mem_row(r, "memory per peer, idle (VmRSS)", small->idle_max.rss_kib, raw->idle_max.rss_kib);
+  bench_mem_row(r, "memory per peer, 10-peer load (VmRSS)", bench_max(s->rss_kib, l->rss_kib),
+                w->rss_kib);
+  bench_mem_row(r, "memory per peer, peak (VmHWM)", bench_max(s->hwm_kib, l->hwm_kib), w->hwm_kib);
+  bench_mem_row(r, "memory per peer, private, loaded (RssAnon)",
+                bench_max(s->anon_kib, l->anon_kib), w->anon_kib);
 }
 
 /* Fixed overhead of one message alone in a datagram, and what the 10-peer

@@ -85,6 +85,7 @@ static void group_collect(bench_group_result *g, int fd, uint32_t *all, size_t c
   if (r.idle.hwm_kib > g->idle_max.hwm_kib) g->idle_max.hwm_kib = r.idle.hwm_kib;
   if (r.loaded.rss_kib > g->loaded_max.rss_kib) g->loaded_max.rss_kib = r.loaded.rss_kib;
   if (r.loaded.hwm_kib > g->loaded_max.hwm_kib) g->loaded_max.hwm_kib = r.loaded.hwm_kib;
+  if (r.loaded.anon_kib > g->loaded_max.anon_kib) g->loaded_max.anon_kib = r.loaded.anon_kib;
 }
 
 static void group_fork(bench_node_ctx *c, group_pipes *p, int fds[], bench_node_fn fn) {

@@ -48,12 +48,13 @@ static int bench_mem_line(const char *line, const char *key, uint64_t *out) {
 }
 
 bench_mem bench_mem_read(void) {
-  bench_mem m = {0, 0};
+  bench_mem m = {0, 0, 0};
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
   if (f == NULL) return m; /* not Linux: the report says "n/a" */
   while (fgets(line, sizeof line, f) != NULL) {
-    if (!bench_mem_line(line, "VmRSS:", &m.rss_kib)) bench_mem_line(line, "VmHWM:", &m.hwm_kib);
+    if (!bench_mem_line(line, "VmRSS:", &m.rss_kib) && !bench_mem_line(line, "VmHWM:", &m.hwm_kib))
+      bench_mem_line(line, "RssAnon:", &m.anon_kib);
   }
   fclose(f);
   return m;

@@ -26,6 +26,8 @@ typedef struct bench_quant {
 typedef struct bench_mem {
   uint64_t rss_kib; /* VmRSS: resident now */
   uint64_t hwm_kib; /* VmHWM: peak resident */
+  uint64_t anon_kib; /* RssAnon: resident and private to the process (no
+                        shared library text) */
 } bench_mem;
 
 /* bench_open binds a non-blocking UDP socket to 127.0.0.1 on a free port,
@@ -35,7 +37,8 @@ int bench_open(chorus_udp_addr *bound);
 /* bench_quantiles sorts v[0..n) in place and returns its p50 and p99. */
 bench_quant bench_quantiles(uint32_t *v, size_t n);
 
-/* bench_mem_read reads VmRSS and VmHWM of this process (zeros if absent). */
+/* bench_mem_read reads VmRSS, VmHWM and RssAnon of this process (zeros if
+ * absent). */
 bench_mem bench_mem_read(void);
 
 /* bench_wait_fd polls one descriptor for `events` up to timeout_ms. */
