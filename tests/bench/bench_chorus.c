@@ -23,6 +23,7 @@ typedef struct ch_sink {
   pthread_cond_t cv;
   size_t self;
   uint64_t got, expected, warm, last_us;
+  uint64_t want; /* the waiter's target for got (one at a time) */
   uint32_t *samples; /* expected entries */
   chorus_loop_snapshot snap;
   int have_snap;
@@ -44,26 +45,31 @@ static void ch_sink_free(ch_sink *s) {
   pthread_mutex_destroy(&s->mu);
 }
 
-/* Loop thread: count a stamped delivery, or a warm-up message. */
+/* Loop thread: count a stamped delivery, or a warm-up message. The waiter
+ * is woken only when its wait may be over (waking it for every delivery
+ * would cost the measured peer a context switch per message). */
 static void ch_on_event(void *ctx, const chorus_loop_event *ev) {
   ch_sink *s = ctx;
   uint64_t now = chorus_clock_now_us(), sent_us;
   uint32_t idx;
+  int wake = 1;
   if (ev->kind == CHORUS_LOOP_EV_STATS) {
     pthread_mutex_lock(&s->mu);
     s->snap = *ev->snap;
     s->have_snap = 1;
   } else if (ev->kind == CHORUS_LOOP_EV_DELIVER && ev->member != s->self) {
     pthread_mutex_lock(&s->mu);
-    if (bench_unstamp(ev->text, ev->text_len, &sent_us, &idx) < 0) s->warm++;
-    else if (s->got < s->expected) {
+    if (bench_unstamp(ev->text, ev->text_len, &sent_us, &idx) < 0) {
+      s->warm++;
+    } else if (s->got < s->expected) {
       s->samples[s->got++] = (uint32_t)(now - sent_us);
       s->last_us = now;
+      wake = s->got == s->expected || s->got == s->want;
     }
   } else {
     return;
   }
-  pthread_cond_broadcast(&s->cv);
+  if (wake) pthread_cond_broadcast(&s->cv);
   pthread_mutex_unlock(&s->mu);
 }
 
@@ -71,6 +77,7 @@ static void ch_on_event(void *ctx, const chorus_loop_event *ev) {
 static uint64_t ch_sink_wait(ch_sink *s, const uint64_t *field, uint64_t want) {
   uint64_t end = chorus_clock_now_us() + CH_DEADLINE_US;
   pthread_mutex_lock(&s->mu);
+  s->want = want;
   while (*field < want && chorus_clock_now_us() < end) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
