@@ -165,7 +165,10 @@ int bench_raw_mesh_node(const bench_node_ctx *c) {
   n->c = c;
   n->r.expected = (uint64_t)(c->nodes - 1) * c->msgs;
   n->samples = calloc(n->r.expected + 1, sizeof *n->samples);
-  if (n->samples == NULL) return 1;
+  if (n->samples == NULL) {
+    free(n);
+    return 1;
+  }
   n->r.idle = bench_mem_read();
   bench_group_ready(c);
   bench_group_wait_go(c);

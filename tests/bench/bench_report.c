@@ -101,7 +101,7 @@ typedef struct rep_cells {
 } rep_cells;
 
 static rep_cells rep_format(const bench_row *row) {
-  rep_cells c;
+  rep_cells c = {"", "", "", ""};
   rep_num(c.value, sizeof c.value, row->value);
   rep_num(c.p50, sizeof c.p50, row->p50_us);
   rep_num(c.p99, sizeof c.p99, row->p99_us);
