@@ -62,7 +62,11 @@ void bench_machine_read(bench_machine *m) {
   } else {
     rep_copy(m->kernel, "unknown");
   }
-#ifdef __VERSION__
+#if defined(__clang__)
+  rep_copy(m->compiler, "clang " __clang_version__);
+#elif defined(__GNUC__)
+  rep_copy(m->compiler, "gcc " __VERSION__);
+#elif defined(__VERSION__)
   rep_copy(m->compiler, __VERSION__);
 #else
   rep_copy(m->compiler, "unknown");
@@ -145,8 +149,9 @@ int bench_report_markdown(const bench_report *r, const char *path) {
              "Written by `make bench` (tests/bench/); do not edit by hand. Every figure comes\n"
              "from one run, chorus beside the raw UDP baseline measured in the same run.\n\n");
   fprintf(f, "- CPU: %s, %ld cores online\n- kernel: %s\n- compiler: %s\n- date: %s\n"
-             "- load average before the run: %s\n- wall time of the run: %.0f s\n\n",
-          m->cpu, m->cores, m->kernel, m->compiler, m->date, m->load, r->seconds);
+             "- load average before the run: %s\n- wall time of the run: %.0f s; every phase\n"
+             "  ran %d times, raw and chorus interleaved, and the best run is shown\n\n",
+          m->cpu, m->cores, m->kernel, m->compiler, m->date, m->load, r->seconds, r->rounds);
   rep_md_rows(r, f);
   fprintf(f, "\n"
     "How to read it:\n\n"

@@ -42,6 +42,7 @@ typedef struct bench_report {
   size_t count;
   bench_machine machine;
   double seconds; /* wall time of the whole run */
+  int rounds;     /* each phase ran this often; the best run is shown */
 } bench_report;
 
 /* bench_machine_read describes this machine (fields it cannot learn say
