@@ -88,7 +88,7 @@ fuzz:
 	  extra=; [ $$t = cmdline ] && extra="-Icli $(FUZZ_CLI_SRC)"; \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) $$extra || exit 1; \
-	  mkdir -p $(FB)/work/$$t; \
+	  mkdir -p $(FB)/work/$$t; echo "fuzz_$$t ($(FUZZ_SECONDS) s):"; \
 	  $(FB)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(FB)/work/$$t- $(FB)/work/$$t tests/fuzz/corpus/$$t 2>&1 | \
 	    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY' ; \
