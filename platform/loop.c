@@ -17,6 +17,7 @@ typedef struct loop_cmd {
   size_t len;
   uint64_t tag;
   uint8_t *text; /* points into the arena: msg_bytes_max bytes per slot */
+  chorus_udp_addr addr; /* SET_MEMBER */
 } loop_cmd;
 
 struct chorus_loop {
@@ -33,9 +34,11 @@ struct chorus_loop {
   size_t member_count, self;
   uint32_t epoch;
   size_t msg_bytes_max;
+  size_t slot_bytes; /* arena bytes per command: max(msg_bytes_max, a name) */
   int hold_when_full;
   uint32_t linger_us, linger_max_us;
   uint64_t last_rx_us; /* when the last datagram arrived */
+  uint64_t stranger_us; /* when the last STRANGER event left */
   chorus_loop_event_fn on_event;
   void *ctx;
   uint8_t *out_buf; /* chorus_peer_poll buffer */
@@ -113,9 +116,10 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
   const char *self = pc->self_name;
   for (size_t i = 0; i < pc->member_count; i++) {
     const char *n = pc->member_names[i];
+    l->name_ptrs[i] = l->names[i];
+    if (n == NULL && pc->slots) continue; /* vacant: "" */
     if (n == NULL || strlen(n) > CHORUS_NAME_BYTES_MAX) return CHORUS_ERR_INVAL;
     memcpy(l->names[i], n, strlen(n) + 1);
-    l->name_ptrs[i] = l->names[i];
     pc->member_names[i] = l->names[i];
     if (self != NULL && strcmp(n, self) == 0) pc->self_name = l->names[i];
   }
@@ -127,11 +131,13 @@ static int loop_alloc(chorus_loop *l, size_t queue_max) {
   l->out_buf = malloc(l->out_cap);
   l->rx_mem = malloc((size_t)CHORUS_LOOP_RECV_BATCH * CHORUS_LOOP_RX_SLOT_BYTES);
   l->queue = calloc(queue_max, sizeof *l->queue);
-  l->arena = malloc(queue_max * l->msg_bytes_max);
+  /* A slot holds a message or a member name. */
+  l->slot_bytes = l->msg_bytes_max > CHORUS_NAME_BYTES_MAX ? l->msg_bytes_max : CHORUS_NAME_BYTES_MAX;
+  l->arena = malloc(queue_max * l->slot_bytes);
   if (!l->out_buf || !l->rx_mem || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
   for (size_t i = 0; i < CHORUS_LOOP_RECV_BATCH; i++)
     l->rx[i].data = l->rx_mem + i * CHORUS_LOOP_RX_SLOT_BYTES;
-  for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->msg_bytes_max;
+  for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->slot_bytes;
   l->queue_max = queue_max;
   return CHORUS_OK;
 }
@@ -349,9 +355,24 @@ static int loop_leave(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
   return 1;
 }
 
+static void loop_set_member(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
+  char name[CHORUS_NAME_BYTES_MAX + 1];
+  memcpy(name, c->text, c->len);
+  name[c->len] = '\0';
+  if (chorus_peer_set_member(l->peer, now_us, c->member, name) != CHORUS_OK) {
+    l->cnt.members_refused++;
+    return;
+  }
+  memcpy(l->names[c->member], name, c->len + 1);
+  l->addrs[c->member] = c->addr;
+  l->cnt.members_set++;
+}
+
 /* Run one command. Returns 0 if it stays at the head of the queue. */
 static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
-  if (c->kind == CHORUS_LOOP_CMD_ROOM || c->kind == CHORUS_LOOP_CMD_PRIVATE) {
+  if (c->kind == CHORUS_LOOP_CMD_SET_MEMBER) {
+    loop_set_member(l, c, now_us);
+  } else if (c->kind == CHORUS_LOOP_CMD_ROOM || c->kind == CHORUS_LOOP_CMD_PRIVATE) {
     if (!loop_send(l, c, now_us)) return 0;
   } else if (c->kind == CHORUS_LOOP_CMD_LEAVE) {
     if (!loop_leave(l, c, now_us)) return 0;
@@ -415,6 +436,17 @@ static void loop_commands(chorus_loop *l, uint64_t now_us) {
 
 /* ---- the thread -------------------------------------------------------- */
 
+/* Tell the caller, now and then, that someone it has not named speaks. */
+static void loop_stranger(chorus_loop *l, uint64_t now_us) {
+  l->cnt.rx_strangers++;
+  if (l->stranger_us != 0 && now_us - l->stranger_us < CHORUS_LOOP_STRANGER_US) return;
+  l->stranger_us = now_us;
+  chorus_loop_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CHORUS_LOOP_EV_STRANGER;
+  loop_emit(l, &ev);
+}
+
 /* The core takes at most one event per datagram into its event ring
  * (CHORUS_EVENTS_MAX entries) and the ring is empty when a batch starts, so
  * a whole batch fits before the next drain. */
@@ -433,9 +465,11 @@ static int loop_recv_batch(chorus_loop *l) {
   l->last_rx_us = now_us;
   l->cnt.rx_batches++;
   l->cnt.rx_datagrams += got;
-  for (size_t i = 0; i < got; i++)
-    if (chorus_peer_recv(l->peer, now_us, l->rx[i].data, l->rx[i].len_bytes) != CHORUS_OK)
-      l->cnt.rx_rejected++;
+  for (size_t i = 0; i < got; i++) {
+    rc = chorus_peer_recv(l->peer, now_us, l->rx[i].data, l->rx[i].len_bytes);
+    if (rc != CHORUS_OK) l->cnt.rx_rejected++;
+    if (rc == CHORUS_ERR_UNKNOWN_SENDER) loop_stranger(l, now_us);
+  }
   loop_drain(l, now_us);
   return got == CHORUS_LOOP_RECV_BATCH;
 }
@@ -559,12 +593,12 @@ static void loop_wake(chorus_loop *l) {
   (void)n;
 }
 
-int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
-                       const uint8_t *text, size_t len_bytes, uint64_t tag, int block) {
-  int has_text = kind == CHORUS_LOOP_CMD_ROOM || kind == CHORUS_LOOP_CMD_PRIVATE;
-  if (l == NULL || kind > CHORUS_LOOP_CMD_LEAVE || (has_text && text == NULL && len_bytes > 0))
-    return CHORUS_ERR_INVAL;
-  if (has_text && len_bytes > l->msg_bytes_max) return CHORUS_ERR_MSG_TOO_LONG;
+/* Put one command in the queue (len_bytes of text, 0 for none). */
+static int loop_enqueue(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
+                        const uint8_t *text, size_t len_bytes, const chorus_udp_addr *addr,
+                        uint64_t tag, int block) {
+  int has_text = len_bytes > 0;
+  if (has_text && len_bytes > l->slot_bytes) return CHORUS_ERR_MSG_TOO_LONG;
   pthread_mutex_lock(&l->mu);
   while (block && l->count == l->queue_max && !l->stopping) pthread_cond_wait(&l->space, &l->mu);
   int rc = CHORUS_OK;
@@ -579,6 +613,7 @@ int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t me
     c->tag = tag;
     c->len = has_text ? len_bytes : 0;
     if (c->len > 0) memcpy(c->text, text, len_bytes);
+    if (addr) c->addr = *addr;
     l->count++;
   }
   /* Only a sleeping loop needs the pipe; a running one sees the command
@@ -588,6 +623,24 @@ int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t me
   pthread_mutex_unlock(&l->mu);
   if (wake) loop_wake(l);
   return rc;
+}
+
+int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
+                       const uint8_t *text, size_t len_bytes, uint64_t tag, int block) {
+  int has_text = kind == CHORUS_LOOP_CMD_ROOM || kind == CHORUS_LOOP_CMD_PRIVATE;
+  if (l == NULL || kind > CHORUS_LOOP_CMD_LEAVE || (has_text && text == NULL && len_bytes > 0))
+    return CHORUS_ERR_INVAL;
+  if (has_text && len_bytes > l->msg_bytes_max) return CHORUS_ERR_MSG_TOO_LONG;
+  return loop_enqueue(l, kind, member, text, has_text ? len_bytes : 0, NULL, tag, block);
+}
+
+int chorus_loop_set_member(chorus_loop *l, size_t member, const char *name,
+                           const chorus_udp_addr *addr) {
+  if (l == NULL || name == NULL || addr == NULL || strlen(name) > CHORUS_NAME_BYTES_MAX ||
+      member >= l->member_count)
+    return CHORUS_ERR_INVAL;
+  return loop_enqueue(l, CHORUS_LOOP_CMD_SET_MEMBER, member, (const uint8_t *)name,
+                      strlen(name), addr, 0, 0);
 }
 
 /* Absolute CLOCK_REALTIME time `ms` from now, for pthread_cond_timedwait. */

@@ -50,6 +50,7 @@
                                          core too long and is counted */
 #define CHORUS_LOOP_LINGER_US_DEFAULT 300000 /* after stop: quiet time */
 #define CHORUS_LOOP_LINGER_MAX_US_DEFAULT 2000000 /* after stop: at most */
+#define CHORUS_LOOP_STRANGER_US 200000 /* STRANGER events at most this often */
 
 /* A system call failed (errno kept). Distinct from every chorus_err code. */
 #define CHORUS_LOOP_ERR_SYS (-100)
@@ -64,6 +65,8 @@ enum chorus_loop_cmd_kind {
                                   after every command queued before it, and
                                   waits at the head of the queue while the
                                   core has no room for the announcement */
+  CHORUS_LOOP_CMD_SET_MEMBER = 5, /* chorus_peer_set_member and the slot's
+                                     address; see chorus_loop_set_member */
 };
 
 enum chorus_loop_event_kind {
@@ -81,6 +84,11 @@ enum chorus_loop_event_kind {
                                         `names` every member's name */
   CHORUS_LOOP_EV_LEAVING = 8,        /* answer to CMD_LEAVE: announced (err
                                         0) or refused (err, a chorus_err) */
+  CHORUS_LOOP_EV_STRANGER = 9,       /* datagrams came from a sender the
+                                        core does not know (a newcomer the
+                                        server has not told us of yet); at
+                                        most one per
+                                        CHORUS_LOOP_STRANGER_US */
 };
 
 /* Where a member stands, as this node sees it (chorus_loop_snapshot). */
@@ -107,6 +115,11 @@ typedef struct chorus_loop_counters {
   uint64_t queue_full;    /* submissions refused: command queue full */
   uint64_t unknown_outputs; /* output kinds this driver does not know */
   uint64_t view_changes;  /* CHORUS_OUT_VIEW outputs (one per removed member) */
+  uint64_t rx_strangers;  /* datagrams from senders the core does not know */
+  uint64_t members_set;   /* SET_MEMBER commands that named a slot */
+  uint64_t members_refused; /* SET_MEMBER commands the core refused (the
+                               slot's previous occupant is still in the
+                               view: retried by the caller later) */
 } chorus_loop_counters;
 
 /* A consistent picture of the node, taken on the loop thread. */
@@ -211,6 +224,19 @@ int chorus_loop_start(chorus_loop *l);
  */
 int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
                        const uint8_t *text, size_t len_bytes, uint64_t tag, int block);
+
+/*
+ * chorus_loop_set_member queues a SET_MEMBER command (thread-safe, never
+ * blocks): slot `member` is user `name` listening at `addr` (a peer created
+ * with chorus_peer_config.slots). On the loop thread the core names the
+ * slot (chorus_peer_set_member) and datagrams to it go to addr; when the
+ * slot already has that name only the address is updated. A refusal by the
+ * core is counted (members_refused), not reported. Returns CHORUS_OK,
+ * CHORUS_ERR_QUEUE_FULL, CHORUS_ERR_INVAL (NULL argument, a name longer than
+ * CHORUS_NAME_BYTES_MAX, member out of range, or stopping).
+ */
+int chorus_loop_set_member(chorus_loop *l, size_t member, const char *name,
+                           const chorus_udp_addr *addr);
 
 /*
  * chorus_loop_flush waits (thread-safe, up to timeout_ms) until every queued

@@ -275,6 +275,7 @@ static void test_clock(void) {
 typedef struct sink {
   pthread_mutex_t mu;
   int delivered_room, delivered_private, sent, errors, peer_up, who, stats, views, leaving;
+  int strangers;
   int last_err, last_gone, leave_err;
   int who_members;        /* member_count of the last WHO answer */
   int view_names_ok;      /* every VIEW event carried the names */
@@ -323,6 +324,7 @@ static void sink_event(void *ctx, const chorus_loop_event *ev) {
       break;
     case CHORUS_LOOP_EV_STATS: s->stats++; break;
     case CHORUS_LOOP_EV_PEER_RESTARTED: break;
+    case CHORUS_LOOP_EV_STRANGER: s->strangers++; break;
   }
   pthread_mutex_unlock(&s->mu);
 }
@@ -468,6 +470,46 @@ static void test_loop_leave(void) {
   CHECK_EQ(chorus_loop_flush(lb, WAIT_MS), 0);
   chorus_loop_free(lb);
   check_removed(la, &sa, CHORUS_VIEW_LEAVE);
+  chorus_loop_free(la);
+  pthread_mutex_destroy(&sa.mu);
+  pthread_mutex_destroy(&sb.mu);
+}
+
+/* Slots: alice starts alone with slot 1 vacant; bob (who knows her) speaks:
+ * a STRANGER to her loop until she names the slot, then a JOIN view. */
+static void test_loop_set_member(void) {
+  chorus_udp_addr addrs[2];
+  int fa = open_any(&addrs[0]), fb = open_any(&addrs[1]);
+  sink sa, sb;
+  sink_init(&sa);
+  sink_init(&sb);
+  chorus_loop_config c;
+  chorus_loop *la = NULL, *lb = NULL;
+  chorus_loop_config_default(&c);
+  c.peer.self_name = "alice";
+  c.peer.member_names[0] = "alice";
+  c.peer.member_count = 2;
+  c.peer.slots = 1;
+  c.peer.epoch = 5;
+  c.peer.fd_mode = CHORUS_FD_MODE_FAST;
+  c.fd = fa;
+  c.addrs[0] = addrs[0];
+  c.on_event = sink_event;
+  c.ctx = &sa;
+  CHECK_EQ(chorus_loop_new(&c, &la), CHORUS_OK);
+  lb = make_loop_fd("bob", fb, addrs, &sb, 8, CHORUS_FD_MODE_FAST);
+  CHECK_EQ(chorus_loop_start(la), CHORUS_OK);
+  CHECK_EQ(chorus_loop_start(lb), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.strangers, 1), 1);
+  CHECK_EQ(chorus_loop_set_member(la, 2, "bob", &addrs[1]), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_loop_set_member(la, 1, "bob", &addrs[1]), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.views, 1), 1);
+  CHECK_EQ(sa.last_reason, CHORUS_VIEW_JOIN);
+  CHECK_EQ(sa.last_members, 3u);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_ROOM, 0, (const uint8_t *)"hi bob", 6, 1, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(&sb, &sb.delivered_room, 1), 1);
+  chorus_loop_free(lb);
   chorus_loop_free(la);
   pthread_mutex_destroy(&sa.mu);
   pthread_mutex_destroy(&sb.mu);
@@ -637,6 +679,7 @@ int main(void) {
   RUN(test_loop_exchange);
   RUN(test_loop_leave);
   RUN(test_loop_crash);
+  RUN(test_loop_set_member);
   RUN(test_loop_queue_full);
   RUN(test_loop_new_errors);
   RUN(test_line_reader);
