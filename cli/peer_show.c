@@ -348,13 +348,18 @@ static unsigned long long show_time_ms(void) {
 
 /* The new view's members by name, so every member prints a view the same
  * way (indices follow each node's own --peer order). Returns the count. */
+/* A member whose name the server has not told us yet (it was admitted
+ * into a seat before our next refresh) shows as "?". */
+static const char *show_name(const char *name) { return name[0] ? name : "?"; }
+
 static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) {
   size_t n = 0;
   for (size_t i = 0; i < ev->member_count && i < CHORUS_MEMBERS_MAX; i++) {
     if (!(ev->members & (1u << i))) continue;
+    const char *name = show_name(ev->names[i]);
     size_t j = n++;
-    for (; j > 0 && strcmp(out[j - 1], ev->names[i]) > 0; j--) out[j] = out[j - 1];
-    out[j] = ev->names[i];
+    for (; j > 0 && strcmp(out[j - 1], name) > 0; j--) out[j] = out[j - 1];
+    out[j] = name;
   }
   return n;
 }
@@ -362,7 +367,7 @@ static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) 
 static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
   fprintf(v->out, "{\"event\":\"view\",\"view\":%lu,\"reason\":\"%s\",\"member\":",
           (unsigned long)ev->view, show_reason(ev->reason));
-  chorus_json_cstr(v->out, ev->name);
+  chorus_json_cstr(v->out, show_name(ev->name));
   fputs(",\"members\":[", v->out);
   const char *names[CHORUS_MEMBERS_MAX];
   size_t n = show_view_members(ev, names);
@@ -375,18 +380,19 @@ static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
 
 /* "-- carol crashed (view 3: alice bob dave)" */
 static void view_change_text(chorus_show *v, const chorus_loop_event *ev) {
+  const char *name = show_name(ev->name);
   fputs("-- ", v->out);
   switch (ev->reason) {
     case CHORUS_VIEW_JOIN:
       /* About ourselves: we were admitted (again) after a restart. */
-      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", ev->name);
-      else fprintf(v->out, "%s joined", ev->name);
+      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", name);
+      else fprintf(v->out, "%s joined", name);
       break;
-    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", ev->name); break;
-    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", ev->name); break;
-    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", ev->name); break;
-    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", ev->name); break;
-    default: fprintf(v->out, "%s removed", ev->name); break;
+    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", name); break;
+    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", name); break;
+    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", name); break;
+    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", name); break;
+    default: fprintf(v->out, "%s removed", name); break;
   }
   fprintf(v->out, " (view %lu:", (unsigned long)ev->view);
   const char *names[CHORUS_MEMBERS_MAX];

@@ -192,9 +192,15 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in || i == p->self) continue;
-    p->removed |= 1u << i;
-    if (p->fd_on) chorus_fd_forget(&p->fd, i);
+    if (i == p->self || in == chorus_peer_in_view(p, i)) continue;
+    if (in) {
+      /* Admitted before us, into a seat we held vacant. */
+      p->removed &= ~(1u << i);
+      if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+    } else {
+      p->removed |= 1u << i;
+      if (p->fd_on) chorus_fd_forget(&p->fd, i);
+    }
   }
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, p->self, p->epoch, 0);

@@ -121,6 +121,36 @@ static void test_join_view_before_name(void) {
   minnet_free(&m);
 }
 
+/* Three join in quick succession; bob and carol learn dave's name only
+ * after the coordinator has admitted him (bob even after his own cut
+ * already listed dave). Everyone ends with all four in the view. */
+static void test_quick_joins_named_late(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 4;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  const char *name[4] = {"alice", "bob", "carol", "dave"};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
+    if (i < 3) minnet_run(&m, i == 0 ? 100000 : 30000);
+  }
+  for (size_t k = 1; k < 4; k++)
+    CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, k, name[k]), 0);
+  minnet_run(&m, 50000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 3, "dave"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[2], m.now_us, 3, "dave"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t k = 0; k < 4; k++) CHECK_EQ(chorus_peer_in_view(m.peer[i], k), 1);
+  size_t mark = m.nlog;
+  say(&m, 3, "dave speaks");
+  minnet_run(&m, 1000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(deliveries(&m, i, 0, mark), 1);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -146,6 +176,7 @@ int main(void) {
   RUN(test_newcomer_takes_vacant_slot);
   RUN(test_slot_reused_by_another_user);
   RUN(test_join_view_before_name);
+  RUN(test_quick_joins_named_late);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
