@@ -9,12 +9,13 @@
 #include "peer_int.h"
 
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
- * joiner rank 1 (0xFF unless reason is JOIN) */
+ * joiner rank 1 (0xFF unless reason is JOIN) | joiner's first count 4 (see
+ * chorus_room_join_first; 0 unless reason is JOIN) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 15
+#define CHORUS_VIEW_CTRL_BYTES 19
 #define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -55,14 +56,17 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
-/* Let `member` (incarnation `epoch`) into the view; the coordinator also
- * hands it the history and its state. */
-static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
+/* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
+ * the coordinator also hands it the history and its state. */
+static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
+                  int coordinator) {
   if (chorus_peer_in_view(p, member)) return;
-  if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator) < 0)
+    return;
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
   if (p->ev_count < CHORUS_EVENTS_MAX) {
@@ -79,7 +83,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
@@ -91,14 +95,17 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
     else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
              !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, 0);
+      admit(p, i, epoch, first, 0);
   }
 }
 
 /* The member that proposes views: the sequencer, unless this node believes
  * it dead or it is leaving; then the lowest rank in the view that is not. */
 static int coordinates(const chorus_peer *p, size_t i) {
+  /* A member seen restarted is not its old incarnation: it cannot remove
+   * that one, nor admit itself. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(p->unadmitted & (1u << i)) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -113,7 +120,8 @@ static size_t coordinator(const chorus_peer *p) {
 /* Coordinator: announce the view `keep` (bit per member index) to its
  * members except `skip`, and install it. */
 static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
-                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner) {
+                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner,
+                          uint32_t first) {
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
@@ -127,22 +135,24 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   c[9] = (uint8_t)why;
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
+  chorus_wire_put_u32(c + 15, first);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
-  view_announce(p, keep, 0, why, 0, NO_JOINER);
-  view_apply(p, keep, why, 0, NO_JOINER);
+  view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
+  view_apply(p, keep, why, 0, NO_JOINER, 0);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
  * hears the history and JOIN_STATE instead. */
 static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t keep = view_members(p) | (1u << member);
+  uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
-                (uint8_t)p->rank_of[member]);
-  admit(p, member, epoch, 1);
+                (uint8_t)p->rank_of[member], first);
+  admit(p, member, epoch, first, 1);
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -191,7 +201,12 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in || i == p->self) continue;
+    if (i == p->self || in == !(p->removed & (1u << i))) continue;
+    if (in) { /* one this node had removed on its own before it was let in */
+      p->removed &= ~(1u << i);
+      if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+      continue;
+    }
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
@@ -224,7 +239,8 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
   for (size_t i = 0; i < p->count; i++)
     if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
+             chorus_wire_get_u32(m + 15));
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {

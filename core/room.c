@@ -11,6 +11,7 @@ enum room_slot_state {
   RS_HELD,      /* received (or own, sent), waiting for its order */
   RS_DELIVERED, /* delivered, kept until stable */
   RS_PENDING,   /* own, submitted during a view change: not sent yet */
+  RS_DEAD,      /* an orphan still named by the outbox: freed once it is not */
 };
 
 struct chorus_room_slot {
@@ -52,6 +53,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->view = r->ord_view = 1;
   r->alive = (uint32_t)((1u << n) - 1);
   r->next_seq = 1;
+  r->first[self] = UINT32_MAX;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
   r->text_mem = malloc(retain_msgs * msg_bytes_max);
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
@@ -101,13 +103,54 @@ static int is_sequencer(const chorus_room *r) {
 
 static uint32_t others(const chorus_room *r) { return r->alive & ~bit(r->self); }
 
+/* A slot that holds a message: not free, not a dead orphan. */
+static int slot_live(const chorus_room_slot *s) {
+  return s->state != RS_FREE && s->state != RS_DEAD;
+}
+
 static int find_slot(const chorus_room *r, size_t origin, uint32_t count) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_FREE && s->origin == origin && s->count == count)
-      return (int)i;
+    if (slot_live(s) && s->origin == origin && s->count == count) return (int)i;
   }
   return -1;
+}
+
+/* A message of an older incarnation numbered at or past the first count of
+ * the origin's newer one: the newer one's numbering starts after the last
+ * message any survivor held, so nobody can ever deliver this one. */
+static int is_orphan(const chorus_room *r, size_t origin, uint32_t epoch,
+                     uint32_t count) {
+  return epoch < r->epoch[origin] && count >= r->first[origin];
+}
+
+/* Drop the orphans of `origin`; one the outbox still names dies later. */
+static void kill_orphans(chorus_room *r, size_t origin) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (!slot_live(s) || s->origin != origin ||
+        !is_orphan(r, origin, s->origin_epoch, s->count))
+      continue;
+    s->state = s->refs ? RS_DEAD : RS_FREE;
+    r->gc_needed |= s->refs != 0;
+    r->discarded++;
+  }
+}
+
+/* Learn that `origin` has incarnation `epoch` and that its numbering starts
+ * at `count` or below (first boot: at 1, unknown here). */
+static void epoch_learn(chorus_room *r, size_t origin, uint32_t epoch, uint32_t count) {
+  if (epoch < r->epoch[origin]) return;
+  if (epoch > r->epoch[origin]) {
+    r->prev_epoch[origin] = r->epoch[origin];
+    r->epoch[origin] = epoch;
+    r->first[origin] = count;
+  } else if (count < r->first[origin]) {
+    r->first[origin] = count;
+  } else {
+    return;
+  }
+  kill_orphans(r, origin);
 }
 
 static int alloc_slot(const chorus_room *r) {
@@ -135,7 +178,8 @@ static size_t own_quota(const chorus_room *r) {
 static size_t own_in_use(const chorus_room *r) {
   size_t n = 0;
   for (size_t i = 0; i < r->retain_max; i++)
-    n += r->slots[i].state != RS_FREE && r->slots[i].origin == r->self;
+    n += r->slots[i].state != RS_FREE && r->slots[i].origin == r->self &&
+         r->slots[i].origin_epoch == r->epoch[r->self];
   return n;
 }
 
@@ -235,7 +279,8 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   /* Own messages never take the slots kept for what others send: those
    * are what unblocks delivery. */
   int i = alloc_slot(r);
-  if (i < 0 || free_slots(r) <= reserve_slots(r) || own_in_use(r) >= own_quota(r) ||
+  if (i < 0 || r->awaiting_cut || free_slots(r) <= reserve_slots(r) ||
+      own_in_use(r) >= own_quota(r) ||
       r->ob_count + 2 > outbox_cap(r) || len > r->msg_bytes_max)
     return CHORUS_ERR_WINDOW_FULL;
   chorus_room_slot *s = &r->slots[i];
@@ -264,7 +309,7 @@ static int own_blocked(const chorus_room *r) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD && s->origin == r->self && s->order >= CHORUS_ORDER_TOTAL &&
-        s->seq == 0)
+        s->seq == 0 && s->origin_epoch == r->epoch[r->self])
       return 1;
   }
   return 0;
@@ -314,6 +359,16 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
   return CHORUS_OK;
 }
 
+/* 1 if a message with header h is dropped on arrival whatever the slots:
+ * an orphan, or an own message of this incarnation (never stored again)
+ * or of a newer one (impossible), or of an older one at or past the
+ * numbering of this one. */
+static int unwanted(const chorus_room *r, const room_hdr *h) {
+  if (h->origin != r->self) return is_orphan(r, h->origin, h->epoch, h->count);
+  if (h->epoch == r->epoch[r->self]) return find_slot(r, r->self, h->count) < 0;
+  return h->epoch > r->epoch[r->self] || h->count >= r->first[r->self];
+}
+
 /* Whether room message m[0..len) can be taken now. A duplicate or a
  * malformed one always can (it takes no slot). When slots run short only
  * the next message of its origin (one past the run of its messages present
@@ -322,7 +377,7 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
 int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
-      find_slot(r, h.origin, h.count) >= 0 || h.epoch < r->epoch[h.origin])
+      find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h))
     return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
@@ -347,16 +402,11 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   (void)from;
   room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
-  if (h.epoch < r->epoch[h.origin]) return CHORUS_OK; /* older incarnation */
-  if (h.origin != r->self && h.epoch > r->epoch[h.origin]) {
-    if (r->epoch[h.origin] != 0) chorus_room_origin_restarted(r, h.origin, h.epoch);
-    r->epoch[h.origin] = h.epoch;
-  }
-  if (h.origin == r->self && h.epoch != r->epoch[r->self]) return CHORUS_OK;
+  if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   if (h.count <= r->delivered[h.origin]) return CHORUS_OK; /* duplicate */
+  if (unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
   int i = find_slot(r, h.origin, h.count);
   if (i < 0) {
-    if (h.origin == r->self) return CHORUS_OK; /* own, already gone */
     i = alloc_slot(r);
     if (i < 0) return CHORUS_ERR_QUEUE_FULL;
     chorus_room_slot *s = &r->slots[i];
@@ -380,9 +430,14 @@ static void flush_try_complete(chorus_room *r);
 
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len) {
-  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE ||
-      from >= r->n)
+  if (len != CHORUS_ROOM_CTRL_BYTES || from >= r->n ||
+      (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_JOINED))
     return CHORUS_ERR_BAD_FRAME;
+  if (m[0] == CHORUS_ROOM_CTRL_JOINED) {
+    /* Admitted: live messages wait for the coordinator's cut. */
+    if (!r->cut_taken) r->awaiting_cut = 1;
+    return CHORUS_OK;
+  }
   uint32_t view = chorus_wire_get_u32(m + 1);
   if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
   flush_try_complete(r);
@@ -499,7 +554,9 @@ static void collect_stable(chorus_room *r) {
   r->gc_needed = 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_DELIVERED || s->count > r->stable[s->origin]) continue;
+    int done = s->state == RS_DEAD ||
+               (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]);
+    if (!done) continue;
     if (s->refs == 0) s->state = RS_FREE;
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
@@ -516,8 +573,8 @@ static void past_merge(chorus_room *r, const chorus_room_slot *s) {
 
 /* Keep a delivered message for newcomers; the oldest entry makes way unless
  * it is still being sent to someone (then this one is not recorded). */
-static void history_record(chorus_room *r, const chorus_room_slot *s) {
-  if (r->hist_max == 0) return;
+void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
+  if (r->hist_max == 0 || d->len > r->msg_bytes_max || d->origin >= r->n) return;
   size_t i = (r->hist_head + r->hist_count) % r->hist_max;
   if (r->hist_count == r->hist_max) {
     if (r->hist[r->hist_head].refs) {
@@ -528,19 +585,20 @@ static void history_record(chorus_room *r, const chorus_room_slot *s) {
     r->hist_count--;
   }
   chorus_room_hist *h = &r->hist[i];
-  h->origin = s->origin;
-  h->order = s->order;
-  h->origin_epoch = s->origin_epoch;
-  h->count = s->count;
-  h->view = r->view;
-  h->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
-  h->len = s->len;
-  memcpy(h->text, s->text, s->len);
+  h->origin = (uint8_t)d->origin;
+  h->order = d->order;
+  h->origin_epoch = d->origin_epoch;
+  h->count = d->count;
+  h->view = d->view;
+  h->seq = d->seq;
+  h->len = (uint32_t)d->len;
+  memcpy(h->text, d->text, d->len);
   r->hist_count++;
 }
 
 /* Deliver the first held message whose order allows it now. */
 static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
+  if (r->awaiting_cut) return 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || !deliverable(r, s)) continue;
@@ -549,7 +607,6 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
     if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
     past_merge(r, s);
     if (s->seq) r->next_seq++;
-    history_record(r, s);
     d->origin = s->origin;
     d->origin_epoch = s->origin_epoch;
     d->count = s->count;
@@ -558,6 +615,7 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
     d->order = s->order;
     d->text = s->text;
     d->len = s->len;
+    chorus_room_history_add(r, d);
     return 1;
   }
   return 0;
@@ -573,11 +631,16 @@ int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d
   }
 }
 
-int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count) {
+int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count,
+                          uint32_t *epoch) {
   for (size_t k = 0; k < r->n; k++)
     if (r->held_reported[k] < r->held[k]) {
+      uint32_t c = ++r->held_reported[k];
+      int i = find_slot(r, k, c);
       *origin = k;
-      *count = ++r->held_reported[k];
+      *count = c;
+      if (i >= 0) *epoch = r->slots[i].origin_epoch;
+      else *epoch = c >= r->first[k] || !r->prev_epoch[k] ? r->epoch[k] : r->prev_epoch[k];
       return 1;
     }
   return 0;
@@ -728,7 +791,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     /* Held ones always: "stable" may count a number a flush then cleared. */
-    if (s->state == RS_FREE || s->state == RS_PENDING ||
+    if (s->state == RS_FREE || s->state == RS_PENDING || s->state == RS_DEAD ||
         (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]))
       continue;
     outbox_push(r, (int32_t)i, others(r));
@@ -755,21 +818,37 @@ static void join_state_push(chorus_room *r, size_t rank) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
     chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
   }
   chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
 }
 
-int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinator) {
-  if (rank >= r->n || rank == r->self || (r->alive & bit(rank)))
+uint32_t chorus_room_join_first(const chorus_room *r, size_t rank) {
+  if (rank >= r->n) return 1;
+  uint32_t c = r->delivered[rank];
+  while (find_slot(r, rank, c + 1) >= 0) c++;
+  return c + 1;
+}
+
+int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
+                     int coordinator) {
+  if (rank >= r->n || rank == r->self || (r->alive & bit(rank)) || first == 0)
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
-  if (epoch > r->epoch[rank]) chorus_room_origin_restarted(r, rank, epoch);
+  epoch_learn(r, rank, epoch, first); /* the coordinator's word */
+  /* Its reports start again from what the new incarnation holds. */
+  for (size_t k = 0; k < r->n; k++) r->known_held[rank][k] = 0;
   r->alive |= bit(rank);
   if (coordinator) {
     for (size_t k = 0; k < r->hist_count; k++)
       outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), bit(rank));
     join_state_push(r, rank);
+  } else {
+    uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_JOINED};
+    chorus_wire_put_u32(c + 1, r->view);
+    chorus_room_push_control(r, bit(rank), c, sizeof c);
   }
   /* What it cannot get from the history or from new traffic. */
   for (size_t i = 0; i < r->retain_max; i++) {
@@ -777,11 +856,33 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinato
     if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
       outbox_push(r, (int32_t)i, bit(rank));
   }
+  /* These relays are all it would get from here in a flush of this view
+   * (members may stand at different views when they let it in): it need
+   * not wait for them again. */
+  uint8_t fd[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  chorus_wire_put_u32(fd + 1, r->view);
+  chorus_room_push_control(r, bit(rank), fd, sizeof fd);
   r->state_dirty |= bit(rank);
   return CHORUS_OK;
 }
 
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+/* The joiner's own numbering, from the coordinator's cut: its previous
+ * incarnations' messages up to `delivered` are history, those up to
+ * first - 1 still to come, its own start at `first`. */
+static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
+                            uint32_t first) {
+  size_t k = r->self;
+  r->delivered[k] = max_u32(r->delivered[k], delivered);
+  r->held[k] = max_u32(r->held[k], r->delivered[k]);
+  r->held_reported[k] = max_u32(r->held_reported[k], r->delivered[k]);
+  r->past[k] = max_u32(r->past[k], r->delivered[k]);
+  if (epoch == r->epoch[k] && first != 0 && first != UINT32_MAX) {
+    r->first[k] = first;
+    r->sent = max_u32(r->sent, first - 1);
+  }
+}
 
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
@@ -796,20 +897,30 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->seq_rank = m[17];
   r->alive = alive;
   r->flushing = 0;
+  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n;
   for (size_t k = 0; k < r->n; k++) {
-    if (k == r->self) continue;
-    r->delivered[k] = max_u32(r->delivered[k], chorus_wire_get_u32(m + 23 + 4 * k));
+    uint32_t epoch = chorus_wire_get_u32(ep + 4 * k), first = chorus_wire_get_u32(fi + 4 * k);
+    r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
+    if (k == r->self) {
+      join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
+      continue;
+    }
+    r->delivered[k] = max_u32(r->delivered[k], chorus_wire_get_u32(dv + 4 * k));
     r->held[k] = max_u32(r->held[k], r->delivered[k]);
     r->held_reported[k] = max_u32(r->held_reported[k], r->delivered[k]);
-    r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(m + 23 + 4 * (r->n + k)));
     r->past[k] = max_u32(r->past[k], r->delivered[k]);
+    if (first != 0) epoch_learn(r, k, epoch, first);
   }
   for (size_t i = 0; i < r->retain_max; i++) { /* now below the cut: done */
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD && s->origin != r->self && s->count <= r->delivered[s->origin] &&
-        s->refs == 0)
-      s->state = RS_FREE;
+    int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
+    if (s->state == RS_HELD && !own && s->count <= r->delivered[s->origin])
+      s->state = s->refs ? RS_DEAD : RS_FREE;
   }
+  kill_orphans(r, r->self);
+  r->gc_needed = 1;
+  r->awaiting_cut = 0;
+  r->cut_taken = 1;
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
   return CHORUS_OK;
 }
@@ -831,20 +942,8 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
   return CHORUS_OK;
 }
 
-void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch) {
-  if (rank >= r->n || rank == r->self) return;
-  r->epoch[rank] = epoch;
-  r->delivered[rank] = r->held[rank] = r->held_reported[rank] = 0;
-  r->stable[rank] = r->past[rank] = 0;
-  /* Dependencies on the old incarnation cannot be met any more. */
-  for (size_t i = 0; i < r->retain_max; i++) r->slots[i].vc[rank] = 0;
-  for (size_t m = 0; m < r->n; m++) r->known_held[m][rank] = 0;
-  for (size_t i = 0; i < r->retain_max; i++) {
-    chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_FREE && s->origin == rank && s->origin_epoch < epoch &&
-        s->refs == 0)
-      s->state = RS_FREE;
-  }
+void chorus_room_set_epoch(chorus_room *r, uint32_t epoch) {
+  r->epoch[r->self] = epoch;
 }
 
 void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
@@ -860,7 +959,7 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD) out->holdback++;
     if (s->state == RS_DELIVERED) out->retained++;
-    if (s->state != RS_FREE && s->count > r->stable[s->origin]) {
+    if (slot_live(s) && s->count > r->stable[s->origin]) {
       out->stability_lag++;
       if (s->held_us < out->oldest_unstable_us) out->oldest_unstable_us = s->held_us;
     }

@@ -81,6 +81,19 @@ regress-fd-unadmitted-boot-partitions|11..11|--nodes 4 --loss 0.1 --order fifo -
 regress-fd-cascade-detection|15..15|--nodes 10 --duration 5 --loss 0.1 --crashes 3 --fd default
 regress-fd-view-event-before-new-view-deliveries|10..10|--nodes 5 --loss 0.05 --order safe --crashes 1 --fd fast
 regress-restart-seen-before-becoming-coordinator|46..46|--nodes 5 --loss 0.05 --order fifo --crashes 1 --restarts 1 --downtime 500:8000
+regress-restart-causal-stall|5..5|--nodes 5 --loss 0.05 --order causal --crashes 1 --fd fast --restarts 1 --downtime 3000:8000
+regress-restart-total-stall|8..8|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
+regress-coordinator-restart-never-admitted|46..46|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
+regress-restart-before-detection-split-order|38..38|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
+regress-restart-drops-undelivered-old-boot|5..5|--loss 0.2 --delay 5:100 --order fifo --crashes 1 --fd fast --restarts 1 --downtime 3000:8000
+regress-restart-before-detection-agreement|1..1|--nodes 5 --loss 0.05 --order fifo --crashes 1 --fd fast --restarts 1 --downtime 500:1500
+regress-live-before-cut-then-history|4..4|--duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer --restarts 1 --downtime 3000:4000
+regress-live-before-cut-older-than-history|36..36|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
+regress-stale-frames-to-next-boot|3..3|--nodes 6 --loss 0.1 --order fifo --crashes 2 --fd fast --restarts 2 --downtime 3000:8000
+regress-stale-view-false-removal|3..3|--nodes 4 --loss 0.1 --order fifo --crashes 2 --fd default --restarts 2 --downtime 7000:9000
+regress-readmitted-boot-agreement|1..1|--nodes 4 --loss 0.1 --order fifo --crashes 2 --fd default --restarts 2 --downtime 7000:9000
+regress-restart-held-report-old-boot|170..170|--nodes 5 --loss 0.05 --order safe --crashes 1 --fd fast --restarts 1
+regress-restart-history-of-a-restarted-coordinator|11..11|--nodes 6 --loss 0.1 --order mixed --crashes 2 --fd fast --restarts 2 --downtime 500:8000
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05
 fd-default-lossy6|20001..20060|--fd default --nodes 6 --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 fd-fast-ten-causal|20101..20140|--fd fast --nodes 10 --crashes 3 --loss 0.1 --duration 5 --order causal
@@ -98,18 +111,8 @@ PLAN
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header)
 cat > "$tmp/known" <<'KNOWN'
-known-restart-causal-stall|5|liveness|--nodes 5 --loss 0.05 --order causal --crashes 1 --fd fast --restarts 1 --downtime 3000:8000
-known-restart-total-stall|8|liveness|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
-known-coordinator-restart-never-admitted|46|liveness|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
-known-restart-before-detection-split-order|38|liveness|--nodes 5 --loss 0.05 --crashes 1 --fd fast --restarts 1
-known-restart-drops-undelivered-old-boot|5|agreement|--loss 0.2 --delay 5:100 --order fifo --crashes 1 --fd fast --restarts 1 --downtime 3000:8000
-known-restart-before-detection-agreement|1|agreement|--nodes 5 --loss 0.05 --order fifo --crashes 1 --fd fast --restarts 1 --downtime 500:1500
-known-live-before-cut-then-history|4|exactly_once|--duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer --restarts 1 --downtime 3000:4000
-known-live-before-cut-older-than-history|36|catch_up|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
-known-join-view-then-live-before-cut|30|catch_up|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
-known-stale-frames-to-next-boot|3|view_agreement|--nodes 6 --loss 0.1 --order fifo --crashes 2 --fd fast --restarts 2 --downtime 3000:8000
-known-stale-view-false-removal|3|false_removal|--nodes 4 --loss 0.1 --order fifo --crashes 2 --fd default --restarts 2 --downtime 7000:9000
-known-readmitted-boot-agreement|1|agreement|--nodes 4 --loss 0.1 --order fifo --crashes 2 --fd default --restarts 2 --downtime 7000:9000
+known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
+known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 known-view-stuck-behind-back-pressure|81|liveness|--swarm --fd fast
 known-detection-slow-default|259|detection|--swarm --fd default
 KNOWN
