@@ -160,6 +160,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
  * admission waits until that view change has completed here. */
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  if (p->room.awaiting_cut) return; /* not in the view itself yet */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -179,7 +180,8 @@ static void rejoin_check(chorus_peer *p) {
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */
 static void view_check(chorus_peer *p) {
-  if (coordinator(p) != p->self) return;
+  /* A member that joins holds the view it booted with, not the room's. */
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return;
   uint32_t dead = 0, gone = p->leavers & view_members(p);
   for (size_t i = 0; i < p->count; i++)
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
@@ -265,7 +267,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
-  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
+  else if (type == CHORUS_FRAME_VOUCH)
+    chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
   else {
     uint32_t before = p->fd.self_incarnation;
     chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
@@ -296,7 +299,9 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
        chorus_fd_next(&p->fd, now_us, &a)) {
     switch (a.kind) {
     case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
-    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
+    case CHORUS_FD_SEND_VOUCH:
+      fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, a.incarnation);
+      break;
     case CHORUS_FD_SEND_SUSPECT:
       fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
       break;

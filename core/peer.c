@@ -195,8 +195,9 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
 }
 
 /* A removed member that speaks with a newer epoch has restarted: remember
- * it so the coordinator admits it again. Its datagrams are not taken until
- * then. */
+ * it so the coordinator admits it again. Until then its link carries only
+ * datagrams (heartbeats, so that its detector stays calm, and the
+ * UNADMITTED flag) and private messages. */
 static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   for (size_t i = 0; i < p->count; i++) {
     if (p->ids[i] != h->src_id || i == p->self) continue;
@@ -204,7 +205,9 @@ static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
     if (!(p->removed & (1u << i))) return (int)i;
     if (h->src_epoch > p->links[i].peer_epoch) {
       p->rejoin |= 1u << i;
+      p->unadmitted |= 1u << i;
       if (h->src_epoch > p->rejoin_epoch[i]) p->rejoin_epoch[i] = h->src_epoch;
+      return (int)i;
     }
   }
   return CHORUS_ERR_UNKNOWN_SENDER;
@@ -241,6 +244,8 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_link_request_reply(l);
     return CHORUS_OK;
   }
+  /* The room runs without this incarnation: it joins, it does not start. */
+  if (h.flags & CHORUS_WIRE_HDR_UNADMITTED) chorus_room_expect_cut(&p->room);
   frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
   if (has_data) chorus_link_on_data_datagram(l, now_us);
@@ -269,7 +274,8 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 /* Members we exchange datagrams with: not self, not removed. */
 int chorus_peer_linked(const chorus_peer *p, size_t i) {
   if (i == p->self) return 0;
-  return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i];
+  return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i] ||
+         (p->unadmitted & (1u << i));
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
@@ -433,7 +439,7 @@ static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (m->kind == CHORUS_WIRE_KIND_PRIVATE) return 1;
   if (p->unadmitted & (1u << i)) return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
-  return chorus_room_wants(&p->room, p->scratch, m->len);
+  return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }
 
 /* Pull complete messages out of the links while the room can take them;
@@ -591,7 +597,8 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     size_t rank = p->rank_of[i];
     int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0 &&
                  !(p->unadmitted & (1u << i));
-    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch};
+    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch,
+                            (p->unadmitted >> i) & 1 ? CHORUS_WIRE_HDR_UNADMITTED : 0};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,

@@ -369,12 +369,25 @@ static int unwanted(const chorus_room *r, const room_hdr *h) {
   return h->epoch > r->epoch[r->self] || h->count >= r->first[r->self];
 }
 
-/* Whether room message m[0..len) can be taken now. A duplicate or a
- * malformed one always can (it takes no slot). When slots run short only
- * the next message of its origin (one past the run of its messages present
- * here) is taken: it is at the head of some link and is what the held
- * messages wait for, so delivery never deadlocks on a full hold-back queue. */
-int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
+/* Slots here holding messages of `origin`. */
+static size_t origin_in_use(const chorus_room *r, size_t origin) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->retain_max; i++)
+    n += slot_live(&r->slots[i]) && r->slots[i].origin == origin;
+  return n;
+}
+
+/* Whether room message m[0..len), which arrived from rank `from`, can be
+ * taken now. A duplicate or a malformed one always can (it takes no slot).
+ * When slots run short only the next message of its origin (one past the
+ * run of its messages present here) is taken: it is at the head of some
+ * link and is what the held messages wait for, so delivery never deadlocks
+ * on a full hold-back queue. So is one that comes from its origin itself
+ * while that origin fills less than its quota here: the origin's link also
+ * carries its view changes, which must not wait behind a message whose
+ * predecessors went through a sequencer that crashed; the quotas bound
+ * what this lets in to the slots every origin may fill. */
+int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
       find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h))
@@ -383,6 +396,7 @@ int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
+  if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
   uint32_t have = r->delivered[h.origin]; /* contiguous run present here */
   while (find_slot(r, h.origin, have + 1) >= 0) have++;
   return h.count == have + 1;
@@ -434,8 +448,7 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
       (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_JOINED))
     return CHORUS_ERR_BAD_FRAME;
   if (m[0] == CHORUS_ROOM_CTRL_JOINED) {
-    /* Admitted: live messages wait for the coordinator's cut. */
-    if (!r->cut_taken) r->awaiting_cut = 1;
+    chorus_room_expect_cut(r); /* live messages wait for the coordinator's cut */
     return CHORUS_OK;
   }
   uint32_t view = chorus_wire_get_u32(m + 1);
@@ -838,8 +851,13 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
   epoch_learn(r, rank, epoch, first); /* the coordinator's word */
-  /* Its reports start again from what the new incarnation holds. */
-  for (size_t k = 0; k < r->n; k++) r->known_held[rank][k] = 0;
+  /* Its reports start again from what the new incarnation holds, and what
+   * is stable now must be held by it too: it holds what was delivered here
+   * (as history, or skipped under the cut), the rest once it reports. */
+  for (size_t k = 0; k < r->n; k++) {
+    r->known_held[rank][k] = 0;
+    if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];
+  }
   r->alive |= bit(rank);
   if (coordinator) {
     for (size_t k = 0; k < r->hist_count; k++)
@@ -940,6 +958,10 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
   d->text = m + CHORUS_ROOM_HISTORY_HDR_BYTES;
   d->len = len - CHORUS_ROOM_HISTORY_HDR_BYTES;
   return CHORUS_OK;
+}
+
+void chorus_room_expect_cut(chorus_room *r) {
+  if (!r->cut_taken) r->awaiting_cut = 1;
 }
 
 void chorus_room_set_epoch(chorus_room *r, uint32_t epoch) {

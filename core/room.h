@@ -168,9 +168,10 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
 /* 1 if a received message can be taken now (a slot is free). */
 int chorus_room_can_accept(const chorus_room *r);
 
-/* 1 if room message m[0..len) can be taken now (see room.c: the last free
- * slots are kept for each origin's next message). */
-int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len);
+/* 1 if room message m[0..len), arrived from rank `from`, can be taken now
+ * (see room.c: the last free slots are kept for each origin's next message,
+ * and for each origin's own link up to its quota). */
+int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len);
 
 /*
  * chorus_room_on_message processes a room message m[0..len) that arrived
@@ -279,6 +280,10 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
  * itself; the caller adds the history it delivered after joining, so that
  * it can pass the room's history on in turn. */
 void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d);
+
+/* This member joins a room already running (a member told it so): nothing
+ * is delivered live, nor sent, until the coordinator's JOIN_STATE. */
+void chorus_room_expect_cut(chorus_room *r);
 
 /* Set this member's own incarnation (before any other call). */
 void chorus_room_set_epoch(chorus_room *r, uint32_t epoch);
