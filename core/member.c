@@ -59,9 +59,10 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
 /* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
  * the coordinator also hands it the history and its state. */
 static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
-                  int coordinator) {
+                  int coordinator, size_t from) {
   if (chorus_peer_in_view(p, member)) return;
-  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator) < 0)
+  uint32_t ack_to = coordinator ? 0 : 1u << p->rank_of[from];
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator, ack_to) < 0)
     return;
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
@@ -83,7 +84,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner, uint32_t first) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
@@ -95,7 +96,7 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
     else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
              !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, first, 0);
+      admit(p, i, epoch, first, 0, from);
   }
 }
 
@@ -142,7 +143,7 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
   view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
-  view_apply(p, keep, why, 0, NO_JOINER, 0);
+  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
@@ -152,7 +153,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
                 (uint8_t)p->rank_of[member], first);
-  admit(p, member, epoch, first, 1);
+  admit(p, member, epoch, first, 1, p->self);
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -242,7 +243,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   for (size_t i = 0; i < p->count; i++)
     if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15));
+             chorus_wire_get_u32(m + 15), from);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {

@@ -698,6 +698,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
+  out->room_outbox_full = rs.outbox_full;
   out->flushing = (uint32_t)p->room.flushing;
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;

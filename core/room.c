@@ -402,6 +402,15 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
   return h.count == have + 1;
 }
 
+/* Coordinator: a message (or its number) that arrived here while a
+ * newcomer's admission is not acknowledged by every member may have been
+ * sent before its origin (or the sequencer) let the newcomer in, after this
+ * node took the newcomer's cut: pass it on (a duplicate is dropped there). */
+static void pass_on(chorus_room *r, int i) {
+  uint32_t to = r->join_pending & r->alive & ~bit(r->slots[i].origin);
+  if (to && !outbox_push(r, i, to)) r->outbox_full++;
+}
+
 /* Take a sequence number from a newer (or the current) numbering. */
 static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
   if (h->seq == 0 || h->seq_view < r->ord_view) return;
@@ -419,7 +428,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   if (h.count <= r->delivered[h.origin]) return CHORUS_OK; /* duplicate */
   if (unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
-  int i = find_slot(r, h.origin, h.count);
+  int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
     i = alloc_slot(r);
     if (i < 0) return CHORUS_ERR_QUEUE_FULL;
@@ -435,22 +444,31 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     memcpy(s->vc, h.vc, sizeof(s->vc));
     memcpy(s->text, h.text, h.len);
   }
+  int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
+  if (fresh) pass_on(r, i);
   held_advance(r, h.origin);
   return CHORUS_OK;
 }
 
 static void flush_try_complete(chorus_room *r);
 
+static void join_acked(chorus_room *r);
+
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len) {
-  if (len != CHORUS_ROOM_CTRL_BYTES || from >= r->n ||
-      (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_JOINED))
-    return CHORUS_ERR_BAD_FRAME;
-  if (m[0] == CHORUS_ROOM_CTRL_JOINED) {
-    chorus_room_expect_cut(r); /* live messages wait for the coordinator's cut */
+  if (from >= r->n) return CHORUS_ERR_BAD_FRAME;
+  if (len == CHORUS_ROOM_JOINED_BYTES && m[0] == CHORUS_ROOM_CTRL_JOINED) {
+    if (m[5] == r->self) {
+      chorus_room_expect_cut(r); /* live messages wait for the coordinator's cut */
+    } else if (m[5] < r->n) { /* an acknowledgement, if this node coordinates it */
+      r->join_wait[m[5]] &= ~bit(from);
+      join_acked(r);
+    }
     return CHORUS_OK;
   }
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+    return CHORUS_ERR_BAD_FRAME;
   uint32_t view = chorus_wire_get_u32(m + 1);
   if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
   flush_try_complete(r);
@@ -794,6 +812,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
+  r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
@@ -844,8 +863,41 @@ uint32_t chorus_room_join_first(const chorus_room *r, size_t rank) {
   return c + 1;
 }
 
+/* Queue for newcomer `rank` what it cannot get from the history or from new
+ * traffic (what is held here, or delivered and not stable), then
+ * FLUSH_DONE: these relays are all it would get from here in a flush of
+ * this view (members may stand at different views when they let it in),
+ * so it need not wait for them again. */
+static void join_relays(chorus_room *r, size_t rank) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+      outbox_push(r, (int32_t)i, bit(rank));
+  }
+  uint8_t fd[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  chorus_wire_put_u32(fd + 1, r->view);
+  chorus_room_push_control(r, bit(rank), fd, sizeof fd);
+}
+
+
+/* JOINED: "rank `joiner` is in my view now" to the ranks in `to`. */
+static void joined_push(chorus_room *r, size_t joiner, uint32_t to) {
+  uint8_t c[CHORUS_ROOM_JOINED_BYTES] = {CHORUS_ROOM_CTRL_JOINED};
+  chorus_wire_put_u32(c + 1, r->view);
+  c[5] = (uint8_t)joiner;
+  chorus_room_push_control(r, to, c, sizeof c);
+}
+
+/* Coordinator: newcomers whose admission every other member has now
+ * acknowledged (JOINED) no longer need messages passed on from here. */
+static void join_acked(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++)
+    if ((r->join_pending & bit(k)) && !(r->join_wait[k] & r->alive))
+      r->join_pending &= ~bit(k);
+}
+
 int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
-                     int coordinator) {
+                     int coordinator, uint32_t ack_to) {
   if (rank >= r->n || rank == r->self || (r->alive & bit(rank)) || first == 0)
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
@@ -859,28 +911,20 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
     if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];
   }
   r->alive |= bit(rank);
-  if (coordinator) {
-    for (size_t k = 0; k < r->hist_count; k++)
-      outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), bit(rank));
-    join_state_push(r, rank);
-  } else {
-    uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_JOINED};
-    chorus_wire_put_u32(c + 1, r->view);
-    chorus_room_push_control(r, bit(rank), c, sizeof c);
-  }
-  /* What it cannot get from the history or from new traffic. */
-  for (size_t i = 0; i < r->retain_max; i++) {
-    const chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
-      outbox_push(r, (int32_t)i, bit(rank));
-  }
-  /* These relays are all it would get from here in a flush of this view
-   * (members may stand at different views when they let it in): it need
-   * not wait for them again. */
-  uint8_t fd[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
-  chorus_wire_put_u32(fd + 1, r->view);
-  chorus_room_push_control(r, bit(rank), fd, sizeof fd);
   r->state_dirty |= bit(rank);
+  if (coordinator) {
+    for (size_t h = 0; h < r->hist_count; h++)
+      outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+    join_state_push(r, rank);
+    /* Until every other member has let it in, a message may still reach
+     * this node that its origin sent before: it is passed on (pass_on). */
+    r->join_wait[rank] = others(r) & ~bit(rank);
+    r->join_pending |= bit(rank);
+    join_acked(r);
+  } else {
+    joined_push(r, rank, bit(rank) | (ack_to & r->alive & ~bit(r->self)));
+  }
+  join_relays(r, rank);
   return CHORUS_OK;
 }
 
@@ -974,6 +1018,7 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
   out->sequencer = (uint32_t)chorus_room_sequencer(r);
   out->alive_mask = r->alive;
   out->discarded = r->discarded;
+  out->outbox_full = r->outbox_full;
   out->relayed = r->relayed;
   out->flushing = r->flushing;
   out->oldest_unstable_us = UINT64_MAX;

@@ -54,9 +54,12 @@
  *     each rank the incarnation it knows and that incarnation's first count
  *   HISTORY     5 | origin 1 | order 1 | epoch 4 | count 4 | view 4 | seq 4 |
  *               text       one delivered message of the room's history
- *   JOINED      6 | view 4   (5 bytes; handled by the room)
- *     a member other than the coordinator has admitted the receiver: what
- *     follows on its link waits for the coordinator's JOIN_STATE
+ *   JOINED      6 | view 4 | joiner 1   (6 bytes; handled by the room)
+ *     the sender has let rank `joiner` into its view. To the joiner: what
+ *     follows waits for the coordinator's JOIN_STATE. To the coordinator
+ *     (from every other member): an acknowledgement; the coordinator takes
+ *     its cut once all have come, so the cut holds every message a member
+ *     sent before it let the joiner in
  *
  * A member's room numbering (count) continues across its incarnations: a
  * restarted member's first message is numbered after the last one of its
@@ -67,6 +70,7 @@
 #define CHORUS_ROOM_CTRL_JOIN_STATE 4
 #define CHORUS_ROOM_CTRL_HISTORY 5
 #define CHORUS_ROOM_CTRL_JOINED 6
+#define CHORUS_ROOM_JOINED_BYTES 6
 #define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 16 * (size_t)(n))
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
@@ -126,6 +130,10 @@ typedef struct chorus_room {
   int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
                                              nothing is delivered live */
   int cut_taken;                          /* a JOIN_STATE was adopted */
+  uint32_t join_pending;                  /* coordinator: newcomers (ranks)
+                                             still waiting for their cut */
+  uint32_t join_wait[CHORUS_MEMBERS_MAX]; /* ranks whose JOINED for that
+                                             newcomer has not come yet */
   uint32_t flush_members;                 /* survivors the flush waits for */
   uint32_t past[CHORUS_MEMBERS_MAX];      /* causal past: vector clock of
                                              everything delivered here */
@@ -138,6 +146,7 @@ typedef struct chorus_room {
   size_t ob_head, ob_count;
   uint64_t discarded;                     /* undeliverable after a flush */
   uint64_t relayed;                       /* messages relayed in flushes */
+  uint64_t outbox_full;                   /* sends lost: no outbox entry */
 } chorus_room;
 
 /*
@@ -249,15 +258,17 @@ uint32_t chorus_room_join_first(const chorus_room *r, size_t rank);
  * `first`, see chorus_room_join_first) to the view. Messages of its older
  * incarnations numbered `first` or later are discarded (orphans). Every
  * member relays to it what it holds and is not yet stable; the coordinator
- * (`coordinator` = 1) first sends it the history and its own state
- * (JOIN_STATE), any other member first sends JOINED; so the newcomer
- * delivers the history, then continues in the room's order from the
- * coordinator's cut. The sequencer stays.
+ * (`coordinator` = 1) sends it JOINED, then, once every other member has
+ * acknowledged the admission with JOINED, the history and its own state
+ * (JOIN_STATE); any other member sends JOINED to it and to the ranks in
+ * `ack_to` (the coordinator) first. So the newcomer delivers the history,
+ * then continues in the room's order from the coordinator's cut. The
+ * sequencer stays.
  * Errors: CHORUS_ERR_INVAL (self or already in the view),
  * CHORUS_ERR_QUEUE_FULL (no outbox room; retry after polling).
  */
 int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
-                     int coordinator);
+                     int coordinator, uint32_t ack_to);
 
 /*
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a
@@ -295,7 +306,7 @@ typedef struct chorus_room_stats {
   uint32_t retained;      /* delivered, not yet stable */
   uint32_t stability_lag; /* messages delivered here, not yet stable */
   uint64_t oldest_unstable_us; /* held_us of the oldest unstable message */
-  uint64_t discarded, relayed;
+  uint64_t discarded, relayed, outbox_full;
   int flushing;
 } chorus_room_stats;
 
