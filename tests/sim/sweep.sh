@@ -9,7 +9,8 @@
 # the whole mix from the seed. The fd-* sub-sweeps let the peers' own
 # failure detector find the crashes (fast and default profiles; no false
 # removal over long lossy runs without crashes); the restart-* ones bring
-# crashed nodes back with a new epoch (catch-up, rejoin, views). The
+# crashed nodes back with a new epoch (catch-up, rejoin, views), in every
+# order, before or after their crash is detected, one or two at a time. The
 # regress-* lines replay every seed that ever failed (kept for good, one
 # seed each). Sub-sweeps run in parallel (SIM_JOBS, default 2); each stops
 # at its first failing seed and prints the property, the first offending
@@ -19,10 +20,10 @@
 # fixed yet: each must still fail with the property it names (then it is
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
-# property fails the sweep (look again). Restarts and the detector are
-# swept in the configurations that pass today (fifo order for restarts,
-# restarts after detection, one restart at a time); widen them as the
-# known bugs get fixed.
+# property fails the sweep (look again). The known restart bugs are all
+# about a coordinator that crashes in the middle of a view change or a
+# join, a view change behind a lossy backlog, and the detector-off oracle;
+# widen the sweeps as they get fixed.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -113,6 +114,10 @@ restart-fifo-default|21201..21240|--fd default --crashes 1 --restarts 1 --order 
 restart-seq-fifo|21301..21360|--fd fast --crashes 1 --crash-victim sequencer --restarts 1 --order fifo --downtime 3000:8000 --loss 0.05
 restart-lossy-fifo|21401..21460|--fd fast --crashes 1 --restarts 1 --order fifo --downtime 3000:8000 --loss 0.2 --dup 0.1 --reorder 0.2 --private 0.4
 restart-oracle-fifo|21501..21580|--crashes 1 --restarts 1 --order fifo --downtime 3000:8000 --loss 0.05
+restart-total|21601..21660|--fd fast --crashes 1 --restarts 1 --loss 0.05
+restart-safe|21701..21740|--fd fast --crashes 1 --restarts 1 --order safe --loss 0.05
+restart-mixed-two|21801..21839|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1
+restart-swarm|21901..21960|--swarm --fd fast --crashes 1 --restarts 1
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -124,6 +129,7 @@ known-join-coordinator-crash-mid-announce|127|false_removal|--nodes 6 --loss 0.1
 known-join-coordinator-crash-before-cut|79|catch_up|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 known-coordinator-crash-mid-announce-order|10|view_agreement|--swarm --crashes 2 --fd fast --restarts 2
 known-restart-view-behind-backlog|310|detection|--swarm --crashes 1 --fd fast --restarts 1
+known-join-coordinator-crash-mid-announce-2|21840|false_removal|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
