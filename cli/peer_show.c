@@ -169,6 +169,51 @@ void chorus_show_notice(chorus_show *v, const char *fmt, ...) {
   va_end(ap);
 }
 
+void chorus_show_server(chorus_show *v, const char *what, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  show_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"server\",\"what\":", v->out);
+    chorus_json_cstr(v->out, what);
+    fputs(",\"message\":", v->out);
+    chorus_json_cstr(v->out, msg);
+    fputs("}\n", v->out);
+  } else {
+    fprintf(v->out, "-- %s\n", msg);
+  }
+  show_end(v);
+}
+
+void chorus_show_entries(chorus_show *v, int rooms, const chorus_srv_entry *entries, size_t n,
+                         size_t total) {
+  show_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"%s\",\"total\":%zu,\"list\":[", rooms ? "rooms" : "users",
+            total);
+    for (size_t i = 0; i < n; i++) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", v->out);
+      chorus_json_cstr(v->out, entries[i].name);
+      if (rooms) fprintf(v->out, ",\"members\":%u}", (unsigned)entries[i].value);
+      else fprintf(v->out, ",\"online\":%s}",
+                   (entries[i].value & CHORUS_SRV_FLAG_ONLINE) ? "true" : "false");
+    }
+    fputs("]}\n", v->out);
+  } else {
+    fprintf(v->out, "-- %zu %s%s\n", total, rooms ? "room" : "user", total == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+      if (rooms) fprintf(v->out, "--   %s (%u members)\n", entries[i].name, (unsigned)entries[i].value);
+      else fprintf(v->out, "--   %s%s\n", entries[i].name,
+                   (entries[i].value & CHORUS_SRV_FLAG_ONLINE) ? " (online)" : "");
+    }
+    if (n < total) fprintf(v->out, "--   ... and %zu more\n", total - n);
+  }
+  show_end(v);
+}
+
 void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t text_len_bytes) {
   const char *code = chorus_errname(err);
   switch (err) {
@@ -200,9 +245,23 @@ void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t te
 
 /* ---- messages and membership ------------------------------------------- */
 
+/* Mark where caught-up history begins and ends (room messages only). */
+static void view_history_edge(chorus_show *v, const chorus_loop_event *ev) {
+  if (ev->msg_kind != CHORUS_MSG_ROOM || ev->history == v->in_history) return;
+  v->in_history = ev->history;
+  if (v->json)
+    fprintf(v->out, "{\"event\":\"history\",\"state\":\"%s\"}\n",
+            ev->history ? "begin" : "end");
+  else if (ev->history)
+    fputs("-- history: room messages sent before you joined or while you were away\n", v->out);
+  else
+    fputs("-- end of history: live messages follow\n", v->out);
+}
+
 static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
   show_begin(v);
+  view_history_edge(v, ev);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
     chorus_json_cstr(v->out, ev->name);
@@ -210,8 +269,8 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
             (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
-      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu", (unsigned long)ev->view,
-              (unsigned long)ev->seq);
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s", (unsigned long)ev->view,
+              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "");
     fputs(",\"text\":", v->out);
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);
@@ -502,6 +561,8 @@ static size_t view_tx_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"cmds_refused", c->cmds_refused},  {"cmds_held", c->cmds_held},
       {"cmd_queue_full", c->queue_full},  {"cmds_queued", s->queued_cmds},
       {"view_changes", c->view_changes},  {"unknown_outputs", c->unknown_outputs},
+      {"rx_strangers", c->rx_strangers},  {"members_set", c->members_set},
+      {"members_refused", c->members_refused},
   };
   _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);
@@ -572,5 +633,6 @@ void chorus_show_on_event(void *ctx, const chorus_loop_event *ev) {
     case CHORUS_LOOP_EV_LEAVING: view_leaving(v, ev); return;
     case CHORUS_LOOP_EV_WHO: view_who(v, ev->snap); return;
     case CHORUS_LOOP_EV_STATS: view_stats(v, ev->snap); return;
+    case CHORUS_LOOP_EV_STRANGER: return; /* for the server watcher, not the user */
   }
 }

@@ -67,6 +67,27 @@ int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
   return CHORUS_OK;
 }
 
+void chorus_link_reset(chorus_link *l, uint64_t now_us) {
+  chorus_link_slot *snd = l->snd, *rcv = l->rcv;
+  uint8_t *frag_mem = l->frag_mem;
+  chorus_link_config cfg = l->cfg;
+  size_t w = cfg.window_frames;
+  memset(l, 0, sizeof(*l));
+  memset(snd, 0, w * sizeof(*snd));
+  memset(rcv, 0, w * sizeof(*rcv));
+  l->cfg = cfg;
+  l->snd = snd;
+  l->rcv = rcv;
+  l->frag_mem = frag_mem;
+  for (size_t i = 0; i < w; i++) {
+    l->snd[i].frag = l->frag_mem + i * CHORUS_WIRE_FRAG_BYTES_MAX;
+    l->rcv[i].frag = l->frag_mem + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
+  }
+  chorus_rtt_init(&l->rtt, cfg.rto_us_initial, cfg.rto_us_min, cfg.rto_us_max,
+                  cfg.ack_delay_us);
+  l->hello_due_us = now_us;
+}
+
 void chorus_link_free(chorus_link *l) {
   free(l->snd);
   free(l->rcv);

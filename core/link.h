@@ -88,6 +88,11 @@ typedef struct chorus_link {
 int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
                      uint64_t now_us);
 
+/* chorus_link_reset forgets everything about the peer (a new occupant of
+ * the member slot): as after chorus_link_init, keeping the rings. The first
+ * HELLO is due at `now_us`. Cannot fail. */
+void chorus_link_reset(chorus_link *l, uint64_t now_us);
+
 /* chorus_link_free releases the rings; safe on a zeroed or freed link. */
 void chorus_link_free(chorus_link *l);
 

@@ -68,6 +68,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
   p->unadmitted &= ~(1u << member);
+  p->leavers &= ~(1u << member); /* a new incarnation or occupant */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
   if (p->ev_count < CHORUS_EVENTS_MAX) {

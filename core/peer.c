@@ -43,31 +43,45 @@ static int config_check(const chorus_peer_config *cfg) {
   return CHORUS_OK;
 }
 
+static int name_ok(const char *n) {
+  size_t len = n ? strlen(n) : 0;
+  return len > 0 && len <= CHORUS_NAME_BYTES_MAX && chorus_utf8_valid((const uint8_t *)n, len);
+}
+
+/* Another slot than `except` holds a name with wire id `id`. */
+static int id_taken(const chorus_peer *p, uint32_t id, size_t except) {
+  for (size_t j = 0; j < p->count; j++)
+    if (j != except && p->names[j][0] && p->ids[j] == id) return 1;
+  return 0;
+}
+
 /* Copy and check the member names; find self. */
 static int members_init(chorus_peer *p, const chorus_peer_config *cfg) {
   if (!cfg->self_name) return CHORUS_ERR_INVAL;
   p->count = cfg->member_count;
   p->self = CHORUS_MEMBERS_MAX;
+  p->slots = cfg->slots != 0;
   for (size_t i = 0; i < p->count; i++) {
     const char *n = cfg->member_names[i];
-    size_t len = n ? strlen(n) : 0;
-    if (len == 0 || len > CHORUS_NAME_BYTES_MAX ||
-        !chorus_utf8_valid((const uint8_t *)n, len))
-      return CHORUS_ERR_INVAL;
-    memcpy(p->names[i], n, len + 1);
+    if (!n && p->slots) {
+      p->removed |= 1u << i; /* vacant */
+      continue;
+    }
+    if (!name_ok(n)) return CHORUS_ERR_INVAL;
+    memcpy(p->names[i], n, strlen(n) + 1);
     p->ids[i] = chorus_wire_name_id(n);
-    for (size_t j = 0; j < i; j++)
-      if (p->ids[j] == p->ids[i]) return CHORUS_ERR_INVAL; /* same name or hash */
+    if (id_taken(p, p->ids[i], i)) return CHORUS_ERR_INVAL; /* same name or hash */
     if (strcmp(n, cfg->self_name) == 0) p->self = i;
   }
   if (p->self >= p->count) return CHORUS_ERR_INVAL;
-  /* Rank = position in byte-wise name order: the same at every member. */
+  /* Rank = slot, or position in byte-wise name order: the same at every
+   * member either way. */
   for (size_t i = 0; i < p->count; i++) {
     size_t rank = 0;
-    for (size_t j = 0; j < p->count; j++)
+    for (size_t j = 0; j < p->count && !p->slots; j++)
       if (strcmp(p->names[j], p->names[i]) < 0) rank++;
-    p->rank_of[i] = rank;
-    p->idx_of[rank] = i;
+    p->rank_of[i] = p->slots ? i : rank;
+    p->idx_of[p->rank_of[i]] = i;
   }
   return CHORUS_OK;
 }
@@ -96,6 +110,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   if (rc == CHORUS_OK)
     rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
                           cfg->retain_msgs, cfg->msg_bytes_max, cfg->history_msgs);
+  if (rc == CHORUS_OK && p->removed) chorus_room_set_members(&p->room, ~p->removed);
   p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
   if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {
@@ -115,6 +130,8 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     if (cfg->fd_mode == CHORUS_FD_MODE_FAST) chorus_fd_profile_fast(&fc);
     else chorus_fd_profile_default(&fc);
     chorus_fd_init(&p->fd, &fc, p->count, p->self, 0, &p->prng); /* clock: fd_start */
+    for (size_t i = 0; i < p->count; i++)
+      if (p->removed & (1u << i)) chorus_fd_forget(&p->fd, i);
     p->fd_on = 1;
   }
   *out = p;
@@ -200,7 +217,7 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
  * UNADMITTED flag) and private messages. */
 static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   for (size_t i = 0; i < p->count; i++) {
-    if (p->ids[i] != h->src_id || i == p->self) continue;
+    if (p->ids[i] != h->src_id || i == p->self || !p->names[i][0]) continue;
     if (chorus_peer_linked(p, i) && h->src_epoch <= p->links[i].peer_epoch) return (int)i;
     if (!(p->removed & (1u << i))) return (int)i;
     if (h->src_epoch > p->links[i].peer_epoch) {
@@ -673,7 +690,7 @@ uint64_t chorus_peer_deadline(const chorus_peer *p) {
 
 int chorus_peer_member_index(const chorus_peer *p, const char *name) {
   for (size_t i = 0; i < p->count; i++)
-    if (strcmp(p->names[i], name) == 0) return (int)i;
+    if (p->names[i][0] && strcmp(p->names[i], name) == 0) return (int)i;
   return CHORUS_ERR_UNKNOWN_USER;
 }
 
@@ -708,5 +725,29 @@ int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
                                chorus_link_stats *out) {
   if (member >= p->count || member == p->self) return CHORUS_ERR_INVAL;
   chorus_link_stats_get(&p->links[member], out);
+  return CHORUS_OK;
+}
+
+int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const char *name) {
+  if (!p || !p->slots || member >= p->count || member == p->self || !name_ok(name))
+    return CHORUS_ERR_INVAL;
+  int named = p->names[member][0] != '\0';
+  if (named && strcmp(p->names[member], name) == 0) return CHORUS_OK;
+  uint32_t id = chorus_wire_name_id(name);
+  int in_view = chorus_peer_in_view(p, member);
+  if ((named && in_view) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
+  memcpy(p->names[member], name, strlen(name) + 1);
+  p->ids[member] = id;
+  /* In the view unnamed: a JOIN view admitted it before the server told us
+   * its name; its link already follows it. */
+  if (in_view) return CHORUS_OK;
+  chorus_link_reset(&p->links[member], now_us);
+  p->restarted &= ~(1u << member);
+  p->rejoin &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
+  p->rejoin_epoch[member] = 0;
+  p->fdq_len[member] = 0;
+  p->farewell_until_us[member] = 0;
+  p->leavers &= ~(1u << member);
   return CHORUS_OK;
 }

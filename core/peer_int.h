@@ -17,6 +17,7 @@ struct chorus_peer {
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
   size_t count, self;
+  int slots;                          /* ranks are slots; names may be "" */
   size_t rank_of[CHORUS_MEMBERS_MAX]; /* member index -> room rank */
   size_t idx_of[CHORUS_MEMBERS_MAX];  /* room rank -> member index */
   uint32_t removed;                   /* member indices out of the view */

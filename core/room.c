@@ -85,6 +85,13 @@ void chorus_room_free(chorus_room *r) {
 
 size_t chorus_room_sequencer(const chorus_room *r) { return r->seq_rank; }
 
+static void sequencer_update(chorus_room *r);
+
+void chorus_room_set_members(chorus_room *r, uint32_t ranks) {
+  r->alive = (ranks | bit(r->self)) & (uint32_t)((1u << r->n) - 1);
+  sequencer_update(r);
+}
+
 /* After the sequencer leaves the view, the lowest remaining rank takes over:
  * every survivor computes the same. */
 static void sequencer_update(chorus_room *r) {

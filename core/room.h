@@ -163,6 +163,11 @@ void chorus_room_free(chorus_room *r);
 /* Rank of the view's sequencer. */
 size_t chorus_room_sequencer(const chorus_room *r);
 
+/* chorus_room_set_members sets the first view's members (bit per rank; self
+ * is always in) before any traffic, when some ranks are vacant slots; the
+ * sequencer becomes the lowest rank in it. */
+void chorus_room_set_members(chorus_room *r, uint32_t ranks);
+
 /*
  * chorus_room_submit creates an own message of `order` with text[0..len)
  * (already validated) and schedules its sends. Stores its count in *count.
