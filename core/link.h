@@ -19,8 +19,10 @@
  *
  * A stream lives as long as both incarnations (epochs) do: when the peer
  * restarts (chorus_link_on_epoch), both directions start again at wire
- * sequence 0 and what the old incarnation never acknowledged is sent anew,
- * but for the tail of a message whose head it took (abandoned, counted).
+ * sequence 0 and the private messages the old incarnation never
+ * acknowledged are sent anew, but for the tail of a message whose head it
+ * took; that tail and every room and control frame are abandoned (counted):
+ * they belonged to the old incarnation's place in the room.
  */
 #ifndef CHORUS_LINK_H
 #define CHORUS_LINK_H

@@ -9,12 +9,13 @@
 #include "peer_int.h"
 
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
- * joiner rank 1 (0xFF unless reason is JOIN) */
+ * joiner rank 1 (0xFF unless reason is JOIN) | joiner's first count 4 (see
+ * chorus_room_join_first; 0 unless reason is JOIN) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 15
+#define CHORUS_VIEW_CTRL_BYTES 19
 #define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -55,14 +56,18 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
-/* Let `member` (incarnation `epoch`) into the view; the coordinator also
- * hands it the history and its state. */
-static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
+/* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
+ * the coordinator also hands it the history and its state. */
+static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
+                  int coordinator, size_t from) {
   if (chorus_peer_in_view(p, member)) return;
-  if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  uint32_t ack_to = coordinator ? 0 : 1u << p->rank_of[from];
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator, ack_to) < 0)
+    return;
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
   p->leavers &= ~(1u << member); /* a new incarnation or occupant */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
@@ -80,7 +85,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
@@ -92,14 +97,17 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
     else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
              !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, 0);
+      admit(p, i, epoch, first, 0, from);
   }
 }
 
 /* The member that proposes views: the sequencer, unless this node believes
  * it dead or it is leaving; then the lowest rank in the view that is not. */
 static int coordinates(const chorus_peer *p, size_t i) {
+  /* A member seen restarted is not its old incarnation: it cannot remove
+   * that one, nor admit itself. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(p->unadmitted & (1u << i)) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -114,7 +122,8 @@ static size_t coordinator(const chorus_peer *p) {
 /* Coordinator: announce the view `keep` (bit per member index) to its
  * members except `skip`, and install it. */
 static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
-                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner) {
+                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner,
+                          uint32_t first) {
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
@@ -128,22 +137,24 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   c[9] = (uint8_t)why;
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
+  chorus_wire_put_u32(c + 15, first);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
-  view_announce(p, keep, 0, why, 0, NO_JOINER);
-  view_apply(p, keep, why, 0, NO_JOINER);
+  view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
+  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
  * hears the history and JOIN_STATE instead. */
 static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t keep = view_members(p) | (1u << member);
+  uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
-                (uint8_t)p->rank_of[member]);
-  admit(p, member, epoch, 1);
+                (uint8_t)p->rank_of[member], first);
+  admit(p, member, epoch, first, 1, p->self);
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -151,6 +162,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
  * admission waits until that view change has completed here. */
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  if (p->room.awaiting_cut) return; /* not in the view itself yet */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -170,7 +182,8 @@ static void rejoin_check(chorus_peer *p) {
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */
 static void view_check(chorus_peer *p) {
-  if (coordinator(p) != p->self) return;
+  /* A member that joins holds the view it booted with, not the room's. */
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return;
   uint32_t dead = 0, gone = p->leavers & view_members(p);
   for (size_t i = 0; i < p->count; i++)
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
@@ -192,15 +205,15 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (i == p->self || in == chorus_peer_in_view(p, i)) continue;
-    if (in) {
-      /* Admitted before us, into a seat we held vacant. */
+    if (i == p->self || in == !(p->removed & (1u << i))) continue;
+    if (in) { /* one this node had removed on its own, or held as a
+                 vacant seat, before it was let in */
       p->removed &= ~(1u << i);
       if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
-    } else {
-      p->removed |= 1u << i;
-      if (p->fd_on) chorus_fd_forget(&p->fd, i);
+      continue;
     }
+    p->removed |= 1u << i;
+    if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, p->self, p->epoch, 0);
@@ -231,7 +244,8 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
   for (size_t i = 0; i < p->count; i++)
     if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
+             chorus_wire_get_u32(m + 15), from);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
@@ -256,7 +270,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
-  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
+  else if (type == CHORUS_FRAME_VOUCH)
+    chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
   else {
     uint32_t before = p->fd.self_incarnation;
     chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
@@ -287,7 +302,9 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
        chorus_fd_next(&p->fd, now_us, &a)) {
     switch (a.kind) {
     case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
-    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
+    case CHORUS_FD_SEND_VOUCH:
+      fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, a.incarnation);
+      break;
     case CHORUS_FD_SEND_SUSPECT:
       fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
       break;

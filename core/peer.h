@@ -186,6 +186,8 @@ typedef struct chorus_peer_stats {
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
   uint32_t room_outbox;     /* room sends waiting for link window space */
+  uint64_t room_outbox_full; /* room sends dropped: outbox full (a newcomer's
+                                catch-up; should stay 0) */
   uint32_t flushing;        /* 1 while a view change settles */
   uint32_t next_seq;        /* next position of the total order to deliver */
   uint64_t fd_suspicions;   /* members this node suspected */
