@@ -197,6 +197,19 @@ static void view_check(chorus_peer *p) {
   }
 }
 
+/* The cut lists member i with the boot this node has heard from (one it
+ * took for a newcomer, e.g. a seat's new occupant that greeted it before
+ * its own admission): that boot is admitted, its room traffic flows. A
+ * newer boot than the cut's stays unadmitted. */
+static void cut_admits(chorus_peer *p, size_t i) {
+  uint32_t epoch = p->room.epoch[p->rank_of[i]];
+  if (epoch == 0 || p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) return;
+  p->unadmitted &= ~(1u << i);
+  p->rejoin &= ~(1u << i);
+  p->restarted &= ~(1u << i);
+  chorus_link_on_epoch(&p->links[i], epoch, 0);
+}
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
@@ -205,6 +218,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
+    if (in && i != p->self) cut_admits(p, i);
     if (i == p->self || in == !(p->removed & (1u << i))) continue;
     if (in) { /* one this node had removed on its own, or held as a
                  vacant seat, before it was let in */

@@ -37,7 +37,7 @@ trap 'grp_kill; [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; [ -n "${KEE
 trap 'exit 1' INT TERM
 
 [ -x "$CHORUS" ] || { echo "server10: $CHORUS not built (run make)"; exit 1; }
-ALL=$(grp_names 10)
+ALL=$(grp_names "${N:-10}")
 ok=1
 bad() { echo "server10: FAIL: $*"; ok=0; }
 
@@ -69,7 +69,7 @@ members() {
   grep '"event":"view"' "$GRP_DIR/$1.out" 2>/dev/null | tail -1 |
     sed -n 's/.*"members":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | grep -c .
 }
-all_in_full_view() { for n in $GRP_NAMES; do [ "$(members "$n")" -eq 10 ] || return 1; done; }
+all_in_full_view() { for n in $GRP_NAMES; do [ "$(members "$n")" -eq "${N:-10}" ] || return 1; done; }
 all_have() {   # all_have PATTERN: every current member printed it
   for n in $GRP_NAMES; do grep -q -F -- "$1" "$GRP_DIR/$n.out" || return 1; done
 }

@@ -151,6 +151,40 @@ static void test_quick_joins_named_late(void) {
   minnet_free(&m);
 }
 
+/* Everyone but the coordinator names each newcomer at once (the server
+ * lists it to all); the coordinator learns carol's name last, so carol
+ * hears dave's greetings, as a stranger's and then as a named member's,
+ * long before her own cut. Then a member crashes, and the view change (its
+ * flush) must complete with everyone. */
+static void test_named_early_then_crash(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 4;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  const char *name[4] = {"alice", "bob", "carol", "dave"};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
+    for (size_t k = 0; k < i; k++)
+      if (k != 0 || i != 2) CHECK_EQ(chorus_peer_set_member(m.peer[k], m.now_us, i, name[i]), 0);
+    minnet_run(&m, 3000);
+  }
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(m.last_members[i], 0xF);
+  chorus_peer_free(m.peer[1]); /* bob crashes */
+  m.peer[1] = NULL;
+  minnet_run(&m, 4000000);
+  size_t mark = m.nlog;
+  say(&m, 0, "after bob");
+  say(&m, 2, "after bob");
+  say(&m, 3, "after bob");
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++)
+    if (i != 1) CHECK_EQ(deliveries(&m, i, 0, mark), 3);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -177,6 +211,7 @@ int main(void) {
   RUN(test_slot_reused_by_another_user);
   RUN(test_join_view_before_name);
   RUN(test_quick_joins_named_late);
+  RUN(test_named_early_then_crash);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
