@@ -26,14 +26,14 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/peers.sh
 . tests/integration/lib/rounds.sh
+. tests/integration/lib/server.sh
 
 TEST_NAME=server10
 DETECT_BOUND_MS=${DETECT_BOUND_MS:-5000}
 STEP=${STEP:-30}
 ROUND_MSGS=3
 T=$(mktemp -d "${TMPDIR:-/tmp}/chorus-server10.XXXXXX") || exit 1
-SRV_PID=
-trap 'grp_kill; [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'grp_kill; srv_kill; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
 [ -x "$CHORUS" ] || { echo "server10: $CHORUS not built (run make)"; exit 1; }
@@ -42,34 +42,12 @@ ok=1
 bad() { echo "server10: FAIL: $*"; ok=0; }
 
 # ---- the server -------------------------------------------------------------
-srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV_PID" 2>/dev/null; }
-srv_launch() {   # srv_launch PORT
-  "$CHORUS" server --listen "127.0.0.1:$1" --data "$T/data" --iterations 1000 \
-    >"$T/srv.log" 2>"$T/srv.err" &
-  SRV_PID=$!
-  wait_until 20 srv_ready
-  kill -0 "$SRV_PID" 2>/dev/null
-}
-for attempt in 1 2 3 4 5 6; do
-  SRV_PORT=$(( 20000 + ($$ * 13 + attempt * 977) % 30000 ))
-  srv_launch "$SRV_PORT" && break
-  wait "$SRV_PID" 2>/dev/null
-  SRV_PID=
-  grep -q "cannot bind" "$T/srv.err" || break
-done
-[ -n "$SRV_PID" ] || { echo "server10: the server did not start: $(cat "$T/srv.err")"; exit 1; }
-GRP_SERVER=127.0.0.1:$SRV_PORT
+srv_start "$T" || exit 1
 mkdir -p "$T/g"
 echo "correct horse" >"$T/g/pw"
 
 # ---- helpers ----------------------------------------------------------------
 grp_opts() { echo "--seed $(echo "$ALL" | tr ' ' '\n' | grep -n -x "$1" | cut -d: -f1)"; }
-# members NAME: the member count of NAME's last view event (0 if none).
-members() {
-  grep '"event":"view"' "$GRP_DIR/$1.out" 2>/dev/null | tail -1 |
-    sed -n 's/.*"members":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | grep -c .
-}
-all_in_full_view() { for n in $GRP_NAMES; do [ "$(members "$n")" -eq "${N:-10}" ] || return 1; done; }
 all_have() {   # all_have PATTERN: every current member printed it
   for n in $GRP_NAMES; do grep -q -F -- "$1" "$GRP_DIR/$n.out" || return 1; done
 }
@@ -77,7 +55,7 @@ all_have() {   # all_have PATTERN: every current member printed it
 start=$(now_s)
 grp_start "$T/g" "$ALL" --fd fast --block || exit 1
 echo "server10: server on $GRP_SERVER, 10 peers up on 127.0.0.1:$GRP_BASE.."
-wait_until "$STEP" all_in_full_view || bad "the ten did not all reach a view of 10"
+wait_until "$STEP" grp_all_in_view "${N:-10}" || bad "the ten did not all reach a view of 10"
 TAG=hello round
 
 # ---- kill -9 and restart ------------------------------------------------------
