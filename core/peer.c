@@ -735,7 +735,15 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   if (named && strcmp(p->names[member], name) == 0) return CHORUS_OK;
   uint32_t id = chorus_wire_name_id(name);
   int in_view = chorus_peer_in_view(p, member);
-  if ((named && in_view) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
+  if (named && in_view) return CHORUS_ERR_INVAL;
+  for (size_t j = 0; j < p->count; j++) {
+    if (j == member || !p->names[j][0] || p->ids[j] != id) continue;
+    /* The user moved seats (its old one lapsed while it was away): the old
+     * seat is out of the view and forgets it; one in the view refuses. */
+    if (j == p->self || chorus_peer_in_view(p, j)) return CHORUS_ERR_INVAL;
+    p->names[j][0] = '\0';
+    p->ids[j] = 0;
+  }
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
   /* In the view unnamed: a JOIN view admitted it before the server told us

@@ -309,10 +309,11 @@ uint64_t chorus_peer_deadline(const chorus_peer *peer);
  * view change (reason JOIN) once it speaks. A slot that a JOIN view put in
  * the view before it was named here just gets its name (its link already
  * follows the newcomer). Naming a slot with the name it already has does
- * nothing. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
+ * nothing; naming it with the name of another slot that is out of the view
+ * (the user's old seat lapsed while it was away) empties that other slot. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
  * mode, `member` out of range or self, the slot is in the view under
  * another name, the name is empty, longer than CHORUS_NAME_BYTES_MAX, not
- * UTF-8, or already another slot's).
+ * UTF-8, or another slot's that is in the view or self).
  */
 int chorus_peer_set_member(chorus_peer *peer, uint64_t now_us, size_t member,
                            const char *name);

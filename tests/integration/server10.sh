@@ -11,7 +11,8 @@
 #      message he missed, marked as history, then chats live;
 #   4. an eleventh peer (zoe) is refused with "room full" and exits 1;
 #   5. the server is stopped: every peer warns that no server answers and
-#      the ten keep chatting;
+#      the ten keep chatting; a newcomer's login fails with "no server
+#      answers" (exit 1);
 #   6. the server comes back on the same data: every peer registers again
 #      by itself; they chat once more and close their input.
 #
@@ -101,6 +102,12 @@ SRV_PID=
 wait_until "$STEP" all_have '"code":"CHORUS_SRV_UNREACHABLE"' ||
   bad "not every peer noticed that no server answers"
 TAG=no-server round
+# A newcomer cannot join while no server answers, and says so.
+"$CHORUS" peer --name zoe --listen "127.0.0.1:$zoe_port" --server "$GRP_SERVER" \
+  --password-file "$T/g/pw" </dev/null >"$T/zoe2.out" 2>"$T/zoe2.err"
+zoe_rc=$?
+[ $zoe_rc -eq 1 ] && grep -q "no server answers" "$T/zoe2.err" ||
+  bad "zoe with no server: exit $zoe_rc, expected 1 with 'no server answers': $(cat "$T/zoe2.err")"
 srv_launch "$SRV_PORT" || bad "the server did not restart on port $SRV_PORT"
 wait_until "$STEP" all_have '"what":"reregistered"' ||
   bad "not every peer registered again with the restarted server"

@@ -81,6 +81,8 @@ static void test_slot_reused_by_another_user(void) {
   CHECK_EQ(m.last_members[0], 0x3);
   /* Refused while the slot is someone else's in the view: bob's slot. */
   CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 1, "dave"), CHORUS_ERR_INVAL);
+  /* Nor may a free seat take the name of a member in the view. */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "bob"), CHORUS_ERR_INVAL);
   CHECK_EQ(slot_add(&m, 2, 300, 0, "dave"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "dave"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "dave"), 0);
@@ -201,8 +203,10 @@ static void test_set_member_errors(void) {
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "\xff"), CHORUS_ERR_INVAL);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0); /* same name again */
-  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 2, "zed"), CHORUS_ERR_INVAL);
-  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[0], 2), ""), 0);
+  /* zed moves from seat 1 (out of the view) to seat 2 */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 2, "zed"), 0);
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[0], 1), ""), 0);
+  CHECK_EQ(chorus_peer_member_index(m.peer[0], "zed"), 2);
   minnet_free(&m);
 }
 
