@@ -137,6 +137,10 @@ typedef struct chorus_output {
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
   int history;            /* DELIVER: 1 if it is room history caught up
                              after joining, not a live message */
+  int merge;              /* DELIVER: 1 if it is a message the other side
+                             of a partition delivered while the views were
+                             apart, delivered now that they merged, in that
+                             side's order (docs/ORDERING.md, "Partitions") */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;
