@@ -33,6 +33,8 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
   if (rc < 0) return rc;
   p->removed |= 1u << member;
+  p->cut &= ~(1u << member);
+  p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
   if (p->ev_count < CHORUS_EVENTS_MAX) {
@@ -99,6 +101,7 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
  * it dead or it is leaving; then the lowest rank in the view that is not. */
 static int coordinates(const chorus_peer *p, size_t i) {
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -175,6 +178,7 @@ static void view_check(chorus_peer *p) {
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
         chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
       dead |= 1u << i;
+  dead |= p->cut & view_members(p) & ~(1u << p->self);
   dead &= ~gone;
   if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
   if (dead) {
@@ -204,6 +208,196 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
 }
 
+/* ---- merge: views that parted in a partition come together again --------
+ * (docs/PROTOCOL.md, "Merging views"; docs/ORDERING.md, "Partitions").
+ * Every member sends a BEACON now and then to each member it removed for a
+ * crash or a partition. When the partition heals, the coordinator of the
+ * side whose coordinator has the lower rank (X) absorbs the other side (Y):
+ * it hears a BEACON from a member of Y naming Y's members and coordinator,
+ * adds them to its view (MERGE), sends the VIEW to X's members, and to each
+ * member of Y its history (MERGE_HIST) and its cut (MERGE_STATE). Y's
+ * coordinator then sends its history to every member of X. Each member
+ * delivers, marked merge, the history entries it lacks, in the order of
+ * the side that sent them. */
+
+#define BEACON_US 1000000u      /* to each removed member */
+#define BEACON_FAST_US 200000u  /* to an absorbed member not heard from yet */
+#define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
+
+static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
+  uint32_t ranks = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (members & (1u << i)) ranks |= 1u << p->rank_of[i];
+  return ranks;
+}
+
+static uint32_t members_of(const chorus_peer *p, uint32_t ranks) {
+  uint32_t members = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (ranks & (1u << p->rank_of[i])) members |= 1u << i;
+  return members;
+}
+
+static void merge_event(chorus_peer *p, size_t member) {
+  if (p->ev_count == CHORUS_EVENTS_MAX) {
+    p->stats.events_dropped++;
+    return;
+  }
+  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, p->links[member].peer_epoch, 0);
+  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+  e->view = p->room.view;
+  e->reason = CHORUS_VIEW_MERGE;
+  e->members = view_members(p);
+}
+
+/* Member i is in the view again, watched by the detector. Its link resumes
+ * where both ends froze it at the removal: neither end took anything from
+ * the other since, so what was unacknowledged is retransmitted and
+ * duplicates are recognised (what was queued then for the old view is
+ * harmless: older VIEWs fall below view_floor, room messages are
+ * recognised by their numbers). */
+static void merge_add(chorus_peer *p, size_t i) {
+  uint32_t b = 1u << i;
+  p->removed &= ~b;
+  p->cut &= ~b;
+  p->rejoin &= ~b;
+  p->beacon_due_us[i] = 0;
+  if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+}
+
+static void merge_events(chorus_peer *p, uint32_t add) {
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_event(p, i);
+}
+
+/* Coordinator of X: absorb the side a BEACON describes. */
+static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
+  uint32_t add = members_of(p, b->ranks), old = view_members(p);
+  uint32_t view = (b->view > p->room.view ? b->view : p->room.view) + 1;
+  if (chorus_room_merge(&p->room, b->ranks, view,
+                        CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0)
+    return; /* no outbox room now: the next BEACON tries again */
+  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
+  c[0] = CHORUS_ROOM_CTRL_VIEW;
+  chorus_wire_put_u32(c + 1, view);
+  chorus_wire_put_u32(c + 5, ranks_of(p, old | add));
+  c[9] = CHORUS_VIEW_MERGE;
+  chorus_wire_put_u32(c + 10, 0);
+  c[14] = b->coord;
+  chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  p->merge_wait |= add;
+  p->view_floor = view;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* A member of X: the coordinator's MERGE view. */
+static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
+  uint32_t add = keep & ~view_members(p) & ~(1u << p->self);
+  if (!(keep & (1u << p->self)) || !add ||
+      chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  p->view_floor = view;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* A member of Y: the absorber's cut. Y's coordinator sends Y's history to
+ * every member of X. */
+static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
+  uint32_t added;
+  size_t y_coord;
+  if (p->absorber != from + 1 ||
+      chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  p->absorber = 0;
+  uint32_t add = members_of(p, added) & ~(1u << p->self);
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  unsigned what = CHORUS_ROOM_MERGE_SEND_ONLY;
+  if (p->rank_of[p->self] == y_coord) what |= CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_DONE;
+  if (added && chorus_room_merge(&p->room, added, p->room.view, what, 0) < 0)
+    p->stats.merge_refused++;
+  p->view_floor = p->room.view;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* The coordinator `from` (lower than ours) will absorb this side: take its
+ * datagrams from now on (its MERGE_STATE comes that way). */
+static void expect_absorber(chorus_peer *p, size_t from) {
+  if (p->absorber == from + 1) {
+    p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
+    return;
+  }
+  if (p->absorber) return; /* one at a time */
+  p->absorber = from + 1;
+  p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
+}
+
+void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b) {
+  if (!p->fd_on || from == p->self || from >= p->count) return;
+  uint32_t mine = ranks_of(p, view_members(p)), me = 1u << p->rank_of[p->self];
+  if (chorus_peer_in_view(p, from)) {
+    /* It removed us (a beacon from before our merge says nothing). */
+    if (!(b->ranks & me) && b->view >= p->view_floor) p->cut |= 1u << from;
+    return;
+  }
+  if ((p->leavers & (1u << from)) || b->coord != b->coord % p->count) return;
+  size_t mycoord = p->rank_of[coordinator(p)];
+  if (b->coord == p->rank_of[from] && b->coord < mycoord &&
+      (!(b->ranks & mine) || (b->ranks & me))) {
+    expect_absorber(p, from);
+    return;
+  }
+  if (coordinator(p) == p->self && mycoord < b->coord && !(b->ranks & mine) &&
+      !p->room.flushing && !p->absorber)
+    absorb(p, b);
+}
+
+void chorus_member_heard(chorus_peer *p, size_t from) {
+  p->merge_wait &= ~(1u << from);
+}
+
+int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
+                              chorus_wire_beacon *b) {
+  if (!p->fd_on) return 0;
+  for (size_t i = 0; i < p->count; i++) {
+    uint32_t bit = 1u << i;
+    int wait = (p->merge_wait & bit) != 0;
+    int gone = (p->removed & bit) && !(p->leavers & bit) && p->links[i].peer_epoch != 0;
+    if (i == p->self || (!gone && !wait)) continue;
+    uint64_t period = wait ? BEACON_FAST_US : BEACON_US;
+    if (p->beacon_due_us[i] == 0) p->beacon_due_us[i] = now_us + period;
+    if (now_us < p->beacon_due_us[i]) continue;
+    p->beacon_due_us[i] = now_us + period;
+    b->coord = (uint8_t)p->rank_of[coordinator(p)];
+    b->view = p->room.view;
+    b->ranks = ranks_of(p, view_members(p));
+    *to = i;
+    return 1;
+  }
+  return 0;
+}
+
+uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
+  uint64_t due = UINT64_MAX;
+  if (!p->fd_on) return due;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->beacon_due_us[i] && p->beacon_due_us[i] < due &&
+        ((p->removed | p->merge_wait) & (1u << i)))
+      due = p->beacon_due_us[i];
+  return due;
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -216,14 +410,27 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     join_state(p, m, len);
     return;
   }
+  if (m[0] == CHORUS_ROOM_CTRL_MERGE_STATE) {
+    merge_install(p, from, m, len);
+    return;
+  }
+  if (m[0] == CHORUS_ROOM_CTRL_MERGE_DONE) {
+    if (chorus_room_on_merge_done(&p->room, p->rank_of[from], m, len) < 0)
+      p->stats.rx_bad_frame++;
+    return;
+  }
   if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != CHORUS_VIEW_CTRL_BYTES ||
       m[9] > CHORUS_VIEW_MERGE) {
     p->stats.rx_bad_frame++;
     return;
   }
-  uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
+  uint32_t view = chorus_wire_get_u32(m + 1);
+  if (view < p->view_floor) return; /* sent before a merge, on a reset link */
+  uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  if (m[9] == CHORUS_VIEW_MERGE) {
+    merge_view(p, keep, view);
+    return;
+  }
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
 }
 
@@ -273,6 +480,7 @@ static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
 /* Carry out what the detector decided; admit members that came back. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   p->now_us = now_us;
+  if (p->absorber && now_us >= p->absorb_until_us) p->absorber = 0; /* gave up */
   rejoin_check(p);
   if (!p->fd_on) return;
   chorus_fd_action a;

@@ -190,6 +190,12 @@ typedef struct chorus_peer_stats {
   uint64_t fd_refutations;  /* suspicions of this node it refuted */
   uint64_t fd_frames_dropped; /* detector frames dropped: per-link queue full */
   uint64_t heartbeats_sent; /* empty datagrams sent to keep a link alive */
+  uint64_t beacons_sent;    /* BEACONs to removed members (merging views) */
+  uint64_t merges;          /* MERGE view changes installed here */
+  uint64_t merge_refused;   /* merges whose sends found no outbox room */
+  uint64_t delivered_merge; /* the other side's messages delivered (merge) */
+  uint64_t merge_gaps;      /* the other side's messages never delivered:
+                               beyond the sender's history */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;

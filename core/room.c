@@ -150,6 +150,7 @@ static chorus_room_send *outbox_push(chorus_room *r, int32_t slot, uint32_t mask
   e->mask = mask;
   e->view = r->view;
   e->ctrl_len = 0;
+  e->hist_type = CHORUS_ROOM_CTRL_HISTORY;
   if (slot >= 0) r->slots[slot].refs++;
   if (slot <= -2) r->hist[-2 - slot].refs++;
   return e;
@@ -335,10 +336,13 @@ int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
 
 /* Take a sequence number from a newer (or the current) numbering. */
 static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
-  if (h->seq == 0 || h->seq_view < r->ord_view) return;
-  if (s->seq == 0 || h->seq_view > s->seq_view) {
+  uint32_t label = h->seq_view;
+  /* A number the absorbing side gave just before a merge, received after. */
+  if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
+  if (h->seq == 0 || label < r->ord_view) return;
+  if (s->seq == 0 || label > s->seq_view) {
     s->seq = h->seq;
-    s->seq_view = h->seq_view;
+    s->seq_view = label;
   }
 }
 
@@ -477,7 +481,7 @@ static int sequence_ready(chorus_room *r) {
   for (size_t i = 0; i < r->retain_max && r->ob_count < outbox_cap(r); i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0 ||
-        !ready_to_number(r, s, eff))
+        (r->merge_hold & bit(s->origin)) || !ready_to_number(r, s, eff))
       continue;
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
@@ -516,6 +520,29 @@ static void past_merge(chorus_room *r, const chorus_room_slot *s) {
 
 /* Keep a delivered message for newcomers; the oldest entry makes way unless
  * it is still being sent to someone (then this one is not recorded). */
+static void hist_put(chorus_room *r, const chorus_room_delivery *d) {
+  if (r->hist_max == 0) return;
+  size_t i = (r->hist_head + r->hist_count) % r->hist_max;
+  if (r->hist_count == r->hist_max) {
+    if (r->hist[r->hist_head].refs) {
+      r->hist_skipped++;
+      return;
+    }
+    r->hist_head = (r->hist_head + 1) % r->hist_max;
+    r->hist_count--;
+  }
+  chorus_room_hist *h = &r->hist[i];
+  h->origin = (uint8_t)d->origin;
+  h->order = d->order;
+  h->origin_epoch = d->origin_epoch;
+  h->count = d->count;
+  h->view = d->view;
+  h->seq = d->seq;
+  h->len = (uint32_t)d->len;
+  memcpy(h->text, d->text, d->len);
+  r->hist_count++;
+}
+
 static void history_record(chorus_room *r, const chorus_room_slot *s) {
   if (r->hist_max == 0) return;
   size_t i = (r->hist_head + r->hist_count) % r->hist_max;
@@ -615,7 +642,7 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
   if (e->slot <= -2) {
     const chorus_room_hist *h = &r->hist[-2 - e->slot];
     if (cap_bytes < CHORUS_ROOM_HISTORY_HDR_BYTES + h->len) return CHORUS_ERR_NOBUF;
-    buf[0] = CHORUS_ROOM_CTRL_HISTORY;
+    buf[0] = e->hist_type;
     buf[1] = h->origin;
     buf[2] = h->order;
     chorus_wire_put_u32(buf + 3, h->origin_epoch);
@@ -718,6 +745,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
+  r->merge_hold = 0; /* a view change settles whatever a merge left */
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
@@ -816,7 +844,8 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
 
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d) {
-  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES || m[0] != CHORUS_ROOM_CTRL_HISTORY ||
+  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES ||
+      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
       m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
       len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
     return CHORUS_ERR_BAD_FRAME;
@@ -872,4 +901,152 @@ int chorus_room_safe_waiting(const chorus_room *r) {
     if (r->slots[i].state == RS_HELD && r->slots[i].order == CHORUS_ORDER_SAFE)
       return 1;
   return 0;
+}
+
+/* ---- merging two views (docs/PROTOCOL.md, "Merging views") ------------ */
+
+/* The cut of chorus_room_merge's MERGE_STATE: JOIN_STATE's fields and the
+ * absorbed side's coordinator. */
+static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
+  c[0] = CHORUS_ROOM_CTRL_MERGE_STATE;
+  chorus_wire_put_u32(c + 1, r->view);
+  chorus_wire_put_u32(c + 5, r->ord_view);
+  chorus_wire_put_u32(c + 9, r->next_seq);
+  chorus_wire_put_u32(c + 13, r->seq_assigned);
+  c[17] = (uint8_t)r->seq_rank;
+  chorus_wire_put_u32(c + 18, r->alive);
+  c[22] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+  c[23 + 8 * r->n] = (uint8_t)y_coord;
+  chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
+}
+
+/* Messages the other side may lack: everything held, and (on the
+ * absorbing side) what was delivered here but is not yet stable. The
+ * absorbed side's delivered messages reach the other side from its
+ * coordinator's history only: one source, one order. */
+static void merge_relay(chorus_room *r, uint32_t to, int held_only) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD ||
+        (!held_only && s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+      outbox_push(r, (int32_t)i, to);
+  }
+}
+
+int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what,
+                      size_t y_coord) {
+  int send_only = (what & CHORUS_ROOM_MERGE_SEND_ONLY) != 0;
+  if (add == 0 || (add & bit(r->self)) || (add >> r->n) != 0 ||
+      (!send_only && (add & r->alive)))
+    return CHORUS_ERR_INVAL;
+  size_t need = r->retain_max + 2 + ((what & CHORUS_ROOM_MERGE_HIST) ? r->hist_max : 0);
+  if (r->ob_count + need > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  if (!send_only) {
+    /* This side's numbering goes on under the merged view's label. */
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_FREE && s->seq != 0 && s->seq_view >= r->ord_view) s->seq_view = view;
+    }
+    r->merge_from = r->ord_view;
+    if (!r->flushing) r->ord_view = view;
+    if (what & CHORUS_ROOM_MERGE_STATE) {
+      r->merge_hold = add;
+      r->merge_ycoord = y_coord;
+    }
+    r->alive |= add;
+    r->view = view;
+  }
+  if (what & CHORUS_ROOM_MERGE_HIST)
+    for (size_t k = 0; k < r->hist_count; k++) {
+      chorus_room_send *e =
+          outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), add);
+      if (e) e->hist_type = CHORUS_ROOM_CTRL_MERGE_HIST;
+    }
+  if (what & CHORUS_ROOM_MERGE_STATE) merge_state_push(r, add, y_coord);
+  if (what & CHORUS_ROOM_MERGE_DONE) {
+    uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_MERGE_DONE};
+    chorus_wire_put_u32(c + 1, r->view);
+    chorus_room_push_control(r, add, c, sizeof c);
+  }
+  merge_relay(r, add, send_only);
+  r->state_dirty |= add;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_MERGE_DONE) return CHORUS_ERR_BAD_FRAME;
+  if (r->merge_hold && from == r->merge_ycoord) r->merge_hold = 0;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
+                               uint32_t *added, size_t *y_coord) {
+  if (len != CHORUS_ROOM_MERGE_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_MERGE_STATE ||
+      m[17] >= r->n || m[22] != r->n || m[23 + 8 * r->n] >= r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  uint32_t alive = chorus_wire_get_u32(m + 18);
+  if (!(alive & bit(r->self)) || (alive >> r->n) != 0 || !(alive & bit(m[17])))
+    return CHORUS_ERR_BAD_FRAME;
+  *added = alive & ~r->alive;
+  *y_coord = m[23 + 8 * r->n];
+  r->view = chorus_wire_get_u32(m + 1);
+  r->ord_view = chorus_wire_get_u32(m + 5);
+  r->next_seq = chorus_wire_get_u32(m + 9);
+  r->seq_assigned = chorus_wire_get_u32(m + 13);
+  r->seq_rank = m[17];
+  r->alive = alive;
+  r->flushing = 0;
+  memset(r->flush_view_of, 0, sizeof r->flush_view_of);
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
+    if (k == r->self || dl <= r->delivered[k]) continue;
+    r->merge_gaps += dl - r->delivered[k];
+    r->delivered[k] = dl;
+    r->held[k] = max_u32(r->held[k], dl);
+    r->held_reported[k] = max_u32(r->held_reported[k], dl);
+    r->past[k] = max_u32(r->past[k], dl);
+  }
+  r->merge_from = 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_FREE) continue;
+    s->seq = s->seq_view = 0; /* this side's numbering is over */
+    if (s->state != RS_HELD) continue;
+    if (s->origin != r->self && s->count <= r->delivered[s->origin] && s->refs == 0)
+      s->state = RS_FREE;
+  }
+  for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  r->state_dirty |= *added;
+  return CHORUS_OK;
+}
+
+int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
+  size_t o = d->origin;
+  if (o >= r->n || o == r->self || d->origin_epoch < r->epoch[o]) return 0;
+  if (d->origin_epoch > r->epoch[o]) {
+    if (r->epoch[o] != 0) chorus_room_origin_restarted(r, o, d->origin_epoch);
+    r->epoch[o] = d->origin_epoch;
+  }
+  if (d->count <= r->delivered[o]) return 0;
+  int live = find_slot(r, o, d->count);
+  if (live >= 0 && r->slots[live].seq != 0 && r->slots[live].seq_view == r->ord_view)
+    return 0; /* numbered in the merged view already: delivered live */
+  r->merge_gaps += d->count - r->delivered[o] - 1;
+  r->delivered[o] = d->count;
+  r->held[o] = max_u32(r->held[o], d->count);
+  r->held_reported[o] = max_u32(r->held_reported[o], d->count);
+  r->past[o] = max_u32(r->past[o], d->count);
+  for (size_t i = 0; i < r->retain_max; i++) { /* a copy held here is done */
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD && s->origin == o && s->count <= d->count)
+      s->state = s->refs ? RS_DELIVERED : RS_FREE;
+  }
+  held_advance(r, o);
+  hist_put(r, d);
+  return 1;
 }
