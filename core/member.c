@@ -341,6 +341,9 @@ static void expect_absorber(chorus_peer *p, size_t from) {
   if (p->absorber) return; /* one at a time */
   p->absorber = from + 1;
   p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
+  /* Its link brings what it queued for us before the split: nothing of it
+   * is numbered here any more (its side will number or merge it). */
+  p->room.merge_hold = (uint32_t)((1u << p->count) - 1);
 }
 
 void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b) {
@@ -401,6 +404,9 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
+  /* From an absorber before its MERGE_STATE: what it queued for us before
+   * the split, stale now. */
+  if (p->absorber == from + 1 && m[0] != CHORUS_ROOM_CTRL_MERGE_STATE) return;
   if (m[0] == CHORUS_ROOM_CTRL_LEAVE && len == CHORUS_ROOM_CTRL_BYTES) {
     p->leavers |= 1u << from;
     view_check(p);
@@ -480,7 +486,10 @@ static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
 /* Carry out what the detector decided; admit members that came back. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   p->now_us = now_us;
-  if (p->absorber && now_us >= p->absorb_until_us) p->absorber = 0; /* gave up */
+  if (p->absorber && now_us >= p->absorb_until_us) { /* gave up */
+    p->absorber = 0;
+    p->room.merge_hold = 0;
+  }
   rejoin_check(p);
   if (!p->fd_on) return;
   chorus_fd_action a;

@@ -89,6 +89,11 @@
  *                 causal, integrity, exactly-once and liveness apply to
  *                 them as to live ones (so each side's messages must reach
  *                 the other side);
+ *   total_order   with episodes, a live delivery of m at process a is
+ *                 compared with b's only if each had the other in its view
+ *                 as it delivered m: the order is the view's (ORDERING.md,
+ *                 "Partitions"); the sides' orders of the split are
+ *                 compared through merge_order instead;
  *   view_agreement with episodes, the sequences of member sets differ by
  *                 side, so at the end only the last one is compared: every
  *                 process up stands in one view holding every process up;

@@ -92,6 +92,9 @@ struct chorus_check {
   uint32_t *rec_tpos;        /* per space and record, procs_max: position in
                                 each process's total deliveries of that space
                                 (where delivered) */
+  check_mask *rec_tview;     /* per record, procs_max: the view of each
+                                process when it delivered it live (total
+                                order across partitions, check.h) */
   uint32_t *index;           /* open-addressing table of rec numbers */
   size_t index_mask;         /* table size - 1, a power of two >= 2*messages_max */
   /* One entry per correct live delivery at a non-sender: class << 58 | µs. */
