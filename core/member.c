@@ -361,8 +361,9 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     expect_absorber(p, from);
     return;
   }
+  /* One merge at a time: the next side must get this one's history too. */
   if (coordinator(p) == p->self && mycoord < b->coord && !(b->ranks & mine) &&
-      !p->room.flushing && !p->absorber)
+      !p->room.flushing && !p->absorber && !p->room.merge_hold)
     absorb(p, b);
 }
 
