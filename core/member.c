@@ -322,9 +322,17 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   uint32_t add = members_of(p, added) & ~(1u << p->self);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
-  unsigned what = CHORUS_ROOM_MERGE_SEND_ONLY;
-  if (p->rank_of[p->self] == y_coord) what |= CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_DONE;
-  if (added && chorus_room_merge(&p->room, added, p->room.view, what, 0) < 0)
+  if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
+    p->stats.merge_refused++;
+  /* Y's history goes to every other member: the absorbing side, and the
+   * members of Y that installed this merge before Y's last messages
+   * reached them (each delivers only what it lacks). */
+  uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
+  if (p->rank_of[p->self] == y_coord && others &&
+      chorus_room_merge(&p->room, others, 0,
+                        CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
+                            CHORUS_ROOM_MERGE_DONE | CHORUS_ROOM_MERGE_NO_RELAY,
+                        0) < 0)
     p->stats.merge_refused++;
   p->view_floor = p->room.view;
   p->stats.merges++;

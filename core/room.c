@@ -973,7 +973,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     chorus_wire_put_u32(c + 1, r->view);
     chorus_room_push_control(r, add, c, sizeof c);
   }
-  merge_relay(r, add, send_only);
+  if (!(what & CHORUS_ROOM_MERGE_NO_RELAY)) merge_relay(r, add, send_only);
   r->state_dirty |= add;
   return CHORUS_OK;
 }

@@ -267,6 +267,7 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
 #define CHORUS_ROOM_MERGE_HIST 1  /* the whole history, as MERGE_HIST */
 #define CHORUS_ROOM_MERGE_STATE 2 /* then MERGE_STATE naming y_coord */
 #define CHORUS_ROOM_MERGE_DONE 8  /* after the history, MERGE_DONE */
+#define CHORUS_ROOM_MERGE_NO_RELAY 16 /* no relays */
 #define CHORUS_ROOM_MERGE_SEND_ONLY 4 /* `add` are members already (the
                                          absorbed side, after MERGE_STATE):
                                          only send; `view` is ignored */
