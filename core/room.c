@@ -194,6 +194,23 @@ static void stable_update(chorus_room *r) {
 
 uint32_t chorus_room_report_mask(const chorus_room *r);
 
+/* After a merge the stable vector covers only one side: lower it to what
+ * this member knows every member of the merged view holds (what the other
+ * side reported before the split), so that safe messages wait for the
+ * other side and slots are kept until it holds them. */
+static void stable_lower(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t lo = UINT32_MAX;
+    for (size_t m = 0; m < r->n; m++) {
+      if (!(r->alive & bit(m))) continue;
+      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+      if (h < lo) lo = h;
+    }
+    if (lo < r->stable[k]) r->stable[k] = lo;
+    r->last_announced[k] = r->stable[k];
+  }
+}
+
 /* A message counts as held once it is here with everything needed to
  * deliver it in its order: total and safe ones need their sequence number. */
 static int slot_held(const chorus_room_slot *s) {
@@ -504,6 +521,10 @@ static void collect_stable(chorus_room *r) {
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_DELIVERED || s->count > r->stable[s->origin]) continue;
+    if (s->seq >= r->next_seq && s->seq_view == r->ord_view) { /* merged_skip's */
+      r->gc_needed = 1;
+      continue;
+    }
     if (s->refs == 0) s->state = RS_FREE;
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
@@ -590,11 +611,30 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
   return 0;
 }
 
+/* Step over the numbers of messages delivered here as merge deliveries
+ * (chorus_room_merge_take) before their turn came. */
+static int merged_skip(chorus_room *r) {
+  int stepped = 0;
+  for (int again = 1; again;) {
+    again = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state == RS_DELIVERED && s->seq == r->next_seq && s->seq_view == r->ord_view &&
+          s->order >= CHORUS_ORDER_TOTAL) {
+        r->next_seq++;
+        again = stepped = 1;
+      }
+    }
+  }
+  return stepped;
+}
+
 int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
   (void)now_us;
   collect_stable(r);
   for (;;) {
     own_release_pending(r);
+    merged_skip(r);
     if (deliver_one(r, d)) return 1;
     if (!sequence_ready(r)) return 0;
   }
@@ -960,6 +1000,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     }
     r->alive |= add;
     r->view = view;
+    stable_lower(r);
   }
   if (what & CHORUS_ROOM_MERGE_HIST)
     for (size_t k = 0; k < r->hist_count; k++) {
@@ -1021,6 +1062,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
       s->state = RS_FREE;
   }
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  stable_lower(r);
   r->state_dirty |= *added;
   return CHORUS_OK;
 }
@@ -1033,9 +1075,6 @@ int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
     r->epoch[o] = d->origin_epoch;
   }
   if (d->count <= r->delivered[o]) return 0;
-  int live = find_slot(r, o, d->count);
-  if (live >= 0 && r->slots[live].seq != 0 && r->slots[live].seq_view == r->ord_view)
-    return 0; /* numbered in the merged view already: delivered live */
   r->merge_gaps += d->count - r->delivered[o] - 1;
   r->delivered[o] = d->count;
   r->held[o] = max_u32(r->held[o], d->count);
@@ -1043,8 +1082,11 @@ int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
   r->past[o] = max_u32(r->past[o], d->count);
   for (size_t i = 0; i < r->retain_max; i++) { /* a copy held here is done */
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD && s->origin == o && s->count <= d->count)
-      s->state = s->refs ? RS_DELIVERED : RS_FREE;
+    if (s->state != RS_HELD || s->origin != o || s->count > d->count) continue;
+    /* One numbered in the merged view keeps its number, to be stepped over
+     * (merged_skip): the others deliver it there, this member did now. */
+    int numbered = s->seq != 0 && s->seq_view == r->ord_view && s->seq >= r->next_seq;
+    s->state = s->refs || numbered ? RS_DELIVERED : RS_FREE;
   }
   held_advance(r, o);
   hist_put(r, d);

@@ -478,6 +478,9 @@ int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
   if (d->kind == CHORUS_MSG_ROOM) bad |= check_room_order(chk, r, d, p);
   if (r->intended & bit) chk->outstanding--;
   r->delivered |= bit;
+  if (d->kind == CHORUS_MSG_ROOM) r->held |= bit; /* what it delivered it holds
+                                                      (a merge delivery makes
+                                                      no HELD report) */
   /* A survivor delivered a crashed sender's message: now all survivors owe it. */
   if (!(chk->live & check_bit(r->sp))) check_obligation_update(chk, r);
   chk->stats.delivered++;
