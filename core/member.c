@@ -223,6 +223,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
 #define BEACON_US 1000000u      /* to each removed member */
 #define BEACON_FAST_US 200000u  /* to an absorbed member not heard from yet */
 #define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
+#define HEARD_RECENTLY_US 1500000u /* a removed member that beaconed since is up */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -265,16 +266,40 @@ static void merge_add(chorus_peer *p, size_t i) {
   if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
 }
 
+static void view_event_crash(chorus_peer *p, size_t member) {
+  if (p->ev_count == CHORUS_EVENTS_MAX) {
+    p->stats.events_dropped++;
+    return;
+  }
+  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
+  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+  e->view = p->room.view;
+  e->reason = CHORUS_VIEW_CRASH;
+  e->members = view_members(p);
+}
+
 static void merge_events(chorus_peer *p, uint32_t add) {
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_event(p, i);
 }
 
-/* Coordinator of X: absorb the side a BEACON describes. */
+/* Removed members that sent a BEACON lately: the ones a merge takes (a
+ * member of the other side's view may have crashed since). */
+static uint32_t heard_lately(const chorus_peer *p) {
+  uint32_t up = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->beacon_heard_us[i] && p->now_us - p->beacon_heard_us[i] <= HEARD_RECENTLY_US)
+      up |= 1u << i;
+  return up;
+}
+
+/* Coordinator of X: absorb the side a BEACON describes once every member
+ * of it was heard lately (one that crashed is first removed by its side). */
 static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   uint32_t add = members_of(p, b->ranks), old = view_members(p);
+  if ((add & heard_lately(p)) != add) return;
   uint32_t view = (b->view > p->room.view ? b->view : p->room.view) + 1;
-  if (chorus_room_merge(&p->room, b->ranks, view,
+  if (chorus_room_merge(&p->room, ranks_of(p, add), view,
                         CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0)
     return; /* no outbox room now: the next BEACON tries again */
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
@@ -319,6 +344,13 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
     return;
   }
   p->absorber = 0;
+  for (size_t i = 0; i < p->count; i++) /* ours, not taken: not heard, gone */
+    if (chorus_peer_in_view(p, i) && i != p->self &&
+        !(p->room.alive & (1u << p->rank_of[i]))) {
+      p->removed |= 1u << i;
+      if (p->fd_on) chorus_fd_forget(&p->fd, i);
+      view_event_crash(p, i);
+    }
   uint32_t add = members_of(p, added) & ~(1u << p->self);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
@@ -362,7 +394,8 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     if (!(b->ranks & me) && b->view >= p->view_floor) p->cut |= 1u << from;
     return;
   }
-  if ((p->leavers & (1u << from)) || b->coord != b->coord % p->count) return;
+  if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
+  p->beacon_heard_us[from] = p->now_us;
   size_t mycoord = p->rank_of[coordinator(p)];
   if (b->coord == p->rank_of[from] && b->coord < mycoord &&
       (!(b->ranks & mine) || (b->ranks & me))) {

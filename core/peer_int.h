@@ -54,6 +54,7 @@ struct chorus_peer {
   uint8_t fdq_len[CHORUS_MEMBERS_MAX];
   /* merging views after a partition (member.c, "merge") */
   uint64_t beacon_due_us[CHORUS_MEMBERS_MAX]; /* next BEACON to a removed one */
+  uint64_t beacon_heard_us[CHORUS_MEMBERS_MAX]; /* last BEACON from one */
   uint32_t merge_wait;   /* absorbed members not heard since: beaconed fast */
   uint32_t cut;          /* in the view, but their BEACON says we are not */
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */

@@ -89,6 +89,9 @@
  *                 causal, integrity, exactly-once and liveness apply to
  *                 them as to live ones (so each side's messages must reach
  *                 the other side);
+ *   detection     the bound is not applied to a removal in an episode's
+ *                 window (the detector's verdict or the VIEW waited for the
+ *                 network); "eventually" still is;
  *   total_order   with episodes, a live delivery of m at process a is
  *                 compared with b's only if each had the other in its view
  *                 as it delivered m: the order is the view's (ORDERING.md,

@@ -204,6 +204,9 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   sample_add(chk, CHORUS_CHECK_DETECT, ev->at_us - pd->down_us);
   uint64_t from = last_crash(chk, pd->down_us, ev->at_us);
   if (!chk->detect_bound_us || ev->at_us - from <= chk->detect_bound_us) return 0;
+  /* The bound assumes a good network; a partition in the window delays
+   * the detector's verdict or the VIEW (eventual detection still holds). */
+  if (check_across_partition(chk, pr->node, member, ev->at_us)) return 0;
   chorus_check_fail(chk, "detection", ev->at_us, ev->node,
                     "n%zu removed crashed n%zu (epoch %u) %llu us after the crash "
                     "(%llu us after the last crash), over the bound of %llu us",
@@ -383,11 +386,12 @@ int chorus_check_partition(chorus_check *chk, uint64_t at_us, uint32_t side_a, i
 static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
   size_t j = chk->cur[ev->member];
-  if (!(chk->live & check_bit(j)) || !(chk->admitted & check_bit(j)) ||
-      ev->member == ev->node) {
+  /* One that crashed lately may be merged: its removal is then owed
+   * (detection), as for any view that still holds a crashed member. */
+  if (!(chk->admitted & check_bit(j)) || ev->member == ev->node) {
     chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
                       "n%zu merged n%zu into its view (view %u, members=%x), which "
-                      "is down, not admitted, or itself", ev->node, ev->member,
+                      "is not admitted, or itself", ev->node, ev->member,
                       (unsigned)ev->view, (unsigned)ev->members);
     return 1;
   }
