@@ -995,7 +995,10 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     r->merge_from = r->ord_view;
     if (!r->flushing) r->ord_view = view;
     if (what & CHORUS_ROOM_MERGE_STATE) {
-      r->merge_hold = add;
+      /* Every origin outside this side: frozen links may bring old copies
+       * of messages (relays of the other side's flushes) that its history
+       * orders. */
+      r->merge_hold = ((uint32_t)1 << r->n) - 1 - r->alive;
       r->merge_ycoord = y_coord;
     }
     r->alive |= add;

@@ -133,8 +133,8 @@ typedef struct chorus_room {
   uint64_t relayed;                       /* messages relayed in flushes */
   uint64_t merge_gaps;                    /* merge deliveries that skipped
                                              messages (beyond the history) */
-  uint32_t merge_hold;                    /* absorbing sequencer: ranks of the
-                                             absorbed side, whose messages it
+  uint32_t merge_hold;                    /* absorbing sequencer: ranks outside
+                                             its side, whose messages it
                                              numbers only after MERGE_DONE
                                              (a copy that waited in a frozen
                                              link may be in that side's
