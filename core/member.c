@@ -224,6 +224,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
 #define BEACON_FAST_US 200000u  /* to an absorbed member not heard from yet */
 #define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
 #define HEARD_RECENTLY_US 1500000u /* a removed member that beaconed since is up */
+#define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -314,6 +315,7 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
     if (add & (1u << i)) merge_add(p, i);
   p->merge_wait |= add;
   p->view_floor = view;
+  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -329,6 +331,7 @@ static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
   p->view_floor = view;
+  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -367,6 +370,7 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
                         0) < 0)
     p->stats.merge_refused++;
   p->view_floor = p->room.view;
+  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -390,8 +394,10 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   if (!p->fd_on || from == p->self || from >= p->count) return;
   uint32_t mine = ranks_of(p, view_members(p)), me = 1u << p->rank_of[p->self];
   if (chorus_peer_in_view(p, from)) {
-    /* It removed us (a beacon from before our merge says nothing). */
-    if (!(b->ranks & me) && b->view >= p->view_floor) p->cut |= 1u << from;
+    /* It removed us (a beacon sent before our last merge says nothing;
+     * view numbers of two sides do not compare, times here do). */
+    if (!(b->ranks & me) && (!p->merged_us || p->now_us - p->merged_us > STALE_BEACON_US))
+      p->cut |= 1u << from;
     return;
   }
   if ((p->leavers & (1u << from)) || b->coord >= p->count) return;

@@ -60,6 +60,7 @@ struct chorus_peer {
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
   uint64_t absorb_until_us; /* give the absorber up then */
   uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */
+  uint64_t merged_us;    /* when this member last installed a merge */
 };
 
 /* Append an event to the ring; the caller made sure there is room. */

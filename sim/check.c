@@ -403,10 +403,10 @@ static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delive
     if (b == a || !(r->delivered & check_bit(b)) || !(chk->live & check_bit(b)) ||
         tpos[b] == CHECK_NO_INDEX)
       continue;
-    /* With partitions, live deliveries bind two processes only where each
-     * had the other in its view as it delivered (total order is per view;
-     * two sides both go on). */
-    if (space == 0 && chk->episodes &&
+    /* With partitions, deliveries bind two processes only where each had
+     * the other in its view as it delivered (total order is per view; two
+     * sides both go on; a merge's order binds the side it merges into). */
+    if (chk->episodes &&
         (!(pa->view & check_bit(b)) || !(tview[b] & check_bit(a))))
       continue;
     uint32_t pb = tpos[b];

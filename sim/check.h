@@ -84,8 +84,9 @@
  *                 side's live order with the other side's (no order can
  *                 be shared by two sides that both kept chatting); instead
  *                 the merge deliveries of total and safe messages are
- *                 checked pairwise like total_order among themselves: every
- *                 process delivers them in the same relative order. FIFO,
+ *                 checked pairwise like total_order among themselves: the
+ *                 processes that had each other in their views as they
+ *                 merged deliver them in the same relative order. FIFO,
  *                 causal, integrity, exactly-once and liveness apply to
  *                 them as to live ones (so each side's messages must reach
  *                 the other side);
