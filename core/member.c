@@ -225,6 +225,8 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
 #define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
 #define HEARD_RECENTLY_US 1500000u /* a removed member that beaconed since is up */
 #define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
+#define MERGE_GRACE_US 2000000u  /* a merged member installs the merge later:
+                                    the detector gives it that long first */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -264,7 +266,8 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->cut &= ~b;
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
-  if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+  p->merge_resume |= b;
+  if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us + MERGE_GRACE_US);
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {
@@ -415,7 +418,12 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
 }
 
 void chorus_member_heard(chorus_peer *p, size_t from) {
-  p->merge_wait &= ~(1u << from);
+  uint32_t b = 1u << from;
+  p->merge_wait &= ~b;
+  if (!(p->merge_resume & b) || !chorus_peer_in_view(p, from)) return;
+  /* It takes our frames now: what it ignored goes again at once. */
+  p->merge_resume &= ~b;
+  chorus_link_resume(&p->links[from]);
 }
 
 int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,

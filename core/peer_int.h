@@ -56,6 +56,8 @@ struct chorus_peer {
   uint64_t beacon_due_us[CHORUS_MEMBERS_MAX]; /* next BEACON to a removed one */
   uint64_t beacon_heard_us[CHORUS_MEMBERS_MAX]; /* last BEACON from one */
   uint32_t merge_wait;   /* absorbed members not heard since: beaconed fast */
+  uint32_t merge_resume; /* merged members not heard since: their link is
+                            resumed (chorus_link_resume) when they are */
   uint32_t cut;          /* in the view, but their BEACON says we are not */
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
   uint64_t absorb_until_us; /* give the absorber up then */
