@@ -965,15 +965,15 @@ static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
   chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
 }
 
-/* Messages the other side may lack: everything held, and (on the
- * absorbing side) what was delivered here but is not yet stable. The
- * absorbed side's delivered messages reach the other side from its
- * coordinator's history only: one source, one order. */
-static void merge_relay(chorus_room *r, uint32_t to, int held_only) {
+/* Messages the other side may lack: everything held, and what was
+ * delivered here but is not yet stable (a message the absorbed side's
+ * coordinator had not delivered when it sent its history). The absorbing
+ * sequencer numbers none of the other side's before that history is in
+ * (merge_hold), so those the history has are merged, the others ordered. */
+static void merge_relay(chorus_room *r, uint32_t to) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD ||
-        (!held_only && s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
       outbox_push(r, (int32_t)i, to);
   }
 }
@@ -1017,7 +1017,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     chorus_wire_put_u32(c + 1, r->view);
     chorus_room_push_control(r, add, c, sizeof c);
   }
-  if (!(what & CHORUS_ROOM_MERGE_NO_RELAY)) merge_relay(r, add, send_only);
+  if (!(what & CHORUS_ROOM_MERGE_NO_RELAY)) merge_relay(r, add);
   r->state_dirty |= add;
   return CHORUS_OK;
 }
