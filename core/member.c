@@ -379,13 +379,15 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
 }
 
 /* The coordinator `from` (lower than ours) will absorb this side: take its
- * datagrams from now on (its MERGE_STATE comes that way). */
-static void expect_absorber(chorus_peer *p, size_t from) {
+ * datagrams from now on (its MERGE_STATE comes that way). Of several, the
+ * one that lists us (it absorbed us already), else the lowest: that is the
+ * one that absorbs (a side waiting to be absorbed absorbs nobody). */
+static void expect_absorber(chorus_peer *p, size_t from, int listed) {
   if (p->absorber == from + 1) {
     p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
     return;
   }
-  if (p->absorber) return; /* one at a time */
+  if (p->absorber && !listed && p->rank_of[p->absorber - 1] < p->rank_of[from]) return;
   p->absorber = from + 1;
   p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
   /* Its link brings what it queued for us before the split: nothing of it
@@ -408,7 +410,7 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   size_t mycoord = p->rank_of[coordinator(p)];
   if (b->coord == p->rank_of[from] && b->coord < mycoord &&
       (!(b->ranks & mine) || (b->ranks & me))) {
-    expect_absorber(p, from);
+    expect_absorber(p, from, (b->ranks & me) != 0);
     return;
   }
   /* One merge at a time: the next side must get this one's history too. */
