@@ -408,14 +408,17 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
   p->beacon_heard_us[from] = p->now_us;
   size_t mycoord = p->rank_of[coordinator(p)];
+  if (b->coord == p->rank_of[from]) p->coord_heard_us[b->coord] = p->now_us;
   if (b->coord == p->rank_of[from] && b->coord < mycoord &&
       (!(b->ranks & mine) || (b->ranks & me))) {
     expect_absorber(p, from, (b->ranks & me) != 0);
     return;
   }
   /* One merge at a time: the next side must get this one's history too. */
-  if (coordinator(p) == p->self && mycoord < b->coord && !(b->ranks & mine) &&
-      !p->room.flushing && !p->absorber && !p->room.merge_hold)
+  /* The lowest coordinator absorbs: a lower one the other side knows of
+   * will absorb it (and then us), so this one waits. */
+  if (coordinator(p) == p->self && mycoord < b->coord && mycoord <= b->low &&
+      !(b->ranks & mine) && !p->room.flushing && !p->absorber && !p->room.merge_hold)
     absorb(p, b);
 }
 
@@ -443,6 +446,12 @@ int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
     b->coord = (uint8_t)p->rank_of[coordinator(p)];
     b->view = p->room.view;
     b->ranks = ranks_of(p, view_members(p));
+    b->low = b->coord;
+    for (size_t r = 0; r < b->coord; r++)
+      if (p->coord_heard_us[r] && now_us - p->coord_heard_us[r] <= HEARD_RECENTLY_US) {
+        b->low = (uint8_t)r;
+        break;
+      }
     *to = i;
     return 1;
   }

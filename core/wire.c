@@ -116,6 +116,7 @@ int chorus_wire_beacon_encode(uint8_t *buf, size_t cap_bytes,
   buf[1] = b->coord;
   chorus_wire_put_u32(buf + 2, b->view);
   chorus_wire_put_u32(buf + 6, b->ranks);
+  buf[10] = b->low;
   return CHORUS_WIRE_BEACON_BYTES;
 }
 
@@ -124,7 +125,8 @@ static int beacon_decode(const uint8_t *buf, size_t len, chorus_wire_beacon *b) 
   b->coord = buf[1];
   b->view = chorus_wire_get_u32(buf + 2);
   b->ranks = chorus_wire_get_u32(buf + 6);
-  if (b->coord >= CHORUS_WIRE_STATE_MEMBERS_MAX ||
+  b->low = buf[10];
+  if (b->coord >= CHORUS_WIRE_STATE_MEMBERS_MAX || b->low > b->coord ||
       (b->ranks >> CHORUS_WIRE_STATE_MEMBERS_MAX) != 0 || !(b->ranks & (1u << b->coord)))
     return CHORUS_ERR_BAD_FRAME;
   return CHORUS_WIRE_BEACON_BYTES;

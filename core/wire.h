@@ -78,11 +78,12 @@ enum chorus_frame_type {
   CHORUS_FRAME_BEACON = 0x09,
 };
 
-/* BEACON: type | coord 1 | view 4 | ranks 4 (docs/PROTOCOL.md, "Merging
- * views"): sent to members this node removed, so a healed partition is
- * noticed, naming the sender's view, its members by rank and the rank of
- * its coordinator. */
-#define CHORUS_WIRE_BEACON_BYTES 10
+/* BEACON: type | coord 1 | view 4 | ranks 4 | low 1 (docs/PROTOCOL.md,
+ * "Merging views"): sent to members this node removed, so a healed
+ * partition is noticed, naming the sender's view, its members by rank, the
+ * rank of its coordinator and the lowest coordinator rank it knows of (its
+ * own, or another side's that beaconed it lately). */
+#define CHORUS_WIRE_BEACON_BYTES 11
 
 #define CHORUS_WIRE_MEMBER_BYTES 9
 
@@ -134,6 +135,7 @@ typedef struct chorus_wire_beacon {
   uint8_t coord;  /* rank of the sender's coordinator */
   uint32_t view;  /* the sender's view number */
   uint32_t ranks; /* its members, bit per rank */
+  uint8_t low;    /* lowest coordinator rank it knows of, <= coord */
 } chorus_wire_beacon;
 
 typedef struct chorus_wire_frame {
@@ -197,7 +199,8 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
  * fragment longer than the message or than CHORUS_WIRE_FRAG_BYTES_MAX,
  * message longer than 65536, empty fragment, SACK ranges out of order,
  * empty or not above cum, STATE with n = 0 or n > 10, stable above held,
- * BEACON with coord >= 10 or ranks beyond 10 bits or without coord).
+ * BEACON with coord >= 10, ranks beyond 10 bits or without coord, or low
+ * above coord).
  * DATA fragments point into buf.
  */
 int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
