@@ -1072,7 +1072,10 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
 
 int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
   size_t o = d->origin;
-  if (o >= r->n || o == r->self || d->origin_epoch < r->epoch[o]) return 0;
+  if (o >= r->n || d->origin_epoch < r->epoch[o]) return 0;
+  /* Our own, delivered by our side after we left its order (we merged
+   * first): delivered now like the others. */
+  if (o == r->self && d->origin_epoch != r->epoch[o]) return 0;
   if (d->origin_epoch > r->epoch[o]) {
     if (r->epoch[o] != 0) chorus_room_origin_restarted(r, o, d->origin_epoch);
     r->epoch[o] = d->origin_epoch;

@@ -306,8 +306,9 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
  * chorus_room_merge_take decides whether the MERGE_HIST entry *d is
  * delivered here: 1 if it is the other side's message this member lacks (its
  * origin's counts advance to it, it enters the history, a copy held here is
- * dropped), 0 if this member has it already, is its origin, or knows a
- * newer incarnation of it.
+ * dropped), 0 if this member has it already or knows a newer incarnation
+ * of its origin (its own messages too: its side may have delivered one it
+ * had not when it took the merged view's order).
  */
 int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d);
 
