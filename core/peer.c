@@ -414,7 +414,8 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
 
 /* A message of the other side's history after a partition (MERGE_HIST):
  * delivered, marked merge, if this member lacks it. */
-static int merge_output(chorus_peer *p, chorus_output *out, uint8_t *buf, size_t len) {
+static int merge_output(chorus_peer *p, size_t from, chorus_output *out, uint8_t *buf,
+                        size_t len) {
   chorus_room_delivery d;
   if (chorus_room_history_decode(&p->room, p->scratch, len, &d) < 0 ||
       !chorus_utf8_valid(d.text, d.len)) {
@@ -424,6 +425,7 @@ static int merge_output(chorus_peer *p, chorus_output *out, uint8_t *buf, size_t
   if (!chorus_room_merge_take(&p->room, &d)) return 0;
   room_output(p, &d, out, buf);
   out->merge = 1;
+  out->merge_from = from;
   p->stats.delivered_merge++;
   return 1;
 }
@@ -443,7 +445,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     return history_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)
-    return merge_output(p, out, buf, m->len);
+    return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
       chorus_member_control(p, i, p->scratch, m->len);

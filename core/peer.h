@@ -141,6 +141,8 @@ typedef struct chorus_output {
                              of a partition delivered while the views were
                              apart, delivered now that they merged, in that
                              side's order (docs/ORDERING.md, "Partitions") */
+  size_t merge_from;      /* DELIVER merge: the member whose history it came
+                             from (its side's coordinator) */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;

@@ -33,11 +33,13 @@ static int alloc_tables(chorus_check *chk) {
   chk->rec_tpos = malloc(CHECK_SPACES * chk->messages_max * chk->procs_max *
                          sizeof *chk->rec_tpos);
   chk->rec_tview = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_tview);
+  chk->rec_tsrc = malloc(chk->messages_max * chk->procs_max);
   chk->index = malloc(slots * sizeof *chk->index);
   chk->latency_max = chk->messages_max * chk->procs_max;
   chk->latency_us = malloc(chk->latency_max * sizeof *chk->latency_us);
   chk->text_buf = malloc(CHORUS_MSG_BYTES_MAX);
-  if (!chk->rec || !chk->rec_past || !chk->rec_tpos || !chk->rec_tview || !chk->index ||
+  if (!chk->rec || !chk->rec_past || !chk->rec_tpos || !chk->rec_tview || !chk->rec_tsrc ||
+      !chk->index ||
       !chk->latency_us || !chk->text_buf)
     return CHORUS_ERR_NOMEM;
   for (size_t i = 0; i < slots; i++) chk->index[i] = CHECK_NO_INDEX;
@@ -78,6 +80,7 @@ void chorus_check_free(chorus_check *chk) {
   free(chk->rec_past);
   free(chk->rec_tpos);
   free(chk->rec_tview);
+  free(chk->rec_tsrc);
   free(chk->index);
   free(chk->latency_us);
   free(chk->text_buf);
@@ -393,10 +396,12 @@ static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delive
   uint32_t *tpos = check_rec_tpos(chk, idx, space);
   check_proc *pa = &chk->proc[a];
   check_mask *tview = chk->rec_tview + idx * chk->procs_max;
+  uint8_t *tsrc = chk->rec_tsrc + idx * chk->procs_max;
   uint32_t pos = pa->total_count[space]++;
   int bad = 0;
   tpos[a] = pos;
   tview[a] = pa->view;
+  tsrc[a] = (uint8_t)(d->merge ? d->merge_from : CHORUS_MEMBERS_MAX);
   for (size_t b = 0; b < chk->procs; b++) {
     /* Total order binds the processes that stay up (ORDERING.md): a crashed
      * sequencer may have delivered its own numbering that nobody else saw. */
@@ -407,7 +412,7 @@ static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delive
      * the other in its view as it delivered (total order is per view; two
      * sides both go on; a merge's order binds the side it merges into). */
     if (chk->episodes &&
-        (!(pa->view & check_bit(b)) || !(tview[b] & check_bit(a))))
+        (!(pa->view & check_bit(b)) || !(tview[b] & check_bit(a)) || tsrc[b] != tsrc[a]))
       continue;
     uint32_t pb = tpos[b];
     if (!bad && pa->common_max[space][b] > pb + 1) {

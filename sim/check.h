@@ -86,7 +86,10 @@
  *                 the merge deliveries of total and safe messages are
  *                 checked pairwise like total_order among themselves: the
  *                 processes that had each other in their views as they
- *                 merged deliver them in the same relative order. FIFO,
+ *                 merged deliver the messages they merged from the same
+ *                 node's history in the same relative order (two sources
+ *                 of one merge, each side's coordinator, interleave as
+ *                 their streams arrive); FIFO,
  *                 causal, integrity, exactly-once and liveness apply to
  *                 them as to live ones (so each side's messages must reach
  *                 the other side);
@@ -198,6 +201,7 @@ typedef struct chorus_check_delivery {
   int history;               /* ROOM only: delivered as caught-up history */
   int merge;                 /* ROOM only: the other side's message, delivered
                                 when the views merged (PARTITIONS) */
+  size_t merge_from;         /* merge: the node whose history it came from */
 } chorus_check_delivery;
 
 /* A view change a node's core reported (CHORUS_OUT_VIEW). */

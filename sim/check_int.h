@@ -92,6 +92,8 @@ struct chorus_check {
   uint32_t *rec_tpos;        /* per space and record, procs_max: position in
                                 each process's total deliveries of that space
                                 (where delivered) */
+  uint8_t *rec_tsrc;         /* per record, procs_max: merge source node
+                                (CHORUS_MEMBERS_MAX: live) */
   check_mask *rec_tview;     /* per record, procs_max: the view of each
                                 process when it delivered it live (total
                                 order across partitions, check.h) */
