@@ -224,6 +224,9 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
 #define BEACON_FAST_US 200000u  /* to an absorbed member not heard from yet */
 #define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
 #define HEARD_RECENTLY_US 1500000u /* a removed member that beaconed since is up */
+#define ABSORB_SETTLE_US 1500000u  /* its BEACONs heard that long before a merge:
+                                      time for it to hear (and name, in `low`)
+                                      every coordinator that beacons it */
 #define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
 #define MERGE_GRACE_US 2000000u  /* a merged member installs the merge later:
                                     the detector gives it that long first */
@@ -406,6 +409,8 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     return;
   }
   if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
+  if (!p->beacon_heard_us[from] || p->now_us - p->beacon_heard_us[from] > HEARD_RECENTLY_US)
+    p->beacon_since_us[from] = p->now_us; /* a new run of BEACONs */
   p->beacon_heard_us[from] = p->now_us;
   size_t mycoord = p->rank_of[coordinator(p)];
   if (b->coord == p->rank_of[from]) p->coord_heard_us[b->coord] = p->now_us;
@@ -418,7 +423,8 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   /* The lowest coordinator absorbs: a lower one the other side knows of
    * will absorb it (and then us), so this one waits. */
   if (coordinator(p) == p->self && mycoord < b->coord && mycoord <= b->low &&
-      !(b->ranks & mine) && !p->room.flushing && !p->absorber && !p->room.merge_hold)
+      !(b->ranks & mine) && !p->room.flushing && !p->absorber && !p->room.merge_hold &&
+      p->now_us - p->beacon_since_us[from] >= ABSORB_SETTLE_US)
     absorb(p, b);
 }
 

@@ -682,6 +682,9 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
   chorus_member_pump(p, now_us);
+  /* A view change the pump made is reported now, not at the next input
+   * (the driver stops polling at OUT_NONE). */
+  if (poll_event(p, out)) return CHORUS_OK;
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
