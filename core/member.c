@@ -270,7 +270,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
   p->merge_resume |= b;
-  if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us + MERGE_GRACE_US);
+  if (p->fd_on) chorus_fd_watch_from(&p->fd, i, p->now_us, p->now_us + MERGE_GRACE_US);
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {
