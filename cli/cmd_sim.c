@@ -104,7 +104,7 @@ static const char sim_usage_more[] =
     "  --keep-going      with --seeds, run every seed even after a failure\n"
     "  --pool SLOTS      datagrams in flight at most (default 65536)\n"
     "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose|causal|total|\n"
-    "                    safe|agreement|view|false-removal|catch-up: a\n"
+    "                    safe|agreement|view|false-removal|catch-up|merge: a\n"
     "                    deliberately wrong delivery or view change before the\n"
     "                    checker sees it (the run must fail)\n"
     "\n"
@@ -140,7 +140,7 @@ static const char *const OPT_WANTS[OPT_COUNT] = {
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total, safe or mixed",
     "a slot count 1..1048576",
     ("corrupt, duplicate, reorder, lose, causal, total, safe, agreement, view, "
-     "false-removal or catch-up"),
+     "false-removal, catch-up or merge"),
     "a probability 0..1", "a crash count 0..8 (at most nodes-2)",
     "drawn, clean, mid-send or mid-output", "drawn or sequencer",
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a byte count 1..65536",

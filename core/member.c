@@ -245,7 +245,9 @@ static uint32_t members_of(const chorus_peer *p, uint32_t ranks) {
   return members;
 }
 
-static void merge_event(chorus_peer *p, size_t member) {
+/* One VIEW event per member a merge adds, each naming the members with the
+ * ones added so far (as a series of joins would). */
+static void merge_event(chorus_peer *p, size_t member, uint32_t members) {
   if (p->ev_count == CHORUS_EVENTS_MAX) {
     p->stats.events_dropped++;
     return;
@@ -254,7 +256,7 @@ static void merge_event(chorus_peer *p, size_t member) {
   chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
   e->view = p->room.view;
   e->reason = CHORUS_VIEW_MERGE;
-  e->members = view_members(p);
+  e->members = members;
 }
 
 /* Member i is in the view again, watched by the detector. Its link resumes
@@ -286,8 +288,12 @@ static void view_event_crash(chorus_peer *p, size_t member) {
 }
 
 static void merge_events(chorus_peer *p, uint32_t add) {
+  uint32_t members = view_members(p) & ~add;
   for (size_t i = 0; i < p->count; i++)
-    if (add & (1u << i)) merge_event(p, i);
+    if (add & (1u << i)) {
+      members |= 1u << i;
+      merge_event(p, i, members);
+    }
 }
 
 /* Removed members that sent a BEACON lately: the ones a merge takes (a

@@ -102,8 +102,10 @@
  *                 "Partitions"); the sides' orders of the split are
  *                 compared through merge_order instead;
  *   view_agreement with episodes, the sequences of member sets differ by
- *                 side, so at the end only the last one is compared: every
- *                 process up stands in one view holding every process up;
+ *                 side: each view event's member set must be the view the
+ *                 checker derived from that process's events so far, and
+ *                 at the end every process up stands in one view holding
+ *                 every process up;
  *   heal-to-merged-view: the first removal across an episode's sides opens
  *                 a split; the first moment after which every process up
  *                 holds every process up (and no other) closes it with one

@@ -405,12 +405,30 @@ static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *
 
 static int view_event(chorus_check *chk, size_t p, const chorus_check_view_event *ev);
 
+/* With partitions the sequences of member sets differ by side: each event's
+ * member set must then be the view the checker derived from the events so
+ * far (the end compares the last ones). */
+static int members_match(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  const check_proc *pr = &chk->proc[p];
+  uint32_t have = 0;
+  for (size_t n = 0; n < chk->nodes; n++)
+    if (pr->vproc[n] != CHECK_NO_PROC) have |= 1u << n;
+  if (have == ev->members) return 0;
+  chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
+                    "n%zu reported members=%x (view %u, %s n%zu) but its changes so "
+                    "far make members=%x", ev->node, (unsigned)ev->members,
+                    (unsigned)ev->view, reason_name(ev->reason), ev->member,
+                    (unsigned)have);
+  return 1;
+}
+
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
   if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes)
     return CHORUS_ERR_INVAL;
   size_t p = chk->cur[ev->node];
   if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
   int bad = view_event(chk, p, ev);
+  if (!bad && chk->episodes) bad = members_match(chk, p, ev);
   split_try_close(chk, ev->at_us);
   return bad;
 }

@@ -67,7 +67,8 @@ size_t chorus_sim_messages_max(const chorus_sim_config *cfg) {
 
 static const char *const MUTATE_NAMES[] = {
     "none",  "corrupt", "duplicate", "reorder", "lose",          "causal",
-    "total", "safe",    "agreement", "view",    "false-removal", "catch-up"};
+    "total", "safe",    "agreement", "view",    "false-removal", "catch-up",
+    "merge"};
 static const char *const FD_NAMES[] = {"off", "default", "fast"};
 
 const char *chorus_sim_fd_name(enum chorus_fd_mode m) {

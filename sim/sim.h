@@ -170,8 +170,12 @@ enum chorus_sim_mutate {
   CHORUS_SIM_MUTATE_CATCH_UP,  /* never report the last history delivery
                                   of the first restarted node before its
                                   JOIN: catch_up */
+  CHORUS_SIM_MUTATE_MERGE,     /* report a total or safe merge delivery
+                                  after the receiver's next total or safe
+                                  merge delivery from another sender:
+                                  merge_order */
 };
-#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_CATCH_UP
+#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_MERGE
 
 /* How a crash happens; see CRASHES above. */
 enum chorus_sim_crash_mode {

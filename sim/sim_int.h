@@ -87,6 +87,7 @@ typedef struct sim_held {
   int active;
   int other_sender; /* release after another sender's delivery (else same) */
   int total_only;   /* that delivery must be total or safe */
+  int merge_only;   /* and a merge delivery (merge mutation) */
   chorus_check_delivery d;
 } sim_held;
 
