@@ -775,7 +775,7 @@ static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
     if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
-        r->flush_view_of[k] < r->view)
+        r->flush_view_of[k] < r->flush_view)
       return;
   flush_complete(r);
 }
@@ -789,6 +789,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
     r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);

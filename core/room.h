@@ -119,6 +119,9 @@ typedef struct chorus_room {
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
+  uint32_t flush_view;                    /* the view whose FLUSH_DONEs it
+                                             waits for (a merge may raise
+                                             `view` meanwhile) */
   uint32_t flush_members;                 /* survivors the flush waits for */
   uint32_t past[CHORUS_MEMBERS_MAX];      /* causal past: vector clock of
                                              everything delivered here */

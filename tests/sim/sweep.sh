@@ -116,6 +116,7 @@ regress-part-ten-causal-141|141..141|--partitions 1 --fd fast --history 1000 --n
 regress-part-ten-causal-144|144..144|--partitions 1 --fd fast --history 1000 --nodes 10 --duration 6 --order causal
 regress-part-ten-causal-149|149..149|--partitions 1 --fd fast --history 1000 --nodes 10 --duration 6 --order causal
 regress-part-ten-causal-171|171..171|--partitions 1 --fd fast --history 1000 --nodes 10 --duration 6 --order causal
+regress-part-merge-during-flush|30732..30732|--swarm --fd fast --history 1000 --duration 5
 regress-part-stale-view-from-absorber|7..7|--nodes 5 --partitions 1 --fd fast --history 1000
 regress-part-second-side-lacks-first-history|4..4|--nodes 5 --partitions 1 --fd fast --history 1000
 regress-part-early-installer-misses-last-messages|10..10|--nodes 5 --partitions 1 --fd fast --history 1000
@@ -146,7 +147,6 @@ known-stale-view-false-removal|3|false_removal|--nodes 4 --loss 0.1 --order fifo
 known-readmitted-boot-agreement|1|agreement|--nodes 4 --loss 0.1 --order fifo --crashes 2 --fd default --restarts 2 --downtime 7000:9000
 known-view-stuck-behind-back-pressure|81|liveness|--swarm --fd fast --partitions 0
 known-detection-slow-default|259|detection|--swarm --fd default --partitions 0
-known-part-overlapping-splits-stall|30732|liveness|--swarm --fd fast --history 1000 --duration 5
 known-part-lossy-cascade-after-heal|30768|false_removal|--swarm --fd fast --history 1000 --duration 5
 KNOWN
 
