@@ -22,6 +22,7 @@
 #include "line.h"
 #include "loop.h"
 #include "peer_args.h"
+#include "peer_server.h"
 #include "peer_show.h"
 #include "udp.h"
 #include "utf8.h"
@@ -46,8 +47,11 @@ typedef struct peer_app {
   int fd;
   uint32_t epoch;
   chorus_show view;
-  chorus_loop *loop;
+  chorus_loop *loop;   /* NULL while outside a room (server mode) */
   uint64_t next_tag;
+  chorus_peer_srv *srv; /* --server: the session and the room's watcher */
+  chorus_peer_roster roster;
+  char msg_user[CHORUS_NAME_BYTES_MAX + 1]; /* /msg's user, for its errors */
 } peer_app;
 
 static int peer_usage(const char *why) {
@@ -79,6 +83,19 @@ static uint64_t peer_seed(const chorus_peer_args *a) {
   return ((uint64_t)getpid() << 32) ^ chorus_clock_now_us();
 }
 
+/* Server mode: member i is whoever sits in seat i (NULL: a free seat). */
+static void peer_loop_slots(peer_app *app, chorus_loop_config *lc) {
+  const chorus_peer_roster *r = &app->roster;
+  lc->peer.slots = 1;
+  lc->peer.member_count = CHORUS_MEMBERS_MAX;
+  for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) {
+    lc->peer.member_names[i] = r->names[i][0] ? r->names[i] : NULL;
+    lc->addrs[i] = i == r->self ? app->addrs[0] : r->addrs[i];
+  }
+  lc->on_event = chorus_peer_srv_on_event;
+  lc->ctx = app->srv;
+}
+
 static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
   const chorus_peer_args *a = &app->args;
   uint64_t seed = peer_seed(a);
@@ -89,6 +106,7 @@ static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
     lc->addrs[i] = app->addrs[i];
   }
   lc->peer.member_count = app->count;
+  if (app->srv) peer_loop_slots(app, lc);
   lc->peer.epoch = app->epoch;
   lc->peer.seed = seed;
   lc->peer.msg_bytes_max = a->max_msg_bytes;
@@ -102,12 +120,14 @@ static void peer_loop_config(peer_app *app, chorus_loop_config *lc) {
   /* A separate stream, so fault decisions do not shift the protocol's. */
   lc->fault.seed = seed ^ 0x9E3779B97F4A7C15ull;
   lc->hold_when_full = a->block;
-  lc->on_event = chorus_show_on_event;
-  lc->ctx = &app->view;
+  if (!app->srv) {
+    lc->on_event = chorus_show_on_event;
+    lc->ctx = &app->view;
+  }
 }
 
-/* Bind, build the loop, announce. 0 or an exit code. */
-static int peer_open(peer_app *app) {
+/* Bind the peer socket. 0 or an exit code. */
+static int peer_bind(peer_app *app) {
   char err[CHORUS_PEER_ERR_BYTES];
   if (chorus_udp_open(&app->addrs[0], CHORUS_UDP_SOCKBUF_BYTES_DEFAULT, &app->fd, err,
                       sizeof err) != 0) {
@@ -116,7 +136,14 @@ static int peer_open(peer_app *app) {
   }
   chorus_udp_local(app->fd, &app->addrs[0]);
   chorus_udp_format(&app->addrs[0], app->listen_text, sizeof app->listen_text);
-  app->epoch = app->args.epoch ? app->args.epoch : chorus_clock_boot_epoch();
+  return 0;
+}
+
+/* Build the loop on the bound socket, announce. 0 or an exit code. */
+static int peer_open(peer_app *app) {
+  /* A new boot of this node, or a later room of it: a new epoch. */
+  uint32_t epoch = app->args.epoch ? app->args.epoch : chorus_clock_boot_epoch();
+  app->epoch = epoch > app->epoch ? epoch : app->epoch + 1;
   chorus_loop_config lc;
   peer_loop_config(app, &lc);
   int rc = chorus_loop_new(&lc, &app->loop);
@@ -131,7 +158,11 @@ static int peer_open(peer_app *app) {
     return peer_usage(why);
   }
   app->fd = -1; /* the loop owns it now */
-  chorus_show_ready(&app->view, app->epoch, app->names, app->count, app->listen_text);
+  const char *names[CHORUS_MEMBERS_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < lc.peer.member_count; i++)
+    if (lc.peer.member_names[i]) names[n++] = lc.peer.member_names[i];
+  chorus_show_ready(&app->view, app->epoch, names, n, app->listen_text);
   return 0;
 }
 
@@ -159,6 +190,8 @@ static int peer_start(peer_app *app) {
   sigaddset(&block, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &block, &old);
   int rc = chorus_loop_start(app->loop);
+  if (rc == CHORUS_OK && app->srv && chorus_peer_srv_watch(app->srv, app->loop) != 0)
+    rc = CHORUS_LOOP_ERR_SYS;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != CHORUS_OK) {
     fprintf(stderr, "chorus peer: cannot start the network thread: %s\n", strerror(errno));
@@ -167,12 +200,39 @@ static int peer_start(peer_app *app) {
   return 0;
 }
 
+/* Server mode: join `room` and start chatting there. 0, or an exit code
+ * (the error is shown). */
+static int peer_enter(peer_app *app, const char *room) {
+  char err[CHORUS_PEER_ERR_BYTES];
+  if (chorus_peer_srv_join(app->srv, room, &app->roster, err, sizeof err) != 0) {
+    chorus_show_error(&app->view, "CLI_JOIN", "%s", err);
+    return 1;
+  }
+  int rc = app->fd >= 0 ? 0 : peer_bind(app);
+  if (rc == 0) rc = peer_open(app);
+  if (rc == 0) rc = peer_start(app);
+  if (rc != 0) {
+    chorus_loop_free(app->loop);
+    app->loop = NULL;
+    chorus_peer_srv_leave(app->srv);
+  }
+  return rc;
+}
+
+/* Outside a room (server mode), room commands are refused. */
+static int peer_in_room(peer_app *app) {
+  if (app->loop) return 1;
+  chorus_show_error(&app->view, "CLI_NOT_IN_ROOM", "not in a room: /join ROOM first");
+  return 0;
+}
+
 /* ---- commands ---------------------------------------------------------- */
 
 /* Check and submit one message; `cut` is how many bytes the reader dropped. */
 static void peer_send(peer_app *app, int priv, size_t member, const uint8_t *text, size_t len,
                       size_t cut) {
-  const char *user = priv ? app->names[member] : NULL;
+  if (!peer_in_room(app)) return;
+  const char *user = priv ? (app->srv ? app->msg_user : app->names[member]) : NULL;
   size_t full = len + cut;
   int rc = CHORUS_OK;
   if (full > app->args.max_msg_bytes) rc = CHORUS_ERR_MSG_TOO_LONG;
@@ -200,8 +260,9 @@ static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut
   if (ulen <= CHORUS_NAME_BYTES_MAX) {
     memcpy(user, s + u, ulen);
     user[ulen] = '\0';
-    for (size_t m = 0; m < app->count; m++)
+    for (size_t m = 0; m < app->count && !app->srv; m++)
       if (strcmp(app->names[m], user) == 0) member = (int)m;
+    if (app->srv) member = chorus_peer_srv_find(app->srv, user);
   } else {
     memcpy(user, s + u, CHORUS_NAME_BYTES_MAX - 3);
     memcpy(user + CHORUS_NAME_BYTES_MAX - 3, "...", 4);
@@ -210,9 +271,10 @@ static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut
     /* The name is shown back, so only if it is printable UTF-8. */
     if (!chorus_utf8_valid((const uint8_t *)user, strlen(user))) strcpy(user, "?");
     chorus_show_error_code(&app->view, CHORUS_ERR_UNKNOWN_USER, user, 0);
-  } else if (member == 0) {
+  } else if ((size_t)member == (app->srv ? app->roster.self : 0)) {
     chorus_show_error_code(&app->view, CHORUS_ERR_SELF, user, 0);
   } else {
+    memcpy(app->msg_user, user, sizeof app->msg_user);
     peer_send(app, 1, (size_t)member, s + i + 1, len - i - 1, cut);
   }
 }
@@ -229,8 +291,61 @@ static int peer_rest_blank(const uint8_t *s, size_t len) {
 }
 
 static void peer_query(peer_app *app, enum chorus_loop_cmd_kind kind) {
+  if (!peer_in_room(app)) return;
   int rc = chorus_loop_submit(app->loop, kind, 0, NULL, 0, ++app->next_tag, CHORUS_PEER_SUBMIT_WAIT);
   if (rc != CHORUS_OK) chorus_show_error_code(&app->view, rc, NULL, 0);
+}
+
+static void peer_depart(peer_app *app);
+
+/* The word after a command, into out (NUL-terminated); 0 if there is none,
+ * -1 if there is more than one or it is too long. */
+static int peer_argument(const uint8_t *s, size_t len, char *out, size_t out_bytes) {
+  size_t i = 0;
+  while (i < len && s[i] == ' ') i++;
+  size_t a = i;
+  while (i < len && s[i] != ' ') i++;
+  if (a == i) return 0;
+  if (!peer_rest_blank(s + i, len - i) || i - a >= out_bytes) return -1;
+  memcpy(out, s + a, i - a);
+  out[i - a] = '\0';
+  return 1;
+}
+
+/* /join ROOM: leave the current room first. */
+static void peer_cmd_join(peer_app *app, const char *room) {
+  if (app->loop) peer_depart(app);
+  peer_enter(app, room);
+}
+
+/* /rooms, /users [PATTERN], /join ROOM, /leave. 1 if it was one of them. */
+static int peer_server_command(peer_app *app, const uint8_t *s, size_t len) {
+  static const char *const words[] = {"/rooms", "/users", "/join", "/leave"};
+  char arg[CHORUS_SRV_PATTERN_BYTES_MAX + 1];
+  for (size_t w = 0; w < 4; w++) {
+    size_t n = strlen(words[w]);
+    if (!peer_word_is(s, len, words[w])) continue;
+    int has = peer_argument(s + n, len - n, arg, sizeof arg);
+    int want = w == 2 ? 1 : w == 1 ? has : 0; /* /join needs one, /users may */
+    if (has != want || has < 0) {
+      static const char *const usage[] = {"usage: /rooms", "usage: /users [PATTERN]",
+                                          "usage: /join ROOM", "usage: /leave"};
+      chorus_show_error(&app->view, CHORUS_VIEW_CODE_USAGE, "%s", usage[w]);
+    } else if (w == 0) {
+      chorus_peer_srv_rooms(app->srv);
+    } else if (w == 1) {
+      chorus_peer_srv_users(app->srv, has ? arg : "*");
+    } else if (w == 2) {
+      if (!chorus_srv_name_valid(arg, strlen(arg)))
+        chorus_show_error(&app->view, "CHORUS_SRV_BAD_NAME", "/join: %s",
+                          chorus_srv_strerror(CHORUS_SRV_BAD_NAME));
+      else peer_cmd_join(app, arg);
+    } else if (peer_in_room(app)) {
+      peer_depart(app);
+    }
+    return 1;
+  }
+  return 0;
 }
 
 /* A slash command; returns 1 for /quit. */
@@ -239,6 +354,7 @@ static int peer_command(peer_app *app, const uint8_t *s, size_t len, size_t cut)
     peer_cmd_msg(app, s + 4, len - 4, cut);
     return 0;
   }
+  if (app->srv && peer_server_command(app, s, len)) return 0;
   static const char *const words[] = {"/quit", "/who", "/stats", "/help"};
   for (size_t w = 0; w < 4; w++) {
     size_t n = strlen(words[w]);
@@ -313,9 +429,10 @@ static uint32_t peer_ms_until(uint64_t end_us) {
   return end_us > now ? (uint32_t)((end_us - now + 999) / 1000) : 0;
 }
 
-/* Leave, give the leave and unacknowledged messages a bounded grace
- * period, then stop. */
-static void peer_shutdown(peer_app *app) {
+/* Leave the room: announce the leave, give it and unacknowledged messages
+ * a bounded grace period, stop the loop; with a server, leave its room too. */
+static void peer_depart(peer_app *app) {
+  if (app->srv) chorus_peer_srv_unwatch(app->srv);
   uint64_t end_us = chorus_clock_now_us() + (uint64_t)app->args.grace_ms * 1000u;
   size_t left = chorus_loop_flush(app->loop, 0);
   if (left > 0 && app->args.grace_ms > 0)
@@ -327,7 +444,26 @@ static void peer_shutdown(peer_app *app) {
     chorus_show_warning(&app->view, CHORUS_VIEW_CODE_UNACKED,
                         "%zu messages/frames were not acknowledged before exit", left);
   chorus_loop_stop(app->loop);
-  chorus_show_bye(&app->view);
+  if (app->srv) {
+    chorus_loop_free(app->loop); /* closes the socket: the next room binds again */
+    app->loop = NULL;
+    chorus_peer_srv_leave(app->srv);
+  }
+}
+
+/* Without a server: the members from --peer. With one: log in, join. */
+static int peer_setup(peer_app *app) {
+  if (!app->srv) {
+    int rc = peer_bind(app);
+    if (rc == 0) rc = peer_open(app);
+    if (rc == 0) {
+      peer_signals();
+      rc = peer_start(app);
+    }
+    return rc;
+  }
+  peer_signals();
+  return peer_enter(app, app->args.room);
 }
 
 int chorus_cmd_peer(int argc, char **argv) {
@@ -347,16 +483,21 @@ int chorus_cmd_peer(int argc, char **argv) {
     fprintf(stderr, "chorus peer: cannot create a mutex\n");
     return 1;
   }
-  rc = peer_open(&app);
-  if (rc == 0) {
-    peer_signals();
-    rc = peer_start(&app);
+  if (app.args.server_count > 0) {
+    rc = peer_bind(&app);
+    if (rc == 0)
+      rc = chorus_peer_srv_open(&app.args, &app.view, &app.addrs[0], &app.srv, err, sizeof err);
+    if (rc == 2) rc = peer_usage(err);
+    else if (rc != 0 && app.srv) fprintf(stderr, "chorus peer: %s\n", err);
   }
+  if (rc == 0) rc = peer_setup(&app);
   if (rc == 0) {
     peer_read_input(&app);
-    peer_shutdown(&app);
+    if (app.loop) peer_depart(&app);
+    chorus_show_bye(&app.view);
     rc = chorus_show_failed(&app.view) ? 1 : 0;
   }
+  chorus_peer_srv_free(app.srv);
   chorus_loop_free(app.loop);
   chorus_udp_close(app.fd);
   chorus_show_destroy(&app.view);

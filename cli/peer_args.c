@@ -8,7 +8,9 @@
 #include <string.h>
 
 const char chorus_peer_args_usage[] =
-    "usage: chorus peer --name NAME --listen HOST:PORT [--peer NAME@HOST:PORT ...]\n"
+    "usage: chorus peer --name NAME --listen HOST:PORT\n"
+    "                   [--server HOST:PORT[,HOST:PORT...] [--room ROOM]\n"
+    "                    [--password-file FILE] | --peer NAME@HOST:PORT ...]\n"
     "                   [--order fifo|causal|total|safe] [--fd default|fast|off]\n"
     "                   [--json] [--block]\n"
     "                   [--max-msg BYTES]\n"
@@ -18,7 +20,14 @@ const char chorus_peer_args_usage[] =
     "  --name NAME            your user name: 1-31 of A-Z a-z 0-9 _ . -\n"
     "  --listen HOST:PORT     UDP address to bind; [V6ADDR]:PORT for IPv6,\n"
     "                         [::]:PORT for dual stack, :PORT for 0.0.0.0\n"
-    "  --peer NAME@HOST:PORT  another member (repeat; at most 10 members in all)\n"
+    "  --server LIST          log in to these chorus servers (HOST:PORT, comma-\n"
+    "                         separated, at most 4; the account is created on\n"
+    "                         first use), join --room and find its members there\n"
+    "  --room ROOM            the room to join (created if missing; default lobby)\n"
+    "  --password-file FILE   read the password from FILE's first line (default:\n"
+    "                         asked on the terminal, without echo)\n"
+    "  --peer NAME@HOST:PORT  without a server: another member (repeat; at most\n"
+    "                         10 members in all)\n"
     "  --order MODE           room order: fifo, causal, total (default) or safe\n"
     "  --fd PROFILE           failure detection (heartbeats, indirect probes,\n"
     "                         refutable suspicion): a crashed member is removed\n"
@@ -41,6 +50,7 @@ const char chorus_peer_args_usage[] =
     "  --help                 this text\n"
     "\n"
     "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /help, /quit;\n"
+    "with --server also /rooms, /users [PATTERN], /join ROOM, /leave;\n"
     "//TEXT sends a room message that starts with '/'.\n";
 
 static int args_fail(char *err, size_t err_bytes, const char *fmt, ...) {
@@ -98,6 +108,24 @@ static int args_add_peer(args_state *st, const char *v) {
   return 0;
 }
 
+/* --server HOST:PORT[,HOST:PORT...] */
+static int args_servers(args_state *st, const char *v) {
+  chorus_peer_args *a = st->a;
+  for (const char *p = v;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || len >= CHORUS_PEER_ARGS_SERVER_TEXT_BYTES)
+      return args_fail(st->err, st->err_bytes, "bad --server '%s': expected HOST:PORT[,HOST:PORT...]", v);
+    if (a->server_count == CHORUS_PEER_ARGS_SERVERS_MAX)
+      return args_fail(st->err, st->err_bytes, "too many servers: at most %d",
+                       CHORUS_PEER_ARGS_SERVERS_MAX);
+    memcpy(a->servers[a->server_count], p, len);
+    a->servers[a->server_count++][len] = '\0';
+    if (!comma) return 0;
+    p = comma + 1;
+  }
+}
+
 static int args_fd(args_state *st, const char *v) {
   static const char *const names[] = {"default", "fast", "off"};
   static const enum chorus_fd_mode values[] = {CHORUS_FD_MODE_DEFAULT, CHORUS_FD_MODE_FAST,
@@ -130,6 +158,9 @@ static int args_value(args_state *st, const char *opt, const char *v) {
   if (strcmp(opt, "--name") == 0) a->name = v;
   else if (strcmp(opt, "--listen") == 0) a->listen = v;
   else if (strcmp(opt, "--peer") == 0) return args_add_peer(st, v);
+  else if (strcmp(opt, "--server") == 0) return args_servers(st, v);
+  else if (strcmp(opt, "--room") == 0) a->room = v;
+  else if (strcmp(opt, "--password-file") == 0) a->password_file = v;
   else if (strcmp(opt, "--order") == 0) return args_order(st, v);
   else if (strcmp(opt, "--fd") == 0) return args_fd(st, v);
   else if (strcmp(opt, "--max-msg") == 0) {
@@ -176,9 +207,28 @@ static int args_has_value(const char *opt) {
   static const char *const with_value[] = {"--name",  "--listen", "--peer",     "--order",
                                            "--max-msg", "--drop", "--dup",      "--delay",
                                            "--delay-ms", "--seed", "--epoch", "--grace-ms",
-                                           "--fd"};
+                                           "--fd", "--server", "--room", "--password-file"};
   for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
     if (strcmp(opt, with_value[i]) == 0) return 1;
+  return 0;
+}
+
+/* --server excludes --peer; --room and --password-file need it. */
+static int args_check_server(args_state *st) {
+  chorus_peer_args *a = st->a;
+  if (a->server_count == 0) {
+    if (a->room || a->password_file)
+      return args_fail(st->err, st->err_bytes, "%s needs --server",
+                       a->room ? "--room" : "--password-file");
+    return 0;
+  }
+  if (a->peer_count > 0)
+    return args_fail(st->err, st->err_bytes,
+                     "--server and --peer exclude each other: the server lists the members");
+  if (!a->room) a->room = CHORUS_PEER_ROOM_DEFAULT;
+  if (!args_name_ok(a->room, strlen(a->room)))
+    return args_fail(st->err, st->err_bytes, "bad --room '%s': 1-31 of A-Z a-z 0-9 _ . -",
+                     a->room);
   return 0;
 }
 
@@ -199,7 +249,7 @@ static int args_check(args_state *st) {
         return args_fail(st->err, st->err_bytes, "duplicate member name '%s'", a->peer_names[i]);
   }
   if (!st->delay_p_set && a->delay_ms > 0) a->delay_ppm = 1000000u;
-  return 0;
+  return args_check_server(st);
 }
 
 /* One argv element (plus its value); returns the count consumed or -1. */

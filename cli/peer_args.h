@@ -13,6 +13,9 @@
 #define CHORUS_PEER_ARGS_DELAY_MS_MAX 60000 /* --delay-ms upper bound */
 #define CHORUS_PEER_ARGS_GRACE_MS_DEFAULT 5000 /* exit: wait for ACKs at most */
 #define CHORUS_PEER_ARGS_GRACE_MS_MAX 600000
+#define CHORUS_PEER_ARGS_SERVERS_MAX 4           /* --server list entries */
+#define CHORUS_PEER_ARGS_SERVER_TEXT_BYTES 256   /* one HOST:PORT */
+#define CHORUS_PEER_ROOM_DEFAULT "lobby"
 
 typedef struct chorus_peer_args {
   const char *name;   /* --name (points into argv) */
@@ -20,6 +23,10 @@ typedef struct chorus_peer_args {
   size_t peer_count;  /* --peer entries, excluding self */
   char peer_names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   const char *peer_addrs[CHORUS_MEMBERS_MAX]; /* HOST:PORT part, into argv */
+  size_t server_count;  /* --server HOST:PORT[,HOST:PORT...] entries */
+  char servers[CHORUS_PEER_ARGS_SERVERS_MAX][CHORUS_PEER_ARGS_SERVER_TEXT_BYTES];
+  const char *room;     /* --room, default "lobby" (with --server) */
+  const char *password_file; /* --password-file (points into argv) */
   enum chorus_order order; /* --order, default CHORUS_ORDER_TOTAL */
   enum chorus_fd_mode fd_mode; /* --fd, default CHORUS_FD_MODE_DEFAULT */
   int json;           /* --json */
@@ -44,7 +51,8 @@ extern const char chorus_peer_args_usage[];
  * unknown option, missing value, bad number, probability, order or failure
  * detection profile, bad name,
  * duplicate name, more than CHORUS_MEMBERS_MAX members, missing --name or
- * --listen. With --help returns 0 and sets out->help (other checks skipped).
+ * --listen, --server together with --peer, more than 4 servers, a bad room
+ * name, --room or --password-file without --server. With --help returns 0 and sets out->help (other checks skipped).
  */
 int chorus_peer_args_parse(int argc, char **argv, chorus_peer_args *out, char *err,
                            size_t err_bytes);

@@ -169,6 +169,51 @@ void chorus_show_notice(chorus_show *v, const char *fmt, ...) {
   va_end(ap);
 }
 
+void chorus_show_server(chorus_show *v, const char *what, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  show_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"server\",\"what\":", v->out);
+    chorus_json_cstr(v->out, what);
+    fputs(",\"message\":", v->out);
+    chorus_json_cstr(v->out, msg);
+    fputs("}\n", v->out);
+  } else {
+    fprintf(v->out, "-- %s\n", msg);
+  }
+  show_end(v);
+}
+
+void chorus_show_entries(chorus_show *v, int rooms, const chorus_srv_entry *entries, size_t n,
+                         size_t total) {
+  show_begin(v);
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"%s\",\"total\":%zu,\"list\":[", rooms ? "rooms" : "users",
+            total);
+    for (size_t i = 0; i < n; i++) {
+      fputs(i ? ",{\"name\":" : "{\"name\":", v->out);
+      chorus_json_cstr(v->out, entries[i].name);
+      if (rooms) fprintf(v->out, ",\"members\":%u}", (unsigned)entries[i].value);
+      else fprintf(v->out, ",\"online\":%s}",
+                   (entries[i].value & CHORUS_SRV_FLAG_ONLINE) ? "true" : "false");
+    }
+    fputs("]}\n", v->out);
+  } else {
+    fprintf(v->out, "-- %zu %s%s\n", total, rooms ? "room" : "user", total == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+      if (rooms) fprintf(v->out, "--   %s (%u members)\n", entries[i].name, (unsigned)entries[i].value);
+      else fprintf(v->out, "--   %s%s\n", entries[i].name,
+                   (entries[i].value & CHORUS_SRV_FLAG_ONLINE) ? " (online)" : "");
+    }
+    if (n < total) fprintf(v->out, "--   ... and %zu more\n", total - n);
+  }
+  show_end(v);
+}
+
 void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t text_len_bytes) {
   const char *code = chorus_errname(err);
   switch (err) {
@@ -200,9 +245,23 @@ void chorus_show_error_code(chorus_show *v, int err, const char *user, size_t te
 
 /* ---- messages and membership ------------------------------------------- */
 
+/* Mark where caught-up history begins and ends (room messages only). */
+static void view_history_edge(chorus_show *v, const chorus_loop_event *ev) {
+  if (ev->msg_kind != CHORUS_MSG_ROOM || ev->history == v->in_history) return;
+  v->in_history = ev->history;
+  if (v->json)
+    fprintf(v->out, "{\"event\":\"history\",\"state\":\"%s\"}\n",
+            ev->history ? "begin" : "end");
+  else if (ev->history)
+    fputs("-- history: room messages sent before you joined or while you were away\n", v->out);
+  else
+    fputs("-- end of history: live messages follow\n", v->out);
+}
+
 static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
   show_begin(v);
+  view_history_edge(v, ev);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
     chorus_json_cstr(v->out, ev->name);
@@ -210,8 +269,8 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
             (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
-      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu", (unsigned long)ev->view,
-              (unsigned long)ev->seq);
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s", (unsigned long)ev->view,
+              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "");
     fputs(",\"text\":", v->out);
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);
@@ -289,13 +348,18 @@ static unsigned long long show_time_ms(void) {
 
 /* The new view's members by name, so every member prints a view the same
  * way (indices follow each node's own --peer order). Returns the count. */
+/* A member whose name the server has not told us yet (it was admitted
+ * into a seat before our next refresh) shows as "?". */
+static const char *show_name(const char *name) { return name[0] ? name : "?"; }
+
 static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) {
   size_t n = 0;
   for (size_t i = 0; i < ev->member_count && i < CHORUS_MEMBERS_MAX; i++) {
     if (!(ev->members & (1u << i))) continue;
+    const char *name = show_name(ev->names[i]);
     size_t j = n++;
-    for (; j > 0 && strcmp(out[j - 1], ev->names[i]) > 0; j--) out[j] = out[j - 1];
-    out[j] = ev->names[i];
+    for (; j > 0 && strcmp(out[j - 1], name) > 0; j--) out[j] = out[j - 1];
+    out[j] = name;
   }
   return n;
 }
@@ -303,7 +367,7 @@ static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) 
 static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
   fprintf(v->out, "{\"event\":\"view\",\"view\":%lu,\"reason\":\"%s\",\"member\":",
           (unsigned long)ev->view, show_reason(ev->reason));
-  chorus_json_cstr(v->out, ev->name);
+  chorus_json_cstr(v->out, show_name(ev->name));
   fputs(",\"members\":[", v->out);
   const char *names[CHORUS_MEMBERS_MAX];
   size_t n = show_view_members(ev, names);
@@ -316,18 +380,19 @@ static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
 
 /* "-- carol crashed (view 3: alice bob dave)" */
 static void view_change_text(chorus_show *v, const chorus_loop_event *ev) {
+  const char *name = show_name(ev->name);
   fputs("-- ", v->out);
   switch (ev->reason) {
     case CHORUS_VIEW_JOIN:
       /* About ourselves: we were admitted (again) after a restart. */
-      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", ev->name);
-      else fprintf(v->out, "%s joined", ev->name);
+      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", name);
+      else fprintf(v->out, "%s joined", name);
       break;
-    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", ev->name); break;
-    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", ev->name); break;
-    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", ev->name); break;
-    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", ev->name); break;
-    default: fprintf(v->out, "%s removed", ev->name); break;
+    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", name); break;
+    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", name); break;
+    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", name); break;
+    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", name); break;
+    default: fprintf(v->out, "%s removed", name); break;
   }
   fprintf(v->out, " (view %lu:", (unsigned long)ev->view);
   const char *names[CHORUS_MEMBERS_MAX];
@@ -502,6 +567,8 @@ static size_t view_tx_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"cmds_refused", c->cmds_refused},  {"cmds_held", c->cmds_held},
       {"cmd_queue_full", c->queue_full},  {"cmds_queued", s->queued_cmds},
       {"view_changes", c->view_changes},  {"unknown_outputs", c->unknown_outputs},
+      {"rx_strangers", c->rx_strangers},  {"members_set", c->members_set},
+      {"members_refused", c->members_refused},
   };
   _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);
@@ -572,5 +639,6 @@ void chorus_show_on_event(void *ctx, const chorus_loop_event *ev) {
     case CHORUS_LOOP_EV_LEAVING: view_leaving(v, ev); return;
     case CHORUS_LOOP_EV_WHO: view_who(v, ev->snap); return;
     case CHORUS_LOOP_EV_STATS: view_stats(v, ev->snap); return;
+    case CHORUS_LOOP_EV_STRANGER: return; /* for the server watcher, not the user */
   }
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "loop.h"
+#include "srvwire.h"
 
 /* Codes of errors the CLI itself finds (the core's use chorus_errname). */
 #define CHORUS_VIEW_CODE_USAGE "CLI_USAGE"
@@ -26,6 +27,7 @@ typedef struct chorus_show {
   int json;             /* 1: JSON lines */
   const char *self;     /* own name, not owned */
   size_t max_msg_bytes; /* for "the limit is N" */
+  int in_history;       /* the last room message shown was caught-up history */
   pthread_mutex_t mu;
 } chorus_show;
 
@@ -65,6 +67,18 @@ void chorus_show_warning(chorus_show *v, const char *code, const char *fmt, ...)
 /* chorus_show_notice prints "-- MESSAGE" in the human format only (JSON
  * consumers get structured events instead). */
 void chorus_show_notice(chorus_show *v, const char *fmt, ...);
+
+/* chorus_show_server reports a step with the server: `what` is a short
+ * word ("login", "signup", "join", "leave", "down", "back",
+ * "reregistered"), the rest a printf format for the human sentence.
+ * Human: "-- MESSAGE"; JSON: {"event":"server","what":W,"message":M}. */
+void chorus_show_server(chorus_show *v, const char *what, const char *fmt, ...);
+
+/* chorus_show_entries prints the answer to /rooms (rooms = 1: names with
+ * member counts) or /users (names with online flags): entries[0..n) of
+ * `total` matches. */
+void chorus_show_entries(chorus_show *v, int rooms, const chorus_srv_entry *entries, size_t n,
+                         size_t total);
 
 /* chorus_show_help prints the interactive commands (JSON: a "help" event). */
 void chorus_show_help(chorus_show *v);

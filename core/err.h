@@ -27,7 +27,10 @@
   X(CHORUS_ERR_EMPTY, -15, "empty message")                                     \
   X(CHORUS_ERR_NOBUF, -16, "output buffer too small")                           \
   X(CHORUS_ERR_SELF, -17, "cannot send a private message to yourself")          \
-  X(CHORUS_ERR_QUEUE_FULL, -18, "event queue full, try again later")
+  X(CHORUS_ERR_QUEUE_FULL, -18, "event queue full, try again later")             \
+  X(CHORUS_ERR_CORRUPT, -19, "stored data is corrupt")                          \
+  X(CHORUS_ERR_FULL, -20, "log full: take a snapshot first")                    \
+  X(CHORUS_ERR_IO, -21, "a file operation failed")
 
 enum chorus_err {
 #define CHORUS_ERR_ENUM(name, value, text) name = value,
@@ -36,7 +39,7 @@ enum chorus_err {
 };
 
 /* Number of codes in the table (codes run from 0 down to -(CHORUS_ERR_COUNT-1)). */
-#define CHORUS_ERR_COUNT 19
+#define CHORUS_ERR_COUNT 22
 
 /*
  * chorus_strerror returns a static, human-readable description of `code`.

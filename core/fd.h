@@ -39,7 +39,8 @@ enum chorus_fd_state {
 enum chorus_fd_action_kind {
   CHORUS_FD_NONE = 0,
   CHORUS_FD_SEND_PROBE,   /* ask `helper` to vouch for `member` */
-  CHORUS_FD_SEND_VOUCH,   /* tell `helper` (the asker) `member` is alive */
+  CHORUS_FD_SEND_VOUCH,   /* tell `helper` (the asker) `member` is alive;
+                             `incarnation` carries the age of the news, ms */
   CHORUS_FD_SEND_SUSPECT, /* gossip: `member` suspected at `incarnation` */
   CHORUS_FD_SEND_ALIVE,   /* gossip: `member` alive at `incarnation` */
   CHORUS_FD_DECLARE_DEAD, /* `member` is dead */
@@ -58,7 +59,8 @@ typedef struct chorus_fd_config {
 typedef struct chorus_fd_member {
   uint8_t state;
   uint8_t watched;         /* 0: not monitored (self, removed) */
-  uint64_t last_heard_us;
+  uint64_t last_heard_us;  /* latest sign of life, first- or second-hand */
+  uint64_t last_direct_us; /* latest datagram from the member itself */
   uint64_t since_us;       /* entered the current state */
   uint32_t incarnation;    /* highest known for this member */
   uint32_t asked_by;       /* members that asked us to vouch (bit per index) */
@@ -106,8 +108,12 @@ void chorus_fd_heard(chorus_fd *fd, size_t member, uint64_t now_us);
 /* `from` asks us to vouch for `member`. */
 void chorus_fd_on_probe(chorus_fd *fd, size_t from, size_t member, uint64_t now_us);
 
-/* `from` vouches that `member` is alive. */
-void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint64_t now_us);
+/* `from` vouches that `member` is alive: `from` heard it directly `age_ms`
+ * ago (the VOUCH frame's incarnation field). Only first-hand news is
+ * vouched for, with its age, so vouches cannot keep a crashed member
+ * alive by passing the news around. */
+void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint32_t age_ms,
+                        uint64_t now_us);
 
 /* Gossip: `member` suspected (alive = 0) or alive (alive = 1) at
  * `incarnation`. A suspicion of ourselves is refuted. */

@@ -67,6 +67,27 @@ int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
   return CHORUS_OK;
 }
 
+void chorus_link_reset(chorus_link *l, uint64_t now_us) {
+  chorus_link_slot *snd = l->snd, *rcv = l->rcv;
+  uint8_t *frag_mem = l->frag_mem;
+  chorus_link_config cfg = l->cfg;
+  size_t w = cfg.window_frames;
+  memset(l, 0, sizeof(*l));
+  memset(snd, 0, w * sizeof(*snd));
+  memset(rcv, 0, w * sizeof(*rcv));
+  l->cfg = cfg;
+  l->snd = snd;
+  l->rcv = rcv;
+  l->frag_mem = frag_mem;
+  for (size_t i = 0; i < w; i++) {
+    l->snd[i].frag = l->frag_mem + i * CHORUS_WIRE_FRAG_BYTES_MAX;
+    l->rcv[i].frag = l->frag_mem + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
+  }
+  chorus_rtt_init(&l->rtt, cfg.rto_us_initial, cfg.rto_us_min, cfg.rto_us_max,
+                  cfg.ack_delay_us);
+  l->hello_due_us = now_us;
+}
+
 void chorus_link_free(chorus_link *l) {
   free(l->snd);
   free(l->rcv);
@@ -95,11 +116,34 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f) {
   return CHORUS_OK;
 }
 
+/* Keep only the private frames among those not acknowledged, in order:
+ * room and control messages were meant for the old incarnation's place in
+ * the room (the room sends the new one what it needs once it is admitted). */
+static void keep_private(chorus_link *l) {
+  uint64_t w = l->snd_una;
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    chorus_link_slot *s = snd_slot(l, seq);
+    if (s->kind != CHORUS_WIRE_KIND_PRIVATE) {
+      s->state = SLOT_EMPTY;
+      l->stats.abandoned++;
+      continue;
+    }
+    if (w != seq) { /* swap, so that each slot keeps a fragment buffer */
+      chorus_link_slot t = *snd_slot(l, w);
+      *snd_slot(l, w) = *s;
+      *s = t;
+    }
+    w++;
+  }
+  l->snd_nxt = w;
+}
+
 /*
  * The peer is a new incarnation: its receive state is gone. Start a fresh
- * stream for it: frames it never acknowledged are sent again from wire
- * sequence 0 (snd_base maps them), except the tail of a message whose head
- * the old incarnation took, which cannot be completed and is abandoned.
+ * stream for it: private frames it never acknowledged are sent again from
+ * wire sequence 0 (snd_base maps them), except the tail of a message whose
+ * head the old incarnation took, which cannot be completed; those and every
+ * room and control frame are abandoned.
  */
 static void link_reset(chorus_link *l) {
   while (l->snd_una < l->snd_nxt &&
@@ -107,6 +151,7 @@ static void link_reset(chorus_link *l) {
     snd_slot(l, l->snd_una++)->state = SLOT_EMPTY;
     l->stats.abandoned++;
   }
+  keep_private(l);
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
     s->state = SLOT_QUEUED;

@@ -19,8 +19,10 @@
  *
  * A stream lives as long as both incarnations (epochs) do: when the peer
  * restarts (chorus_link_on_epoch), both directions start again at wire
- * sequence 0 and what the old incarnation never acknowledged is sent anew,
- * but for the tail of a message whose head it took (abandoned, counted).
+ * sequence 0 and the private messages the old incarnation never
+ * acknowledged are sent anew, but for the tail of a message whose head it
+ * took; that tail and every room and control frame are abandoned (counted):
+ * they belonged to the old incarnation's place in the room.
  */
 #ifndef CHORUS_LINK_H
 #define CHORUS_LINK_H
@@ -85,6 +87,11 @@ typedef struct chorus_link {
  */
 int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
                      uint64_t now_us);
+
+/* chorus_link_reset forgets everything about the peer (a new occupant of
+ * the member slot): as after chorus_link_init, keeping the rings. The first
+ * HELLO is due at `now_us`. Cannot fail. */
+void chorus_link_reset(chorus_link *l, uint64_t now_us);
 
 /* chorus_link_free releases the rings; safe on a zeroed or freed link. */
 void chorus_link_free(chorus_link *l);

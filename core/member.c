@@ -9,12 +9,14 @@
 #include "peer_int.h"
 
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
- * joiner rank 1 (0xFF unless reason is JOIN) */
+ * joiner rank 1 (0xFF unless reason is JOIN; MERGE: the absorbed side's
+ * coordinator) | joiner's first count 4 (see
+ * chorus_room_join_first; 0 unless reason is JOIN) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 15
+#define CHORUS_VIEW_CTRL_BYTES 19
 #define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -57,14 +59,19 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
-/* Let `member` (incarnation `epoch`) into the view; the coordinator also
- * hands it the history and its state. */
-static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
+/* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
+ * the coordinator also hands it the history and its state. */
+static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
+                  int coordinator, size_t from) {
   if (chorus_peer_in_view(p, member)) return;
-  if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  uint32_t ack_to = coordinator ? 0 : 1u << p->rank_of[from];
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator, ack_to) < 0)
+    return;
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
+  p->leavers &= ~(1u << member); /* a new incarnation or occupant */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
   if (p->ev_count < CHORUS_EVENTS_MAX) {
@@ -81,7 +88,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
@@ -93,14 +100,17 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
     else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
              !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, 0);
+      admit(p, i, epoch, first, 0, from);
   }
 }
 
 /* The member that proposes views: the sequencer, unless this node believes
  * it dead or it is leaving; then the lowest rank in the view that is not. */
 static int coordinates(const chorus_peer *p, size_t i) {
+  /* A member seen restarted is not its old incarnation: it cannot remove
+   * that one, nor admit itself. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(p->unadmitted & (1u << i)) &&
          (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
@@ -116,7 +126,8 @@ static size_t coordinator(const chorus_peer *p) {
 /* Coordinator: announce the view `keep` (bit per member index) to its
  * members except `skip`, and install it. */
 static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
-                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner) {
+                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner,
+                          uint32_t first) {
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
@@ -130,22 +141,24 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   c[9] = (uint8_t)why;
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
+  chorus_wire_put_u32(c + 15, first);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
-  view_announce(p, keep, 0, why, 0, NO_JOINER);
-  view_apply(p, keep, why, 0, NO_JOINER);
+  view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
+  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
  * hears the history and JOIN_STATE instead. */
 static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t keep = view_members(p) | (1u << member);
+  uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
-                (uint8_t)p->rank_of[member]);
-  admit(p, member, epoch, 1);
+                (uint8_t)p->rank_of[member], first);
+  admit(p, member, epoch, first, 1, p->self);
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -153,6 +166,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
  * admission waits until that view change has completed here. */
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  if (p->room.awaiting_cut) return; /* not in the view itself yet */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -172,7 +186,8 @@ static void rejoin_check(chorus_peer *p) {
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */
 static void view_check(chorus_peer *p) {
-  if (coordinator(p) != p->self) return;
+  /* A member that joins holds the view it booted with, not the room's. */
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return;
   uint32_t dead = 0, gone = p->leavers & view_members(p);
   for (size_t i = 0; i < p->count; i++)
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
@@ -195,7 +210,13 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in || i == p->self) continue;
+    if (i == p->self || in == !(p->removed & (1u << i))) continue;
+    if (in) { /* one this node had removed on its own, or held as a
+                 vacant seat, before it was let in */
+      p->removed &= ~(1u << i);
+      if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+      continue;
+    }
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
@@ -322,6 +343,7 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   c[9] = CHORUS_VIEW_MERGE;
   chorus_wire_put_u32(c + 10, 0);
   c[14] = b->coord;
+  chorus_wire_put_u32(c + 15, 0); /* no first count: nobody restarted */
   chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
@@ -405,7 +427,8 @@ static void expect_absorber(chorus_peer *p, size_t from, int listed) {
 }
 
 void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b) {
-  if (!p->fd_on || from == p->self || from >= p->count) return;
+  /* A boot waiting for its cut is being admitted: no view of its own yet. */
+  if (!p->fd_on || from == p->self || from >= p->count || p->room.awaiting_cut) return;
   uint32_t mine = ranks_of(p, view_members(p)), me = 1u << p->rank_of[p->self];
   if (chorus_peer_in_view(p, from)) {
     /* It removed us (a beacon sent before our last merge says nothing;
@@ -443,15 +466,23 @@ void chorus_member_heard(chorus_peer *p, size_t from) {
   chorus_link_resume(&p->links[from]);
 }
 
+/* 1 if member i is owed BEACONs: removed for a crash or a partition (a
+ * member seen back with a new epoch rejoins instead, one that left is gone),
+ * or absorbed and not heard from yet. */
+static int beacon_wanted(const chorus_peer *p, size_t i) {
+  uint32_t bit = 1u << i;
+  if (i == p->self) return 0;
+  if (p->merge_wait & bit) return 1;
+  return (p->removed & bit) && !(p->leavers & bit) && p->links[i].peer_epoch != 0 &&
+         !((p->unadmitted | p->rejoin | p->restarted) & bit);
+}
+
 int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
                               chorus_wire_beacon *b) {
   if (!p->fd_on) return 0;
   for (size_t i = 0; i < p->count; i++) {
-    uint32_t bit = 1u << i;
-    int wait = (p->merge_wait & bit) != 0;
-    int gone = (p->removed & bit) && !(p->leavers & bit) && p->links[i].peer_epoch != 0;
-    if (i == p->self || (!gone && !wait)) continue;
-    uint64_t period = wait ? BEACON_FAST_US : BEACON_US;
+    if (!beacon_wanted(p, i)) continue;
+    uint64_t period = (p->merge_wait & (1u << i)) ? BEACON_FAST_US : BEACON_US;
     if (p->beacon_due_us[i] == 0) p->beacon_due_us[i] = now_us + period;
     if (now_us < p->beacon_due_us[i]) continue;
     p->beacon_due_us[i] = now_us + period;
@@ -474,8 +505,7 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
   uint64_t due = UINT64_MAX;
   if (!p->fd_on) return due;
   for (size_t i = 0; i < p->count; i++)
-    if (p->beacon_due_us[i] && p->beacon_due_us[i] < due &&
-        ((p->removed | p->merge_wait) & (1u << i)))
+    if (p->beacon_due_us[i] && p->beacon_due_us[i] < due && beacon_wanted(p, i))
       due = p->beacon_due_us[i];
   return due;
 }
@@ -510,13 +540,14 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     return;
   }
   uint32_t view = chorus_wire_get_u32(m + 1);
-  if (view < p->view_floor) return; /* sent before a merge, on a reset link */
+  if (view < p->view_floor) return; /* sent before a merge, on a resumed link */
   uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
   if (m[9] == CHORUS_VIEW_MERGE) {
     merge_view(p, keep, view);
     return;
   }
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
+             chorus_wire_get_u32(m + 15), from);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
@@ -541,7 +572,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
-  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
+  else if (type == CHORUS_FRAME_VOUCH)
+    chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
   else {
     uint32_t before = p->fd.self_incarnation;
     chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
@@ -576,7 +608,9 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
        chorus_fd_next(&p->fd, now_us, &a)) {
     switch (a.kind) {
     case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
-    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
+    case CHORUS_FD_SEND_VOUCH:
+      fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, a.incarnation);
+      break;
     case CHORUS_FD_SEND_SUSPECT:
       fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
       break;

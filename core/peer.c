@@ -43,31 +43,45 @@ static int config_check(const chorus_peer_config *cfg) {
   return CHORUS_OK;
 }
 
+static int name_ok(const char *n) {
+  size_t len = n ? strlen(n) : 0;
+  return len > 0 && len <= CHORUS_NAME_BYTES_MAX && chorus_utf8_valid((const uint8_t *)n, len);
+}
+
+/* Another slot than `except` holds a name with wire id `id`. */
+static int id_taken(const chorus_peer *p, uint32_t id, size_t except) {
+  for (size_t j = 0; j < p->count; j++)
+    if (j != except && p->names[j][0] && p->ids[j] == id) return 1;
+  return 0;
+}
+
 /* Copy and check the member names; find self. */
 static int members_init(chorus_peer *p, const chorus_peer_config *cfg) {
   if (!cfg->self_name) return CHORUS_ERR_INVAL;
   p->count = cfg->member_count;
   p->self = CHORUS_MEMBERS_MAX;
+  p->slots = cfg->slots != 0;
   for (size_t i = 0; i < p->count; i++) {
     const char *n = cfg->member_names[i];
-    size_t len = n ? strlen(n) : 0;
-    if (len == 0 || len > CHORUS_NAME_BYTES_MAX ||
-        !chorus_utf8_valid((const uint8_t *)n, len))
-      return CHORUS_ERR_INVAL;
-    memcpy(p->names[i], n, len + 1);
+    if (!n && p->slots) {
+      p->removed |= 1u << i; /* vacant */
+      continue;
+    }
+    if (!name_ok(n)) return CHORUS_ERR_INVAL;
+    memcpy(p->names[i], n, strlen(n) + 1);
     p->ids[i] = chorus_wire_name_id(n);
-    for (size_t j = 0; j < i; j++)
-      if (p->ids[j] == p->ids[i]) return CHORUS_ERR_INVAL; /* same name or hash */
+    if (id_taken(p, p->ids[i], i)) return CHORUS_ERR_INVAL; /* same name or hash */
     if (strcmp(n, cfg->self_name) == 0) p->self = i;
   }
   if (p->self >= p->count) return CHORUS_ERR_INVAL;
-  /* Rank = position in byte-wise name order: the same at every member. */
+  /* Rank = slot, or position in byte-wise name order: the same at every
+   * member either way. */
   for (size_t i = 0; i < p->count; i++) {
     size_t rank = 0;
-    for (size_t j = 0; j < p->count; j++)
+    for (size_t j = 0; j < p->count && !p->slots; j++)
       if (strcmp(p->names[j], p->names[i]) < 0) rank++;
-    p->rank_of[i] = rank;
-    p->idx_of[rank] = i;
+    p->rank_of[i] = p->slots ? i : rank;
+    p->idx_of[p->rank_of[i]] = i;
   }
   return CHORUS_OK;
 }
@@ -96,6 +110,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   if (rc == CHORUS_OK)
     rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
                           cfg->retain_msgs, cfg->msg_bytes_max, cfg->history_msgs);
+  if (rc == CHORUS_OK && p->removed) chorus_room_set_members(&p->room, ~p->removed);
   p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
   if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {
@@ -103,6 +118,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     return rc;
   }
   p->epoch = cfg->epoch;
+  chorus_room_set_epoch(&p->room, cfg->epoch);
   p->msg_bytes_max = cfg->msg_bytes_max;
   p->order = cfg->order;
   p->report_held = cfg->report_held;
@@ -114,6 +130,8 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     if (cfg->fd_mode == CHORUS_FD_MODE_FAST) chorus_fd_profile_fast(&fc);
     else chorus_fd_profile_default(&fc);
     chorus_fd_init(&p->fd, &fc, p->count, p->self, 0, &p->prng); /* clock: fd_start */
+    for (size_t i = 0; i < p->count; i++)
+      if (p->removed & (1u << i)) chorus_fd_forget(&p->fd, i);
     p->fd_on = 1;
   }
   *out = p;
@@ -182,7 +200,8 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
       if (chorus_link_on_ack(l, &f.u.ack, now_us) < 0) p->stats.rx_bad_frame++;
     } else if (f.type == CHORUS_FRAME_STATE) {
       const chorus_wire_state *st = &f.u.state;
-      chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
+      if (!(p->unadmitted & (1u << m))) /* else: not a state the room knows */
+        chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
                            st->stable, st->n);
     } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
@@ -197,16 +216,19 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
 }
 
 /* A removed member that speaks with a newer epoch has restarted: remember
- * it so the coordinator admits it again. Its datagrams are not taken until
- * then. */
+ * it so the coordinator admits it again. Until then its link carries only
+ * datagrams (heartbeats, so that its detector stays calm, and the
+ * UNADMITTED flag) and private messages. */
 static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   for (size_t i = 0; i < p->count; i++) {
-    if (p->ids[i] != h->src_id || i == p->self) continue;
+    if (p->ids[i] != h->src_id || i == p->self || !p->names[i][0]) continue;
     if (chorus_peer_linked(p, i) && h->src_epoch <= p->links[i].peer_epoch) return (int)i;
     if (!(p->removed & (1u << i))) return (int)i;
     if (h->src_epoch > p->links[i].peer_epoch) {
       p->rejoin |= 1u << i;
+      p->unadmitted |= 1u << i;
       if (h->src_epoch > p->rejoin_epoch[i]) p->rejoin_epoch[i] = h->src_epoch;
+      return (int)i;
     }
   }
   return CHORUS_ERR_UNKNOWN_SENDER;
@@ -255,8 +277,10 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   if (rc == 2) {
     chorus_peer_event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);
-    chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
+    /* The room keeps the old incarnation until the view change that
+     * removes it; the new one gets room traffic once admitted. */
     p->restarted |= 1u << m;
+    p->unadmitted |= 1u << m;
   }
   l->stats.datagrams_recv++;
   if (p->fd_on) chorus_fd_heard(&p->fd, (size_t)m, now_us);
@@ -266,6 +290,8 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_link_request_reply(l);
     return CHORUS_OK;
   }
+  /* The room runs without this incarnation: it joins, it does not start. */
+  if (h.flags & CHORUS_WIRE_HDR_UNADMITTED) chorus_room_expect_cut(&p->room);
   frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
   if (!has_beacon) chorus_member_heard(p, (size_t)m);
@@ -296,7 +322,7 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 int chorus_peer_linked(const chorus_peer *p, size_t i) {
   if (i == p->self) return 0;
   return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i] ||
-         p->absorber == i + 1;
+         (p->unadmitted & (1u << i)) || p->absorber == i + 1;
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
@@ -406,6 +432,7 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
     return 0;
   }
   (void)from;
+  chorus_room_history_add(&p->room, &d);
   room_output(p, &d, out, buf);
   out->history = 1;
   p->stats.delivered_history++;
@@ -447,7 +474,8 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
       p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)
     return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
-    if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+    if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
+        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
@@ -471,11 +499,15 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   return 1;
 }
 
-/* 1 if the message just peeked from a link can be taken now. */
-static int can_take(const chorus_peer *p, const chorus_link_msg *m) {
+/* 1 if the message just peeked from member i's link can be taken now. A
+ * new incarnation not admitted here yet sends room and control messages
+ * from a state the room has not placed: they wait in the link. */
+static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
+  if (m->kind == CHORUS_WIRE_KIND_PRIVATE) return 1;
+  if (p->unadmitted & (1u << i)) return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
-  return chorus_room_wants(&p->room, p->scratch, m->len);
+  return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }
 
 /* Pull complete messages out of the links while the room can take them;
@@ -490,7 +522,7 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
     uint64_t bad = 0;
     while (chorus_link_peek(l, p->scratch, link_msg_bytes_max(p->msg_bytes_max), &m,
                             &bad) == 1) {
-      if (!can_take(p, &m)) {
+      if (!can_take(p, i, &m)) {
         p->stats.rx_room_refused++;
         break;
       }
@@ -506,33 +538,46 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
   return 0;
 }
 
+/* Held reports first: a message is then still in its slot (a delivery may
+ * free it), which names the incarnation that sent it. */
 static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf) {
+  size_t origin;
+  uint32_t count, epoch;
+  if (p->report_held && chorus_room_held_next(&p->room, &origin, &count, &epoch)) {
+    memset(out, 0, sizeof(*out));
+    out->kind = CHORUS_OUT_HELD;
+    out->member = p->idx_of[origin];
+    out->msg_id = count;
+    out->epoch = epoch;
+    return 1;
+  }
   chorus_room_delivery d;
   if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
     room_output(p, &d, out, buf);
     p->stats.delivered_room++;
     return 1;
   }
-  size_t origin;
-  uint32_t count;
-  if (p->report_held && chorus_room_held_next(&p->room, &origin, &count)) {
-    memset(out, 0, sizeof(*out));
-    out->kind = CHORUS_OUT_HELD;
-    out->member = p->idx_of[origin];
-    out->msg_id = count;
-    out->epoch = p->room.epoch[origin];
-    return 1;
-  }
   return 0;
+}
+
+/* Ranks of members seen with an epoch not admitted here: what the room
+ * queued for them was meant for the previous incarnation. */
+static uint32_t unadmitted_ranks(const chorus_peer *p) {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->unadmitted & (1u << i)) mask |= 1u << p->rank_of[i];
+  return mask;
 }
 
 /* Move the room's pending sends onto the links, in order, while they fit. */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
+  uint32_t gone = unadmitted_ranks(p);
   size_t total = chorus_room_outbox_count(&p->room);
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
+    if (s->mask & gone) chorus_room_sent(&p->room, e, s->mask & gone);
     uint32_t todo = s->mask & ~blocked, done = 0;
     if (todo == 0) continue;
     int n = chorus_room_encode(&p->room, s, p->scratch,
@@ -559,7 +604,9 @@ static void pump_outbox(chorus_peer *p) {
 static uint32_t report_ready(const chorus_peer *p) {
   uint32_t ready = 0;
   for (size_t i = 0; i < p->count; i++)
-    if (chorus_peer_linked(p, i) && p->links[i].peer_epoch != 0) ready |= 1u << p->rank_of[i];
+    if (chorus_peer_linked(p, i) && p->links[i].peer_epoch != 0 &&
+        !(p->unadmitted & (1u << i)))
+      ready |= 1u << p->rank_of[i];
   return ready & p->room.alive;
 }
 
@@ -613,7 +660,7 @@ static int poll_beacon(chorus_peer *p, uint64_t now_us, chorus_output *out,
   size_t i;
   chorus_wire_beacon b;
   if (!chorus_member_beacon_next(p, now_us, &i, &b)) return 0;
-  chorus_wire_header h = {p->ids[p->self], p->epoch, p->links[i].peer_epoch};
+  chorus_wire_header h = {p->ids[p->self], p->epoch, p->links[i].peer_epoch, 0};
   chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
   int n = chorus_wire_beacon_encode(buf + CHORUS_WIRE_HEADER_BYTES,
                                     CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES, &b);
@@ -637,8 +684,10 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     if (!chorus_peer_linked(p, i)) continue;
     chorus_link *l = &p->links[i];
     size_t rank = p->rank_of[i];
-    int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0;
-    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch};
+    int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0 &&
+                 !(p->unadmitted & (1u << i));
+    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch,
+                            (p->unadmitted >> i) & 1 ? CHORUS_WIRE_HDR_UNADMITTED : 0};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
@@ -718,7 +767,7 @@ uint64_t chorus_peer_deadline(const chorus_peer *p) {
 
 int chorus_peer_member_index(const chorus_peer *p, const char *name) {
   for (size_t i = 0; i < p->count; i++)
-    if (strcmp(p->names[i], name) == 0) return (int)i;
+    if (p->names[i][0] && strcmp(p->names[i], name) == 0) return (int)i;
   return CHORUS_ERR_UNKNOWN_USER;
 }
 
@@ -743,6 +792,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
+  out->room_outbox_full = rs.outbox_full;
   out->flushing = (uint32_t)p->room.flushing;
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;
@@ -753,5 +803,29 @@ int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
                                chorus_link_stats *out) {
   if (member >= p->count || member == p->self) return CHORUS_ERR_INVAL;
   chorus_link_stats_get(&p->links[member], out);
+  return CHORUS_OK;
+}
+
+int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const char *name) {
+  if (!p || !p->slots || member >= p->count || member == p->self || !name_ok(name))
+    return CHORUS_ERR_INVAL;
+  int named = p->names[member][0] != '\0';
+  if (named && strcmp(p->names[member], name) == 0) return CHORUS_OK;
+  uint32_t id = chorus_wire_name_id(name);
+  int in_view = chorus_peer_in_view(p, member);
+  if ((named && in_view) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
+  memcpy(p->names[member], name, strlen(name) + 1);
+  p->ids[member] = id;
+  /* In the view unnamed: a JOIN view admitted it before the server told us
+   * its name; its link already follows it. */
+  if (in_view) return CHORUS_OK;
+  chorus_link_reset(&p->links[member], now_us);
+  p->restarted &= ~(1u << member);
+  p->rejoin &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
+  p->rejoin_epoch[member] = 0;
+  p->fdq_len[member] = 0;
+  p->farewell_until_us[member] = 0;
+  p->leavers &= ~(1u << member);
   return CHORUS_OK;
 }

@@ -81,6 +81,12 @@ typedef struct chorus_peer_config {
   const char *self_name;                   /* this node's user name */
   const char *member_names[CHORUS_MEMBERS_MAX]; /* every member, self included */
   size_t member_count;                     /* 1..CHORUS_MEMBERS_MAX */
+  int slots;            /* 1: member i has room rank i (slots handed out by
+                           a server, the same at every member) and
+                           member_names[i] may be NULL: a vacant slot, out
+                           of the view until chorus_peer_set_member names
+                           it; 0 (default): ranks follow byte-wise name
+                           order and every name is given */
   uint32_t epoch;       /* this boot's incarnation, > the previous boot's, != 0 */
   uint64_t seed;        /* PRNG seed */
   size_t msg_bytes_max; /* 1..CHORUS_MSG_BYTES_MAX, default 4096 */
@@ -186,6 +192,8 @@ typedef struct chorus_peer_stats {
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
   uint32_t room_outbox;     /* room sends waiting for link window space */
+  uint64_t room_outbox_full; /* room sends dropped: outbox full (a newcomer's
+                                catch-up; should stay 0) */
   uint32_t flushing;        /* 1 while a view change settles */
   uint32_t next_seq;        /* next position of the total order to deliver */
   uint64_t fd_suspicions;   /* members this node suspected */
@@ -306,11 +314,26 @@ size_t chorus_peer_poll_bytes_min(const chorus_peer *peer);
  */
 uint64_t chorus_peer_deadline(const chorus_peer *peer);
 
+/*
+ * chorus_peer_set_member names member slot `member` (slots mode only): a
+ * user took a vacant slot, or a slot whose previous occupant is out of the
+ * view. The link to the slot starts afresh; the newcomer is admitted by a
+ * view change (reason JOIN) once it speaks. A slot that a JOIN view put in
+ * the view before it was named here just gets its name (its link already
+ * follows the newcomer). Naming a slot with the name it already has does
+ * nothing. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
+ * mode, `member` out of range or self, the slot is in the view under
+ * another name, the name is empty, longer than CHORUS_NAME_BYTES_MAX, not
+ * UTF-8, or already another slot's).
+ */
+int chorus_peer_set_member(chorus_peer *peer, uint64_t now_us, size_t member,
+                           const char *name);
+
 /* Lookups. chorus_peer_member_index returns the index of `name` or
  * CHORUS_ERR_UNKNOWN_USER. */
 int chorus_peer_member_index(const chorus_peer *peer, const char *name);
 size_t chorus_peer_member_count(const chorus_peer *peer);
-const char *chorus_peer_member_name(const chorus_peer *peer, size_t member);
+const char *chorus_peer_member_name(const chorus_peer *peer, size_t member); /* "" if vacant */
 size_t chorus_peer_self(const chorus_peer *peer);
 
 /* Copy counters. `member` must not be self (CHORUS_ERR_INVAL). */

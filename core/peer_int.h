@@ -17,6 +17,7 @@ struct chorus_peer {
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
   size_t count, self;
+  int slots;                          /* ranks are slots; names may be "" */
   size_t rank_of[CHORUS_MEMBERS_MAX]; /* member index -> room rank */
   size_t idx_of[CHORUS_MEMBERS_MAX];  /* room rank -> member index */
   uint32_t removed;                   /* member indices out of the view */
@@ -48,6 +49,9 @@ struct chorus_peer {
   uint32_t restarted;                      /* came back with a new epoch */
   uint32_t rejoin;                         /* removed, now back: admit them */
   uint32_t rejoin_epoch[CHORUS_MEMBERS_MAX];
+  uint32_t unadmitted;                     /* seen with an epoch this node has
+                                              not admitted: no room traffic
+                                              either way until it is */
   uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
   uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
              [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */

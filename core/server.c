@@ -29,6 +29,7 @@ typedef struct srv_room {
   uint8_t used, name_len, count;
   char name[CHORUS_NAME_BYTES_MAX + 1];
   uint32_t members[CHORUS_MEMBERS_MAX]; /* account slots, join order */
+  uint8_t seat[CHORUS_MEMBERS_MAX];     /* members[i]'s seat: its peers' rank */
 } srv_room;
 
 typedef struct srv_cache {
@@ -346,6 +347,7 @@ static int srv_room_remove(chorus_server *s, uint32_t slot) {
   while (i < r->count && r->members[i] != slot) i++;
   if (i < r->count) {
     memmove(r->members + i, r->members + i + 1, (r->count - i - 1) * sizeof *r->members);
+    memmove(r->seat + i, r->seat + i + 1, (r->count - i - 1) * sizeof *r->seat);
     r->count--;
   }
   a->room = SRV_NONE;
@@ -353,8 +355,18 @@ static int srv_room_remove(chorus_server *s, uint32_t slot) {
   return 1;
 }
 
+/* The lowest seat nobody in room r holds (the room is not full). */
+static uint8_t srv_free_seat(const srv_room *r) {
+  uint32_t used = 0;
+  for (size_t i = 0; i < r->count; i++) used |= 1u << r->seat[i];
+  uint8_t k = 0;
+  while (used & (1u << k)) k++;
+  return k;
+}
+
 static void srv_room_add(chorus_server *s, uint32_t slot, int32_t room) {
   srv_room *r = &s->room[room];
+  r->seat[r->count] = srv_free_seat(r);
   r->members[r->count++] = slot;
   s->acct[slot].room = room;
   srv_event(s, CHORUS_SERVER_EV_JOIN, &s->acct[slot], r, r->count);
@@ -630,6 +642,7 @@ static void srv_members(const chorus_server *s, srv_req *x, int32_t room) {
     chorus_srv_member *m = &x->p->members[i];
     srv_copy_name(m->name, a->name);
     m->flags = srv_online(a, x->now_us) ? CHORUS_SRV_FLAG_ONLINE : 0;
+    m->seat = r->seat[i];
     m->addr = a->peer;
   }
 }
@@ -928,7 +941,7 @@ static size_t srv_snapshot_size(const chorus_server *s) {
   for (size_t i = 0; i < s->room_count; i++) {
     const srv_room *r = &s->room[s->room_order[i]];
     n += 1 + r->name_len + 1;
-    for (size_t k = 0; k < r->count; k++) n += 1 + s->acct[r->members[k]].name_len;
+    for (size_t k = 0; k < r->count; k++) n += 2 + s->acct[r->members[k]].name_len;
   }
   return n;
 }
@@ -950,6 +963,7 @@ static void srv_snapshot_body(const chorus_server *s, snap_w *w) {
     sw_u8(w, r->count);
     for (size_t k = 0; k < r->count; k++) {
       const srv_account *a = &s->acct[r->members[k]];
+      sw_u8(w, r->seat[k]);
       sw_str(w, a->name, a->name_len);
     }
   }
@@ -1060,7 +1074,13 @@ static void srv_load_account(chorus_server *s, snap_r *r, uint32_t slot) {
 
 static void srv_load_member(chorus_server *s, snap_r *r, uint64_t now_us, uint32_t room) {
   char name[CHORUS_NAME_BYTES_MAX + 1];
+  srv_room *rm = &s->room[room];
+  uint8_t seat = sr_u8(r);
   sr_name(r, name, "corrupt snapshot: a bad room member name");
+  if (r->why) return;
+  for (size_t i = 0; i < rm->count; i++)
+    if (rm->seat[i] == seat) r->why = "corrupt snapshot: two room members in one seat";
+  if (seat >= CHORUS_MEMBERS_MAX) r->why = "corrupt snapshot: a room seat out of range";
   if (r->why) return;
   int32_t slot = srv_acct_find(s, name);
   if (slot == SRV_NONE) {
@@ -1072,9 +1092,9 @@ static void srv_load_member(chorus_server *s, snap_r *r, uint64_t now_us, uint32
     r->why = "corrupt snapshot: an account is in two rooms";
     return;
   }
-  srv_room *rm = &s->room[room];
   a->room = (int32_t)room;
   a->lease_until_us = now_us + s->cfg.lease_us;
+  rm->seat[rm->count] = seat;
   rm->members[rm->count++] = (uint32_t)slot;
 }
 

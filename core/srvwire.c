@@ -363,6 +363,8 @@ static void resp_members_encode(srv_w *w, const chorus_srv_response *p) {
     const chorus_srv_member *m = &p->members[i];
     w_text(w, m->name, sizeof m->name, CHORUS_NAME_BYTES_MAX);
     w_u8(w, m->flags);
+    if (m->seat >= CHORUS_MEMBERS_MAX) w->err = CHORUS_ERR_INVAL;
+    w_u8(w, m->seat);
     w_addr(w, &m->addr);
   }
 }
@@ -428,6 +430,8 @@ static void resp_members_decode(srv_r *r, chorus_srv_response *p) {
     chorus_srv_member *m = &p->members[i];
     r_name(r, m->name, 0);
     m->flags = r_u8(r);
+    m->seat = r_u8(r);
+    if (m->seat >= CHORUS_MEMBERS_MAX) r_fail(r);
     r_addr(r, &m->addr);
   }
 }

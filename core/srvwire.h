@@ -51,9 +51,12 @@
  *                                                     n * (name str8, count u8)
  *   0x14 ROOM_MEMBERS room str8                       members
  *
- *   members = room str8, n u8 (0..10), n * (name str8, flags u8, addr)
+ *   members = room str8, n u8 (0..10), n * (name str8, flags u8, seat u8,
+ *             addr)
  *   USERS flags: bit 0 logged in. Member flags: bit 0 has a live session
- *   (0: restored from disk, not yet back). JOIN flags: bit 0 create the room
+ *   (0: restored from disk, not yet back). Seat: 0..9, the member's place in
+ *   the room, kept while it stays in the room (a leaver's seat is free for
+ *   the next joiner); peers use it as the member's rank. JOIN flags: bit 0 create the room
  *   if it does not exist. Lists are in byte-wise name order, members in join
  *   order; a page holds at most CHORUS_SRV_PAGE_MAX entries from index
  *   `start` of the `total` matches.
@@ -160,6 +163,7 @@ typedef struct chorus_srv_entry {
 typedef struct chorus_srv_member {
   char name[CHORUS_NAME_BYTES_MAX + 1];
   uint8_t flags; /* CHORUS_SRV_FLAG_ONLINE */
+  uint8_t seat;  /* 0..CHORUS_MEMBERS_MAX-1, stable while in the room */
   chorus_srv_addr addr;
 } chorus_srv_member;
 

@@ -8,7 +8,11 @@
  *   header (16 bytes)
  *     0  magic     2  'C' 'H'
  *     2  version   1  1
- *     3  flags     1  0 (reserved; non-zero is rejected)
+ *     3  flags     1  bit0 UNADMITTED: the sender has seen this incarnation
+ *                      of the receiver but not let it into its view (it
+ *                      restarted, or was removed): the receiver waits for
+ *                      the coordinator's JOIN_STATE before it delivers or
+ *                      changes views; other bits reserved, non-zero rejected
  *     4  src_id    4  FNV-1a 32 of the sender's name
  *     8  src_epoch 4  sender's incarnation (never 0)
  *    12  dst_epoch 4  receiver's incarnation as the sender knows it, 0 if unknown
@@ -33,7 +37,8 @@
  *
  *   PROBE (0x05), VOUCH (0x06), SUSPECT (0x07), ALIVE (0x08), 9 bytes each:
  *     type 1 | member id 4 | incarnation 4   (failure detector, fd.h;
- *     unreliable; incarnation is 0 in PROBE and VOUCH)
+ *     unreliable; incarnation is 0 in PROBE, and in VOUCH it is the age in
+ *     ms of the voucher's last datagram from the member)
  *
  * DATA kind: 0 room message, 1 private message, 2 room control message.
  * Message payloads (room header, control) are defined in room.h.
@@ -90,10 +95,13 @@ enum chorus_frame_type {
 #define CHORUS_DATA_FIRST 0x01
 #define CHORUS_DATA_LAST 0x02
 
+#define CHORUS_WIRE_HDR_UNADMITTED 0x01
+
 typedef struct chorus_wire_header {
   uint32_t src_id;
   uint32_t src_epoch;
   uint32_t dst_epoch;
+  uint8_t flags; /* CHORUS_WIRE_HDR_UNADMITTED or 0 */
 } chorus_wire_header;
 
 typedef struct chorus_wire_data {
@@ -185,7 +193,7 @@ int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
  * chorus_wire_header_decode parses the header at buf[0..len).
  * Returns CHORUS_WIRE_HEADER_BYTES, or CHORUS_ERR_TOO_BIG (len > 1200),
  * CHORUS_ERR_TRUNCATED, CHORUS_ERR_BAD_MAGIC, CHORUS_ERR_BAD_VERSION,
- * CHORUS_ERR_BAD_FRAME (reserved flags set or src_epoch 0).
+ * CHORUS_ERR_BAD_FRAME (reserved flag bits set or src_epoch 0).
  * Magic is checked before version so foreign traffic is told apart from a
  * chorus of another version.
  */

@@ -17,6 +17,7 @@ typedef struct loop_cmd {
   size_t len;
   uint64_t tag;
   uint8_t *text; /* points into the arena: msg_bytes_max bytes per slot */
+  chorus_udp_addr addr; /* SET_MEMBER */
 } loop_cmd;
 
 struct chorus_loop {
@@ -33,14 +34,18 @@ struct chorus_loop {
   size_t member_count, self;
   uint32_t epoch;
   size_t msg_bytes_max;
+  size_t slot_bytes; /* arena bytes per command: max(msg_bytes_max, a name) */
   int hold_when_full;
   uint32_t linger_us, linger_max_us;
   uint64_t last_rx_us; /* when the last datagram arrived */
+  uint64_t stranger_us; /* when the last STRANGER event left */
   chorus_loop_event_fn on_event;
   void *ctx;
   uint8_t *out_buf; /* chorus_peer_poll buffer */
   size_t out_cap;
-  uint8_t *rx_buf;  /* CHORUS_LOOP_RX_BYTES */
+  uint8_t *rx_mem;  /* CHORUS_LOOP_RECV_BATCH slots of CHORUS_LOOP_RX_SLOT_BYTES */
+  chorus_udp_msg rx[CHORUS_LOOP_RECV_BATCH]; /* data points into rx_mem */
+  int head_held;    /* the head command waits for window space */
   chorus_loop_counters cnt;
   uint64_t deadline_us;
 
@@ -53,6 +58,8 @@ struct chorus_loop {
   size_t queue_max, head, count;
   size_t pending_frames;   /* published by the loop after each iteration */
   uint64_t queue_full;     /* refused submissions */
+  int sleeping;            /* the loop is in (or about to enter) poll() */
+  int wake_sent;           /* a wake-up byte is in the pipe */
   int stopping, started, joined;
   pthread_t thread;
 };
@@ -109,9 +116,10 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
   const char *self = pc->self_name;
   for (size_t i = 0; i < pc->member_count; i++) {
     const char *n = pc->member_names[i];
+    l->name_ptrs[i] = l->names[i];
+    if (n == NULL && pc->slots) continue; /* vacant: "" */
     if (n == NULL || strlen(n) > CHORUS_NAME_BYTES_MAX) return CHORUS_ERR_INVAL;
     memcpy(l->names[i], n, strlen(n) + 1);
-    l->name_ptrs[i] = l->names[i];
     pc->member_names[i] = l->names[i];
     if (self != NULL && strcmp(n, self) == 0) pc->self_name = l->names[i];
   }
@@ -121,11 +129,15 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
 static int loop_alloc(chorus_loop *l, size_t queue_max) {
   l->out_cap = chorus_peer_poll_bytes_min(l->peer);
   l->out_buf = malloc(l->out_cap);
-  l->rx_buf = malloc(CHORUS_LOOP_RX_BYTES);
+  l->rx_mem = malloc((size_t)CHORUS_LOOP_RECV_BATCH * CHORUS_LOOP_RX_SLOT_BYTES);
   l->queue = calloc(queue_max, sizeof *l->queue);
-  l->arena = malloc(queue_max * l->msg_bytes_max);
-  if (!l->out_buf || !l->rx_buf || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
-  for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->msg_bytes_max;
+  /* A slot holds a message or a member name. */
+  l->slot_bytes = l->msg_bytes_max > CHORUS_NAME_BYTES_MAX ? l->msg_bytes_max : CHORUS_NAME_BYTES_MAX;
+  l->arena = malloc(queue_max * l->slot_bytes);
+  if (!l->out_buf || !l->rx_mem || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
+  for (size_t i = 0; i < CHORUS_LOOP_RECV_BATCH; i++)
+    l->rx[i].data = l->rx_mem + i * CHORUS_LOOP_RX_SLOT_BYTES;
+  for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->slot_bytes;
   l->queue_max = queue_max;
   return CHORUS_OK;
 }
@@ -134,7 +146,7 @@ static void loop_release(chorus_loop *l) {
   chorus_peer_free(l->peer);
   chorus_udp_fault_free(l->tx);
   free(l->out_buf);
-  free(l->rx_buf);
+  free(l->rx_mem);
   free(l->queue);
   free(l->arena);
   if (l->wake_rd >= 0) close(l->wake_rd);
@@ -218,6 +230,7 @@ static int loop_event_of(chorus_loop *l, const chorus_output *o, chorus_loop_eve
       ev->text_len = o->len;
       ev->view = o->view;
       ev->seq = o->seq;
+      ev->history = o->history;
       return 1;
     case CHORUS_OUT_PEER_UP: ev->kind = CHORUS_LOOP_EV_PEER_UP; return 1;
     case CHORUS_OUT_PEER_RESTARTED:
@@ -343,9 +356,24 @@ static int loop_leave(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
   return 1;
 }
 
+static void loop_set_member(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
+  char name[CHORUS_NAME_BYTES_MAX + 1];
+  memcpy(name, c->text, c->len);
+  name[c->len] = '\0';
+  if (chorus_peer_set_member(l->peer, now_us, c->member, name) != CHORUS_OK) {
+    l->cnt.members_refused++;
+    return;
+  }
+  memcpy(l->names[c->member], name, c->len + 1);
+  l->addrs[c->member] = c->addr;
+  l->cnt.members_set++;
+}
+
 /* Run one command. Returns 0 if it stays at the head of the queue. */
 static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
-  if (c->kind == CHORUS_LOOP_CMD_ROOM || c->kind == CHORUS_LOOP_CMD_PRIVATE) {
+  if (c->kind == CHORUS_LOOP_CMD_SET_MEMBER) {
+    loop_set_member(l, c, now_us);
+  } else if (c->kind == CHORUS_LOOP_CMD_ROOM || c->kind == CHORUS_LOOP_CMD_PRIVATE) {
     if (!loop_send(l, c, now_us)) return 0;
   } else if (c->kind == CHORUS_LOOP_CMD_LEAVE) {
     if (!loop_leave(l, c, now_us)) return 0;
@@ -383,46 +411,73 @@ static size_t loop_pending_frames(chorus_loop *l) {
 }
 
 /*
- * Execute queued commands in order. The head slot is read without the lock:
- * submitters only write free slots, and only this thread frees the head.
+ * Execute the queued commands in order, then drain the core once (several
+ * messages can then share a datagram). The slots are read without the
+ * lock: submitters only write free slots, and only this thread frees them.
+ * The frames the commands queued are published together with the commands'
+ * removal, so chorus_loop_flush never sees neither.
  */
 static void loop_commands(chorus_loop *l, uint64_t now_us) {
-  for (;;) {
-    pthread_mutex_lock(&l->mu);
-    int empty = l->count == 0 || l->stopping;
-    loop_cmd *c = &l->queue[l->head];
-    pthread_mutex_unlock(&l->mu);
-    if (empty || !loop_exec(l, c, now_us)) return;
-    loop_drain(l, now_us);
-    /* Publish the frames this command queued together with its removal, so
-     * chorus_loop_flush never sees neither the command nor its frames. */
-    size_t pending = loop_pending_frames(l);
-    pthread_mutex_lock(&l->mu);
-    l->pending_frames = pending;
-    l->head = (l->head + 1) % l->queue_max;
-    l->count--;
-    pthread_cond_broadcast(&l->space);
-    pthread_mutex_unlock(&l->mu);
-  }
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->stopping ? 0 : l->count, head = l->head;
+  pthread_mutex_unlock(&l->mu);
+  size_t done = 0;
+  while (done < n && loop_exec(l, &l->queue[(head + done) % l->queue_max], now_us)) done++;
+  l->head_held = done < n;
+  if (done == 0) return;
+  loop_drain(l, now_us);
+  size_t pending = loop_pending_frames(l);
+  pthread_mutex_lock(&l->mu);
+  l->pending_frames = pending;
+  l->head = (l->head + done) % l->queue_max;
+  l->count -= done;
+  pthread_cond_broadcast(&l->space);
+  pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- the thread -------------------------------------------------------- */
 
+/* Tell the caller, now and then, that someone it has not named speaks. */
+static void loop_stranger(chorus_loop *l, uint64_t now_us) {
+  l->cnt.rx_strangers++;
+  if (l->stranger_us != 0 && now_us - l->stranger_us < CHORUS_LOOP_STRANGER_US) return;
+  l->stranger_us = now_us;
+  chorus_loop_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CHORUS_LOOP_EV_STRANGER;
+  loop_emit(l, &ev);
+}
+
+/* The core takes at most one event per datagram into its event ring
+ * (CHORUS_EVENTS_MAX entries) and the ring is empty when a batch starts, so
+ * a whole batch fits before the next drain. */
+_Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_EVENTS_MAX, "a batch must fit the event ring");
+_Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_UDP_BATCH_MAX, "one receive call per batch");
+
+/* One receive call: feed every datagram, then drain. 1 if the batch was
+ * full (more may be waiting). */
+static int loop_recv_batch(chorus_loop *l) {
+  size_t got = 0;
+  int rc = chorus_udp_recv_batch(l->fd, l->rx, CHORUS_LOOP_RECV_BATCH, CHORUS_LOOP_RX_SLOT_BYTES,
+                                 &got);
+  if (rc == CHORUS_UDP_ERR_SYS) l->cnt.rx_errors++;
+  if (got == 0) return 0;
+  uint64_t now_us = chorus_clock_now_us();
+  l->last_rx_us = now_us;
+  l->cnt.rx_batches++;
+  l->cnt.rx_datagrams += got;
+  for (size_t i = 0; i < got; i++) {
+    rc = chorus_peer_recv(l->peer, now_us, l->rx[i].data, l->rx[i].len_bytes);
+    if (rc != CHORUS_OK) l->cnt.rx_rejected++;
+    if (rc == CHORUS_ERR_UNKNOWN_SENDER) loop_stranger(l, now_us);
+  }
+  loop_drain(l, now_us);
+  return got == CHORUS_LOOP_RECV_BATCH;
+}
+
+/* Read what is pending, a bounded number of batches. */
 static void loop_recv(chorus_loop *l) {
-  for (int i = 0; i < CHORUS_LOOP_RECV_BATCH; i++) {
-    size_t len = 0;
-    int rc = chorus_udp_recv(l->fd, l->rx_buf, CHORUS_LOOP_RX_BYTES, &len, NULL);
-    if (rc == CHORUS_UDP_WOULD_BLOCK) return;
-    if (rc != CHORUS_UDP_OK) {
-      l->cnt.rx_errors++;
-      return;
-    }
-    uint64_t now_us = chorus_clock_now_us();
-    l->last_rx_us = now_us;
-    l->cnt.rx_datagrams++;
-    if (chorus_peer_recv(l->peer, now_us, l->rx_buf, len) != CHORUS_OK) l->cnt.rx_rejected++;
-    /* Drain after each datagram so the core's bounded output queue never fills. */
-    loop_drain(l, now_us);
+  for (int i = 0; i < CHORUS_LOOP_RECV_CALLS && loop_recv_batch(l); i++) {
   }
 }
 
@@ -432,23 +487,39 @@ static void loop_drain_wake(chorus_loop *l) {
   }
 }
 
-/* Publish progress for chorus_loop_flush; returns 1 if stop was asked. */
-static int loop_publish(chorus_loop *l) {
+/* Publish progress for chorus_loop_flush and announce the coming sleep to
+ * submitters (they then write the wake-up pipe). *busy is set when
+ * commands that can run wait: the loop must not sleep then. Returns 1 if
+ * stop was asked. */
+static int loop_publish(chorus_loop *l, int *busy) {
   size_t pending = loop_pending_frames(l);
   pthread_mutex_lock(&l->mu);
   l->pending_frames = pending;
   int stop = l->stopping;
+  *busy = l->count > 0 && !l->head_held && !stop;
+  l->sleeping = !*busy;
   pthread_cond_broadcast(&l->progress);
   pthread_mutex_unlock(&l->mu);
   return stop;
 }
 
+/* Awake: submitters need not write the pipe until the next sleep. */
+static void loop_awake(chorus_loop *l) {
+  pthread_mutex_lock(&l->mu);
+  l->sleeping = 0;
+  l->wake_sent = 0;
+  pthread_mutex_unlock(&l->mu);
+}
+
 static uint64_t loop_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* Sleep in poll() until `due_us` or activity; returns socket readability. */
-static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us) {
+/* Sleep in poll() until `due_us` or activity (not at all when busy);
+ * returns socket readability. */
+static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us, int busy) {
   int timeout_ms = -1;
-  if (due_us != UINT64_MAX) {
+  if (busy) {
+    timeout_ms = 0;
+  } else if (due_us != UINT64_MAX) {
     uint64_t wait_us = due_us > now_us ? due_us - now_us : 0;
     /* Round up: waking early would spin until the deadline. */
     uint64_t ms = (wait_us + 999) / 1000;
@@ -456,6 +527,7 @@ static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us) {
   }
   struct pollfd fds[2] = {{l->fd, POLLIN, 0}, {l->wake_rd, POLLIN, 0}};
   int n = poll(fds, 2, timeout_ms);
+  loop_awake(l);
   if (n < 0) {
     if (errno != EINTR) l->cnt.poll_errors++;
     return 0;
@@ -479,24 +551,26 @@ static void *loop_main(void *arg) {
   uint64_t stop_us = UINT64_MAX, leave_us = UINT64_MAX;
   for (;;) {
     uint64_t now = chorus_clock_now_us();
+    int busy = 0;
     loop_drain(l, now);
+    /* Everything due leaves in one batch before the loop may sleep. */
+    chorus_udp_fault_flush(l->tx, l->fd, now);
     l->deadline_us = chorus_peer_deadline(l->peer);
-    if (loop_publish(l) && stop_us == UINT64_MAX) stop_us = now;
+    if (loop_publish(l, &busy) && stop_us == UINT64_MAX) stop_us = now;
     if (stop_us != UINT64_MAX) leave_us = loop_leave_at(l, stop_us);
     if (now >= leave_us) break;
     l->cnt.wakeups++;
     uint64_t due = loop_min(loop_min(l->deadline_us, chorus_udp_fault_deadline(l->tx)), leave_us);
-    int readable = loop_wait(l, now, due);
-    now = chorus_clock_now_us();
+    int readable = loop_wait(l, now, due, busy);
     if (readable) loop_recv(l);
-    loop_commands(l, now);
+    loop_commands(l, chorus_clock_now_us());
     now = chorus_clock_now_us();
     if (now >= l->deadline_us) {
       l->cnt.ticks++;
       chorus_peer_tick(l->peer, now);
     }
-    chorus_udp_fault_flush(l->tx, l->fd, now);
   }
+  chorus_udp_fault_flush(l->tx, l->fd, chorus_clock_now_us());
   return NULL;
 }
 
@@ -520,12 +594,12 @@ static void loop_wake(chorus_loop *l) {
   (void)n;
 }
 
-int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
-                       const uint8_t *text, size_t len_bytes, uint64_t tag, int block) {
-  int has_text = kind == CHORUS_LOOP_CMD_ROOM || kind == CHORUS_LOOP_CMD_PRIVATE;
-  if (l == NULL || kind > CHORUS_LOOP_CMD_LEAVE || (has_text && text == NULL && len_bytes > 0))
-    return CHORUS_ERR_INVAL;
-  if (has_text && len_bytes > l->msg_bytes_max) return CHORUS_ERR_MSG_TOO_LONG;
+/* Put one command in the queue (len_bytes of text, 0 for none). */
+static int loop_enqueue(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
+                        const uint8_t *text, size_t len_bytes, const chorus_udp_addr *addr,
+                        uint64_t tag, int block) {
+  int has_text = len_bytes > 0;
+  if (has_text && len_bytes > l->slot_bytes) return CHORUS_ERR_MSG_TOO_LONG;
   pthread_mutex_lock(&l->mu);
   while (block && l->count == l->queue_max && !l->stopping) pthread_cond_wait(&l->space, &l->mu);
   int rc = CHORUS_OK;
@@ -540,11 +614,34 @@ int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t me
     c->tag = tag;
     c->len = has_text ? len_bytes : 0;
     if (c->len > 0) memcpy(c->text, text, len_bytes);
+    if (addr) c->addr = *addr;
     l->count++;
   }
+  /* Only a sleeping loop needs the pipe; a running one sees the command
+   * before it sleeps (loop_publish, under this lock). */
+  int wake = rc == CHORUS_OK && l->sleeping && !l->wake_sent;
+  if (wake) l->wake_sent = 1;
   pthread_mutex_unlock(&l->mu);
-  if (rc == CHORUS_OK) loop_wake(l);
+  if (wake) loop_wake(l);
   return rc;
+}
+
+int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
+                       const uint8_t *text, size_t len_bytes, uint64_t tag, int block) {
+  int has_text = kind == CHORUS_LOOP_CMD_ROOM || kind == CHORUS_LOOP_CMD_PRIVATE;
+  if (l == NULL || kind > CHORUS_LOOP_CMD_LEAVE || (has_text && text == NULL && len_bytes > 0))
+    return CHORUS_ERR_INVAL;
+  if (has_text && len_bytes > l->msg_bytes_max) return CHORUS_ERR_MSG_TOO_LONG;
+  return loop_enqueue(l, kind, member, text, has_text ? len_bytes : 0, NULL, tag, block);
+}
+
+int chorus_loop_set_member(chorus_loop *l, size_t member, const char *name,
+                           const chorus_udp_addr *addr) {
+  if (l == NULL || name == NULL || addr == NULL || strlen(name) > CHORUS_NAME_BYTES_MAX ||
+      member >= l->member_count)
+    return CHORUS_ERR_INVAL;
+  return loop_enqueue(l, CHORUS_LOOP_CMD_SET_MEMBER, member, (const uint8_t *)name,
+                      strlen(name), addr, 0, 0);
 }
 
 /* Absolute CLOCK_REALTIME time `ms` from now, for pthread_cond_timedwait. */

@@ -7,7 +7,14 @@
  * the fault path's next held datagram, then feeds datagrams
  * (chorus_peer_recv), timers (chorus_peer_tick) and user commands, and
  * drains chorus_peer_poll: DATAGRAM goes to the member's address, everything
- * else becomes a chorus_loop_event for the caller's callback. The loop also
+ * else becomes a chorus_loop_event for the caller's callback.
+ *
+ * Work is batched to save system calls and wake-ups: datagrams are read
+ * CHORUS_LOOP_RECV_BATCH at a time (recvmmsg where available) and all fed
+ * to the core before its output is drained; every queued command runs
+ * before the drain; outgoing datagrams collect in the fault path's batch
+ * and leave in one call (sendmmsg where available) before the loop sleeps.
+ * A submission writes to the wake-up pipe only when the loop sleeps. The loop also
  * remembers why and in which view each member left the view, for /who and
  * for the error of a private message to a removed member.
  *
@@ -31,12 +38,19 @@
 
 #define CHORUS_LOOP_QUEUE_DEFAULT 64  /* pending user commands */
 #define CHORUS_LOOP_QUEUE_MAX 4096
-#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams read per wake-up */
-#define CHORUS_LOOP_RX_BYTES 65536    /* receive buffer: larger than any valid
-                                         datagram, so oversized ones reach the
-                                         core and are counted, not cut */
+#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams per receive call; at most
+                                         CHORUS_UDP_BATCH_MAX and
+                                         CHORUS_EVENTS_MAX (see loop.c) */
+#define CHORUS_LOOP_RECV_CALLS 4      /* receive calls per wake-up at most, so
+                                         commands and timers are not starved */
+#define CHORUS_LOOP_RX_SLOT_BYTES (CHORUS_DATAGRAM_BYTES_MAX + 1)
+                                      /* per received datagram: one byte more
+                                         than any valid one, so an oversized
+                                         datagram, cut here, still reaches the
+                                         core too long and is counted */
 #define CHORUS_LOOP_LINGER_US_DEFAULT 300000 /* after stop: quiet time */
 #define CHORUS_LOOP_LINGER_MAX_US_DEFAULT 2000000 /* after stop: at most */
+#define CHORUS_LOOP_STRANGER_US 200000 /* STRANGER events at most this often */
 
 /* A system call failed (errno kept). Distinct from every chorus_err code. */
 #define CHORUS_LOOP_ERR_SYS (-100)
@@ -51,6 +65,8 @@ enum chorus_loop_cmd_kind {
                                   after every command queued before it, and
                                   waits at the head of the queue while the
                                   core has no room for the announcement */
+  CHORUS_LOOP_CMD_SET_MEMBER = 5, /* chorus_peer_set_member and the slot's
+                                     address; see chorus_loop_set_member */
 };
 
 enum chorus_loop_event_kind {
@@ -68,6 +84,11 @@ enum chorus_loop_event_kind {
                                         `names` every member's name */
   CHORUS_LOOP_EV_LEAVING = 8,        /* answer to CMD_LEAVE: announced (err
                                         0) or refused (err, a chorus_err) */
+  CHORUS_LOOP_EV_STRANGER = 9,       /* datagrams came from a sender the
+                                        core does not know (a newcomer the
+                                        server has not told us of yet); at
+                                        most one per
+                                        CHORUS_LOOP_STRANGER_US */
 };
 
 /* Where a member stands, as this node sees it (chorus_loop_snapshot). */
@@ -82,6 +103,7 @@ typedef struct chorus_loop_member_state {
 /* The loop's own counters (everything the core does not count). */
 typedef struct chorus_loop_counters {
   uint64_t rx_datagrams;  /* read from the socket */
+  uint64_t rx_batches;    /* receive calls that returned datagrams */
   uint64_t rx_rejected;   /* of which the core refused (reason in peer stats) */
   uint64_t rx_errors;     /* recvfrom failures */
   uint64_t poll_errors;   /* poll() failures other than EINTR */
@@ -93,6 +115,11 @@ typedef struct chorus_loop_counters {
   uint64_t queue_full;    /* submissions refused: command queue full */
   uint64_t unknown_outputs; /* output kinds this driver does not know */
   uint64_t view_changes;  /* CHORUS_OUT_VIEW outputs (one per removed member) */
+  uint64_t rx_strangers;  /* datagrams from senders the core does not know */
+  uint64_t members_set;   /* SET_MEMBER commands that named a slot */
+  uint64_t members_refused; /* SET_MEMBER commands the core refused (the
+                               slot's previous occupant is still in the
+                               view: retried by the caller later) */
 } chorus_loop_counters;
 
 /* A consistent picture of the node, taken on the loop thread. */
@@ -127,6 +154,9 @@ typedef struct chorus_loop_event {
                           VIEW: the new view; ERROR with gone: the view the
                           destination left in */
   uint32_t seq;        /* DELIVER room, total/safe: position in the view */
+  int history;         /* DELIVER room: 1 for history caught up from the
+                          others after joining (sent before this node was
+                          admitted) */
   const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
   size_t text_len;     /* bytes at text */
   int err;             /* ERROR, LEAVING: the chorus_err code */
@@ -197,6 +227,19 @@ int chorus_loop_start(chorus_loop *l);
  */
 int chorus_loop_submit(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t member,
                        const uint8_t *text, size_t len_bytes, uint64_t tag, int block);
+
+/*
+ * chorus_loop_set_member queues a SET_MEMBER command (thread-safe, never
+ * blocks): slot `member` is user `name` listening at `addr` (a peer created
+ * with chorus_peer_config.slots). On the loop thread the core names the
+ * slot (chorus_peer_set_member) and datagrams to it go to addr; when the
+ * slot already has that name only the address is updated. A refusal by the
+ * core is counted (members_refused), not reported. Returns CHORUS_OK,
+ * CHORUS_ERR_QUEUE_FULL, CHORUS_ERR_INVAL (NULL argument, a name longer than
+ * CHORUS_NAME_BYTES_MAX, member out of range, or stopping).
+ */
+int chorus_loop_set_member(chorus_loop *l, size_t member, const char *name,
+                           const chorus_udp_addr *addr);
 
 /*
  * chorus_loop_flush waits (thread-safe, up to timeout_ms) until every queued

@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include "fio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -104,47 +106,25 @@ int chorus_store_load(chorus_store *st, uint8_t *buf, size_t cap_bytes, size_t *
   return rc;
 }
 
-static int store_write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t k = write(fd, p, n);
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) return -1;
-    p += k;
-    n -= (size_t)k;
-  }
-  return 0;
-}
-
-/* Write and fsync the temporary file. */
-static int store_write_temp(chorus_store *st, const uint8_t *data, size_t len, char *err,
-                            size_t err_bytes) {
-  int fd = openat(st->dir_fd, CHORUS_STORE_TEMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+/* Write the temporary file, then install it (platform/fio.h: fsync, rename,
+ * fsync of the directory), the steps the write-ahead log shares. */
+int chorus_store_save(chorus_store *st, const uint8_t *data, size_t len_bytes, char *err,
+                      size_t err_bytes) {
+  const chorus_fio *io = chorus_fio_posix();
+  int fd = io->open(io->ctx, st->dir_fd, CHORUS_STORE_TEMP, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0)
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot create", st,
                       CHORUS_STORE_TEMP, errno);
-  const char *what = NULL;
-  if (store_write_all(fd, data, len) != 0) what = "cannot write";
-  else if (fsync(fd) != 0) what = "fsync failed on";
-  int e = errno;
-  if (close(fd) != 0 && what == NULL) {
-    what = "cannot close";
-    e = errno;
+  if (chorus_fio_write_all(io, fd, data, len_bytes, 0) != 0) {
+    int e = errno;
+    io->close(io->ctx, fd);
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot write", st,
+                      CHORUS_STORE_TEMP, e);
   }
-  if (what != NULL)
-    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, what, st, CHORUS_STORE_TEMP, e);
-  return CHORUS_STORE_OK;
-}
-
-int chorus_store_save(chorus_store *st, const uint8_t *data, size_t len_bytes, char *err,
-                      size_t err_bytes) {
-  int rc = store_write_temp(st, data, len_bytes, err, err_bytes);
-  if (rc != CHORUS_STORE_OK) return rc;
-  if (renameat(st->dir_fd, CHORUS_STORE_TEMP, st->dir_fd, CHORUS_STORE_SNAPSHOT) != 0)
-    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot rename a snapshot into", st,
+  int step = chorus_fio_install(io, st->dir_fd, fd, CHORUS_STORE_TEMP, CHORUS_STORE_SNAPSHOT);
+  if (step != 0)
+    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, chorus_fio_step_text(step), st,
                       CHORUS_STORE_SNAPSHOT, errno);
-  if (fsync(st->dir_fd) != 0)
-    return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "fsync failed on data directory",
-                      st, NULL, errno);
   return CHORUS_STORE_OK;
 }
 

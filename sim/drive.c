@@ -110,6 +110,7 @@ static int on_view(sim *s, size_t i, const chorus_output *out) {
   }
   n->removed = (uint16_t)(((1u << s->cfg->nodes) - 1) & ~out->members & ~(1u << i));
   sim_report_view(s, i, out);
+  if (out->reason == CHORUS_VIEW_JOIN && m == i) return sim_oracle_joined(s, i);
   return 0;
 }
 

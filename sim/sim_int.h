@@ -180,6 +180,10 @@ int sim_partitions_at_heal(sim *s);
 int sim_plan_crashes(sim *s);
 int sim_on_crash(sim *s, const chorus_evq_event *ev);
 int sim_on_remove(sim *s, const chorus_evq_event *ev);
+/* Detector off: node u was just admitted (its own JOIN) with a view that
+ * may hold crashed boots, whose crash it was never told of (it was down
+ * then): it learns of them now, after a detection delay. */
+int sim_oracle_joined(sim *s, size_t u);
 int sim_on_restart(sim *s, const chorus_evq_event *ev);
 /* Crash number k happens now (its victim already chosen). Returns 0. */
 int sim_crash_now(sim *s, size_t k);

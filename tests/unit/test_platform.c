@@ -4,6 +4,12 @@
  * (line reader, JSON strings, argument parsing).
  * Unit tests link only libchorus.a, so the modules are compiled in here.
  */
+/* platform/udp.c is included below: let it see recvmmsg and sendmmsg as it
+ * does when compiled alone. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
 #include "check.h"
 
 #include <errno.h>
@@ -167,6 +173,7 @@ static void test_fault_drop_dup(void) {
   chorus_udp_fault_free(f);
   f = fault(0, CHORUS_UDP_FAULT_PPM_ONE, 0, 0, 4);
   for (int i = 0; i < 5; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"y", 1, 0);
+  chorus_udp_fault_flush(f, fa, 0); /* the batch goes out */
   CHECK_EQ(drain_count(fb, NULL, 10, WAIT_MS), 10);
   chorus_udp_fault_stats_get(f, &st);
   CHECK_EQ(st.duplicated, 5);
@@ -203,6 +210,57 @@ static void test_fault_delay(void) {
   chorus_udp_close(fb);
 }
 
+/* Datagrams wait in the batch until it is full or flushed. */
+static void test_fault_batch(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  chorus_udp_fault_stats st;
+  chorus_udp_fault *f = fault(0, 0, 0, 0, 4);
+  size_t n = CHORUS_UDP_BATCH_MAX + 6;
+  for (size_t i = 0; i < n; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"ab", 2, 0);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.sent, CHORUS_UDP_BATCH_MAX); /* the full batch went out */
+  CHECK_EQ(st.batched, 6);
+  chorus_udp_fault_flush(f, fa, 0);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.sent, n);
+  CHECK_EQ(st.sent_bytes, 2 * n);
+  CHECK_EQ(st.batched, 0);
+  CHECK_EQ(drain_count(fb, NULL, (int)n, WAIT_MS), (int)n);
+  chorus_udp_fault_free(f);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+/* Batch calls: in order, lengths kept, an oversized datagram cut to the
+ * slot and still longer than anything valid. */
+static void test_udp_batch(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  static uint8_t out[3][1300], in[4][101];
+  chorus_udp_msg tx[3], rx[4];
+  size_t sent = 0, got = 0;
+  for (size_t i = 0; i < 3; i++) {
+    memset(out[i], 'a' + (int)i, sizeof out[i]);
+    tx[i].addr = b;
+    tx[i].data = out[i];
+    tx[i].len_bytes = i == 2 ? sizeof out[i] : 10 + i;
+  }
+  for (size_t i = 0; i < 4; i++) rx[i].data = in[i];
+  CHECK_EQ(chorus_udp_recv_batch(fb, rx, 4, 101, &got), CHORUS_UDP_WOULD_BLOCK);
+  CHECK_EQ(chorus_udp_send_batch(fa, tx, 3, &sent), CHORUS_UDP_OK);
+  CHECK_EQ(sent, 3);
+  nap_ms(20);
+  CHECK_EQ(chorus_udp_recv_batch(fb, rx, 4, 101, &got), CHORUS_UDP_OK);
+  CHECK_EQ(got, 3);
+  CHECK_EQ(rx[0].len_bytes, 10);
+  CHECK_EQ(rx[1].len_bytes, 11);
+  CHECK_EQ(rx[2].len_bytes, 101); /* cut to the slot */
+  CHECK(in[1][0] == 'b' && in[2][100] == 'c');
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
 static void test_clock(void) {
   uint64_t t0 = chorus_clock_now_us();
   nap_ms(2);
@@ -217,6 +275,7 @@ static void test_clock(void) {
 typedef struct sink {
   pthread_mutex_t mu;
   int delivered_room, delivered_private, sent, errors, peer_up, who, stats, views, leaving;
+  int strangers;
   int last_err, last_gone, leave_err;
   int who_members;        /* member_count of the last WHO answer */
   int view_names_ok;      /* every VIEW event carried the names */
@@ -265,6 +324,7 @@ static void sink_event(void *ctx, const chorus_loop_event *ev) {
       break;
     case CHORUS_LOOP_EV_STATS: s->stats++; break;
     case CHORUS_LOOP_EV_PEER_RESTARTED: break;
+    case CHORUS_LOOP_EV_STRANGER: s->strangers++; break;
   }
   pthread_mutex_unlock(&s->mu);
 }
@@ -410,6 +470,46 @@ static void test_loop_leave(void) {
   CHECK_EQ(chorus_loop_flush(lb, WAIT_MS), 0);
   chorus_loop_free(lb);
   check_removed(la, &sa, CHORUS_VIEW_LEAVE);
+  chorus_loop_free(la);
+  pthread_mutex_destroy(&sa.mu);
+  pthread_mutex_destroy(&sb.mu);
+}
+
+/* Slots: alice starts alone with slot 1 vacant; bob (who knows her) speaks:
+ * a STRANGER to her loop until she names the slot, then a JOIN view. */
+static void test_loop_set_member(void) {
+  chorus_udp_addr addrs[2];
+  int fa = open_any(&addrs[0]), fb = open_any(&addrs[1]);
+  sink sa, sb;
+  sink_init(&sa);
+  sink_init(&sb);
+  chorus_loop_config c;
+  chorus_loop *la = NULL, *lb = NULL;
+  chorus_loop_config_default(&c);
+  c.peer.self_name = "alice";
+  c.peer.member_names[0] = "alice";
+  c.peer.member_count = 2;
+  c.peer.slots = 1;
+  c.peer.epoch = 5;
+  c.peer.fd_mode = CHORUS_FD_MODE_FAST;
+  c.fd = fa;
+  c.addrs[0] = addrs[0];
+  c.on_event = sink_event;
+  c.ctx = &sa;
+  CHECK_EQ(chorus_loop_new(&c, &la), CHORUS_OK);
+  lb = make_loop_fd("bob", fb, addrs, &sb, 8, CHORUS_FD_MODE_FAST);
+  CHECK_EQ(chorus_loop_start(la), CHORUS_OK);
+  CHECK_EQ(chorus_loop_start(lb), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.strangers, 1), 1);
+  CHECK_EQ(chorus_loop_set_member(la, 2, "bob", &addrs[1]), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_loop_set_member(la, 1, "bob", &addrs[1]), CHORUS_OK);
+  CHECK_EQ(sink_wait(&sa, &sa.views, 1), 1);
+  CHECK_EQ(sa.last_reason, CHORUS_VIEW_JOIN);
+  CHECK_EQ(sa.last_members, 3u);
+  CHECK_EQ(chorus_loop_submit(la, CHORUS_LOOP_CMD_ROOM, 0, (const uint8_t *)"hi bob", 6, 1, 0),
+           CHORUS_OK);
+  CHECK_EQ(sink_wait(&sb, &sb.delivered_room, 1), 1);
+  chorus_loop_free(lb);
   chorus_loop_free(la);
   pthread_mutex_destroy(&sa.mu);
   pthread_mutex_destroy(&sb.mu);
@@ -573,10 +673,13 @@ int main(void) {
   RUN(test_fault_config);
   RUN(test_fault_drop_dup);
   RUN(test_fault_delay);
+  RUN(test_fault_batch);
+  RUN(test_udp_batch);
   RUN(test_clock);
   RUN(test_loop_exchange);
   RUN(test_loop_leave);
   RUN(test_loop_crash);
+  RUN(test_loop_set_member);
   RUN(test_loop_queue_full);
   RUN(test_loop_new_errors);
   RUN(test_line_reader);

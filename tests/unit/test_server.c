@@ -735,7 +735,7 @@ static void test_snapshot_corruption(void) {
   bad[0] = 'X';
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_MAGIC);
   memcpy(bad, snap, n);
-  bad[5] = 2;
+  bad[5] = CHORUS_SERVER_SNAPSHOT_VERSION + 1;
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_VERSION);
   memcpy(bad, snap, n);
   bad[40] ^= 1;
@@ -749,6 +749,44 @@ static void test_snapshot_corruption(void) {
   CHECK(strstr(why, "more accounts") != NULL);
 }
 
+
+/* A member keeps its seat while in the room; a leaver's seat goes to the
+ * next joiner; seats survive a snapshot. */
+static void test_room_seats(void) {
+  chorus_server_config cfg;
+  run r;
+  uint8_t t[3][16];
+  const char *names[3] = {"ann", "ben", "cat"};
+  test_config(&cfg);
+  run_open(&r, &cfg);
+  for (uint8_t i = 0; i < 3; i++) {
+    CHECK_EQ(signup(&r, (uint8_t)(1 + i), names[i], "pw"), 0);
+    CHECK_EQ(login(&r, (uint8_t)(1 + i), names[i], "pw", t[i]), 0);
+    CHECK_EQ(join(&r, (uint8_t)(1 + i), t[i], "lobby", CHORUS_SRV_JOIN_CREATE), 0);
+    CHECK_EQ(r.resp.count, i + 1);
+    CHECK_EQ(r.resp.members[i].seat, i);
+  }
+  chorus_srv_request q = req(CHORUS_SRV_OP_ROOM_LEAVE);
+  CHECK_EQ(sess(&r, 1, t[0], &q), 0); /* ann leaves seat 0 */
+  CHECK_EQ(signup(&r, 4, "dan", "pw"), 0);
+  uint8_t td[16];
+  CHECK_EQ(login(&r, 4, "dan", "pw", td), 0);
+  CHECK_EQ(join(&r, 4, td, "lobby", 0), 0);
+  CHECK_EQ(r.resp.count, 3);
+  const uint8_t want[3] = {1, 2, 0}; /* ben, cat, dan (join order) */
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(r.resp.members[i].seat, want[i]);
+  const char *why = NULL;
+  CHECK_EQ(load_into_fresh(r.snap, r.snap_len, 16, &why), 0);
+  chorus_server *s2;
+  CHECK_EQ(chorus_server_new(&cfg, &s2), 0);
+  CHECK_EQ(chorus_server_load(s2, 0, r.snap, r.snap_len, &why), 0);
+  uint8_t snap2[1024];
+  int n2 = chorus_server_snapshot_encode(s2, snap2, sizeof snap2);
+  CHECK_EQ(n2, (int)r.snap_len); /* seats and all, byte for byte */
+  CHECK(n2 > 0 && memcmp(snap2, r.snap, (size_t)n2) == 0);
+  chorus_server_free(s2);
+  run_close(&r);
+}
 
 /* Re-sign an edited snapshot, so only its content is wrong. */
 static void resign(uint8_t *snap, size_t len) {
@@ -772,8 +810,8 @@ static void test_snapshot_semantics(void) {
   run_close(&r);
   /* aaa: name 4, salt 16, hash 32, iterations 4, creator 8, rid 4, peer 8
    * = 76 bytes at 28; bbb (no peer address) 69 bytes at 104; the room at
-   * 173: "lobby" 6, n 1, "aaa" 4; then the checksum */
-  CHECK_EQ(n, 173 + 11 + 32);
+   * 173: "lobby" 6, n 1, seat 1, "aaa" 4; then the checksum */
+  CHECK_EQ(n, 173 + 12 + 32);
   CHECK_EQ(load_into_fresh(snap, n, 16, &why), 0);
   memcpy(bad, snap, n);
   memcpy(bad + 105, "A", 1); /* bbb -> Abb, below aaa: out of order */
@@ -796,10 +834,15 @@ static void test_snapshot_semantics(void) {
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
   CHECK(strstr(why, "iteration count") != NULL);
   memcpy(bad, snap, n);
-  memcpy(bad + 181, "ccc", 3); /* a member without an account */
+  memcpy(bad + 182, "ccc", 3); /* a member without an account */
   resign(bad, n);
   CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
   CHECK(strstr(why, "not an account") != NULL);
+  memcpy(bad, snap, n);
+  bad[180] = 10; /* seat 10 of 0..9 */
+  resign(bad, n);
+  CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
+  CHECK(strstr(why, "seat out of range") != NULL);
   memcpy(bad, snap, n);
   bad[179] = 11; /* 11 members */
   resign(bad, n);
@@ -826,8 +869,14 @@ static void test_snapshot_semantics(void) {
   cfg.room_members_max = 1;
   memcpy(bad, snap, n);
   bad[179] = 2;
-  memcpy(bad + n - 32, "\003" "bbb", 4);
-  n += 4;
+  memcpy(bad + n - 32, "\000\003" "bbb", 5); /* bbb in aaa's seat 0 */
+  n += 5;
+  resign(bad, n);
+  bad[16 + 3] = (uint8_t)n; /* length field */
+  resign(bad, n);
+  CHECK_EQ(load_into_fresh(bad, n, 16, &why), CHORUS_ERR_BAD_FRAME);
+  CHECK(strstr(why, "two room members in one seat") != NULL);
+  bad[n - 32 - 5] = 1; /* seat 1 */
   resign(bad, n);
   bad[16 + 3] = (uint8_t)n; /* length field */
   resign(bad, n);
@@ -1076,6 +1125,7 @@ int main(void) {
   RUN(test_expiry_leaves_room);
   RUN(test_rooms);
   RUN(test_set_addr);
+  RUN(test_room_seats);
   RUN(test_users);
   RUN(test_duplicates);
   RUN(test_cache_limits);

@@ -143,6 +143,7 @@ static void fill_members(chorus_srv_response *p, size_t n) {
     memset(p->members[i].name, 'a' + (int)i, CHORUS_NAME_BYTES_MAX);
     p->members[i].name[CHORUS_NAME_BYTES_MAX] = '\0';
     p->members[i].flags = (uint8_t)(i & 1);
+    p->members[i].seat = (uint8_t)(CHORUS_MEMBERS_MAX - 1 - i);
     p->members[i].addr.len = CHORUS_SRV_ADDR_BYTES_MAX;
     memset(p->members[i].addr.bytes, (int)i, CHORUS_SRV_ADDR_BYTES_MAX);
   }
@@ -189,7 +190,7 @@ static void test_response_round_trip(void) {
   uint8_t buf[CHORUS_SRV_DATAGRAM_BYTES_MAX];
   fill_response(&p, CHORUS_SRV_OP_ROOM_JOIN);
   CHECK_EQ(chorus_srv_response_encode(buf, sizeof buf, &p),
-           9 + 32 + 1 + 10 * (32 + 1 + 29));
+           9 + 32 + 1 + 10 * (32 + 1 + 1 + 29));
   fill_response(&p, CHORUS_SRV_OP_USERS);
   CHECK_EQ(chorus_srv_response_encode(buf, sizeof buf, &p), 9 + 3 + 32 * 33);
 }
@@ -197,6 +198,18 @@ static void test_response_round_trip(void) {
 static void test_response_errors(void) {
   chorus_srv_response p, d;
   uint8_t buf[CHORUS_SRV_DATAGRAM_BYTES_MAX];
+  /* a seat out of 0..9, both ways */
+  fill_response(&p, CHORUS_SRV_OP_ROOM_MEMBERS);
+  p.members[3].seat = CHORUS_MEMBERS_MAX;
+  CHECK_EQ(chorus_srv_response_encode(buf, sizeof buf, &p), CHORUS_ERR_INVAL);
+  p.members[3].seat = 0;
+  int len = chorus_srv_response_encode(buf, sizeof buf, &p);
+  CHECK(len > 0);
+  /* member 3's seat byte: header 9, room 32, n 1, three members of 63 */
+  size_t at = 9 + 32 + 1 + 3 * 63 + 33;
+  CHECK_EQ(buf[at], 0);
+  buf[at] = CHORUS_MEMBERS_MAX;
+  CHECK(chorus_srv_response_decode(buf, (size_t)len, &d) < 0);
   memset(&p, 0, sizeof p);
   p.op = CHORUS_SRV_OP_LOGIN;
   p.rid = 5;

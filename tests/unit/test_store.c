@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../platform/fio.c"
 #include "../../platform/store.c"
 #include "check.h"
 

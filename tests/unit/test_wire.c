@@ -6,7 +6,7 @@
 
 static void test_header_round_trip(void) {
   uint8_t buf[32];
-  chorus_wire_header h = {0x01020304, 7, 9}, g;
+  chorus_wire_header h = {0x01020304, 7, 9, 0}, g;
   CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
   const uint8_t want[16] = {'C', 'H', 1, 0, 1, 2, 3, 4, 0, 0, 0, 7, 0, 0, 0, 9};
   CHECK(memcmp(buf, want, 16) == 0); /* big-endian on every host */
@@ -15,6 +15,11 @@ static void test_header_round_trip(void) {
   CHECK_EQ(g.src_epoch, 7);
   CHECK_EQ(g.dst_epoch, 9);
   CHECK_EQ(chorus_wire_header_encode(buf, 15, &h), CHORUS_ERR_NOBUF);
+  h.flags = CHORUS_WIRE_HDR_UNADMITTED;
+  CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
+  CHECK_EQ(buf[3], 1);
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), 16);
+  CHECK_EQ(g.flags, CHORUS_WIRE_HDR_UNADMITTED);
 }
 
 static void test_header_rejects(void) {
@@ -29,7 +34,7 @@ static void test_header_rejects(void) {
   buf[0] = 'X';
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_MAGIC);
   buf[0] = 'C';
-  buf[3] = 1;
+  buf[3] = 2; /* reserved flag bit */
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_FRAME);
   buf[3] = 0;
   buf[11] = 0; /* epoch 0 is never valid */

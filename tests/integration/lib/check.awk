@@ -2,7 +2,7 @@
 #
 #   awk -f check.awk [-v need_bye=1] [-v allow_errors=1] [-v same_order=1]
 #                    [-v crashed="NAME ..."] [-v left="NAME ..."] [-v same_views=1]
-#                    [-v views_until=EVENT] DIR/*.out
+#                    [-v views_until=EVENT] [-v ignore="NAME ..."] DIR/*.out
 #
 # Each file is one peer's stdout. The first "ready" event names the peer.
 # For every receiver R and every sender S (R itself included: a sender
@@ -32,6 +32,8 @@
 #            EVENT count: the script asks for it, and waits for it, before it
 #            closes every input, and the leaves that follow (everyone at
 #            once) are a race of who sees whose first.
+#   ignore   messages sent by these members are not checked at all (a member
+#            that restarted: its boots have transcripts of their own).
 # Prints FAIL lines and a summary; exits 1 on any failure.
 
 # jstr(line, key): the raw (still JSON-escaped) string value of "key".
@@ -72,6 +74,8 @@ BEGIN {
   for (i = 1; i <= ncr; i++) is_crashed[tmp[i]] = 1
   nlf = split(left, tmp, " ")
   for (i = 1; i <= nlf; i++) is_left[tmp[i]] = 1
+  nig = split(ignore, tmp, " ")
+  for (i = 1; i <= nig; i++) is_ignored[tmp[i]] = 1
 }
 
 FNR == 1 { who = "" }
@@ -88,6 +92,7 @@ FNR == 1 { who = "" }
     next
   }
   if (who == "") {
+    if (ev == "server") next  # logging in and joining come first
     if (!(FILENAME in noready)) fail(FILENAME ": no ready event before other output")
     noready[FILENAME] = 1
     next
@@ -130,6 +135,7 @@ function on_sent(    kind, to, rec) {
 function on_msg(    kind, from, rec) {
   kind = jstr($0, "kind")
   from = jstr($0, "from")
+  if (from in is_ignored) return
   rec = jnum($0, "id") " " jstr($0, "text")
   msgs_from[from] = 1
   last_epoch[who, from] = jnum($0, "epoch")

@@ -63,9 +63,15 @@ grp_has_ready() { grep -q '"event":"ready"' "$GRP_DIR/$1.out" 2>/dev/null; }
 grp_launch() {
   _gl_name=$1; shift
   _gl_args="--name $_gl_name --listen 127.0.0.1:$(grp_port "$_gl_name") --json"
-  for _gl_p in $GRP_NAMES; do
-    [ "$_gl_p" = "$_gl_name" ] || _gl_args="$_gl_args --peer $_gl_p@127.0.0.1:$(grp_port "$_gl_p")"
-  done
+  # With GRP_SERVER (HOST:PORT) the peers find each other through a chorus
+  # server; the password is in $GRP_DIR/pw.
+  if [ -n "${GRP_SERVER:-}" ]; then
+    _gl_args="$_gl_args --server $GRP_SERVER --password-file $GRP_DIR/pw"
+  else
+    for _gl_p in $GRP_NAMES; do
+      [ "$_gl_p" = "$_gl_name" ] || _gl_args="$_gl_args --peer $_gl_p@127.0.0.1:$(grp_port "$_gl_p")"
+    done
+  fi
   _gl_wrap=
   [ "$_gl_name" = "${GRP_WRAP_NAME:-}" ] && _gl_wrap=$GRP_WRAP_CMD
   rm -f "$GRP_DIR/$_gl_name.in" "$GRP_DIR/$_gl_name.out" "$GRP_DIR/$_gl_name.err"

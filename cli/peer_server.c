@@ -1,0 +1,445 @@
+#include "peer_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "server_loop.h"
+#include "session.h"
+
+struct chorus_peer_srv {
+  chorus_session *session;
+  chorus_show *view;
+  char name[CHORUS_NAME_BYTES_MAX + 1];
+  uint8_t password[CHORUS_SRV_PASSWORD_BYTES_MAX];
+  size_t password_len;
+  chorus_srv_addr addr;    /* registered peer address */
+  char servers_text[CHORUS_PEER_ARGS_SERVERS_MAX * CHORUS_PEER_ARGS_SERVER_TEXT_BYTES];
+  /* The room, shared with the watcher: guarded by mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t poke;
+  char room[CHORUS_NAME_BYTES_MAX + 1]; /* "" outside a room */
+  chorus_peer_roster roster;
+  int poked, stop, watching, down;
+  chorus_loop *loop;
+  pthread_t thread;
+};
+
+/* ---- password ------------------------------------------------------------ */
+
+/* Strip the line end; 0 if the rest is a usable password. */
+static int srv_password_set(chorus_peer_srv *s, char *line, size_t n) {
+  while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+  if (n == 0 || n > CHORUS_SRV_PASSWORD_BYTES_MAX) return -1;
+  memcpy(s->password, line, n);
+  s->password_len = n;
+  return 0;
+}
+
+static int srv_password_file(chorus_peer_srv *s, const char *path, char *err, size_t err_bytes) {
+  char line[CHORUS_SRV_PASSWORD_BYTES_MAX + 4];
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, err_bytes, "cannot read --password-file %s: %s", path, strerror(errno));
+    return 1;
+  }
+  int ok = fgets(line, sizeof line, f) != NULL && srv_password_set(s, line, strlen(line)) == 0;
+  fclose(f);
+  memset(line, 0, sizeof line);
+  if (!ok) snprintf(err, err_bytes, "--password-file %s: the first line must hold 1-128 bytes", path);
+  return ok ? 0 : 1;
+}
+
+/* Ask on the terminal with echo off. */
+static int srv_password_tty(chorus_peer_srv *s, char *err, size_t err_bytes) {
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, err_bytes, "no terminal to ask the password on: give --password-file FILE");
+    return 2;
+  }
+  struct termios old, quiet;
+  int have = tcgetattr(fd, &old) == 0;
+  quiet = old;
+  quiet.c_lflag &= ~(tcflag_t)ECHO;
+  if (have) tcsetattr(fd, TCSAFLUSH, &quiet);
+  char prompt[64], line[CHORUS_SRV_PASSWORD_BYTES_MAX + 4];
+  int plen = snprintf(prompt, sizeof prompt, "password for %s: ", s->name);
+  ssize_t w = write(fd, prompt, (size_t)plen);
+  ssize_t n = read(fd, line, sizeof line - 1);
+  if (have) tcsetattr(fd, TCSAFLUSH, &old);
+  w = write(fd, "\n", 1);
+  (void)w;
+  close(fd);
+  int ok = n > 0 && srv_password_set(s, line, (size_t)n) == 0;
+  memset(line, 0, sizeof line);
+  if (!ok) snprintf(err, err_bytes, "no password given (1-128 bytes)");
+  return ok ? 0 : 1;
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+static int srv_wildcard(const chorus_udp_addr *a) {
+  if (a->ss.ss_family == AF_INET) {
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+    return v4->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+  static const struct in6_addr any = IN6ADDR_ANY_INIT;
+  return memcmp(&v6->sin6_addr, &any, sizeof any) == 0;
+}
+
+/* The address the others reach us at: `local`, or for a wildcard bind the
+ * host's address on the route to `server` (a connected UDP socket's name). */
+static void srv_public_addr(const chorus_udp_addr *local, const chorus_udp_addr *server,
+                            chorus_udp_addr *out) {
+  *out = *local;
+  if (!srv_wildcard(local) || local->ss.ss_family != server->ss.ss_family) return;
+  int fd = socket(server->ss.ss_family, SOCK_DGRAM, 0);
+  if (fd < 0) return;
+  chorus_udp_addr me;
+  me.len = sizeof me.ss;
+  if (connect(fd, (const struct sockaddr *)&server->ss, server->len) == 0 &&
+      getsockname(fd, (struct sockaddr *)&me.ss, &me.len) == 0) {
+    in_port_t port = local->ss.ss_family == AF_INET
+                         ? ((const struct sockaddr_in *)&local->ss)->sin_port
+                         : ((const struct sockaddr_in6 *)&local->ss)->sin6_port;
+    if (me.ss.ss_family == AF_INET) ((struct sockaddr_in *)&me.ss)->sin_port = port;
+    else ((struct sockaddr_in6 *)&me.ss)->sin6_port = port;
+    *out = me;
+  }
+  close(fd);
+}
+
+static int srv_resolve(chorus_peer_srv *s, const chorus_peer_args *a, int family,
+                       chorus_udp_addr *servers, char *err, size_t err_bytes) {
+  for (size_t i = 0; i < a->server_count; i++) {
+    char why[CHORUS_PEER_SRV_ERR_BYTES];
+    if (chorus_udp_resolve(a->servers[i], family, 0, &servers[i], why, sizeof why) != 0) {
+      snprintf(err, err_bytes, "bad --server: %s", why);
+      return 2;
+    }
+    size_t used = strlen(s->servers_text);
+    snprintf(s->servers_text + used, sizeof s->servers_text - used, "%s%s", i ? "," : "",
+             a->servers[i]);
+  }
+  return 0;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static chorus_srv_request srv_req(uint8_t op) {
+  chorus_srv_request q;
+  memset(&q, 0, sizeof q);
+  q.op = op;
+  return q;
+}
+
+static int srv_call(chorus_peer_srv *s, chorus_srv_request *q, chorus_srv_response *p) {
+  int st = chorus_session_call(s->session, q, p);
+  memset(q->password, 0, sizeof q->password);
+  if (st == CHORUS_SRV_NOT_LOGGED_IN) chorus_session_logged_out(s->session);
+  return st;
+}
+
+/* LOGIN (or SIGNUP then LOGIN for a new name); the status. */
+static int srv_login(chorus_peer_srv *s, int *created) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_LOGIN);
+  chorus_srv_response p;
+  memcpy(q.user, s->name, strlen(s->name) + 1);
+  memcpy(q.password, s->password, s->password_len);
+  q.password_len = (uint8_t)s->password_len;
+  q.addr = s->addr;
+  chorus_srv_request again = q;
+  int st = srv_call(s, &q, &p);
+  *created = 0;
+  if (st != CHORUS_SRV_UNKNOWN_USER) return st;
+  chorus_srv_request up = again;
+  up.op = CHORUS_SRV_OP_SIGNUP;
+  memset(&up.addr, 0, sizeof up.addr);
+  st = srv_call(s, &up, &p);
+  if (st != CHORUS_SRV_OK && st != CHORUS_SRV_NAME_TAKEN) return st;
+  *created = st == CHORUS_SRV_OK;
+  return srv_call(s, &again, &p);
+}
+
+static const char *srv_why(chorus_peer_srv *s, int st, char *buf, size_t bytes) {
+  if (st == CHORUS_SRV_UNREACHABLE)
+    snprintf(buf, bytes, "no server answers (%.300s)", s->servers_text);
+  else
+    snprintf(buf, bytes, "%s", chorus_srv_strerror(st));
+  return buf;
+}
+
+int chorus_peer_srv_open(const chorus_peer_args *args, chorus_show *view,
+                         const chorus_udp_addr *local, chorus_peer_srv **out, char *err,
+                         size_t err_bytes) {
+  chorus_udp_addr servers[CHORUS_PEER_ARGS_SERVERS_MAX], pub;
+  chorus_peer_srv *s = calloc(1, sizeof *s);
+  if (!s || pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->poke, NULL) != 0) {
+    snprintf(err, err_bytes, "out of memory");
+    free(s);
+    return 1;
+  }
+  s->view = view;
+  memcpy(s->name, args->name, strlen(args->name) + 1);
+  *out = s;
+  int rc = srv_resolve(s, args, local->ss.ss_family, servers, err, err_bytes);
+  if (rc == 0)
+    rc = args->password_file ? srv_password_file(s, args->password_file, err, err_bytes)
+                             : srv_password_tty(s, err, err_bytes);
+  if (rc != 0) return rc;
+  srv_public_addr(local, &servers[0], &pub);
+  chorus_server_loop_addr_pack(&pub, &s->addr);
+  uint64_t seed = ((uint64_t)getpid() << 32) ^ chorus_clock_now_us();
+  if (chorus_session_new(servers, args->server_count, seed, CHORUS_SESSION_DEADLINE_US_DEFAULT,
+                         &s->session, err, err_bytes) != 0)
+    return 1;
+  int created = 0, st = srv_login(s, &created);
+  if (st != CHORUS_SRV_OK) {
+    char why[CHORUS_PEER_SRV_ERR_BYTES];
+    snprintf(err, err_bytes, "cannot log in as %s: %s", s->name, srv_why(s, st, why, sizeof why));
+    return 1;
+  }
+  if (created) chorus_show_server(view, "signup", "created the account %s", s->name);
+  chorus_show_server(view, "login", "logged in as %s", s->name);
+  return 0;
+}
+
+/* ---- the room ------------------------------------------------------------ */
+
+/* Fill *r from a member list; -1 if we are not in it. */
+static int srv_roster(chorus_peer_srv *s, const chorus_srv_response *p, chorus_peer_roster *r) {
+  memset(r, 0, sizeof *r);
+  int self = -1;
+  for (size_t i = 0; i < p->count; i++) {
+    const chorus_srv_member *m = &p->members[i];
+    memcpy(r->names[m->seat], m->name, sizeof m->name);
+    chorus_server_loop_addr_unpack(&m->addr, &r->addrs[m->seat]);
+    if (strcmp(m->name, s->name) == 0) self = m->seat;
+  }
+  r->self = self < 0 ? 0 : (size_t)self;
+  return self < 0 ? -1 : 0;
+}
+
+static int srv_join_room(chorus_peer_srv *s, const char *room, chorus_peer_roster *r) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_JOIN);
+  chorus_srv_response p;
+  memcpy(q.room, room, strlen(room) + 1);
+  q.flags = CHORUS_SRV_JOIN_CREATE;
+  int st = srv_call(s, &q, &p);
+  if (st == CHORUS_SRV_OK && srv_roster(s, &p, r) != 0) st = CHORUS_SRV_NOT_IN_ROOM;
+  return st;
+}
+
+int chorus_peer_srv_join(chorus_peer_srv *s, const char *room, chorus_peer_roster *roster,
+                         char *err, size_t err_bytes) {
+  int st = srv_join_room(s, room, roster);
+  if (st != CHORUS_SRV_OK) {
+    char why[CHORUS_PEER_SRV_ERR_BYTES];
+    snprintf(err, err_bytes, "cannot join room %s: %s", room, srv_why(s, st, why, sizeof why));
+    return 1;
+  }
+  pthread_mutex_lock(&s->mu);
+  memcpy(s->room, room, strlen(room) + 1);
+  s->roster = *roster;
+  pthread_mutex_unlock(&s->mu);
+  chorus_show_server(s->view, "join", "joined room %s (seat %zu)", room, roster->self);
+  return 0;
+}
+
+void chorus_peer_srv_leave(chorus_peer_srv *s) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_LEAVE);
+  chorus_srv_response p;
+  pthread_mutex_lock(&s->mu);
+  char room[CHORUS_NAME_BYTES_MAX + 1];
+  memcpy(room, s->room, sizeof room);
+  s->room[0] = '\0';
+  pthread_mutex_unlock(&s->mu);
+  if (room[0] && srv_call(s, &q, &p) == CHORUS_SRV_OK)
+    chorus_show_server(s->view, "leave", "left room %s", room);
+}
+
+int chorus_peer_srv_find(chorus_peer_srv *s, const char *name) {
+  int seat = -1;
+  pthread_mutex_lock(&s->mu);
+  for (size_t i = 0; i < CHORUS_MEMBERS_MAX && s->room[0]; i++)
+    if (strcmp(s->roster.names[i], name) == 0) seat = (int)i;
+  pthread_mutex_unlock(&s->mu);
+  return seat;
+}
+
+/* ---- the watcher --------------------------------------------------------- */
+
+/* Tell the loop who sits where (no-ops for unchanged seats). */
+static void srv_apply(chorus_peer_srv *s, const chorus_peer_roster *r) {
+  for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++)
+    if (i != r->self && r->names[i][0])
+      chorus_loop_set_member(s->loop, i, r->names[i], &r->addrs[i]); /* full: next round */
+}
+
+/* The session is gone (the server restarted): log in and join again. */
+static int srv_reregister(chorus_peer_srv *s, const char *room, chorus_peer_roster *r) {
+  int created;
+  int st = srv_login(s, &created);
+  if (st == CHORUS_SRV_OK) st = srv_join_room(s, room, r);
+  if (st == CHORUS_SRV_OK) {
+    pthread_mutex_lock(&s->mu);
+    size_t was = s->roster.self;
+    pthread_mutex_unlock(&s->mu);
+    chorus_show_server(s->view, "reregistered", "registered again with the server (room %s)", room);
+    if (r->self != was)
+      chorus_show_warning(s->view, "CLI_SEAT_MOVED",
+                          "the server gave this node seat %zu instead of %zu: /join %s again",
+                          r->self, was, room);
+  }
+  return st;
+}
+
+static void srv_reachable(chorus_peer_srv *s, int st) {
+  int down = st == CHORUS_SRV_UNREACHABLE;
+  if (down && !s->down)
+    chorus_show_warning(s->view, "CHORUS_SRV_UNREACHABLE",
+                        "no server answers (%.300s): chatting goes on, retrying in the background",
+                        s->servers_text);
+  if (!down && s->down) chorus_show_server(s->view, "back", "a server answers again");
+  s->down = down;
+}
+
+static void srv_refresh(chorus_peer_srv *s) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_MEMBERS);
+  chorus_srv_response p;
+  chorus_peer_roster r;
+  pthread_mutex_lock(&s->mu);
+  memcpy(q.room, s->room, sizeof q.room);
+  pthread_mutex_unlock(&s->mu);
+  if (!q.room[0]) return;
+  char room[CHORUS_NAME_BYTES_MAX + 1];
+  memcpy(room, q.room, sizeof room);
+  int st = srv_call(s, &q, &p);
+  if (st == CHORUS_SRV_OK && srv_roster(s, &p, &r) != 0) st = CHORUS_SRV_NOT_IN_ROOM;
+  if (st == CHORUS_SRV_NOT_LOGGED_IN || st == CHORUS_SRV_NOT_IN_ROOM ||
+      st == CHORUS_SRV_NO_SUCH_ROOM)
+    st = srv_reregister(s, room, &r);
+  srv_reachable(s, st);
+  if (st != CHORUS_SRV_OK) return;
+  pthread_mutex_lock(&s->mu);
+  if (strcmp(s->room, room) == 0) s->roster = r;
+  pthread_mutex_unlock(&s->mu);
+  srv_apply(s, &r);
+}
+
+static void *srv_watch_main(void *arg) {
+  chorus_peer_srv *s = arg;
+  pthread_mutex_lock(&s->mu);
+  while (!s->stop) {
+    if (!s->poked) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_sec += CHORUS_PEER_SRV_REFRESH_MS / 1000;
+      ts.tv_nsec += (long)(CHORUS_PEER_SRV_REFRESH_MS % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+      pthread_cond_timedwait(&s->poke, &s->mu, &ts);
+    }
+    s->poked = 0;
+    if (s->stop) break;
+    pthread_mutex_unlock(&s->mu);
+    srv_refresh(s);
+    pthread_mutex_lock(&s->mu);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return NULL;
+}
+
+int chorus_peer_srv_watch(chorus_peer_srv *s, chorus_loop *loop) {
+  s->loop = loop;
+  s->stop = 0;
+  if (pthread_create(&s->thread, NULL, srv_watch_main, s) != 0) return -1;
+  s->watching = 1;
+  pthread_mutex_lock(&s->mu);
+  srv_apply(s, &s->roster); /* the seats as the join listed them */
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
+void chorus_peer_srv_unwatch(chorus_peer_srv *s) {
+  if (!s->watching) return;
+  pthread_mutex_lock(&s->mu);
+  s->stop = 1;
+  pthread_cond_signal(&s->poke);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->thread, NULL);
+  s->watching = 0;
+  s->loop = NULL;
+}
+
+void chorus_peer_srv_on_event(void *ctx, const chorus_loop_event *ev) {
+  chorus_peer_srv *s = ctx;
+  if (ev->kind == CHORUS_LOOP_EV_STRANGER) {
+    pthread_mutex_lock(&s->mu);
+    s->poked = 1;
+    pthread_cond_signal(&s->poke);
+    pthread_mutex_unlock(&s->mu);
+    return;
+  }
+  chorus_show_on_event(s->view, ev);
+}
+
+/* ---- /rooms, /users ------------------------------------------------------ */
+
+static void srv_list(chorus_peer_srv *s, chorus_srv_request *q, int rooms) {
+  chorus_srv_response p;
+  int st = srv_call(s, q, &p);
+  if (st == CHORUS_SRV_NOT_LOGGED_IN) {
+    int created;
+    st = srv_login(s, &created);
+    if (st == CHORUS_SRV_OK) st = srv_call(s, q, &p);
+  }
+  if (st != CHORUS_SRV_OK) {
+    char why[CHORUS_PEER_SRV_ERR_BYTES];
+    chorus_show_error(s->view, chorus_srv_statusname(st), "%s: %s", rooms ? "/rooms" : "/users",
+                      srv_why(s, st, why, sizeof why));
+    return;
+  }
+  chorus_show_entries(s->view, rooms, p.entries, p.count, p.total);
+}
+
+void chorus_peer_srv_rooms(chorus_peer_srv *s) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_LIST);
+  srv_list(s, &q, 1);
+}
+
+void chorus_peer_srv_users(chorus_peer_srv *s, const char *pattern) {
+  chorus_srv_request q = srv_req(CHORUS_SRV_OP_USERS);
+  size_t len = strlen(pattern);
+  if (!chorus_srv_pattern_valid(pattern, len)) {
+    chorus_show_error(s->view, "CHORUS_SRV_BAD_PATTERN", "/users: %s",
+                      chorus_srv_strerror(CHORUS_SRV_BAD_PATTERN));
+    return;
+  }
+  memcpy(q.pattern, pattern, len + 1);
+  srv_list(s, &q, 0);
+}
+
+void chorus_peer_srv_free(chorus_peer_srv *s) {
+  if (!s) return;
+  chorus_peer_srv_unwatch(s);
+  if (s->session) {
+    chorus_srv_request q = srv_req(CHORUS_SRV_OP_LOGOUT);
+    chorus_srv_response p;
+    if (!s->down) srv_call(s, &q, &p);
+    chorus_session_free(s->session);
+  }
+  memset(s->password, 0, sizeof s->password);
+  pthread_cond_destroy(&s->poke);
+  pthread_mutex_destroy(&s->mu);
+  free(s);
+}

@@ -1,0 +1,182 @@
+/*
+ * Server-assigned slots: members whose ranks are slots handed out by the
+ * server, some slots vacant at first. A newcomer takes a vacant slot, is
+ * named there with chorus_peer_set_member, and is admitted by a JOIN view
+ * with the room's history; a slot left by one user is taken by another.
+ */
+#include "check.h"
+#include "minnet.h"
+
+/* Node i in slots mode; `vacant` has a bit per slot nobody holds for it. */
+static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name) {
+  chorus_peer_config cfg;
+  chorus_peer_config_default(&cfg);
+  cfg.self_name = name;
+  cfg.slots = 1;
+  for (size_t k = 0; k < m->n; k++)
+    cfg.member_names[k] = (vacant & (1u << k)) ? NULL : (k == i ? name : minnet_names[k]);
+  cfg.member_count = m->n;
+  cfg.epoch = epoch;
+  cfg.seed = i;
+  cfg.fd_mode = CHORUS_FD_MODE_FAST;
+  return chorus_peer_new(&cfg, &m->peer[i]);
+}
+
+static void say(minnet *m, size_t from, const char *t) {
+  CHECK_EQ(chorus_peer_send_room(m->peer[from], m->now_us, CHORUS_ORDER_TOTAL,
+                                 (const uint8_t *)t, strlen(t), NULL), 0);
+}
+
+static size_t deliveries(const minnet *m, size_t node, int history, size_t from_log) {
+  size_t n = 0;
+  for (size_t k = from_log; k < m->nlog; k++)
+    if (m->log[k].node == node && m->log[k].kind == CHORUS_MSG_ROOM &&
+        m->log[k].history == history)
+      n++;
+  return n;
+}
+
+/* Two members start with slot 2 vacant; carol takes it. */
+static void start_two_then_carol(minnet *m) {
+  memset(m, 0, sizeof(*m));
+  m->n = 3;
+  m->q = calloc(MINNET_QUEUE, sizeof(*m->q));
+  CHECK_EQ(slot_add(m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(m, 1, 101, 0x4, "bob"), 0);
+  CHECK_EQ(chorus_peer_in_view(m->peer[0], 2), 0);
+  minnet_run(m, 300000);
+  for (int i = 0; i < 4; i++) say(m, (size_t)i % 2, "before carol");
+  minnet_run(m, 500000);
+  CHECK_EQ(deliveries(m, 1, 0, 0), 4);
+  CHECK_EQ(slot_add(m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m->peer[0], m->now_us, 2, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m->peer[1], m->now_us, 2, "carol"), 0);
+  minnet_run(m, 2000000);
+}
+
+static void test_newcomer_takes_vacant_slot(void) {
+  minnet m;
+  start_two_then_carol(&m);
+  CHECK_EQ(deliveries(&m, 2, 1, 0), 4); /* the history, marked as such */
+  for (size_t i = 0; i < 3; i++) {
+    CHECK_EQ(m.last_reason[i], CHORUS_VIEW_JOIN);
+    CHECK_EQ(m.last_members[i], 0x7);
+  }
+  size_t mark = m.nlog;
+  say(&m, 2, "carol here");
+  say(&m, 0, "hello carol");
+  minnet_run(&m, 1000000);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(deliveries(&m, i, 0, mark), 2);
+  minnet_free(&m);
+}
+
+static void test_slot_reused_by_another_user(void) {
+  minnet m;
+  start_two_then_carol(&m);
+  CHECK_EQ(chorus_peer_leave(m.peer[2], m.now_us), 0);
+  minnet_run(&m, 1000000);
+  chorus_peer_free(m.peer[2]);
+  m.peer[2] = NULL;
+  CHECK_EQ(m.last_reason[0], CHORUS_VIEW_LEAVE);
+  CHECK_EQ(m.last_members[0], 0x3);
+  /* Refused while the slot is someone else's in the view: bob's slot. */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 1, "dave"), CHORUS_ERR_INVAL);
+  CHECK_EQ(slot_add(&m, 2, 300, 0, "dave"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "dave"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "dave"), 0);
+  minnet_run(&m, 2000000);
+  CHECK_EQ(m.last_members[2], 0x7);
+  CHECK_EQ(m.last_members[0], 0x7);
+  CHECK_EQ(chorus_peer_member_index(m.peer[1], "dave"), 2);
+  CHECK_EQ(chorus_peer_member_index(m.peer[1], "carol"), CHORUS_ERR_UNKNOWN_USER);
+  size_t mark = m.nlog;
+  say(&m, 2, "dave says hi");
+  minnet_run(&m, 1000000);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(deliveries(&m, i, 0, mark), 1);
+  minnet_free(&m);
+}
+
+/* The coordinator names carol first; bob hears the JOIN view before the
+ * server tells him her name, and names her later. */
+static void test_join_view_before_name(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 3;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[1], 2), ""), 0);
+  say(&m, 2, "carol speaks");
+  say(&m, 1, "bob speaks");
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "dave"), CHORUS_ERR_INVAL);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(deliveries(&m, i, 0, 0), 2);
+  minnet_free(&m);
+}
+
+/* Three join in quick succession; bob and carol learn dave's name only
+ * after the coordinator has admitted him (bob even after his own cut
+ * already listed dave). Everyone ends with all four in the view. */
+static void test_quick_joins_named_late(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 4;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  const char *name[4] = {"alice", "bob", "carol", "dave"};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
+    if (i < 3) minnet_run(&m, i == 0 ? 100000 : 30000);
+  }
+  for (size_t k = 1; k < 4; k++)
+    CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, k, name[k]), 0);
+  minnet_run(&m, 50000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 3, "dave"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[2], m.now_us, 3, "dave"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t k = 0; k < 4; k++) CHECK_EQ(chorus_peer_in_view(m.peer[i], k), 1);
+  size_t mark = m.nlog;
+  say(&m, 3, "dave speaks");
+  minnet_run(&m, 1000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(deliveries(&m, i, 0, mark), 1);
+  minnet_free(&m);
+}
+
+static void test_set_member_errors(void) {
+  minnet m;
+  minnet_init(&m, 2); /* name-ordered ranks: no slots */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), CHORUS_ERR_INVAL);
+  minnet_free(&m);
+  memset(&m, 0, sizeof m);
+  m.n = 3;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  CHECK_EQ(slot_add(&m, 0, 100, 0x6, "alice"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 0, "zed"), CHORUS_ERR_INVAL); /* self */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 3, "zed"), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, ""), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "alice"), CHORUS_ERR_INVAL); /* taken */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "\xff"), CHORUS_ERR_INVAL);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0); /* same name again */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 2, "zed"), CHORUS_ERR_INVAL);
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[0], 2), ""), 0);
+  minnet_free(&m);
+}
+
+int main(void) {
+  RUN(test_newcomer_takes_vacant_slot);
+  RUN(test_slot_reused_by_another_user);
+  RUN(test_join_view_before_name);
+  RUN(test_quick_joins_named_late);
+  RUN(test_set_member_errors);
+  return CHECK_SUMMARY();
+}
