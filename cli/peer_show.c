@@ -269,13 +269,16 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
             (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
-      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s", (unsigned long)ev->view,
-              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "");
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s%s", (unsigned long)ev->view,
+              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "",
+              ev->merge ? ",\"merge\":true" : "");
     fputs(",\"text\":", v->out);
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);
   } else {
     show_stamp(v);
+    /* The other side's message of a healed partition, late but in order. */
+    if (ev->merge) fputs("(merged) ", v->out);
     fprintf(v->out, priv ? "*%s* (private) " : "<%s> ", ev->name);
     fwrite(ev->text, 1, ev->text_len, v->out);
     putc('\n', v->out);

@@ -295,6 +295,14 @@ static void hello_schedule(chorus_link *l, uint64_t now_us) {
   chorus_rtt_on_timeout(&l->rtt);
 }
 
+void chorus_link_resume(chorus_link *l) {
+  chorus_rtt_on_progress(&l->rtt);
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    chorus_link_slot *s = snd_slot(l, seq);
+    if (s->state == SLOT_IN_FLIGHT) s->state = SLOT_LOST;
+  }
+}
+
 void chorus_link_tick(chorus_link *l, uint64_t now_us) {
   uint32_t rto = chorus_rtt_rto_us(&l->rtt);
   int expired = 0;

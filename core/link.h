@@ -113,6 +113,14 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f);
  */
 int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us);
 
+/*
+ * chorus_link_resume: the peer takes our frames again after ignoring them
+ * for a while (two views merging after a partition): the RTO backoff those
+ * unanswered frames built is dropped and every frame in flight is sent
+ * again at once.
+ */
+void chorus_link_resume(chorus_link *l);
+
 /* Process a DATA frame that arrived at now_us. Returns 0 or
  * CHORUS_ERR_BAD_FRAME (message longer than msg_bytes_max). Duplicates and
  * frames beyond the window are counted and return 0. */

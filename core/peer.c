@@ -171,14 +171,16 @@ static void count_rx_error(chorus_peer *p, int rc) {
 }
 
 /* Walk every frame once without acting, so a datagram is taken whole or not
- * at all. Sets *has_data when a DATA frame is present. */
-static int frames_check(const uint8_t *buf, size_t len, int *has_data) {
-  *has_data = 0;
+ * at all. Sets *has_data when a DATA frame is present, *has_beacon when a
+ * BEACON is. */
+static int frames_check(const uint8_t *buf, size_t len, int *has_data, int *has_beacon) {
+  *has_data = *has_beacon = 0;
   while (len > 0) {
     chorus_wire_frame f;
     int n = chorus_wire_frame_decode(buf, len, &f);
     if (n < 0) return n;
     if (f.type == CHORUS_FRAME_DATA || f.type == CHORUS_FRAME_ACK) *has_data = 1;
+    if (f.type == CHORUS_FRAME_BEACON) *has_beacon = 1;
     buf += n;
     len -= (size_t)n;
   }
@@ -203,6 +205,8 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
                            st->stable, st->n);
     } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
+    } else if (f.type == CHORUS_FRAME_BEACON) {
+      chorus_member_beacon(p, m, &f.u.beacon);
     } else {
       chorus_member_frame(p, m, f.type, &f.u.member, now_us);
     }
@@ -230,15 +234,40 @@ static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   return CHORUS_ERR_UNKNOWN_SENDER;
 }
 
+/* A datagram from a member this node removed, same incarnation: only its
+ * BEACONs act (merging views); 1 if it was one of those. */
+static int from_removed(chorus_peer *p, const chorus_wire_header *h,
+                        const uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->ids[i] != h->src_id || i == p->self || !(p->removed & (1u << i)) ||
+        h->src_epoch != p->links[i].peer_epoch || h->dst_epoch != p->epoch)
+      continue;
+    int has_data, has_beacon;
+    if (frames_check(buf, len, &has_data, &has_beacon) < 0 || !has_beacon) return 0;
+    while (len > 0) {
+      chorus_wire_frame f;
+      int n = chorus_wire_frame_decode(buf, len, &f);
+      if (f.type == CHORUS_FRAME_BEACON) chorus_member_beacon(p, i, &f.u.beacon);
+      buf += n;
+      len -= (size_t)n;
+    }
+    return 1;
+  }
+  return 0;
+}
+
 static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
                         size_t len) {
   chorus_wire_header h;
   int rc = chorus_wire_header_decode(data, len, &h);
   if (rc < 0) return rc;
   int m = member_by_id(p, &h);
+  if (m < 0 && from_removed(p, &h, data + CHORUS_WIRE_HEADER_BYTES,
+                            len - CHORUS_WIRE_HEADER_BYTES))
+    return CHORUS_OK;
   if (m < 0) return m;
-  int has_data;
-  rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data);
+  int has_data, has_beacon;
+  rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data, &has_beacon);
   if (rc < 0) return rc;
   if (p->ev_count == CHORUS_EVENTS_MAX) return CHORUS_ERR_QUEUE_FULL;
   chorus_link *l = &p->links[m];
@@ -265,6 +294,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   if (h.flags & CHORUS_WIRE_HDR_UNADMITTED) chorus_room_expect_cut(&p->room);
   frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
+  if (!has_beacon) chorus_member_heard(p, (size_t)m);
   if (has_data) chorus_link_on_data_datagram(l, now_us);
   return CHORUS_OK;
 }
@@ -292,7 +322,7 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 int chorus_peer_linked(const chorus_peer *p, size_t i) {
   if (i == p->self) return 0;
   return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i] ||
-         (p->unadmitted & (1u << i));
+         (p->unadmitted & (1u << i)) || p->absorber == i + 1;
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
@@ -409,6 +439,24 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
   return 1;
 }
 
+/* A message of the other side's history after a partition (MERGE_HIST):
+ * delivered, marked merge, if this member lacks it. */
+static int merge_output(chorus_peer *p, size_t from, chorus_output *out, uint8_t *buf,
+                        size_t len) {
+  chorus_room_delivery d;
+  if (chorus_room_history_decode(&p->room, p->scratch, len, &d) < 0 ||
+      !chorus_utf8_valid(d.text, d.len)) {
+    p->stats.rx_bad_frame++;
+    return 0;
+  }
+  if (!chorus_room_merge_take(&p->room, &d)) return 0;
+  room_output(p, &d, out, buf);
+  out->merge = 1;
+  out->merge_from = from;
+  p->stats.delivered_merge++;
+  return 1;
+}
+
 /* Hand one link message to the room; a private one becomes an output. */
 static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
                              chorus_output *out, uint8_t *buf,
@@ -422,6 +470,9 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY)
     return history_output(p, i, out, buf, m->len);
+  if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
+      p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)
+    return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
         p->scratch[0] != CHORUS_ROOM_CTRL_JOINED)
@@ -602,6 +653,27 @@ static int heartbeat_due(const chorus_peer *p, size_t i, uint64_t now_us) {
          now_us >= p->last_sent_us[i] + p->fd.cfg.heartbeat_us;
 }
 
+/* A BEACON to a member removed here (or absorbed, not yet heard), alone in
+ * its datagram: the link to a removed member carries nothing else. */
+static int poll_beacon(chorus_peer *p, uint64_t now_us, chorus_output *out,
+                       uint8_t *buf) {
+  size_t i;
+  chorus_wire_beacon b;
+  if (!chorus_member_beacon_next(p, now_us, &i, &b)) return 0;
+  chorus_wire_header h = {p->ids[p->self], p->epoch, p->links[i].peer_epoch, 0};
+  chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
+  int n = chorus_wire_beacon_encode(buf + CHORUS_WIRE_HEADER_BYTES,
+                                    CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES, &b);
+  p->stats.beacons_sent++;
+  p->stats.datagrams_sent++;
+  memset(out, 0, sizeof(*out));
+  out->kind = CHORUS_OUT_DATAGRAM;
+  out->member = i;
+  out->data = buf;
+  out->len = CHORUS_WIRE_HEADER_BYTES + (size_t)n;
+  return 1;
+}
+
 static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
                          uint8_t *buf) {
   const size_t room_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES -
@@ -640,7 +712,7 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     out->len = CHORUS_WIRE_HEADER_BYTES + n;
     return 1;
   }
-  return 0;
+  return poll_beacon(p, now_us, out, buf);
 }
 
 size_t chorus_peer_poll_bytes_min(const chorus_peer *p) {
@@ -659,6 +731,9 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
   chorus_member_pump(p, now_us);
+  /* A view change the pump made is reported now, not at the next input
+   * (the driver stops polling at OUT_NONE). */
+  if (poll_event(p, out)) return CHORUS_OK;
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
@@ -670,6 +745,8 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
 
 uint64_t chorus_peer_deadline(const chorus_peer *p) {
   uint64_t due = p->state_due_us ? p->state_due_us : UINT64_MAX;
+  uint64_t beacon = chorus_member_beacon_deadline(p);
+  if (beacon < due) due = beacon;
   if (p->repeat_due_us && p->repeat_due_us < due) due = p->repeat_due_us;
   if (p->fd_on) {
     uint64_t d = chorus_fd_deadline(&p->fd);
@@ -719,6 +796,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->flushing = (uint32_t)p->room.flushing;
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;
+  out->merge_gaps = p->room.merge_gaps;
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,

@@ -143,6 +143,12 @@ typedef struct chorus_output {
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
   int history;            /* DELIVER: 1 if it is room history caught up
                              after joining, not a live message */
+  int merge;              /* DELIVER: 1 if it is a message the other side
+                             of a partition delivered while the views were
+                             apart, delivered now that they merged, in that
+                             side's order (docs/ORDERING.md, "Partitions") */
+  size_t merge_from;      /* DELIVER merge: the member whose history it came
+                             from (its side's coordinator) */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;
@@ -194,6 +200,12 @@ typedef struct chorus_peer_stats {
   uint64_t fd_refutations;  /* suspicions of this node it refuted */
   uint64_t fd_frames_dropped; /* detector frames dropped: per-link queue full */
   uint64_t heartbeats_sent; /* empty datagrams sent to keep a link alive */
+  uint64_t beacons_sent;    /* BEACONs to removed members (merging views) */
+  uint64_t merges;          /* MERGE view changes installed here */
+  uint64_t merge_refused;   /* merges whose sends found no outbox room */
+  uint64_t delivered_merge; /* the other side's messages delivered (merge) */
+  uint64_t merge_gaps;      /* the other side's messages never delivered:
+                               beyond the sender's history */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;

@@ -201,6 +201,7 @@ static chorus_room_send *outbox_push(chorus_room *r, int32_t slot, uint32_t mask
   e->mask = mask;
   e->view = r->view;
   e->ctrl_len = 0;
+  e->hist_type = CHORUS_ROOM_CTRL_HISTORY;
   if (slot >= 0) r->slots[slot].refs++;
   if (slot <= -2) r->hist[-2 - slot].refs++;
   return e;
@@ -243,6 +244,23 @@ static void stable_update(chorus_room *r) {
 }
 
 uint32_t chorus_room_report_mask(const chorus_room *r);
+
+/* After a merge the stable vector covers only one side: lower it to what
+ * this member knows every member of the merged view holds (what the other
+ * side reported before the split), so that safe messages wait for the
+ * other side and slots are kept until it holds them. */
+static void stable_lower(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t lo = UINT32_MAX;
+    for (size_t m = 0; m < r->n; m++) {
+      if (!(r->alive & bit(m))) continue;
+      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+      if (h < lo) lo = h;
+    }
+    if (lo < r->stable[k]) r->stable[k] = lo;
+    r->last_announced[k] = r->stable[k];
+  }
+}
 
 /* A message counts as held once it is here with everything needed to
  * deliver it in its order: total and safe ones need their sequence number. */
@@ -420,10 +438,13 @@ static void pass_on(chorus_room *r, int i) {
 
 /* Take a sequence number from a newer (or the current) numbering. */
 static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
-  if (h->seq == 0 || h->seq_view < r->ord_view) return;
-  if (s->seq == 0 || h->seq_view > s->seq_view) {
+  uint32_t label = h->seq_view;
+  /* A number the absorbing side gave just before a merge, received after. */
+  if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
+  if (h->seq == 0 || label < r->ord_view) return;
+  if (s->seq == 0 || label > s->seq_view) {
     s->seq = h->seq;
-    s->seq_view = h->seq_view;
+    s->seq_view = label;
   }
 }
 
@@ -570,7 +591,7 @@ static int sequence_ready(chorus_room *r) {
   for (size_t i = 0; i < r->retain_max && r->ob_count < outbox_cap(r); i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0 ||
-        !ready_to_number(r, s, eff))
+        (r->merge_hold & bit(s->origin)) || !ready_to_number(r, s, eff))
       continue;
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
@@ -595,6 +616,10 @@ static void collect_stable(chorus_room *r) {
     int done = s->state == RS_DEAD ||
                (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]);
     if (!done) continue;
+    if (s->state == RS_DELIVERED && s->seq >= r->next_seq && s->seq_view == r->ord_view) {
+      r->gc_needed = 1; /* merged_skip's: its number is still to be stepped over */
+      continue;
+    }
     if (s->refs == 0) s->state = RS_FREE;
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
@@ -659,11 +684,30 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
   return 0;
 }
 
+/* Step over the numbers of messages delivered here as merge deliveries
+ * (chorus_room_merge_take) before their turn came. */
+static int merged_skip(chorus_room *r) {
+  int stepped = 0;
+  for (int again = 1; again;) {
+    again = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state == RS_DELIVERED && s->seq == r->next_seq && s->seq_view == r->ord_view &&
+          s->order >= CHORUS_ORDER_TOTAL) {
+        r->next_seq++;
+        again = stepped = 1;
+      }
+    }
+  }
+  return stepped;
+}
+
 int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
   (void)now_us;
   collect_stable(r);
   for (;;) {
     own_release_pending(r);
+    merged_skip(r);
     if (deliver_one(r, d)) return 1;
     if (!sequence_ready(r)) return 0;
   }
@@ -716,7 +760,7 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
   if (e->slot <= -2) {
     const chorus_room_hist *h = &r->hist[-2 - e->slot];
     if (cap_bytes < CHORUS_ROOM_HISTORY_HDR_BYTES + h->len) return CHORUS_ERR_NOBUF;
-    buf[0] = CHORUS_ROOM_CTRL_HISTORY;
+    buf[0] = e->hist_type;
     buf[1] = h->origin;
     buf[2] = h->order;
     chorus_wire_put_u32(buf + 3, h->origin_epoch);
@@ -809,7 +853,7 @@ static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
     if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
-        r->flush_view_of[k] < r->view)
+        r->flush_view_of[k] < r->flush_view)
       return;
   flush_complete(r);
 }
@@ -820,9 +864,11 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
   r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
+  r->merge_hold = 0; /* a view change settles whatever a merge left */
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
     r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
@@ -996,7 +1042,8 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
 
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d) {
-  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES || m[0] != CHORUS_ROOM_CTRL_HISTORY ||
+  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES ||
+      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
       m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
       len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
     return CHORUS_ERR_BAD_FRAME;
@@ -1045,4 +1092,157 @@ int chorus_room_safe_waiting(const chorus_room *r) {
     if (r->slots[i].state == RS_HELD && r->slots[i].order == CHORUS_ORDER_SAFE)
       return 1;
   return 0;
+}
+
+/* ---- merging two views (docs/PROTOCOL.md, "Merging views") ------------ */
+
+/* The cut of chorus_room_merge's MERGE_STATE: JOIN_STATE's fields and the
+ * absorbed side's coordinator. */
+static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
+  c[0] = CHORUS_ROOM_CTRL_MERGE_STATE;
+  chorus_wire_put_u32(c + 1, r->view);
+  chorus_wire_put_u32(c + 5, r->ord_view);
+  chorus_wire_put_u32(c + 9, r->next_seq);
+  chorus_wire_put_u32(c + 13, r->seq_assigned);
+  c[17] = (uint8_t)r->seq_rank;
+  chorus_wire_put_u32(c + 18, r->alive);
+  c[22] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+  c[23 + 8 * r->n] = (uint8_t)y_coord;
+  chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
+}
+
+/* Messages the other side may lack: everything held, and what was
+ * delivered here but is not yet stable (a message the absorbed side's
+ * coordinator had not delivered when it sent its history). The absorbing
+ * sequencer numbers none of the other side's before that history is in
+ * (merge_hold), so those the history has are merged, the others ordered. */
+static void merge_relay(chorus_room *r, uint32_t to) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+      outbox_push(r, (int32_t)i, to);
+  }
+}
+
+int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what,
+                      size_t y_coord) {
+  int send_only = (what & CHORUS_ROOM_MERGE_SEND_ONLY) != 0;
+  if (add == 0 || (add & bit(r->self)) || (add >> r->n) != 0 ||
+      (!send_only && (add & r->alive)))
+    return CHORUS_ERR_INVAL;
+  size_t need = r->retain_max + 2 + ((what & CHORUS_ROOM_MERGE_HIST) ? r->hist_max : 0);
+  if (r->ob_count + need > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  if (!send_only) {
+    /* This side's numbering goes on under the merged view's label. */
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_FREE && s->seq != 0 && s->seq_view >= r->ord_view) s->seq_view = view;
+    }
+    r->merge_from = r->ord_view;
+    if (!r->flushing) r->ord_view = view;
+    if (what & CHORUS_ROOM_MERGE_STATE) {
+      /* Every origin outside this side: frozen links may bring old copies
+       * of messages (relays of the other side's flushes) that its history
+       * orders. */
+      r->merge_hold = ((uint32_t)1 << r->n) - 1 - r->alive;
+      r->merge_ycoord = y_coord;
+    }
+    r->alive |= add;
+    r->view = view;
+    stable_lower(r);
+  }
+  if (what & CHORUS_ROOM_MERGE_HIST)
+    for (size_t k = 0; k < r->hist_count; k++) {
+      chorus_room_send *e =
+          outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), add);
+      if (e) e->hist_type = CHORUS_ROOM_CTRL_MERGE_HIST;
+    }
+  if (what & CHORUS_ROOM_MERGE_STATE) merge_state_push(r, add, y_coord);
+  if (what & CHORUS_ROOM_MERGE_DONE) {
+    uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_MERGE_DONE};
+    chorus_wire_put_u32(c + 1, r->view);
+    chorus_room_push_control(r, add, c, sizeof c);
+  }
+  if (!(what & CHORUS_ROOM_MERGE_NO_RELAY)) merge_relay(r, add);
+  r->state_dirty |= add;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_MERGE_DONE) return CHORUS_ERR_BAD_FRAME;
+  if (r->merge_hold && from == r->merge_ycoord) r->merge_hold = 0;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
+                               uint32_t *added, size_t *y_coord) {
+  if (len != CHORUS_ROOM_MERGE_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_MERGE_STATE ||
+      m[17] >= r->n || m[22] != r->n || m[23 + 8 * r->n] >= r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  uint32_t alive = chorus_wire_get_u32(m + 18);
+  if (!(alive & bit(r->self)) || (alive >> r->n) != 0 || !(alive & bit(m[17])))
+    return CHORUS_ERR_BAD_FRAME;
+  *added = alive & ~r->alive;
+  *y_coord = m[23 + 8 * r->n];
+  r->view = chorus_wire_get_u32(m + 1);
+  r->ord_view = chorus_wire_get_u32(m + 5);
+  r->next_seq = chorus_wire_get_u32(m + 9);
+  r->seq_assigned = chorus_wire_get_u32(m + 13);
+  r->seq_rank = m[17];
+  r->alive = alive;
+  r->flushing = 0;
+  memset(r->flush_view_of, 0, sizeof r->flush_view_of);
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
+    if (k == r->self || dl <= r->delivered[k]) continue;
+    r->merge_gaps += dl - r->delivered[k];
+    r->delivered[k] = dl;
+    r->held[k] = max_u32(r->held[k], dl);
+    r->held_reported[k] = max_u32(r->held_reported[k], dl);
+    r->past[k] = max_u32(r->past[k], dl);
+  }
+  r->merge_from = 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_FREE) continue;
+    s->seq = s->seq_view = 0; /* this side's numbering is over */
+    if (s->state != RS_HELD) continue;
+    if (s->origin != r->self && s->count <= r->delivered[s->origin] && s->refs == 0)
+      s->state = RS_FREE;
+  }
+  for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  stable_lower(r);
+  r->state_dirty |= *added;
+  return CHORUS_OK;
+}
+
+int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
+  size_t o = d->origin;
+  if (o >= r->n || d->origin_epoch < r->epoch[o]) return 0;
+  /* Our own, delivered by our side after we left its order (we merged
+   * first): delivered now like the others. */
+  if (o == r->self && d->origin_epoch != r->epoch[o]) return 0;
+  if (o != r->self) epoch_learn(r, o, d->origin_epoch, d->count);
+  if (d->count <= r->delivered[o]) return 0;
+  r->merge_gaps += d->count - r->delivered[o] - 1;
+  r->delivered[o] = d->count;
+  r->held[o] = max_u32(r->held[o], d->count);
+  r->held_reported[o] = max_u32(r->held_reported[o], d->count);
+  r->past[o] = max_u32(r->past[o], d->count);
+  for (size_t i = 0; i < r->retain_max; i++) { /* a copy held here is done */
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->origin != o || s->count > d->count) continue;
+    /* One numbered in the merged view keeps its number, to be stepped over
+     * (merged_skip): the others deliver it there, this member did now. */
+    int numbered = s->seq != 0 && s->seq_view == r->ord_view && s->seq >= r->next_seq;
+    s->state = s->refs || numbered ? RS_DELIVERED : RS_FREE;
+  }
+  held_advance(r, o);
+  chorus_room_history_add(r, d);
+  return 1;
 }

@@ -72,6 +72,21 @@
 #define CHORUS_ROOM_CTRL_JOINED 6
 #define CHORUS_ROOM_JOINED_BYTES 6
 #define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 16 * (size_t)(n))
+/*   MERGE_STATE 7 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
+ *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
+ *               y_coord 1
+ *     the absorbing coordinator's state, to each member of the absorbed
+ *     side, with the rank of that side's coordinator (docs/PROTOCOL.md,
+ *     "Merging views")
+ *   MERGE_HIST  8 | the HISTORY fields: one message of the sending side's
+ *               history, delivered (marked merge) if the receiver lacks it
+ *   MERGE_DONE  9 | view 4: the absorbed side's coordinator has sent all of
+ *               its history (the absorbing sequencer numbers that side's
+ *               messages again) */
+#define CHORUS_ROOM_CTRL_MERGE_STATE 7
+#define CHORUS_ROOM_CTRL_MERGE_HIST 8
+#define CHORUS_ROOM_CTRL_MERGE_DONE 9
+#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (24 + 8 * (size_t)(n))
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
 #define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
@@ -87,6 +102,7 @@ typedef struct chorus_room_send {
   uint32_t mask;
   uint32_t view;
   uint8_t ctrl_len; /* slot < 0: the control message itself */
+  uint8_t hist_type; /* slot <= -2: HISTORY or MERGE_HIST */
   uint8_t ctrl[CHORUS_ROOM_CTRL_BYTES_MAX];
 } chorus_room_send;
 
@@ -127,6 +143,9 @@ typedef struct chorus_room {
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
+  uint32_t flush_view;                    /* the view whose FLUSH_DONEs it
+                                             waits for (a merge may raise
+                                             `view` meanwhile) */
   int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
                                              nothing is delivered live */
   int cut_taken;                          /* a JOIN_STATE was adopted */
@@ -147,6 +166,19 @@ typedef struct chorus_room {
   uint64_t discarded;                     /* undeliverable after a flush */
   uint64_t relayed;                       /* messages relayed in flushes */
   uint64_t outbox_full;                   /* sends lost: no outbox entry */
+  uint64_t merge_gaps;                    /* merge deliveries that skipped
+                                             messages (beyond the history) */
+  uint32_t merge_hold;                    /* absorbing sequencer: ranks outside
+                                             its side, whose messages it
+                                             numbers only after MERGE_DONE
+                                             (a copy that waited in a frozen
+                                             link may be in that side's
+                                             history, delivered there) */
+  size_t merge_ycoord;                    /* who sends that MERGE_DONE */
+  uint32_t merge_from;                    /* numbers labelled merge_from..
+                                             view-1 count as the view's: the
+                                             absorbing side's ordering goes on
+                                             under the merged view's label */
 } chorus_room;
 
 /*
@@ -303,6 +335,55 @@ void chorus_room_expect_cut(chorus_room *r);
 
 /* Set this member's own incarnation (before any other call). */
 void chorus_room_set_epoch(chorus_room *r, uint32_t epoch);
+
+/* What chorus_room_merge sends to the ranks it adds, besides the relays. */
+#define CHORUS_ROOM_MERGE_HIST 1  /* the whole history, as MERGE_HIST */
+#define CHORUS_ROOM_MERGE_STATE 2 /* then MERGE_STATE naming y_coord */
+#define CHORUS_ROOM_MERGE_DONE 8  /* after the history, MERGE_DONE */
+#define CHORUS_ROOM_MERGE_NO_RELAY 16 /* no relays */
+#define CHORUS_ROOM_MERGE_SEND_ONLY 4 /* `add` are members already (the
+                                         absorbed side, after MERGE_STATE):
+                                         only send; `view` is ignored */
+
+/*
+ * chorus_room_merge adds the ranks in `add` (the other side of a healed
+ * partition, none of them in the view) and makes `view` the view number.
+ * It queues for them, in this order: with CHORUS_ROOM_MERGE_HIST every
+ * history entry as MERGE_HIST, with CHORUS_ROOM_MERGE_STATE this member's
+ * cut as MERGE_STATE (naming `y_coord`), then a relay of every message held
+ * here or not yet stable. Returns 0, or CHORUS_ERR_INVAL (add empty, holds
+ * self or a member of the view), CHORUS_ERR_QUEUE_FULL (no outbox room for
+ * all of it: nothing was changed, retry later).
+ */
+int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what,
+                      size_t y_coord);
+
+/* MERGE_DONE m[0..len) from rank `from`: the absorbing sequencer numbers
+ * the absorbed side's messages again. Returns 0 or CHORUS_ERR_BAD_FRAME. */
+int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, size_t len);
+
+/*
+ * chorus_room_on_merge_state adopts the absorbing coordinator's cut
+ * m[0..len) at a member of the absorbed side: its view, members and
+ * sequencer, and its delivered counts where they are ahead (what the
+ * MERGE_HIST entries before it did not fill was beyond the history: counted
+ * in merge_gaps). Held messages lose the numbers of this side's old
+ * ordering (the new sequencer numbers them). Stores the ranks it added in
+ * *added and the absorbed side's coordinator in *y_coord. Returns 0 or
+ * CHORUS_ERR_BAD_FRAME.
+ */
+int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
+                               uint32_t *added, size_t *y_coord);
+
+/*
+ * chorus_room_merge_take decides whether the MERGE_HIST entry *d is
+ * delivered here: 1 if it is the other side's message this member lacks (its
+ * origin's counts advance to it, it enters the history, a copy held here is
+ * dropped), 0 if this member has it already or knows a newer incarnation
+ * of its origin (its own messages too: its side may have delivered one it
+ * had not when it took the merged view's order).
+ */
+int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d);
 
 /* Counters for /stats. */
 typedef struct chorus_room_stats {

@@ -80,7 +80,15 @@ enum chorus_frame_type {
   CHORUS_FRAME_VOUCH = 0x06,
   CHORUS_FRAME_SUSPECT = 0x07,
   CHORUS_FRAME_ALIVE = 0x08,
+  CHORUS_FRAME_BEACON = 0x09,
 };
+
+/* BEACON: type | coord 1 | view 4 | ranks 4 | low 1 (docs/PROTOCOL.md,
+ * "Merging views"): sent to members this node removed, so a healed
+ * partition is noticed, naming the sender's view, its members by rank, the
+ * rank of its coordinator and the lowest coordinator rank it knows of (its
+ * own, or another side's that beaconed it lately). */
+#define CHORUS_WIRE_BEACON_BYTES 11
 
 #define CHORUS_WIRE_MEMBER_BYTES 9
 
@@ -130,6 +138,14 @@ typedef struct chorus_wire_member {
   uint32_t id, incarnation;
 } chorus_wire_member;
 
+/* BEACON: the sender's side of a partition. */
+typedef struct chorus_wire_beacon {
+  uint8_t coord;  /* rank of the sender's coordinator */
+  uint32_t view;  /* the sender's view number */
+  uint32_t ranks; /* its members, bit per rank */
+  uint8_t low;    /* lowest coordinator rank it knows of, <= coord */
+} chorus_wire_beacon;
+
 typedef struct chorus_wire_frame {
   enum chorus_frame_type type;
   union {
@@ -137,6 +153,7 @@ typedef struct chorus_wire_frame {
     chorus_wire_ack ack;
     chorus_wire_state state;
     chorus_wire_member member;
+    chorus_wire_beacon beacon;
   } u;
 } chorus_wire_frame;
 
@@ -166,6 +183,8 @@ int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes);
 /* `type` must be PROBE, VOUCH, SUSPECT or ALIVE (else CHORUS_ERR_INVAL). */
 int chorus_wire_member_encode(uint8_t *buf, size_t cap_bytes, uint8_t type,
                               const chorus_wire_member *m);
+int chorus_wire_beacon_encode(uint8_t *buf, size_t cap_bytes,
+                              const chorus_wire_beacon *b);
 /* Also CHORUS_ERR_INVAL if n exceeds CHORUS_WIRE_STATE_MEMBERS_MAX. */
 int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
                              const chorus_wire_state *st);
@@ -187,7 +206,10 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
  * CHORUS_ERR_BAD_FRAME (unknown type, bad flags, kind or order out of range,
  * fragment longer than the message or than CHORUS_WIRE_FRAG_BYTES_MAX,
  * message longer than 65536, empty fragment, SACK ranges out of order,
- * empty or not above cum, STATE with n = 0 or n > 10, stable above held). DATA fragments point into buf.
+ * empty or not above cum, STATE with n = 0 or n > 10, stable above held,
+ * BEACON with coord >= 10, ranks beyond 10 bits or without coord, or low
+ * above coord).
+ * DATA fragments point into buf.
  */
 int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
                              chorus_wire_frame *f);

@@ -231,6 +231,7 @@ static int loop_event_of(chorus_loop *l, const chorus_output *o, chorus_loop_eve
       ev->view = o->view;
       ev->seq = o->seq;
       ev->history = o->history;
+      ev->merge = o->merge;
       return 1;
     case CHORUS_OUT_PEER_UP: ev->kind = CHORUS_LOOP_EV_PEER_UP; return 1;
     case CHORUS_OUT_PEER_RESTARTED:

@@ -157,6 +157,8 @@ typedef struct chorus_loop_event {
   int history;         /* DELIVER room: 1 for history caught up from the
                           others after joining (sent before this node was
                           admitted) */
+  int merge;           /* DELIVER room: 1 for a message the other side of a
+                          healed partition sent while apart */
   const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
   size_t text_len;     /* bytes at text */
   int err;             /* ERROR, LEAVING: the chorus_err code */
