@@ -36,9 +36,15 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (rc < 0) return rc;
   p->removed |= 1u << member;
   p->cut &= ~(1u << member);
+  p->joining &= ~(1u << member);
+  p->admitted_by[member] = 0;
   p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
+  /* A newcomer's first view is the one its cut brings (a change it saw
+   * before, from a coordinator other than its crashed admitter, is not
+   * one the user was in). */
+  if (p->room.awaiting_cut) return CHORUS_OK;
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
     chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
@@ -72,8 +78,10 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->removed &= ~(1u << member);
   p->unadmitted &= ~(1u << member);
   p->leavers &= ~(1u << member); /* a new incarnation or occupant */
+  p->admitted_by[member] = from + 1;
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
+  if (p->room.awaiting_cut) return; /* see remove_one */
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
     chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
@@ -106,11 +114,14 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
 
 /* The member that proposes views: the sequencer, unless this node believes
  * it dead or it is leaving; then the lowest rank in the view that is not. */
+static int cut_in_doubt(const chorus_peer *p, size_t i);
+
 static int coordinates(const chorus_peer *p, size_t i) {
   /* A member seen restarted is not its old incarnation: it cannot remove
-   * that one, nor admit itself. */
+   * that one, nor admit itself; a newcomer whose cut may never come cannot
+   * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
-         !(p->unadmitted & (1u << i)) &&
+         !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
          (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
@@ -159,6 +170,35 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
                 (uint8_t)p->rank_of[member], first);
   admit(p, member, epoch, first, 1, p->self);
+}
+
+/* 1 if member i is in the view but still waits for its cut (JOINING) and
+ * the coordinator whose JOIN let it in here is gone or held dead: that cut
+ * may never leave. (One in the view since we booted was not let in here: a
+ * fresh boot has no cut to give, it is told it joins soon enough.) */
+static int cut_in_doubt(const chorus_peer *p, size_t i) {
+  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i) ||
+      p->admitted_by[i] == 0)
+    return 0;
+  size_t a = p->admitted_by[i] - 1;
+  if (a == p->self) return 0; /* ours is in the link */
+  return !chorus_peer_in_view(p, a) || (p->cut & (1u << a)) ||
+         (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
+}
+
+/* Coordinator: newcomers whose cut may never come get the history and a
+ * cut from here (once no flush is under way: the cut is a settled state). */
+static void cut_resend_check(chorus_peer *p) {
+  if (p->room.awaiting_cut) return;
+  for (size_t i = 0; i < p->count; i++)
+    if (cut_in_doubt(p, i)) chorus_room_flush_excuse(&p->room, p->rank_of[i]);
+  if (p->room.flushing || coordinator(p) != p->self) return;
+  for (size_t i = 0; i < p->count; i++) {
+    if (!cut_in_doubt(p, i)) continue;
+    if (chorus_room_join_resend(&p->room, p->rank_of[i]) < 0) return; /* next pump */
+    p->admitted_by[i] = p->self + 1;
+    p->stats.cuts_resent++;
+  }
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -217,6 +257,7 @@ static void cut_admits(chorus_peer *p, size_t i) {
 
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
+  if (p->room.cut_taken) return; /* a second cut: the first one stands */
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
     p->stats.rx_bad_frame++;
     return;
@@ -471,6 +512,11 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     absorb(p, b);
 }
 
+void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags) {
+  if (flags & CHORUS_WIRE_HDR_JOINING) p->joining |= 1u << from;
+  else p->joining &= ~(1u << from);
+}
+
 void chorus_member_heard(chorus_peer *p, size_t from) {
   uint32_t b = 1u << from;
   p->merge_wait &= ~b;
@@ -616,6 +662,7 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
     p->room.merge_hold = 0;
   }
   rejoin_check(p);
+  cut_resend_check(p);
   if (!p->fd_on) return;
   chorus_fd_action a;
   for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;

@@ -292,6 +292,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   }
   /* The room runs without this incarnation: it joins, it does not start. */
   if (h.flags & CHORUS_WIRE_HDR_UNADMITTED) chorus_room_expect_cut(&p->room);
+  chorus_member_flags(p, (size_t)m, h.flags);
   frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
   if (!has_beacon) chorus_member_heard(p, (size_t)m);
@@ -432,6 +433,10 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
     return 0;
   }
   (void)from;
+  /* Once a cut is taken, or for what it delivered already: a second cut
+   * (its admitter crashed before the first was out) repeats the history. */
+  if (p->room.cut_taken || d.count <= p->history_upto[d.origin]) return 0;
+  p->history_upto[d.origin] = d.count;
   chorus_room_history_add(&p->room, &d);
   room_output(p, &d, out, buf);
   out->history = 1;
@@ -686,8 +691,9 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     size_t rank = p->rank_of[i];
     int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0 &&
                  !(p->unadmitted & (1u << i));
-    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch,
-                            (p->unadmitted >> i) & 1 ? CHORUS_WIRE_HDR_UNADMITTED : 0};
+    uint8_t flags = (p->unadmitted >> i) & 1 ? CHORUS_WIRE_HDR_UNADMITTED : 0;
+    if (p->room.awaiting_cut) flags |= CHORUS_WIRE_HDR_JOINING;
+    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch, flags};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
@@ -832,6 +838,8 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   p->rejoin &= ~(1u << member);
   p->unadmitted &= ~(1u << member);
   p->rejoin_epoch[member] = 0;
+  p->joining &= ~(1u << member);
+  p->admitted_by[member] = 0;
   p->fdq_len[member] = 0;
   p->farewell_until_us[member] = 0;
   p->leavers &= ~(1u << member);

@@ -52,6 +52,15 @@ struct chorus_peer {
   uint32_t unadmitted;                     /* seen with an epoch this node has
                                               not admitted: no room traffic
                                               either way until it is */
+  uint32_t joining;                        /* their datagrams say they still
+                                              wait for their JOIN_STATE */
+  size_t admitted_by[CHORUS_MEMBERS_MAX];  /* 1 + the member whose JOIN let
+                                              it in here (0: unknown); a
+                                              joining member whose admitter
+                                              is gone gets its cut again */
+  uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
+                                              as history (a second cut's
+                                              history repeats the first's) */
   uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
   uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
              [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */
@@ -88,6 +97,10 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
 
 /* A BEACON frame *b from member `from` (in the view or removed). */
 void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b);
+
+/* Member `from` sent a datagram with header flags `flags`: note whether it
+ * still waits for its JOIN_STATE (CHORUS_WIRE_HDR_JOINING). */
+void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags);
 
 /* Member `from` was heard (a datagram without BEACON, taken): an absorbed
  * member that is heard has reset its link to us. */

@@ -858,6 +858,12 @@ static void flush_try_complete(chorus_room *r) {
   flush_complete(r);
 }
 
+void chorus_room_flush_excuse(chorus_room *r, size_t rank) {
+  if (rank >= r->n || !r->flushing || !(r->flush_members & bit(rank))) return;
+  r->flush_members &= ~bit(rank);
+  flush_try_complete(r);
+}
+
 int chorus_room_remove(chorus_room *r, size_t rank) {
   if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
     return CHORUS_ERR_INVAL;
@@ -977,6 +983,18 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   } else {
     joined_push(r, rank, bit(rank) | (ack_to & r->alive & ~bit(r->self)));
   }
+  join_relays(r, rank);
+  return CHORUS_OK;
+}
+
+int chorus_room_join_resend(chorus_room *r, size_t rank) {
+  if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
+    return CHORUS_ERR_INVAL;
+  if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
+    return CHORUS_ERR_QUEUE_FULL;
+  for (size_t h = 0; h < r->hist_count; h++)
+    outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+  join_state_push(r, rank);
   join_relays(r, rank);
   return CHORUS_OK;
 }

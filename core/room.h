@@ -282,6 +282,14 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
 int chorus_room_remove(chorus_room *r, size_t rank);
 
 /*
+ * chorus_room_flush_excuse: the flush under way completes without rank
+ * `rank`'s FLUSH_DONE: a newcomer whose cut never came (its admitter
+ * crashed) holds no state of its own and numbers its views apart, and the
+ * next coordinator's cut, sent once the flush is over, settles it.
+ */
+void chorus_room_flush_excuse(chorus_room *r, size_t rank);
+
+/*
  * chorus_room_join_first: the count a newcomer of rank `rank` numbers its
  * first message with: one past the contiguous run of that rank's messages
  * here (delivered, or held). Called by the coordinator once the flush that
@@ -306,6 +314,17 @@ uint32_t chorus_room_join_first(const chorus_room *r, size_t rank);
  */
 int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
                      int coordinator, uint32_t ack_to);
+
+/*
+ * chorus_room_join_resend: the coordinator sends newcomer `rank`, already
+ * in the view, the history, its cut and its relays again, as
+ * chorus_room_join does: the coordinator that admitted it crashed, maybe
+ * before its cut left (the newcomer takes the first cut that reaches it and
+ * skips history it delivered).
+ * Errors: CHORUS_ERR_INVAL (self or not in the view), CHORUS_ERR_QUEUE_FULL
+ * (no outbox room; retry later).
+ */
+int chorus_room_join_resend(chorus_room *r, size_t rank);
 
 /*
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a

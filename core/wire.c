@@ -39,7 +39,7 @@ int chorus_wire_header_encode(uint8_t *buf, size_t cap_bytes,
   buf[0] = 'C';
   buf[1] = 'H';
   buf[2] = CHORUS_WIRE_VERSION;
-  buf[3] = h->flags & CHORUS_WIRE_HDR_UNADMITTED;
+  buf[3] = h->flags & CHORUS_WIRE_HDR_FLAGS;
   chorus_wire_put_u32(buf + 4, h->src_id);
   chorus_wire_put_u32(buf + 8, h->src_epoch);
   chorus_wire_put_u32(buf + 12, h->dst_epoch);
@@ -140,7 +140,7 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
   if (len < 3) return CHORUS_ERR_TRUNCATED;
   if (buf[2] != CHORUS_WIRE_VERSION) return CHORUS_ERR_BAD_VERSION;
   if (len < CHORUS_WIRE_HEADER_BYTES) return CHORUS_ERR_TRUNCATED;
-  if (buf[3] & ~CHORUS_WIRE_HDR_UNADMITTED) return CHORUS_ERR_BAD_FRAME;
+  if (buf[3] & ~CHORUS_WIRE_HDR_FLAGS) return CHORUS_ERR_BAD_FRAME;
   h->flags = buf[3];
   h->src_id = chorus_wire_get_u32(buf + 4);
   h->src_epoch = chorus_wire_get_u32(buf + 8);

@@ -12,7 +12,10 @@
  *                      of the receiver but not let it into its view (it
  *                      restarted, or was removed): the receiver waits for
  *                      the coordinator's JOIN_STATE before it delivers or
- *                      changes views; other bits reserved, non-zero rejected
+ *                      changes views; bit1 JOINING: the sender was told so
+ *                      and still waits for that JOIN_STATE (a coordinator
+ *                      that admitted it may have crashed before sending
+ *                      it); other bits reserved, non-zero rejected
  *     4  src_id    4  FNV-1a 32 of the sender's name
  *     8  src_epoch 4  sender's incarnation (never 0)
  *    12  dst_epoch 4  receiver's incarnation as the sender knows it, 0 if unknown
@@ -96,12 +99,14 @@ enum chorus_frame_type {
 #define CHORUS_DATA_LAST 0x02
 
 #define CHORUS_WIRE_HDR_UNADMITTED 0x01
+#define CHORUS_WIRE_HDR_JOINING 0x02
+#define CHORUS_WIRE_HDR_FLAGS (CHORUS_WIRE_HDR_UNADMITTED | CHORUS_WIRE_HDR_JOINING)
 
 typedef struct chorus_wire_header {
   uint32_t src_id;
   uint32_t src_epoch;
   uint32_t dst_epoch;
-  uint8_t flags; /* CHORUS_WIRE_HDR_UNADMITTED or 0 */
+  uint8_t flags; /* CHORUS_WIRE_HDR_UNADMITTED, _JOINING, or 0 */
 } chorus_wire_header;
 
 typedef struct chorus_wire_data {

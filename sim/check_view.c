@@ -291,6 +291,24 @@ static uint32_t history_missing(const chorus_check *chk, size_t p) {
   return CHECK_NO_INDEX;
 }
 
+/* The coordinator that admitted p crashed, maybe before its cut left: the
+ * next coordinator sent p its cut (PROTOCOL.md), from a later view. p's
+ * first view is then that one, not the admission's: its view changes line
+ * up from the latest view of a process that stands in that member set. */
+static void rebase_on_resent_cut(chorus_check *chk, size_t p,
+                                 const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  if ((chk->live & check_bit(pr->coord)) || pr->views_len != 1) return;
+  for (size_t q = 0; q < chk->procs; q++) {
+    const check_proc *pq = &chk->proc[q];
+    if (q == p || !(chk->live & check_bit(q)) || !pq->joined || !pq->views_len ||
+        pq->views[pq->views_len - 1] != (uint16_t)ev->members)
+      continue;
+    pr->base = pq->base + pq->views_len - 1;
+    return;
+  }
+}
+
 /* Process p installs its own JOIN: admitted back, its history complete. */
 static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
@@ -304,6 +322,7 @@ static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event 
   }
   pr->joined = 1;
   pr->join_us = ev->at_us;
+  rebase_on_resent_cut(chk, p, ev);
   chk->stats.joined++;
   sample_add(chk, CHORUS_CHECK_REJOIN, ev->at_us - pr->boot_us);
   uint32_t idx = history_missing(chk, p);

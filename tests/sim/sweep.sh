@@ -106,6 +106,7 @@ regress-restart-fresh-boot-removes|108..108|--nodes 6 --loss 0.1 --order mixed -
 regress-restart-safe-stable-before-join|42..42|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 regress-restart-safe-stable-before-join-2|4..4|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 regress-join-cut-before-origin-admits|44..44|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
+regress-join-coordinator-crash-before-cut|79..79|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05
 fd-default-lossy6|20001..20060|--fd default --nodes 6 --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 fd-fast-ten-causal|20101..20140|--fd fast --nodes 10 --crashes 3 --loss 0.1 --duration 5 --order causal
@@ -164,7 +165,6 @@ cat > "$tmp/known" <<'KNOWN'
 known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
 known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 known-join-coordinator-crash-mid-announce|127|causal|--nodes 6 --loss 0.1 --order mixed --crashes 2 --fd fast --restarts 2 --downtime 500:8000
-known-join-coordinator-crash-before-cut|79|catch_up|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 known-coordinator-crash-mid-announce-order|10|view_agreement|--swarm --crashes 2 --fd fast --restarts 2 --partitions 0
 known-restart-view-behind-backlog|310|detection|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 known-join-coordinator-crash-mid-announce-2|21840|false_removal|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1

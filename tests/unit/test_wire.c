@@ -20,6 +20,13 @@ static void test_header_round_trip(void) {
   CHECK_EQ(buf[3], 1);
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), 16);
   CHECK_EQ(g.flags, CHORUS_WIRE_HDR_UNADMITTED);
+  h.flags = CHORUS_WIRE_HDR_JOINING;
+  CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
+  CHECK_EQ(buf[3], 2);
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), 16);
+  CHECK_EQ(g.flags, CHORUS_WIRE_HDR_JOINING);
+  buf[3] = 4; /* a reserved bit */
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_FRAME);
 }
 
 static void test_header_rejects(void) {
@@ -34,7 +41,7 @@ static void test_header_rejects(void) {
   buf[0] = 'X';
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_MAGIC);
   buf[0] = 'C';
-  buf[3] = 2; /* reserved flag bit */
+  buf[3] = 0x80; /* reserved flag bit */
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_FRAME);
   buf[3] = 0;
   buf[11] = 0; /* epoch 0 is never valid */
