@@ -169,6 +169,7 @@ known-coordinator-crash-mid-announce-order|10|view_agreement|--swarm --crashes 2
 known-restart-view-behind-backlog|310|detection|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 known-join-coordinator-crash-mid-announce-2|21840|false_removal|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1
 known-part-lossy-cascade-after-heal|30768|false_removal|--swarm --fd fast --history 1000 --duration 5
+known-restart-own-message-causal|86|causal|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
