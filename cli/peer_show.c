@@ -286,6 +286,25 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   show_end(v);
 }
 
+void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
+                         const uint8_t *text, size_t len_bytes) {
+  show_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"msg\",\"kind\":\"private\",\"from\":", v->out);
+    chorus_json_cstr(v->out, from);
+    fprintf(v->out, ",\"epoch\":%llu,\"id\":%llu,\"offline\":true,\"text\":",
+            (unsigned long long)epoch, (unsigned long long)id);
+    chorus_json_str(v->out, text, len_bytes);
+    fputs("}\n", v->out);
+  } else {
+    show_stamp(v);
+    fprintf(v->out, "*%s* (private, offline) ", from);
+    fwrite(text, 1, len_bytes, v->out);
+    putc('\n', v->out);
+  }
+  show_end(v);
+}
+
 static void view_sent(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->cmd == CHORUS_LOOP_CMD_PRIVATE;
   show_begin(v);
