@@ -101,6 +101,10 @@ static const char view_help_text[] =
     "/who             the view number, every member's state (in the view,\n"
     "                 left, crashed, unreachable), epoch and address\n"
     "/stats           counters, RTT estimates and queue depths per peer\n"
+    "/rooms           (with --server) the server's rooms and their sizes\n"
+    "/users [PATTERN] (with --server) accounts, * and ? wildcards, online or not\n"
+    "/join ROOM       (with --server) leave this room, join ROOM (created if new)\n"
+    "/leave           (with --server) leave the room, stay logged in\n"
     "/help            this text\n"
     "/quit            leave the room gracefully (the others see a view\n"
     "                 change; waits a while for unacknowledged messages)\n";
