@@ -101,6 +101,10 @@ static const char view_help_text[] =
     "/who             the view number, every member's state (in the view,\n"
     "                 left, crashed, unreachable), epoch and address\n"
     "/stats           counters, RTT estimates and queue depths per peer\n"
+    "/rooms           (with --server) the server's rooms and their sizes\n"
+    "/users [PATTERN] (with --server) accounts, * and ? wildcards, online or not\n"
+    "/join ROOM       (with --server) leave this room, join ROOM (created if new)\n"
+    "/leave           (with --server) leave the room, stay logged in\n"
     "/help            this text\n"
     "/quit            leave the room gracefully (the others see a view\n"
     "                 change; waits a while for unacknowledged messages)\n";
@@ -281,6 +285,25 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
     if (ev->merge) fputs("(merged) ", v->out);
     fprintf(v->out, priv ? "*%s* (private) " : "<%s> ", ev->name);
     fwrite(ev->text, 1, ev->text_len, v->out);
+    putc('\n', v->out);
+  }
+  show_end(v);
+}
+
+void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
+                         const uint8_t *text, size_t len_bytes) {
+  show_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"msg\",\"kind\":\"private\",\"from\":", v->out);
+    chorus_json_cstr(v->out, from);
+    fprintf(v->out, ",\"epoch\":%llu,\"id\":%llu,\"offline\":true,\"text\":",
+            (unsigned long long)epoch, (unsigned long long)id);
+    chorus_json_str(v->out, text, len_bytes);
+    fputs("}\n", v->out);
+  } else {
+    show_stamp(v);
+    fprintf(v->out, "*%s* (private, offline) ", from);
+    fwrite(text, 1, len_bytes, v->out);
     putc('\n', v->out);
   }
   show_end(v);
