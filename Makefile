@@ -72,6 +72,12 @@ $(FB)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libchorus.a $(HDRS)
 	@mkdir -p $(FB)
 	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/replay.c $(B)/libchorus.a
 
+# The command-line target also needs the CLI parsers it fuzzes.
+FUZZ_CLI_SRC := cli/peer_args.c cli/args.c cli/line.c
+$(FB)/replay_cmdline: tests/fuzz/fuzz_cmdline.c tests/fuzz/replay.c $(FUZZ_CLI_SRC) $(B)/libchorus.a $(HDRS)
+	@mkdir -p $(FB)
+	$(CC) $(CFLAGS) -Icli -o $@ tests/fuzz/fuzz_cmdline.c tests/fuzz/replay.c $(FUZZ_CLI_SRC) $(B)/libchorus.a
+
 # Replays every corpus file and every past crasher (tests/fuzz/crashers/T).
 fuzz-replay: $(FUZZ_TARGETS:%=$(FB)/replay_%)
 	@for t in $(FUZZ_TARGETS); do \
@@ -83,9 +89,10 @@ fuzz:
 	@command -v clang >/dev/null || { echo "fuzz: clang is not installed"; exit 1; }
 	@mkdir -p $(FB)/work
 	@for t in $(FUZZ_TARGETS); do \
+	  extra=; [ $$t = cmdline ] && extra="-Icli $(FUZZ_CLI_SRC)"; \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) || exit 1; \
-	  mkdir -p $(FB)/work/$$t; \
+	    -std=c11 -D_POSIX_C_SOURCE=200809L -Icore -o $(FB)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(CORE_SRC) $$extra || exit 1; \
+	  mkdir -p $(FB)/work/$$t; echo "fuzz_$$t ($(FUZZ_SECONDS) s):"; \
 	  $(FB)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=$(FB)/work/$$t- $(FB)/work/$$t tests/fuzz/corpus/$$t 2>&1 | \
 	    grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|ERROR|SUMMARY' ; \
@@ -98,12 +105,15 @@ fuzz:
 tsan:
 	tests/integration/lib/tsan.sh
 
-# Raw UDP loopback baselines beside chorus, measured in the same run.
-$(B)/bench_link: tests/bench/bench_link.c $(wildcard platform/*.c) $(B)/libchorus.a $(HDRS)
-	$(CC) $(CFLAGS) -Iplatform -o $@ $< $(wildcard platform/*.c) $(B)/libchorus.a $(LDLIBS)
+# Raw UDP loopback baselines beside chorus, measured in the same run; writes
+# docs/BENCHMARKS.md and docs/bench.svg (BENCH_ARGS=--quick for a short try).
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+PLAT_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard platform/*.c))
+$(B)/bench: $(BENCH_SRC) $(wildcard tests/bench/*.h) $(PLAT_OBJ) $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Iplatform -Itests/bench -o $@ $(BENCH_SRC) $(PLAT_OBJ) $(B)/libchorus.a $(LDLIBS)
 
-bench: $(BIN) $(B)/bench_link
-	$(B)/bench_link
+bench: $(BIN) $(B)/bench
+	$(B)/bench --chorus ./$(BIN) $(BENCH_ARGS)
 SAN_OPT := -O1 -g -fno-omit-frame-pointer
 
 # ASan + UBSan, no recovery: unit tests and a simulation sweep.

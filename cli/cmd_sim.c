@@ -31,7 +31,7 @@ static const char sim_usage[] =
     "                  [--order fifo|causal|total|safe|mixed] [--crashes K]\n"
     "                  [--crash-mode M] [--crash-victim V] [--detect MIN_MS:MAX_MS]\n"
     "                  [--fd off|default|fast] [--detect-bound MS] [--restarts K]\n"
-    "                  [--downtime MIN_MS:MAX_MS] [--history N]\n"
+    "                  [--downtime MIN_MS:MAX_MS] [--history N] [--partitions K]\n"
     "                  [--msg-max BYTES] [--trace FILE] [--quiet] [--stats]\n"
     "                  [--keep-going] [--pool SLOTS]\n"
     "                  [--mutate KIND]\n"
@@ -56,7 +56,8 @@ static const char sim_usage[] =
     "  --seed N          seed of every random choice (default 1)\n"
     "  --seeds A..B      run seeds A to B, stop at the first failure\n"
     "  --swarm           draw nodes, delays, faults, rate, private share, order\n"
-    "                    and crashes from each seed; options given pin a value\n"
+    "                    crashes and partitions from each seed; options given\n"
+    "                    pin a value\n"
     "  --nodes N         2..10 nodes (default 5)\n"
     "  --duration S      seconds of workload (default 10)\n"
     "  --rate R          messages per second, all nodes together (default 50)\n"
@@ -88,6 +89,11 @@ static const char sim_usage_more[] =
     "  --restarts K      that many of the crashes restart, 0..crashes (0)\n"
     "  --downtime MIN:MAX  restart downtime range in ms (default 500:8000)\n"
     "  --history N       room messages the peers keep for catch-up (100)\n"
+    "  --partitions K    partition episodes, 0..8 (default 0): the nodes split\n"
+    "                    in two sides (or one side's datagrams to the other\n"
+    "                    are dropped) for 0.2..8 s; with --fd the views must\n"
+    "                    merge again after the heal and each side deliver the\n"
+    "                    other's messages in one order\n"
     "  --msg-max BYTES   the cores' message limit, 1..65536 (default 4096);\n"
     "                    messages are 1..160 bytes, and 10 % are longer than\n"
     "                    one datagram when the limit allows (1200 or less: none)\n"
@@ -98,7 +104,7 @@ static const char sim_usage_more[] =
     "  --keep-going      with --seeds, run every seed even after a failure\n"
     "  --pool SLOTS      datagrams in flight at most (default 65536)\n"
     "  --mutate KIND     self-test: corrupt|duplicate|reorder|lose|causal|total|\n"
-    "                    safe|agreement|view|false-removal|catch-up: a\n"
+    "                    safe|agreement|view|false-removal|catch-up|merge: a\n"
     "                    deliberately wrong delivery or view change before the\n"
     "                    checker sees it (the run must fail)\n"
     "\n"
@@ -120,13 +126,13 @@ enum sim_opt {
   OPT_NODES, OPT_DURATION, OPT_RATE, OPT_LOSS, OPT_DUP, OPT_REORDER, OPT_DELAY,
   OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_PRIVATE, OPT_CRASHES, OPT_CRASH_MODE,
   OPT_CRASH_VICTIM, OPT_DETECT, OPT_MSG_MAX, OPT_FD, OPT_DETECT_BOUND, OPT_RESTARTS,
-  OPT_DOWNTIME, OPT_HISTORY, OPT_COUNT
+  OPT_DOWNTIME, OPT_HISTORY, OPT_PARTITIONS, OPT_COUNT
 };
 static const char *const OPT_NAMES[OPT_COUNT] = {
     "--nodes", "--duration", "--rate", "--loss", "--dup", "--reorder",
     "--delay", "--order", "--pool", "--mutate", "--private", "--crashes",
     "--crash-mode", "--crash-victim", "--detect", "--msg-max", "--fd",
-    "--detect-bound", "--restarts", "--downtime", "--history"};
+    "--detect-bound", "--restarts", "--downtime", "--history", "--partitions"};
 /* What each option accepts, for the one-line reason of a usage error. */
 static const char *const OPT_WANTS[OPT_COUNT] = {
     "a node count 2..10", "seconds > 0 and <= 100000", "messages per second, 0.001..1000000",
@@ -134,16 +140,18 @@ static const char *const OPT_WANTS[OPT_COUNT] = {
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "fifo, causal, total, safe or mixed",
     "a slot count 1..1048576",
     ("corrupt, duplicate, reorder, lose, causal, total, safe, agreement, view, "
-     "false-removal or catch-up"),
+     "false-removal, catch-up or merge"),
     "a probability 0..1", "a crash count 0..8 (at most nodes-2)",
     "drawn, clean, mid-send or mid-output", "drawn or sequencer",
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a byte count 1..65536",
     "off, default or fast", "milliseconds 0..3600000 (0: by --fd profile)",
     "a restart count 0..8 (at most --crashes)",
-    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a message count 0..10000"};
+    "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a message count 0..10000",
+    "a partition count 0..8"};
 /* Options a swarm run draws (and prints, so that they replay it). */
 static const int SWARM_DRAWN[] = {OPT_NODES, OPT_DELAY, OPT_LOSS, OPT_DUP, OPT_REORDER,
-                                  OPT_RATE, OPT_PRIVATE, OPT_ORDER, OPT_CRASHES};
+                                  OPT_RATE, OPT_PRIVATE, OPT_ORDER, OPT_CRASHES,
+                                  OPT_PARTITIONS};
 #define SWARM_DRAWN_COUNT (sizeof SWARM_DRAWN / sizeof *SWARM_DRAWN)
 #define OPTS_TEXT_BYTES 320 /* the drawn options as text */
 
@@ -325,6 +333,10 @@ static int apply_more_opt(chorus_sim_config *c, int opt, const char *v) {
     if (!parse_u64(v, &u) || u > SIM_HISTORY_MAX) return 0;
     c->history_msgs = (size_t)u;
     return 1;
+  case OPT_PARTITIONS:
+    if (!parse_u64(v, &u) || u > CHORUS_SIM_PARTITIONS_MAX) return 0;
+    c->partitions = (size_t)u;
+    return 1;
   case OPT_POOL:
     if (!parse_u64(v, &u) || u < 1 || u > CHORUS_NET_POOL_SLOTS_MAX) return 0;
     c->pool_slots = (size_t)u;
@@ -465,6 +477,7 @@ static void append_opt_value(char *buf, size_t cap, int opt, const chorus_sim_co
     append(buf, cap, "%s", c->order_mixed ? "mixed" : chorus_sim_order_name(c->order));
     break;
   case OPT_CRASHES: append(buf, cap, "%zu", c->crashes); break;
+  case OPT_PARTITIONS: append(buf, cap, "%zu", c->partitions); break;
   default: break;
   }
 }
@@ -560,6 +573,10 @@ static void print_summary(const sim_args *a, const chorus_sim_config *c,
            r->crashed ? r->crash_desc : "none", (unsigned long long)r->agreed_all,
            (unsigned long long)r->agreed_none, (unsigned long long)r->survivor_room);
   if (c->fd_mode != CHORUS_FD_MODE_OFF || c->restarts) print_membership(c, r);
+  if (c->partitions) {
+    printf(" partitions=%zu merge_dlv=%llu", r->partitioned, (unsigned long long)r->merged);
+    print_p50_max("heal_to_merged", &r->merge);
+  }
   printf(" verdict=%s\n", verdict_name(r->verdict));
 }
 
@@ -607,7 +624,7 @@ typedef struct sample_list {
 typedef struct sim_totals {
   uint64_t seeds, passed, failed, events, sim_us;
   uint64_t false_removals, restarted, joined;
-  sample_list detect, rejoin;
+  sample_list detect, rejoin, merge;
   int oom; /* a sample list could not grow: its quantiles are partial */
 } sim_totals;
 
@@ -672,6 +689,12 @@ static void print_stats(const sim_args *a, sim_totals *t, double wall) {
          (unsigned long long)t->failed, (unsigned long long)t->events, wall,
          (double)t->events / wall, (double)t->sim_us / 1e6 / wall);
   if (a->cfg.fd_mode != CHORUS_FD_MODE_OFF || a->cfg.restarts) print_membership_totals(t);
+  if (a->cfg.partitions || a->swarm) {
+    chorus_check_quantiles m;
+    samples_quantiles(&t->merge, &m);
+    print_p50_max("heal_to_merged", &m);
+    printf(" merges=%llu", (unsigned long long)m.count);
+  }
   printf("\n");
 }
 
@@ -690,6 +713,7 @@ static int run_one(sim_args *a, uint64_t seed, sim_totals *t) {
   t->joined += r.joined;
   samples_add(t, &t->detect, r.detect_us, r.detect_count);
   samples_add(t, &t->rejoin, r.rejoin_us, r.rejoin_count);
+  samples_add(t, &t->merge, r.merge_us, r.merge_count);
   if (ok) t->passed++;
   else t->failed++;
   if (!ok || !a->quiet) print_summary(a, &c, &r);
@@ -731,6 +755,7 @@ static int run_all(sim_args *a) {
   if (a->stats || a->range) print_stats(a, &t, wall);
   free(t.detect.v);
   free(t.rejoin.v);
+  free(t.merge.v);
   if (trace && trace != stdout && fclose(trace) != 0) {
     fprintf(stderr, "chorus sim: writing trace '%s' failed\n", a->trace_path);
     return 1;

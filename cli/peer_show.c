@@ -101,6 +101,10 @@ static const char view_help_text[] =
     "/who             the view number, every member's state (in the view,\n"
     "                 left, crashed, unreachable), epoch and address\n"
     "/stats           counters, RTT estimates and queue depths per peer\n"
+    "/rooms           (with --server) the server's rooms and their sizes\n"
+    "/users [PATTERN] (with --server) accounts, * and ? wildcards, online or not\n"
+    "/join ROOM       (with --server) leave this room, join ROOM (created if new)\n"
+    "/leave           (with --server) leave the room, stay logged in\n"
     "/help            this text\n"
     "/quit            leave the room gracefully (the others see a view\n"
     "                 change; waits a while for unacknowledged messages)\n";
@@ -269,15 +273,37 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
             (unsigned long)ev->msg_id, show_order(ev->order));
     /* Room messages also say where they sit in the room's order. */
     if (!priv)
-      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s", (unsigned long)ev->view,
-              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "");
+      fprintf(v->out, ",\"view\":%lu,\"seq\":%lu%s%s", (unsigned long)ev->view,
+              (unsigned long)ev->seq, ev->history ? ",\"history\":true" : "",
+              ev->merge ? ",\"merge\":true" : "");
     fputs(",\"text\":", v->out);
     chorus_json_str(v->out, ev->text, ev->text_len);
     fputs("}\n", v->out);
   } else {
     show_stamp(v);
+    /* The other side's message of a healed partition, late but in order. */
+    if (ev->merge) fputs("(merged) ", v->out);
     fprintf(v->out, priv ? "*%s* (private) " : "<%s> ", ev->name);
     fwrite(ev->text, 1, ev->text_len, v->out);
+    putc('\n', v->out);
+  }
+  show_end(v);
+}
+
+void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
+                         const uint8_t *text, size_t len_bytes) {
+  show_begin(v);
+  if (v->json) {
+    fputs("{\"event\":\"msg\",\"kind\":\"private\",\"from\":", v->out);
+    chorus_json_cstr(v->out, from);
+    fprintf(v->out, ",\"epoch\":%llu,\"id\":%llu,\"offline\":true,\"text\":",
+            (unsigned long long)epoch, (unsigned long long)id);
+    chorus_json_str(v->out, text, len_bytes);
+    fputs("}\n", v->out);
+  } else {
+    show_stamp(v);
+    fprintf(v->out, "*%s* (private, offline) ", from);
+    fwrite(text, 1, len_bytes, v->out);
     putc('\n', v->out);
   }
   show_end(v);
@@ -348,13 +374,18 @@ static unsigned long long show_time_ms(void) {
 
 /* The new view's members by name, so every member prints a view the same
  * way (indices follow each node's own --peer order). Returns the count. */
+/* A member whose name the server has not told us yet (it was admitted
+ * into a seat before our next refresh) shows as "?". */
+static const char *show_name(const char *name) { return name[0] ? name : "?"; }
+
 static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) {
   size_t n = 0;
   for (size_t i = 0; i < ev->member_count && i < CHORUS_MEMBERS_MAX; i++) {
     if (!(ev->members & (1u << i))) continue;
+    const char *name = show_name(ev->names[i]);
     size_t j = n++;
-    for (; j > 0 && strcmp(out[j - 1], ev->names[i]) > 0; j--) out[j] = out[j - 1];
-    out[j] = ev->names[i];
+    for (; j > 0 && strcmp(out[j - 1], name) > 0; j--) out[j] = out[j - 1];
+    out[j] = name;
   }
   return n;
 }
@@ -362,7 +393,7 @@ static size_t show_view_members(const chorus_loop_event *ev, const char *out[]) 
 static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
   fprintf(v->out, "{\"event\":\"view\",\"view\":%lu,\"reason\":\"%s\",\"member\":",
           (unsigned long)ev->view, show_reason(ev->reason));
-  chorus_json_cstr(v->out, ev->name);
+  chorus_json_cstr(v->out, show_name(ev->name));
   fputs(",\"members\":[", v->out);
   const char *names[CHORUS_MEMBERS_MAX];
   size_t n = show_view_members(ev, names);
@@ -375,18 +406,19 @@ static void view_change_json(chorus_show *v, const chorus_loop_event *ev) {
 
 /* "-- carol crashed (view 3: alice bob dave)" */
 static void view_change_text(chorus_show *v, const chorus_loop_event *ev) {
+  const char *name = show_name(ev->name);
   fputs("-- ", v->out);
   switch (ev->reason) {
     case CHORUS_VIEW_JOIN:
       /* About ourselves: we were admitted (again) after a restart. */
-      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", ev->name);
-      else fprintf(v->out, "%s joined", ev->name);
+      if (strcmp(ev->name, v->self) == 0) fprintf(v->out, "you (%s) joined", name);
+      else fprintf(v->out, "%s joined", name);
       break;
-    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", ev->name); break;
-    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", ev->name); break;
-    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", ev->name); break;
-    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", ev->name); break;
-    default: fprintf(v->out, "%s removed", ev->name); break;
+    case CHORUS_VIEW_LEAVE: fprintf(v->out, "%s left", name); break;
+    case CHORUS_VIEW_CRASH: fprintf(v->out, "%s crashed", name); break;
+    case CHORUS_VIEW_PARTITION: fprintf(v->out, "partition: %s unreachable", name); break;
+    case CHORUS_VIEW_MERGE: fprintf(v->out, "merged with %s", name); break;
+    default: fprintf(v->out, "%s removed", name); break;
   }
   fprintf(v->out, " (view %lu:", (unsigned long)ev->view);
   const char *names[CHORUS_MEMBERS_MAX];

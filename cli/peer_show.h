@@ -80,6 +80,13 @@ void chorus_show_server(chorus_show *v, const char *what, const char *fmt, ...);
 void chorus_show_entries(chorus_show *v, int rooms, const chorus_srv_entry *entries, size_t n,
                          size_t total);
 
+/* chorus_show_offline prints a private message that waited on the server
+ * while this user was offline: sender `from`, its boot `epoch` and message
+ * id, text[0..len_bytes). Human: "[12:03:04] *bob* (private, offline)
+ * TEXT"; JSON: a "msg" event of kind private with "offline":true. */
+void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
+                         const uint8_t *text, size_t len_bytes);
+
 /* chorus_show_help prints the interactive commands (JSON: a "help" event). */
 void chorus_show_help(chorus_show *v);
 

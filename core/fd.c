@@ -27,7 +27,7 @@ void chorus_fd_init(chorus_fd *fd, const chorus_fd_config *cfg, size_t n,
   fd->prng = prng;
   for (size_t i = 0; i < n; i++) {
     fd->m[i].watched = i != self;
-    fd->m[i].last_heard_us = now_us;
+    fd->m[i].last_heard_us = fd->m[i].last_direct_us = now_us;
     fd->m[i].since_us = now_us;
   }
 }
@@ -37,8 +37,14 @@ void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us) {
   chorus_fd_member *m = &fd->m[member];
   memset(m, 0, sizeof(*m));
   m->watched = 1;
-  m->last_heard_us = m->since_us = now_us;
+  m->last_heard_us = m->last_direct_us = m->since_us = now_us;
   fd->probe_to[member] = 0;
+}
+
+void chorus_fd_watch_from(chorus_fd *fd, size_t member, uint64_t now_us,
+                          uint64_t quiet_until_us) {
+  chorus_fd_watch(fd, member, now_us);
+  if (member < fd->n && member != fd->self) fd->m[member].quiet_until_us = quiet_until_us;
 }
 
 void chorus_fd_forget(chorus_fd *fd, size_t member) {
@@ -68,14 +74,21 @@ static void announce(chorus_fd *fd, size_t member, uint8_t what) {
   fd->m[member].gossip_to = audience(fd, member);
 }
 
-void chorus_fd_heard(chorus_fd *fd, size_t member, uint64_t now_us) {
+/* `member` was alive at `at_us` (<= now_us), as far as we know. */
+static void heard_at(chorus_fd *fd, size_t member, uint64_t at_us, uint64_t now_us) {
   if (member >= fd->n || !fd->m[member].watched) return;
   chorus_fd_member *m = &fd->m[member];
-  if (m->state == CHORUS_FD_DEAD) return;
-  m->last_heard_us = now_us;
+  if (m->state == CHORUS_FD_DEAD || at_us < m->last_heard_us) return;
+  m->last_heard_us = at_us;
   fd->probe_to[member] = 0;
   if (m->state == CHORUS_FD_SUSPECT) announce(fd, member, 2);
   if (m->state != CHORUS_FD_ALIVE) become(m, CHORUS_FD_ALIVE, now_us);
+}
+
+void chorus_fd_heard(chorus_fd *fd, size_t member, uint64_t now_us) {
+  if (member >= fd->n || !fd->m[member].watched) return;
+  if (now_us > fd->m[member].last_direct_us) fd->m[member].last_direct_us = now_us;
+  heard_at(fd, member, now_us, now_us);
 }
 
 void chorus_fd_on_probe(chorus_fd *fd, size_t from, size_t member, uint64_t now_us) {
@@ -84,9 +97,11 @@ void chorus_fd_on_probe(chorus_fd *fd, size_t from, size_t member, uint64_t now_
   fd->m[member].asked_by |= bit(from);
 }
 
-void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint64_t now_us) {
+void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint32_t age_ms,
+                        uint64_t now_us) {
   (void)from;
-  chorus_fd_heard(fd, member, now_us);
+  uint64_t age_us = (uint64_t)age_ms * 1000;
+  heard_at(fd, member, age_us < now_us ? now_us - age_us : 0, now_us);
 }
 
 void chorus_fd_on_gossip(chorus_fd *fd, size_t member, uint32_t incarnation,
@@ -104,7 +119,7 @@ void chorus_fd_on_gossip(chorus_fd *fd, size_t member, uint32_t incarnation,
   if (!m->watched || m->state == CHORUS_FD_DEAD) return;
   if (alive && incarnation > m->incarnation) {
     m->incarnation = incarnation;
-    chorus_fd_heard(fd, member, now_us);
+    heard_at(fd, member, now_us, now_us);
   } else if (!alive && incarnation >= m->incarnation && m->state != CHORUS_FD_SUSPECT) {
     m->incarnation = incarnation;
     become(m, CHORUS_FD_SUSPECT, now_us);
@@ -131,7 +146,8 @@ static uint32_t pick_helpers(chorus_fd *fd, size_t member) {
 static int advance(chorus_fd *fd, size_t i, uint64_t now_us) {
   chorus_fd_member *m = &fd->m[i];
   const chorus_fd_config *c = &fd->cfg;
-  if (m->state == CHORUS_FD_ALIVE && now_us >= m->last_heard_us + c->suspect_us) {
+  if (m->state == CHORUS_FD_ALIVE && now_us >= m->last_heard_us + c->suspect_us &&
+      now_us >= m->quiet_until_us) {
     become(m, CHORUS_FD_PROBING, now_us);
     fd->probe_to[i] = pick_helpers(fd, i);
   } else if (m->state == CHORUS_FD_PROBING && now_us >= m->since_us + c->probe_us) {
@@ -160,13 +176,15 @@ static int pending(chorus_fd *fd, size_t i, uint64_t now_us, chorus_fd_action *a
     *a = (chorus_fd_action){CHORUS_FD_SEND_PROBE, i, (size_t)h, 0};
     return 1;
   }
-  /* Vouch only on news fresher than the asker's: heard within two
-   * heartbeats. Older news proves nothing the asker does not know. */
-  int fresh = m->state == CHORUS_FD_ALIVE &&
-              now_us < m->last_heard_us + 2 * (uint64_t)fd->cfg.heartbeat_us;
+  /* Vouch only on first-hand news fresher than the asker's: heard from it
+   * within two heartbeats. Older or second-hand news proves nothing the
+   * asker does not know, and passed on it would outlive a crash. */
+  uint64_t age_us = now_us - m->last_direct_us;
+  int fresh = m->state == CHORUS_FD_ALIVE && now_us >= m->last_direct_us &&
+              age_us < 2 * (uint64_t)fd->cfg.heartbeat_us;
   if (fresh && (h = lowest_bit(m->asked_by)) >= 0) {
     m->asked_by &= ~bit((size_t)h);
-    *a = (chorus_fd_action){CHORUS_FD_SEND_VOUCH, i, (size_t)h, 0};
+    *a = (chorus_fd_action){CHORUS_FD_SEND_VOUCH, i, (size_t)h, (uint32_t)(age_us / 1000)};
     return 1;
   }
   if (m->announce && (h = lowest_bit(m->gossip_to)) >= 0) {
@@ -198,7 +216,10 @@ uint64_t chorus_fd_deadline(const chorus_fd *fd) {
     const chorus_fd_member *m = &fd->m[i];
     if (!m->watched) continue;
     uint64_t d = UINT64_MAX;
-    if (m->state == CHORUS_FD_ALIVE) d = m->last_heard_us + fd->cfg.suspect_us;
+    if (m->state == CHORUS_FD_ALIVE) {
+      d = m->last_heard_us + fd->cfg.suspect_us;
+      if (d < m->quiet_until_us) d = m->quiet_until_us;
+    }
     else if (m->state == CHORUS_FD_PROBING) d = m->since_us + fd->cfg.probe_us;
     else if (m->state == CHORUS_FD_SUSPECT) d = m->since_us + fd->cfg.suspicion_us;
     if (d < due) due = d;

@@ -39,7 +39,8 @@ enum chorus_fd_state {
 enum chorus_fd_action_kind {
   CHORUS_FD_NONE = 0,
   CHORUS_FD_SEND_PROBE,   /* ask `helper` to vouch for `member` */
-  CHORUS_FD_SEND_VOUCH,   /* tell `helper` (the asker) `member` is alive */
+  CHORUS_FD_SEND_VOUCH,   /* tell `helper` (the asker) `member` is alive;
+                             `incarnation` carries the age of the news, ms */
   CHORUS_FD_SEND_SUSPECT, /* gossip: `member` suspected at `incarnation` */
   CHORUS_FD_SEND_ALIVE,   /* gossip: `member` alive at `incarnation` */
   CHORUS_FD_DECLARE_DEAD, /* `member` is dead */
@@ -58,12 +59,14 @@ typedef struct chorus_fd_config {
 typedef struct chorus_fd_member {
   uint8_t state;
   uint8_t watched;         /* 0: not monitored (self, removed) */
-  uint64_t last_heard_us;
+  uint64_t last_heard_us;  /* latest sign of life, first- or second-hand */
+  uint64_t last_direct_us; /* latest datagram from the member itself */
   uint64_t since_us;       /* entered the current state */
   uint32_t incarnation;    /* highest known for this member */
   uint32_t asked_by;       /* members that asked us to vouch (bit per index) */
   uint8_t announce;        /* gossip owed: 1 suspect, 2 alive */
   uint32_t gossip_to;      /* members still owed that gossip */
+  uint64_t quiet_until_us; /* not probed before then (chorus_fd_watch_from) */
 } chorus_fd_member;
 
 typedef struct chorus_fd {
@@ -89,6 +92,13 @@ void chorus_fd_init(chorus_fd *fd, const chorus_fd_config *cfg, size_t n,
  * incarnation 0 (a new epoch). */
 void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us);
 
+/* chorus_fd_watch_from: watch `member` as chorus_fd_watch does, but do not
+ * probe it before `quiet_until_us` (a member merged back after a partition
+ * needs a moment to start talking). It is not vouched for meanwhile: only
+ * what is heard from it counts. */
+void chorus_fd_watch_from(chorus_fd *fd, size_t member, uint64_t now_us,
+                          uint64_t quiet_until_us);
+
 /* Stop watching `member` (removed from the view). */
 void chorus_fd_forget(chorus_fd *fd, size_t member);
 
@@ -98,8 +108,12 @@ void chorus_fd_heard(chorus_fd *fd, size_t member, uint64_t now_us);
 /* `from` asks us to vouch for `member`. */
 void chorus_fd_on_probe(chorus_fd *fd, size_t from, size_t member, uint64_t now_us);
 
-/* `from` vouches that `member` is alive. */
-void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint64_t now_us);
+/* `from` vouches that `member` is alive: `from` heard it directly `age_ms`
+ * ago (the VOUCH frame's incarnation field). Only first-hand news is
+ * vouched for, with its age, so vouches cannot keep a crashed member
+ * alive by passing the news around. */
+void chorus_fd_on_vouch(chorus_fd *fd, size_t from, size_t member, uint32_t age_ms,
+                        uint64_t now_us);
 
 /* Gossip: `member` suspected (alive = 0) or alive (alive = 1) at
  * `incarnation`. A suspicion of ourselves is refuted. */

@@ -116,11 +116,34 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f) {
   return CHORUS_OK;
 }
 
+/* Keep only the private frames among those not acknowledged, in order:
+ * room and control messages were meant for the old incarnation's place in
+ * the room (the room sends the new one what it needs once it is admitted). */
+static void keep_private(chorus_link *l) {
+  uint64_t w = l->snd_una;
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    chorus_link_slot *s = snd_slot(l, seq);
+    if (s->kind != CHORUS_WIRE_KIND_PRIVATE) {
+      s->state = SLOT_EMPTY;
+      l->stats.abandoned++;
+      continue;
+    }
+    if (w != seq) { /* swap, so that each slot keeps a fragment buffer */
+      chorus_link_slot t = *snd_slot(l, w);
+      *snd_slot(l, w) = *s;
+      *s = t;
+    }
+    w++;
+  }
+  l->snd_nxt = w;
+}
+
 /*
  * The peer is a new incarnation: its receive state is gone. Start a fresh
- * stream for it: frames it never acknowledged are sent again from wire
- * sequence 0 (snd_base maps them), except the tail of a message whose head
- * the old incarnation took, which cannot be completed and is abandoned.
+ * stream for it: private frames it never acknowledged are sent again from
+ * wire sequence 0 (snd_base maps them), except the tail of a message whose
+ * head the old incarnation took, which cannot be completed; those and every
+ * room and control frame are abandoned.
  */
 static void link_reset(chorus_link *l) {
   while (l->snd_una < l->snd_nxt &&
@@ -128,6 +151,7 @@ static void link_reset(chorus_link *l) {
     snd_slot(l, l->snd_una++)->state = SLOT_EMPTY;
     l->stats.abandoned++;
   }
+  keep_private(l);
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
     s->state = SLOT_QUEUED;
@@ -269,6 +293,14 @@ void chorus_link_request_reply(chorus_link *l) { l->reply_needed = 1; }
 static void hello_schedule(chorus_link *l, uint64_t now_us) {
   l->hello_due_us = now_us + chorus_rtt_rto_us(&l->rtt);
   chorus_rtt_on_timeout(&l->rtt);
+}
+
+void chorus_link_resume(chorus_link *l) {
+  chorus_rtt_on_progress(&l->rtt);
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    chorus_link_slot *s = snd_slot(l, seq);
+    if (s->state == SLOT_IN_FLIGHT) s->state = SLOT_LOST;
+  }
 }
 
 void chorus_link_tick(chorus_link *l, uint64_t now_us) {

@@ -19,8 +19,10 @@
  *
  * A stream lives as long as both incarnations (epochs) do: when the peer
  * restarts (chorus_link_on_epoch), both directions start again at wire
- * sequence 0 and what the old incarnation never acknowledged is sent anew,
- * but for the tail of a message whose head it took (abandoned, counted).
+ * sequence 0 and the private messages the old incarnation never
+ * acknowledged are sent anew, but for the tail of a message whose head it
+ * took; that tail and every room and control frame are abandoned (counted):
+ * they belonged to the old incarnation's place in the room.
  */
 #ifndef CHORUS_LINK_H
 #define CHORUS_LINK_H
@@ -110,6 +112,14 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f);
  * CHORUS_ERR_STALE_EPOCH if `epoch` is older than the known one.
  */
 int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us);
+
+/*
+ * chorus_link_resume: the peer takes our frames again after ignoring them
+ * for a while (two views merging after a partition): the RTO backoff those
+ * unanswered frames built is dropped and every frame in flight is sent
+ * again at once.
+ */
+void chorus_link_resume(chorus_link *l);
 
 /* Process a DATA frame that arrived at now_us. Returns 0 or
  * CHORUS_ERR_BAD_FRAME (message longer than msg_bytes_max). Duplicates and

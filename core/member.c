@@ -9,12 +9,14 @@
 #include "peer_int.h"
 
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
- * joiner rank 1 (0xFF unless reason is JOIN) */
+ * joiner rank 1 (0xFF unless reason is JOIN; MERGE: the absorbed side's
+ * coordinator) | joiner's first count 4 (see
+ * chorus_room_join_first; 0 unless reason is JOIN) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 15
+#define CHORUS_VIEW_CTRL_BYTES 19
 #define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -33,8 +35,16 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
   if (rc < 0) return rc;
   p->removed |= 1u << member;
+  p->cut &= ~(1u << member);
+  p->joining &= ~(1u << member);
+  p->admitted_by[member] = 0;
+  p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
+  /* A newcomer's first view is the one its cut brings (a change it saw
+   * before, from a coordinator other than its crashed admitter, is not
+   * one the user was in). */
+  if (p->room.awaiting_cut) return CHORUS_OK;
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
     chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
@@ -55,17 +65,23 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
-/* Let `member` (incarnation `epoch`) into the view; the coordinator also
- * hands it the history and its state. */
-static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator) {
+/* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
+ * the coordinator also hands it the history and its state. */
+static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
+                  int coordinator, size_t from) {
   if (chorus_peer_in_view(p, member)) return;
-  if (chorus_room_join(&p->room, p->rank_of[member], epoch, coordinator) < 0) return;
+  uint32_t ack_to = coordinator ? 0 : 1u << p->rank_of[from];
+  if (chorus_room_join(&p->room, p->rank_of[member], epoch, first, coordinator, ack_to) < 0)
+    return;
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
   p->removed &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
   p->leavers &= ~(1u << member); /* a new incarnation or occupant */
+  p->admitted_by[member] = from + 1;
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
+  if (p->room.awaiting_cut) return; /* see remove_one */
   if (p->ev_count < CHORUS_EVENTS_MAX) {
     chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
     chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
@@ -80,7 +96,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, int coordinator
 /* Install the view whose members are `keep` (bit per member index). If this
  * node is not in it, the others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
@@ -92,14 +108,21 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
     else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
              !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, 0);
+      admit(p, i, epoch, first, 0, from);
   }
 }
 
 /* The member that proposes views: the sequencer, unless this node believes
  * it dead or it is leaving; then the lowest rank in the view that is not. */
+static int cut_in_doubt(const chorus_peer *p, size_t i);
+
 static int coordinates(const chorus_peer *p, size_t i) {
+  /* A member seen restarted is not its old incarnation: it cannot remove
+   * that one, nor admit itself; a newcomer whose cut may never come cannot
+   * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
+         (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -114,7 +137,8 @@ static size_t coordinator(const chorus_peer *p) {
 /* Coordinator: announce the view `keep` (bit per member index) to its
  * members except `skip`, and install it. */
 static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
-                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner) {
+                          enum chorus_view_reason why, uint32_t epoch, uint8_t joiner,
+                          uint32_t first) {
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   uint32_t ranks = 0, to = 0;
   for (size_t i = 0; i < p->count; i++) {
@@ -128,22 +152,53 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   c[9] = (uint8_t)why;
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
+  chorus_wire_put_u32(c + 15, first);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
-  view_announce(p, keep, 0, why, 0, NO_JOINER);
-  view_apply(p, keep, why, 0, NO_JOINER);
+  view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
+  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
  * hears the history and JOIN_STATE instead. */
 static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t keep = view_members(p) | (1u << member);
+  uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
-                (uint8_t)p->rank_of[member]);
-  admit(p, member, epoch, 1);
+                (uint8_t)p->rank_of[member], first);
+  admit(p, member, epoch, first, 1, p->self);
+}
+
+/* 1 if member i is in the view but still waits for its cut (JOINING) and
+ * the coordinator whose JOIN let it in here is gone or held dead: that cut
+ * may never leave. (One in the view since we booted was not let in here: a
+ * fresh boot has no cut to give, it is told it joins soon enough.) */
+static int cut_in_doubt(const chorus_peer *p, size_t i) {
+  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i) ||
+      p->admitted_by[i] == 0)
+    return 0;
+  size_t a = p->admitted_by[i] - 1;
+  if (a == p->self) return 0; /* ours is in the link */
+  return !chorus_peer_in_view(p, a) || (p->cut & (1u << a)) ||
+         (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
+}
+
+/* Coordinator: newcomers whose cut may never come get the history and a
+ * cut from here (once no flush is under way: the cut is a settled state). */
+static void cut_resend_check(chorus_peer *p) {
+  if (p->room.awaiting_cut) return;
+  for (size_t i = 0; i < p->count; i++)
+    if (cut_in_doubt(p, i)) chorus_room_flush_excuse(&p->room, p->rank_of[i]);
+  if (p->room.flushing || coordinator(p) != p->self) return;
+  for (size_t i = 0; i < p->count; i++) {
+    if (!cut_in_doubt(p, i)) continue;
+    if (chorus_room_join_resend(&p->room, p->rank_of[i]) < 0) return; /* next pump */
+    p->admitted_by[i] = p->self + 1;
+    p->stats.cuts_resent++;
+  }
 }
 
 /* Coordinator: members that came back. One still in the view as its old
@@ -151,6 +206,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
  * admission waits until that view change has completed here. */
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
+  if (p->room.awaiting_cut) return; /* not in the view itself yet */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -170,12 +226,14 @@ static void rejoin_check(chorus_peer *p) {
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */
 static void view_check(chorus_peer *p) {
-  if (coordinator(p) != p->self) return;
+  /* A member that joins holds the view it booted with, not the room's. */
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return;
   uint32_t dead = 0, gone = p->leavers & view_members(p);
   for (size_t i = 0; i < p->count; i++)
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
         chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
       dead |= 1u << i;
+  dead |= p->cut & view_members(p) & ~(1u << p->self);
   dead &= ~gone;
   if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
   if (dead) {
@@ -184,15 +242,36 @@ static void view_check(chorus_peer *p) {
   }
 }
 
+/* The cut lists member i with the boot this node has heard from (one it
+ * took for a newcomer, e.g. a seat's new occupant that greeted it before
+ * its own admission): that boot is admitted, its room traffic flows. A
+ * newer boot than the cut's stays unadmitted. */
+static void cut_admits(chorus_peer *p, size_t i) {
+  uint32_t epoch = p->room.epoch[p->rank_of[i]];
+  if (epoch == 0 || p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) return;
+  p->unadmitted &= ~(1u << i);
+  p->rejoin &= ~(1u << i);
+  p->restarted &= ~(1u << i);
+  chorus_link_on_epoch(&p->links[i], epoch, 0);
+}
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
+  if (p->room.cut_taken) return; /* a second cut: the first one stands */
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in || i == p->self) continue;
+    if (in && i != p->self) cut_admits(p, i);
+    if (i == p->self || in == !(p->removed & (1u << i))) continue;
+    if (in) { /* one this node had removed on its own, or held as a
+                 vacant seat, before it was let in */
+      p->removed &= ~(1u << i);
+      if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+      continue;
+    }
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
@@ -205,9 +284,298 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
 }
 
+/* ---- merge: views that parted in a partition come together again --------
+ * (docs/PROTOCOL.md, "Merging views"; docs/ORDERING.md, "Partitions").
+ * Every member sends a BEACON now and then to each member it removed for a
+ * crash or a partition. When the partition heals, the coordinator of the
+ * side whose coordinator has the lower rank (X) absorbs the other side (Y):
+ * it hears a BEACON from a member of Y naming Y's members and coordinator,
+ * adds them to its view (MERGE), sends the VIEW to X's members, and to each
+ * member of Y its history (MERGE_HIST) and its cut (MERGE_STATE). Y's
+ * coordinator then sends its history to every member of X. Each member
+ * delivers, marked merge, the history entries it lacks, in the order of
+ * the side that sent them. */
+
+#define BEACON_US 1000000u      /* to each removed member */
+#define BEACON_FAST_US 200000u  /* to an absorbed member not heard from yet */
+#define ABSORB_WAIT_US 5000000u /* an absorber that sends no MERGE_STATE */
+#define HEARD_RECENTLY_US 1500000u /* a removed member that beaconed since is up */
+#define ABSORB_SETTLE_US 1500000u  /* its BEACONs heard that long before a merge:
+                                      time for it to hear (and name, in `low`)
+                                      every coordinator that beacons it */
+#define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
+#define MERGE_GRACE_US 2000000u  /* a merged member installs the merge later:
+                                    the detector gives it that long first */
+
+static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
+  uint32_t ranks = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (members & (1u << i)) ranks |= 1u << p->rank_of[i];
+  return ranks;
+}
+
+static uint32_t members_of(const chorus_peer *p, uint32_t ranks) {
+  uint32_t members = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (ranks & (1u << p->rank_of[i])) members |= 1u << i;
+  return members;
+}
+
+/* One VIEW event per member a merge adds, each naming the members with the
+ * ones added so far (as a series of joins would). */
+static void merge_event(chorus_peer *p, size_t member, uint32_t members) {
+  if (p->ev_count == CHORUS_EVENTS_MAX) {
+    p->stats.events_dropped++;
+    return;
+  }
+  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, p->links[member].peer_epoch, 0);
+  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+  e->view = p->room.view;
+  e->reason = CHORUS_VIEW_MERGE;
+  e->members = members;
+}
+
+/* Member i is in the view again, watched by the detector. Its link resumes
+ * where both ends froze it at the removal: neither end took anything from
+ * the other since, so what was unacknowledged is retransmitted and
+ * duplicates are recognised (what was queued then for the old view is
+ * harmless: older VIEWs fall below view_floor, room messages are
+ * recognised by their numbers). */
+static void merge_add(chorus_peer *p, size_t i) {
+  uint32_t b = 1u << i;
+  p->removed &= ~b;
+  p->cut &= ~b;
+  p->rejoin &= ~b;
+  p->beacon_due_us[i] = 0;
+  p->merge_resume |= b;
+  if (p->fd_on) chorus_fd_watch_from(&p->fd, i, p->now_us, p->now_us + MERGE_GRACE_US);
+}
+
+static void view_event_crash(chorus_peer *p, size_t member) {
+  if (p->ev_count == CHORUS_EVENTS_MAX) {
+    p->stats.events_dropped++;
+    return;
+  }
+  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
+  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+  e->view = p->room.view;
+  e->reason = CHORUS_VIEW_CRASH;
+  e->members = view_members(p);
+}
+
+static void merge_events(chorus_peer *p, uint32_t add) {
+  uint32_t members = view_members(p) & ~add;
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) {
+      members |= 1u << i;
+      merge_event(p, i, members);
+    }
+}
+
+/* Removed members that sent a BEACON lately: the ones a merge takes (a
+ * member of the other side's view may have crashed since). */
+static uint32_t heard_lately(const chorus_peer *p) {
+  uint32_t up = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->beacon_heard_us[i] && p->now_us - p->beacon_heard_us[i] <= HEARD_RECENTLY_US)
+      up |= 1u << i;
+  return up;
+}
+
+/* Coordinator of X: absorb the side a BEACON describes once every member
+ * of it was heard lately (one that crashed is first removed by its side). */
+static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
+  uint32_t add = members_of(p, b->ranks), old = view_members(p);
+  if ((add & heard_lately(p)) != add) return;
+  uint32_t view = (b->view > p->room.view ? b->view : p->room.view) + 1;
+  if (chorus_room_merge(&p->room, ranks_of(p, add), view,
+                        CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0)
+    return; /* no outbox room now: the next BEACON tries again */
+  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
+  c[0] = CHORUS_ROOM_CTRL_VIEW;
+  chorus_wire_put_u32(c + 1, view);
+  chorus_wire_put_u32(c + 5, ranks_of(p, old | add));
+  c[9] = CHORUS_VIEW_MERGE;
+  chorus_wire_put_u32(c + 10, 0);
+  c[14] = b->coord;
+  chorus_wire_put_u32(c + 15, 0); /* no first count: nobody restarted */
+  chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  p->merge_wait |= add;
+  p->view_floor = view;
+  p->merged_us = p->now_us;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* A member of X: the coordinator's MERGE view. */
+static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
+  uint32_t add = keep & ~view_members(p) & ~(1u << p->self);
+  if (!(keep & (1u << p->self)) || !add ||
+      chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  p->view_floor = view;
+  p->merged_us = p->now_us;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* A member of Y: the absorber's cut. Y's coordinator sends Y's history to
+ * every member of X. */
+static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
+  uint32_t added;
+  size_t y_coord;
+  if (p->absorber != from + 1 ||
+      chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  p->absorber = 0;
+  for (size_t i = 0; i < p->count; i++) /* ours, not taken: not heard, gone */
+    if (chorus_peer_in_view(p, i) && i != p->self &&
+        !(p->room.alive & (1u << p->rank_of[i]))) {
+      p->removed |= 1u << i;
+      if (p->fd_on) chorus_fd_forget(&p->fd, i);
+      view_event_crash(p, i);
+    }
+  uint32_t add = members_of(p, added) & ~(1u << p->self);
+  for (size_t i = 0; i < p->count; i++)
+    if (add & (1u << i)) merge_add(p, i);
+  if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
+    p->stats.merge_refused++;
+  /* Y's history goes to every other member: the absorbing side, and the
+   * members of Y that installed this merge before Y's last messages
+   * reached them (each delivers only what it lacks). */
+  uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
+  if (p->rank_of[p->self] == y_coord && others &&
+      chorus_room_merge(&p->room, others, 0,
+                        CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
+                            CHORUS_ROOM_MERGE_DONE | CHORUS_ROOM_MERGE_NO_RELAY,
+                        0) < 0)
+    p->stats.merge_refused++;
+  p->view_floor = p->room.view;
+  p->merged_us = p->now_us;
+  p->stats.merges++;
+  merge_events(p, add);
+}
+
+/* The coordinator `from` (lower than ours) will absorb this side: take its
+ * datagrams from now on (its MERGE_STATE comes that way). Of several, the
+ * one that lists us (it absorbed us already), else the lowest: that is the
+ * one that absorbs (a side waiting to be absorbed absorbs nobody). */
+static void expect_absorber(chorus_peer *p, size_t from, int listed) {
+  if (p->absorber == from + 1) {
+    p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
+    return;
+  }
+  if (p->absorber && !listed && p->rank_of[p->absorber - 1] < p->rank_of[from]) return;
+  p->absorber = from + 1;
+  p->absorb_until_us = p->now_us + ABSORB_WAIT_US;
+  /* Its link brings what it queued for us before the split: nothing of it
+   * is numbered here any more (its side will number or merge it). */
+  p->room.merge_hold = (uint32_t)((1u << p->count) - 1);
+}
+
+void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b) {
+  /* A boot waiting for its cut is being admitted: no view of its own yet. */
+  if (!p->fd_on || from == p->self || from >= p->count || p->room.awaiting_cut) return;
+  uint32_t mine = ranks_of(p, view_members(p)), me = 1u << p->rank_of[p->self];
+  if (chorus_peer_in_view(p, from)) {
+    /* It removed us (a beacon sent before our last merge says nothing;
+     * view numbers of two sides do not compare, times here do). */
+    if (!(b->ranks & me) && (!p->merged_us || p->now_us - p->merged_us > STALE_BEACON_US))
+      p->cut |= 1u << from;
+    return;
+  }
+  if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
+  if (!p->beacon_heard_us[from] || p->now_us - p->beacon_heard_us[from] > HEARD_RECENTLY_US)
+    p->beacon_since_us[from] = p->now_us; /* a new run of BEACONs */
+  p->beacon_heard_us[from] = p->now_us;
+  size_t mycoord = p->rank_of[coordinator(p)];
+  if (b->coord == p->rank_of[from]) p->coord_heard_us[b->coord] = p->now_us;
+  if (b->coord == p->rank_of[from] && b->coord < mycoord &&
+      (!(b->ranks & mine) || (b->ranks & me))) {
+    expect_absorber(p, from, (b->ranks & me) != 0);
+    return;
+  }
+  /* One merge at a time: the next side must get this one's history too. */
+  /* The lowest coordinator absorbs: a lower one the other side knows of
+   * will absorb it (and then us), so this one waits. */
+  if (coordinator(p) == p->self && mycoord < b->coord && mycoord <= b->low &&
+      !(b->ranks & mine) && !p->room.flushing && !p->absorber && !p->room.merge_hold &&
+      p->now_us - p->beacon_since_us[from] >= ABSORB_SETTLE_US)
+    absorb(p, b);
+}
+
+void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags) {
+  if (flags & CHORUS_WIRE_HDR_JOINING) p->joining |= 1u << from;
+  else p->joining &= ~(1u << from);
+}
+
+void chorus_member_heard(chorus_peer *p, size_t from) {
+  uint32_t b = 1u << from;
+  p->merge_wait &= ~b;
+  if (!(p->merge_resume & b) || !chorus_peer_in_view(p, from)) return;
+  /* It takes our frames now: what it ignored goes again at once. */
+  p->merge_resume &= ~b;
+  chorus_link_resume(&p->links[from]);
+}
+
+/* 1 if member i is owed BEACONs: removed for a crash or a partition (a
+ * member seen back with a new epoch rejoins instead, one that left is gone),
+ * or absorbed and not heard from yet. */
+static int beacon_wanted(const chorus_peer *p, size_t i) {
+  uint32_t bit = 1u << i;
+  if (i == p->self) return 0;
+  if (p->merge_wait & bit) return 1;
+  return (p->removed & bit) && !(p->leavers & bit) && p->links[i].peer_epoch != 0 &&
+         !((p->unadmitted | p->rejoin | p->restarted) & bit);
+}
+
+int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
+                              chorus_wire_beacon *b) {
+  if (!p->fd_on) return 0;
+  for (size_t i = 0; i < p->count; i++) {
+    if (!beacon_wanted(p, i)) continue;
+    uint64_t period = (p->merge_wait & (1u << i)) ? BEACON_FAST_US : BEACON_US;
+    if (p->beacon_due_us[i] == 0) p->beacon_due_us[i] = now_us + period;
+    if (now_us < p->beacon_due_us[i]) continue;
+    p->beacon_due_us[i] = now_us + period;
+    b->coord = (uint8_t)p->rank_of[coordinator(p)];
+    b->view = p->room.view;
+    b->ranks = ranks_of(p, view_members(p));
+    b->low = b->coord;
+    for (size_t r = 0; r < b->coord; r++)
+      if (p->coord_heard_us[r] && now_us - p->coord_heard_us[r] <= HEARD_RECENTLY_US) {
+        b->low = (uint8_t)r;
+        break;
+      }
+    *to = i;
+    return 1;
+  }
+  return 0;
+}
+
+uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
+  uint64_t due = UINT64_MAX;
+  if (!p->fd_on) return due;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->beacon_due_us[i] && p->beacon_due_us[i] < due && beacon_wanted(p, i))
+      due = p->beacon_due_us[i];
+  return due;
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
+  /* From an absorber before its MERGE_STATE: what it queued for us before
+   * the split, stale now. */
+  if (p->absorber == from + 1 && m[0] != CHORUS_ROOM_CTRL_MERGE_STATE) return;
   if (m[0] == CHORUS_ROOM_CTRL_LEAVE && len == CHORUS_ROOM_CTRL_BYTES) {
     p->leavers |= 1u << from;
     view_check(p);
@@ -217,15 +585,29 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     join_state(p, m, len);
     return;
   }
+  if (m[0] == CHORUS_ROOM_CTRL_MERGE_STATE) {
+    merge_install(p, from, m, len);
+    return;
+  }
+  if (m[0] == CHORUS_ROOM_CTRL_MERGE_DONE) {
+    if (chorus_room_on_merge_done(&p->room, p->rank_of[from], m, len) < 0)
+      p->stats.rx_bad_frame++;
+    return;
+  }
   if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != CHORUS_VIEW_CTRL_BYTES ||
       m[9] > CHORUS_VIEW_MERGE) {
     p->stats.rx_bad_frame++;
     return;
   }
-  uint32_t ranks = chorus_wire_get_u32(m + 5), keep = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (ranks & (1u << p->rank_of[i])) keep |= 1u << i;
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14]);
+  uint32_t view = chorus_wire_get_u32(m + 1);
+  if (view < p->view_floor) return; /* sent before a merge, on a resumed link */
+  uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  if (m[9] == CHORUS_VIEW_MERGE) {
+    merge_view(p, keep, view);
+    return;
+  }
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
+             chorus_wire_get_u32(m + 15), from);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
@@ -250,7 +632,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
-  else if (type == CHORUS_FRAME_VOUCH) chorus_fd_on_vouch(&p->fd, from, (size_t)m, now_us);
+  else if (type == CHORUS_FRAME_VOUCH)
+    chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
   else {
     uint32_t before = p->fd.self_incarnation;
     chorus_fd_on_gossip(&p->fd, (size_t)m, w->incarnation, type == CHORUS_FRAME_ALIVE,
@@ -274,14 +657,21 @@ static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
 /* Carry out what the detector decided; admit members that came back. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   p->now_us = now_us;
+  if (p->absorber && now_us >= p->absorb_until_us) { /* gave up */
+    p->absorber = 0;
+    p->room.merge_hold = 0;
+  }
   rejoin_check(p);
+  cut_resend_check(p);
   if (!p->fd_on) return;
   chorus_fd_action a;
   for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;
        chorus_fd_next(&p->fd, now_us, &a)) {
     switch (a.kind) {
     case CHORUS_FD_SEND_PROBE: fdq_push(p, a.helper, CHORUS_FRAME_PROBE, a.member, 0); break;
-    case CHORUS_FD_SEND_VOUCH: fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, 0); break;
+    case CHORUS_FD_SEND_VOUCH:
+      fdq_push(p, a.helper, CHORUS_FRAME_VOUCH, a.member, a.incarnation);
+      break;
     case CHORUS_FD_SEND_SUSPECT:
       fdq_push(p, a.helper, CHORUS_FRAME_SUSPECT, a.member, a.incarnation);
       break;

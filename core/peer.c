@@ -118,6 +118,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     return rc;
   }
   p->epoch = cfg->epoch;
+  chorus_room_set_epoch(&p->room, cfg->epoch);
   p->msg_bytes_max = cfg->msg_bytes_max;
   p->order = cfg->order;
   p->report_held = cfg->report_held;
@@ -170,14 +171,16 @@ static void count_rx_error(chorus_peer *p, int rc) {
 }
 
 /* Walk every frame once without acting, so a datagram is taken whole or not
- * at all. Sets *has_data when a DATA frame is present. */
-static int frames_check(const uint8_t *buf, size_t len, int *has_data) {
-  *has_data = 0;
+ * at all. Sets *has_data when a DATA frame is present, *has_beacon when a
+ * BEACON is. */
+static int frames_check(const uint8_t *buf, size_t len, int *has_data, int *has_beacon) {
+  *has_data = *has_beacon = 0;
   while (len > 0) {
     chorus_wire_frame f;
     int n = chorus_wire_frame_decode(buf, len, &f);
     if (n < 0) return n;
     if (f.type == CHORUS_FRAME_DATA || f.type == CHORUS_FRAME_ACK) *has_data = 1;
+    if (f.type == CHORUS_FRAME_BEACON) *has_beacon = 1;
     buf += n;
     len -= (size_t)n;
   }
@@ -197,10 +200,13 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
       if (chorus_link_on_ack(l, &f.u.ack, now_us) < 0) p->stats.rx_bad_frame++;
     } else if (f.type == CHORUS_FRAME_STATE) {
       const chorus_wire_state *st = &f.u.state;
-      chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
+      if (!(p->unadmitted & (1u << m))) /* else: not a state the room knows */
+        chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
                            st->stable, st->n);
     } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
+    } else if (f.type == CHORUS_FRAME_BEACON) {
+      chorus_member_beacon(p, m, &f.u.beacon);
     } else {
       chorus_member_frame(p, m, f.type, &f.u.member, now_us);
     }
@@ -210,8 +216,9 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
 }
 
 /* A removed member that speaks with a newer epoch has restarted: remember
- * it so the coordinator admits it again. Its datagrams are not taken until
- * then. */
+ * it so the coordinator admits it again. Until then its link carries only
+ * datagrams (heartbeats, so that its detector stays calm, and the
+ * UNADMITTED flag) and private messages. */
 static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
   for (size_t i = 0; i < p->count; i++) {
     if (p->ids[i] != h->src_id || i == p->self || !p->names[i][0]) continue;
@@ -219,10 +226,34 @@ static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
     if (!(p->removed & (1u << i))) return (int)i;
     if (h->src_epoch > p->links[i].peer_epoch) {
       p->rejoin |= 1u << i;
+      p->unadmitted |= 1u << i;
       if (h->src_epoch > p->rejoin_epoch[i]) p->rejoin_epoch[i] = h->src_epoch;
+      return (int)i;
     }
   }
   return CHORUS_ERR_UNKNOWN_SENDER;
+}
+
+/* A datagram from a member this node removed, same incarnation: only its
+ * BEACONs act (merging views); 1 if it was one of those. */
+static int from_removed(chorus_peer *p, const chorus_wire_header *h,
+                        const uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->ids[i] != h->src_id || i == p->self || !(p->removed & (1u << i)) ||
+        h->src_epoch != p->links[i].peer_epoch || h->dst_epoch != p->epoch)
+      continue;
+    int has_data, has_beacon;
+    if (frames_check(buf, len, &has_data, &has_beacon) < 0 || !has_beacon) return 0;
+    while (len > 0) {
+      chorus_wire_frame f;
+      int n = chorus_wire_frame_decode(buf, len, &f);
+      if (f.type == CHORUS_FRAME_BEACON) chorus_member_beacon(p, i, &f.u.beacon);
+      buf += n;
+      len -= (size_t)n;
+    }
+    return 1;
+  }
+  return 0;
 }
 
 static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
@@ -231,9 +262,12 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   int rc = chorus_wire_header_decode(data, len, &h);
   if (rc < 0) return rc;
   int m = member_by_id(p, &h);
+  if (m < 0 && from_removed(p, &h, data + CHORUS_WIRE_HEADER_BYTES,
+                            len - CHORUS_WIRE_HEADER_BYTES))
+    return CHORUS_OK;
   if (m < 0) return m;
-  int has_data;
-  rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data);
+  int has_data, has_beacon;
+  rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data, &has_beacon);
   if (rc < 0) return rc;
   if (p->ev_count == CHORUS_EVENTS_MAX) return CHORUS_ERR_QUEUE_FULL;
   chorus_link *l = &p->links[m];
@@ -243,8 +277,10 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   if (rc == 2) {
     chorus_peer_event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);
-    chorus_room_origin_restarted(&p->room, p->rank_of[m], h.src_epoch);
+    /* The room keeps the old incarnation until the view change that
+     * removes it; the new one gets room traffic once admitted. */
     p->restarted |= 1u << m;
+    p->unadmitted |= 1u << m;
   }
   l->stats.datagrams_recv++;
   if (p->fd_on) chorus_fd_heard(&p->fd, (size_t)m, now_us);
@@ -254,8 +290,12 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
     chorus_link_request_reply(l);
     return CHORUS_OK;
   }
+  /* The room runs without this incarnation: it joins, it does not start. */
+  if (h.flags & CHORUS_WIRE_HDR_UNADMITTED) chorus_room_expect_cut(&p->room);
+  chorus_member_flags(p, (size_t)m, h.flags);
   frames_apply(p, (size_t)m, data + CHORUS_WIRE_HEADER_BYTES,
                len - CHORUS_WIRE_HEADER_BYTES, now_us);
+  if (!has_beacon) chorus_member_heard(p, (size_t)m);
   if (has_data) chorus_link_on_data_datagram(l, now_us);
   return CHORUS_OK;
 }
@@ -282,7 +322,8 @@ int chorus_peer_recv(chorus_peer *p, uint64_t now_us, const uint8_t *data,
 /* Members we exchange datagrams with: not self, not removed. */
 int chorus_peer_linked(const chorus_peer *p, size_t i) {
   if (i == p->self) return 0;
-  return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i];
+  return !(p->removed & (1u << i)) || p->now_us < p->farewell_until_us[i] ||
+         (p->unadmitted & (1u << i)) || p->absorber == i + 1;
 }
 
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
@@ -392,9 +433,32 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
     return 0;
   }
   (void)from;
+  /* Once a cut is taken, or for what it delivered already: a second cut
+   * (its admitter crashed before the first was out) repeats the history. */
+  if (p->room.cut_taken || d.count <= p->history_upto[d.origin]) return 0;
+  p->history_upto[d.origin] = d.count;
+  chorus_room_history_add(&p->room, &d);
   room_output(p, &d, out, buf);
   out->history = 1;
   p->stats.delivered_history++;
+  return 1;
+}
+
+/* A message of the other side's history after a partition (MERGE_HIST):
+ * delivered, marked merge, if this member lacks it. */
+static int merge_output(chorus_peer *p, size_t from, chorus_output *out, uint8_t *buf,
+                        size_t len) {
+  chorus_room_delivery d;
+  if (chorus_room_history_decode(&p->room, p->scratch, len, &d) < 0 ||
+      !chorus_utf8_valid(d.text, d.len)) {
+    p->stats.rx_bad_frame++;
+    return 0;
+  }
+  if (!chorus_room_merge_take(&p->room, &d)) return 0;
+  room_output(p, &d, out, buf);
+  out->merge = 1;
+  out->merge_from = from;
+  p->stats.delivered_merge++;
   return 1;
 }
 
@@ -411,8 +475,12 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY)
     return history_output(p, i, out, buf, m->len);
+  if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
+      p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)
+    return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
-    if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+    if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
+        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
@@ -436,11 +504,15 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   return 1;
 }
 
-/* 1 if the message just peeked from a link can be taken now. */
-static int can_take(const chorus_peer *p, const chorus_link_msg *m) {
+/* 1 if the message just peeked from member i's link can be taken now. A
+ * new incarnation not admitted here yet sends room and control messages
+ * from a state the room has not placed: they wait in the link. */
+static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
+  if (m->kind == CHORUS_WIRE_KIND_PRIVATE) return 1;
+  if (p->unadmitted & (1u << i)) return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
-  return chorus_room_wants(&p->room, p->scratch, m->len);
+  return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }
 
 /* Pull complete messages out of the links while the room can take them;
@@ -455,7 +527,7 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
     uint64_t bad = 0;
     while (chorus_link_peek(l, p->scratch, link_msg_bytes_max(p->msg_bytes_max), &m,
                             &bad) == 1) {
-      if (!can_take(p, &m)) {
+      if (!can_take(p, i, &m)) {
         p->stats.rx_room_refused++;
         break;
       }
@@ -471,33 +543,46 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
   return 0;
 }
 
+/* Held reports first: a message is then still in its slot (a delivery may
+ * free it), which names the incarnation that sent it. */
 static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
                      uint8_t *buf) {
+  size_t origin;
+  uint32_t count, epoch;
+  if (p->report_held && chorus_room_held_next(&p->room, &origin, &count, &epoch)) {
+    memset(out, 0, sizeof(*out));
+    out->kind = CHORUS_OUT_HELD;
+    out->member = p->idx_of[origin];
+    out->msg_id = count;
+    out->epoch = epoch;
+    return 1;
+  }
   chorus_room_delivery d;
   if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
     room_output(p, &d, out, buf);
     p->stats.delivered_room++;
     return 1;
   }
-  size_t origin;
-  uint32_t count;
-  if (p->report_held && chorus_room_held_next(&p->room, &origin, &count)) {
-    memset(out, 0, sizeof(*out));
-    out->kind = CHORUS_OUT_HELD;
-    out->member = p->idx_of[origin];
-    out->msg_id = count;
-    out->epoch = p->room.epoch[origin];
-    return 1;
-  }
   return 0;
+}
+
+/* Ranks of members seen with an epoch not admitted here: what the room
+ * queued for them was meant for the previous incarnation. */
+static uint32_t unadmitted_ranks(const chorus_peer *p) {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (p->unadmitted & (1u << i)) mask |= 1u << p->rank_of[i];
+  return mask;
 }
 
 /* Move the room's pending sends onto the links, in order, while they fit. */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
+  uint32_t gone = unadmitted_ranks(p);
   size_t total = chorus_room_outbox_count(&p->room);
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
+    if (s->mask & gone) chorus_room_sent(&p->room, e, s->mask & gone);
     uint32_t todo = s->mask & ~blocked, done = 0;
     if (todo == 0) continue;
     int n = chorus_room_encode(&p->room, s, p->scratch,
@@ -524,7 +609,9 @@ static void pump_outbox(chorus_peer *p) {
 static uint32_t report_ready(const chorus_peer *p) {
   uint32_t ready = 0;
   for (size_t i = 0; i < p->count; i++)
-    if (chorus_peer_linked(p, i) && p->links[i].peer_epoch != 0) ready |= 1u << p->rank_of[i];
+    if (chorus_peer_linked(p, i) && p->links[i].peer_epoch != 0 &&
+        !(p->unadmitted & (1u << i)))
+      ready |= 1u << p->rank_of[i];
   return ready & p->room.alive;
 }
 
@@ -571,6 +658,27 @@ static int heartbeat_due(const chorus_peer *p, size_t i, uint64_t now_us) {
          now_us >= p->last_sent_us[i] + p->fd.cfg.heartbeat_us;
 }
 
+/* A BEACON to a member removed here (or absorbed, not yet heard), alone in
+ * its datagram: the link to a removed member carries nothing else. */
+static int poll_beacon(chorus_peer *p, uint64_t now_us, chorus_output *out,
+                       uint8_t *buf) {
+  size_t i;
+  chorus_wire_beacon b;
+  if (!chorus_member_beacon_next(p, now_us, &i, &b)) return 0;
+  chorus_wire_header h = {p->ids[p->self], p->epoch, p->links[i].peer_epoch, 0};
+  chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
+  int n = chorus_wire_beacon_encode(buf + CHORUS_WIRE_HEADER_BYTES,
+                                    CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES, &b);
+  p->stats.beacons_sent++;
+  p->stats.datagrams_sent++;
+  memset(out, 0, sizeof(*out));
+  out->kind = CHORUS_OUT_DATAGRAM;
+  out->member = i;
+  out->data = buf;
+  out->len = CHORUS_WIRE_HEADER_BYTES + (size_t)n;
+  return 1;
+}
+
 static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
                          uint8_t *buf) {
   const size_t room_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES -
@@ -581,8 +689,11 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     if (!chorus_peer_linked(p, i)) continue;
     chorus_link *l = &p->links[i];
     size_t rank = p->rank_of[i];
-    int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0;
-    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch};
+    int report = (p->room.state_dirty >> rank) & 1 && l->peer_epoch != 0 &&
+                 !(p->unadmitted & (1u << i));
+    uint8_t flags = (p->unadmitted >> i) & 1 ? CHORUS_WIRE_HDR_UNADMITTED : 0;
+    if (p->room.awaiting_cut) flags |= CHORUS_WIRE_HDR_JOINING;
+    chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch, flags};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
@@ -607,7 +718,7 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     out->len = CHORUS_WIRE_HEADER_BYTES + n;
     return 1;
   }
-  return 0;
+  return poll_beacon(p, now_us, out, buf);
 }
 
 size_t chorus_peer_poll_bytes_min(const chorus_peer *p) {
@@ -626,6 +737,9 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
       poll_room(p, now_us, out, buf))
     return CHORUS_OK;
   chorus_member_pump(p, now_us);
+  /* A view change the pump made is reported now, not at the next input
+   * (the driver stops polling at OUT_NONE). */
+  if (poll_event(p, out)) return CHORUS_OK;
   pump_outbox(p);
   state_schedule(p, now_us);
   if (poll_datagram(p, now_us, out, buf)) return CHORUS_OK;
@@ -637,6 +751,8 @@ int chorus_peer_poll(chorus_peer *p, uint64_t now_us, chorus_output *out,
 
 uint64_t chorus_peer_deadline(const chorus_peer *p) {
   uint64_t due = p->state_due_us ? p->state_due_us : UINT64_MAX;
+  uint64_t beacon = chorus_member_beacon_deadline(p);
+  if (beacon < due) due = beacon;
   if (p->repeat_due_us && p->repeat_due_us < due) due = p->repeat_due_us;
   if (p->fd_on) {
     uint64_t d = chorus_fd_deadline(&p->fd);
@@ -682,9 +798,11 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_discarded = rs.discarded;
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
+  out->room_outbox_full = rs.outbox_full;
   out->flushing = (uint32_t)p->room.flushing;
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;
+  out->merge_gaps = p->room.merge_gaps;
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
@@ -701,7 +819,15 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   if (named && strcmp(p->names[member], name) == 0) return CHORUS_OK;
   uint32_t id = chorus_wire_name_id(name);
   int in_view = chorus_peer_in_view(p, member);
-  if ((named && in_view) || id_taken(p, id, member)) return CHORUS_ERR_INVAL;
+  if (named && in_view) return CHORUS_ERR_INVAL;
+  for (size_t j = 0; j < p->count; j++) {
+    if (j == member || !p->names[j][0] || p->ids[j] != id) continue;
+    /* The user moved seats (its old one lapsed while it was away): the old
+     * seat is out of the view and forgets it; one in the view refuses. */
+    if (j == p->self || chorus_peer_in_view(p, j)) return CHORUS_ERR_INVAL;
+    p->names[j][0] = '\0';
+    p->ids[j] = 0;
+  }
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
   /* In the view unnamed: a JOIN view admitted it before the server told us
@@ -710,7 +836,10 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   chorus_link_reset(&p->links[member], now_us);
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
+  p->unadmitted &= ~(1u << member);
   p->rejoin_epoch[member] = 0;
+  p->joining &= ~(1u << member);
+  p->admitted_by[member] = 0;
   p->fdq_len[member] = 0;
   p->farewell_until_us[member] = 0;
   p->leavers &= ~(1u << member);

@@ -143,6 +143,12 @@ typedef struct chorus_output {
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
   int history;            /* DELIVER: 1 if it is room history caught up
                              after joining, not a live message */
+  int merge;              /* DELIVER: 1 if it is a message the other side
+                             of a partition delivered while the views were
+                             apart, delivered now that they merged, in that
+                             side's order (docs/ORDERING.md, "Partitions") */
+  size_t merge_from;      /* DELIVER merge: the member whose history it came
+                             from (its side's coordinator) */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
 } chorus_output;
@@ -186,12 +192,22 @@ typedef struct chorus_peer_stats {
   uint64_t room_relayed;    /* messages relayed in flushes */
   uint64_t rx_room_refused; /* room messages left in the link: no free slot */
   uint32_t room_outbox;     /* room sends waiting for link window space */
+  uint64_t room_outbox_full; /* room sends dropped: outbox full (a newcomer's
+                                catch-up; should stay 0) */
   uint32_t flushing;        /* 1 while a view change settles */
   uint32_t next_seq;        /* next position of the total order to deliver */
   uint64_t fd_suspicions;   /* members this node suspected */
   uint64_t fd_refutations;  /* suspicions of this node it refuted */
   uint64_t fd_frames_dropped; /* detector frames dropped: per-link queue full */
   uint64_t heartbeats_sent; /* empty datagrams sent to keep a link alive */
+  uint64_t beacons_sent;    /* BEACONs to removed members (merging views) */
+  uint64_t merges;          /* MERGE view changes installed here */
+  uint64_t merge_refused;   /* merges whose sends found no outbox room */
+  uint64_t cuts_resent;     /* newcomers sent a cut again: the coordinator
+                               that admitted them was gone */
+  uint64_t delivered_merge; /* the other side's messages delivered (merge) */
+  uint64_t merge_gaps;      /* the other side's messages never delivered:
+                               beyond the sender's history */
 } chorus_peer_stats;
 
 typedef struct chorus_peer chorus_peer;
@@ -307,10 +323,11 @@ uint64_t chorus_peer_deadline(const chorus_peer *peer);
  * view change (reason JOIN) once it speaks. A slot that a JOIN view put in
  * the view before it was named here just gets its name (its link already
  * follows the newcomer). Naming a slot with the name it already has does
- * nothing. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
+ * nothing; naming it with the name of another slot that is out of the view
+ * (the user's old seat lapsed while it was away) empties that other slot. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
  * mode, `member` out of range or self, the slot is in the view under
  * another name, the name is empty, longer than CHORUS_NAME_BYTES_MAX, not
- * UTF-8, or already another slot's).
+ * UTF-8, or another slot's that is in the view or self).
  */
 int chorus_peer_set_member(chorus_peer *peer, uint64_t now_us, size_t member,
                            const char *name);

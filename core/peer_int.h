@@ -49,10 +49,36 @@ struct chorus_peer {
   uint32_t restarted;                      /* came back with a new epoch */
   uint32_t rejoin;                         /* removed, now back: admit them */
   uint32_t rejoin_epoch[CHORUS_MEMBERS_MAX];
+  uint32_t unadmitted;                     /* seen with an epoch this node has
+                                              not admitted: no room traffic
+                                              either way until it is */
+  uint32_t joining;                        /* their datagrams say they still
+                                              wait for their JOIN_STATE */
+  size_t admitted_by[CHORUS_MEMBERS_MAX];  /* 1 + the member whose JOIN let
+                                              it in here (0: unknown); a
+                                              joining member whose admitter
+                                              is gone gets its cut again */
+  uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
+                                              as history (a second cut's
+                                              history repeats the first's) */
   uint64_t last_sent_us[CHORUS_MEMBERS_MAX]; /* for heartbeats */
   uint8_t fdq[CHORUS_MEMBERS_MAX][CHORUS_WIRE_FD_FRAMES_MAX]
              [CHORUS_WIRE_MEMBER_BYTES]; /* detector frames owed, per link */
   uint8_t fdq_len[CHORUS_MEMBERS_MAX];
+  /* merging views after a partition (member.c, "merge") */
+  uint64_t beacon_due_us[CHORUS_MEMBERS_MAX]; /* next BEACON to a removed one */
+  uint64_t beacon_heard_us[CHORUS_MEMBERS_MAX]; /* last BEACON from one */
+  uint64_t beacon_since_us[CHORUS_MEMBERS_MAX]; /* first of its current run */
+  uint64_t coord_heard_us[CHORUS_MEMBERS_MAX];  /* last BEACON from another
+                                                   side's coordinator, by rank */
+  uint32_t merge_wait;   /* absorbed members not heard since: beaconed fast */
+  uint32_t merge_resume; /* merged members not heard since: their link is
+                            resumed (chorus_link_resume) when they are */
+  uint32_t cut;          /* in the view, but their BEACON says we are not */
+  size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
+  uint64_t absorb_until_us; /* give the absorber up then */
+  uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */
+  uint64_t merged_us;    /* when this member last installed a merge */
 };
 
 /* Append an event to the ring; the caller made sure there is room. */
@@ -68,6 +94,24 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
 
 /* A VIEW or LEAVE control message m[0..len) from member `from`. */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len);
+
+/* A BEACON frame *b from member `from` (in the view or removed). */
+void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon *b);
+
+/* Member `from` sent a datagram with header flags `flags`: note whether it
+ * still waits for its JOIN_STATE (CHORUS_WIRE_HDR_JOINING). */
+void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags);
+
+/* Member `from` was heard (a datagram without BEACON, taken): an absorbed
+ * member that is heard has reset its link to us. */
+void chorus_member_heard(chorus_peer *p, size_t from);
+
+/* The next BEACON due at now_us: returns 1 and sets *to and *b, or 0. */
+int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
+                              chorus_wire_beacon *b);
+
+/* When the next BEACON is due, UINT64_MAX if none. */
+uint64_t chorus_member_beacon_deadline(const chorus_peer *p);
 
 /* Carry out the detector's decisions due at now_us; propose views if this
  * node coordinates. */

@@ -11,6 +11,7 @@ enum room_slot_state {
   RS_HELD,      /* received (or own, sent), waiting for its order */
   RS_DELIVERED, /* delivered, kept until stable */
   RS_PENDING,   /* own, submitted during a view change: not sent yet */
+  RS_DEAD,      /* an orphan still named by the outbox: freed once it is not */
 };
 
 struct chorus_room_slot {
@@ -52,6 +53,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->view = r->ord_view = 1;
   r->alive = (uint32_t)((1u << n) - 1);
   r->next_seq = 1;
+  r->first[self] = UINT32_MAX;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
   r->text_mem = malloc(retain_msgs * msg_bytes_max);
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
@@ -108,13 +110,54 @@ static int is_sequencer(const chorus_room *r) {
 
 static uint32_t others(const chorus_room *r) { return r->alive & ~bit(r->self); }
 
+/* A slot that holds a message: not free, not a dead orphan. */
+static int slot_live(const chorus_room_slot *s) {
+  return s->state != RS_FREE && s->state != RS_DEAD;
+}
+
 static int find_slot(const chorus_room *r, size_t origin, uint32_t count) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_FREE && s->origin == origin && s->count == count)
-      return (int)i;
+    if (slot_live(s) && s->origin == origin && s->count == count) return (int)i;
   }
   return -1;
+}
+
+/* A message of an older incarnation numbered at or past the first count of
+ * the origin's newer one: the newer one's numbering starts after the last
+ * message any survivor held, so nobody can ever deliver this one. */
+static int is_orphan(const chorus_room *r, size_t origin, uint32_t epoch,
+                     uint32_t count) {
+  return epoch < r->epoch[origin] && count >= r->first[origin];
+}
+
+/* Drop the orphans of `origin`; one the outbox still names dies later. */
+static void kill_orphans(chorus_room *r, size_t origin) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (!slot_live(s) || s->origin != origin ||
+        !is_orphan(r, origin, s->origin_epoch, s->count))
+      continue;
+    s->state = s->refs ? RS_DEAD : RS_FREE;
+    r->gc_needed |= s->refs != 0;
+    r->discarded++;
+  }
+}
+
+/* Learn that `origin` has incarnation `epoch` and that its numbering starts
+ * at `count` or below (first boot: at 1, unknown here). */
+static void epoch_learn(chorus_room *r, size_t origin, uint32_t epoch, uint32_t count) {
+  if (epoch < r->epoch[origin]) return;
+  if (epoch > r->epoch[origin]) {
+    r->prev_epoch[origin] = r->epoch[origin];
+    r->epoch[origin] = epoch;
+    r->first[origin] = count;
+  } else if (count < r->first[origin]) {
+    r->first[origin] = count;
+  } else {
+    return;
+  }
+  kill_orphans(r, origin);
 }
 
 static int alloc_slot(const chorus_room *r) {
@@ -142,7 +185,8 @@ static size_t own_quota(const chorus_room *r) {
 static size_t own_in_use(const chorus_room *r) {
   size_t n = 0;
   for (size_t i = 0; i < r->retain_max; i++)
-    n += r->slots[i].state != RS_FREE && r->slots[i].origin == r->self;
+    n += r->slots[i].state != RS_FREE && r->slots[i].origin == r->self &&
+         r->slots[i].origin_epoch == r->epoch[r->self];
   return n;
 }
 
@@ -157,6 +201,7 @@ static chorus_room_send *outbox_push(chorus_room *r, int32_t slot, uint32_t mask
   e->mask = mask;
   e->view = r->view;
   e->ctrl_len = 0;
+  e->hist_type = CHORUS_ROOM_CTRL_HISTORY;
   if (slot >= 0) r->slots[slot].refs++;
   if (slot <= -2) r->hist[-2 - slot].refs++;
   return e;
@@ -200,6 +245,23 @@ static void stable_update(chorus_room *r) {
 
 uint32_t chorus_room_report_mask(const chorus_room *r);
 
+/* After a merge the stable vector covers only one side: lower it to what
+ * this member knows every member of the merged view holds (what the other
+ * side reported before the split), so that safe messages wait for the
+ * other side and slots are kept until it holds them. */
+static void stable_lower(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t lo = UINT32_MAX;
+    for (size_t m = 0; m < r->n; m++) {
+      if (!(r->alive & bit(m))) continue;
+      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+      if (h < lo) lo = h;
+    }
+    if (lo < r->stable[k]) r->stable[k] = lo;
+    r->last_announced[k] = r->stable[k];
+  }
+}
+
 /* A message counts as held once it is here with everything needed to
  * deliver it in its order: total and safe ones need their sequence number. */
 static int slot_held(const chorus_room_slot *s) {
@@ -242,7 +304,8 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   /* Own messages never take the slots kept for what others send: those
    * are what unblocks delivery. */
   int i = alloc_slot(r);
-  if (i < 0 || free_slots(r) <= reserve_slots(r) || own_in_use(r) >= own_quota(r) ||
+  if (i < 0 || r->awaiting_cut || free_slots(r) <= reserve_slots(r) ||
+      own_in_use(r) >= own_quota(r) ||
       r->ob_count + 2 > outbox_cap(r) || len > r->msg_bytes_max)
     return CHORUS_ERR_WINDOW_FULL;
   chorus_room_slot *s = &r->slots[i];
@@ -271,7 +334,7 @@ static int own_blocked(const chorus_room *r) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD && s->origin == r->self && s->order >= CHORUS_ORDER_TOTAL &&
-        s->seq == 0)
+        s->seq == 0 && s->origin_epoch == r->epoch[r->self])
       return 1;
   }
   return 0;
@@ -321,31 +384,67 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
   return CHORUS_OK;
 }
 
-/* Whether room message m[0..len) can be taken now. A duplicate or a
- * malformed one always can (it takes no slot). When slots run short only
- * the next message of its origin (one past the run of its messages present
- * here) is taken: it is at the head of some link and is what the held
- * messages wait for, so delivery never deadlocks on a full hold-back queue. */
-int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len) {
+/* 1 if a message with header h is dropped on arrival whatever the slots:
+ * an orphan, or an own message of this incarnation (never stored again)
+ * or of a newer one (impossible), or of an older one at or past the
+ * numbering of this one. */
+static int unwanted(const chorus_room *r, const room_hdr *h) {
+  if (h->origin != r->self) return is_orphan(r, h->origin, h->epoch, h->count);
+  if (h->epoch == r->epoch[r->self]) return find_slot(r, r->self, h->count) < 0;
+  return h->epoch > r->epoch[r->self] || h->count >= r->first[r->self];
+}
+
+/* Slots here holding messages of `origin`. */
+static size_t origin_in_use(const chorus_room *r, size_t origin) {
+  size_t n = 0;
+  for (size_t i = 0; i < r->retain_max; i++)
+    n += slot_live(&r->slots[i]) && r->slots[i].origin == origin;
+  return n;
+}
+
+/* Whether room message m[0..len), which arrived from rank `from`, can be
+ * taken now. A duplicate or a malformed one always can (it takes no slot).
+ * When slots run short only the next message of its origin (one past the
+ * run of its messages present here) is taken: it is at the head of some
+ * link and is what the held messages wait for, so delivery never deadlocks
+ * on a full hold-back queue. So is one that comes from its origin itself
+ * while that origin fills less than its quota here: the origin's link also
+ * carries its view changes, which must not wait behind a message whose
+ * predecessors went through a sequencer that crashed; the quotas bound
+ * what this lets in to the slots every origin may fill. */
+int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
-      find_slot(r, h.origin, h.count) >= 0 || h.epoch < r->epoch[h.origin])
+      find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h))
     return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
+  if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
   uint32_t have = r->delivered[h.origin]; /* contiguous run present here */
   while (find_slot(r, h.origin, have + 1) >= 0) have++;
   return h.count == have + 1;
 }
 
+/* Coordinator: a message (or its number) that arrived here while a
+ * newcomer's admission is not acknowledged by every member may have been
+ * sent before its origin (or the sequencer) let the newcomer in, after this
+ * node took the newcomer's cut: pass it on (a duplicate is dropped there). */
+static void pass_on(chorus_room *r, int i) {
+  uint32_t to = r->join_pending & r->alive & ~bit(r->slots[i].origin);
+  if (to && !outbox_push(r, i, to)) r->outbox_full++;
+}
+
 /* Take a sequence number from a newer (or the current) numbering. */
 static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
-  if (h->seq == 0 || h->seq_view < r->ord_view) return;
-  if (s->seq == 0 || h->seq_view > s->seq_view) {
+  uint32_t label = h->seq_view;
+  /* A number the absorbing side gave just before a merge, received after. */
+  if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
+  if (h->seq == 0 || label < r->ord_view) return;
+  if (s->seq == 0 || label > s->seq_view) {
     s->seq = h->seq;
-    s->seq_view = h->seq_view;
+    s->seq_view = label;
   }
 }
 
@@ -354,16 +453,11 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   (void)from;
   room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
-  if (h.epoch < r->epoch[h.origin]) return CHORUS_OK; /* older incarnation */
-  if (h.origin != r->self && h.epoch > r->epoch[h.origin]) {
-    if (r->epoch[h.origin] != 0) chorus_room_origin_restarted(r, h.origin, h.epoch);
-    r->epoch[h.origin] = h.epoch;
-  }
-  if (h.origin == r->self && h.epoch != r->epoch[r->self]) return CHORUS_OK;
+  if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   if (h.count <= r->delivered[h.origin]) return CHORUS_OK; /* duplicate */
-  int i = find_slot(r, h.origin, h.count);
+  if (unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
+  int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
-    if (h.origin == r->self) return CHORUS_OK; /* own, already gone */
     i = alloc_slot(r);
     if (i < 0) return CHORUS_ERR_QUEUE_FULL;
     chorus_room_slot *s = &r->slots[i];
@@ -378,17 +472,30 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     memcpy(s->vc, h.vc, sizeof(s->vc));
     memcpy(s->text, h.text, h.len);
   }
+  int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
+  if (fresh) pass_on(r, i);
   held_advance(r, h.origin);
   return CHORUS_OK;
 }
 
 static void flush_try_complete(chorus_room *r);
 
+static void join_acked(chorus_room *r);
+
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len) {
-  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE ||
-      from >= r->n)
+  if (from >= r->n) return CHORUS_ERR_BAD_FRAME;
+  if (len == CHORUS_ROOM_JOINED_BYTES && m[0] == CHORUS_ROOM_CTRL_JOINED) {
+    if (m[5] == r->self) {
+      chorus_room_expect_cut(r); /* live messages wait for the coordinator's cut */
+    } else if (m[5] < r->n) { /* an acknowledgement, if this node coordinates it */
+      r->join_wait[m[5]] &= ~bit(from);
+      join_acked(r);
+    }
+    return CHORUS_OK;
+  }
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
     return CHORUS_ERR_BAD_FRAME;
   uint32_t view = chorus_wire_get_u32(m + 1);
   if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
@@ -484,7 +591,7 @@ static int sequence_ready(chorus_room *r) {
   for (size_t i = 0; i < r->retain_max && r->ob_count < outbox_cap(r); i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0 ||
-        !ready_to_number(r, s, eff))
+        (r->merge_hold & bit(s->origin)) || !ready_to_number(r, s, eff))
       continue;
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
@@ -506,7 +613,13 @@ static void collect_stable(chorus_room *r) {
   r->gc_needed = 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_DELIVERED || s->count > r->stable[s->origin]) continue;
+    int done = s->state == RS_DEAD ||
+               (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]);
+    if (!done) continue;
+    if (s->state == RS_DELIVERED && s->seq >= r->next_seq && s->seq_view == r->ord_view) {
+      r->gc_needed = 1; /* merged_skip's: its number is still to be stepped over */
+      continue;
+    }
     if (s->refs == 0) s->state = RS_FREE;
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
@@ -523,8 +636,8 @@ static void past_merge(chorus_room *r, const chorus_room_slot *s) {
 
 /* Keep a delivered message for newcomers; the oldest entry makes way unless
  * it is still being sent to someone (then this one is not recorded). */
-static void history_record(chorus_room *r, const chorus_room_slot *s) {
-  if (r->hist_max == 0) return;
+void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
+  if (r->hist_max == 0 || d->len > r->msg_bytes_max || d->origin >= r->n) return;
   size_t i = (r->hist_head + r->hist_count) % r->hist_max;
   if (r->hist_count == r->hist_max) {
     if (r->hist[r->hist_head].refs) {
@@ -535,19 +648,20 @@ static void history_record(chorus_room *r, const chorus_room_slot *s) {
     r->hist_count--;
   }
   chorus_room_hist *h = &r->hist[i];
-  h->origin = s->origin;
-  h->order = s->order;
-  h->origin_epoch = s->origin_epoch;
-  h->count = s->count;
-  h->view = r->view;
-  h->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
-  h->len = s->len;
-  memcpy(h->text, s->text, s->len);
+  h->origin = (uint8_t)d->origin;
+  h->order = d->order;
+  h->origin_epoch = d->origin_epoch;
+  h->count = d->count;
+  h->view = d->view;
+  h->seq = d->seq;
+  h->len = (uint32_t)d->len;
+  memcpy(h->text, d->text, d->len);
   r->hist_count++;
 }
 
 /* Deliver the first held message whose order allows it now. */
 static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
+  if (r->awaiting_cut) return 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || !deliverable(r, s)) continue;
@@ -556,7 +670,6 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
     if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
     past_merge(r, s);
     if (s->seq) r->next_seq++;
-    history_record(r, s);
     d->origin = s->origin;
     d->origin_epoch = s->origin_epoch;
     d->count = s->count;
@@ -565,9 +678,28 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
     d->order = s->order;
     d->text = s->text;
     d->len = s->len;
+    chorus_room_history_add(r, d);
     return 1;
   }
   return 0;
+}
+
+/* Step over the numbers of messages delivered here as merge deliveries
+ * (chorus_room_merge_take) before their turn came. */
+static int merged_skip(chorus_room *r) {
+  int stepped = 0;
+  for (int again = 1; again;) {
+    again = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state == RS_DELIVERED && s->seq == r->next_seq && s->seq_view == r->ord_view &&
+          s->order >= CHORUS_ORDER_TOTAL) {
+        r->next_seq++;
+        again = stepped = 1;
+      }
+    }
+  }
+  return stepped;
 }
 
 int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d) {
@@ -575,16 +707,22 @@ int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d
   collect_stable(r);
   for (;;) {
     own_release_pending(r);
+    merged_skip(r);
     if (deliver_one(r, d)) return 1;
     if (!sequence_ready(r)) return 0;
   }
 }
 
-int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count) {
+int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count,
+                          uint32_t *epoch) {
   for (size_t k = 0; k < r->n; k++)
     if (r->held_reported[k] < r->held[k]) {
+      uint32_t c = ++r->held_reported[k];
+      int i = find_slot(r, k, c);
       *origin = k;
-      *count = ++r->held_reported[k];
+      *count = c;
+      if (i >= 0) *epoch = r->slots[i].origin_epoch;
+      else *epoch = c >= r->first[k] || !r->prev_epoch[k] ? r->epoch[k] : r->prev_epoch[k];
       return 1;
     }
   return 0;
@@ -622,7 +760,7 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
   if (e->slot <= -2) {
     const chorus_room_hist *h = &r->hist[-2 - e->slot];
     if (cap_bytes < CHORUS_ROOM_HISTORY_HDR_BYTES + h->len) return CHORUS_ERR_NOBUF;
-    buf[0] = CHORUS_ROOM_CTRL_HISTORY;
+    buf[0] = e->hist_type;
     buf[1] = h->origin;
     buf[2] = h->order;
     chorus_wire_put_u32(buf + 3, h->origin_epoch);
@@ -715,9 +853,15 @@ static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
     if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
-        r->flush_view_of[k] < r->view)
+        r->flush_view_of[k] < r->flush_view)
       return;
   flush_complete(r);
+}
+
+void chorus_room_flush_excuse(chorus_room *r, size_t rank) {
+  if (rank >= r->n || !r->flushing || !(r->flush_members & bit(rank))) return;
+  r->flush_members &= ~bit(rank);
+  flush_try_complete(r);
 }
 
 int chorus_room_remove(chorus_room *r, size_t rank) {
@@ -725,9 +869,12 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
+  r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
+  r->merge_hold = 0; /* a view change settles whatever a merge left */
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
     r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
@@ -735,7 +882,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     /* Held ones always: "stable" may count a number a flush then cleared. */
-    if (s->state == RS_FREE || s->state == RS_PENDING ||
+    if (s->state == RS_FREE || s->state == RS_PENDING || s->state == RS_DEAD ||
         (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]))
       continue;
     outbox_push(r, (int32_t)i, others(r));
@@ -762,33 +909,113 @@ static void join_state_push(chorus_room *r, size_t rank) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
     chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
   }
   chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
 }
 
-int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinator) {
-  if (rank >= r->n || rank == r->self || (r->alive & bit(rank)))
-    return CHORUS_ERR_INVAL;
-  if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
-    return CHORUS_ERR_QUEUE_FULL;
-  if (epoch > r->epoch[rank]) chorus_room_origin_restarted(r, rank, epoch);
-  r->alive |= bit(rank);
-  if (coordinator) {
-    for (size_t k = 0; k < r->hist_count; k++)
-      outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), bit(rank));
-    join_state_push(r, rank);
-  }
-  /* What it cannot get from the history or from new traffic. */
+uint32_t chorus_room_join_first(const chorus_room *r, size_t rank) {
+  if (rank >= r->n) return 1;
+  uint32_t c = r->delivered[rank];
+  while (find_slot(r, rank, c + 1) >= 0) c++;
+  return c + 1;
+}
+
+/* Queue for newcomer `rank` what it cannot get from the history or from new
+ * traffic (what is held here, or delivered and not stable), then
+ * FLUSH_DONE: these relays are all it would get from here in a flush of
+ * this view (members may stand at different views when they let it in),
+ * so it need not wait for them again. */
+static void join_relays(chorus_room *r, size_t rank) {
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
       outbox_push(r, (int32_t)i, bit(rank));
   }
+  uint8_t fd[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  chorus_wire_put_u32(fd + 1, r->view);
+  chorus_room_push_control(r, bit(rank), fd, sizeof fd);
+}
+
+
+/* JOINED: "rank `joiner` is in my view now" to the ranks in `to`. */
+static void joined_push(chorus_room *r, size_t joiner, uint32_t to) {
+  uint8_t c[CHORUS_ROOM_JOINED_BYTES] = {CHORUS_ROOM_CTRL_JOINED};
+  chorus_wire_put_u32(c + 1, r->view);
+  c[5] = (uint8_t)joiner;
+  chorus_room_push_control(r, to, c, sizeof c);
+}
+
+/* Coordinator: newcomers whose admission every other member has now
+ * acknowledged (JOINED) no longer need messages passed on from here. */
+static void join_acked(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++)
+    if ((r->join_pending & bit(k)) && !(r->join_wait[k] & r->alive))
+      r->join_pending &= ~bit(k);
+}
+
+int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
+                     int coordinator, uint32_t ack_to) {
+  if (rank >= r->n || rank == r->self || (r->alive & bit(rank)) || first == 0)
+    return CHORUS_ERR_INVAL;
+  if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
+    return CHORUS_ERR_QUEUE_FULL;
+  epoch_learn(r, rank, epoch, first); /* the coordinator's word */
+  /* Its reports start again from what the new incarnation holds, and what
+   * is stable now must be held by it too: it holds what was delivered here
+   * (as history, or skipped under the cut), the rest once it reports. */
+  for (size_t k = 0; k < r->n; k++) {
+    r->known_held[rank][k] = 0;
+    if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];
+  }
+  r->alive |= bit(rank);
   r->state_dirty |= bit(rank);
+  if (coordinator) {
+    for (size_t h = 0; h < r->hist_count; h++)
+      outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+    join_state_push(r, rank);
+    /* Until every other member has let it in, a message may still reach
+     * this node that its origin sent before: it is passed on (pass_on). */
+    r->join_wait[rank] = others(r) & ~bit(rank);
+    r->join_pending |= bit(rank);
+    join_acked(r);
+  } else {
+    joined_push(r, rank, bit(rank) | (ack_to & r->alive & ~bit(r->self)));
+  }
+  join_relays(r, rank);
+  return CHORUS_OK;
+}
+
+int chorus_room_join_resend(chorus_room *r, size_t rank) {
+  if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
+    return CHORUS_ERR_INVAL;
+  if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
+    return CHORUS_ERR_QUEUE_FULL;
+  for (size_t h = 0; h < r->hist_count; h++)
+    outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+  join_state_push(r, rank);
+  join_relays(r, rank);
   return CHORUS_OK;
 }
 
 static uint32_t max_u32(uint32_t a, uint32_t b) { return a > b ? a : b; }
+
+/* The joiner's own numbering, from the coordinator's cut: its previous
+ * incarnations' messages up to `delivered` are history, those up to
+ * first - 1 still to come, its own start at `first`. */
+static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
+                            uint32_t first) {
+  size_t k = r->self;
+  r->delivered[k] = max_u32(r->delivered[k], delivered);
+  r->held[k] = max_u32(r->held[k], r->delivered[k]);
+  r->held_reported[k] = max_u32(r->held_reported[k], r->delivered[k]);
+  r->past[k] = max_u32(r->past[k], r->delivered[k]);
+  if (epoch == r->epoch[k] && first != 0 && first != UINT32_MAX) {
+    r->first[k] = first;
+    r->sent = max_u32(r->sent, first - 1);
+  }
+}
 
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
@@ -803,27 +1030,38 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->seq_rank = m[17];
   r->alive = alive;
   r->flushing = 0;
+  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n;
   for (size_t k = 0; k < r->n; k++) {
-    if (k == r->self) continue;
-    r->delivered[k] = max_u32(r->delivered[k], chorus_wire_get_u32(m + 23 + 4 * k));
+    uint32_t epoch = chorus_wire_get_u32(ep + 4 * k), first = chorus_wire_get_u32(fi + 4 * k);
+    r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
+    if (k == r->self) {
+      join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
+      continue;
+    }
+    r->delivered[k] = max_u32(r->delivered[k], chorus_wire_get_u32(dv + 4 * k));
     r->held[k] = max_u32(r->held[k], r->delivered[k]);
     r->held_reported[k] = max_u32(r->held_reported[k], r->delivered[k]);
-    r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(m + 23 + 4 * (r->n + k)));
     r->past[k] = max_u32(r->past[k], r->delivered[k]);
+    if (first != 0) epoch_learn(r, k, epoch, first);
   }
   for (size_t i = 0; i < r->retain_max; i++) { /* now below the cut: done */
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD && s->origin != r->self && s->count <= r->delivered[s->origin] &&
-        s->refs == 0)
-      s->state = RS_FREE;
+    int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
+    if (s->state == RS_HELD && !own && s->count <= r->delivered[s->origin])
+      s->state = s->refs ? RS_DEAD : RS_FREE;
   }
+  kill_orphans(r, r->self);
+  r->gc_needed = 1;
+  r->awaiting_cut = 0;
+  r->cut_taken = 1;
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
   return CHORUS_OK;
 }
 
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d) {
-  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES || m[0] != CHORUS_ROOM_CTRL_HISTORY ||
+  if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES ||
+      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
       m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
       len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
     return CHORUS_ERR_BAD_FRAME;
@@ -838,20 +1076,12 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
   return CHORUS_OK;
 }
 
-void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch) {
-  if (rank >= r->n || rank == r->self) return;
-  r->epoch[rank] = epoch;
-  r->delivered[rank] = r->held[rank] = r->held_reported[rank] = 0;
-  r->stable[rank] = r->past[rank] = 0;
-  /* Dependencies on the old incarnation cannot be met any more. */
-  for (size_t i = 0; i < r->retain_max; i++) r->slots[i].vc[rank] = 0;
-  for (size_t m = 0; m < r->n; m++) r->known_held[m][rank] = 0;
-  for (size_t i = 0; i < r->retain_max; i++) {
-    chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_FREE && s->origin == rank && s->origin_epoch < epoch &&
-        s->refs == 0)
-      s->state = RS_FREE;
-  }
+void chorus_room_expect_cut(chorus_room *r) {
+  if (!r->cut_taken) r->awaiting_cut = 1;
+}
+
+void chorus_room_set_epoch(chorus_room *r, uint32_t epoch) {
+  r->epoch[r->self] = epoch;
 }
 
 void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
@@ -860,6 +1090,7 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
   out->sequencer = (uint32_t)chorus_room_sequencer(r);
   out->alive_mask = r->alive;
   out->discarded = r->discarded;
+  out->outbox_full = r->outbox_full;
   out->relayed = r->relayed;
   out->flushing = r->flushing;
   out->oldest_unstable_us = UINT64_MAX;
@@ -867,7 +1098,7 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD) out->holdback++;
     if (s->state == RS_DELIVERED) out->retained++;
-    if (s->state != RS_FREE && s->count > r->stable[s->origin]) {
+    if (slot_live(s) && s->count > r->stable[s->origin]) {
       out->stability_lag++;
       if (s->held_us < out->oldest_unstable_us) out->oldest_unstable_us = s->held_us;
     }
@@ -879,4 +1110,157 @@ int chorus_room_safe_waiting(const chorus_room *r) {
     if (r->slots[i].state == RS_HELD && r->slots[i].order == CHORUS_ORDER_SAFE)
       return 1;
   return 0;
+}
+
+/* ---- merging two views (docs/PROTOCOL.md, "Merging views") ------------ */
+
+/* The cut of chorus_room_merge's MERGE_STATE: JOIN_STATE's fields and the
+ * absorbed side's coordinator. */
+static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
+  c[0] = CHORUS_ROOM_CTRL_MERGE_STATE;
+  chorus_wire_put_u32(c + 1, r->view);
+  chorus_wire_put_u32(c + 5, r->ord_view);
+  chorus_wire_put_u32(c + 9, r->next_seq);
+  chorus_wire_put_u32(c + 13, r->seq_assigned);
+  c[17] = (uint8_t)r->seq_rank;
+  chorus_wire_put_u32(c + 18, r->alive);
+  c[22] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+  c[23 + 8 * r->n] = (uint8_t)y_coord;
+  chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
+}
+
+/* Messages the other side may lack: everything held, and what was
+ * delivered here but is not yet stable (a message the absorbed side's
+ * coordinator had not delivered when it sent its history). The absorbing
+ * sequencer numbers none of the other side's before that history is in
+ * (merge_hold), so those the history has are merged, the others ordered. */
+static void merge_relay(chorus_room *r, uint32_t to) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD || (s->state == RS_DELIVERED && s->count > r->stable[s->origin]))
+      outbox_push(r, (int32_t)i, to);
+  }
+}
+
+int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what,
+                      size_t y_coord) {
+  int send_only = (what & CHORUS_ROOM_MERGE_SEND_ONLY) != 0;
+  if (add == 0 || (add & bit(r->self)) || (add >> r->n) != 0 ||
+      (!send_only && (add & r->alive)))
+    return CHORUS_ERR_INVAL;
+  size_t need = r->retain_max + 2 + ((what & CHORUS_ROOM_MERGE_HIST) ? r->hist_max : 0);
+  if (r->ob_count + need > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  if (!send_only) {
+    /* This side's numbering goes on under the merged view's label. */
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_FREE && s->seq != 0 && s->seq_view >= r->ord_view) s->seq_view = view;
+    }
+    r->merge_from = r->ord_view;
+    if (!r->flushing) r->ord_view = view;
+    if (what & CHORUS_ROOM_MERGE_STATE) {
+      /* Every origin outside this side: frozen links may bring old copies
+       * of messages (relays of the other side's flushes) that its history
+       * orders. */
+      r->merge_hold = ((uint32_t)1 << r->n) - 1 - r->alive;
+      r->merge_ycoord = y_coord;
+    }
+    r->alive |= add;
+    r->view = view;
+    stable_lower(r);
+  }
+  if (what & CHORUS_ROOM_MERGE_HIST)
+    for (size_t k = 0; k < r->hist_count; k++) {
+      chorus_room_send *e =
+          outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), add);
+      if (e) e->hist_type = CHORUS_ROOM_CTRL_MERGE_HIST;
+    }
+  if (what & CHORUS_ROOM_MERGE_STATE) merge_state_push(r, add, y_coord);
+  if (what & CHORUS_ROOM_MERGE_DONE) {
+    uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_MERGE_DONE};
+    chorus_wire_put_u32(c + 1, r->view);
+    chorus_room_push_control(r, add, c, sizeof c);
+  }
+  if (!(what & CHORUS_ROOM_MERGE_NO_RELAY)) merge_relay(r, add);
+  r->state_dirty |= add;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_MERGE_DONE) return CHORUS_ERR_BAD_FRAME;
+  if (r->merge_hold && from == r->merge_ycoord) r->merge_hold = 0;
+  return CHORUS_OK;
+}
+
+int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
+                               uint32_t *added, size_t *y_coord) {
+  if (len != CHORUS_ROOM_MERGE_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_MERGE_STATE ||
+      m[17] >= r->n || m[22] != r->n || m[23 + 8 * r->n] >= r->n)
+    return CHORUS_ERR_BAD_FRAME;
+  uint32_t alive = chorus_wire_get_u32(m + 18);
+  if (!(alive & bit(r->self)) || (alive >> r->n) != 0 || !(alive & bit(m[17])))
+    return CHORUS_ERR_BAD_FRAME;
+  *added = alive & ~r->alive;
+  *y_coord = m[23 + 8 * r->n];
+  r->view = chorus_wire_get_u32(m + 1);
+  r->ord_view = chorus_wire_get_u32(m + 5);
+  r->next_seq = chorus_wire_get_u32(m + 9);
+  r->seq_assigned = chorus_wire_get_u32(m + 13);
+  r->seq_rank = m[17];
+  r->alive = alive;
+  r->flushing = 0;
+  memset(r->flush_view_of, 0, sizeof r->flush_view_of);
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
+    if (k == r->self || dl <= r->delivered[k]) continue;
+    r->merge_gaps += dl - r->delivered[k];
+    r->delivered[k] = dl;
+    r->held[k] = max_u32(r->held[k], dl);
+    r->held_reported[k] = max_u32(r->held_reported[k], dl);
+    r->past[k] = max_u32(r->past[k], dl);
+  }
+  r->merge_from = 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_FREE) continue;
+    s->seq = s->seq_view = 0; /* this side's numbering is over */
+    if (s->state != RS_HELD) continue;
+    if (s->origin != r->self && s->count <= r->delivered[s->origin] && s->refs == 0)
+      s->state = RS_FREE;
+  }
+  for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  stable_lower(r);
+  r->state_dirty |= *added;
+  return CHORUS_OK;
+}
+
+int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
+  size_t o = d->origin;
+  if (o >= r->n || d->origin_epoch < r->epoch[o]) return 0;
+  /* Our own, delivered by our side after we left its order (we merged
+   * first): delivered now like the others. */
+  if (o == r->self && d->origin_epoch != r->epoch[o]) return 0;
+  if (o != r->self) epoch_learn(r, o, d->origin_epoch, d->count);
+  if (d->count <= r->delivered[o]) return 0;
+  r->merge_gaps += d->count - r->delivered[o] - 1;
+  r->delivered[o] = d->count;
+  r->held[o] = max_u32(r->held[o], d->count);
+  r->held_reported[o] = max_u32(r->held_reported[o], d->count);
+  r->past[o] = max_u32(r->past[o], d->count);
+  for (size_t i = 0; i < r->retain_max; i++) { /* a copy held here is done */
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->origin != o || s->count > d->count) continue;
+    /* One numbered in the merged view keeps its number, to be stepped over
+     * (merged_skip): the others deliver it there, this member did now. */
+    int numbered = s->seq != 0 && s->seq_view == r->ord_view && s->seq >= r->next_seq;
+    s->state = s->refs || numbered ? RS_DELIVERED : RS_FREE;
+  }
+  held_advance(r, o);
+  chorus_room_history_add(r, d);
+  return 1;
 }

@@ -48,13 +48,45 @@
 #define CHORUS_ROOM_CTRL_VIEW 2
 #define CHORUS_ROOM_CTRL_LEAVE 3
 /*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
- *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4
- *     the coordinator's state at the moment it admitted the receiver
+ *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
+ *               n * epoch 4 | n * first 4
+ *     the coordinator's state at the moment it admitted the receiver; for
+ *     each rank the incarnation it knows and that incarnation's first count
  *   HISTORY     5 | origin 1 | order 1 | epoch 4 | count 4 | view 4 | seq 4 |
- *               text       one delivered message of the room's history */
+ *               text       one delivered message of the room's history
+ *   JOINED      6 | view 4 | joiner 1   (6 bytes; handled by the room)
+ *     the sender has let rank `joiner` into its view. To the joiner: what
+ *     follows waits for the coordinator's JOIN_STATE. To the coordinator
+ *     (from every other member): an acknowledgement; the coordinator takes
+ *     its cut once all have come, so the cut holds every message a member
+ *     sent before it let the joiner in
+ *
+ * A member's room numbering (count) continues across its incarnations: a
+ * restarted member's first message is numbered after the last one of its
+ * previous incarnation that the room kept (`first`, chosen by the
+ * coordinator that admits it). So vector clocks and stability vectors never
+ * mix two numberings, and an older incarnation's message numbered `first`
+ * or later can be told for what it is: one nobody can deliver (an orphan). */
 #define CHORUS_ROOM_CTRL_JOIN_STATE 4
 #define CHORUS_ROOM_CTRL_HISTORY 5
-#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 8 * (size_t)(n))
+#define CHORUS_ROOM_CTRL_JOINED 6
+#define CHORUS_ROOM_JOINED_BYTES 6
+#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 16 * (size_t)(n))
+/*   MERGE_STATE 7 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
+ *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
+ *               y_coord 1
+ *     the absorbing coordinator's state, to each member of the absorbed
+ *     side, with the rank of that side's coordinator (docs/PROTOCOL.md,
+ *     "Merging views")
+ *   MERGE_HIST  8 | the HISTORY fields: one message of the sending side's
+ *               history, delivered (marked merge) if the receiver lacks it
+ *   MERGE_DONE  9 | view 4: the absorbed side's coordinator has sent all of
+ *               its history (the absorbing sequencer numbers that side's
+ *               messages again) */
+#define CHORUS_ROOM_CTRL_MERGE_STATE 7
+#define CHORUS_ROOM_CTRL_MERGE_HIST 8
+#define CHORUS_ROOM_CTRL_MERGE_DONE 9
+#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (24 + 8 * (size_t)(n))
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
 #define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
@@ -70,6 +102,7 @@ typedef struct chorus_room_send {
   uint32_t mask;
   uint32_t view;
   uint8_t ctrl_len; /* slot < 0: the control message itself */
+  uint8_t hist_type; /* slot <= -2: HISTORY or MERGE_HIST */
   uint8_t ctrl[CHORUS_ROOM_CTRL_BYTES_MAX];
 } chorus_room_send;
 
@@ -88,7 +121,12 @@ typedef struct chorus_room {
   uint32_t view;             /* current view number */
   uint32_t ord_view;         /* view whose sequence numbers are delivered */
   uint32_t alive;            /* ranks in the view, bit per rank */
-  uint32_t epoch[CHORUS_MEMBERS_MAX];     /* known epoch per origin */
+  uint32_t epoch[CHORUS_MEMBERS_MAX];     /* newest known epoch per origin */
+  uint32_t prev_epoch[CHORUS_MEMBERS_MAX]; /* the one before it (counts below
+                                             `first`) */
+  uint32_t first[CHORUS_MEMBERS_MAX];     /* lowest count known of that epoch
+                                             (own rank: UINT32_MAX until a
+                                             JOIN_STATE sets it) */
   uint32_t delivered[CHORUS_MEMBERS_MAX]; /* messages delivered per origin */
   uint32_t held[CHORUS_MEMBERS_MAX];      /* contiguous messages held per origin */
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
@@ -105,6 +143,16 @@ typedef struct chorus_room {
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
+  uint32_t flush_view;                    /* the view whose FLUSH_DONEs it
+                                             waits for (a merge may raise
+                                             `view` meanwhile) */
+  int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
+                                             nothing is delivered live */
+  int cut_taken;                          /* a JOIN_STATE was adopted */
+  uint32_t join_pending;                  /* coordinator: newcomers (ranks)
+                                             still waiting for their cut */
+  uint32_t join_wait[CHORUS_MEMBERS_MAX]; /* ranks whose JOINED for that
+                                             newcomer has not come yet */
   uint32_t flush_members;                 /* survivors the flush waits for */
   uint32_t past[CHORUS_MEMBERS_MAX];      /* causal past: vector clock of
                                              everything delivered here */
@@ -117,6 +165,20 @@ typedef struct chorus_room {
   size_t ob_head, ob_count;
   uint64_t discarded;                     /* undeliverable after a flush */
   uint64_t relayed;                       /* messages relayed in flushes */
+  uint64_t outbox_full;                   /* sends lost: no outbox entry */
+  uint64_t merge_gaps;                    /* merge deliveries that skipped
+                                             messages (beyond the history) */
+  uint32_t merge_hold;                    /* absorbing sequencer: ranks outside
+                                             its side, whose messages it
+                                             numbers only after MERGE_DONE
+                                             (a copy that waited in a frozen
+                                             link may be in that side's
+                                             history, delivered there) */
+  size_t merge_ycoord;                    /* who sends that MERGE_DONE */
+  uint32_t merge_from;                    /* numbers labelled merge_from..
+                                             view-1 count as the view's: the
+                                             absorbing side's ordering goes on
+                                             under the merged view's label */
 } chorus_room;
 
 /*
@@ -142,7 +204,8 @@ void chorus_room_set_members(chorus_room *r, uint32_t ranks);
  * chorus_room_submit creates an own message of `order` with text[0..len)
  * (already validated) and schedules its sends. Stores its count in *count.
  * Errors: CHORUS_ERR_WINDOW_FULL when no slot or outbox entry is free (retry
- * once messages become stable).
+ * once messages become stable), or while an admitted newcomer waits for its
+ * JOIN_STATE (its numbering is not known yet).
  */
 int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
                        const uint8_t *text, size_t len, uint32_t epoch,
@@ -151,9 +214,10 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
 /* 1 if a received message can be taken now (a slot is free). */
 int chorus_room_can_accept(const chorus_room *r);
 
-/* 1 if room message m[0..len) can be taken now (see room.c: the last free
- * slots are kept for each origin's next message). */
-int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len);
+/* 1 if room message m[0..len), arrived from rank `from`, can be taken now
+ * (see room.c: the last free slots are kept for each origin's next message,
+ * and for each origin's own link up to its quota). */
+int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len);
 
 /*
  * chorus_room_on_message processes a room message m[0..len) that arrived
@@ -164,8 +228,8 @@ int chorus_room_wants(const chorus_room *r, const uint8_t *m, size_t len);
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
                            const uint8_t *m, size_t len);
 
-/* Process a control message from rank `from`. Returns 0 or
- * CHORUS_ERR_BAD_FRAME. */
+/* Process a FLUSH_DONE or JOINED control message from rank `from`.
+ * Returns 0 or CHORUS_ERR_BAD_FRAME. */
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len);
 
@@ -182,9 +246,11 @@ int chorus_room_deliver(chorus_room *r, uint64_t now_us, chorus_room_delivery *d
 
 /*
  * chorus_room_held_next reports one message newly held (received with its
- * order, so counted in stability): sets *origin and *count, returns 1, or 0.
+ * order, so counted in stability): sets *origin, *count and the origin's
+ * incarnation that sent it, *epoch; returns 1, or 0.
  */
-int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count);
+int chorus_room_held_next(chorus_room *r, size_t *origin, uint32_t *count,
+                          uint32_t *epoch);
 
 /* Pending sends, oldest first: peek entry i, encode it, and after queueing
  * it to some members clear them with chorus_room_sent(); finally drop the
@@ -216,20 +282,55 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
 int chorus_room_remove(chorus_room *r, size_t rank);
 
 /*
- * chorus_room_join admits rank `rank` (incarnation `epoch`) to the view.
- * Every member relays to it what it holds and is not yet stable; the
- * coordinator (`coordinator` = 1) first sends it the history and its own
- * state (JOIN_STATE), so the newcomer delivers the history, then continues
- * in the room's order from the coordinator's cut. The sequencer stays.
+ * chorus_room_flush_excuse: the flush under way completes without rank
+ * `rank`'s FLUSH_DONE: a newcomer whose cut never came (its admitter
+ * crashed) holds no state of its own and numbers its views apart, and the
+ * next coordinator's cut, sent once the flush is over, settles it.
+ */
+void chorus_room_flush_excuse(chorus_room *r, size_t rank);
+
+/*
+ * chorus_room_join_first: the count a newcomer of rank `rank` numbers its
+ * first message with: one past the contiguous run of that rank's messages
+ * here (delivered, or held). Called by the coordinator once the flush that
+ * removed the rank's previous incarnation has completed here, when every
+ * survivor holds the same run.
+ */
+uint32_t chorus_room_join_first(const chorus_room *r, size_t rank);
+
+/*
+ * chorus_room_join admits rank `rank` (incarnation `epoch`, numbering from
+ * `first`, see chorus_room_join_first) to the view. Messages of its older
+ * incarnations numbered `first` or later are discarded (orphans). Every
+ * member relays to it what it holds and is not yet stable; the coordinator
+ * (`coordinator` = 1) sends it JOINED, then, once every other member has
+ * acknowledged the admission with JOINED, the history and its own state
+ * (JOIN_STATE); any other member sends JOINED to it and to the ranks in
+ * `ack_to` (the coordinator) first. So the newcomer delivers the history,
+ * then continues in the room's order from the coordinator's cut. The
+ * sequencer stays.
  * Errors: CHORUS_ERR_INVAL (self or already in the view),
  * CHORUS_ERR_QUEUE_FULL (no outbox room; retry after polling).
  */
-int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, int coordinator);
+int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first,
+                     int coordinator, uint32_t ack_to);
+
+/*
+ * chorus_room_join_resend: the coordinator sends newcomer `rank`, already
+ * in the view, the history, its cut and its relays again, as
+ * chorus_room_join does: the coordinator that admitted it crashed, maybe
+ * before its cut left (the newcomer takes the first cut that reaches it and
+ * skips history it delivered).
+ * Errors: CHORUS_ERR_INVAL (self or not in the view), CHORUS_ERR_QUEUE_FULL
+ * (no outbox room; retry later).
+ */
+int chorus_room_join_resend(chorus_room *r, size_t rank);
 
 /*
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a
- * newcomer's: it adopts the view, members and sequencer, and skips ahead to
- * the coordinator's delivered counts (its own messages are untouched).
+ * newcomer's: it adopts the view, members and sequencer, skips ahead to the
+ * coordinator's delivered counts, and numbers its own messages from the
+ * first count the coordinator chose. Live delivery starts here.
  * Returns 0 or CHORUS_ERR_BAD_FRAME.
  */
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len);
@@ -241,8 +342,67 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len);
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d);
 
-/* An origin restarted with a newer epoch: forget its old numbering. */
-void chorus_room_origin_restarted(chorus_room *r, size_t rank, uint32_t epoch);
+/* chorus_room_history_add records delivered message *d (text copied) in the
+ * history kept for newcomers: every live delivery is recorded by the room
+ * itself; the caller adds the history it delivered after joining, so that
+ * it can pass the room's history on in turn. */
+void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d);
+
+/* This member joins a room already running (a member told it so): nothing
+ * is delivered live, nor sent, until the coordinator's JOIN_STATE. */
+void chorus_room_expect_cut(chorus_room *r);
+
+/* Set this member's own incarnation (before any other call). */
+void chorus_room_set_epoch(chorus_room *r, uint32_t epoch);
+
+/* What chorus_room_merge sends to the ranks it adds, besides the relays. */
+#define CHORUS_ROOM_MERGE_HIST 1  /* the whole history, as MERGE_HIST */
+#define CHORUS_ROOM_MERGE_STATE 2 /* then MERGE_STATE naming y_coord */
+#define CHORUS_ROOM_MERGE_DONE 8  /* after the history, MERGE_DONE */
+#define CHORUS_ROOM_MERGE_NO_RELAY 16 /* no relays */
+#define CHORUS_ROOM_MERGE_SEND_ONLY 4 /* `add` are members already (the
+                                         absorbed side, after MERGE_STATE):
+                                         only send; `view` is ignored */
+
+/*
+ * chorus_room_merge adds the ranks in `add` (the other side of a healed
+ * partition, none of them in the view) and makes `view` the view number.
+ * It queues for them, in this order: with CHORUS_ROOM_MERGE_HIST every
+ * history entry as MERGE_HIST, with CHORUS_ROOM_MERGE_STATE this member's
+ * cut as MERGE_STATE (naming `y_coord`), then a relay of every message held
+ * here or not yet stable. Returns 0, or CHORUS_ERR_INVAL (add empty, holds
+ * self or a member of the view), CHORUS_ERR_QUEUE_FULL (no outbox room for
+ * all of it: nothing was changed, retry later).
+ */
+int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what,
+                      size_t y_coord);
+
+/* MERGE_DONE m[0..len) from rank `from`: the absorbing sequencer numbers
+ * the absorbed side's messages again. Returns 0 or CHORUS_ERR_BAD_FRAME. */
+int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, size_t len);
+
+/*
+ * chorus_room_on_merge_state adopts the absorbing coordinator's cut
+ * m[0..len) at a member of the absorbed side: its view, members and
+ * sequencer, and its delivered counts where they are ahead (what the
+ * MERGE_HIST entries before it did not fill was beyond the history: counted
+ * in merge_gaps). Held messages lose the numbers of this side's old
+ * ordering (the new sequencer numbers them). Stores the ranks it added in
+ * *added and the absorbed side's coordinator in *y_coord. Returns 0 or
+ * CHORUS_ERR_BAD_FRAME.
+ */
+int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
+                               uint32_t *added, size_t *y_coord);
+
+/*
+ * chorus_room_merge_take decides whether the MERGE_HIST entry *d is
+ * delivered here: 1 if it is the other side's message this member lacks (its
+ * origin's counts advance to it, it enters the history, a copy held here is
+ * dropped), 0 if this member has it already or knows a newer incarnation
+ * of its origin (its own messages too: its side may have delivered one it
+ * had not when it took the merged view's order).
+ */
+int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d);
 
 /* Counters for /stats. */
 typedef struct chorus_room_stats {
@@ -251,7 +411,7 @@ typedef struct chorus_room_stats {
   uint32_t retained;      /* delivered, not yet stable */
   uint32_t stability_lag; /* messages delivered here, not yet stable */
   uint64_t oldest_unstable_us; /* held_us of the oldest unstable message */
-  uint64_t discarded, relayed;
+  uint64_t discarded, relayed, outbox_full;
   int flushing;
 } chorus_room_stats;
 

@@ -39,7 +39,7 @@ int chorus_wire_header_encode(uint8_t *buf, size_t cap_bytes,
   buf[0] = 'C';
   buf[1] = 'H';
   buf[2] = CHORUS_WIRE_VERSION;
-  buf[3] = 0;
+  buf[3] = h->flags & CHORUS_WIRE_HDR_FLAGS;
   chorus_wire_put_u32(buf + 4, h->src_id);
   chorus_wire_put_u32(buf + 8, h->src_epoch);
   chorus_wire_put_u32(buf + 12, h->dst_epoch);
@@ -109,6 +109,29 @@ int chorus_wire_member_encode(uint8_t *buf, size_t cap_bytes, uint8_t type,
   return CHORUS_WIRE_MEMBER_BYTES;
 }
 
+int chorus_wire_beacon_encode(uint8_t *buf, size_t cap_bytes,
+                              const chorus_wire_beacon *b) {
+  if (cap_bytes < CHORUS_WIRE_BEACON_BYTES) return CHORUS_ERR_NOBUF;
+  buf[0] = CHORUS_FRAME_BEACON;
+  buf[1] = b->coord;
+  chorus_wire_put_u32(buf + 2, b->view);
+  chorus_wire_put_u32(buf + 6, b->ranks);
+  buf[10] = b->low;
+  return CHORUS_WIRE_BEACON_BYTES;
+}
+
+static int beacon_decode(const uint8_t *buf, size_t len, chorus_wire_beacon *b) {
+  if (len < CHORUS_WIRE_BEACON_BYTES) return CHORUS_ERR_TRUNCATED;
+  b->coord = buf[1];
+  b->view = chorus_wire_get_u32(buf + 2);
+  b->ranks = chorus_wire_get_u32(buf + 6);
+  b->low = buf[10];
+  if (b->coord >= CHORUS_WIRE_STATE_MEMBERS_MAX || b->low > b->coord ||
+      (b->ranks >> CHORUS_WIRE_STATE_MEMBERS_MAX) != 0 || !(b->ranks & (1u << b->coord)))
+    return CHORUS_ERR_BAD_FRAME;
+  return CHORUS_WIRE_BEACON_BYTES;
+}
+
 int chorus_wire_header_decode(const uint8_t *buf, size_t len,
                               chorus_wire_header *h) {
   if (len > CHORUS_DATAGRAM_BYTES_MAX) return CHORUS_ERR_TOO_BIG;
@@ -117,7 +140,8 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
   if (len < 3) return CHORUS_ERR_TRUNCATED;
   if (buf[2] != CHORUS_WIRE_VERSION) return CHORUS_ERR_BAD_VERSION;
   if (len < CHORUS_WIRE_HEADER_BYTES) return CHORUS_ERR_TRUNCATED;
-  if (buf[3] != 0) return CHORUS_ERR_BAD_FRAME;
+  if (buf[3] & ~CHORUS_WIRE_HDR_FLAGS) return CHORUS_ERR_BAD_FRAME;
+  h->flags = buf[3];
   h->src_id = chorus_wire_get_u32(buf + 4);
   h->src_epoch = chorus_wire_get_u32(buf + 8);
   h->dst_epoch = chorus_wire_get_u32(buf + 12);
@@ -208,6 +232,9 @@ int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
     f->u.member.id = chorus_wire_get_u32(buf + 1);
     f->u.member.incarnation = chorus_wire_get_u32(buf + 5);
     return CHORUS_WIRE_MEMBER_BYTES;
+  case CHORUS_FRAME_BEACON:
+    f->type = CHORUS_FRAME_BEACON;
+    return beacon_decode(buf, len, &f->u.beacon);
   default:
     return CHORUS_ERR_BAD_FRAME;
   }

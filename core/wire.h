@@ -8,7 +8,14 @@
  *   header (16 bytes)
  *     0  magic     2  'C' 'H'
  *     2  version   1  1
- *     3  flags     1  0 (reserved; non-zero is rejected)
+ *     3  flags     1  bit0 UNADMITTED: the sender has seen this incarnation
+ *                      of the receiver but not let it into its view (it
+ *                      restarted, or was removed): the receiver waits for
+ *                      the coordinator's JOIN_STATE before it delivers or
+ *                      changes views; bit1 JOINING: the sender was told so
+ *                      and still waits for that JOIN_STATE (a coordinator
+ *                      that admitted it may have crashed before sending
+ *                      it); other bits reserved, non-zero rejected
  *     4  src_id    4  FNV-1a 32 of the sender's name
  *     8  src_epoch 4  sender's incarnation (never 0)
  *    12  dst_epoch 4  receiver's incarnation as the sender knows it, 0 if unknown
@@ -33,7 +40,8 @@
  *
  *   PROBE (0x05), VOUCH (0x06), SUSPECT (0x07), ALIVE (0x08), 9 bytes each:
  *     type 1 | member id 4 | incarnation 4   (failure detector, fd.h;
- *     unreliable; incarnation is 0 in PROBE and VOUCH)
+ *     unreliable; incarnation is 0 in PROBE, and in VOUCH it is the age in
+ *     ms of the voucher's last datagram from the member)
  *
  * DATA kind: 0 room message, 1 private message, 2 room control message.
  * Message payloads (room header, control) are defined in room.h.
@@ -75,17 +83,30 @@ enum chorus_frame_type {
   CHORUS_FRAME_VOUCH = 0x06,
   CHORUS_FRAME_SUSPECT = 0x07,
   CHORUS_FRAME_ALIVE = 0x08,
+  CHORUS_FRAME_BEACON = 0x09,
 };
+
+/* BEACON: type | coord 1 | view 4 | ranks 4 | low 1 (docs/PROTOCOL.md,
+ * "Merging views"): sent to members this node removed, so a healed
+ * partition is noticed, naming the sender's view, its members by rank, the
+ * rank of its coordinator and the lowest coordinator rank it knows of (its
+ * own, or another side's that beaconed it lately). */
+#define CHORUS_WIRE_BEACON_BYTES 11
 
 #define CHORUS_WIRE_MEMBER_BYTES 9
 
 #define CHORUS_DATA_FIRST 0x01
 #define CHORUS_DATA_LAST 0x02
 
+#define CHORUS_WIRE_HDR_UNADMITTED 0x01
+#define CHORUS_WIRE_HDR_JOINING 0x02
+#define CHORUS_WIRE_HDR_FLAGS (CHORUS_WIRE_HDR_UNADMITTED | CHORUS_WIRE_HDR_JOINING)
+
 typedef struct chorus_wire_header {
   uint32_t src_id;
   uint32_t src_epoch;
   uint32_t dst_epoch;
+  uint8_t flags; /* CHORUS_WIRE_HDR_UNADMITTED, _JOINING, or 0 */
 } chorus_wire_header;
 
 typedef struct chorus_wire_data {
@@ -122,6 +143,14 @@ typedef struct chorus_wire_member {
   uint32_t id, incarnation;
 } chorus_wire_member;
 
+/* BEACON: the sender's side of a partition. */
+typedef struct chorus_wire_beacon {
+  uint8_t coord;  /* rank of the sender's coordinator */
+  uint32_t view;  /* the sender's view number */
+  uint32_t ranks; /* its members, bit per rank */
+  uint8_t low;    /* lowest coordinator rank it knows of, <= coord */
+} chorus_wire_beacon;
+
 typedef struct chorus_wire_frame {
   enum chorus_frame_type type;
   union {
@@ -129,6 +158,7 @@ typedef struct chorus_wire_frame {
     chorus_wire_ack ack;
     chorus_wire_state state;
     chorus_wire_member member;
+    chorus_wire_beacon beacon;
   } u;
 } chorus_wire_frame;
 
@@ -158,6 +188,8 @@ int chorus_wire_hello_encode(uint8_t *buf, size_t cap_bytes);
 /* `type` must be PROBE, VOUCH, SUSPECT or ALIVE (else CHORUS_ERR_INVAL). */
 int chorus_wire_member_encode(uint8_t *buf, size_t cap_bytes, uint8_t type,
                               const chorus_wire_member *m);
+int chorus_wire_beacon_encode(uint8_t *buf, size_t cap_bytes,
+                              const chorus_wire_beacon *b);
 /* Also CHORUS_ERR_INVAL if n exceeds CHORUS_WIRE_STATE_MEMBERS_MAX. */
 int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
                              const chorus_wire_state *st);
@@ -166,7 +198,7 @@ int chorus_wire_state_encode(uint8_t *buf, size_t cap_bytes,
  * chorus_wire_header_decode parses the header at buf[0..len).
  * Returns CHORUS_WIRE_HEADER_BYTES, or CHORUS_ERR_TOO_BIG (len > 1200),
  * CHORUS_ERR_TRUNCATED, CHORUS_ERR_BAD_MAGIC, CHORUS_ERR_BAD_VERSION,
- * CHORUS_ERR_BAD_FRAME (reserved flags set or src_epoch 0).
+ * CHORUS_ERR_BAD_FRAME (reserved flag bits set or src_epoch 0).
  * Magic is checked before version so foreign traffic is told apart from a
  * chorus of another version.
  */
@@ -179,7 +211,10 @@ int chorus_wire_header_decode(const uint8_t *buf, size_t len,
  * CHORUS_ERR_BAD_FRAME (unknown type, bad flags, kind or order out of range,
  * fragment longer than the message or than CHORUS_WIRE_FRAG_BYTES_MAX,
  * message longer than 65536, empty fragment, SACK ranges out of order,
- * empty or not above cum, STATE with n = 0 or n > 10, stable above held). DATA fragments point into buf.
+ * empty or not above cum, STATE with n = 0 or n > 10, stable above held,
+ * BEACON with coord >= 10, ranks beyond 10 bits or without coord, or low
+ * above coord).
+ * DATA fragments point into buf.
  */
 int chorus_wire_frame_decode(const uint8_t *buf, size_t len,
                              chorus_wire_frame *f);

@@ -43,7 +43,9 @@ struct chorus_loop {
   void *ctx;
   uint8_t *out_buf; /* chorus_peer_poll buffer */
   size_t out_cap;
-  uint8_t *rx_buf;  /* CHORUS_LOOP_RX_BYTES */
+  uint8_t *rx_mem;  /* CHORUS_LOOP_RECV_BATCH slots of CHORUS_LOOP_RX_SLOT_BYTES */
+  chorus_udp_msg rx[CHORUS_LOOP_RECV_BATCH]; /* data points into rx_mem */
+  int head_held;    /* the head command waits for window space */
   chorus_loop_counters cnt;
   uint64_t deadline_us;
 
@@ -56,6 +58,8 @@ struct chorus_loop {
   size_t queue_max, head, count;
   size_t pending_frames;   /* published by the loop after each iteration */
   uint64_t queue_full;     /* refused submissions */
+  int sleeping;            /* the loop is in (or about to enter) poll() */
+  int wake_sent;           /* a wake-up byte is in the pipe */
   int stopping, started, joined;
   pthread_t thread;
 };
@@ -125,12 +129,14 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
 static int loop_alloc(chorus_loop *l, size_t queue_max) {
   l->out_cap = chorus_peer_poll_bytes_min(l->peer);
   l->out_buf = malloc(l->out_cap);
-  l->rx_buf = malloc(CHORUS_LOOP_RX_BYTES);
+  l->rx_mem = malloc((size_t)CHORUS_LOOP_RECV_BATCH * CHORUS_LOOP_RX_SLOT_BYTES);
   l->queue = calloc(queue_max, sizeof *l->queue);
   /* A slot holds a message or a member name. */
   l->slot_bytes = l->msg_bytes_max > CHORUS_NAME_BYTES_MAX ? l->msg_bytes_max : CHORUS_NAME_BYTES_MAX;
   l->arena = malloc(queue_max * l->slot_bytes);
-  if (!l->out_buf || !l->rx_buf || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
+  if (!l->out_buf || !l->rx_mem || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
+  for (size_t i = 0; i < CHORUS_LOOP_RECV_BATCH; i++)
+    l->rx[i].data = l->rx_mem + i * CHORUS_LOOP_RX_SLOT_BYTES;
   for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->slot_bytes;
   l->queue_max = queue_max;
   return CHORUS_OK;
@@ -140,7 +146,7 @@ static void loop_release(chorus_loop *l) {
   chorus_peer_free(l->peer);
   chorus_udp_fault_free(l->tx);
   free(l->out_buf);
-  free(l->rx_buf);
+  free(l->rx_mem);
   free(l->queue);
   free(l->arena);
   if (l->wake_rd >= 0) close(l->wake_rd);
@@ -225,6 +231,7 @@ static int loop_event_of(chorus_loop *l, const chorus_output *o, chorus_loop_eve
       ev->view = o->view;
       ev->seq = o->seq;
       ev->history = o->history;
+      ev->merge = o->merge;
       return 1;
     case CHORUS_OUT_PEER_UP: ev->kind = CHORUS_LOOP_EV_PEER_UP; return 1;
     case CHORUS_OUT_PEER_RESTARTED:
@@ -405,27 +412,28 @@ static size_t loop_pending_frames(chorus_loop *l) {
 }
 
 /*
- * Execute queued commands in order. The head slot is read without the lock:
- * submitters only write free slots, and only this thread frees the head.
+ * Execute the queued commands in order, then drain the core once (several
+ * messages can then share a datagram). The slots are read without the
+ * lock: submitters only write free slots, and only this thread frees them.
+ * The frames the commands queued are published together with the commands'
+ * removal, so chorus_loop_flush never sees neither.
  */
 static void loop_commands(chorus_loop *l, uint64_t now_us) {
-  for (;;) {
-    pthread_mutex_lock(&l->mu);
-    int empty = l->count == 0 || l->stopping;
-    loop_cmd *c = &l->queue[l->head];
-    pthread_mutex_unlock(&l->mu);
-    if (empty || !loop_exec(l, c, now_us)) return;
-    loop_drain(l, now_us);
-    /* Publish the frames this command queued together with its removal, so
-     * chorus_loop_flush never sees neither the command nor its frames. */
-    size_t pending = loop_pending_frames(l);
-    pthread_mutex_lock(&l->mu);
-    l->pending_frames = pending;
-    l->head = (l->head + 1) % l->queue_max;
-    l->count--;
-    pthread_cond_broadcast(&l->space);
-    pthread_mutex_unlock(&l->mu);
-  }
+  pthread_mutex_lock(&l->mu);
+  size_t n = l->stopping ? 0 : l->count, head = l->head;
+  pthread_mutex_unlock(&l->mu);
+  size_t done = 0;
+  while (done < n && loop_exec(l, &l->queue[(head + done) % l->queue_max], now_us)) done++;
+  l->head_held = done < n;
+  if (done == 0) return;
+  loop_drain(l, now_us);
+  size_t pending = loop_pending_frames(l);
+  pthread_mutex_lock(&l->mu);
+  l->pending_frames = pending;
+  l->head = (l->head + done) % l->queue_max;
+  l->count -= done;
+  pthread_cond_broadcast(&l->space);
+  pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- the thread -------------------------------------------------------- */
@@ -441,23 +449,36 @@ static void loop_stranger(chorus_loop *l, uint64_t now_us) {
   loop_emit(l, &ev);
 }
 
-static void loop_recv(chorus_loop *l) {
-  for (int i = 0; i < CHORUS_LOOP_RECV_BATCH; i++) {
-    size_t len = 0;
-    int rc = chorus_udp_recv(l->fd, l->rx_buf, CHORUS_LOOP_RX_BYTES, &len, NULL);
-    if (rc == CHORUS_UDP_WOULD_BLOCK) return;
-    if (rc != CHORUS_UDP_OK) {
-      l->cnt.rx_errors++;
-      return;
-    }
-    uint64_t now_us = chorus_clock_now_us();
-    l->last_rx_us = now_us;
-    l->cnt.rx_datagrams++;
-    rc = chorus_peer_recv(l->peer, now_us, l->rx_buf, len);
+/* The core takes at most one event per datagram into its event ring
+ * (CHORUS_EVENTS_MAX entries) and the ring is empty when a batch starts, so
+ * a whole batch fits before the next drain. */
+_Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_EVENTS_MAX, "a batch must fit the event ring");
+_Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_UDP_BATCH_MAX, "one receive call per batch");
+
+/* One receive call: feed every datagram, then drain. 1 if the batch was
+ * full (more may be waiting). */
+static int loop_recv_batch(chorus_loop *l) {
+  size_t got = 0;
+  int rc = chorus_udp_recv_batch(l->fd, l->rx, CHORUS_LOOP_RECV_BATCH, CHORUS_LOOP_RX_SLOT_BYTES,
+                                 &got);
+  if (rc == CHORUS_UDP_ERR_SYS) l->cnt.rx_errors++;
+  if (got == 0) return 0;
+  uint64_t now_us = chorus_clock_now_us();
+  l->last_rx_us = now_us;
+  l->cnt.rx_batches++;
+  l->cnt.rx_datagrams += got;
+  for (size_t i = 0; i < got; i++) {
+    rc = chorus_peer_recv(l->peer, now_us, l->rx[i].data, l->rx[i].len_bytes);
     if (rc != CHORUS_OK) l->cnt.rx_rejected++;
     if (rc == CHORUS_ERR_UNKNOWN_SENDER) loop_stranger(l, now_us);
-    /* Drain after each datagram so the core's bounded output queue never fills. */
-    loop_drain(l, now_us);
+  }
+  loop_drain(l, now_us);
+  return got == CHORUS_LOOP_RECV_BATCH;
+}
+
+/* Read what is pending, a bounded number of batches. */
+static void loop_recv(chorus_loop *l) {
+  for (int i = 0; i < CHORUS_LOOP_RECV_CALLS && loop_recv_batch(l); i++) {
   }
 }
 
@@ -467,23 +488,39 @@ static void loop_drain_wake(chorus_loop *l) {
   }
 }
 
-/* Publish progress for chorus_loop_flush; returns 1 if stop was asked. */
-static int loop_publish(chorus_loop *l) {
+/* Publish progress for chorus_loop_flush and announce the coming sleep to
+ * submitters (they then write the wake-up pipe). *busy is set when
+ * commands that can run wait: the loop must not sleep then. Returns 1 if
+ * stop was asked. */
+static int loop_publish(chorus_loop *l, int *busy) {
   size_t pending = loop_pending_frames(l);
   pthread_mutex_lock(&l->mu);
   l->pending_frames = pending;
   int stop = l->stopping;
+  *busy = l->count > 0 && !l->head_held && !stop;
+  l->sleeping = !*busy;
   pthread_cond_broadcast(&l->progress);
   pthread_mutex_unlock(&l->mu);
   return stop;
 }
 
+/* Awake: submitters need not write the pipe until the next sleep. */
+static void loop_awake(chorus_loop *l) {
+  pthread_mutex_lock(&l->mu);
+  l->sleeping = 0;
+  l->wake_sent = 0;
+  pthread_mutex_unlock(&l->mu);
+}
+
 static uint64_t loop_min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* Sleep in poll() until `due_us` or activity; returns socket readability. */
-static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us) {
+/* Sleep in poll() until `due_us` or activity (not at all when busy);
+ * returns socket readability. */
+static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us, int busy) {
   int timeout_ms = -1;
-  if (due_us != UINT64_MAX) {
+  if (busy) {
+    timeout_ms = 0;
+  } else if (due_us != UINT64_MAX) {
     uint64_t wait_us = due_us > now_us ? due_us - now_us : 0;
     /* Round up: waking early would spin until the deadline. */
     uint64_t ms = (wait_us + 999) / 1000;
@@ -491,6 +528,7 @@ static int loop_wait(chorus_loop *l, uint64_t now_us, uint64_t due_us) {
   }
   struct pollfd fds[2] = {{l->fd, POLLIN, 0}, {l->wake_rd, POLLIN, 0}};
   int n = poll(fds, 2, timeout_ms);
+  loop_awake(l);
   if (n < 0) {
     if (errno != EINTR) l->cnt.poll_errors++;
     return 0;
@@ -514,24 +552,26 @@ static void *loop_main(void *arg) {
   uint64_t stop_us = UINT64_MAX, leave_us = UINT64_MAX;
   for (;;) {
     uint64_t now = chorus_clock_now_us();
+    int busy = 0;
     loop_drain(l, now);
+    /* Everything due leaves in one batch before the loop may sleep. */
+    chorus_udp_fault_flush(l->tx, l->fd, now);
     l->deadline_us = chorus_peer_deadline(l->peer);
-    if (loop_publish(l) && stop_us == UINT64_MAX) stop_us = now;
+    if (loop_publish(l, &busy) && stop_us == UINT64_MAX) stop_us = now;
     if (stop_us != UINT64_MAX) leave_us = loop_leave_at(l, stop_us);
     if (now >= leave_us) break;
     l->cnt.wakeups++;
     uint64_t due = loop_min(loop_min(l->deadline_us, chorus_udp_fault_deadline(l->tx)), leave_us);
-    int readable = loop_wait(l, now, due);
-    now = chorus_clock_now_us();
+    int readable = loop_wait(l, now, due, busy);
     if (readable) loop_recv(l);
-    loop_commands(l, now);
+    loop_commands(l, chorus_clock_now_us());
     now = chorus_clock_now_us();
     if (now >= l->deadline_us) {
       l->cnt.ticks++;
       chorus_peer_tick(l->peer, now);
     }
-    chorus_udp_fault_flush(l->tx, l->fd, now);
   }
+  chorus_udp_fault_flush(l->tx, l->fd, chorus_clock_now_us());
   return NULL;
 }
 
@@ -578,8 +618,12 @@ static int loop_enqueue(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t m
     if (addr) c->addr = *addr;
     l->count++;
   }
+  /* Only a sleeping loop needs the pipe; a running one sees the command
+   * before it sleeps (loop_publish, under this lock). */
+  int wake = rc == CHORUS_OK && l->sleeping && !l->wake_sent;
+  if (wake) l->wake_sent = 1;
   pthread_mutex_unlock(&l->mu);
-  if (rc == CHORUS_OK) loop_wake(l);
+  if (wake) loop_wake(l);
   return rc;
 }
 

@@ -7,7 +7,14 @@
  * the fault path's next held datagram, then feeds datagrams
  * (chorus_peer_recv), timers (chorus_peer_tick) and user commands, and
  * drains chorus_peer_poll: DATAGRAM goes to the member's address, everything
- * else becomes a chorus_loop_event for the caller's callback. The loop also
+ * else becomes a chorus_loop_event for the caller's callback.
+ *
+ * Work is batched to save system calls and wake-ups: datagrams are read
+ * CHORUS_LOOP_RECV_BATCH at a time (recvmmsg where available) and all fed
+ * to the core before its output is drained; every queued command runs
+ * before the drain; outgoing datagrams collect in the fault path's batch
+ * and leave in one call (sendmmsg where available) before the loop sleeps.
+ * A submission writes to the wake-up pipe only when the loop sleeps. The loop also
  * remembers why and in which view each member left the view, for /who and
  * for the error of a private message to a removed member.
  *
@@ -31,10 +38,16 @@
 
 #define CHORUS_LOOP_QUEUE_DEFAULT 64  /* pending user commands */
 #define CHORUS_LOOP_QUEUE_MAX 4096
-#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams read per wake-up */
-#define CHORUS_LOOP_RX_BYTES 65536    /* receive buffer: larger than any valid
-                                         datagram, so oversized ones reach the
-                                         core and are counted, not cut */
+#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams per receive call; at most
+                                         CHORUS_UDP_BATCH_MAX and
+                                         CHORUS_EVENTS_MAX (see loop.c) */
+#define CHORUS_LOOP_RECV_CALLS 4      /* receive calls per wake-up at most, so
+                                         commands and timers are not starved */
+#define CHORUS_LOOP_RX_SLOT_BYTES (CHORUS_DATAGRAM_BYTES_MAX + 1)
+                                      /* per received datagram: one byte more
+                                         than any valid one, so an oversized
+                                         datagram, cut here, still reaches the
+                                         core too long and is counted */
 #define CHORUS_LOOP_LINGER_US_DEFAULT 300000 /* after stop: quiet time */
 #define CHORUS_LOOP_LINGER_MAX_US_DEFAULT 2000000 /* after stop: at most */
 #define CHORUS_LOOP_STRANGER_US 200000 /* STRANGER events at most this often */
@@ -90,6 +103,7 @@ typedef struct chorus_loop_member_state {
 /* The loop's own counters (everything the core does not count). */
 typedef struct chorus_loop_counters {
   uint64_t rx_datagrams;  /* read from the socket */
+  uint64_t rx_batches;    /* receive calls that returned datagrams */
   uint64_t rx_rejected;   /* of which the core refused (reason in peer stats) */
   uint64_t rx_errors;     /* recvfrom failures */
   uint64_t poll_errors;   /* poll() failures other than EINTR */
@@ -143,6 +157,8 @@ typedef struct chorus_loop_event {
   int history;         /* DELIVER room: 1 for history caught up from the
                           others after joining (sent before this node was
                           admitted) */
+  int merge;           /* DELIVER room: 1 for a message the other side of a
+                          healed partition sent while apart */
   const uint8_t *text; /* DELIVER, SENT, ERROR: the message text */
   size_t text_len;     /* bytes at text */
   int err;             /* ERROR, LEAVING: the chorus_err code */

@@ -1,3 +1,9 @@
+/* recvmmsg and sendmmsg are GNU extensions on Linux (glibc and musl
+ * declare them with _GNU_SOURCE). Elsewhere the POSIX loops below serve. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
 #include "udp.h"
 
 #include <errno.h>
@@ -197,6 +203,12 @@ int chorus_udp_local(int fd, chorus_udp_addr *out) {
   return CHORUS_UDP_OK;
 }
 
+/* errno of a failed call as a status. */
+static int udp_status_of_errno(void) {
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return CHORUS_UDP_WOULD_BLOCK;
+  return CHORUS_UDP_ERR_SYS;
+}
+
 int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
                     size_t len_bytes) {
   for (;;) {
@@ -204,9 +216,7 @@ int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
                        (const struct sockaddr *)&to->ss, to->len);
     if (n >= 0) return CHORUS_UDP_OK;
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-      return CHORUS_UDP_WOULD_BLOCK;
-    return CHORUS_UDP_ERR_SYS;
+    return udp_status_of_errno();
   }
 }
 
@@ -226,6 +236,100 @@ int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
     return CHORUS_UDP_ERR_SYS;
   }
 }
+
+/* The configure-free check: _GNU_SOURCE took effect (glibc says so with
+ * __USE_GNU; musl reads _GNU_SOURCE itself) and the headers know the
+ * mmsg flag. A file that included the socket headers before defining
+ * _GNU_SOURCE gets the POSIX loops. */
+#if defined(__linux__) && defined(_GNU_SOURCE) && defined(MSG_WAITFORONE) && \
+    (defined(__USE_GNU) || !defined(__GLIBC__))
+#define UDP_HAVE_MMSG 1
+#else
+#define UDP_HAVE_MMSG 0
+#endif
+
+#if UDP_HAVE_MMSG
+
+/* One header per message over msgs[i].data; len_bytes, or cap_bytes when
+ * receiving. Addresses only for sending (recv leaves them unfilled). */
+static void udp_mmsg_prepare(struct mmsghdr *hdr, struct iovec *iov, const chorus_udp_msg *msgs,
+                             size_t count, size_t cap_bytes) {
+  memset(hdr, 0, count * sizeof hdr[0]);
+  for (size_t i = 0; i < count; i++) {
+    iov[i].iov_base = msgs[i].data;
+    iov[i].iov_len = cap_bytes ? cap_bytes : msgs[i].len_bytes;
+    if (cap_bytes == 0) {
+      hdr[i].msg_hdr.msg_name = (void *)&msgs[i].addr.ss;
+      hdr[i].msg_hdr.msg_namelen = msgs[i].addr.len;
+    }
+    hdr[i].msg_hdr.msg_iov = &iov[i];
+    hdr[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
+                          size_t *got) {
+  struct mmsghdr hdr[CHORUS_UDP_BATCH_MAX];
+  struct iovec iov[CHORUS_UDP_BATCH_MAX];
+  *got = 0;
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
+  if (count == 0 || cap_bytes == 0) return CHORUS_UDP_WOULD_BLOCK;
+  udp_mmsg_prepare(hdr, iov, msgs, count, cap_bytes);
+  int n;
+  do n = recvmmsg(fd, hdr, (unsigned)count, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? CHORUS_UDP_WOULD_BLOCK
+                                                            : CHORUS_UDP_ERR_SYS;
+  for (int i = 0; i < n; i++)
+    msgs[i].len_bytes = hdr[i].msg_len < cap_bytes ? hdr[i].msg_len : cap_bytes;
+  *got = (size_t)n;
+  return n > 0 ? CHORUS_UDP_OK : CHORUS_UDP_WOULD_BLOCK;
+}
+
+int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size_t *sent) {
+  struct mmsghdr hdr[CHORUS_UDP_BATCH_MAX];
+  struct iovec iov[CHORUS_UDP_BATCH_MAX];
+  *sent = 0;
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
+  udp_mmsg_prepare(hdr, iov, msgs, count, 0);
+  /* sendmmsg stops at the first failure and reports the ones before it;
+   * a call that sends nothing returns that failure's errno. */
+  while (*sent < count) {
+    int n = sendmmsg(fd, hdr + *sent, (unsigned)(count - *sent), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? udp_status_of_errno() : CHORUS_UDP_ERR_SYS;
+    *sent += (size_t)n;
+  }
+  return CHORUS_UDP_OK;
+}
+
+#else /* POSIX: one call per datagram */
+
+int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
+                          size_t *got) {
+  int rc = CHORUS_UDP_WOULD_BLOCK;
+  *got = 0;
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
+  while (*got < count) {
+    rc = chorus_udp_recv(fd, msgs[*got].data, cap_bytes, &msgs[*got].len_bytes, NULL);
+    if (rc != CHORUS_UDP_OK) break;
+    (*got)++;
+  }
+  if (*got > 0) return CHORUS_UDP_OK; /* a later error shows again next call */
+  return rc;
+}
+
+int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size_t *sent) {
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
+  for (*sent = 0; *sent < count; (*sent)++) {
+    const chorus_udp_msg *m = &msgs[*sent];
+    int rc = chorus_udp_send(fd, &m->addr, m->data, m->len_bytes);
+    if (rc != CHORUS_UDP_OK) return rc;
+  }
+  return CHORUS_UDP_OK;
+}
+
+#endif
 
 void chorus_udp_format(const chorus_udp_addr *a, char *buf, size_t bytes) {
   /* 64 bytes hold any numeric IPv6 address with a scope; the text then

@@ -22,6 +22,7 @@
 #define CHORUS_UDP_HOST_BYTES_MAX 255  /* host part of HOST:PORT, no NUL */
 #define CHORUS_UDP_TEXT_BYTES 80       /* enough for "[v6%scope]:65535" + NUL */
 #define CHORUS_UDP_SOCKBUF_BYTES_DEFAULT (1024 * 1024) /* SO_RCVBUF/SO_SNDBUF */
+#define CHORUS_UDP_BATCH_MAX 64 /* datagrams per batch call */
 
 enum chorus_udp_status {
   CHORUS_UDP_WOULD_BLOCK = 1, /* nothing to receive / socket buffer full */
@@ -85,6 +86,37 @@ int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
  */
 int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
                     chorus_udp_addr *from);
+
+/* One datagram of a batch (value type). */
+typedef struct chorus_udp_msg {
+  chorus_udp_addr addr; /* send: the destination; recv: not filled */
+  uint8_t *data;        /* send: the bytes; recv: a buffer of cap_bytes */
+  size_t len_bytes;     /* send: bytes at data; recv: bytes received */
+} chorus_udp_msg;
+
+/*
+ * chorus_udp_recv_batch receives up to `count` (a larger count is cut to
+ * CHORUS_UDP_BATCH_MAX) pending datagrams, msgs[i] into msgs[i].data[0..cap_bytes) (a longer
+ * datagram is cut to cap_bytes: give at least one byte more than the
+ * largest valid datagram so an oversized one stays recognisable), storing
+ * how many in *got. One system call where the system has recvmmsg (Linux),
+ * else a recvfrom loop. Returns CHORUS_UDP_OK (*got >= 1),
+ * CHORUS_UDP_WOULD_BLOCK (*got == 0, nothing pending) or CHORUS_UDP_ERR_SYS
+ * (*got == 0, errno set).
+ */
+int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
+                          size_t *got);
+
+/*
+ * chorus_udp_send_batch sends msgs[0..count) in order (a larger count is
+ * cut to CHORUS_UDP_BATCH_MAX), each as one datagram to its addr, with sendmmsg
+ * where available (Linux), else a sendto loop. Stops at the first datagram
+ * the system refuses; *sent says how many went before it. Returns
+ * CHORUS_UDP_OK (all sent), CHORUS_UDP_WOULD_BLOCK (msgs[*sent] met a full
+ * socket buffer) or CHORUS_UDP_ERR_SYS (msgs[*sent] failed, errno set). The
+ * caller decides what becomes of msgs[*sent] and the rest.
+ */
+int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size_t *sent);
 
 /*
  * chorus_udp_format writes `a` as numeric text ("127.0.0.1:9000",

@@ -13,11 +13,16 @@ typedef struct fault_held {
   uint8_t data[CHORUS_DATAGRAM_BYTES_MAX];
 } fault_held;
 
+typedef uint8_t fault_slot[CHORUS_DATAGRAM_BYTES_MAX];
+
 struct chorus_udp_fault {
   chorus_udp_fault_config cfg;
   chorus_prng prng;
   fault_held *held; /* unsorted array of cfg.delayed_max slots */
   size_t held_count;
+  chorus_udp_msg batch[CHORUS_UDP_BATCH_MAX]; /* data points into slots */
+  fault_slot *slots;                          /* CHORUS_UDP_BATCH_MAX */
+  size_t batch_count;
   uint64_t next_seq;
   chorus_udp_fault_stats st;
 };
@@ -36,10 +41,12 @@ int chorus_udp_fault_new(const chorus_udp_fault_config *cfg, chorus_udp_fault **
   chorus_udp_fault *f = calloc(1, sizeof *f);
   if (f == NULL) return CHORUS_ERR_NOMEM;
   f->held = calloc(cfg->delayed_max, sizeof *f->held);
-  if (f->held == NULL) {
-    free(f);
+  f->slots = malloc(CHORUS_UDP_BATCH_MAX * sizeof *f->slots);
+  if (f->held == NULL || f->slots == NULL) {
+    chorus_udp_fault_free(f);
     return CHORUS_ERR_NOMEM;
   }
+  for (size_t i = 0; i < CHORUS_UDP_BATCH_MAX; i++) f->batch[i].data = f->slots[i];
   f->cfg = *cfg;
   chorus_prng_init(&f->prng, cfg->seed);
   *out = f;
@@ -49,15 +56,49 @@ int chorus_udp_fault_new(const chorus_udp_fault_config *cfg, chorus_udp_fault **
 void chorus_udp_fault_free(chorus_udp_fault *f) {
   if (f == NULL) return;
   free(f->held);
+  free(f->slots);
   free(f);
+}
+
+/* Count the outcome of one datagram the socket took or refused. */
+static void fault_count(chorus_udp_fault *f, int rc, size_t len) {
+  if (rc == CHORUS_UDP_OK) {
+    f->st.sent++;
+    f->st.sent_bytes += len;
+  } else if (rc == CHORUS_UDP_WOULD_BLOCK) {
+    f->st.would_block++;
+  } else {
+    f->st.send_errors++;
+  }
+}
+
+/* Send the batch. A refused datagram is lost like a single sendto's (the
+ * core retransmits); the ones after it still go. */
+static void fault_send_batch(chorus_udp_fault *f, int fd) {
+  size_t off = 0;
+  while (off < f->batch_count) {
+    size_t sent = 0;
+    int rc = chorus_udp_send_batch(fd, f->batch + off, f->batch_count - off, &sent);
+    f->st.batches++;
+    for (size_t i = 0; i < sent; i++) fault_count(f, CHORUS_UDP_OK, f->batch[off + i].len_bytes);
+    off += sent;
+    if (rc != CHORUS_UDP_OK) fault_count(f, rc, f->batch[off++].len_bytes);
+  }
+  f->batch_count = 0;
 }
 
 static void fault_put(chorus_udp_fault *f, int fd, const chorus_udp_addr *to,
                       const uint8_t *data, size_t len) {
-  int rc = chorus_udp_send(fd, to, data, len);
-  if (rc == CHORUS_UDP_OK) f->st.sent++;
-  else if (rc == CHORUS_UDP_WOULD_BLOCK) f->st.would_block++;
-  else f->st.send_errors++;
+  if (len > CHORUS_DATAGRAM_BYTES_MAX) { /* not ours to batch: keep the order */
+    fault_send_batch(f, fd);
+    fault_count(f, chorus_udp_send(fd, to, data, len), len);
+    return;
+  }
+  if (f->batch_count == CHORUS_UDP_BATCH_MAX) fault_send_batch(f, fd);
+  chorus_udp_msg *m = &f->batch[f->batch_count++];
+  m->addr = *to;
+  m->len_bytes = len;
+  memcpy(m->data, data, len);
 }
 
 /* Hold one copy; 0 if the queue is full (the caller sends it at once). */
@@ -119,15 +160,17 @@ void chorus_udp_fault_flush(chorus_udp_fault *f, int fd, uint64_t now_us) {
   while (f->held_count > 0) {
     size_t i = fault_first(f);
     fault_held *h = &f->held[i];
-    if (h->due_us > now_us) return;
+    if (h->due_us > now_us) break;
     fault_put(f, fd, &h->to, h->data, h->len);
     /* Unsorted array: fill the hole with the last entry. */
     f->held_count--;
     if (i != f->held_count) f->held[i] = f->held[f->held_count];
   }
+  fault_send_batch(f, fd);
 }
 
 void chorus_udp_fault_stats_get(const chorus_udp_fault *f, chorus_udp_fault_stats *out) {
   *out = f->st;
   out->held = (uint32_t)f->held_count;
+  out->batched = (uint32_t)f->batch_count;
 }

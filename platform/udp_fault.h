@@ -12,6 +12,12 @@
  * Held datagrams wait in a queue of at most delayed_max entries, allocated at
  * creation. When it is full a datagram that should be delayed is sent at
  * once and counted in delay_overflow (explicit, never silent growth).
+ *
+ * Sending is batched: a datagram due now is copied into a batch of
+ * CHORUS_UDP_BATCH_MAX slots (allocated at creation), and the batch goes
+ * out in one chorus_udp_send_batch call when it is full or at the next
+ * chorus_udp_fault_flush. The owner calls chorus_udp_fault_flush before it
+ * sleeps, so nothing waits in the batch across a sleep.
  * Not thread-safe: one owner thread (the network loop).
  */
 #ifndef CHORUS_PLATFORM_UDP_FAULT_H
@@ -37,17 +43,21 @@ typedef struct chorus_udp_fault_config {
 } chorus_udp_fault_config;
 
 /* Counters for /stats. Every datagram offered ends in exactly one of
- * dropped / sent / would_block / send_errors (duplicates add to sent). */
+ * dropped / sent / would_block / send_errors (duplicates add to sent), or
+ * is still held or batched. */
 typedef struct chorus_udp_fault_stats {
   uint64_t offered;        /* datagrams handed to chorus_udp_fault_send */
   uint64_t sent;           /* sendto succeeded (duplicates included) */
+  uint64_t sent_bytes;     /* datagram bytes of those */
   uint64_t dropped;        /* injected loss */
   uint64_t duplicated;     /* injected extra copies */
   uint64_t delayed;        /* held back, sent later */
   uint64_t delay_overflow; /* should have been held, queue full: sent now */
   uint64_t would_block;    /* socket buffer full: lost, core retransmits */
   uint64_t send_errors;    /* other sendto failures: lost */
+  uint64_t batches;        /* chorus_udp_send_batch calls */
   uint32_t held;           /* currently in the delay queue */
+  uint32_t batched;        /* currently in the send batch */
 } chorus_udp_fault_stats;
 
 typedef struct chorus_udp_fault chorus_udp_fault;
@@ -63,14 +73,16 @@ void chorus_udp_fault_config_default(chorus_udp_fault_config *cfg);
  */
 int chorus_udp_fault_new(const chorus_udp_fault_config *cfg, chorus_udp_fault **out);
 
-/* chorus_udp_fault_free releases the path; held datagrams are discarded. */
+/* chorus_udp_fault_free releases the path; held and batched datagrams are
+ * discarded (flush first to send them). */
 void chorus_udp_fault_free(chorus_udp_fault *f);
 
 /*
  * chorus_udp_fault_send sends (or drops, delays, duplicates) one datagram
- * data[0..len_bytes) to `to` on socket `fd` at time now_us. Data and address
- * are copied when held. Datagrams longer than CHORUS_DATAGRAM_BYTES_MAX are
- * never held (sent at once).
+ * data[0..len_bytes) to `to` on socket `fd` at time now_us: it joins the
+ * send batch (a full batch is sent first), or the delay queue. Data and
+ * address are copied. Datagrams longer than CHORUS_DATAGRAM_BYTES_MAX are
+ * never held or batched: the batch is sent, then they go at once.
  */
 void chorus_udp_fault_send(chorus_udp_fault *f, int fd, const chorus_udp_addr *to,
                            const uint8_t *data, size_t len_bytes, uint64_t now_us);
@@ -80,7 +92,7 @@ void chorus_udp_fault_send(chorus_udp_fault *f, int fd, const chorus_udp_addr *t
 uint64_t chorus_udp_fault_deadline(const chorus_udp_fault *f);
 
 /* chorus_udp_fault_flush sends every held datagram due at or before now_us,
- * oldest due time first. */
+ * oldest due time first, then the whole send batch. */
 void chorus_udp_fault_flush(chorus_udp_fault *f, int fd, uint64_t now_us);
 
 /* chorus_udp_fault_stats_get copies the counters. */

@@ -30,12 +30,16 @@ static int alloc_tables(chorus_check *chk) {
   chk->index_mask = slots - 1;
   chk->rec = malloc(chk->messages_max * sizeof *chk->rec);
   chk->rec_past = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_past);
-  chk->rec_tpos = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_tpos);
+  chk->rec_tpos = malloc(CHECK_SPACES * chk->messages_max * chk->procs_max *
+                         sizeof *chk->rec_tpos);
+  chk->rec_tview = malloc(chk->messages_max * chk->procs_max * sizeof *chk->rec_tview);
+  chk->rec_tsrc = malloc(chk->messages_max * chk->procs_max);
   chk->index = malloc(slots * sizeof *chk->index);
   chk->latency_max = chk->messages_max * chk->procs_max;
   chk->latency_us = malloc(chk->latency_max * sizeof *chk->latency_us);
   chk->text_buf = malloc(CHORUS_MSG_BYTES_MAX);
-  if (!chk->rec || !chk->rec_past || !chk->rec_tpos || !chk->index ||
+  if (!chk->rec || !chk->rec_past || !chk->rec_tpos || !chk->rec_tview || !chk->rec_tsrc ||
+      !chk->index ||
       !chk->latency_us || !chk->text_buf)
     return CHORUS_ERR_NOMEM;
   for (size_t i = 0; i < slots; i++) chk->index[i] = CHECK_NO_INDEX;
@@ -75,6 +79,8 @@ void chorus_check_free(chorus_check *chk) {
   free(chk->rec);
   free(chk->rec_past);
   free(chk->rec_tpos);
+  free(chk->rec_tview);
+  free(chk->rec_tsrc);
   free(chk->index);
   free(chk->latency_us);
   free(chk->text_buf);
@@ -219,6 +225,9 @@ int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m) {
   if (chk->rec_count == chk->messages_max) return CHORUS_ERR_QUEUE_FULL;
   check_rec *r = &chk->rec[chk->rec_count];
   memset(r, 0, sizeof *r);
+  for (size_t sp_i = 0; sp_i < CHECK_SPACES; sp_i++) /* delivered in no space yet */
+    memset(check_rec_tpos(chk, chk->rec_count, sp_i), 0xff,
+           chk->procs_max * sizeof(uint32_t));
   r->m = *m;
   r->sp = (uint8_t)sp;
   add_obligations(chk, r, chk->rec_count);
@@ -373,41 +382,55 @@ static void causal_learn(chorus_check *chk, const check_rec *r, size_t p) {
 
 /*
  * Total order, pairwise: process a now delivers m as its pos-th total
- * message. For every live process b that delivered m too, every message both
- * delivered before now must precede m at b: their largest position at b
- * (common_max) must be below m's. Then m joins what a and b have in common.
- * Messages b delivers later are checked from b's side when it does. Called
- * before this delivery is counted; the bookkeeping is done even when the
- * check fails.
+ * message of order space `space` (live or merge deliveries, check.h
+ * PARTITIONS). For every live process b that delivered m in the same space,
+ * every message both delivered there before now must precede m at b: their
+ * largest position at b (common_max) must be below m's. Then m joins what a
+ * and b have in common. Messages b delivers later are checked from b's side
+ * when it does. Called before this delivery is counted; the bookkeeping is
+ * done even when the check fails.
  */
 static int total_step(chorus_check *chk, check_rec *r, const chorus_check_delivery *d,
-                      size_t a) {
+                      size_t a, size_t space) {
   uint32_t idx = (uint32_t)(r - chk->rec);
-  uint32_t *tpos = check_rec_tpos(chk, idx);
+  uint32_t *tpos = check_rec_tpos(chk, idx, space);
   check_proc *pa = &chk->proc[a];
-  uint32_t pos = pa->total_count++;
+  check_mask *tview = chk->rec_tview + idx * chk->procs_max;
+  uint8_t *tsrc = chk->rec_tsrc + idx * chk->procs_max;
+  uint32_t pos = pa->total_count[space]++;
   int bad = 0;
   tpos[a] = pos;
+  tview[a] = pa->view;
+  tsrc[a] = (uint8_t)(d->merge ? d->merge_from : CHORUS_MEMBERS_MAX);
   for (size_t b = 0; b < chk->procs; b++) {
     /* Total order binds the processes that stay up (ORDERING.md): a crashed
      * sequencer may have delivered its own numbering that nobody else saw. */
-    if (b == a || !(r->delivered & check_bit(b)) || !(chk->live & check_bit(b))) continue;
+    if (b == a || !(r->delivered & check_bit(b)) || !(chk->live & check_bit(b)) ||
+        tpos[b] == CHECK_NO_INDEX)
+      continue;
+    /* With partitions, deliveries bind two processes only where each had
+     * the other in its view as it delivered (total order is per view; two
+     * sides both go on; a merge's order binds the side it merges into). */
+    if (chk->episodes &&
+        (!(pa->view & check_bit(b)) || !(tview[b] & check_bit(a)) || tsrc[b] != tsrc[a]))
+      continue;
     uint32_t pb = tpos[b];
-    if (!bad && pa->common_max[b] > pb + 1) {
-      const chorus_check_msg *o = &chk->rec[pa->common_arg[b]].m;
+    if (!bad && pa->common_max[space][b] > pb + 1) {
+      const chorus_check_msg *o = &chk->rec[pa->common_arg[space][b]].m;
       char why[200];
-      snprintf(why, sizeof why, "n%zu delivered it (its total #%u) before n%zu's "
-               "msg_id=%u (its total #%u), which this node delivered first",
-               chk->proc[b].node, (unsigned)pb + 1, o->sender, (unsigned)o->msg_id,
-               (unsigned)pa->common_max[b]);
-      bad = fail_delivery(chk, "total_order", d, why);
+      snprintf(why, sizeof why, "n%zu delivered it (its %s #%u) before n%zu's "
+               "msg_id=%u (its %s #%u), which this node delivered first",
+               chk->proc[b].node, space ? "merge" : "total", (unsigned)pb + 1,
+               o->sender, (unsigned)o->msg_id, space ? "merge" : "total",
+               (unsigned)pa->common_max[space][b]);
+      bad = fail_delivery(chk, space ? "merge_order" : "total_order", d, why);
     }
-    if (pb + 1 > pa->common_max[b]) {
-      pa->common_max[b] = pb + 1;
-      pa->common_arg[b] = idx;
+    if (pb + 1 > pa->common_max[space][b]) {
+      pa->common_max[space][b] = pb + 1;
+      pa->common_arg[space][b] = idx;
     }
-    chk->proc[b].common_max[a] = pos + 1;
-    chk->proc[b].common_arg[a] = idx;
+    chk->proc[b].common_max[space][a] = pos + 1;
+    chk->proc[b].common_arg[space][a] = idx;
   }
   return bad;
 }
@@ -435,8 +458,8 @@ static int check_room_order(chorus_check *chk, check_rec *r,
   enum chorus_order o = r->m.order;
   int bad = 0;
   if (o >= CHORUS_ORDER_CAUSAL) bad |= check_causal(chk, r, d, p);
-  if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d, p);
-  if (o == CHORUS_ORDER_SAFE && !d->history) bad |= check_safe(chk, r, d, p);
+  if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d, p, d->merge ? 1 : 0);
+  if (o == CHORUS_ORDER_SAFE && !d->history && !d->merge) bad |= check_safe(chk, r, d, p);
   causal_learn(chk, r, p);
   check_ring_push(chk, p, (uint32_t)(r - chk->rec));
   return bad;
@@ -460,10 +483,14 @@ int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
   if (d->kind == CHORUS_MSG_ROOM) bad |= check_room_order(chk, r, d, p);
   if (r->intended & bit) chk->outstanding--;
   r->delivered |= bit;
+  if (d->kind == CHORUS_MSG_ROOM) r->held |= bit; /* what it delivered it holds
+                                                      (a merge delivery makes
+                                                      no HELD report) */
   /* A survivor delivered a crashed sender's message: now all survivors owe it. */
   if (!(chk->live & check_bit(r->sp))) check_obligation_update(chk, r);
   chk->stats.delivered++;
   if (d->history) chk->stats.history++;
+  else if (d->merge) chk->stats.merged++;
   else if (p != r->sp) record_latency(chk, r, d->at_us);
   return check_fifo(chk, r, d, p) || bad;
 }

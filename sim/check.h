@@ -49,8 +49,8 @@
  * MEMBERSHIP (chorus_check_view, one call per CHORUS_OUT_VIEW event):
  *
  *   false_removal a view change removes a member whose process, the one in
- *                 the remover's view, is up (no partitions are injected, so
- *                 every such removal is false);
+ *                 the remover's view, is up, unless a partition separated
+ *                 the two nodes (see PARTITIONS);
  *   detection     each crash is removed by every process that had the
  *                 crashed process in its view, within detect_bound_us of
  *                 the crash, or of the latest crash after it when crashes
@@ -69,6 +69,48 @@
  *   catch_up      see CATCH-UP;
  *   rejoin        at the end, every restarted process that is up has
  *                 installed its own JOIN (it was admitted back).
+ *
+ * PARTITIONS (chorus_check_partition tells the checker when an episode
+ * starts and ends, and its side A; side B is the rest):
+ *
+ *   false_removal a removal of a process that is up is excused when an
+ *                 episode was on at some time within detect_bound_us (10 s
+ *                 if 0) before it: the remover may be on the same side as
+ *                 the removed node and install what a coordinator cut off
+ *                 from it decided (one-way partitions do that);
+ *   merge_order   deliveries marked merge (the other side's messages,
+ *                 delivered when the views merge) are left out of
+ *                 total_order, whose pairs would otherwise compare one
+ *                 side's live order with the other side's (no order can
+ *                 be shared by two sides that both kept chatting); instead
+ *                 the merge deliveries of total and safe messages are
+ *                 checked pairwise like total_order among themselves: the
+ *                 processes that had each other in their views as they
+ *                 merged deliver the messages they merged from the same
+ *                 node's history in the same relative order (two sources
+ *                 of one merge, each side's coordinator, interleave as
+ *                 their streams arrive); FIFO,
+ *                 causal, integrity, exactly-once and liveness apply to
+ *                 them as to live ones (so each side's messages must reach
+ *                 the other side);
+ *   detection     the bound is not applied to a removal in an episode's
+ *                 window (the detector's verdict or the VIEW waited for the
+ *                 network); "eventually" still is;
+ *   total_order   with episodes, a live delivery of m at process a is
+ *                 compared with b's only if each had the other in its view
+ *                 as it delivered m: the order is the view's (ORDERING.md,
+ *                 "Partitions"); the sides' orders of the split are
+ *                 compared through merge_order instead;
+ *   view_agreement with episodes, the sequences of member sets differ by
+ *                 side: each view event's member set must be the view the
+ *                 checker derived from that process's events so far, and
+ *                 at the end every process up stands in one view holding
+ *                 every process up;
+ *   heal-to-merged-view: the first removal across an episode's sides opens
+ *                 a split; the first moment after which every process up
+ *                 holds every process up (and no other) closes it with one
+ *                 CHORUS_CHECK_MERGE sample: that moment minus the end of
+ *                 the latest episode (0 if it came first).
  *
  * CATCH-UP. The first VIEW JOIN event about a restarted process comes from
  * the coordinator that admitted it (the core emits it as it admits; the
@@ -159,6 +201,9 @@ typedef struct chorus_check_delivery {
   const uint8_t *text;       /* borrowed for the call only */
   size_t len_bytes;
   int history;               /* ROOM only: delivered as caught-up history */
+  int merge;                 /* ROOM only: the other side's message, delivered
+                                when the views merged (PARTITIONS) */
+  size_t merge_from;         /* merge: the node whose history it came from */
 } chorus_check_delivery;
 
 /* A view change a node's core reported (CHORUS_OUT_VIEW). */
@@ -191,6 +236,7 @@ typedef struct chorus_check_stats {
   uint64_t joined;      /* restarted processes that installed their JOIN */
   uint64_t views;       /* view events (chorus_check_view) */
   uint64_t false_removals; /* removals of a process that was up */
+  uint64_t merged;      /* merge deliveries (PARTITIONS) */
   /* Set by chorus_check_finish: room messages of crashed senders delivered
    * by every survivor, by none, and room deliveries per survivor (the same
    * at every survivor when agreement holds; the lowest survivor's count). */
@@ -210,7 +256,10 @@ typedef struct chorus_check_quantiles {
 enum chorus_check_sample {
   CHORUS_CHECK_DETECT = 0, /* crash to a survivor's VIEW removing it */
   CHORUS_CHECK_REJOIN = 1, /* restart to the process's own VIEW JOIN */
+  CHORUS_CHECK_MERGE = 2,  /* end of a partition that split the views to
+                              every process up standing in one view */
 };
+#define CHORUS_CHECK_SAMPLE_KINDS 3
 
 typedef struct chorus_check chorus_check;
 
@@ -283,6 +332,14 @@ int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
  * range, or its process crashed).
  */
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev);
+
+/*
+ * chorus_check_partition records that a partition episode between side_a
+ * (bit per node) and the other nodes started (on = 1) or ended (on = 0) at
+ * at_us. Returns 0, or CHORUS_ERR_QUEUE_FULL when more than 16 episodes
+ * started (later ones excuse no removal).
+ */
+int chorus_check_partition(chorus_check *chk, uint64_t at_us, uint32_t side_a, int on);
 
 /*
  * chorus_check_removed records that `node` was told at `at_us` that

@@ -17,6 +17,17 @@
 
 typedef uint32_t check_mask; /* bit per process */
 
+/* Order spaces of total_order: live deliveries, and merge deliveries
+ * (merge_order: each side's messages as the other side delivers them). */
+#define CHECK_SPACES 2
+#define CHECK_EPISODES_MAX 16 /* partition episodes remembered */
+
+/* One partition episode (chorus_check_partition). */
+typedef struct check_episode {
+  uint64_t start_us, end_us; /* end_us: UINT64_MAX while it lasts */
+  uint32_t side_a;           /* bit per node */
+} check_episode;
+
 /* One registered message and the progress of its obligations. */
 typedef struct check_rec {
   chorus_check_msg m;
@@ -54,9 +65,9 @@ typedef struct check_proc {
   /* total_order, pairwise: total and safe deliveries, and for each other
    * process b one plus the largest position at b of a message both have
    * delivered (0: none yet), with that message's record number. */
-  uint32_t total_count;
-  uint32_t common_max[CHORUS_CHECK_PROCS_MAX];
-  uint32_t common_arg[CHORUS_CHECK_PROCS_MAX];
+  uint32_t total_count[CHECK_SPACES];
+  uint32_t common_max[CHECK_SPACES][CHORUS_CHECK_PROCS_MAX];
+  uint32_t common_arg[CHECK_SPACES][CHORUS_CHECK_PROCS_MAX];
   uint64_t room_dlv;  /* room deliveries, history included */
   uint32_t *ring;     /* the last history_msgs of them: record numbers */
   uint32_t *expect;   /* CATCH-UP: the history owed (record numbers) */
@@ -78,15 +89,25 @@ struct chorus_check {
   check_rec *rec;            /* registered messages, in send order */
   size_t rec_count;
   uint32_t *rec_past;        /* per record, procs_max entries: its causal past */
-  uint32_t *rec_tpos;        /* per record, procs_max: position in each
-                                process's total deliveries (where delivered) */
+  uint32_t *rec_tpos;        /* per space and record, procs_max: position in
+                                each process's total deliveries of that space
+                                (where delivered) */
+  uint8_t *rec_tsrc;         /* per record, procs_max: merge source node
+                                (CHORUS_MEMBERS_MAX: live) */
+  check_mask *rec_tview;     /* per record, procs_max: the view of each
+                                process when it delivered it live (total
+                                order across partitions, check.h) */
   uint32_t *index;           /* open-addressing table of rec numbers */
   size_t index_mask;         /* table size - 1, a power of two >= 2*messages_max */
   /* One entry per correct live delivery at a non-sender: class << 58 | µs. */
   uint64_t *latency_us;
   size_t latency_count, latency_max;
-  uint64_t *samples[2];      /* enum chorus_check_sample: µs */
-  size_t sample_count[2], sample_max;
+  uint64_t *samples[CHORUS_CHECK_SAMPLE_KINDS]; /* enum chorus_check_sample: µs */
+  size_t sample_count[CHORUS_CHECK_SAMPLE_KINDS], sample_max;
+  check_episode episode[CHECK_EPISODES_MAX]; /* PARTITIONS */
+  size_t episodes;
+  uint64_t split_heal_us;    /* end of the latest episode */
+  int split_open;            /* a removal across sides awaits its merge */
   uint64_t *scratch;         /* sample_max, for quantiles */
   uint16_t *gview;           /* view_agreement at the end: mask per global index */
   uint8_t *gowner;           /* and the process that set it */
@@ -106,8 +127,8 @@ static inline uint32_t *check_rec_past(chorus_check *chk, size_t rec) {
   return chk->rec_past + rec * chk->procs_max;
 }
 
-static inline uint32_t *check_rec_tpos(chorus_check *chk, size_t rec) {
-  return chk->rec_tpos + rec * chk->procs_max;
+static inline uint32_t *check_rec_tpos(chorus_check *chk, size_t rec, size_t space) {
+  return chk->rec_tpos + (space * chk->messages_max + rec) * chk->procs_max;
 }
 
 /* check.c: recomputes what record r is owed now (obligations). */
@@ -128,6 +149,11 @@ int check_history(chorus_check *chk, const check_rec *r, size_t p,
 
 /* check_view.c: process `p` delivered room record number `idx`. */
 void check_ring_push(chorus_check *chk, size_t p, uint32_t idx);
+
+/* check_view.c: 1 if a removal of node `gone` by node `by` at at_us is
+ * explained by a partition between them (PARTITIONS). */
+int check_across_partition(const chorus_check *chk, size_t by, size_t gone,
+                           uint64_t at_us);
 
 /* check_view.c: the membership checks of chorus_check_finish; 1 if one
  * failed (recorded). */

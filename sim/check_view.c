@@ -49,14 +49,15 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
   chk->expect_pool = malloc(n * h * sizeof *chk->expect_pool);
   chk->views_pool = malloc(n * CHORUS_CHECK_VIEWS_MAX * sizeof *chk->views_pool);
   chk->sample_max = n * n;
-  chk->samples[0] = malloc(chk->sample_max * sizeof *chk->samples[0]);
-  chk->samples[1] = malloc(chk->sample_max * sizeof *chk->samples[1]);
+  for (size_t k = 0; k < CHORUS_CHECK_SAMPLE_KINDS; k++)
+    chk->samples[k] = malloc(chk->sample_max * sizeof *chk->samples[k]);
   chk->scratch = malloc(chk->sample_max * sizeof *chk->scratch);
   chk->gview_max = n * CHORUS_CHECK_VIEWS_MAX;
   chk->gview = malloc(chk->gview_max * sizeof *chk->gview);
   chk->gowner = malloc(chk->gview_max);
   if (!chk->ring_pool || !chk->expect_pool || !chk->views_pool || !chk->samples[0] ||
-      !chk->samples[1] || !chk->scratch || !chk->gview || !chk->gowner)
+      !chk->samples[1] || !chk->samples[2] || !chk->scratch || !chk->gview ||
+      !chk->gowner)
     return CHORUS_ERR_NOMEM;
   check_mask first = (check_mask)((1u << cfg->nodes) - 1);
   for (size_t i = 0; i < cfg->nodes; i++) {
@@ -75,8 +76,7 @@ void check_procs_free(chorus_check *chk) {
   free(chk->ring_pool);
   free(chk->expect_pool);
   free(chk->views_pool);
-  free(chk->samples[0]);
-  free(chk->samples[1]);
+  for (size_t k = 0; k < CHORUS_CHECK_SAMPLE_KINDS; k++) free(chk->samples[k]);
   free(chk->scratch);
   free(chk->gview);
   free(chk->gowner);
@@ -186,6 +186,11 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   const check_proc *pd = &chk->proc[d];
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
+  if ((chk->live & check_bit(d)) &&
+      check_across_partition(chk, pr->node, member, ev->at_us)) {
+    chk->split_open = 1;
+    return 0;
+  }
   if (chk->live & check_bit(d)) {
     chk->stats.false_removals++;
     chorus_check_fail(chk, "false_removal", ev->at_us, ev->node,
@@ -199,6 +204,9 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   sample_add(chk, CHORUS_CHECK_DETECT, ev->at_us - pd->down_us);
   uint64_t from = last_crash(chk, pd->down_us, ev->at_us);
   if (!chk->detect_bound_us || ev->at_us - from <= chk->detect_bound_us) return 0;
+  /* The bound assumes a good network; a partition in the window delays
+   * the detector's verdict or the VIEW (eventual detection still holds). */
+  if (check_across_partition(chk, pr->node, member, ev->at_us)) return 0;
   chorus_check_fail(chk, "detection", ev->at_us, ev->node,
                     "n%zu removed crashed n%zu (epoch %u) %llu us after the crash "
                     "(%llu us after the last crash), over the bound of %llu us",
@@ -283,6 +291,24 @@ static uint32_t history_missing(const chorus_check *chk, size_t p) {
   return CHECK_NO_INDEX;
 }
 
+/* The coordinator that admitted p crashed, maybe before its cut left: the
+ * next coordinator sent p its cut (PROTOCOL.md), from a later view. p's
+ * first view is then that one, not the admission's: its view changes line
+ * up from the latest view of a process that stands in that member set. */
+static void rebase_on_resent_cut(chorus_check *chk, size_t p,
+                                 const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  if ((chk->live & check_bit(pr->coord)) || pr->views_len != 1) return;
+  for (size_t q = 0; q < chk->procs; q++) {
+    const check_proc *pq = &chk->proc[q];
+    if (q == p || !(chk->live & check_bit(q)) || !pq->joined || !pq->views_len ||
+        pq->views[pq->views_len - 1] != (uint16_t)ev->members)
+      continue;
+    pr->base = pq->base + pq->views_len - 1;
+    return;
+  }
+}
+
 /* Process p installs its own JOIN: admitted back, its history complete. */
 static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
@@ -296,6 +322,7 @@ static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event 
   }
   pr->joined = 1;
   pr->join_us = ev->at_us;
+  rebase_on_resent_cut(chk, p, ev);
   chk->stats.joined++;
   sample_add(chk, CHORUS_CHECK_REJOIN, ev->at_us - pr->boot_us);
   uint32_t idx = history_missing(chk, p);
@@ -323,17 +350,116 @@ static int before_admission(chorus_check *chk, size_t p,
   return 1;
 }
 
+/* ---- partitions --------------------------------------------------------- */
+
+#define PARTITION_GRACE_US 10000000u /* with no detection bound */
+
+/* Any removal in an episode's window: the nodes on one side install what
+ * their coordinator, maybe cut off from `gone` while they are not, decided
+ * (a one-way partition A -> B has B remove A, and B's VIEW reach A). */
+int check_across_partition(const chorus_check *chk, size_t by, size_t gone,
+                           uint64_t at_us) {
+  (void)by;
+  (void)gone;
+  uint64_t grace = chk->detect_bound_us ? chk->detect_bound_us : PARTITION_GRACE_US;
+  for (size_t k = 0; k < chk->episodes; k++) {
+    const check_episode *e = &chk->episode[k];
+    if (e->start_us > at_us) continue;
+    if (e->end_us == UINT64_MAX || at_us <= e->end_us + grace) return 1;
+  }
+  return 0;
+}
+
+/* A split closes once every process up holds exactly the processes up. */
+static void split_try_close(chorus_check *chk, uint64_t at_us) {
+  if (!chk->split_open || !chorus_check_views_settled(chk)) return;
+  for (size_t k = 0; k < chk->episodes; k++)
+    if (chk->episode[k].end_us == UINT64_MAX) return; /* not healed yet */
+  chk->split_open = 0;
+  sample_add(chk, CHORUS_CHECK_MERGE,
+             at_us > chk->split_heal_us ? at_us - chk->split_heal_us : 0);
+}
+
+int chorus_check_partition(chorus_check *chk, uint64_t at_us, uint32_t side_a, int on) {
+  if (!chk) return CHORUS_ERR_INVAL;
+  if (on) {
+    if (chk->episodes == CHECK_EPISODES_MAX) return CHORUS_ERR_QUEUE_FULL;
+    check_episode *e = &chk->episode[chk->episodes++];
+    e->start_us = at_us;
+    e->end_us = UINT64_MAX;
+    e->side_a = side_a;
+    return 0;
+  }
+  for (size_t k = chk->episodes; k-- > 0;)
+    if (chk->episode[k].side_a == side_a && chk->episode[k].end_us == UINT64_MAX) {
+      chk->episode[k].end_us = at_us;
+      break;
+    }
+  chk->split_heal_us = at_us;
+  split_try_close(chk, at_us);
+  return 0;
+}
+
+/* Process p installs a MERGE that brings node ev->member's current process
+ * into its view. */
+static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  size_t j = chk->cur[ev->member];
+  /* One that crashed lately may be merged: its removal is then owed
+   * (detection), as for any view that still holds a crashed member. */
+  if (!(chk->admitted & check_bit(j)) || ev->member == ev->node) {
+    chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
+                      "n%zu merged n%zu into its view (view %u, members=%x), which "
+                      "is not admitted, or itself", ev->node, ev->member,
+                      (unsigned)ev->view, (unsigned)ev->members);
+    return 1;
+  }
+  int bad = 0;
+  uint8_t old = pr->vproc[ev->member];
+  if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
+  pr->vproc[ev->member] = (uint8_t)j;
+  pr->view |= check_bit(j);
+  return bad;
+}
+
+static int view_event(chorus_check *chk, size_t p, const chorus_check_view_event *ev);
+
+/* With partitions the sequences of member sets differ by side: each event's
+ * member set must then be the view the checker derived from the events so
+ * far (the end compares the last ones). */
+static int members_match(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  const check_proc *pr = &chk->proc[p];
+  uint32_t have = 0;
+  for (size_t n = 0; n < chk->nodes; n++)
+    if (pr->vproc[n] != CHECK_NO_PROC) have |= 1u << n;
+  if (have == ev->members) return 0;
+  chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
+                    "n%zu reported members=%x (view %u, %s n%zu) but its changes so "
+                    "far make members=%x", ev->node, (unsigned)ev->members,
+                    (unsigned)ev->view, reason_name(ev->reason), ev->member,
+                    (unsigned)have);
+  return 1;
+}
+
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
   if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes)
     return CHORUS_ERR_INVAL;
   size_t p = chk->cur[ev->node];
   if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
+  int bad = view_event(chk, p, ev);
+  if (!bad && chk->episodes) bad = members_match(chk, p, ev);
+  split_try_close(chk, ev->at_us);
+  return bad;
+}
+
+static int view_event(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   chk->stats.views++;
   int self = ev->reason == CHORUS_VIEW_JOIN && ev->member == ev->node;
   if (!self && before_admission(chk, p, ev)) return 1;
   int bad = view_record(chk, p, ev);
   if (ev->reason == CHORUS_VIEW_JOIN)
     return (self ? self_join(chk, p, ev) : other_join(chk, p, ev)) || bad;
+  if (ev->reason == CHORUS_VIEW_MERGE) return merge_in(chk, p, ev) || bad;
   uint8_t d = chk->proc[p].vproc[ev->member];
   if (d != CHECK_NO_PROC && ev->member != ev->node)
     return remove_proc(chk, p, ev->member, d, ev) || bad;
@@ -432,8 +558,30 @@ static int agree_one(chorus_check *chk, size_t p, uint64_t at_us) {
   return 0;
 }
 
+/* After partitions: every process up stands in one view holding every
+ * process up (the sequences before differ by side). */
+static int finish_merged(chorus_check *chk, uint64_t at_us) {
+  if (chorus_check_views_settled(chk)) return 0;
+  for (size_t p = 0; p < chk->procs; p++) {
+    const check_proc *pr = &chk->proc[p];
+    if (!(chk->live & check_bit(p))) continue;
+    for (size_t n = 0; n < chk->nodes; n++) {
+      uint8_t want = chk->cur[n];
+      if (!(chk->live & chk->admitted & check_bit(want))) want = CHECK_NO_PROC;
+      if (pr->vproc[n] == want) continue;
+      chorus_check_fail(chk, "view_agreement", at_us, pr->node,
+                        "after the partitions healed, n%zu's view %s n%zu, which "
+                        "is %s", pr->node, want == CHECK_NO_PROC ? "holds" : "lacks",
+                        n, want == CHECK_NO_PROC ? "down" : "up");
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* The survivors installed the same member sets and stand at the same one. */
 static int finish_agreement(chorus_check *chk, uint64_t at_us) {
+  if (chk->episodes) return finish_merged(chk, at_us);
   memset(chk->gowner, CHECK_NO_PROC, chk->gview_max);
   size_t first = CHECK_NO_PROC;
   for (size_t p = 0; p < chk->procs; p++) {

@@ -135,23 +135,41 @@ static void describe(sim *s, const sim_crash *c) {
   s->desc_len = n < 0 ? cap : s->desc_len + (size_t)n;
 }
 
-/* Every survivor learns of the crash after its own delay, never before a
- * removal it was given earlier (views change in the same order everywhere). */
-static int schedule_removals(sim *s, size_t victim) {
+/* Node u learns of the crash of `victim`'s boot `epoch` after a detection
+ * delay, never before a removal it was given earlier (views change in the
+ * same order everywhere). */
+static int schedule_removal(sim *s, size_t u, size_t victim, uint32_t epoch) {
   const chorus_sim_config *cfg = s->cfg;
-  for (size_t u = 0; u < cfg->nodes; u++) {
-    sim_node *n = &s->node[u];
-    if (n->down) continue;
-    uint64_t at = s->now_us + chorus_prng_range(&s->crash_rng, cfg->detect_min_us,
-                                                cfg->detect_max_us);
-    if (at <= n->removal_at_us) at = n->removal_at_us + 1;
-    n->removal_at_us = at;
-    chorus_evq_event ev = {.at_us = at, .slot = s->node[victim].epoch,
-                           .kind = CHORUS_EVQ_REMOVE, .node = (uint8_t)u,
-                           .from = (uint8_t)victim};
-    int rc = sim_push(s, &ev);
+  sim_node *n = &s->node[u];
+  uint64_t at = s->now_us + chorus_prng_range(&s->crash_rng, cfg->detect_min_us,
+                                              cfg->detect_max_us);
+  if (at <= n->removal_at_us) at = n->removal_at_us + 1;
+  n->removal_at_us = at;
+  chorus_evq_event ev = {.at_us = at, .slot = epoch, .kind = CHORUS_EVQ_REMOVE,
+                         .node = (uint8_t)u, .from = (uint8_t)victim};
+  int rc = sim_push(s, &ev);
+  if (rc) return rc;
+  s->removals_pending++;
+  return 0;
+}
+
+/* Every survivor learns of the crash. */
+static int schedule_removals(sim *s, size_t victim) {
+  for (size_t u = 0; u < s->cfg->nodes; u++) {
+    if (s->node[u].down) continue;
+    int rc = schedule_removal(s, u, victim, s->node[victim].epoch);
     if (rc) return rc;
-    s->removals_pending++;
+  }
+  return 0;
+}
+
+int sim_oracle_joined(sim *s, size_t u) {
+  if (s->cfg->fd_mode != CHORUS_FD_MODE_OFF) return 0;
+  for (size_t j = 0; j < s->cfg->nodes; j++) {
+    uint32_t epoch = chorus_check_view_epoch(s->chk, u, j);
+    if (j == u || epoch == 0 || (!s->node[j].down && epoch == s->node[j].epoch)) continue;
+    int rc = schedule_removal(s, u, j, epoch);
+    if (rc) return rc;
   }
   return 0;
 }

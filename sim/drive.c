@@ -69,13 +69,15 @@ static int transmit(sim *s, size_t from, const chorus_output *out) {
 }
 
 static int on_deliver(sim *s, size_t to, const chorus_output *out) {
+  char merge[24] = "";
+  if (out->merge) snprintf(merge, sizeof merge, " merge<n%zu", out->merge_from);
   if (out->msg_kind == CHORUS_MSG_ROOM)
     chorus_trace_line(&s->trace, s->now_us,
-                      "dlv n%zu<n%zu room/%s e=%u id=%u len=%zu view=%u seq=%u%s", to,
+                      "dlv n%zu<n%zu room/%s e=%u id=%u len=%zu view=%u seq=%u%s%s", to,
                       out->member, chorus_sim_order_name(out->order),
                       (unsigned)out->epoch, (unsigned)out->msg_id, out->len,
                       (unsigned)out->view, (unsigned)out->seq,
-                      out->history ? " hist" : "");
+                      out->history ? " hist" : "", merge);
   else
     chorus_trace_line(&s->trace, s->now_us, "dlv n%zu<n%zu priv e=%u id=%u len=%zu",
                       to, out->member, (unsigned)out->epoch, (unsigned)out->msg_id,
@@ -84,7 +86,8 @@ static int on_deliver(sim *s, size_t to, const chorus_output *out) {
                              .sender = out->member, .kind = out->msg_kind,
                              .order = out->order, .epoch = out->epoch,
                              .msg_id = out->msg_id, .text = out->data,
-                             .len_bytes = out->len, .history = out->history};
+                             .len_bytes = out->len, .history = out->history,
+                             .merge = out->merge, .merge_from = out->merge_from};
   sim_report(s, &d);
   return 0;
 }
@@ -94,7 +97,7 @@ static int on_deliver(sim *s, size_t to, const chorus_output *out) {
 static int on_view(sim *s, size_t i, const chorus_output *out) {
   sim_node *n = &s->node[i];
   size_t m = out->member;
-  if (out->reason == CHORUS_VIEW_JOIN) {
+  if (out->reason == CHORUS_VIEW_JOIN || out->reason == CHORUS_VIEW_MERGE) {
     chorus_trace_line(&s->trace, s->now_us,
                       "view n%zu +n%zu e=%u view=%u members=%x reason=%u", i, m,
                       (unsigned)out->epoch, (unsigned)out->view,
@@ -107,6 +110,7 @@ static int on_view(sim *s, size_t i, const chorus_output *out) {
   }
   n->removed = (uint16_t)(((1u << s->cfg->nodes) - 1) & ~out->members & ~(1u << i));
   sim_report_view(s, i, out);
+  if (out->reason == CHORUS_VIEW_JOIN && m == i) return sim_oracle_joined(s, i);
   return 0;
 }
 

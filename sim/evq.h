@@ -27,6 +27,8 @@ enum chorus_evq_kind {
   CHORUS_EVQ_REMOVE = 6, /* `node` is told that `from` (its boot `slot`,
                             an epoch) is gone */
   CHORUS_EVQ_RESTART = 7, /* crashed `node` boots again (crash `slot`) */
+  CHORUS_EVQ_PARTITION = 8, /* partition episode `slot` starts (`from` 1)
+                               or ends (`from` 0) */
 };
 
 typedef struct chorus_evq_event {

@@ -22,6 +22,7 @@ static void hold(sim *s, const chorus_check_delivery *d, int other_sender,
   s->held.d.text = s->held_text;
   s->held.other_sender = other_sender;
   s->held.total_only = total_only;
+  s->held.merge_only = 0;
   s->held.active = 1;
 }
 
@@ -69,6 +70,11 @@ static int mutate(sim *s, const chorus_check_delivery *d) {
     if (!is_total(d)) return -1;
     hold(s, d, 1, 1);
     return 1;
+  case CHORUS_SIM_MUTATE_MERGE:
+    if (!is_total(d) || !d->merge) return -1;
+    hold(s, d, 1, 1);
+    s->held.merge_only = 1;
+    return 1;
   case CHORUS_SIM_MUTATE_SAFE:
     s->hide_held = 1; /* from now on; this delivery itself is fine */
     return 0;
@@ -102,6 +108,7 @@ static int releases_held(const sim *s, const chorus_check_delivery *d) {
   if (!h->active || h->d.receiver != d->receiver) return 0;
   if (!h->other_sender) return h->d.sender == d->sender;
   if (h->d.sender == d->sender || d->kind != CHORUS_MSG_ROOM) return 0;
+  if (h->merge_only && !d->merge) return 0;
   return !h->total_only || is_total(d);
 }
 

@@ -14,6 +14,7 @@ struct chorus_net {
   size_t nodes, pool_slots;
   chorus_prng prng;
   chorus_net_link link[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
+  uint8_t cut[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* 1: partitioned */
   uint8_t *bytes;      /* pool_slots * CHORUS_DATAGRAM_BYTES_MAX */
   uint16_t *len;       /* bytes used per slot */
   uint32_t *free_slot; /* stack of free slot numbers */
@@ -120,6 +121,10 @@ int chorus_net_send(chorus_net *net, uint64_t now_us, size_t from, size_t to,
   const chorus_net_link *l = &net->link[from][to];
   fate->copies = 0;
   net->stats.sent++;
+  if (net->cut[from][to]) {
+    net->stats.cut++;
+    return 0;
+  }
   if (chance(net, l->loss_ppm)) {
     net->stats.lost++;
     return 0;
@@ -156,9 +161,16 @@ int chorus_net_link_set(chorus_net *net, size_t from, size_t to,
   return 0;
 }
 
+int chorus_net_cut(chorus_net *net, size_t from, size_t to, int on) {
+  if (!net || from >= net->nodes || to >= net->nodes) return CHORUS_ERR_INVAL;
+  net->cut[from][to] = on ? 1 : 0;
+  return 0;
+}
+
 void chorus_net_heal(chorus_net *net) {
   for (size_t i = 0; i < net->nodes; i++)
     for (size_t j = 0; j < net->nodes; j++) {
+      net->cut[i][j] = 0;
       net->link[i][j].loss_ppm = 0;
       net->link[i][j].dup_ppm = 0;
       net->link[i][j].reorder_ppm = 0;

@@ -62,6 +62,7 @@ typedef struct chorus_net_stats {
   uint64_t lost;       /* of which lost */
   uint64_t duplicated; /* of which delivered twice */
   uint64_t reordered;  /* copies held back by the reorder fault */
+  uint64_t cut;        /* of which dropped by a partition (not in lost) */
   size_t in_flight;    /* pool slots in use now */
   size_t high_water;   /* most pool slots ever in use at once */
 } chorus_net_stats;
@@ -105,8 +106,17 @@ void chorus_net_release(chorus_net *net, uint32_t slot);
 int chorus_net_link_set(chorus_net *net, size_t from, size_t to,
                         const chorus_net_link *link);
 
+/*
+ * chorus_net_cut cuts (on = 1) or restores (on = 0) the directed link
+ * (from, to): while cut, every datagram sent on it is dropped (counted in
+ * `cut`, without drawing from the PRNG, so a cut never shifts the fates of
+ * other datagrams). A symmetric partition cuts both directions, a one-way
+ * partition one. Returns 0 or CHORUS_ERR_INVAL (bad node).
+ */
+int chorus_net_cut(chorus_net *net, size_t from, size_t to, int on);
+
 /* chorus_net_heal switches loss, duplication and reordering off on every
- * link (delays stay). Datagrams already in flight keep their fate. */
+ * link and restores every cut link (delays stay). Datagrams already in flight keep their fate. */
 void chorus_net_heal(chorus_net *net);
 
 /* chorus_net_stats_get copies the counters into *out. */

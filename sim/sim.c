@@ -67,7 +67,8 @@ size_t chorus_sim_messages_max(const chorus_sim_config *cfg) {
 
 static const char *const MUTATE_NAMES[] = {
     "none",  "corrupt", "duplicate", "reorder", "lose",          "causal",
-    "total", "safe",    "agreement", "view",    "false-removal", "catch-up"};
+    "total", "safe",    "agreement", "view",    "false-removal", "catch-up",
+    "merge"};
 static const char *const FD_NAMES[] = {"off", "default", "fast"};
 
 const char *chorus_sim_fd_name(enum chorus_fd_mode m) {
@@ -134,7 +135,8 @@ static int on_heal(sim *s) {
   chorus_net_heal(s->net);
   s->healed = 1;
   s->res->heal_us = s->now_us;
-  return sim_crash_at_heal(s);
+  int rc = sim_partitions_at_heal(s);
+  return rc ? rc : sim_crash_at_heal(s);
 }
 
 static int dispatch(sim *s, const chorus_evq_event *ev) {
@@ -153,6 +155,8 @@ static int dispatch(sim *s, const chorus_evq_event *ev) {
     return sim_on_remove(s, ev);
   case CHORUS_EVQ_RESTART:
     return sim_on_restart(s, ev);
+  case CHORUS_EVQ_PARTITION:
+    return sim_on_partition(s, ev);
   default:
     return sim_fail(s, CHORUS_ERR_INVAL, "unknown event kind %d", ev->kind);
   }
@@ -168,7 +172,8 @@ static int crash_config_valid(const chorus_sim_config *c) {
          c->fd_mode <= CHORUS_FD_MODE_FAST && c->detect_bound_us <= UINT64_MAX / 4 &&
          c->restarts <= c->crashes && c->down_min_us <= c->down_max_us &&
          c->down_max_us <= CHORUS_NET_DELAY_US_MAX &&
-         c->history_msgs <= SIM_HISTORY_MSGS_MAX;
+         c->history_msgs <= SIM_HISTORY_MSGS_MAX &&
+         c->partitions <= CHORUS_SIM_PARTITIONS_MAX;
 }
 
 static int config_valid(const chorus_sim_config *c) {
@@ -349,6 +354,8 @@ static void trace_header(sim *s) {
                       (unsigned long long)detect_bound(c), c->restarts,
                       (unsigned)c->down_min_us, (unsigned)c->down_max_us,
                       c->history_msgs);
+  if (c->partitions)
+    chorus_trace_line(&s->trace, 0, "chorus-sim partitions=%zu", c->partitions);
 }
 
 /* First inputs: every node's initial outputs and timer, the workload's
@@ -361,6 +368,7 @@ static int start(sim *s) {
   chorus_evq_event heal = {.at_us = s->cfg->duration_us, .kind = CHORUS_EVQ_HEAL};
   int rc = sim_push(s, &heal);
   if (!rc) rc = sim_plan_crashes(s);
+  if (!rc) rc = sim_plan_partitions(s);
   return rc ? rc : sim_schedule_work(s);
 }
 
@@ -416,6 +424,10 @@ static void collect_samples(sim *s) {
   memcpy(r->rejoin_us, v, r->rejoin_count * sizeof *v);
   chorus_check_sample_quantiles(s->chk, CHORUS_CHECK_DETECT, &r->detect);
   chorus_check_sample_quantiles(s->chk, CHORUS_CHECK_REJOIN, &r->rejoin);
+  n = chorus_check_samples(s->chk, CHORUS_CHECK_MERGE, &v);
+  r->merge_count = n < CHORUS_SIM_PARTITIONS_MAX ? n : CHORUS_SIM_PARTITIONS_MAX;
+  memcpy(r->merge_us, v, r->merge_count * sizeof *v);
+  chorus_check_sample_quantiles(s->chk, CHORUS_CHECK_MERGE, &r->merge);
 }
 
 static void collect(sim *s) {
@@ -440,6 +452,7 @@ static void collect(sim *s) {
   r->history = cs.history;
   r->views = cs.views;
   r->false_removals = cs.false_removals;
+  r->merged = cs.merged;
   chorus_check_latency(s->chk, r->lat);
   collect_samples(s);
 }

@@ -90,8 +90,19 @@
  * Every event is one text line of the trace ("<time_us> <what> ..."); the
  * trace hash is FNV-1a 64 over those bytes, written out only if asked.
  *
- * Room left for later, not built yet: partitions (chorus_net_link_set per
- * link), graceful leaves (chorus_peer_leave), clock drift (each node
+ * PARTITIONS. `partitions` episodes (part.c) split the nodes into two
+ * sides of drawn sizes during the safety phase: a split drops every
+ * datagram between the sides, a one-way partition only side A's datagrams
+ * to side B. Each lasts a drawn time (short: 0.2..1.5 s, or long: 2..8 s,
+ * half and half), never past the heal. With a detector on, long ones make
+ * each side remove the other; the cores merge the views again once
+ * datagrams flow (docs/PROTOCOL.md, "Merging views"), each side
+ * delivering the other's messages (marked merge). The checker excuses the
+ * removals across the sides (false_removal), checks merge_order, and takes
+ * one heal-to-merged-view sample per split it saw (check.h, PARTITIONS).
+ * The trace header gains a line only when partitions > 0.
+ *
+ * Room left for later, not built yet: graceful leaves (chorus_peer_leave), clock drift (each node
  * already has its own clock offset) and server nodes.
  */
 #ifndef CHORUS_SIM_SIM_H
@@ -116,6 +127,7 @@
 #define CHORUS_SIM_DOWN_MIN_US_DEFAULT 500000u  /* restart downtime range */
 #define CHORUS_SIM_DOWN_MAX_US_DEFAULT 8000000u
 #define CHORUS_SIM_HISTORY_MSGS_DEFAULT 100u    /* the cores' history_msgs */
+#define CHORUS_SIM_PARTITIONS_MAX 8             /* partition episodes per run */
 /* Detection bounds checked with the cores' detector on: the profiles of
  * core/fd.c detect in about 1.9 s (fast) and 5 s (default) of silence;
  * the bound is 2.5 s (fast) or 6 s (default) plus 8 times the largest
@@ -158,8 +170,12 @@ enum chorus_sim_mutate {
   CHORUS_SIM_MUTATE_CATCH_UP,  /* never report the last history delivery
                                   of the first restarted node before its
                                   JOIN: catch_up */
+  CHORUS_SIM_MUTATE_MERGE,     /* report a total or safe merge delivery
+                                  after the receiver's next total or safe
+                                  merge delivery from another sender:
+                                  merge_order */
 };
-#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_CATCH_UP
+#define CHORUS_SIM_MUTATE_LAST CHORUS_SIM_MUTATE_MERGE
 
 /* How a crash happens; see CRASHES above. */
 enum chorus_sim_crash_mode {
@@ -199,6 +215,7 @@ typedef struct chorus_sim_config {
   size_t restarts;             /* crashes followed by a restart, 0..crashes */
   uint32_t down_min_us, down_max_us; /* restart downtime range */
   size_t history_msgs;         /* the cores' history_msgs (default 100) */
+  size_t partitions;           /* partition episodes, 0..CHORUS_SIM_PARTITIONS_MAX */
   size_t pool_slots;           /* network pool: datagram copies in flight */
   size_t events_max;           /* event queue capacity; 0: 2*pool_slots + 1024 */
   size_t messages_max;         /* checker capacity; 0: derived from the workload */
@@ -245,6 +262,13 @@ typedef struct chorus_sim_result {
   chorus_check_quantiles detect, rejoin;
   uint64_t detect_us[CHORUS_SIM_SAMPLES_MAX], rejoin_us[CHORUS_CHECK_PROCS_MAX];
   size_t detect_count, rejoin_count;
+  /* Heal of a partition to the moment every node up stands in one view
+   * with all the others (µs), one sample per split (check.h, PARTITIONS). */
+  chorus_check_quantiles merge;
+  uint64_t merge_us[CHORUS_SIM_PARTITIONS_MAX];
+  size_t merge_count;
+  size_t partitioned;               /* partition episodes that happened */
+  uint64_t merged;                  /* merge deliveries (check.h) */
   /* Agreement: crashed senders' room messages delivered by every survivor,
    * by none, and room messages each survivor delivered. */
   uint64_t agreed_all, agreed_none, survivor_room;
@@ -265,7 +289,8 @@ void chorus_sim_config_default(chorus_sim_config *cfg);
  * one-way delay min 0..20 ms and max min..min+150 ms, loss 0..0.3,
  * duplication 0..0.2, reordering 0..0.3 (each fault off with probability
  * 1/4), rate 10..200 messages per second, private share 0..0.3, room order
- * mixed (half the seeds) or one of the four, crashes 0..min(2, nodes-2).
+ * mixed (half the seeds) or one of the four, crashes 0..min(2, nodes-2),
+ * partitions 0..2 (none in half the seeds).
  * The other fields are left as they are. Every drawn value is one that the
  * command line can express exactly, so the printed options replay it.
  */

@@ -35,6 +35,7 @@ enum sim_stream {
   STREAM_SWARM = 8, /* chorus_sim_swarm's configuration draws */
   STREAM_ORDER = 9, /* per-message room order with order_mixed */
   STREAM_RESTART = 10, /* which crashes restart, downtimes, later epochs */
+  STREAM_PART = 11,    /* partition episodes */
 };
 
 typedef struct sim_node {
@@ -73,11 +74,20 @@ typedef struct sim_crash {
   size_t victim;         /* node, once chosen */
 } sim_crash;
 
+/* One planned partition episode (part.c). */
+typedef struct sim_part {
+  uint64_t start_us, end_us;
+  uint32_t side_a;       /* bit per node; side B is the rest */
+  uint8_t oneway;        /* 1: only A's datagrams to B are dropped */
+  uint8_t started, ended;
+} sim_part;
+
 /* A delivery held back by the reorder, causal or total mutation. */
 typedef struct sim_held {
   int active;
   int other_sender; /* release after another sender's delivery (else same) */
   int total_only;   /* that delivery must be total or safe */
+  int merge_only;   /* and a merge delivery (merge mutation) */
   chorus_check_delivery d;
 } sim_held;
 
@@ -98,6 +108,7 @@ typedef struct sim {
   uint8_t *held_text; /* mutated or held delivery text, poll_cap bytes */
   sim_held held;
   sim_crash crash[SIM_CRASHES_MAX];
+  sim_part part[CHORUS_SIM_PARTITIONS_MAX];
   size_t crash_count;      /* planned */
   size_t crashes_pending;  /* planned, not yet happened */
   size_t removals_pending; /* scheduled, not yet given */
@@ -158,10 +169,21 @@ int sim_submit_room(sim *s, size_t sender, chorus_prng *rng);
  * checker is told), then its first outputs. Returns 0 or a simulator error. */
 int sim_node_restart(sim *s, size_t i);
 
+/* part.c: partitions: the plan (events pushed), an episode starting or
+ * ending, and every episode still on ending at the heal. Return 0 or a
+ * simulator error. */
+int sim_plan_partitions(sim *s);
+int sim_on_partition(sim *s, const chorus_evq_event *ev);
+int sim_partitions_at_heal(sim *s);
+
 /* crash.c: crashes, removals and restarts. */
 int sim_plan_crashes(sim *s);
 int sim_on_crash(sim *s, const chorus_evq_event *ev);
 int sim_on_remove(sim *s, const chorus_evq_event *ev);
+/* Detector off: node u was just admitted (its own JOIN) with a view that
+ * may hold crashed boots, whose crash it was never told of (it was down
+ * then): it learns of them now, after a detection delay. */
+int sim_oracle_joined(sim *s, size_t u);
 int sim_on_restart(sim *s, const chorus_evq_event *ev);
 /* Crash number k happens now (its victim already chosen). Returns 0. */
 int sim_crash_now(sim *s, size_t k);

@@ -35,4 +35,7 @@ void chorus_sim_swarm(chorus_sim_config *cfg) {
   if (cfg->order_mixed) cfg->order = CHORUS_ORDER_TOTAL;
   size_t most = cfg->nodes - 2 < 2 ? cfg->nodes - 2 : 2;
   cfg->crashes = (size_t)chorus_prng_range(&p, 0, most);
+  /* Drawn last, so every draw before it stays what it was. */
+  uint64_t parts = chorus_prng_range(&p, 1, 2);
+  cfg->partitions = chorus_prng_chance_ppm(&p, SIM_PPM_ONE / 2) ? (size_t)parts : 0;
 }

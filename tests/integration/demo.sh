@@ -1,7 +1,9 @@
 #!/bin/sh
-# demo (make demo): ten real `chorus peer` processes on loopback, every one
-# dropping 20 % of its outgoing datagrams (plus 5 % duplicates and 0-5 ms
-# of delay, which reorders). A short scripted conversation (room lines and
+# demo (make demo): a `chorus server` and ten real `chorus peer` processes
+# on loopback. The peers log in (accounts are created on first use), join
+# the room "lobby" and find each other through the server; every peer drops
+# 20 % of its outgoing datagrams (plus 5 % duplicates and 0-5 ms of delay,
+# which reorders). A short scripted conversation (room lines and
 # private messages, each line sent once the previous one arrived), then a
 # burst where everyone talks at once. Prints every transcript, checks them
 # (nothing lost, no duplicates, FIFO, one room order) and ends with PASS or
@@ -9,17 +11,24 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/peers.sh
+. tests/integration/lib/server.sh
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/chorus-demo.XXXXXX") || exit 1
-trap 'grp_kill; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'grp_kill; srv_kill; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 [ -x "$CHORUS" ] || { echo "demo: $CHORUS not built (run make)"; exit 1; }
 NAMES=$(grp_names 10)
 STEP_TIMEOUT=20
 
 start=$(now_s)
-echo "demo: starting 10 peers on loopback with 20% loss, 5% duplication, 0-5 ms delay"
-grp_start "$T" "$NAMES" --drop 0.2 --dup 0.05 --delay-ms 5 || { echo "demo: FAIL"; exit 1; }
+srv_start "$T/server" || { echo "demo: FAIL"; exit 1; }
+echo "demo: server on $GRP_SERVER; starting 10 peers on loopback with 20% loss, 5% duplication, 0-5 ms delay"
+mkdir -p "$T/g"
+echo "demo password" >"$T/g/pw"
+grp_start "$T/g" "$NAMES" --drop 0.2 --dup 0.05 --delay-ms 5 || { echo "demo: FAIL"; exit 1; }
+wait_until $STEP_TIMEOUT grp_all_in_view 10 ||
+  { echo "demo: FAIL: the ten did not join one view"; exit 1; }
+echo "demo: all 10 joined room lobby through the server in $(( $(now_s) - start )) s"
 
 # delivered_everywhere TEXT: every peer shows room message TEXT.
 delivered_everywhere() {

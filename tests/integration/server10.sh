@@ -11,7 +11,8 @@
 #      message he missed, marked as history, then chats live;
 #   4. an eleventh peer (zoe) is refused with "room full" and exits 1;
 #   5. the server is stopped: every peer warns that no server answers and
-#      the ten keep chatting;
+#      the ten keep chatting; a newcomer's login fails with "no server
+#      answers" (exit 1);
 #   6. the server comes back on the same data: every peer registers again
 #      by itself; they chat once more and close their input.
 #
@@ -26,50 +27,28 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib/peers.sh
 . tests/integration/lib/rounds.sh
+. tests/integration/lib/server.sh
 
 TEST_NAME=server10
 DETECT_BOUND_MS=${DETECT_BOUND_MS:-5000}
 STEP=${STEP:-30}
 ROUND_MSGS=3
 T=$(mktemp -d "${TMPDIR:-/tmp}/chorus-server10.XXXXXX") || exit 1
-SRV_PID=
-trap 'grp_kill; [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'grp_kill; srv_kill; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
 [ -x "$CHORUS" ] || { echo "server10: $CHORUS not built (run make)"; exit 1; }
-ALL=$(grp_names 10)
+ALL=$(grp_names "${N:-10}")
 ok=1
 bad() { echo "server10: FAIL: $*"; ok=0; }
 
 # ---- the server -------------------------------------------------------------
-srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV_PID" 2>/dev/null; }
-srv_launch() {   # srv_launch PORT
-  "$CHORUS" server --listen "127.0.0.1:$1" --data "$T/data" --iterations 1000 \
-    >"$T/srv.log" 2>"$T/srv.err" &
-  SRV_PID=$!
-  wait_until 20 srv_ready
-  kill -0 "$SRV_PID" 2>/dev/null
-}
-for attempt in 1 2 3 4 5 6; do
-  SRV_PORT=$(( 20000 + ($$ * 13 + attempt * 977) % 30000 ))
-  srv_launch "$SRV_PORT" && break
-  wait "$SRV_PID" 2>/dev/null
-  SRV_PID=
-  grep -q "cannot bind" "$T/srv.err" || break
-done
-[ -n "$SRV_PID" ] || { echo "server10: the server did not start: $(cat "$T/srv.err")"; exit 1; }
-GRP_SERVER=127.0.0.1:$SRV_PORT
+srv_start "$T" || exit 1
 mkdir -p "$T/g"
 echo "correct horse" >"$T/g/pw"
 
 # ---- helpers ----------------------------------------------------------------
 grp_opts() { echo "--seed $(echo "$ALL" | tr ' ' '\n' | grep -n -x "$1" | cut -d: -f1)"; }
-# members NAME: the member count of NAME's last view event (0 if none).
-members() {
-  grep '"event":"view"' "$GRP_DIR/$1.out" 2>/dev/null | tail -1 |
-    sed -n 's/.*"members":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | grep -c .
-}
-all_in_full_view() { for n in $GRP_NAMES; do [ "$(members "$n")" -eq 10 ] || return 1; done; }
 all_have() {   # all_have PATTERN: every current member printed it
   for n in $GRP_NAMES; do grep -q -F -- "$1" "$GRP_DIR/$n.out" || return 1; done
 }
@@ -77,7 +56,7 @@ all_have() {   # all_have PATTERN: every current member printed it
 start=$(now_s)
 grp_start "$T/g" "$ALL" --fd fast --block || exit 1
 echo "server10: server on $GRP_SERVER, 10 peers up on 127.0.0.1:$GRP_BASE.."
-wait_until "$STEP" all_in_full_view || bad "the ten did not all reach a view of 10"
+wait_until "$STEP" grp_all_in_view "${N:-10}" || bad "the ten did not all reach a view of 10"
 TAG=hello round
 
 # ---- kill -9 and restart ------------------------------------------------------
@@ -86,7 +65,7 @@ kill_ms=$GRP_CRASH_MS
 wait_until "$STEP" all_saw crash dave || bad "not every survivor removed dave within $STEP s"
 record_detection dave "$kill_ms"
 TAG=away round
-away=$(grep '"kind":"room"' "$GRP_DIR/alice.out" | grep -c '"text":"away ')
+away=$(grep -c '"event":"msg","kind":"room".*"text":"away ' "$GRP_DIR/alice.out")
 mv "$GRP_DIR/dave.out" "$T/dave-boot1.out"
 GRP_NAMES="$GRP_NAMES dave"
 # Its old port, or (if another program took it meanwhile) a spare one: the
@@ -98,6 +77,7 @@ for spare in 0 11 12 13; do
   wait_until "$STEP" eval 'grp_has_ready dave || ! grp_alive dave'
   grp_has_ready dave && break
   grep -q "cannot bind" "$GRP_DIR/dave.err" || break
+  kill "$(cat "$GRP_DIR/dave.hold")" 2>/dev/null
 done
 grp_has_ready dave || bad "dave did not restart: $(cat "$GRP_DIR/dave.err")"
 wait_until "$STEP" all_saw join dave || bad "not every member admitted dave again"
@@ -122,6 +102,12 @@ SRV_PID=
 wait_until "$STEP" all_have '"code":"CHORUS_SRV_UNREACHABLE"' ||
   bad "not every peer noticed that no server answers"
 TAG=no-server round
+# A newcomer cannot join while no server answers, and says so.
+"$CHORUS" peer --name zoe --listen "127.0.0.1:$zoe_port" --server "$GRP_SERVER" \
+  --password-file "$T/g/pw" </dev/null >"$T/zoe2.out" 2>"$T/zoe2.err"
+zoe_rc=$?
+[ $zoe_rc -eq 1 ] && grep -q "no server answers" "$T/zoe2.err" ||
+  bad "zoe with no server: exit $zoe_rc, expected 1 with 'no server answers': $(cat "$T/zoe2.err")"
 srv_launch "$SRV_PORT" || bad "the server did not restart on port $SRV_PORT"
 wait_until "$STEP" all_have '"what":"reregistered"' ||
   bad "not every peer registered again with the restarted server"

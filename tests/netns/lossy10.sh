@@ -1,14 +1,18 @@
 #!/bin/sh
-# lossy10: ten `chorus peer --json` processes on a real (virtual) network with
-# real packet loss, not the peers' own --drop injection.
+# lossy10: a `chorus server` and ten `chorus peer --json` processes on a
+# real (virtual) network with real packet loss, not the peers' own --drop
+# injection.
 #
-# Topology: a hub network namespace holding a Linux bridge, and ten peer
-# namespaces, each joined to the bridge by a veth pair and given its own
-# address 10.77.0.1 .. 10.77.0.10 (/24; the addresses exist only inside
-# these namespaces, nothing is routed out of them). In every peer namespace
-# an nftables rule drops LOSS % (default 20) of the UDP datagrams it sends
-# (`numgen random mod 100 < LOSS drop` on the output hook), so every path
-# between two peers loses about LOSS % in each direction.
+# Topology: a hub network namespace holding a Linux bridge, ten peer
+# namespaces and one server namespace, each joined to the bridge by a veth
+# pair and given its own address: peers 10.77.0.1 .. 10.77.0.10, the server
+# 10.77.0.100 (/24; the addresses exist only inside these namespaces,
+# nothing is routed out of them). In every peer namespace an nftables rule
+# drops LOSS % (default 20) of the UDP datagrams it sends (`numgen random
+# mod 100 < LOSS drop` on the output hook), so every path between two peers
+# loses about LOSS % in each direction, and so do the peers' requests to
+# the server. The peers log in to the server, join one room and find each
+# other through it (--server); the test waits until all ten share a view.
 #
 # Workload (as tests/integration/peers10.sh): every peer broadcasts
 # ROOM_MSGS room messages (default order: total) and sends private messages
@@ -18,11 +22,8 @@
 # sender, byte-identical text, one room order everywhere; every peer exits
 # cleanly. When the binary has failure detection (--fd), it runs with
 # LOSSY_FD (default: the CLI's default profile) and the test also requires
-# that no view change happens while all ten are alive (no false removal
-# under loss); LOSSY_FD=off runs with a static member list.
-#
-# The chat server does not exist yet; it joins this test (in its own
-# namespace) in a later issue.
+# that no member is removed while all ten are alive (no false removal
+# under loss; the joins at the start are view changes too, and allowed).
 #
 #   tests/netns/lossy10.sh [--optional]
 #
@@ -68,8 +69,10 @@ command -v nft >/dev/null 2>&1 || cannot "no nft command (apt-get install nftabl
 case $N in [2-9] | 10) ;; *) echo "lossy10: N must be 2..10"; exit 2 ;; esac
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/chorus-lossy10.XXXXXX") || exit 1
+SRV_PID=
 cleanup() {
   grp_kill
+  [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
   for ns in $CREATED; do ip netns del "$ns" 2>/dev/null; done
   [ -n "${KEEP:-}" ] || rm -rf "$T"
 }
@@ -114,6 +117,17 @@ table inet chorus_loss {
 EOF
 done
 
+# The server's namespace: no loss of its own (the peers' side drops).
+SRV_NS=$P-srv
+SRV=$NET.100:7700
+ns_add "$SRV_NS" || { echo "lossy10: FAIL: ip netns add $SRV_NS: $(cat "$T/ip.err")"; exit 1; }
+ip -n "$HUB" link add vs type veth peer name eth0 netns "$SRV_NS" 2>"$T/ip.err" ||
+  cannot "cannot create a veth pair: $(cat "$T/ip.err")"
+ip -n "$HUB" link set vs master br0
+ip -n "$HUB" link set vs up
+ip -n "$SRV_NS" addr add "$NET.100/24" dev eth0
+ip -n "$SRV_NS" link set eth0 up
+
 links_up() {
   _lu_i=0
   for _lu_n in $NAMES; do
@@ -149,9 +163,7 @@ addr_of() { # the address of peer NAME
 
 launch() { # launch NAME NUMBER
   args="--name $1 --listen $(addr_of "$1"):$PORT --json --seed $2 $FD_OPT"
-  for p in $NAMES; do
-    [ "$p" = "$1" ] || args="$args --peer $p@$(addr_of "$p"):$PORT"
-  done
+  args="$args --server $SRV --password-file $T/pw"
   mkfifo "$T/$1.in"
   # shellcheck disable=SC2086  # the option list is split on purpose
   ip netns exec "$P-$2" "$CHORUS" peer $args <"$T/$1.in" >"$T/$1.out" 2>"$T/$1.err" &
@@ -161,6 +173,13 @@ launch() { # launch NAME NUMBER
 }
 
 start=$(now_s)
+echo "lossy pw" >"$T/pw"
+ip netns exec "$SRV_NS" "$CHORUS" server --listen "$SRV" --data "$T/srv" --iterations 1000 \
+  >"$T/srv.log" 2>"$T/srv.err" &
+SRV_PID=$!
+srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV_PID" 2>/dev/null; }
+wait_until 20 srv_ready && kill -0 "$SRV_PID" 2>/dev/null ||
+  { echo "lossy10: FAIL: the server did not start: $(cat "$T/srv.err")"; exit 1; }
 i=0
 for n in $NAMES; do
   i=$((i + 1))
@@ -172,8 +191,16 @@ fi
 for n in $NAMES; do
   grp_has_ready "$n" || { echo "lossy10: FAIL: $n did not start:"; cat "$T/$n.err"; exit 1; }
 done
-echo "lossy10: $N peers up on $NET.1..$NET.$N:$PORT in $N namespaces on a bridge," \
-  "nftables drops $LOSS % of each one's outgoing UDP; $FD_NOTE"
+# members NAME: the member count of NAME's last view event (0 if none).
+members() {
+  grep '"event":"view"' "$T/$1.out" 2>/dev/null | tail -1 |
+    sed -n 's/.*"members":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | grep -c .
+}
+all_joined() { for n in $NAMES; do [ "$(members "$n")" -eq "$N" ] || return 1; done; }
+wait_until "$DEADLINE" all_joined || { echo "lossy10: FAIL: the peers did not all join one view"; exit 1; }
+echo "lossy10: server on $SRV and $N peers on $NET.1..$NET.$N:$PORT in $((N + 1)) namespaces" \
+  "on a bridge, all in one view after $(( $(now_s) - start )) s;" \
+  "nftables drops $LOSS % of each peer's outgoing UDP; $FD_NOTE"
 
 # ---- the workload (as peers10.sh) ----------------------------------------
 targets() { # the private-message targets of peer number $1 (0-based)
@@ -221,7 +248,8 @@ delivery() { # delivery WHAT: wait for every expected delivery (deadline)
     verdict=1
   fi
 }
-saw_view() { cat "$T"/*.out | grep -q '"event":"view"'; }
+removals() { cat "$T"/*.out | grep '"event":"view"' | grep -v '"reason":"join"'; }
+saw_view() { [ -n "$(removals)" ]; }
 
 round 1 1 "$ROOM_MSGS"
 delivery "round 1"
@@ -238,10 +266,10 @@ round 2 "$((ROOM_MSGS + 1))" "$((ROOM_MSGS + 5))"
 delivery "round 2 (after the idle period)"
 
 # No view change while all are alive: a removal now would be a false one.
-views=$(cat "$T"/*.out | grep -c '"event":"view"' || true)
+views=$(removals | grep -c . || true)
 if [ "$views" -ne 0 ]; then
-  echo "lossy10: FAIL: $views view changes while every peer was alive (false removal):"
-  grep -h '"event":"view"' "$T"/*.out | head -n 5 | sed 's/^/  | /'
+  echo "lossy10: FAIL: $views removals while every peer was alive (false removal):"
+  removals | head -n 5 | sed 's/^/  | /'
   verdict=1
 fi
 

@@ -38,7 +38,9 @@ for args in "--seed 7" \
             "--seed 17 --fd fast --crashes 1 --loss 0.1 --order fifo" \
             "--seed 18 --fd default --nodes 4 --duration 4 --loss 0.2" \
             "--seed 19 --fd fast --crashes 2 --restarts 2 --downtime 500:5000 --order fifo --loss 0.05" \
-            "--seed 20 --crashes 1 --restarts 1 --history 10 --order fifo"; do
+            "--seed 20 --crashes 1 --restarts 1 --history 10 --order fifo" \
+            "--seed 21 --fd fast --partitions 2 --history 1000 --order mixed --crashes 1" \
+            "--seed 22 --partitions 3 --loss 0.1"; do
   # shellcheck disable=SC2086
   a=$(line $args --trace "$tmp/a.trace")
   # shellcheck disable=SC2086
@@ -86,7 +88,8 @@ for other in "--seed 6 --loss 0.3" "--seed 5 --loss 0.31" "--seed 5 --loss 0.3 -
              "--seed 5 --loss 0.3 --swarm" "--seed 5 --loss 0.3 --fd fast" \
              "--seed 5 --loss 0.3 --fd default" "--seed 5 --loss 0.3 --crashes 1 --restarts 1" \
              "--seed 5 --loss 0.3 --crashes 1 --restarts 1 --downtime 500:900" \
-             "--seed 5 --loss 0.3 --crashes 1 --restarts 1 --history 5"; do
+             "--seed 5 --loss 0.3 --crashes 1 --restarts 1 --history 5" \
+             "--seed 5 --loss 0.3 --partitions 1"; do
   # shellcheck disable=SC2086
   h=$(hash_of $other)
   if [ -n "$h" ] && [ "$h" != "$base" ]; then ok; else bad "'$other' has the hash of '--seed 5 --loss 0.3' ($h)"; fi
@@ -98,7 +101,7 @@ for args in "--seed 5 --loss 0.3 --crashes 1" "--seed 6 --order mixed --crashes 
   # shellcheck disable=SC2086
   plain=$(hash_of $args)
   # shellcheck disable=SC2086
-  named=$(hash_of $args --fd off --restarts 0 --history 100 --downtime 500:8000)
+  named=$(hash_of $args --fd off --restarts 0 --history 100 --downtime 500:8000 --partitions 0)
   if [ -n "$plain" ] && [ "$plain" = "$named" ]; then ok
   else bad "'$args' with the default membership options named: $named vs $plain"; fi
 done

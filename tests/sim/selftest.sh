@@ -4,9 +4,11 @@
 # delivery, a room delivery swapped across senders (causal, total order), a
 # safe delivery before every member reported holding it, a survivor
 # missing a crashed sender's message that others delivered (agreement), a
-# view change reported with a wrong member set (view_agreement), a removal
-# of a node that is up (false_removal) and a restarted node that joins
-# without the last message of its history (catch_up) must each fail the
+# view change reported with a wrong member set (view_agreement, also with
+# partitions), a removal of a node that is up (false_removal, also with
+# partitions), a restarted node that joins without the last message of its
+# history (catch_up) and two merge deliveries after a partition swapped
+# (merge_order) must each fail the
 # run with the right property, exit 1 and print a replay command that
 # reproduces it), that an exhausted limit is an explicit error, and that
 # bad usage exits 2 with a one-line reason and the usage.
@@ -64,6 +66,12 @@ expect_fail agreement agreement --seed 13 --mutate agreement --duration 4 --orde
 expect_fail view view_agreement --seed 4 --mutate view --duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer
 expect_fail false-removal false_removal --seed 4 --mutate false-removal --duration 3 --order fifo --fd fast
 expect_fail catch-up catch_up --seed 5 --mutate catch-up --duration 3 --order fifo --fd fast --crashes 1 --crash-victim sequencer --restarts 1 --downtime 3000:4000
+# Partitions: two merge deliveries swapped (merge_order), a wrong member set
+# in a run whose sides go separate ways (view_agreement), and a removal of a
+# live node outside any partition's window (false_removal).
+expect_fail merge merge_order --seed 2 --mutate merge --partitions 1 --fd fast --history 1000 --rate 200 --delay 10:50 --duration 5
+expect_fail view-partition view_agreement --seed 2 --mutate view --partitions 1 --fd fast --history 1000
+expect_fail false-removal-partition false_removal --seed 4 --mutate false-removal --duration 3 --order fifo --fd fast --partitions 1
 
 # An exhausted network pool is an explicit runtime error, not silent loss.
 out=$("$chorus" sim --seed 1 --nodes 10 --rate 500 --pool 50)

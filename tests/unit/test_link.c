@@ -166,6 +166,34 @@ static void test_restart_new_epoch(void) {
   minnet_free(&m);
 }
 
+/* Frames queued for an incarnation that crashed: the link abandons the
+ * room frame but keeps the private one behind it, so the new incarnation
+ * gets the private message once and the room message once, as history. */
+static void test_restart_abandons_room_frames(void) {
+  minnet m;
+  minnet_init(&m, 2);
+  minnet_run(&m, 500000);
+  chorus_peer_free(m.peer[1]);
+  m.peer[1] = NULL;
+  CHECK_EQ(send_text(&m, 0, -1, "room while away"), 0);
+  CHECK_EQ(send_text(&m, 0, 1, "private while away"), 0);
+  minnet_run(&m, 300000);
+  m.nlog = 0;
+  CHECK_EQ(minnet_add(&m, 1, 500), 0);
+  minnet_run(&m, 5000000);
+  size_t priv = 0, live = 0, hist = 0;
+  for (size_t k = 0; k < m.nlog; k++) {
+    if (m.log[k].node != 1) continue;
+    if (m.log[k].kind == CHORUS_MSG_PRIVATE) priv++;
+    else if (m.log[k].history) hist++;
+    else live++;
+  }
+  CHECK_EQ(priv, 1);
+  CHECK_EQ(hist, 1);
+  CHECK_EQ(live, 0);
+  minnet_free(&m);
+}
+
 static void test_malformed_counted(void) {
   minnet m;
   minnet_init(&m, 2);
@@ -222,6 +250,7 @@ int main(void) {
   RUN(test_fragmentation);
   RUN(test_back_pressure);
   RUN(test_restart_new_epoch);
+  RUN(test_restart_abandons_room_frames);
   RUN(test_malformed_counted);
   RUN(test_fast_retransmit);
   return CHECK_SUMMARY();

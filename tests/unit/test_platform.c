@@ -4,6 +4,12 @@
  * (line reader, JSON strings, argument parsing).
  * Unit tests link only libchorus.a, so the modules are compiled in here.
  */
+/* platform/udp.c is included below: let it see recvmmsg and sendmmsg as it
+ * does when compiled alone. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE 1
+#endif
+
 #include "check.h"
 
 #include <errno.h>
@@ -167,6 +173,7 @@ static void test_fault_drop_dup(void) {
   chorus_udp_fault_free(f);
   f = fault(0, CHORUS_UDP_FAULT_PPM_ONE, 0, 0, 4);
   for (int i = 0; i < 5; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"y", 1, 0);
+  chorus_udp_fault_flush(f, fa, 0); /* the batch goes out */
   CHECK_EQ(drain_count(fb, NULL, 10, WAIT_MS), 10);
   chorus_udp_fault_stats_get(f, &st);
   CHECK_EQ(st.duplicated, 5);
@@ -199,6 +206,57 @@ static void test_fault_delay(void) {
   CHECK_EQ(chorus_udp_fault_deadline(f), UINT64_MAX);
   CHECK_EQ(drain_count(fb, NULL, 3, WAIT_MS), 3);
   chorus_udp_fault_free(f);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+/* Datagrams wait in the batch until it is full or flushed. */
+static void test_fault_batch(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  chorus_udp_fault_stats st;
+  chorus_udp_fault *f = fault(0, 0, 0, 0, 4);
+  size_t n = CHORUS_UDP_BATCH_MAX + 6;
+  for (size_t i = 0; i < n; i++) chorus_udp_fault_send(f, fa, &b, (const uint8_t *)"ab", 2, 0);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.sent, CHORUS_UDP_BATCH_MAX); /* the full batch went out */
+  CHECK_EQ(st.batched, 6);
+  chorus_udp_fault_flush(f, fa, 0);
+  chorus_udp_fault_stats_get(f, &st);
+  CHECK_EQ(st.sent, n);
+  CHECK_EQ(st.sent_bytes, 2 * n);
+  CHECK_EQ(st.batched, 0);
+  CHECK_EQ(drain_count(fb, NULL, (int)n, WAIT_MS), (int)n);
+  chorus_udp_fault_free(f);
+  chorus_udp_close(fa);
+  chorus_udp_close(fb);
+}
+
+/* Batch calls: in order, lengths kept, an oversized datagram cut to the
+ * slot and still longer than anything valid. */
+static void test_udp_batch(void) {
+  chorus_udp_addr a, b;
+  int fa = open_any(&a), fb = open_any(&b);
+  static uint8_t out[3][1300], in[4][101];
+  chorus_udp_msg tx[3], rx[4];
+  size_t sent = 0, got = 0;
+  for (size_t i = 0; i < 3; i++) {
+    memset(out[i], 'a' + (int)i, sizeof out[i]);
+    tx[i].addr = b;
+    tx[i].data = out[i];
+    tx[i].len_bytes = i == 2 ? sizeof out[i] : 10 + i;
+  }
+  for (size_t i = 0; i < 4; i++) rx[i].data = in[i];
+  CHECK_EQ(chorus_udp_recv_batch(fb, rx, 4, 101, &got), CHORUS_UDP_WOULD_BLOCK);
+  CHECK_EQ(chorus_udp_send_batch(fa, tx, 3, &sent), CHORUS_UDP_OK);
+  CHECK_EQ(sent, 3);
+  nap_ms(20);
+  CHECK_EQ(chorus_udp_recv_batch(fb, rx, 4, 101, &got), CHORUS_UDP_OK);
+  CHECK_EQ(got, 3);
+  CHECK_EQ(rx[0].len_bytes, 10);
+  CHECK_EQ(rx[1].len_bytes, 11);
+  CHECK_EQ(rx[2].len_bytes, 101); /* cut to the slot */
+  CHECK(in[1][0] == 'b' && in[2][100] == 'c');
   chorus_udp_close(fa);
   chorus_udp_close(fb);
 }
@@ -615,6 +673,8 @@ int main(void) {
   RUN(test_fault_config);
   RUN(test_fault_drop_dup);
   RUN(test_fault_delay);
+  RUN(test_fault_batch);
+  RUN(test_udp_batch);
   RUN(test_clock);
   RUN(test_loop_exchange);
   RUN(test_loop_leave);

@@ -4,6 +4,8 @@
  */
 #include "check.h"
 #include "minnet.h"
+#include "room.h"
+#include "wire.h"
 
 static int room(minnet *m, size_t from, enum chorus_order order, const char *t) {
   return chorus_peer_send_room(m->peer[from], m->now_us, order,
@@ -163,6 +165,57 @@ static void test_stability_collects(void) {
   minnet_free(&m);
 }
 
+/* A merge delivery is taken once, in its origin's order; a gap (beyond the
+ * sender's history) is counted; an older incarnation's is refused. */
+static void test_merge_take(void) {
+  chorus_room r;
+  CHECK_EQ(chorus_room_init(&r, 3, 0, 8, 64, 4), 0);
+  r.epoch[1] = 7;
+  chorus_room_delivery d = {1, 7, 1, 2, 1, CHORUS_ORDER_TOTAL, (const uint8_t *)"a", 1};
+  CHECK_EQ(chorus_room_merge_take(&r, &d), 1);
+  CHECK_EQ(chorus_room_merge_take(&r, &d), 0); /* has it already */
+  d.count = 4;
+  CHECK_EQ(chorus_room_merge_take(&r, &d), 1);
+  CHECK_EQ(r.merge_gaps, 2); /* 2 and 3 were beyond the history */
+  CHECK_EQ(r.delivered[1], 4);
+  d.origin_epoch = 6;
+  d.count = 5;
+  CHECK_EQ(chorus_room_merge_take(&r, &d), 0); /* an older incarnation */
+  d.origin = 0; /* our own, of another epoch than ours (0 here): refused */
+  d.origin_epoch = 9;
+  CHECK_EQ(chorus_room_merge_take(&r, &d), 0);
+  chorus_room_free(&r);
+}
+
+/* MERGE_STATE is decoded totally: length, type, ranks, members. */
+static void test_merge_state_rejects(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 3, 2, 8, 64, 4), 0);
+  a.alive = 0x3; /* {0, 1} absorbs {2} */
+  b.alive = 0x4;
+  CHECK_EQ(chorus_room_merge(&a, 0x4, 5, CHORUS_ROOM_MERGE_STATE, 2), 0);
+  CHECK_EQ(chorus_room_merge(&a, 0x4, 6, CHORUS_ROOM_MERGE_STATE, 2), CHORUS_ERR_INVAL);
+  const chorus_room_send *e = chorus_room_outbox_peek(&a, 0);
+  CHECK(e != NULL);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = chorus_room_encode(&a, e, m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_MERGE_STATE_BYTES(3));
+  uint32_t added;
+  size_t y;
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, (size_t)n - 1, &added, &y), CHORUS_ERR_BAD_FRAME);
+  m[23 + 8 * 3] = 3; /* y_coord out of range */
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, (size_t)n, &added, &y), CHORUS_ERR_BAD_FRAME);
+  m[23 + 8 * 3] = 2;
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, (size_t)n, &added, &y), 0);
+  CHECK_EQ(added, 0x3);
+  CHECK_EQ(y, 2);
+  CHECK_EQ(b.view, 5);
+  CHECK_EQ(b.alive, 0x7);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -170,5 +223,7 @@ int main(void) {
   RUN(test_agreement_after_sequencer_crash);
   RUN(test_agreement_after_sender_crash);
   RUN(test_stability_collects);
+  RUN(test_merge_take);
+  RUN(test_merge_state_rejects);
   return CHECK_SUMMARY();
 }

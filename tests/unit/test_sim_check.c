@@ -48,7 +48,7 @@ static int deliver_bad(chorus_check *chk, chorus_check_msg m, size_t receiver,
   chorus_check_text(m.text_key, text, len);
   text[0] ^= flip;
   chorus_check_delivery d = {at_us, receiver, m.sender, m.kind, m.order, m.epoch,
-                             m.msg_id, text, len, 0};
+                             m.msg_id, text, len, 0, 0, 0};
   return chorus_check_deliver(chk, &d);
 }
 
@@ -142,7 +142,7 @@ static void test_integrity_fails(void) {
   expect_integrity(a, 1, 1, 0, NULL);           /* one byte too many */
   uint8_t t[1] = {0};
   chorus_check_delivery bad_node = {50, NODES, 0, CHORUS_MSG_ROOM,
-                                    CHORUS_ORDER_FIFO, 7, 1, t, 1, 0};
+                                    CHORUS_ORDER_FIFO, 7, 1, t, 1, 0, 0, 0};
   expect_integrity(a, 1, 0, 0, &bad_node);      /* receiver out of range */
 }
 
@@ -518,7 +518,7 @@ static int deliver_hist(chorus_check *chk, chorus_check_msg m, size_t receiver,
   uint8_t text[64];
   chorus_check_text(m.text_key, text, m.len_bytes);
   chorus_check_delivery d = {at_us, receiver, m.sender, m.kind, m.order, m.epoch,
-                             m.msg_id, text, m.len_bytes, 1};
+                             m.msg_id, text, m.len_bytes, 1, 0, 0};
   return chorus_check_deliver(chk, &d);
 }
 

@@ -18,6 +18,7 @@
 #include "../../sim/evq.c"
 #include "../../sim/mutate.c"
 #include "../../sim/net.c"
+#include "../../sim/part.c"
 #include "../../sim/sim.c"
 #include "../../sim/swarm.c"
 #include "../../sim/trace.c"

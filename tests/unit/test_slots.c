@@ -81,6 +81,8 @@ static void test_slot_reused_by_another_user(void) {
   CHECK_EQ(m.last_members[0], 0x3);
   /* Refused while the slot is someone else's in the view: bob's slot. */
   CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 1, "dave"), CHORUS_ERR_INVAL);
+  /* Nor may a free seat take the name of a member in the view. */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "bob"), CHORUS_ERR_INVAL);
   CHECK_EQ(slot_add(&m, 2, 300, 0, "dave"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "dave"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "dave"), 0);
@@ -121,6 +123,70 @@ static void test_join_view_before_name(void) {
   minnet_free(&m);
 }
 
+/* Three join in quick succession; bob and carol learn dave's name only
+ * after the coordinator has admitted him (bob even after his own cut
+ * already listed dave). Everyone ends with all four in the view. */
+static void test_quick_joins_named_late(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 4;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  const char *name[4] = {"alice", "bob", "carol", "dave"};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
+    if (i < 3) minnet_run(&m, i == 0 ? 100000 : 30000);
+  }
+  for (size_t k = 1; k < 4; k++)
+    CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, k, name[k]), 0);
+  minnet_run(&m, 50000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 3, "dave"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[2], m.now_us, 3, "dave"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t k = 0; k < 4; k++) CHECK_EQ(chorus_peer_in_view(m.peer[i], k), 1);
+  size_t mark = m.nlog;
+  say(&m, 3, "dave speaks");
+  minnet_run(&m, 1000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(deliveries(&m, i, 0, mark), 1);
+  minnet_free(&m);
+}
+
+/* Everyone but the coordinator names each newcomer at once (the server
+ * lists it to all); the coordinator learns carol's name last, so carol
+ * hears dave's greetings, as a stranger's and then as a named member's,
+ * long before her own cut. Then a member crashes, and the view change (its
+ * flush) must complete with everyone. */
+static void test_named_early_then_crash(void) {
+  minnet m;
+  memset(&m, 0, sizeof m);
+  m.n = 4;
+  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  const char *name[4] = {"alice", "bob", "carol", "dave"};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
+    for (size_t k = 0; k < i; k++)
+      if (k != 0 || i != 2) CHECK_EQ(chorus_peer_set_member(m.peer[k], m.now_us, i, name[i]), 0);
+    minnet_run(&m, 3000);
+  }
+  minnet_run(&m, 500000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++) CHECK_EQ(m.last_members[i], 0xF);
+  chorus_peer_free(m.peer[1]); /* bob crashes */
+  m.peer[1] = NULL;
+  minnet_run(&m, 4000000);
+  size_t mark = m.nlog;
+  say(&m, 0, "after bob");
+  say(&m, 2, "after bob");
+  say(&m, 3, "after bob");
+  minnet_run(&m, 2000000);
+  for (size_t i = 0; i < 4; i++)
+    if (i != 1) CHECK_EQ(deliveries(&m, i, 0, mark), 3);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -137,8 +203,10 @@ static void test_set_member_errors(void) {
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "\xff"), CHORUS_ERR_INVAL);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), 0); /* same name again */
-  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 2, "zed"), CHORUS_ERR_INVAL);
-  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[0], 2), ""), 0);
+  /* zed moves from seat 1 (out of the view) to seat 2 */
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 2, "zed"), 0);
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[0], 1), ""), 0);
+  CHECK_EQ(chorus_peer_member_index(m.peer[0], "zed"), 2);
   minnet_free(&m);
 }
 
@@ -146,6 +214,8 @@ int main(void) {
   RUN(test_newcomer_takes_vacant_slot);
   RUN(test_slot_reused_by_another_user);
   RUN(test_join_view_before_name);
+  RUN(test_quick_joins_named_late);
+  RUN(test_named_early_then_crash);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }

@@ -6,7 +6,7 @@
 
 static void test_header_round_trip(void) {
   uint8_t buf[32];
-  chorus_wire_header h = {0x01020304, 7, 9}, g;
+  chorus_wire_header h = {0x01020304, 7, 9, 0}, g;
   CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
   const uint8_t want[16] = {'C', 'H', 1, 0, 1, 2, 3, 4, 0, 0, 0, 7, 0, 0, 0, 9};
   CHECK(memcmp(buf, want, 16) == 0); /* big-endian on every host */
@@ -15,6 +15,18 @@ static void test_header_round_trip(void) {
   CHECK_EQ(g.src_epoch, 7);
   CHECK_EQ(g.dst_epoch, 9);
   CHECK_EQ(chorus_wire_header_encode(buf, 15, &h), CHORUS_ERR_NOBUF);
+  h.flags = CHORUS_WIRE_HDR_UNADMITTED;
+  CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
+  CHECK_EQ(buf[3], 1);
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), 16);
+  CHECK_EQ(g.flags, CHORUS_WIRE_HDR_UNADMITTED);
+  h.flags = CHORUS_WIRE_HDR_JOINING;
+  CHECK_EQ(chorus_wire_header_encode(buf, sizeof buf, &h), 16);
+  CHECK_EQ(buf[3], 2);
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), 16);
+  CHECK_EQ(g.flags, CHORUS_WIRE_HDR_JOINING);
+  buf[3] = 4; /* a reserved bit */
+  CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_FRAME);
 }
 
 static void test_header_rejects(void) {
@@ -29,7 +41,7 @@ static void test_header_rejects(void) {
   buf[0] = 'X';
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_MAGIC);
   buf[0] = 'C';
-  buf[3] = 1;
+  buf[3] = 0x80; /* reserved flag bit */
   CHECK_EQ(chorus_wire_header_decode(buf, 16, &g), CHORUS_ERR_BAD_FRAME);
   buf[3] = 0;
   buf[11] = 0; /* epoch 0 is never valid */
@@ -102,6 +114,38 @@ static void test_ack_round_trip_and_rejects(void) {
   CHECK_EQ(chorus_wire_frame_decode(buf, 64, &f), CHORUS_ERR_BAD_FRAME);
 }
 
+static void test_beacon_round_trip_and_rejects(void) {
+  uint8_t buf[16];
+  chorus_wire_beacon b = {2, 0x01020304, 0x0C, 1}, g;
+  CHECK_EQ(chorus_wire_beacon_encode(buf, sizeof buf, &b), CHORUS_WIRE_BEACON_BYTES);
+  const uint8_t want[CHORUS_WIRE_BEACON_BYTES] = {0x09, 2, 1, 2, 3, 4, 0, 0, 0, 0x0C, 1};
+  CHECK(memcmp(buf, want, sizeof want) == 0);
+  chorus_wire_frame f;
+  CHECK_EQ(chorus_wire_frame_decode(buf, CHORUS_WIRE_BEACON_BYTES, &f),
+           CHORUS_WIRE_BEACON_BYTES);
+  CHECK_EQ(f.type, CHORUS_FRAME_BEACON);
+  g = f.u.beacon;
+  CHECK_EQ(g.coord, 2);
+  CHECK_EQ(g.view, 0x01020304);
+  CHECK_EQ(g.ranks, 0x0C);
+  CHECK_EQ(g.low, 1);
+  for (size_t n = 1; n < CHORUS_WIRE_BEACON_BYTES; n++)
+    CHECK_EQ(chorus_wire_frame_decode(buf, n, &f), CHORUS_ERR_TRUNCATED);
+  CHECK_EQ(chorus_wire_beacon_encode(buf, CHORUS_WIRE_BEACON_BYTES - 1, &b),
+           CHORUS_ERR_NOBUF);
+  const chorus_wire_beacon bad[] = {
+      {10, 1, 0x400, 10},   /* coordinator rank out of range */
+      {2, 1, 0x800 | 4, 2}, /* a member beyond rank 9 */
+      {2, 1, 0x08, 2},      /* coordinator not among the members */
+      {2, 1, 0x0C, 3},      /* low above the coordinator */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    chorus_wire_beacon_encode(buf, sizeof buf, &bad[i]);
+    CHECK_EQ(chorus_wire_frame_decode(buf, CHORUS_WIRE_BEACON_BYTES, &f),
+             CHORUS_ERR_BAD_FRAME);
+  }
+}
+
 static void test_seq_expand(void) {
   CHECK(chorus_wire_seq_expand(0, 5) == 5);
   CHECK(chorus_wire_seq_expand(0xFFFFFFF0ull, 3) == 0x100000003ull);
@@ -121,6 +165,7 @@ int main(void) {
   RUN(test_data_round_trip);
   RUN(test_data_rejects);
   RUN(test_ack_round_trip_and_rejects);
+  RUN(test_beacon_round_trip_and_rejects);
   RUN(test_seq_expand);
   RUN(test_name_id);
   return CHECK_SUMMARY();

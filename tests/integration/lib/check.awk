@@ -92,6 +92,7 @@ FNR == 1 { who = "" }
     next
   }
   if (who == "") {
+    if (ev == "server") next  # logging in and joining come first
     if (!(FILENAME in noready)) fail(FILENAME ": no ready event before other output")
     noready[FILENAME] = 1
     next

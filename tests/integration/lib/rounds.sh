@@ -57,7 +57,8 @@ all_saw() {
 # $T/detect.log.
 record_detection() {   # record_detection VICTIM KILL_MS
   for n in $GRP_NAMES; do
-    at=$(grep '"event":"view"' "$GRP_DIR/$n.out" | grep -F "\"member\":\"$1\"" | head -1 |
+    at=$(grep '"event":"view"' "$GRP_DIR/$n.out" | grep -F "\"member\":\"$1\"" |
+         grep -E '"reason":"(crash|partition)"' | head -1 |
          sed 's/.*"time_ms":\([0-9]*\).*/\1/')
     [ -n "$at" ] || continue
     d=$((at - $2))
