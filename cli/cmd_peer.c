@@ -244,6 +244,22 @@ static void peer_send(peer_app *app, int priv, size_t member, const uint8_t *tex
   if (rc != CHORUS_OK) chorus_show_error_code(&app->view, rc, user, full);
 }
 
+/* Server mode, /msg to a user outside the room: the server keeps it until
+ * the user logs in (the watcher stores it). */
+static void peer_offline(peer_app *app, const char *user, const uint8_t *text, size_t len,
+                         size_t cut) {
+  char err[CHORUS_PEER_ERR_BYTES];
+  if (cut > 0 || len == 0 || !chorus_utf8_valid(text, len)) {
+    chorus_show_error_code(&app->view,
+                           cut > 0 ? CHORUS_ERR_MSG_TOO_LONG
+                                   : len == 0 ? CHORUS_ERR_EMPTY : CHORUS_ERR_BAD_UTF8,
+                           user, len + cut);
+    return;
+  }
+  if (chorus_peer_srv_offline(app->srv, user, text, len, err, sizeof err) != 0)
+    chorus_show_error(&app->view, "CLI_OFFLINE", "/msg %s: %s", user, err);
+}
+
 /* "/msg USER TEXT" (s points after "/msg"). */
 static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut) {
   size_t i = 0;
@@ -267,7 +283,9 @@ static void peer_cmd_msg(peer_app *app, const uint8_t *s, size_t len, size_t cut
     memcpy(user, s + u, CHORUS_NAME_BYTES_MAX - 3);
     memcpy(user + CHORUS_NAME_BYTES_MAX - 3, "...", 4);
   }
-  if (member < 0) {
+  if (member < 0 && app->srv && ulen <= CHORUS_NAME_BYTES_MAX) {
+    peer_offline(app, user, s + i + 1, len - i - 1, cut);
+  } else if (member < 0) {
     /* The name is shown back, so only if it is printable UTF-8. */
     if (!chorus_utf8_valid((const uint8_t *)user, strlen(user))) strcpy(user, "?");
     chorus_show_error_code(&app->view, CHORUS_ERR_UNKNOWN_USER, user, 0);
@@ -494,6 +512,7 @@ int chorus_cmd_peer(int argc, char **argv) {
   if (rc == 0) {
     peer_read_input(&app);
     if (app.loop) peer_depart(&app);
+    chorus_peer_srv_finish(app.srv);
     chorus_show_bye(&app.view);
     rc = chorus_show_failed(&app.view) ? 1 : 0;
   }

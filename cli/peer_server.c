@@ -16,6 +16,20 @@
 #include "server_loop.h"
 #include "session.h"
 
+/* A private message for a user outside the room, until the server has it. */
+typedef struct srv_offline {
+  char to[CHORUS_NAME_BYTES_MAX + 1];
+  uint64_t msg_id;
+  uint16_t len;
+  uint8_t text[CHORUS_SRV_MSG_BYTES_MAX];
+} srv_offline;
+
+/* The newest offline message shown from one sender's boot. */
+typedef struct srv_seen {
+  char from[CHORUS_NAME_BYTES_MAX + 1];
+  uint64_t epoch, msg_id;
+} srv_seen;
+
 struct chorus_peer_srv {
   chorus_session *session;
   chorus_show *view;
@@ -32,6 +46,12 @@ struct chorus_peer_srv {
   int poked, stop, watching, down;
   chorus_loop *loop;
   pthread_t thread;
+  /* Offline messages out (guarded by mu) and in (watcher only). */
+  srv_offline *outbox; /* ring of CHORUS_PEER_SRV_OUTBOX_MAX */
+  size_t out_head, out_count;
+  uint64_t epoch, next_msg_id;
+  srv_seen seen[CHORUS_PEER_SRV_SENDERS_MAX];
+  size_t seen_count, seen_next;
 };
 
 /* ---- password ------------------------------------------------------------ */
@@ -184,11 +204,19 @@ int chorus_peer_srv_open(const chorus_peer_args *args, chorus_show *view,
                          size_t err_bytes) {
   chorus_udp_addr servers[CHORUS_PEER_ARGS_SERVERS_MAX], pub;
   chorus_peer_srv *s = calloc(1, sizeof *s);
-  if (!s || pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->poke, NULL) != 0) {
+  srv_offline *outbox = calloc(CHORUS_PEER_SRV_OUTBOX_MAX, sizeof *outbox);
+  if (!s || !outbox || pthread_mutex_init(&s->mu, NULL) != 0 ||
+      pthread_cond_init(&s->poke, NULL) != 0) {
     snprintf(err, err_bytes, "out of memory");
+    free(outbox);
     free(s);
     return 1;
   }
+  s->outbox = outbox;
+  /* (epoch, id) of this boot's offline messages: above every earlier
+   * boot's, as the server's duplicate check needs. */
+  s->epoch = chorus_clock_boot_epoch();
+  s->next_msg_id = 1;
   s->view = view;
   memcpy(s->name, args->name, strlen(args->name) + 1);
   *out = s;
@@ -337,6 +365,127 @@ static void srv_refresh(chorus_peer_srv *s) {
   srv_apply(s, &r);
 }
 
+/* ---- offline messages --------------------------------------------------- */
+
+int chorus_peer_srv_offline(chorus_peer_srv *s, const char *to, const uint8_t *text,
+                            size_t len_bytes, char *err, size_t err_bytes) {
+  if (!chorus_srv_name_valid(to, strlen(to))) {
+    snprintf(err, err_bytes, "unknown user (not a valid name)");
+    return -1;
+  }
+  if (len_bytes == 0 || len_bytes > CHORUS_SRV_MSG_BYTES_MAX) {
+    snprintf(err, err_bytes, "a message for an offline user holds 1 to %d bytes",
+             CHORUS_SRV_MSG_BYTES_MAX);
+    return -1;
+  }
+  pthread_mutex_lock(&s->mu);
+  int full = s->out_count == CHORUS_PEER_SRV_OUTBOX_MAX;
+  if (!full) {
+    srv_offline *o = &s->outbox[(s->out_head + s->out_count++) % CHORUS_PEER_SRV_OUTBOX_MAX];
+    memcpy(o->to, to, strlen(to) + 1);
+    o->msg_id = s->next_msg_id++;
+    o->len = (uint16_t)len_bytes;
+    memcpy(o->text, text, len_bytes);
+    s->poked = 1;
+    pthread_cond_signal(&s->poke);
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (full)
+    snprintf(err, err_bytes, "%d offline messages already wait to be stored: try later",
+             CHORUS_PEER_SRV_OUTBOX_MAX);
+  return full ? -1 : 0;
+}
+
+
+/* Store the queued messages, oldest first, each until the server has it
+ * durably. Stops at the first that must wait (no server, no quorum). */
+static void srv_outbox_drain(chorus_peer_srv *s) {
+  for (;;) {
+    chorus_srv_request q = srv_req(CHORUS_SRV_OP_MSG_STORE);
+    chorus_srv_response p;
+    pthread_mutex_lock(&s->mu);
+    int empty = s->out_count == 0;
+    if (!empty) {
+      const srv_offline *o = &s->outbox[s->out_head];
+      memcpy(q.to, o->to, sizeof q.to);
+      q.msg_id = o->msg_id;
+      q.text_len = o->len;
+      memcpy(q.text, o->text, o->len);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (empty) return;
+    q.sender_epoch = s->epoch;
+    int st = srv_call(s, &q, &p);
+    if (st == CHORUS_SRV_NOT_LOGGED_IN) {
+      int created;
+      st = srv_login(s, &created);
+      if (st == CHORUS_SRV_OK) continue;
+    }
+    if (st == CHORUS_SRV_OK)
+      chorus_show_server(s->view, "stored",
+                         "%s is offline: the message waits on the server until %s logs in",
+                         q.to, q.to);
+    else if (st == CHORUS_SRV_UNKNOWN_USER || st == CHORUS_SRV_BAD_TEXT)
+      chorus_show_error(s->view, chorus_srv_statusname(st), "/msg %s: %s", q.to,
+                        chorus_srv_strerror(st));
+    else
+      return; /* unreachable, no quorum, full: the next round tries again */
+    pthread_mutex_lock(&s->mu);
+    s->out_head = (s->out_head + 1) % CHORUS_PEER_SRV_OUTBOX_MAX;
+    s->out_count--;
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
+/* 1 if this sender's message was shown already (a fetch repeated after a
+ * lost ACK); else remembers it. */
+static int srv_seen_before(chorus_peer_srv *s, const chorus_srv_message *m) {
+  for (size_t i = 0; i < s->seen_count; i++) {
+    srv_seen *e = &s->seen[i];
+    if (strcmp(e->from, m->from) != 0) continue;
+    if (m->sender_epoch < e->epoch || (m->sender_epoch == e->epoch && m->msg_id <= e->msg_id))
+      return 1;
+    e->epoch = m->sender_epoch;
+    e->msg_id = m->msg_id;
+    return 0;
+  }
+  srv_seen *e = &s->seen[s->seen_next]; /* bounded: the oldest entry goes */
+  s->seen_next = (s->seen_next + 1) % CHORUS_PEER_SRV_SENDERS_MAX;
+  if (s->seen_count < CHORUS_PEER_SRV_SENDERS_MAX) s->seen_count++;
+  memcpy(e->from, m->from, sizeof e->from);
+  e->epoch = m->sender_epoch;
+  e->msg_id = m->msg_id;
+  return 0;
+}
+
+/* Fetch, show and acknowledge what waited for this user. */
+static void srv_fetch(chorus_peer_srv *s) {
+  for (int round = 0; round < 64; round++) { /* bounded per refresh */
+    chorus_srv_request q = srv_req(CHORUS_SRV_OP_MSG_FETCH);
+    chorus_srv_response p;
+    if (srv_call(s, &q, &p) != CHORUS_SRV_OK || p.msg_count == 0) return;
+    for (size_t i = 0; i < p.msg_count; i++) {
+      const chorus_srv_message *m = &p.msgs[i];
+      if (!srv_seen_before(s, m))
+        chorus_show_offline(s->view, m->from, m->sender_epoch, m->msg_id,
+                            p.text + m->text_off, m->text_len);
+    }
+    chorus_srv_request a = srv_req(CHORUS_SRV_OP_MSG_ACK);
+    a.upto = p.msgs[p.msg_count - 1].seq;
+    if (srv_call(s, &a, &p) != CHORUS_SRV_OK) return;
+  }
+}
+
+void chorus_peer_srv_finish(chorus_peer_srv *s) {
+  if (!s || !s->session) return;
+  chorus_peer_srv_unwatch(s);
+  srv_outbox_drain(s);
+  if (s->out_count > 0)
+    chorus_show_warning(s->view, "CLI_UNSTORED",
+                        "%zu offline messages could not be stored on a server (none answers)",
+                        s->out_count);
+}
+
 static void *srv_watch_main(void *arg) {
   chorus_peer_srv *s = arg;
   pthread_mutex_lock(&s->mu);
@@ -353,6 +502,10 @@ static void *srv_watch_main(void *arg) {
     if (s->stop) break;
     pthread_mutex_unlock(&s->mu);
     srv_refresh(s);
+    if (!s->down) {
+      srv_outbox_drain(s);
+      srv_fetch(s);
+    }
     pthread_mutex_lock(&s->mu);
   }
   pthread_mutex_unlock(&s->mu);
@@ -439,6 +592,7 @@ void chorus_peer_srv_free(chorus_peer_srv *s) {
     chorus_session_free(s->session);
   }
   memset(s->password, 0, sizeof s->password);
+  free(s->outbox);
   pthread_cond_destroy(&s->poke);
   pthread_mutex_destroy(&s->mu);
   free(s);

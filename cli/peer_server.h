@@ -12,6 +12,14 @@
  * server answers the peers go on chatting and the watcher keeps trying;
  * when a server answers again but has forgotten the session (it
  * restarted), the watcher logs in and joins the room again (re-registers).
+ *
+ * Offline messages (SPEC section 6): a private message to a user who is not
+ * in the room is queued here (at most CHORUS_PEER_SRV_OUTBOX_MAX) and
+ * stored on the server by the watcher, one at a time in order, retried with
+ * the same (epoch, id) until the server says it is durable; only then does
+ * it leave the queue. The watcher also fetches the messages that waited for
+ * this user, shows each once (duplicates after a lost ACK are recognised by
+ * sender, epoch and id) and acknowledges them.
  */
 #ifndef CHORUS_CLI_PEER_SERVER_H
 #define CHORUS_CLI_PEER_SERVER_H
@@ -25,6 +33,8 @@
 
 #define CHORUS_PEER_SRV_REFRESH_MS 1000
 #define CHORUS_PEER_SRV_ERR_BYTES 512
+#define CHORUS_PEER_SRV_OUTBOX_MAX 64  /* offline messages not yet stored */
+#define CHORUS_PEER_SRV_SENDERS_MAX 64 /* senders remembered for duplicates */
 
 typedef struct chorus_peer_srv chorus_peer_srv;
 
@@ -75,6 +85,19 @@ void chorus_peer_srv_on_event(void *ctx, const chorus_loop_event *ev);
 
 /* The seat of member `name` in the room as last listed, or -1. */
 int chorus_peer_srv_find(chorus_peer_srv *s, const char *name);
+
+/*
+ * chorus_peer_srv_offline queues text[0..len_bytes) for user `to`, who is
+ * not in the room, to be stored on the server. Returns 0, or -1 with a
+ * sentence in err: the queue is full, the text is longer than
+ * CHORUS_SRV_MSG_BYTES_MAX, or `to` is not a valid name.
+ */
+int chorus_peer_srv_offline(chorus_peer_srv *s, const char *to, const uint8_t *text,
+                            size_t len_bytes, char *err, size_t err_bytes);
+
+/* chorus_peer_srv_finish, at exit (the watcher stopped): one last try to
+ * store the queued offline messages; warns about any left. */
+void chorus_peer_srv_finish(chorus_peer_srv *s);
 
 /* /rooms and /users [PATTERN]: ask the server, show the answer. */
 void chorus_peer_srv_rooms(chorus_peer_srv *s);

@@ -14,7 +14,10 @@
 #      the ten keep chatting; a newcomer's login fails with "no server
 #      answers" (exit 1);
 #   6. the server comes back on the same data: every peer registers again
-#      by itself; they chat once more and close their input.
+#      by itself; they chat once more and close their input;
+#   7. alice's three private messages to zoe (who has an account but is in
+#      no room), stored before the server stopped, reach zoe when she logs
+#      in later: each once, in order.
 #
 # Checked besides: every round reaches every member (FIFO, the last of each
 # sender implies the others); the nine peers that stayed up delivered the
@@ -95,6 +98,11 @@ zoe_rc=$?
 [ $zoe_rc -eq 1 ] && grep -q "room full" "$T/zoe.out" ||
   bad "zoe: exit $zoe_rc, expected 1 with 'room full': $(cat "$T/zoe.out" "$T/zoe.err")"
 
+# ---- offline messages: zoe has an account but is in no room ------------------------
+grp_send alice "/msg zoe offline one" "/msg zoe offline two" "/msg zoe offline three"
+stored() { [ "$(grep -c '"what":"stored"' "$GRP_DIR/alice.out")" -ge 3 ]; }
+wait_until "$STEP" stored || bad "alice's three messages for zoe were not stored"
+
 # ---- the server goes away, and comes back ---------------------------------------
 kill -TERM "$SRV_PID"
 wait "$SRV_PID" 2>/dev/null
@@ -112,6 +120,22 @@ srv_launch "$SRV_PORT" || bad "the server did not restart on port $SRV_PORT"
 wait_until "$STEP" all_have '"what":"reregistered"' ||
   bad "not every peer registered again with the restarted server"
 TAG=server-back round
+
+# zoe logs in to another room: the three messages, stored before the server
+# restarted, arrive once each and in order.
+mkfifo "$T/zoe.in"
+"$CHORUS" peer --name zoe --listen "127.0.0.1:$zoe_port" --server "$GRP_SERVER" \
+  --password-file "$T/g/pw" --room elsewhere --json <"$T/zoe.in" >"$T/zoe3.out" 2>"$T/zoe3.err" &
+zoe_pid=$!
+sleep 100000 >"$T/zoe.in" &
+zoe_hold=$!
+offline_in() { [ "$(grep -c '"offline":true' "$T/zoe3.out")" -ge 3 ]; }
+wait_until "$STEP" offline_in || bad "zoe did not get her three offline messages"
+kill "$zoe_hold"
+wait "$zoe_pid" || bad "zoe exited with status $?"
+got=$(grep '"offline":true' "$T/zoe3.out" | sed 's/.*"text":"\([^"]*\)".*/\1/' | tr '\n' ';')
+[ "$got" = "offline one;offline two;offline three;" ] ||
+  bad "zoe's offline messages: '$got', expected each once, in order"
 
 # ---- the end --------------------------------------------------------------------
 expect_views() {   # expect_views NAME "reason member;..."
