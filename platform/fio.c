@@ -7,37 +7,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int posix_open(void *ctx, int dir_fd, const char *name, int flags, int mode) {
+static int fio_sys_open(void *ctx, int dir_fd, const char *name, int flags, int mode) {
   (void)ctx;
   return openat(dir_fd, name, flags | O_CLOEXEC, (mode_t)mode);
 }
 
-static int posix_close(void *ctx, int fd) {
+static int fio_sys_close(void *ctx, int fd) {
   (void)ctx;
   return close(fd);
 }
 
-static ssize_t posix_pread(void *ctx, int fd, void *buf, size_t n, uint64_t off) {
+static ssize_t fio_sys_pread(void *ctx, int fd, void *buf, size_t n, uint64_t off) {
   (void)ctx;
   return pread(fd, buf, n, (off_t)off);
 }
 
-static ssize_t posix_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t off) {
+static ssize_t fio_sys_pwrite(void *ctx, int fd, const void *buf, size_t n, uint64_t off) {
   (void)ctx;
   return pwrite(fd, buf, n, (off_t)off);
 }
 
-static int posix_fsync(void *ctx, int fd) {
+static int fio_sys_fsync(void *ctx, int fd) {
   (void)ctx;
   return fsync(fd);
 }
 
-static int posix_ftruncate(void *ctx, int fd, uint64_t len) {
+static int fio_sys_ftruncate(void *ctx, int fd, uint64_t len) {
   (void)ctx;
   return ftruncate(fd, (off_t)len);
 }
 
-static int posix_size(void *ctx, int fd, uint64_t *len) {
+static int fio_sys_size(void *ctx, int fd, uint64_t *len) {
   (void)ctx;
   struct stat st;
   if (fstat(fd, &st) != 0) return -1;
@@ -45,22 +45,22 @@ static int posix_size(void *ctx, int fd, uint64_t *len) {
   return 0;
 }
 
-static int posix_rename(void *ctx, int dir_fd, const char *from, const char *to) {
+static int fio_sys_rename(void *ctx, int dir_fd, const char *from, const char *to) {
   (void)ctx;
   return renameat(dir_fd, from, dir_fd, to);
 }
 
-static int posix_unlink(void *ctx, int dir_fd, const char *name) {
+static int fio_sys_unlink(void *ctx, int dir_fd, const char *name) {
   (void)ctx;
   return unlinkat(dir_fd, name, 0);
 }
 
-static int posix_mkdir(void *ctx, const char *path, int mode) {
+static int fio_sys_mkdir(void *ctx, const char *path, int mode) {
   (void)ctx;
   return mkdir(path, (mode_t)mode);
 }
 
-static int posix_lock(void *ctx, int fd) {
+static int fio_sys_lock(void *ctx, int fd) {
   (void)ctx;
   struct flock fl;
   memset(&fl, 0, sizeof fl);
@@ -70,8 +70,8 @@ static int posix_lock(void *ctx, int fd) {
 }
 
 static const chorus_fio FIO_POSIX = {
-    NULL,        posix_open,  posix_close,  posix_pread, posix_pwrite, posix_fsync,
-    posix_ftruncate, posix_size, posix_rename, posix_unlink, posix_mkdir, posix_lock,
+    NULL,        fio_sys_open,  fio_sys_close,  fio_sys_pread, fio_sys_pwrite, fio_sys_fsync,
+    fio_sys_ftruncate, fio_sys_size, fio_sys_rename, fio_sys_unlink, fio_sys_mkdir, fio_sys_lock,
 };
 
 const chorus_fio *chorus_fio_posix(void) { return &FIO_POSIX; }
