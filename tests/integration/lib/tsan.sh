@@ -32,6 +32,9 @@ CHORUS=$OUT/chorus DEADLINE=300 sh tests/integration/peers10.sh || ok=0
 # Detection is timed against the design, not TSan's slowdown: a wider bound.
 CHORUS=$OUT/chorus DETECT_BOUND_MS=8000 sh tests/integration/crash10.sh || ok=0
 CHORUS=$OUT/chorus sh tests/integration/cli_errors.sh || ok=0
+# The peers' server watcher and session threads, and the server failing over.
+CHORUS=$OUT/chorus DETECT_BOUND_MS=8000 sh tests/integration/server10.sh || ok=0
+CHORUS=$OUT/chorus sh tests/integration/cluster_peers.sh || ok=0
 if ls "$LOG"/report* >/dev/null 2>&1; then
   echo "tsan: ThreadSanitizer reports:"
   cat "$LOG"/report*
