@@ -17,6 +17,7 @@ static void reencode(const chorus_wire_frame *f, const uint8_t *in, size_t n) {
   else if (f->type == CHORUS_FRAME_ACK) k = chorus_wire_ack_encode(out, sizeof out, &f->u.ack);
   else if (f->type == CHORUS_FRAME_HELLO) k = chorus_wire_hello_encode(out, sizeof out);
   else if (f->type == CHORUS_FRAME_STATE) k = chorus_wire_state_encode(out, sizeof out, &f->u.state);
+  else if (f->type == CHORUS_FRAME_BEACON) k = chorus_wire_beacon_encode(out, sizeof out, &f->u.beacon);
   else k = chorus_wire_member_encode(out, sizeof out, (uint8_t)f->type, &f->u.member);
   if (k != (int)n || memcmp(out, in, n) != 0) abort();
 }
