@@ -32,7 +32,8 @@ struct chorus_link_slot {
   uint32_t msg_id, msg_len;
   uint16_t frag_len;
   uint8_t kind, order, flags, state;
-  uint8_t *frag; /* CHORUS_WIRE_FRAG_BYTES_MAX bytes of frag_mem */
+  uint8_t *frag; /* small or large, whichever holds frag_len */
+  uint8_t *small, *large; /* this slot's buffers in frag_mem (see link.h) */
 };
 
 static chorus_link_slot *snd_slot(const chorus_link *l, uint64_t seq) {
@@ -41,6 +42,25 @@ static chorus_link_slot *snd_slot(const chorus_link *l, uint64_t seq) {
 
 static chorus_link_slot *rcv_slot(const chorus_link *l, uint64_t seq) {
   return &l->rcv[seq % l->cfg.window_frames];
+}
+
+/* Give each slot its two buffers: the small ones first, then the large. */
+static void frag_bufs_assign(chorus_link *l) {
+  size_t w = l->cfg.window_frames;
+  uint8_t *large = l->frag_mem + 2 * w * CHORUS_LINK_FRAG_SMALL_BYTES;
+  for (size_t i = 0; i < w; i++) {
+    l->snd[i].small = l->frag_mem + i * CHORUS_LINK_FRAG_SMALL_BYTES;
+    l->rcv[i].small = l->frag_mem + (w + i) * CHORUS_LINK_FRAG_SMALL_BYTES;
+    l->snd[i].large = large + i * CHORUS_WIRE_FRAG_BYTES_MAX;
+    l->rcv[i].large = large + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
+  }
+}
+
+/* Copy a fragment into slot s, in the smaller buffer that holds it. */
+static void frag_store(chorus_link_slot *s, const uint8_t *frag, uint16_t len) {
+  s->frag = len <= CHORUS_LINK_FRAG_SMALL_BYTES ? s->small : s->large;
+  s->frag_len = len;
+  memcpy(s->frag, frag, len);
 }
 
 int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
@@ -52,15 +72,12 @@ int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
   size_t w = cfg->window_frames;
   l->snd = calloc(w, sizeof(*l->snd));
   l->rcv = calloc(w, sizeof(*l->rcv));
-  l->frag_mem = malloc(2 * w * CHORUS_WIRE_FRAG_BYTES_MAX);
+  l->frag_mem = malloc(2 * w * (CHORUS_LINK_FRAG_SMALL_BYTES + CHORUS_WIRE_FRAG_BYTES_MAX));
   if (!l->snd || !l->rcv || !l->frag_mem) {
     chorus_link_free(l);
     return CHORUS_ERR_NOMEM;
   }
-  for (size_t i = 0; i < w; i++) {
-    l->snd[i].frag = l->frag_mem + i * CHORUS_WIRE_FRAG_BYTES_MAX;
-    l->rcv[i].frag = l->frag_mem + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
-  }
+  frag_bufs_assign(l);
   chorus_rtt_init(&l->rtt, cfg->rto_us_initial, cfg->rto_us_min,
                   cfg->rto_us_max, cfg->ack_delay_us);
   l->hello_due_us = now_us;
@@ -79,10 +96,7 @@ void chorus_link_reset(chorus_link *l, uint64_t now_us) {
   l->snd = snd;
   l->rcv = rcv;
   l->frag_mem = frag_mem;
-  for (size_t i = 0; i < w; i++) {
-    l->snd[i].frag = l->frag_mem + i * CHORUS_WIRE_FRAG_BYTES_MAX;
-    l->rcv[i].frag = l->frag_mem + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
-  }
+  frag_bufs_assign(l);
   chorus_rtt_init(&l->rtt, cfg.rto_us_initial, cfg.rto_us_min, cfg.rto_us_max,
                   cfg.ack_delay_us);
   l->hello_due_us = now_us;
@@ -109,8 +123,7 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f) {
   s->flags = f->flags;
   s->msg_id = f->msg_id;
   s->msg_len = f->msg_len;
-  s->frag_len = f->frag_len;
-  memcpy(s->frag, f->frag, f->frag_len);
+  frag_store(s, f->frag, f->frag_len);
   s->tx_count = 0;
   s->state = SLOT_QUEUED;
   return CHORUS_OK;
@@ -128,7 +141,7 @@ static void keep_private(chorus_link *l) {
       l->stats.abandoned++;
       continue;
     }
-    if (w != seq) { /* swap, so that each slot keeps a fragment buffer */
+    if (w != seq) { /* swap, so that each slot keeps its own buffers */
       chorus_link_slot t = *snd_slot(l, w);
       *snd_slot(l, w) = *s;
       *s = t;
@@ -184,8 +197,7 @@ static void store_frame(chorus_link_slot *s, const chorus_wire_data *d) {
   s->flags = d->flags;
   s->msg_id = d->msg_id;
   s->msg_len = d->msg_len;
-  s->frag_len = d->frag_len;
-  memcpy(s->frag, d->frag, d->frag_len);
+  frag_store(s, d->frag, d->frag_len);
   s->state = SLOT_RECEIVED;
 }
 

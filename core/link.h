@@ -36,6 +36,13 @@
 
 typedef struct chorus_link_slot chorus_link_slot;
 
+/* Every slot of the send and receive rings owns a buffer of
+ * CHORUS_LINK_FRAG_SMALL_BYTES and one of CHORUS_WIRE_FRAG_BYTES_MAX; a
+ * fragment goes to the smaller one that holds it. A link carrying short
+ * messages so writes (and keeps resident) only its small buffers, never
+ * running short of space for a long one. */
+#define CHORUS_LINK_FRAG_SMALL_BYTES 256
+
 typedef struct chorus_link_config {
   size_t window_frames; /* ring size for each direction, >= 2 */
   uint32_t msg_bytes_max; /* longest message this node accepts */
@@ -76,7 +83,8 @@ typedef struct chorus_link {
   int ack_pending, ack_immediate;
   uint64_t ack_due_us;
   uint32_t data_dgrams_unacked;
-  uint8_t *frag_mem;      /* 2 * window_frames fragment buffers */
+  uint8_t *frag_mem;      /* per slot of both rings a small and a large
+                             fragment buffer (see below) */
   chorus_link_stats stats;
 } chorus_link;
 

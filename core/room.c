@@ -39,6 +39,37 @@ static size_t outbox_cap(const chorus_room *r) {
   return OUTBOX_PER_SLOT * r->retain_max + r->hist_max + 8;
 }
 
+/* Buffers of `entries` texts per size class, up to msg_bytes_max. */
+static int text_init(chorus_room_text *t, size_t entries, size_t msg_bytes_max) {
+  size_t bytes = CHORUS_ROOM_TEXT_CLASS_MIN_BYTES;
+  t->classes = 0;
+  for (;;) {
+    int last = bytes >= msg_bytes_max || t->classes + 1 == CHORUS_ROOM_TEXT_CLASSES_MAX;
+    if (last) bytes = msg_bytes_max;
+    t->class_bytes[t->classes] = bytes;
+    t->mem[t->classes] = malloc(entries ? entries * bytes : 1);
+    if (!t->mem[t->classes++]) return CHORUS_ERR_NOMEM;
+    if (last) return CHORUS_OK;
+    bytes *= CHORUS_ROOM_TEXT_CLASS_GROWTH;
+  }
+}
+
+static void text_free(chorus_room_text *t) {
+  for (size_t c = 0; c < t->classes; c++) {
+    free(t->mem[c]);
+    t->mem[c] = NULL;
+  }
+  t->classes = 0;
+}
+
+/* The buffer of entry i for a text of len bytes: the smallest class that
+ * holds it (len <= msg_bytes_max, checked by the callers). */
+static uint8_t *text_at(const chorus_room_text *t, size_t i, size_t len) {
+  size_t c = 0;
+  while (c + 1 < t->classes && t->class_bytes[c] < len) c++;
+  return t->mem[c] + i * t->class_bytes[c];
+}
+
 int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
                      size_t msg_bytes_max, size_t history_msgs) {
   memset(r, 0, sizeof(*r));
@@ -55,32 +86,31 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->next_seq = 1;
   r->first[self] = UINT32_MAX;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
-  r->text_mem = malloc(retain_msgs * msg_bytes_max);
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
+  r->ctrl_mem = malloc(outbox_cap(r) * CHORUS_ROOM_CTRL_BYTES_MAX);
   r->hist = calloc(history_msgs ? history_msgs : 1, sizeof(*r->hist));
-  r->hist_text = malloc(history_msgs ? history_msgs * msg_bytes_max : 1);
-  if (!r->slots || !r->text_mem || !r->outbox || !r->hist || !r->hist_text) {
+  if (!r->slots || !r->outbox || !r->ctrl_mem || !r->hist ||
+      text_init(&r->text, retain_msgs, msg_bytes_max) < 0 ||
+      text_init(&r->hist_text, history_msgs, msg_bytes_max) < 0) {
     chorus_room_free(r);
     return CHORUS_ERR_NOMEM;
   }
-  for (size_t i = 0; i < retain_msgs; i++)
-    r->slots[i].text = r->text_mem + i * msg_bytes_max;
-  for (size_t i = 0; i < history_msgs; i++)
-    r->hist[i].text = r->hist_text + i * msg_bytes_max;
+  for (size_t i = 0; i < outbox_cap(r); i++)
+    r->outbox[i].ctrl = r->ctrl_mem + i * CHORUS_ROOM_CTRL_BYTES_MAX;
   return CHORUS_OK;
 }
 
 void chorus_room_free(chorus_room *r) {
   free(r->slots);
-  free(r->text_mem);
   free(r->outbox);
+  free(r->ctrl_mem);
   free(r->hist);
-  free(r->hist_text);
+  text_free(&r->text);
+  text_free(&r->hist_text);
   r->slots = NULL;
-  r->text_mem = NULL;
   r->outbox = NULL;
+  r->ctrl_mem = NULL;
   r->hist = NULL;
-  r->hist_text = NULL;
 }
 
 size_t chorus_room_sequencer(const chorus_room *r) { return r->seq_rank; }
@@ -316,6 +346,7 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   s->seq = s->seq_view = 0;
   s->len = (uint32_t)len;
   s->held_us = now_us;
+  s->text = text_at(&r->text, (size_t)i, len);
   memcpy(s->text, text, len);
   r->epoch[r->self] = epoch;
   s->state = RS_PENDING;
@@ -470,6 +501,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     s->len = (uint32_t)h.len;
     s->held_us = now_us;
     memcpy(s->vc, h.vc, sizeof(s->vc));
+    s->text = text_at(&r->text, (size_t)i, h.len);
     memcpy(s->text, h.text, h.len);
   }
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
@@ -655,6 +687,7 @@ void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
   h->view = d->view;
   h->seq = d->seq;
   h->len = (uint32_t)d->len;
+  h->text = text_at(&r->hist_text, i, d->len);
   memcpy(h->text, d->text, d->len);
   r->hist_count++;
 }

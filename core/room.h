@@ -24,8 +24,14 @@
  * is removed every survivor can relay what others may lack (agreement,
  * virtual synchrony) before the next view orders anything new: the flush.
  *
- * Memory: retain_msgs message slots of msg_bytes_max bytes each, an outbox
- * of 2 * retain_msgs entries, fixed at init.
+ * Memory, fixed at init: retain_msgs message slots, history_msgs history
+ * entries and an outbox (outbox_cap() in room.c). Texts are kept by size
+ * class (chorus_room_text): each slot and each history entry owns one text
+ * buffer in every class, and a text goes to the smallest class that holds
+ * it. So storing a text never waits for a buffer (the hold-back queue's
+ * freedom from deadlock rests on counting slots alone), while only the
+ * buffers of the classes in use are ever written: a room of short messages
+ * keeps its texts in CHORUS_ROOM_TEXT_CLASS_MIN_BYTES per slot, not a page.
  */
 #ifndef CHORUS_ROOM_H
 #define CHORUS_ROOM_H
@@ -91,6 +97,21 @@
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
 #define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
 
+/* Text size classes: CHORUS_ROOM_TEXT_CLASS_MIN_BYTES, times
+ * CHORUS_ROOM_TEXT_CLASS_GROWTH each, the last one msg_bytes_max; at most
+ * CHORUS_ROOM_TEXT_CLASSES_MAX (256 B, 1 KiB, 4 KiB, 16 KiB, 64 KiB). */
+#define CHORUS_ROOM_TEXT_CLASS_MIN_BYTES 256
+#define CHORUS_ROOM_TEXT_CLASS_GROWTH 4
+#define CHORUS_ROOM_TEXT_CLASSES_MAX 5
+
+/* `entries` text buffers in each class; entry i of a class belongs to slot
+ * (or history entry) i. */
+typedef struct chorus_room_text {
+  size_t classes;
+  size_t class_bytes[CHORUS_ROOM_TEXT_CLASSES_MAX]; /* ascending */
+  uint8_t *mem[CHORUS_ROOM_TEXT_CLASSES_MAX];       /* entries * class_bytes */
+} chorus_room_text;
+
 typedef struct chorus_room_slot chorus_room_slot;
 typedef struct chorus_room_hist chorus_room_hist;
 
@@ -103,7 +124,10 @@ typedef struct chorus_room_send {
   uint32_t view;
   uint8_t ctrl_len; /* slot < 0: the control message itself */
   uint8_t hist_type; /* slot <= -2: HISTORY or MERGE_HIST */
-  uint8_t ctrl[CHORUS_ROOM_CTRL_BYTES_MAX];
+  uint8_t *ctrl;    /* CHORUS_ROOM_CTRL_BYTES_MAX bytes of the room's
+                       ctrl_mem, this entry's own: apart from the entries,
+                       so the ring of mostly message sends stays small in
+                       memory (control messages are few) */
 } chorus_room_send;
 
 /* A message handed to the user by chorus_room_deliver(). */
@@ -138,7 +162,7 @@ typedef struct chorus_room {
   uint32_t seq_assigned;                  /* sequencer: last number given */
   size_t seq_rank;                        /* the view's sequencer */
   chorus_room_hist *hist;                 /* ring of delivered messages */
-  uint8_t *hist_text;
+  chorus_room_text hist_text;             /* history texts by size */
   size_t hist_max, hist_head, hist_count;
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
@@ -160,8 +184,9 @@ typedef struct chorus_room {
   int orphans_left;                       /* orphans still being relayed */
   uint32_t state_dirty;                   /* ranks owed a STATE report */
   chorus_room_slot *slots;
-  uint8_t *text_mem;
-  chorus_room_send *outbox;               /* ring, 2 * retain_max */
+  chorus_room_text text;                  /* slot texts by size */
+  chorus_room_send *outbox;               /* ring, see outbox_cap() */
+  uint8_t *ctrl_mem;                      /* control bytes of the entries */
   size_t ob_head, ob_count;
   uint64_t discarded;                     /* undeliverable after a flush */
   uint64_t relayed;                       /* messages relayed in flushes */
@@ -182,8 +207,8 @@ typedef struct chorus_room {
 } chorus_room;
 
 /*
- * chorus_room_init: `n` members, own rank `self`, `retain_msgs` slots of
- * `msg_bytes_max` text bytes, and a history of the last `history_msgs`
+ * chorus_room_init: `n` members, own rank `self`, `retain_msgs` slots for
+ * texts of up to `msg_bytes_max` bytes, and a history of the last `history_msgs`
  * delivered messages (0: none) for members that join late or restart.
  * View 1 holds every member; its sequencer is rank 0.
  * Returns 0, CHORUS_ERR_CONFIG or CHORUS_ERR_NOMEM.
@@ -428,4 +453,5 @@ uint32_t chorus_room_report_mask(const chorus_room *r);
 
 /* 1 if a safe message waits here (STATE reports then go out promptly). */
 int chorus_room_safe_waiting(const chorus_room *r);
+
 #endif

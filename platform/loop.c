@@ -16,7 +16,8 @@ typedef struct loop_cmd {
   size_t member;
   size_t len;
   uint64_t tag;
-  uint8_t *text; /* points into the arena: msg_bytes_max bytes per slot */
+  uint8_t *text; /* small or large, whichever holds len */
+  uint8_t *small, *large; /* this command's buffers in the arena */
   chorus_udp_addr addr; /* SET_MEMBER */
 } loop_cmd;
 
@@ -34,7 +35,7 @@ struct chorus_loop {
   size_t member_count, self;
   uint32_t epoch;
   size_t msg_bytes_max;
-  size_t slot_bytes; /* arena bytes per command: max(msg_bytes_max, a name) */
+  size_t slot_bytes; /* longest text of a command: max(msg_bytes_max, a name) */
   int hold_when_full;
   uint32_t linger_us, linger_max_us;
   uint64_t last_rx_us; /* when the last datagram arrived */
@@ -131,13 +132,18 @@ static int loop_alloc(chorus_loop *l, size_t queue_max) {
   l->out_buf = malloc(l->out_cap);
   l->rx_mem = malloc((size_t)CHORUS_LOOP_RECV_BATCH * CHORUS_LOOP_RX_SLOT_BYTES);
   l->queue = calloc(queue_max, sizeof *l->queue);
-  /* A slot holds a message or a member name. */
+  /* A slot holds a message or a member name: in its small buffer if it
+   * fits, so a queue of short messages writes only the small ones. */
   l->slot_bytes = l->msg_bytes_max > CHORUS_NAME_BYTES_MAX ? l->msg_bytes_max : CHORUS_NAME_BYTES_MAX;
-  l->arena = malloc(queue_max * l->slot_bytes);
+  l->arena = malloc(queue_max * (CHORUS_LOOP_CMD_SMALL_BYTES + l->slot_bytes));
   if (!l->out_buf || !l->rx_mem || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
   for (size_t i = 0; i < CHORUS_LOOP_RECV_BATCH; i++)
     l->rx[i].data = l->rx_mem + i * CHORUS_LOOP_RX_SLOT_BYTES;
-  for (size_t i = 0; i < queue_max; i++) l->queue[i].text = l->arena + i * l->slot_bytes;
+  uint8_t *large = l->arena + queue_max * CHORUS_LOOP_CMD_SMALL_BYTES;
+  for (size_t i = 0; i < queue_max; i++) {
+    l->queue[i].small = l->arena + i * CHORUS_LOOP_CMD_SMALL_BYTES;
+    l->queue[i].large = large + i * l->slot_bytes;
+  }
   l->queue_max = queue_max;
   return CHORUS_OK;
 }
@@ -614,6 +620,7 @@ static int loop_enqueue(chorus_loop *l, enum chorus_loop_cmd_kind kind, size_t m
     c->member = member;
     c->tag = tag;
     c->len = has_text ? len_bytes : 0;
+    c->text = c->len <= CHORUS_LOOP_CMD_SMALL_BYTES ? c->small : c->large;
     if (c->len > 0) memcpy(c->text, text, len_bytes);
     if (addr) c->addr = *addr;
     l->count++;

@@ -38,6 +38,10 @@
 
 #define CHORUS_LOOP_QUEUE_DEFAULT 64  /* pending user commands */
 #define CHORUS_LOOP_QUEUE_MAX 4096
+#define CHORUS_LOOP_CMD_SMALL_BYTES 1024 /* per queued command, a buffer for a
+                                            text this long (beside one for the
+                                            longest): short texts, the common
+                                            case, touch only these */
 #define CHORUS_LOOP_RECV_BATCH 64     /* datagrams per receive call; at most
                                          CHORUS_UDP_BATCH_MAX and
                                          CHORUS_EVENTS_MAX (see loop.c) */
