@@ -86,10 +86,11 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->next_seq = 1;
   r->first[self] = UINT32_MAX;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
+  r->slot_of = malloc(n * retain_msgs * sizeof(*r->slot_of));
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
   r->ctrl_mem = malloc(outbox_cap(r) * CHORUS_ROOM_CTRL_BYTES_MAX);
   r->hist = calloc(history_msgs ? history_msgs : 1, sizeof(*r->hist));
-  if (!r->slots || !r->outbox || !r->ctrl_mem || !r->hist ||
+  if (!r->slots || !r->slot_of || !r->outbox || !r->ctrl_mem || !r->hist ||
       text_init(&r->text, retain_msgs, msg_bytes_max) < 0 ||
       text_init(&r->hist_text, history_msgs, msg_bytes_max) < 0) {
     chorus_room_free(r);
@@ -97,17 +98,20 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   }
   for (size_t i = 0; i < outbox_cap(r); i++)
     r->outbox[i].ctrl = r->ctrl_mem + i * CHORUS_ROOM_CTRL_BYTES_MAX;
+  for (size_t i = 0; i < n * retain_msgs; i++) r->slot_of[i] = -1;
   return CHORUS_OK;
 }
 
 void chorus_room_free(chorus_room *r) {
   free(r->slots);
+  free(r->slot_of);
   free(r->outbox);
   free(r->ctrl_mem);
   free(r->hist);
   text_free(&r->text);
   text_free(&r->hist_text);
   r->slots = NULL;
+  r->slot_of = NULL;
   r->outbox = NULL;
   r->ctrl_mem = NULL;
   r->hist = NULL;
@@ -145,7 +149,33 @@ static int slot_live(const chorus_room_slot *s) {
   return s->state != RS_FREE && s->state != RS_DEAD;
 }
 
+static int32_t *slot_of_entry(const chorus_room *r, size_t origin, uint32_t count) {
+  return &r->slot_of[origin * r->retain_max + count % r->retain_max];
+}
+
+/* Slot i now holds a message (it was just stored): index it. Every live
+ * slot is then found through its entry, unless a later message of the same
+ * origin took the entry while it lived (counts that far apart), which turns
+ * the index off. */
+static void slot_index(chorus_room *r, int i) {
+  const chorus_room_slot *s = &r->slots[i];
+  int32_t *e = slot_of_entry(r, s->origin, s->count);
+  const chorus_room_slot *o = *e >= 0 ? &r->slots[*e] : NULL; /* the last one here */
+  if (o && *e != i && slot_live(o) && o->origin == s->origin &&
+      o->count % r->retain_max == s->count % r->retain_max)
+    r->slot_of_shared = 1;
+  *e = i;
+}
+
+/* The live slot holding message `count` of `origin`, or -1: found through
+ * the index (find_slot is on every hot path), by scanning if it is off. */
 static int find_slot(const chorus_room *r, size_t origin, uint32_t count) {
+  if (!r->slot_of_shared) {
+    int32_t i = *slot_of_entry(r, origin, count);
+    if (i < 0) return -1;
+    const chorus_room_slot *s = &r->slots[i];
+    return slot_live(s) && s->origin == origin && s->count == count ? (int)i : -1;
+  }
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     if (slot_live(s) && s->origin == origin && s->count == count) return (int)i;
@@ -350,6 +380,8 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   memcpy(s->text, text, len);
   r->epoch[r->self] = epoch;
   s->state = RS_PENDING;
+  r->own_pending++;
+  slot_index(r, i);
   own_release_pending(r);
   *count = s->count;
   return CHORUS_OK;
@@ -374,13 +406,17 @@ static int own_blocked(const chorus_room *r) {
 /* Send own messages held back (during a view change, or behind an own
  * message the sequencer has not numbered yet), in order. */
 static void own_release_pending(chorus_room *r) {
-  while (!own_blocked(r)) {
+  while (r->own_pending > 0 && !own_blocked(r)) {
     int best = -1;
     for (size_t i = 0; i < r->retain_max; i++)
       if (r->slots[i].state == RS_PENDING &&
           (best < 0 || r->slots[i].count < r->slots[best].count))
         best = (int)i;
-    if (best < 0) return;
+    if (best < 0) {
+      r->own_pending = 0; /* the rest were dropped as orphans */
+      return;
+    }
+    r->own_pending--;
     own_release(r, best);
   }
 }
@@ -503,6 +539,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     memcpy(s->vc, h.vc, sizeof(s->vc));
     s->text = text_at(&r->text, (size_t)i, h.len);
     memcpy(s->text, h.text, h.len);
+    slot_index(r, i);
   }
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
@@ -693,28 +730,46 @@ void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
 }
 
 /* Deliver the first held message whose order allows it now. */
+/* The slot of the held message to deliver next, or -1: the deliverable one
+ * in the lowest slot, as a scan of the slots finds it. Only an origin's next
+ * message can be deliverable, so with the index on (see slot_index) there
+ * are at most n candidates to look at, not every slot. */
+static int next_deliverable(const chorus_room *r) {
+  int best = -1;
+  if (r->slot_of_shared) {
+    for (size_t i = 0; i < r->retain_max; i++)
+      if (r->slots[i].state == RS_HELD && deliverable(r, &r->slots[i])) return (int)i;
+    return -1;
+  }
+  for (size_t k = 0; k < r->n; k++) {
+    int i = find_slot(r, k, r->delivered[k] + 1);
+    if (i >= 0 && (best < 0 || i < best) && r->slots[i].state == RS_HELD &&
+        deliverable(r, &r->slots[i]))
+      best = i;
+  }
+  return best;
+}
+
 static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
   if (r->awaiting_cut) return 0;
-  for (size_t i = 0; i < r->retain_max; i++) {
-    chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_HELD || !deliverable(r, s)) continue;
-    s->state = RS_DELIVERED;
-    r->delivered[s->origin]++;
-    if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
-    past_merge(r, s);
-    if (s->seq) r->next_seq++;
-    d->origin = s->origin;
-    d->origin_epoch = s->origin_epoch;
-    d->count = s->count;
-    d->view = r->view;
-    d->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
-    d->order = s->order;
-    d->text = s->text;
-    d->len = s->len;
-    chorus_room_history_add(r, d);
-    return 1;
-  }
-  return 0;
+  int i = next_deliverable(r);
+  if (i < 0) return 0;
+  chorus_room_slot *s = &r->slots[i];
+  s->state = RS_DELIVERED;
+  r->delivered[s->origin]++;
+  if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
+  past_merge(r, s);
+  if (s->seq) r->next_seq++;
+  d->origin = s->origin;
+  d->origin_epoch = s->origin_epoch;
+  d->count = s->count;
+  d->view = r->view;
+  d->seq = s->order >= CHORUS_ORDER_TOTAL ? s->seq : 0;
+  d->order = s->order;
+  d->text = s->text;
+  d->len = s->len;
+  chorus_room_history_add(r, d);
+  return 1;
 }
 
 /* Step over the numbers of messages delivered here as merge deliveries

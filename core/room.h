@@ -184,6 +184,17 @@ typedef struct chorus_room {
   int orphans_left;                       /* orphans still being relayed */
   uint32_t state_dirty;                   /* ranks owed a STATE report */
   chorus_room_slot *slots;
+  int32_t *slot_of;                       /* n * retain_max: the slot last
+                                             stored with (origin, count), at
+                                             origin * retain_max + count %
+                                             retain_max; checked on use */
+  uint32_t own_pending;                   /* own messages submitted and not
+                                             yet released: at least the
+                                             RS_PENDING slots, so the scan
+                                             for them is skipped at 0 */
+  int slot_of_shared;                     /* two live messages of an origin
+                                             met in one entry: look up by
+                                             scanning from then on */
   chorus_room_text text;                  /* slot texts by size */
   chorus_room_send *outbox;               /* ring, see outbox_cap() */
   uint8_t *ctrl_mem;                      /* control bytes of the entries */
