@@ -983,10 +983,10 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   return CHORUS_OK;
 }
 
-/* The coordinator's cut, for a newcomer. */
-static void join_state_push(chorus_room *r, size_t rank) {
-  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
-  c[0] = CHORUS_ROOM_CTRL_JOIN_STATE;
+/* The fields a cut shares (JOIN_STATE and MERGE_STATE): this node's
+ * numbering and, per member, what it delivered and what is stable. */
+static void cut_write(const chorus_room *r, uint8_t *c, uint8_t type) {
+  c[0] = type;
   chorus_wire_put_u32(c + 1, r->view);
   chorus_wire_put_u32(c + 5, r->ord_view);
   chorus_wire_put_u32(c + 9, r->next_seq);
@@ -997,6 +997,14 @@ static void join_state_push(chorus_room *r, size_t rank) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
     chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+}
+
+/* The coordinator's cut, for a newcomer. */
+static void join_state_push(chorus_room *r, size_t rank) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
+  cut_write(r, c, CHORUS_ROOM_CTRL_JOIN_STATE);
+  for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
     chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
   }
@@ -1206,18 +1214,7 @@ int chorus_room_safe_waiting(const chorus_room *r) {
  * absorbed side's coordinator. */
 static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
   uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
-  c[0] = CHORUS_ROOM_CTRL_MERGE_STATE;
-  chorus_wire_put_u32(c + 1, r->view);
-  chorus_wire_put_u32(c + 5, r->ord_view);
-  chorus_wire_put_u32(c + 9, r->next_seq);
-  chorus_wire_put_u32(c + 13, r->seq_assigned);
-  c[17] = (uint8_t)r->seq_rank;
-  chorus_wire_put_u32(c + 18, r->alive);
-  c[22] = (uint8_t)r->n;
-  for (size_t k = 0; k < r->n; k++) {
-    chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
-    chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
-  }
+  cut_write(r, c, CHORUS_ROOM_CTRL_MERGE_STATE);
   c[23 + 8 * r->n] = (uint8_t)y_coord;
   chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
 }

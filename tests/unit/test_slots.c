@@ -22,6 +22,13 @@ static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const 
   return chorus_peer_new(&cfg, &m->peer[i]);
 }
 
+/* An empty scripted network of n slots (nodes are added with slot_add). */
+static void slots_net(minnet *m, size_t n) {
+  memset(m, 0, sizeof(*m));
+  m->n = n;
+  m->q = calloc(MINNET_QUEUE, sizeof(*m->q));
+}
+
 static void say(minnet *m, size_t from, const char *t) {
   CHECK_EQ(chorus_peer_send_room(m->peer[from], m->now_us, CHORUS_ORDER_TOTAL,
                                  (const uint8_t *)t, strlen(t), NULL), 0);
@@ -38,9 +45,7 @@ static size_t deliveries(const minnet *m, size_t node, int history, size_t from_
 
 /* Two members start with slot 2 vacant; carol takes it. */
 static void start_two_then_carol(minnet *m) {
-  memset(m, 0, sizeof(*m));
-  m->n = 3;
-  m->q = calloc(MINNET_QUEUE, sizeof(*m->q));
+  slots_net(m, 3);
   CHECK_EQ(slot_add(m, 0, 100, 0x4, "alice"), 0);
   CHECK_EQ(slot_add(m, 1, 101, 0x4, "bob"), 0);
   CHECK_EQ(chorus_peer_in_view(m->peer[0], 2), 0);
@@ -102,9 +107,7 @@ static void test_slot_reused_by_another_user(void) {
  * server tells him her name, and names her later. */
 static void test_join_view_before_name(void) {
   minnet m;
-  memset(&m, 0, sizeof m);
-  m.n = 3;
-  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  slots_net(&m, 3);
   CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
   CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
   minnet_run(&m, 300000);
@@ -128,13 +131,11 @@ static void test_join_view_before_name(void) {
  * already listed dave). Everyone ends with all four in the view. */
 static void test_quick_joins_named_late(void) {
   minnet m;
-  memset(&m, 0, sizeof m);
-  m.n = 4;
-  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  slots_net(&m, 4);
   const char *name[4] = {"alice", "bob", "carol", "dave"};
   for (size_t i = 0; i < 4; i++) {
     CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
-    if (i < 3) minnet_run(&m, i == 0 ? 100000 : 30000);
+    if (i < 3) minnet_run(&m, i == 0 ? 100000 : 30000); /* seats 0..i known to i */
   }
   for (size_t k = 1; k < 4; k++)
     CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, k, name[k]), 0);
@@ -160,9 +161,7 @@ static void test_quick_joins_named_late(void) {
  * flush) must complete with everyone. */
 static void test_named_early_then_crash(void) {
   minnet m;
-  memset(&m, 0, sizeof m);
-  m.n = 4;
-  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  slots_net(&m, 4);
   const char *name[4] = {"alice", "bob", "carol", "dave"};
   for (size_t i = 0; i < 4; i++) {
     CHECK_EQ(slot_add(&m, i, 100 + (uint32_t)i, 0xFu & ~((2u << i) - 1), name[i]), 0);
@@ -192,9 +191,7 @@ static void test_set_member_errors(void) {
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 1, "zed"), CHORUS_ERR_INVAL);
   minnet_free(&m);
-  memset(&m, 0, sizeof m);
-  m.n = 3;
-  m.q = calloc(MINNET_QUEUE, sizeof(*m.q));
+  slots_net(&m, 3);
   CHECK_EQ(slot_add(&m, 0, 100, 0x6, "alice"), 0);
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 0, "zed"), CHORUS_ERR_INVAL); /* self */
   CHECK_EQ(chorus_peer_set_member(m.peer[0], 0, 3, "zed"), CHORUS_ERR_INVAL);
