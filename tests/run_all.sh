@@ -8,7 +8,8 @@
 #   sim          every tests/sim/*.sh
 #   integration  every tests/integration/*.sh except demo.sh (make demo)
 #   valgrind     memcheck over every unit binary, one `chorus sim` run and
-#                a two-peer exchange (tests/integration/lib/valgrind_peers.sh);
+#                a two-peer exchange (tests/integration/lib/valgrind_peers.sh),
+#                a peer through a server (lib/valgrind_server_peers.sh);
 #                skipped with a message only when valgrind is not installed
 #
 # Environment: STEP_TIMEOUT (seconds per step, default 900, applied when
@@ -85,6 +86,7 @@ if command -v valgrind >/dev/null 2>&1; then
   step "valgrind chorus sim --seed 1" $VALGRIND ./chorus sim --seed 1 --duration 5 \
     --loss 0.1 --dup 0.05 --reorder 0.1
   step "valgrind chorus peer (2 peers)" sh tests/integration/lib/valgrind_peers.sh
+  step "valgrind chorus peer --server" sh tests/integration/lib/valgrind_server_peers.sh
 else
   echo "SKIP  valgrind steps: valgrind is not installed (apt-get install valgrind)"
 fi
