@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "clock.h"
 #include "commands.h"
 #include "line.h"
@@ -366,6 +367,20 @@ static int peer_server_command(peer_app *app, const uint8_t *s, size_t len) {
   return 0;
 }
 
+/* "/history [N]": the last N messages shown (they stay in the CLI's ring
+ * whether or not the peer is in a room). */
+static void peer_cmd_history(peer_app *app, const uint8_t *s, size_t len) {
+  char arg[16];
+  unsigned long long n = CHORUS_RECENT_DEFAULT;
+  int has = peer_argument(s, len, arg, sizeof arg);
+  if (has < 0 || (has == 1 && !chorus_args_uint(arg, 1, CHORUS_RECENT_MSGS, &n))) {
+    chorus_show_error(&app->view, CHORUS_VIEW_CODE_USAGE, "usage: /history [N], N from 1 to %d",
+                      CHORUS_RECENT_MSGS);
+    return;
+  }
+  chorus_show_recent(&app->view, (size_t)n);
+}
+
 /* A slash command; returns 1 for /quit. */
 static int peer_command(peer_app *app, const uint8_t *s, size_t len, size_t cut) {
   if (peer_word_is(s, len, "/msg")) {
@@ -373,6 +388,10 @@ static int peer_command(peer_app *app, const uint8_t *s, size_t len, size_t cut)
     return 0;
   }
   if (app->srv && peer_server_command(app, s, len)) return 0;
+  if (peer_word_is(s, len, "/history")) {
+    peer_cmd_history(app, s + 8, len - 8);
+    return 0;
+  }
   static const char *const words[] = {"/quit", "/who", "/stats", "/help"};
   for (size_t w = 0; w < 4; w++) {
     size_t n = strlen(words[w]);

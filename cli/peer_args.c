@@ -49,7 +49,8 @@ const char chorus_peer_args_usage[] =
     "                         (default 5000)\n"
     "  --help                 this text\n"
     "\n"
-    "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /help, /quit;\n"
+    "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /history [N],\n"
+    "/help, /quit;\n"
     "with --server also /rooms, /users [PATTERN], /join ROOM, /leave;\n"
     "//TEXT sends a room message that starts with '/'.\n";
 

@@ -1,6 +1,7 @@
 #include "peer_show.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,10 +22,24 @@ int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
   v->json = json;
   v->self = self;
   v->max_msg_bytes = max_msg_bytes;
-  return pthread_mutex_init(&v->mu, NULL) == 0 ? 0 : -1;
+  v->in_history = 0;
+  v->recent = chorus_recent_new();
+  v->recent_text = malloc(max_msg_bytes);
+  if (!v->recent || !v->recent_text || pthread_mutex_init(&v->mu, NULL) != 0) {
+    chorus_recent_free(v->recent);
+    free(v->recent_text);
+    return -1;
+  }
+  return 0;
 }
 
-void chorus_show_destroy(chorus_show *v) { pthread_mutex_destroy(&v->mu); }
+void chorus_show_destroy(chorus_show *v) {
+  pthread_mutex_destroy(&v->mu);
+  chorus_recent_free(v->recent);
+  free(v->recent_text);
+}
+
+enum { SHOW_RECENT_ROOM = 0, SHOW_RECENT_PRIVATE = 1, SHOW_RECENT_OFFLINE = 2 };
 
 static void show_begin(chorus_show *v) { pthread_mutex_lock(&v->mu); }
 
@@ -38,6 +53,14 @@ int chorus_show_failed(chorus_show *v) {
   int bad = ferror(v->out) != 0;
   pthread_mutex_unlock(&v->mu);
   return bad;
+}
+
+/* Wall-clock milliseconds since the Unix epoch, so scripts can time a view
+ * change against an outside event (a kill) on the same host. */
+static unsigned long long show_time_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
+  return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
 }
 
 /* "[12:03:04] " in local time. */
@@ -101,6 +124,7 @@ static const char view_help_text[] =
     "/who             the view number, every member's state (in the view,\n"
     "                 left, crashed, unreachable), epoch and address\n"
     "/stats           counters, RTT estimates and queue depths per peer\n"
+    "/history [N]     the last N messages shown (default 20)\n"
     "/rooms           (with --server) the server's rooms and their sizes\n"
     "/users [PATTERN] (with --server) accounts, * and ? wildcards, online or not\n"
     "/join ROOM       (with --server) leave this room, join ROOM (created if new)\n"
@@ -265,6 +289,8 @@ static void view_history_edge(chorus_show *v, const chorus_loop_event *ev) {
 static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   int priv = ev->msg_kind == CHORUS_MSG_PRIVATE;
   show_begin(v);
+  chorus_recent_add(v->recent, show_time_ms(), priv ? SHOW_RECENT_PRIVATE : SHOW_RECENT_ROOM,
+                    ev->name, ev->text, ev->text_len);
   view_history_edge(v, ev);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
@@ -293,6 +319,7 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
 void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
                          const uint8_t *text, size_t len_bytes) {
   show_begin(v);
+  chorus_recent_add(v->recent, show_time_ms(), SHOW_RECENT_OFFLINE, from, text, len_bytes);
   if (v->json) {
     fputs("{\"event\":\"msg\",\"kind\":\"private\",\"from\":", v->out);
     chorus_json_cstr(v->out, from);
@@ -306,6 +333,44 @@ void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint6
     fwrite(text, 1, len_bytes, v->out);
     putc('\n', v->out);
   }
+  show_end(v);
+}
+
+static void show_recent_one(chorus_show *v, const chorus_recent_msg *m) {
+  static const char *const kinds[] = {"room", "private", "offline"};
+  const char *kind = kinds[m->kind];
+  if (v->json) {
+    fprintf(v->out, "{\"event\":\"recent\",\"kind\":\"%s\",\"from\":", kind);
+    chorus_json_cstr(v->out, m->name);
+    fprintf(v->out, ",\"time_ms\":%llu,\"text\":", (unsigned long long)m->time_ms);
+    chorus_json_str(v->out, v->recent_text, m->text_len);
+    fputs("}\n", v->out);
+    return;
+  }
+  char buf[16];
+  time_t t = (time_t)(m->time_ms / 1000);
+  struct tm tm;
+  if (localtime_r(&t, &tm) == NULL || strftime(buf, sizeof buf, "%H:%M:%S", &tm) == 0)
+    memcpy(buf, "??:??:??", 9);
+  if (m->kind == SHOW_RECENT_ROOM) fprintf(v->out, "[%s] <%s> ", buf, m->name);
+  else fprintf(v->out, "[%s] *%s* (%s) ", buf, m->name,
+               m->kind == SHOW_RECENT_OFFLINE ? "private, offline" : "private");
+  fwrite(v->recent_text, 1, m->text_len, v->out);
+  putc('\n', v->out);
+}
+
+void chorus_show_recent(chorus_show *v, size_t n) {
+  show_begin(v);
+  size_t count = chorus_recent_count(v->recent);
+  size_t first = count > n ? count - n : 0;
+  if (!v->json) fprintf(v->out, "-- last %zu messages\n", count - first);
+  for (size_t i = first; i < count; i++) {
+    chorus_recent_msg m;
+    if (chorus_recent_get(v->recent, i, &m, v->recent_text, v->max_msg_bytes) == 0)
+      show_recent_one(v, &m);
+  }
+  if (v->json) fprintf(v->out, "{\"event\":\"recent_end\",\"count\":%zu}\n", count - first);
+  else fputs("-- end of /history\n", v->out);
   show_end(v);
 }
 
@@ -362,14 +427,6 @@ static const char *show_reason(enum chorus_view_reason r) {
     case CHORUS_VIEW_MERGE: return "merge";
   }
   return "unknown";
-}
-
-/* Wall-clock milliseconds since the Unix epoch, so scripts can time a view
- * change against an outside event (a kill) on the same host. */
-static unsigned long long show_time_ms(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
-  return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
 }
 
 /* The new view's members by name, so every member prints a view the same

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "loop.h"
+#include "recent.h"
 #include "srvwire.h"
 
 /* Codes of errors the CLI itself finds (the core's use chorus_errname). */
@@ -28,15 +29,17 @@ typedef struct chorus_show {
   const char *self;     /* own name, not owned */
   size_t max_msg_bytes; /* for "the limit is N" */
   int in_history;       /* the last room message shown was caught-up history */
+  chorus_recent *recent; /* the last messages shown, for /history */
+  uint8_t *recent_text;  /* max_msg_bytes: one of them copied out */
   pthread_mutex_t mu;
 } chorus_show;
 
 /* chorus_show_init prepares a view writing to `out`. Returns 0, or -1 if the
- * mutex cannot be created. */
+ * mutex or the /history ring cannot be created. */
 int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
                      size_t max_msg_bytes);
 
-/* chorus_show_destroy releases the mutex. */
+/* chorus_show_destroy releases the mutex and the /history ring. */
 void chorus_show_destroy(chorus_show *v);
 
 /* chorus_show_ready announces the bound socket: `names[0..count)` are the
@@ -86,6 +89,13 @@ void chorus_show_entries(chorus_show *v, int rooms, const chorus_srv_entry *entr
  * TEXT"; JSON: a "msg" event of kind private with "offline":true. */
 void chorus_show_offline(chorus_show *v, const char *from, uint64_t epoch, uint64_t id,
                          const uint8_t *text, size_t len_bytes);
+
+/* chorus_show_recent prints the last n messages shown (room, private and
+ * offline ones; fewer if fewer are kept, see cli/recent.h): human
+ * "[12:03:04] <bob> text" lines framed by "-- last N messages" and "-- end
+ * of /history"; JSON one {"event":"recent",...} per message, then
+ * {"event":"recent_end","count":N}. */
+void chorus_show_recent(chorus_show *v, size_t n);
 
 /* chorus_show_help prints the interactive commands (JSON: a "help" event). */
 void chorus_show_help(chorus_show *v);

@@ -27,6 +27,7 @@
 #include "../../cli/line.c"
 #include "../../cli/args.c"
 #include "../../cli/peer_args.c"
+#include "../../cli/recent.c"
 
 #define WAIT_MS 5000 /* generous: a deadline, never a pause for correctness */
 
@@ -666,6 +667,42 @@ static void test_peer_args(void) {
   CHECK(strstr(err, "too many members") != NULL);
 }
 
+/* /history's ring: order, eviction by count and by bytes, wrap-around,
+ * the longest message cut to the ring. */
+static void test_recent_ring(void) {
+  chorus_recent *r = chorus_recent_new();
+  chorus_recent_msg m;
+  static uint8_t text[CHORUS_RECENT_BYTES + 100], got[CHORUS_RECENT_BYTES + 100];
+  CHECK(r != NULL);
+  CHECK_EQ(chorus_recent_get(r, 0, &m, got, sizeof got), -1);
+  for (int i = 0; i < CHORUS_RECENT_MSGS + 5; i++) {
+    char t[16];
+    int n = snprintf(t, sizeof t, "m%d", i);
+    chorus_recent_add(r, (uint64_t)i, i % 3, "bob", (const uint8_t *)t, (size_t)n);
+  }
+  CHECK_EQ(chorus_recent_count(r), CHORUS_RECENT_MSGS); /* the 5 oldest went */
+  CHECK_EQ(chorus_recent_get(r, 0, &m, got, sizeof got), 0);
+  CHECK_EQ(m.time_ms, 5);
+  CHECK_EQ(m.kind, 5 % 3);
+  CHECK(strcmp(m.name, "bob") == 0 && m.text_len == 2 && memcmp(got, "m5", 2) == 0);
+  /* Big messages evict by bytes and wrap around the ring's end. */
+  memset(text, 'x', sizeof text);
+  for (int i = 0; i < 5; i++) {
+    text[0] = (uint8_t)('a' + i);
+    chorus_recent_add(r, 100 + (uint64_t)i, 0, "carol", text, 20000);
+  }
+  CHECK_EQ(chorus_recent_count(r), 3); /* 3 x (5 + 20000) bytes fit in 65536 */
+  CHECK_EQ(chorus_recent_get(r, 2, &m, got, sizeof got), 0);
+  CHECK(m.time_ms == 104 && m.text_len == 20000 && got[0] == 'e' && got[19999] == 'x');
+  CHECK_EQ(chorus_recent_get(r, 2, &m, got, 10), 0); /* cut to the caller's buffer */
+  CHECK_EQ(m.text_len, 10);
+  chorus_recent_add(r, 200, 1, "dave", text, sizeof text); /* longer than the ring */
+  CHECK_EQ(chorus_recent_count(r), 1);
+  CHECK_EQ(chorus_recent_get(r, 0, &m, got, sizeof got), 0);
+  CHECK_EQ(m.text_len, CHORUS_RECENT_BYTES - 4);
+  chorus_recent_free(r);
+}
+
 int main(void) {
   RUN(test_resolve_ok);
   RUN(test_resolve_errors);
@@ -685,5 +722,6 @@ int main(void) {
   RUN(test_line_reader);
   RUN(test_json_escape);
   RUN(test_peer_args);
+  RUN(test_recent_ring);
   return CHECK_SUMMARY();
 }

@@ -3,7 +3,7 @@
 # loopback; alice runs under valgrind memcheck through the server paths:
 # login, join, the watcher naming newcomers, /rooms, /users, a private
 # message to an offline user (stored on the server) and to an unknown one,
-# /join to another room and back, /leave, and the exit. Passes if alice
+# /history, /join to another room and back, /leave, and the exit. Passes if alice
 # exits 0 (memcheck found no error and no definite/indirect leak), the
 # offline message reaches its user at login, and the transcripts check.
 # Called by tests/run_all.sh in its valgrind section. Exit 0 pass, 1 fail.
@@ -39,6 +39,12 @@ grp_send alice "hello from valgrind" "/rooms" "/users *" "/msg zoe waits for you
 wait_until 60 has alice '"what":"stored"' || bad "alice's message for zoe was not stored"
 wait_until 60 has alice '"event":"users"' || bad "no /users answer"
 wait_until 60 has carol '"text":"hello from valgrind"}' || bad "carol did not hear alice"
+grp_send bob "bob was here"
+wait_until 60 has alice '"text":"bob was here"}' || bad "alice did not hear bob"
+grp_send alice "/history 2"
+wait_until 60 has alice '"event":"recent_end","count":2}' || bad "no /history answer"
+grep '"event":"recent"' "$GRP_DIR/alice.out" | tail -1 | grep -q '"text":"bob was here"' ||
+  bad "/history does not end with bob's message"
 grp_send alice "/join other" "/leave" "/join lobby"
 joined_again() { [ "$(grep -c '"what":"join"' "$GRP_DIR/alice.out")" -ge 3 ]; }
 wait_until 60 joined_again || bad "alice did not come back to lobby"
