@@ -520,6 +520,13 @@ int chorus_cmd_peer(int argc, char **argv) {
     fprintf(stderr, "chorus peer: cannot create a mutex\n");
     return 1;
   }
+  if (app.args.log_file && chorus_show_log_open(&app.view, app.args.log_file,
+                                                app.args.log_level) != 0) {
+    fprintf(stderr, "chorus peer: cannot open --log %s: %s\n", app.args.log_file,
+            strerror(errno));
+    chorus_show_destroy(&app.view);
+    return 1;
+  }
   if (app.args.server_count > 0) {
     rc = peer_bind(&app);
     if (rc == 0)

@@ -16,6 +16,7 @@ const char chorus_peer_args_usage[] =
     "                   [--max-msg BYTES]\n"
     "                   [--drop P] [--dup P] [--delay-ms MS] [--delay P] [--seed N]\n"
     "                   [--epoch N] [--grace-ms MS]\n"
+    "                   [--log FILE] [--log-level error|warn|info|debug]\n"
     "\n"
     "  --name NAME            your user name: 1-31 of A-Z a-z 0-9 _ . -\n"
     "  --listen HOST:PORT     UDP address to bind; [V6ADDR]:PORT for IPv6,\n"
@@ -47,6 +48,10 @@ const char chorus_peer_args_usage[] =
     "                         node announces its leave, then waits at most MS\n"
     "                         for it and its messages to be acknowledged\n"
     "                         (default 5000)\n"
+    "  --log FILE             append a time-stamped log (view changes, peers,\n"
+    "                         server steps, warnings, errors) to FILE\n"
+    "  --log-level LEVEL      error, warn, info (default) or debug (every\n"
+    "                         delivery too)\n"
     "  --help                 this text\n"
     "\n"
     "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /history [N],\n"
@@ -139,6 +144,17 @@ static int args_fd(args_state *st, const char *v) {
   return args_fail(st->err, st->err_bytes, "bad --fd '%s': expected default, fast or off", v);
 }
 
+static int args_log_level(args_state *st, const char *v) {
+  static const char *const levels[] = {"error", "warn", "info", "debug"};
+  for (int i = 0; i < 4; i++)
+    if (strcmp(v, levels[i]) == 0) {
+      st->a->log_level = i;
+      return 0;
+    }
+  return args_fail(st->err, st->err_bytes,
+                   "bad --log-level '%s': expected error, warn, info or debug", v);
+}
+
 static int args_order(args_state *st, const char *v) {
   static const char *const modes[] = {"fifo", "causal", "total", "safe"};
   static const enum chorus_order values[] = {CHORUS_ORDER_FIFO, CHORUS_ORDER_CAUSAL,
@@ -162,6 +178,8 @@ static int args_value(args_state *st, const char *opt, const char *v) {
   else if (strcmp(opt, "--server") == 0) return args_servers(st, v);
   else if (strcmp(opt, "--room") == 0) a->room = v;
   else if (strcmp(opt, "--password-file") == 0) a->password_file = v;
+  else if (strcmp(opt, "--log") == 0) a->log_file = v;
+  else if (strcmp(opt, "--log-level") == 0) return args_log_level(st, v);
   else if (strcmp(opt, "--order") == 0) return args_order(st, v);
   else if (strcmp(opt, "--fd") == 0) return args_fd(st, v);
   else if (strcmp(opt, "--max-msg") == 0) {
@@ -208,7 +226,8 @@ static int args_has_value(const char *opt) {
   static const char *const with_value[] = {"--name",  "--listen", "--peer",     "--order",
                                            "--max-msg", "--drop", "--dup",      "--delay",
                                            "--delay-ms", "--seed", "--epoch", "--grace-ms",
-                                           "--fd", "--server", "--room", "--password-file"};
+                                           "--fd", "--server", "--room", "--password-file",
+                                           "--log", "--log-level"};
   for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
     if (strcmp(opt, with_value[i]) == 0) return 1;
   return 0;
@@ -282,6 +301,7 @@ int chorus_peer_args_parse(int argc, char **argv, chorus_peer_args *out, char *e
   out->order = CHORUS_ORDER_TOTAL;
   out->fd_mode = CHORUS_FD_MODE_DEFAULT;
   out->grace_ms = CHORUS_PEER_ARGS_GRACE_MS_DEFAULT;
+  out->log_level = 2; /* info */
   if (err_bytes > 0) err[0] = '\0';
   args_state st = {out, err, err_bytes, 0};
   for (int i = 1; i < argc;) {

@@ -27,6 +27,8 @@ typedef struct chorus_peer_args {
   char servers[CHORUS_PEER_ARGS_SERVERS_MAX][CHORUS_PEER_ARGS_SERVER_TEXT_BYTES];
   const char *room;     /* --room, default "lobby" (with --server) */
   const char *password_file; /* --password-file (points into argv) */
+  const char *log_file; /* --log FILE (points into argv), or NULL */
+  int log_level;        /* --log-level: 0 error, 1 warn, 2 info (default), 3 debug */
   enum chorus_order order; /* --order, default CHORUS_ORDER_TOTAL */
   enum chorus_fd_mode fd_mode; /* --fd, default CHORUS_FD_MODE_DEFAULT */
   int json;           /* --json */
@@ -52,7 +54,7 @@ extern const char chorus_peer_args_usage[];
  * detection profile, bad name,
  * duplicate name, more than CHORUS_MEMBERS_MAX members, missing --name or
  * --listen, --server together with --peer, more than 4 servers, a bad room
- * name, --room or --password-file without --server. With --help returns 0 and sets out->help (other checks skipped).
+ * name, --room or --password-file without --server, a bad --log-level. With --help returns 0 and sets out->help (other checks skipped).
  */
 int chorus_peer_args_parse(int argc, char **argv, chorus_peer_args *out, char *err,
                            size_t err_bytes);

@@ -23,6 +23,8 @@ int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
   v->self = self;
   v->max_msg_bytes = max_msg_bytes;
   v->in_history = 0;
+  v->log = NULL;
+  v->log_level = CHORUS_SHOW_LOG_INFO;
   v->recent = chorus_recent_new();
   v->recent_text = malloc(max_msg_bytes);
   if (!v->recent || !v->recent_text || pthread_mutex_init(&v->mu, NULL) != 0) {
@@ -33,7 +35,15 @@ int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
   return 0;
 }
 
+int chorus_show_log_open(chorus_show *v, const char *path, int level) {
+  v->log = fopen(path, "a");
+  v->log_level = level;
+  return v->log ? 0 : -1;
+}
+
 void chorus_show_destroy(chorus_show *v) {
+  if (v->log) fclose(v->log);
+  v->log = NULL;
   pthread_mutex_destroy(&v->mu);
   chorus_recent_free(v->recent);
   free(v->recent_text);
@@ -61,6 +71,26 @@ static unsigned long long show_time_ms(void) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return 0;
   return (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+}
+
+/* One line to the --log file (called with the view locked): UTC time
+ * stamp, level, text. */
+static void show_log(chorus_show *v, int level, const char *fmt, ...) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  if (!v->log || level > v->log_level) return;
+  unsigned long long ms = show_time_ms();
+  time_t t = (time_t)(ms / 1000);
+  struct tm tm;
+  char stamp[32];
+  if (gmtime_r(&t, &tm) == NULL || strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    snprintf(stamp, sizeof stamp, "(no time)");
+  fprintf(v->log, "%s.%03uZ %s ", stamp, (unsigned)(ms % 1000), names[level]);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(v->log, fmt, ap);
+  va_end(ap);
+  putc('\n', v->log);
+  fflush(v->log);
 }
 
 /* "[12:03:04] " in local time. */
@@ -159,6 +189,8 @@ static void view_problem(chorus_show *v, const char *event, const char *code, co
   char msg[512];
   vsnprintf(msg, sizeof msg, fmt, ap);
   show_begin(v);
+  show_log(v, strcmp(event, "error") == 0 ? CHORUS_SHOW_LOG_ERROR : CHORUS_SHOW_LOG_WARN,
+           "%s %s", code, msg);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"%s\",\"code\":", event);
     chorus_json_cstr(v->out, code);
@@ -204,6 +236,7 @@ void chorus_show_server(chorus_show *v, const char *what, const char *fmt, ...) 
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   show_begin(v);
+  show_log(v, CHORUS_SHOW_LOG_INFO, "server %s: %s", what, msg);
   if (v->json) {
     fputs("{\"event\":\"server\",\"what\":", v->out);
     chorus_json_cstr(v->out, what);
@@ -291,6 +324,9 @@ static void view_deliver(chorus_show *v, const chorus_loop_event *ev) {
   show_begin(v);
   chorus_recent_add(v->recent, show_time_ms(), priv ? SHOW_RECENT_PRIVATE : SHOW_RECENT_ROOM,
                     ev->name, ev->text, ev->text_len);
+  show_log(v, CHORUS_SHOW_LOG_DEBUG, "deliver %s from %s epoch %lu id %lu, %zu bytes",
+           priv ? "private" : "room", ev->name, (unsigned long)ev->epoch,
+           (unsigned long)ev->msg_id, ev->text_len);
   view_history_edge(v, ev);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"msg\",\"kind\":\"%s\",\"from\":", priv ? "private" : "room");
@@ -401,6 +437,8 @@ static void view_sent(chorus_show *v, const chorus_loop_event *ev) {
 static void view_peer(chorus_show *v, const chorus_loop_event *ev) {
   int up = ev->kind == CHORUS_LOOP_EV_PEER_UP;
   show_begin(v);
+  show_log(v, CHORUS_SHOW_LOG_INFO, "%s %s epoch %lu", ev->name, up ? "up" : "restarted",
+           (unsigned long)ev->epoch);
   if (v->json) {
     fprintf(v->out, "{\"event\":\"%s\",\"name\":", up ? "peer_up" : "peer_restarted");
     chorus_json_cstr(v->out, ev->name);
@@ -486,6 +524,16 @@ static void view_change_text(chorus_show *v, const chorus_loop_event *ev) {
 
 static void view_change(chorus_show *v, const chorus_loop_event *ev) {
   show_begin(v);
+  if (v->log && v->log_level >= CHORUS_SHOW_LOG_INFO) {
+    const char *names[CHORUS_MEMBERS_MAX];
+    size_t n = show_view_members(ev, names);
+    char list[CHORUS_MEMBERS_MAX * (CHORUS_NAME_BYTES_MAX + 1) + 1];
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+      at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? " " : "", names[i]);
+    show_log(v, CHORUS_SHOW_LOG_INFO, "view %lu %s %s: %s", (unsigned long)ev->view,
+             show_reason(ev->reason), show_name(ev->name), list);
+  }
   if (v->json) view_change_json(v, ev);
   else view_change_text(v, ev);
   show_end(v);

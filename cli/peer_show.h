@@ -23,6 +23,12 @@
 #define CHORUS_VIEW_CODE_UNKNOWN_COMMAND "CLI_UNKNOWN_COMMAND"
 #define CHORUS_VIEW_CODE_UNACKED "CLI_UNACKED"
 
+/* --log-level: what goes to the --log file (each level includes the ones
+ * above it). error: errors; warn: warnings; info: view changes, peers up
+ * or restarted, server steps; debug: every message delivered too. */
+enum { CHORUS_SHOW_LOG_ERROR = 0, CHORUS_SHOW_LOG_WARN = 1, CHORUS_SHOW_LOG_INFO = 2,
+       CHORUS_SHOW_LOG_DEBUG = 3 };
+
 typedef struct chorus_show {
   FILE *out;            /* not owned */
   int json;             /* 1: JSON lines */
@@ -30,6 +36,8 @@ typedef struct chorus_show {
   size_t max_msg_bytes; /* for "the limit is N" */
   int in_history;       /* the last room message shown was caught-up history */
   chorus_recent *recent; /* the last messages shown, for /history */
+  FILE *log;             /* --log FILE, or NULL; owned */
+  int log_level;         /* CHORUS_SHOW_LOG_*: lines at or above it go */
   uint8_t *recent_text;  /* max_msg_bytes: one of them copied out */
   pthread_mutex_t mu;
 } chorus_show;
@@ -39,7 +47,12 @@ typedef struct chorus_show {
 int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
                      size_t max_msg_bytes);
 
-/* chorus_show_destroy releases the mutex and the /history ring. */
+/* chorus_show_log_open appends log lines ("2026-11-22T19:39:02.123Z info
+ * view 3 crash carol: alice bob") at `level` and above to file `path`.
+ * Returns 0, or -1 (errno set) if the file cannot be opened. */
+int chorus_show_log_open(chorus_show *v, const char *path, int level);
+
+/* chorus_show_destroy releases the mutex, the /history ring and the log. */
 void chorus_show_destroy(chorus_show *v);
 
 /* chorus_show_ready announces the bound socket: `names[0..count)` are the

@@ -68,6 +68,18 @@ expect_exit 2 "bad --dup 'lots'" peer --name alice --listen $L --dup lots
 expect_exit 2 "bad --order 'random'" peer --name alice --listen $L --order random
 expect_exit 2 "bad --fd 'slow': expected default, fast or off" peer --name alice --listen $L --fd slow
 expect_exit 2 "bad --epoch '0'" peer --name alice --listen $L --epoch 0
+expect_exit 2 "bad --log-level 'loud'" peer --name alice --listen $L --log-level loud
+expect_exit 2 "--server and --peer exclude each other" peer --name alice --listen $L \
+  --server 127.0.0.1:2 --peer bob@127.0.0.1:3
+expect_exit 2 "--room needs --server" peer --name alice --listen $L --room lobby
+expect_exit 2 "too many servers: at most 4" peer --name alice --listen $L \
+  --server 127.0.0.1:2,127.0.0.1:3,127.0.0.1:4,127.0.0.1:5,127.0.0.1:6
+expect_exit 2 "bad --room 'a b'" peer --name alice --listen $L --server 127.0.0.1:2 --room "a b"
+# --- runtime failures: exit 1 with the reason --------------------------------
+expect_exit 1 "cannot open --log" peer --name alice --listen $L --log "$T/no/such/dir/x.log"
+FREE=127.0.0.1:$(( 20000 + ($$ * 17) % 30000 ))
+expect_exit 1 "cannot read --password-file" peer --name alice --listen $FREE \
+  --server 127.0.0.1:2 --password-file "$T/no-such-file"
 # --- runtime failure: exit 1 ---------------------------------------------
 # 192.0.2.1 (TEST-NET-1) is never a local address: bind must fail.
 expect_exit 1 "cannot bind '192.0.2.1:9000'" peer --name alice --listen 192.0.2.1:9000
