@@ -25,6 +25,7 @@
 #include "peer_args.h"
 #include "peer_server.h"
 #include "peer_show.h"
+#include "store.h"
 #include "udp.h"
 #include "utf8.h"
 
@@ -53,7 +54,12 @@ typedef struct peer_app {
   chorus_peer_srv *srv; /* --server: the session and the room's watcher */
   chorus_peer_roster roster;
   char msg_user[CHORUS_NAME_BYTES_MAX + 1]; /* /msg's user, for its errors */
+  chorus_store store; /* --data: the last epoch used */
+  int has_store;
 } peer_app;
+
+/* --data's file: 'C' 'P' | version 1 | last epoch (u32, big-endian). */
+#define PEER_DATA_BYTES 7
 
 static int peer_usage(const char *why) {
   fprintf(stderr, "chorus peer: %s\n%s", why, chorus_peer_args_usage);
@@ -141,10 +147,48 @@ static int peer_bind(peer_app *app) {
 }
 
 /* Build the loop on the bound socket, announce. 0 or an exit code. */
+/* --data: load the last epoch used (0 if none). 0, or 1 with the reason
+ * printed. */
+static int peer_data_open(peer_app *app) {
+  char err[CHORUS_STORE_ERR_BYTES];
+  uint8_t b[PEER_DATA_BYTES + 1];
+  size_t n = 0;
+  if (chorus_store_open_as(&app->store, app->args.data_dir, "peer", "chorus peer", err,
+                           sizeof err) != CHORUS_STORE_OK) {
+    fprintf(stderr, "chorus peer: %s\n", err);
+    return 1;
+  }
+  app->has_store = 1;
+  int rc = chorus_store_load(&app->store, b, sizeof b, &n, err, sizeof err);
+  if (rc == CHORUS_STORE_EMPTY) return 0;
+  if (rc == CHORUS_STORE_OK && (n != PEER_DATA_BYTES || b[0] != 'C' || b[1] != 'P' || b[2] != 1))
+    snprintf(err, sizeof err, "%s/peer.snap is not a chorus peer's data file (version 1)",
+             app->args.data_dir);
+  else if (rc == CHORUS_STORE_OK) {
+    app->epoch = (uint32_t)b[3] << 24 | (uint32_t)b[4] << 16 | (uint32_t)b[5] << 8 | b[6];
+    return 0;
+  }
+  fprintf(stderr, "chorus peer: %s\n", err);
+  return 1;
+}
+
+/* --data: make `epoch` durable before it is used. 0, or 1 (printed). */
+static int peer_data_save(peer_app *app, uint32_t epoch) {
+  char err[CHORUS_STORE_ERR_BYTES];
+  uint8_t b[PEER_DATA_BYTES] = {'C', 'P', 1, (uint8_t)(epoch >> 24), (uint8_t)(epoch >> 16),
+                                (uint8_t)(epoch >> 8), (uint8_t)epoch};
+  if (!app->has_store || chorus_store_save(&app->store, b, sizeof b, err, sizeof err) == 0)
+    return 0;
+  fprintf(stderr, "chorus peer: %s\n", err);
+  return 1;
+}
+
 static int peer_open(peer_app *app) {
-  /* A new boot of this node, or a later room of it: a new epoch. */
+  /* A new boot of this node, or a later room of it: a new epoch, above the
+   * last one used (remembered in --data across boots). */
   uint32_t epoch = app->args.epoch ? app->args.epoch : chorus_clock_boot_epoch();
   app->epoch = epoch > app->epoch ? epoch : app->epoch + 1;
+  if (peer_data_save(app, app->epoch) != 0) return 1;
   chorus_loop_config lc;
   peer_loop_config(app, &lc);
   int rc = chorus_loop_new(&lc, &app->loop);
@@ -527,7 +571,8 @@ int chorus_cmd_peer(int argc, char **argv) {
     chorus_show_destroy(&app.view);
     return 1;
   }
-  if (app.args.server_count > 0) {
+  if (app.args.data_dir) rc = peer_data_open(&app);
+  if (rc == 0 && app.args.server_count > 0) {
     rc = peer_bind(&app);
     if (rc == 0)
       rc = chorus_peer_srv_open(&app.args, &app.view, &app.addrs[0], &app.srv, err, sizeof err);
@@ -545,6 +590,7 @@ int chorus_cmd_peer(int argc, char **argv) {
   chorus_peer_srv_free(app.srv);
   chorus_loop_free(app.loop);
   chorus_udp_close(app.fd);
+  if (app.has_store) chorus_store_close(&app.store);
   chorus_show_destroy(&app.view);
   return rc;
 }

@@ -16,7 +16,7 @@ const char chorus_peer_args_usage[] =
     "                   [--max-msg BYTES]\n"
     "                   [--drop P] [--dup P] [--delay-ms MS] [--delay P] [--seed N]\n"
     "                   [--epoch N] [--grace-ms MS]\n"
-    "                   [--log FILE] [--log-level error|warn|info|debug]\n"
+    "                   [--log FILE] [--log-level error|warn|info|debug] [--data DIR]\n"
     "\n"
     "  --name NAME            your user name: 1-31 of A-Z a-z 0-9 _ . -\n"
     "  --listen HOST:PORT     UDP address to bind; [V6ADDR]:PORT for IPv6,\n"
@@ -52,6 +52,9 @@ const char chorus_peer_args_usage[] =
     "                         server steps, warnings, errors) to FILE\n"
     "  --log-level LEVEL      error, warn, info (default) or debug (every\n"
     "                         delivery too)\n"
+    "  --data DIR             keep this node's last epoch in DIR (fsynced before\n"
+    "                         use), so a new boot's epoch is above it even if\n"
+    "                         the clock went back; DIR is locked while running\n"
     "  --help                 this text\n"
     "\n"
     "commands: TEXT (room message), /msg USER TEXT, /who, /stats, /history [N],\n"
@@ -179,6 +182,7 @@ static int args_value(args_state *st, const char *opt, const char *v) {
   else if (strcmp(opt, "--room") == 0) a->room = v;
   else if (strcmp(opt, "--password-file") == 0) a->password_file = v;
   else if (strcmp(opt, "--log") == 0) a->log_file = v;
+  else if (strcmp(opt, "--data") == 0) a->data_dir = v;
   else if (strcmp(opt, "--log-level") == 0) return args_log_level(st, v);
   else if (strcmp(opt, "--order") == 0) return args_order(st, v);
   else if (strcmp(opt, "--fd") == 0) return args_fd(st, v);
@@ -227,7 +231,7 @@ static int args_has_value(const char *opt) {
                                            "--max-msg", "--drop", "--dup",      "--delay",
                                            "--delay-ms", "--seed", "--epoch", "--grace-ms",
                                            "--fd", "--server", "--room", "--password-file",
-                                           "--log", "--log-level"};
+                                           "--log", "--log-level", "--data"};
   for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
     if (strcmp(opt, with_value[i]) == 0) return 1;
   return 0;

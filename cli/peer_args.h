@@ -28,6 +28,7 @@ typedef struct chorus_peer_args {
   const char *room;     /* --room, default "lobby" (with --server) */
   const char *password_file; /* --password-file (points into argv) */
   const char *log_file; /* --log FILE (points into argv), or NULL */
+  const char *data_dir; /* --data DIR (points into argv), or NULL */
   int log_level;        /* --log-level: 0 error, 1 warn, 2 info (default), 3 debug */
   enum chorus_order order; /* --order, default CHORUS_ORDER_TOTAL */
   enum chorus_fd_mode fd_mode; /* --fd, default CHORUS_FD_MODE_DEFAULT */

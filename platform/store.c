@@ -31,7 +31,7 @@ static int store_lock(chorus_store *st, char *err, size_t err_bytes) {
   int e = errno;
   if (e == EACCES || e == EAGAIN) {
     if (err != NULL && err_bytes > 0)
-      snprintf(err, err_bytes, "data directory %s is in use by another chorus server", st->dir);
+      snprintf(err, err_bytes, "data directory %s is in use by another %s", st->dir, st->owner);
     return CHORUS_STORE_ERR_BUSY;
   }
   return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot lock", st, CHORUS_STORE_LOCK,
@@ -39,8 +39,16 @@ static int store_lock(chorus_store *st, char *err, size_t err_bytes) {
 }
 
 int chorus_store_open(chorus_store *st, const char *dir, char *err, size_t err_bytes) {
+  return chorus_store_open_as(st, dir, "server", "chorus server", err, err_bytes);
+}
+
+int chorus_store_open_as(chorus_store *st, const char *dir, const char *base, const char *owner,
+                         char *err, size_t err_bytes) {
   memset(st, 0, sizeof *st);
   st->dir_fd = st->lock_fd = -1;
+  snprintf(st->snap, sizeof st->snap, "%.31s.snap", base);
+  snprintf(st->tmp, sizeof st->tmp, "%.31s.snap.tmp", base);
+  snprintf(st->owner, sizeof st->owner, "%s", owner);
   size_t n = dir ? strlen(dir) : 0;
   if (n == 0 || n > CHORUS_STORE_DIR_BYTES_MAX) {
     if (err != NULL && err_bytes > 0)
@@ -57,10 +65,10 @@ int chorus_store_open(chorus_store *st, const char *dir, char *err, size_t err_b
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot open data directory", st,
                       NULL, errno);
   int rc = store_lock(st, err, err_bytes);
-  if (rc == CHORUS_STORE_OK && unlinkat(st->dir_fd, CHORUS_STORE_TEMP, 0) != 0 &&
+  if (rc == CHORUS_STORE_OK && unlinkat(st->dir_fd, st->tmp, 0) != 0 &&
       errno != ENOENT)
     rc = store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot remove", st,
-                    CHORUS_STORE_TEMP, errno);
+                    st->tmp, errno);
   if (rc != CHORUS_STORE_OK) {
     int e = errno;
     chorus_store_close(st);
@@ -72,11 +80,11 @@ int chorus_store_open(chorus_store *st, const char *dir, char *err, size_t err_b
 int chorus_store_load(chorus_store *st, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
                       char *err, size_t err_bytes) {
   *len_bytes = 0;
-  int fd = openat(st->dir_fd, CHORUS_STORE_SNAPSHOT, O_RDONLY | O_CLOEXEC);
+  int fd = openat(st->dir_fd, st->snap, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return CHORUS_STORE_EMPTY;
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot open", st,
-                      CHORUS_STORE_SNAPSHOT, errno);
+                      st->snap, errno);
   }
   size_t got = 0;
   int rc = CHORUS_STORE_OK;
@@ -88,14 +96,14 @@ int chorus_store_load(chorus_store *st, uint8_t *buf, size_t cap_bytes, size_t *
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) {
       rc = store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot read", st,
-                      CHORUS_STORE_SNAPSHOT, errno);
+                      st->snap, errno);
       break;
     }
     if (k == 0) break;
     if (got >= cap_bytes) {
       if (err != NULL && err_bytes > 0)
         snprintf(err, err_bytes, "%s/%s is larger than %zu bytes, the largest snapshot of "
-                 "this server's limits", st->dir, CHORUS_STORE_SNAPSHOT, cap_bytes);
+                 "this server's limits", st->dir, st->snap, cap_bytes);
       rc = CHORUS_STORE_ERR_TOO_BIG;
       break;
     }
@@ -111,20 +119,20 @@ int chorus_store_load(chorus_store *st, uint8_t *buf, size_t cap_bytes, size_t *
 int chorus_store_save(chorus_store *st, const uint8_t *data, size_t len_bytes, char *err,
                       size_t err_bytes) {
   const chorus_fio *io = chorus_fio_posix();
-  int fd = io->open(io->ctx, st->dir_fd, CHORUS_STORE_TEMP, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int fd = io->open(io->ctx, st->dir_fd, st->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0)
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot create", st,
-                      CHORUS_STORE_TEMP, errno);
+                      st->tmp, errno);
   if (chorus_fio_write_all(io, fd, data, len_bytes, 0) != 0) {
     int e = errno;
     io->close(io->ctx, fd);
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, "cannot write", st,
-                      CHORUS_STORE_TEMP, e);
+                      st->tmp, e);
   }
-  int step = chorus_fio_install(io, st->dir_fd, fd, CHORUS_STORE_TEMP, CHORUS_STORE_SNAPSHOT);
+  int step = chorus_fio_install(io, st->dir_fd, fd, st->tmp, st->snap);
   if (step != 0)
     return store_fail(err, err_bytes, CHORUS_STORE_ERR_SYS, chorus_fio_step_text(step), st,
-                      CHORUS_STORE_SNAPSHOT, errno);
+                      st->snap, errno);
   return CHORUS_STORE_OK;
 }
 

@@ -43,6 +43,8 @@ typedef struct chorus_store {
   int dir_fd;  /* the directory, for openat/renameat/fsync */
   int lock_fd; /* holds the lock */
   char dir[CHORUS_STORE_DIR_BYTES_MAX + 1];
+  char snap[40], tmp[48]; /* BASE.snap and BASE.snap.tmp */
+  char owner[32];         /* who holds it, for the BUSY message */
 } chorus_store;
 
 /*
@@ -54,6 +56,15 @@ typedef struct chorus_store {
  * CHORUS_STORE_ERR_SYS.
  */
 int chorus_store_open(chorus_store *st, const char *dir, char *err, size_t err_bytes);
+
+/*
+ * chorus_store_open_as: chorus_store_open for another program's file:
+ * DIR/BASE.snap (BASE at most 31 bytes), and "data directory D is in use by
+ * another OWNER" when locked. chorus_store_open is
+ * chorus_store_open_as(st, dir, "server", "chorus server", ...).
+ */
+int chorus_store_open_as(chorus_store *st, const char *dir, const char *base, const char *owner,
+                         char *err, size_t err_bytes);
 
 /*
  * chorus_store_load reads the snapshot into buf[0..cap_bytes) and stores

@@ -80,6 +80,17 @@ expect_exit 1 "cannot open --log" peer --name alice --listen $L --log "$T/no/suc
 FREE=127.0.0.1:$(( 20000 + ($$ * 17) % 30000 ))
 expect_exit 1 "cannot read --password-file" peer --name alice --listen $FREE \
   --server 127.0.0.1:2 --password-file "$T/no-such-file"
+mkdir -p "$T/pd-bad"
+printf 'garbage' >"$T/pd-bad/peer.snap"
+expect_exit 1 "not a chorus peer's data file" peer --name alice --listen $FREE --data "$T/pd-bad"
+# --data keeps the last epoch: a later boot's is above it, whatever the clock.
+epoch_of() { sed -n 's/.*"event":"ready".*"epoch":\([0-9]*\).*/\1/p' "$T/out"; }
+checks=$((checks + 1))
+"$CHORUS" peer --name alice --listen $FREE --data "$T/pd" --epoch 4000000000 --json \
+  --grace-ms 0 </dev/null >"$T/out" 2>"$T/err" && [ "$(epoch_of)" = 4000000000 ] &&
+  "$CHORUS" peer --name alice --listen $FREE --data "$T/pd" --json --grace-ms 0 </dev/null \
+    >"$T/out" 2>"$T/err" && [ "$(epoch_of)" = 4000000001 ] ||
+  bad "--data did not carry the epoch over: $(cat "$T/out" "$T/err" | head -2)"
 # --- runtime failure: exit 1 ---------------------------------------------
 # 192.0.2.1 (TEST-NET-1) is never a local address: bind must fail.
 expect_exit 1 "cannot bind '192.0.2.1:9000'" peer --name alice --listen 192.0.2.1:9000
