@@ -30,6 +30,22 @@ int chorus_peer_in_view(const chorus_peer *p, size_t member) {
   return member < p->count && !(p->removed & (1u << member));
 }
 
+/* Tell the user: `member` (incarnation `epoch`) changed the view for `why`;
+ * `members` is the new view (bit per member index). A full event ring drops
+ * it, counted. */
+static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
+                       enum chorus_view_reason why, uint32_t members) {
+  if (p->ev_count == CHORUS_EVENTS_MAX) {
+    p->stats.events_dropped++;
+    return;
+  }
+  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
+  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
+  e->view = p->room.view;
+  e->reason = why;
+  e->members = members;
+}
+
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
@@ -44,16 +60,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   /* A newcomer's first view is the one its cut brings (a change it saw
    * before, from a coordinator other than its crashed admitter, is not
    * one the user was in). */
-  if (p->room.awaiting_cut) return CHORUS_OK;
-  if (p->ev_count < CHORUS_EVENTS_MAX) {
-    chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
-    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-    e->view = p->room.view;
-    e->reason = why;
-    e->members = view_members(p);
-  } else {
-    p->stats.events_dropped++;
-  }
+  if (!p->room.awaiting_cut) view_event(p, member, 0, why, view_members(p));
   return CHORUS_OK;
 }
 
@@ -81,16 +88,8 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->admitted_by[member] = from + 1;
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
-  if (p->room.awaiting_cut) return; /* see remove_one */
-  if (p->ev_count < CHORUS_EVENTS_MAX) {
-    chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
-    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-    e->view = p->room.view;
-    e->reason = CHORUS_VIEW_JOIN;
-    e->members = view_members(p);
-  } else {
-    p->stats.events_dropped++;
-  }
+  if (!p->room.awaiting_cut) /* see remove_one */
+    view_event(p, member, epoch, CHORUS_VIEW_JOIN, view_members(p));
 }
 
 /* Install the view whose members are `keep` (bit per member index). If this
@@ -275,13 +274,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
-  if (p->ev_count < CHORUS_EVENTS_MAX) {
-    chorus_peer_event_push(p, CHORUS_OUT_VIEW, p->self, p->epoch, 0);
-    chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-    e->view = p->room.view;
-    e->reason = CHORUS_VIEW_JOIN;
-    e->members = view_members(p);
-  }
+  view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
 }
 
 /* ---- merge: views that parted in a partition come together again --------
@@ -324,15 +317,7 @@ static uint32_t members_of(const chorus_peer *p, uint32_t ranks) {
 /* One VIEW event per member a merge adds, each naming the members with the
  * ones added so far (as a series of joins would). */
 static void merge_event(chorus_peer *p, size_t member, uint32_t members) {
-  if (p->ev_count == CHORUS_EVENTS_MAX) {
-    p->stats.events_dropped++;
-    return;
-  }
-  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, p->links[member].peer_epoch, 0);
-  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-  e->view = p->room.view;
-  e->reason = CHORUS_VIEW_MERGE;
-  e->members = members;
+  view_event(p, member, p->links[member].peer_epoch, CHORUS_VIEW_MERGE, members);
 }
 
 /* Member i is in the view again, watched by the detector. Its link resumes
@@ -352,15 +337,7 @@ static void merge_add(chorus_peer *p, size_t i) {
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {
-  if (p->ev_count == CHORUS_EVENTS_MAX) {
-    p->stats.events_dropped++;
-    return;
-  }
-  chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, 0, 0);
-  chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-  e->view = p->room.view;
-  e->reason = CHORUS_VIEW_CRASH;
-  e->members = view_members(p);
+  view_event(p, member, 0, CHORUS_VIEW_CRASH, view_members(p));
 }
 
 static void merge_events(chorus_peer *p, uint32_t add) {

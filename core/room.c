@@ -286,15 +286,22 @@ int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
   return CHORUS_OK;
 }
 
+/* How many of origin k's messages every member of the view holds, as far
+ * as this member knows (the minimum of the reports); UINT32_MAX if none. */
+static uint32_t held_by_all(const chorus_room *r, size_t k) {
+  uint32_t lo = UINT32_MAX;
+  for (size_t m = 0; m < r->n; m++) {
+    if (!(r->alive & bit(m))) continue;
+    uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+    if (h < lo) lo = h;
+  }
+  return lo;
+}
+
 /* Stable = held by every member of the view (minimum of the reports). */
 static void stable_update(chorus_room *r) {
   for (size_t k = 0; k < r->n; k++) {
-    uint32_t lo = UINT32_MAX;
-    for (size_t m = 0; m < r->n; m++) {
-      if (!(r->alive & bit(m))) continue;
-      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
-      if (h < lo) lo = h;
-    }
+    uint32_t lo = held_by_all(r, k);
     if (lo != UINT32_MAX && lo > r->stable[k]) {
       r->stable[k] = lo;
       r->gc_needed = 1;
@@ -311,12 +318,7 @@ uint32_t chorus_room_report_mask(const chorus_room *r);
  * other side and slots are kept until it holds them. */
 static void stable_lower(chorus_room *r) {
   for (size_t k = 0; k < r->n; k++) {
-    uint32_t lo = UINT32_MAX;
-    for (size_t m = 0; m < r->n; m++) {
-      if (!(r->alive & bit(m))) continue;
-      uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
-      if (h < lo) lo = h;
-    }
+    uint32_t lo = held_by_all(r, k);
     if (lo < r->stable[k]) r->stable[k] = lo;
     r->last_announced[k] = r->stable[k];
   }
