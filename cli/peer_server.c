@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "seat.h"
 #include "server_loop.h"
 #include "session.h"
 
@@ -37,6 +38,7 @@ struct chorus_peer_srv {
   uint8_t password[CHORUS_SRV_PASSWORD_BYTES_MAX];
   size_t password_len;
   chorus_srv_addr addr;    /* registered peer address */
+  chorus_seat seat;        /* login, seat, refresh (core/seat.h): guarded by mu */
   char servers_text[CHORUS_PEER_ARGS_SERVERS_MAX * CHORUS_PEER_ARGS_SERVER_TEXT_BYTES];
   /* The room, shared with the watcher: guarded by mu. */
   pthread_mutex_t mu;
@@ -170,25 +172,39 @@ static int srv_call(chorus_peer_srv *s, chorus_srv_request *q, chorus_srv_respon
   return st;
 }
 
-/* LOGIN (or SIGNUP then LOGIN for a new name); the status. */
+/* Runs the seat machine's requests that are due, one blocking call each
+ * (at most SRV_DRIVE_MAX, a bound should a server keep forgetting us);
+ * returns the events they caused. The caller does not hold mu. */
+#define SRV_DRIVE_MAX 16
+static unsigned srv_drive(chorus_peer_srv *s) {
+  unsigned ev = 0;
+  for (int i = 0; i < SRV_DRIVE_MAX; i++) {
+    chorus_srv_request q;
+    chorus_srv_response p;
+    pthread_mutex_lock(&s->mu);
+    int due = chorus_seat_next(&s->seat, chorus_clock_now_us(), &q);
+    pthread_mutex_unlock(&s->mu);
+    if (!due) break;
+    int st = srv_call(s, &q, &p);
+    pthread_mutex_lock(&s->mu);
+    ev |= chorus_seat_answer(&s->seat, chorus_clock_now_us(), st, &p);
+    pthread_mutex_unlock(&s->mu);
+  }
+  return ev;
+}
+
+/* LOGIN again (SIGNUP first for a new name), and join the room again if
+ * in one; the status. *created says whether the account was made. */
 static int srv_login(chorus_peer_srv *s, int *created) {
-  chorus_srv_request q = srv_req(CHORUS_SRV_OP_LOGIN);
-  chorus_srv_response p;
-  memcpy(q.user, s->name, strlen(s->name) + 1);
-  memcpy(q.password, s->password, s->password_len);
-  q.password_len = (uint8_t)s->password_len;
-  q.addr = s->addr;
-  chorus_srv_request again = q;
-  int st = srv_call(s, &q, &p);
-  *created = 0;
-  if (st != CHORUS_SRV_UNKNOWN_USER) return st;
-  chorus_srv_request up = again;
-  up.op = CHORUS_SRV_OP_SIGNUP;
-  memset(&up.addr, 0, sizeof up.addr);
-  st = srv_call(s, &up, &p);
-  if (st != CHORUS_SRV_OK && st != CHORUS_SRV_NAME_TAKEN) return st;
-  *created = st == CHORUS_SRV_OK;
-  return srv_call(s, &again, &p);
+  pthread_mutex_lock(&s->mu);
+  chorus_seat_relogin(&s->seat, chorus_clock_now_us());
+  pthread_mutex_unlock(&s->mu);
+  unsigned ev = srv_drive(s);
+  *created = (ev & CHORUS_SEAT_EV_SIGNED_UP) != 0;
+  pthread_mutex_lock(&s->mu);
+  int st = chorus_seat_logged_in(&s->seat) ? CHORUS_SRV_OK : chorus_seat_status(&s->seat);
+  pthread_mutex_unlock(&s->mu);
+  return st;
 }
 
 static const char *srv_why(chorus_peer_srv *s, int st, char *buf, size_t bytes) {
@@ -231,6 +247,9 @@ int chorus_peer_srv_open(const chorus_peer_args *args, chorus_show *view,
   if (chorus_session_new(servers, args->server_count, seed, CHORUS_SESSION_DEADLINE_US_DEFAULT,
                          &s->session, err, err_bytes) != 0)
     return 1;
+  chorus_seat_config sc = {s->name, s->password, s->password_len, s->addr,
+                           (uint64_t)CHORUS_PEER_SRV_REFRESH_MS * 1000u};
+  chorus_seat_init(&s->seat, &sc);
   int created = 0, st = srv_login(s, &created);
   if (st != CHORUS_SRV_OK) {
     char why[CHORUS_PEER_SRV_ERR_BYTES];
@@ -244,55 +263,51 @@ int chorus_peer_srv_open(const chorus_peer_args *args, chorus_show *view,
 
 /* ---- the room ------------------------------------------------------------ */
 
-/* Fill *r from a member list; -1 if we are not in it. */
-static int srv_roster(chorus_peer_srv *s, const chorus_srv_response *p, chorus_peer_roster *r) {
+/* The CLI's roster (platform addresses) from the seat machine's. */
+static void srv_roster(const chorus_seat_roster *from, chorus_peer_roster *r) {
   memset(r, 0, sizeof *r);
-  int self = -1;
-  for (size_t i = 0; i < p->count; i++) {
-    const chorus_srv_member *m = &p->members[i];
-    memcpy(r->names[m->seat], m->name, sizeof m->name);
-    chorus_server_loop_addr_unpack(&m->addr, &r->addrs[m->seat]);
-    if (strcmp(m->name, s->name) == 0) self = m->seat;
+  for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) {
+    memcpy(r->names[i], from->names[i], sizeof r->names[i]);
+    if (from->names[i][0]) chorus_server_loop_addr_unpack(&from->addrs[i], &r->addrs[i]);
   }
-  r->self = self < 0 ? 0 : (size_t)self;
-  return self < 0 ? -1 : 0;
-}
-
-static int srv_join_room(chorus_peer_srv *s, const char *room, chorus_peer_roster *r) {
-  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_JOIN);
-  chorus_srv_response p;
-  memcpy(q.room, room, strlen(room) + 1);
-  q.flags = CHORUS_SRV_JOIN_CREATE;
-  int st = srv_call(s, &q, &p);
-  if (st == CHORUS_SRV_OK && srv_roster(s, &p, r) != 0) st = CHORUS_SRV_NOT_IN_ROOM;
-  return st;
+  r->self = from->self;
 }
 
 int chorus_peer_srv_join(chorus_peer_srv *s, const char *room, chorus_peer_roster *roster,
                          char *err, size_t err_bytes) {
-  int st = srv_join_room(s, room, roster);
+  pthread_mutex_lock(&s->mu);
+  chorus_seat_enter(&s->seat, chorus_clock_now_us(), room);
+  pthread_mutex_unlock(&s->mu);
+  srv_drive(s);
+  pthread_mutex_lock(&s->mu);
+  int st = chorus_seat_status(&s->seat);
+  if (chorus_seat_seated(&s->seat)) {
+    memcpy(s->room, room, strlen(room) + 1);
+    srv_roster(&s->seat.roster, &s->roster);
+    *roster = s->roster;
+    st = CHORUS_SRV_OK;
+  } else {
+    if (st == CHORUS_SRV_OK) st = CHORUS_SRV_NOT_IN_ROOM;
+    chorus_seat_leave(&s->seat, chorus_clock_now_us()); /* no retries outside */
+  }
+  pthread_mutex_unlock(&s->mu);
   if (st != CHORUS_SRV_OK) {
     char why[CHORUS_PEER_SRV_ERR_BYTES];
     snprintf(err, err_bytes, "cannot join room %s: %s", room, srv_why(s, st, why, sizeof why));
     return 1;
   }
-  pthread_mutex_lock(&s->mu);
-  memcpy(s->room, room, strlen(room) + 1);
-  s->roster = *roster;
-  pthread_mutex_unlock(&s->mu);
   chorus_show_server(s->view, "join", "joined room %s (seat %zu)", room, roster->self);
   return 0;
 }
 
 void chorus_peer_srv_leave(chorus_peer_srv *s) {
-  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_LEAVE);
-  chorus_srv_response p;
   pthread_mutex_lock(&s->mu);
   char room[CHORUS_NAME_BYTES_MAX + 1];
   memcpy(room, s->room, sizeof room);
   s->room[0] = '\0';
+  if (room[0]) chorus_seat_leave(&s->seat, chorus_clock_now_us());
   pthread_mutex_unlock(&s->mu);
-  if (room[0] && srv_call(s, &q, &p) == CHORUS_SRV_OK)
+  if (room[0] && (srv_drive(s) & CHORUS_SEAT_EV_LEFT))
     chorus_show_server(s->view, "leave", "left room %s", room);
 }
 
@@ -314,55 +329,40 @@ static void srv_apply(chorus_peer_srv *s, const chorus_peer_roster *r) {
       chorus_loop_set_member(s->loop, i, r->names[i], &r->addrs[i]); /* full: next round */
 }
 
-/* The session is gone (the server restarted): log in and join again. */
-static int srv_reregister(chorus_peer_srv *s, const char *room, chorus_peer_roster *r) {
-  int created;
-  int st = srv_login(s, &created);
-  if (st == CHORUS_SRV_OK) st = srv_join_room(s, room, r);
-  if (st == CHORUS_SRV_OK) {
-    pthread_mutex_lock(&s->mu);
-    size_t was = s->roster.self;
-    pthread_mutex_unlock(&s->mu);
-    chorus_show_server(s->view, "reregistered", "registered again with the server (room %s)", room);
-    if (r->self != was)
-      chorus_show_warning(s->view, "CLI_SEAT_MOVED",
-                          "the server gave this node seat %zu instead of %zu: /join %s again",
-                          r->self, was, room);
-  }
-  return st;
-}
-
-static void srv_reachable(chorus_peer_srv *s, int st) {
-  int down = st == CHORUS_SRV_UNREACHABLE;
-  if (down && !s->down)
+static void srv_reachable(chorus_peer_srv *s, unsigned ev) {
+  if (ev & CHORUS_SEAT_EV_UNREACHABLE)
     chorus_show_warning(s->view, "CHORUS_SRV_UNREACHABLE",
                         "no server answers (%.300s): chatting goes on, retrying in the background",
                         s->servers_text);
-  if (!down && s->down) chorus_show_server(s->view, "back", "a server answers again");
-  s->down = down;
+  if (ev & CHORUS_SEAT_EV_BACK) chorus_show_server(s->view, "back", "a server answers again");
 }
 
+/* One round of the watcher: the members (or, when the server forgot the
+ * session or the seat, log in and join again), then name new occupants. */
 static void srv_refresh(chorus_peer_srv *s) {
-  chorus_srv_request q = srv_req(CHORUS_SRV_OP_ROOM_MEMBERS);
-  chorus_srv_response p;
+  pthread_mutex_lock(&s->mu);
+  int in_room = s->room[0] != '\0';
+  size_t was = s->roster.self;
+  pthread_mutex_unlock(&s->mu);
+  if (!in_room) return;
+  unsigned ev = srv_drive(s);
+  srv_reachable(s, ev);
+  pthread_mutex_lock(&s->mu);
+  s->down = s->seat.down;
   chorus_peer_roster r;
-  pthread_mutex_lock(&s->mu);
-  memcpy(q.room, s->room, sizeof q.room);
-  pthread_mutex_unlock(&s->mu);
-  if (!q.room[0]) return;
+  srv_roster(&s->seat.roster, &r);
+  if ((ev & CHORUS_SEAT_EV_ROSTER) && s->room[0]) s->roster = r;
   char room[CHORUS_NAME_BYTES_MAX + 1];
-  memcpy(room, q.room, sizeof room);
-  int st = srv_call(s, &q, &p);
-  if (st == CHORUS_SRV_OK && srv_roster(s, &p, &r) != 0) st = CHORUS_SRV_NOT_IN_ROOM;
-  if (st == CHORUS_SRV_NOT_LOGGED_IN || st == CHORUS_SRV_NOT_IN_ROOM ||
-      st == CHORUS_SRV_NO_SUCH_ROOM)
-    st = srv_reregister(s, room, &r);
-  srv_reachable(s, st);
-  if (st != CHORUS_SRV_OK) return;
-  pthread_mutex_lock(&s->mu);
-  if (strcmp(s->room, room) == 0) s->roster = r;
+  memcpy(room, s->room, sizeof room);
   pthread_mutex_unlock(&s->mu);
-  srv_apply(s, &r);
+  if ((ev & CHORUS_SEAT_EV_SEATED) && (ev & CHORUS_SEAT_EV_LOST))
+    chorus_show_server(s->view, "reregistered", "registered again with the server (room %s)",
+                       room);
+  if (ev & CHORUS_SEAT_EV_MOVED)
+    chorus_show_warning(s->view, "CLI_SEAT_MOVED",
+                        "the server gave this node seat %zu instead of %zu: /join %s again",
+                        r.self, was, room);
+  if (ev & CHORUS_SEAT_EV_ROSTER) srv_apply(s, &r);
 }
 
 /* ---- offline messages --------------------------------------------------- */
@@ -538,6 +538,7 @@ void chorus_peer_srv_on_event(void *ctx, const chorus_loop_event *ev) {
   chorus_peer_srv *s = ctx;
   if (ev->kind == CHORUS_LOOP_EV_STRANGER) {
     pthread_mutex_lock(&s->mu);
+    chorus_seat_poke(&s->seat, chorus_clock_now_us());
     s->poked = 1;
     pthread_cond_signal(&s->poke);
     pthread_mutex_unlock(&s->mu);
@@ -592,6 +593,7 @@ void chorus_peer_srv_free(chorus_peer_srv *s) {
     chorus_session_free(s->session);
   }
   memset(s->password, 0, sizeof s->password);
+  memset(&s->seat, 0, sizeof s->seat); /* its copy of the password */
   free(s->outbox);
   pthread_cond_destroy(&s->poke);
   pthread_mutex_destroy(&s->mu);
