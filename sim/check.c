@@ -168,6 +168,7 @@ static int msg_valid(const chorus_check *chk, const chorus_check_msg *m) {
  * epoch (a first boot of unknown epoch takes it); -1 if there is none. */
 static int sender_proc(chorus_check *chk, const chorus_check_msg *m) {
   size_t p = chk->cur[m->sender];
+  if (p == CHECK_NO_PROC) return -1;
   check_proc *s = &chk->proc[p];
   if (!(chk->live & check_bit(p))) return -1;
   if (s->epoch == 0) s->epoch = m->epoch;
@@ -182,7 +183,7 @@ static int sender_proc(chorus_check *chk, const chorus_check_msg *m) {
  */
 void check_obligation_update(chorus_check *chk, check_rec *r) {
   check_mask want = r->addressed & chk->live;
-  if (!(chk->live & check_bit(r->sp)) && !(r->delivered & chk->live)) want = 0;
+  if (!((chk->live | chk->left) & check_bit(r->sp)) && !(r->delivered & chk->live)) want = 0;
   if (want == r->intended) return;
   chk->outstanding -= popcount(r->intended & ~r->delivered);
   chk->outstanding += popcount(want & ~r->delivered);
@@ -205,7 +206,7 @@ static void add_obligations(chorus_check *chk, check_rec *r, size_t idx) {
     s->past[r->sp] = r->fifo_pos + 1;
   } else {
     r->fifo_pos = s->priv_sent[r->m.to]++;
-    r->addressed = check_bit(chk->cur[r->m.to]);
+    r->addressed = chk->cur[r->m.to] == CHECK_NO_PROC ? 0 : check_bit(chk->cur[r->m.to]);
   }
   check_obligation_update(chk, r);
 }
@@ -238,7 +239,9 @@ int chorus_check_sent(chorus_check *chk, const chorus_check_msg *m) {
 
 int chorus_check_held(chorus_check *chk, uint64_t at_us, size_t holder,
                       size_t sender, uint32_t epoch, uint32_t msg_id) {
-  if (!chk || holder >= chk->nodes || sender >= chk->nodes) return CHORUS_ERR_INVAL;
+  if (!chk || holder >= chk->nodes || sender >= chk->nodes ||
+      chk->cur[holder] == CHECK_NO_PROC)
+    return CHORUS_ERR_INVAL;
   check_rec *r = find(chk, sender, CHORUS_MSG_ROOM, epoch, msg_id);
   if (!r) {
     chorus_check_fail(chk, "integrity", at_us, holder,
@@ -466,7 +469,8 @@ static int check_room_order(chorus_check *chk, check_rec *r,
 }
 
 int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
-  if (!chk || !d) return CHORUS_ERR_INVAL;
+  if (!chk || !d || d->receiver >= chk->nodes || chk->cur[d->receiver] == CHECK_NO_PROC)
+    return CHORUS_ERR_INVAL;
   check_rec *r = check_integrity(chk, d);
   if (!r) return 1;
   size_t p = chk->cur[d->receiver];
@@ -496,12 +500,23 @@ int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
 }
 
 int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node) {
-  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
+  if (!chk || node >= chk->nodes || chk->cur[node] == CHECK_NO_PROC) return CHORUS_ERR_INVAL;
   size_t p = chk->cur[node];
   if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
   chk->live &= ~check_bit(p);
   chk->proc[p].down_us = at_us;
   chk->stats.crashed++;
+  for (size_t i = 0; i < chk->rec_count; i++) check_obligation_update(chk, &chk->rec[i]);
+  return 0;
+}
+
+int chorus_check_leave(chorus_check *chk, uint64_t at_us, size_t node) {
+  if (!chk || node >= chk->nodes || chk->cur[node] == CHECK_NO_PROC) return CHORUS_ERR_INVAL;
+  size_t p = chk->cur[node];
+  if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
+  chk->live &= ~check_bit(p);
+  chk->left |= check_bit(p);
+  chk->proc[p].down_us = at_us;
   for (size_t i = 0; i < chk->rec_count; i++) check_obligation_update(chk, &chk->rec[i]);
   return 0;
 }
@@ -522,7 +537,8 @@ static void agreement_count(chorus_check *chk) {
   chk->stats.agreed_all = chk->stats.agreed_none = 0;
   for (size_t i = 0; i < chk->rec_count; i++) {
     const check_rec *r = &chk->rec[i];
-    if (r->m.kind != CHORUS_MSG_ROOM || (chk->live & check_bit(r->sp))) continue;
+    if (r->m.kind != CHORUS_MSG_ROOM || ((chk->live | chk->left) & check_bit(r->sp)))
+      continue;
     check_mask want = r->addressed & chk->live, got = r->delivered & want;
     if (got == want) chk->stats.agreed_all++;
     else if (got == 0) chk->stats.agreed_none++;
@@ -548,7 +564,7 @@ static void fail_missing(chorus_check *chk, const check_rec *r, uint64_t at_us) 
                       (unsigned long long)r->m.at_us, owed);
     return;
   }
-  if (chk->live & check_bit(r->sp)) {
+  if ((chk->live | chk->left) & check_bit(r->sp)) {
     chorus_check_fail(chk, "liveness", at_us, node,
                       "n%zu never delivered %s message from n%zu epoch=%u "
                       "msg_id=%u len=%zu sent at %llu us (%llu deliveries missing)",

@@ -176,6 +176,10 @@ typedef struct chorus_check_config {
   uint64_t detect_bound_us; /* detection bound; 0: not checked */
   uint32_t epoch[CHORUS_MEMBERS_MAX]; /* first boot's epoch per node; 0:
                                          learnt from its first message */
+  uint32_t absent;     /* bit per node with no process at the start: it
+                          joins later (chorus_check_restart boots its first
+                          process, admitted like a restarted one); the
+                          others' first views hold only the present nodes */
 } chorus_check_config;
 
 /* A message a node's core accepted for sending. */
@@ -323,6 +327,16 @@ int chorus_check_crash(chorus_check *chk, uint64_t at_us, size_t node);
  */
 int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
                          uint32_t epoch);
+
+/*
+ * chorus_check_leave records that `node`'s current process announced a
+ * graceful leave at `at_us`: from then on it owes nothing and is no
+ * receiver, but the messages it sent stay owed to every process that is
+ * up (liveness, not agreement); its removal by the others (any reason) is
+ * no false removal, and at the end no view may still hold it. Returns 0,
+ * or CHORUS_ERR_INVAL (node out of range, crashed or already left).
+ */
+int chorus_check_leave(chorus_check *chk, uint64_t at_us, size_t node);
 
 /*
  * chorus_check_view records a view change that node ev->node installed

@@ -85,6 +85,7 @@ struct chorus_check {
   uint8_t cur[CHORUS_MEMBERS_MAX]; /* node -> its current process */
   check_mask of_node[CHORUS_MEMBERS_MAX]; /* node -> its processes so far */
   check_mask live;           /* processes up */
+  check_mask left;           /* processes that left gracefully (not live) */
   check_mask admitted;       /* processes ever admitted to the room */
   check_rec *rec;            /* registered messages, in send order */
   size_t rec_count;

@@ -59,15 +59,25 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
       !chk->samples[1] || !chk->samples[2] || !chk->scratch || !chk->gview ||
       !chk->gowner)
     return CHORUS_ERR_NOMEM;
-  check_mask first = (check_mask)((1u << cfg->nodes) - 1);
+  /* Present nodes' first boots are processes 0.. in node order; an absent
+   * node has none until it joins. */
+  check_mask first = 0;
+  uint8_t procs[CHORUS_MEMBERS_MAX];
+  memset(chk->cur, CHECK_NO_PROC, sizeof chk->cur);
   for (size_t i = 0; i < cfg->nodes; i++) {
-    proc_boot(chk, i, i, cfg->epoch[i], 0);
-    check_proc *pr = &chk->proc[i];
+    procs[i] = CHECK_NO_PROC;
+    if (cfg->absent & (1u << i)) continue;
+    procs[i] = (uint8_t)chk->procs;
+    first |= check_bit(chk->procs);
+    proc_boot(chk, chk->procs++, i, cfg->epoch[i], 0);
+  }
+  for (size_t i = 0; i < cfg->nodes; i++) {
+    if (procs[i] == CHECK_NO_PROC) continue;
+    check_proc *pr = &chk->proc[procs[i]];
     pr->joined = 1;
     pr->view = first;
-    for (size_t j = 0; j < cfg->nodes; j++) pr->vproc[j] = (uint8_t)j;
+    memcpy(pr->vproc, procs, cfg->nodes);
   }
-  chk->procs = cfg->nodes;
   chk->admitted = first;
   return 0;
 }
@@ -101,7 +111,8 @@ size_t chorus_check_samples(const chorus_check *chk, enum chorus_check_sample ki
 
 int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
                          uint32_t epoch) {
-  if (!chk || node >= chk->nodes || (chk->live & check_bit(chk->cur[node])))
+  if (!chk || node >= chk->nodes ||
+      (chk->cur[node] != CHECK_NO_PROC && (chk->live & check_bit(chk->cur[node]))))
     return CHORUS_ERR_INVAL;
   if (chk->procs == chk->procs_max) return CHORUS_ERR_QUEUE_FULL;
   size_t p = chk->procs++;
@@ -186,6 +197,7 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   const check_proc *pd = &chk->proc[d];
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
+  if (chk->left & check_bit(d)) return 0; /* it said goodbye */
   if ((chk->live & check_bit(d)) &&
       check_across_partition(chk, pr->node, member, ev->at_us)) {
     chk->split_open = 1;
@@ -407,7 +419,7 @@ static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *
   size_t j = chk->cur[ev->member];
   /* One that crashed lately may be merged: its removal is then owed
    * (detection), as for any view that still holds a crashed member. */
-  if (!(chk->admitted & check_bit(j)) || ev->member == ev->node) {
+  if (j == CHECK_NO_PROC || !(chk->admitted & check_bit(j)) || ev->member == ev->node) {
     chorus_check_fail(chk, "view_agreement", ev->at_us, ev->node,
                       "n%zu merged n%zu into its view (view %u, members=%x), which "
                       "is not admitted, or itself", ev->node, ev->member,
@@ -442,7 +454,8 @@ static int members_match(chorus_check *chk, size_t p, const chorus_check_view_ev
 }
 
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
-  if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes)
+  if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes ||
+      chk->cur[ev->node] == CHECK_NO_PROC)
     return CHORUS_ERR_INVAL;
   size_t p = chk->cur[ev->node];
   if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
@@ -473,7 +486,8 @@ static int view_event(chorus_check *chk, size_t p, const chorus_check_view_event
 int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
                          size_t member) {
   (void)at_us;
-  if (!chk || node >= chk->nodes || member >= chk->nodes || node == member)
+  if (!chk || node >= chk->nodes || member >= chk->nodes || node == member ||
+      chk->cur[node] == CHECK_NO_PROC)
     return CHORUS_ERR_INVAL;
   check_proc *pr = &chk->proc[chk->cur[node]];
   uint8_t d = pr->vproc[member];
@@ -484,13 +498,17 @@ int chorus_check_removed(chorus_check *chk, uint64_t at_us, size_t node,
 }
 
 int chorus_check_in_view(const chorus_check *chk, size_t node, size_t member) {
-  if (!chk || node >= chk->nodes || member >= chk->nodes) return 0;
+  if (!chk || node >= chk->nodes || member >= chk->nodes ||
+      chk->cur[node] == CHECK_NO_PROC || chk->cur[member] == CHECK_NO_PROC)
+    return 0;
   return chk->proc[chk->cur[node]].vproc[member] == chk->cur[member];
 }
 
 uint32_t chorus_check_view_epoch(const chorus_check *chk, size_t node,
                                  size_t member) {
-  if (!chk || node >= chk->nodes || member >= chk->nodes) return 0;
+  if (!chk || node >= chk->nodes || member >= chk->nodes ||
+      chk->cur[node] == CHECK_NO_PROC)
+    return 0;
   uint8_t d = chk->proc[chk->cur[node]].vproc[member];
   return d == CHECK_NO_PROC ? 0 : chk->proc[d].epoch;
 }
@@ -502,7 +520,7 @@ int chorus_check_views_settled(const chorus_check *chk) {
     if (!chk->proc[p].joined) return 0;
     for (size_t n = 0; n < chk->nodes; n++) {
       uint8_t want = chk->cur[n];
-      if (!(in & check_bit(want))) want = CHECK_NO_PROC;
+      if (want == CHECK_NO_PROC || !(in & check_bit(want))) want = CHECK_NO_PROC;
       if (chk->proc[p].vproc[n] != want) return 0;
     }
   }
@@ -526,10 +544,11 @@ static int finish_members(chorus_check *chk, uint64_t at_us) {
     for (size_t n = 0; n < chk->nodes; n++) {
       uint8_t d = pr->vproc[n];
       if (d == CHECK_NO_PROC || (chk->live & check_bit(d))) continue;
-      chorus_check_fail(chk, "detection", at_us, pr->node,
-                        "n%zu never removed crashed n%zu (epoch %u, crashed at "
-                        "%llu us)", pr->node, n, (unsigned)chk->proc[d].epoch,
-                        (unsigned long long)chk->proc[d].down_us);
+      int left = (chk->left & check_bit(d)) != 0;
+      chorus_check_fail(chk, left ? "leave" : "detection", at_us, pr->node,
+                        "n%zu never removed %s n%zu (epoch %u, %s at %llu us)", pr->node,
+                        left ? "departed" : "crashed", n, (unsigned)chk->proc[d].epoch,
+                        left ? "left" : "crashed", (unsigned long long)chk->proc[d].down_us);
       return 1;
     }
   }
@@ -567,7 +586,8 @@ static int finish_merged(chorus_check *chk, uint64_t at_us) {
     if (!(chk->live & check_bit(p))) continue;
     for (size_t n = 0; n < chk->nodes; n++) {
       uint8_t want = chk->cur[n];
-      if (!(chk->live & chk->admitted & check_bit(want))) want = CHECK_NO_PROC;
+      if (want == CHECK_NO_PROC || !(chk->live & chk->admitted & check_bit(want)))
+        want = CHECK_NO_PROC;
       if (pr->vproc[n] == want) continue;
       chorus_check_fail(chk, "view_agreement", at_us, pr->node,
                         "after the partitions healed, n%zu's view %s n%zu, which "

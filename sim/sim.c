@@ -293,7 +293,7 @@ static int create_parts(sim *s) {
   if (rc) return sim_fail(s, rc, "network: %s", chorus_errname(rc));
   chorus_check_config cc = {c->nodes,
                             c->messages_max ? c->messages_max : chorus_sim_messages_max(c),
-                            c->restarts, c->history_msgs, detect_bound(c), {0}};
+                            c->restarts, c->history_msgs, detect_bound(c), {0}, 0};
   for (size_t i = 0; i < c->nodes; i++) cc.epoch[i] = first_epoch(c, i);
   rc = chorus_check_new(&cc, &s->chk);
   if (rc) return sim_fail(s, rc, "checker: %s", chorus_errname(rc));

@@ -15,7 +15,7 @@
 #define NODES 3
 
 static chorus_check *new_checker(size_t messages_max) {
-  chorus_check_config cfg = {NODES, messages_max, 0, 0, 0, {0}};
+  chorus_check_config cfg = {NODES, messages_max, 0, 0, 0, {0}, 0};
   chorus_check *chk = NULL;
   CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
   return chk;
@@ -475,7 +475,7 @@ static void test_limits_and_bad_input(void) {
   CHECK_EQ(sent(chk, msg(NODES, CHORUS_MSG_ROOM, 0, 5, 0)), CHORUS_ERR_INVAL);
   CHECK_EQ(chorus_check_deliver(chk, NULL), CHORUS_ERR_INVAL);
   chorus_check_free(chk);
-  chorus_check_config bad = {0, 4, 0, 0, 0, {0}};
+  chorus_check_config bad = {0, 4, 0, 0, 0, {0}, 0};
   chorus_check *none = NULL;
   CHECK_EQ(chorus_check_new(&bad, &none), CHORUS_ERR_CONFIG);
   bad.nodes = CHORUS_MEMBERS_MAX + 1;
@@ -500,7 +500,7 @@ static void test_limits_and_bad_input(void) {
 /* A checker for the membership tests: epochs 7 (first boots), history of
  * `hist` messages, one restart, detection bound `bound_us`. */
 static chorus_check *member_checker(size_t hist, uint64_t bound_us) {
-  chorus_check_config cfg = {NODES, 16, 1, hist, bound_us, {7, 7, 7}};
+  chorus_check_config cfg = {NODES, 16, 1, hist, bound_us, {7, 7, 7}, 0};
   chorus_check *chk = NULL;
   CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
   return chk;
