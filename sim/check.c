@@ -469,10 +469,14 @@ static int check_room_order(chorus_check *chk, check_rec *r,
 }
 
 int chorus_check_deliver(chorus_check *chk, const chorus_check_delivery *d) {
-  if (!chk || !d || d->receiver >= chk->nodes || chk->cur[d->receiver] == CHECK_NO_PROC)
-    return CHORUS_ERR_INVAL;
+  if (!chk || !d) return CHORUS_ERR_INVAL;
   check_rec *r = check_integrity(chk, d);
   if (!r) return 1;
+  if (chk->cur[d->receiver] == CHECK_NO_PROC) {
+    chorus_check_fail(chk, "integrity", d->at_us, d->receiver,
+                      "n%zu delivered a message before it ever joined", d->receiver);
+    return 1;
+  }
   size_t p = chk->cur[d->receiver];
   check_mask bit = check_bit(p);
   if (r->delivered & bit) {
