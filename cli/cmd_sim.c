@@ -32,6 +32,7 @@ static const char sim_usage[] =
     "                  [--crash-mode M] [--crash-victim V] [--detect MIN_MS:MAX_MS]\n"
     "                  [--fd off|default|fast] [--detect-bound MS] [--restarts K]\n"
     "                  [--downtime MIN_MS:MAX_MS] [--history N] [--partitions K]\n"
+    "                  [--via-server] [--leaves K] [--server-crashes K]\n"
     "                  [--msg-max BYTES] [--trace FILE] [--quiet] [--stats]\n"
     "                  [--keep-going] [--pool SLOTS]\n"
     "                  [--mutate KIND]\n"
@@ -94,6 +95,17 @@ static const char sim_usage_more[] =
     "                    are dropped) for 0.2..8 s; with --fd the views must\n"
     "                    merge again after the heal and each side deliver the\n"
     "                    other's messages in one order\n"
+    "  --via-server      the peers join through a server node (core/server):\n"
+    "                    each logs in, joins the room and gets a seat (its\n"
+    "                    rank), staggered, before its core starts; members\n"
+    "                    learn newcomers from the server every second and the\n"
+    "                    coordinator admits them; a restarted node joins again\n"
+    "                    (same seat). Implies --fd fast unless --fd is given.\n"
+    "                    Also checked: seats, and at the end the server's room\n"
+    "                    list against every view\n"
+    "  --leaves K        via server: K nodes leave gracefully (0..8)\n"
+    "  --server-crashes K  via server: the server crashes K times (0..4) and\n"
+    "                    restarts from its snapshot 0.3..3 s later\n"
     "  --msg-max BYTES   the cores' message limit, 1..65536 (default 4096);\n"
     "                    messages are 1..160 bytes, and 10 % are longer than\n"
     "                    one datagram when the limit allows (1200 or less: none)\n"
@@ -126,13 +138,14 @@ enum sim_opt {
   OPT_NODES, OPT_DURATION, OPT_RATE, OPT_LOSS, OPT_DUP, OPT_REORDER, OPT_DELAY,
   OPT_ORDER, OPT_POOL, OPT_MUTATE, OPT_PRIVATE, OPT_CRASHES, OPT_CRASH_MODE,
   OPT_CRASH_VICTIM, OPT_DETECT, OPT_MSG_MAX, OPT_FD, OPT_DETECT_BOUND, OPT_RESTARTS,
-  OPT_DOWNTIME, OPT_HISTORY, OPT_PARTITIONS, OPT_COUNT
+  OPT_DOWNTIME, OPT_HISTORY, OPT_PARTITIONS, OPT_LEAVES, OPT_SERVER_CRASHES, OPT_COUNT
 };
 static const char *const OPT_NAMES[OPT_COUNT] = {
     "--nodes", "--duration", "--rate", "--loss", "--dup", "--reorder",
     "--delay", "--order", "--pool", "--mutate", "--private", "--crashes",
     "--crash-mode", "--crash-victim", "--detect", "--msg-max", "--fd",
-    "--detect-bound", "--restarts", "--downtime", "--history", "--partitions"};
+    "--detect-bound", "--restarts", "--downtime", "--history", "--partitions",
+    "--leaves", "--server-crashes"};
 /* What each option accepts, for the one-line reason of a usage error. */
 static const char *const OPT_WANTS[OPT_COUNT] = {
     "a node count 2..10", "seconds > 0 and <= 100000", "messages per second, 0.001..1000000",
@@ -147,7 +160,8 @@ static const char *const OPT_WANTS[OPT_COUNT] = {
     "off, default or fast", "milliseconds 0..3600000 (0: by --fd profile)",
     "a restart count 0..8 (at most --crashes)",
     "MIN_MS:MAX_MS with 0 <= MIN <= MAX <= 60000", "a message count 0..10000",
-    "a partition count 0..8"};
+    "a partition count 0..8", "a leave count 0..8 (with --via-server)",
+    "a server crash count 0..4 (with --via-server)"};
 /* Options a swarm run draws (and prints, so that they replay it). */
 static const int SWARM_DRAWN[] = {OPT_NODES, OPT_DELAY, OPT_LOSS, OPT_DUP, OPT_REORDER,
                                   OPT_RATE, OPT_PRIVATE, OPT_ORDER, OPT_CRASHES,
@@ -337,6 +351,14 @@ static int apply_more_opt(chorus_sim_config *c, int opt, const char *v) {
     if (!parse_u64(v, &u) || u > CHORUS_SIM_PARTITIONS_MAX) return 0;
     c->partitions = (size_t)u;
     return 1;
+  case OPT_LEAVES:
+    if (!parse_u64(v, &u) || u > CHORUS_SIM_LEAVES_MAX) return 0;
+    c->leaves = (size_t)u;
+    return 1;
+  case OPT_SERVER_CRASHES:
+    if (!parse_u64(v, &u) || u > CHORUS_SIM_SERVER_CRASHES_MAX) return 0;
+    c->server_crashes = (size_t)u;
+    return 1;
   case OPT_POOL:
     if (!parse_u64(v, &u) || u < 1 || u > CHORUS_NET_POOL_SLOTS_MAX) return 0;
     c->pool_slots = (size_t)u;
@@ -359,6 +381,7 @@ static int apply_other(sim_args *a, const char *name, const char *v, int *used_v
   if (strcmp(name, "--stats") == 0) return a->stats = 1;
   if (strcmp(name, "--swarm") == 0) return a->swarm = 1;
   if (strcmp(name, "--keep-going") == 0) return a->keep_going = 1;
+  if (strcmp(name, "--via-server") == 0) return a->cfg.via_server = 1;
   int is_seed = strcmp(name, "--seed") == 0, is_seeds = strcmp(name, "--seeds") == 0;
   int is_trace = strcmp(name, "--trace") == 0;
   if (!is_seed && !is_seeds && !is_trace) return 0;
@@ -409,6 +432,15 @@ static int parse_args(int argc, char **argv, sim_args *a) {
   /* With --swarm the node count is drawn and made room for the crashes. */
   if (a->cfg.crashes + 2 > a->cfg.nodes && (!a->swarm || a->given[OPT_NODES]))
     return usage_error("--crashes must leave at least two nodes up", NULL);
+  if ((a->cfg.leaves || a->cfg.server_crashes) && !a->cfg.via_server)
+    return usage_error("--leaves and --server-crashes need --via-server", NULL);
+  /* Through the server the peers detect crashes themselves, as the CLI's. */
+  if (a->cfg.via_server && !a->given[OPT_FD]) a->cfg.fd_mode = CHORUS_FD_MODE_FAST;
+  if (a->cfg.via_server && a->cfg.fd_mode == CHORUS_FD_MODE_OFF)
+    return usage_error("--via-server needs --fd default or fast", NULL);
+  if (a->cfg.via_server && a->cfg.crashes + a->cfg.leaves + 2 > a->cfg.nodes &&
+      (!a->swarm || a->given[OPT_NODES]))
+    return usage_error("--crashes plus --leaves must leave at least two nodes up", NULL);
   /* With --swarm the crash count is drawn and raised to the restarts. */
   if (a->cfg.restarts > a->cfg.crashes && (!a->swarm || a->given[OPT_CRASHES]))
     return usage_error("--restarts must be at most --crashes", NULL);
@@ -428,6 +460,8 @@ static void seed_config(const sim_args *a, uint64_t seed, chorus_sim_config *c) 
     if (a->given[i]) (void)apply_opt(c, i, a->given[i]); /* valid: parsed once */
   if (c->restarts > c->crashes) c->crashes = c->restarts;
   if (c->crashes + 2 > c->nodes) c->nodes = c->crashes + 2;
+  if (c->crashes + c->leaves + 2 > c->nodes) c->nodes = c->crashes + c->leaves + 2;
+  if (c->via_server && c->partitions) c->partitions = 0; /* not with a server yet */
 }
 
 /* Appends printf output to buf[0..cap), keeping it terminated. */
@@ -586,14 +620,15 @@ static void print_given(const sim_args *a, int skip_drawn) {
 }
 
 static void print_replay(const sim_args *a, const chorus_sim_config *c) {
-  printf("replay: ./chorus sim --seed %llu%s", (unsigned long long)c->seed,
-         a->swarm ? " --swarm" : "");
+  printf("replay: ./chorus sim --seed %llu%s%s", (unsigned long long)c->seed,
+         a->swarm ? " --swarm" : "", c->via_server ? " --via-server" : "");
   print_given(a, 0);
   printf("\n");
   if (!a->swarm) return;
   char opts[OPTS_TEXT_BYTES];
   swarm_opts(c, opts, sizeof opts);
-  printf("same as: ./chorus sim --seed %llu %s", (unsigned long long)c->seed, opts);
+  printf("same as: ./chorus sim --seed %llu%s %s", (unsigned long long)c->seed,
+         c->via_server ? " --via-server" : "", opts);
   print_given(a, 1);
   printf("\n");
 }

@@ -803,6 +803,17 @@ static void srv_members(const chorus_server *s, srv_req *x, int32_t room) {
   }
 }
 
+int chorus_server_room_members(const chorus_server *srv, uint64_t now_us, const char *room,
+                               chorus_srv_response *out) {
+  if (!srv || !room || !out) return CHORUS_ERR_INVAL;
+  memset(out, 0, sizeof *out);
+  int32_t r = srv_room_find(srv, room);
+  if (r == SRV_NONE) return CHORUS_OK;
+  srv_req x = {now_us, NULL, NULL, out, SRV_NONE};
+  srv_members(srv, &x, r);
+  return CHORUS_OK;
+}
+
 static int srv_op_room_join(chorus_server *s, srv_req *x) {
   const char *name = x->q->room;
   size_t len = strlen(name);

@@ -279,6 +279,15 @@ uint64_t chorus_server_deadline(const chorus_server *srv);
 int chorus_server_snapshot_encode(const chorus_server *srv, uint8_t *buf,
                                   size_t cap_bytes);
 
+/*
+ * chorus_server_room_members fills *out (room, count, members) with room
+ * `room` as a ROOM_MEMBERS answer would list it at now_us; count 0 if there
+ * is no such room. For tests and the simulator's checker. Returns 0 or
+ * CHORUS_ERR_INVAL (NULL argument).
+ */
+int chorus_server_room_members(const chorus_server *srv, uint64_t now_us, const char *room,
+                               chorus_srv_response *out);
+
 /* Copy the counters. */
 void chorus_server_stats_get(const chorus_server *srv, chorus_server_stats *out);
 

@@ -103,7 +103,32 @@ int sim_plan_crashes(sim *s) {
 /* A node that is up, back in the room if it restarted, and not already
  * picked by another pending crash. */
 static int pickable(const sim *s, size_t i) {
-  return !s->node[i].down && s->node[i].joined && s->node[i].crash_armed == 0;
+  return !s->node[i].down && s->node[i].joined && s->node[i].crash_armed == 0 &&
+         !s->node[i].leaving;
+}
+
+size_t sim_pickable_count(const sim *s) {
+  size_t count = 0;
+  for (size_t i = 0; i < s->cfg->nodes; i++) count += (size_t)pickable(s, i);
+  return count;
+}
+
+/* Via server, nodes join and leave: a crash due while fewer than three
+ * nodes are in the room waits (two always survive), and is dropped at the
+ * heal. Returns 1 if it waits or was dropped. */
+static int crash_waits(sim *s, size_t k) {
+  sim_crash *c = &s->crash[k];
+  if (!s->cfg->via_server || sim_pickable_count(s) >= 3) return 0;
+  if (!s->healed) {
+    chorus_evq_event again = {.at_us = s->now_us + SIM_WAIT_US, .slot = (uint32_t)k,
+                              .kind = CHORUS_EVQ_CRASH};
+    return sim_push(s, &again) ? -1 : 1;
+  }
+  c->done = 1;
+  s->crashes_pending--;
+  if (c->restart) s->restarts_pending--;
+  chorus_trace_line(&s->trace, s->now_us, "crash-dropped k=%zu (too few in the room)", k);
+  return 1;
 }
 
 /* The victim: the lowest pickable node (the sequencer of the moment, when
@@ -191,6 +216,7 @@ int sim_crash_now(sim *s, size_t k) {
   n->boot_dropped |= (uint64_t)c->drop_inflight << n->boot;
   n->timer_at_us = SIM_NO_TIMER;
   n->crash_armed = 0;
+  if (s->cfg->via_server) sim_srv_crashed(s, c->victim);
   sim_mutate_on_crash(s);
   if (c->restart) {
     chorus_evq_event ev = {.at_us = s->now_us + c->down_us, .slot = (uint32_t)k,
@@ -220,6 +246,8 @@ int sim_on_crash(sim *s, const chorus_evq_event *ev) {
   sim_crash *c = &s->crash[k];
   if (c->done) return 0;
   if (ev->from == 1) return sim_crash_now(s, k); /* mid-output fallback */
+  int wait = crash_waits(s, k);
+  if (wait) return wait < 0 ? CHORUS_ERR_QUEUE_FULL : 0;
   c->victim = choose_victim(s, c);
   if (c->mode == CHORUS_SIM_CRASH_CLEAN) return sim_crash_now(s, k);
   if (c->mode == CHORUS_SIM_CRASH_MID_SEND) {
@@ -273,5 +301,6 @@ int sim_on_restart(sim *s, const chorus_evq_event *ev) {
   s->restarts_pending--;
   s->res->restarted++;
   if (s->catchup_node < 0) s->catchup_node = ev->node;
+  if (s->cfg->via_server) return sim_srv_start(s, ev->node); /* seat first */
   return sim_node_restart(s, ev->node);
 }

@@ -69,6 +69,7 @@ static int transmit(sim *s, size_t from, const chorus_output *out) {
 }
 
 static int on_deliver(sim *s, size_t to, const chorus_output *out) {
+  int gone = s->node[to].leaving; /* owes nothing since its leave */
   char merge[24] = "";
   if (out->merge) snprintf(merge, sizeof merge, " merge<n%zu", out->merge_from);
   if (out->msg_kind == CHORUS_MSG_ROOM)
@@ -88,7 +89,7 @@ static int on_deliver(sim *s, size_t to, const chorus_output *out) {
                              .msg_id = out->msg_id, .text = out->data,
                              .len_bytes = out->len, .history = out->history,
                              .merge = out->merge, .merge_from = out->merge_from};
-  sim_report(s, &d);
+  if (!gone) sim_report(s, &d);
   return 0;
 }
 
@@ -109,6 +110,7 @@ static int on_view(sim *s, size_t i, const chorus_output *out) {
                       (unsigned)out->reason);
   }
   n->removed = (uint16_t)(((1u << s->cfg->nodes) - 1) & ~out->members & ~(1u << i));
+  if (n->leaving) return 0; /* its process left: no view of the room's */
   sim_report_view(s, i, out);
   if (out->reason == CHORUS_VIEW_JOIN && m == i) return sim_oracle_joined(s, i);
   return 0;
@@ -157,6 +159,10 @@ int sim_drain(sim *s, size_t i) {
     if (out.kind == CHORUS_OUT_DATAGRAM) emitted++;
   }
   if (n->crash_armed && n->crash_at_end) return sim_crash_now(s, n->crash_armed - 1);
+  if (n->leaving) {
+    int rc = sim_srv_leave_check(s, i);
+    if (rc || !n->peer) return rc;
+  }
   return schedule_timer(s, i);
 }
 
@@ -173,6 +179,9 @@ static int rejection_is_bug(const sim *s, const chorus_evq_event *ev, int rc) {
   if (rc == CHORUS_ERR_QUEUE_FULL) return 0;
   if (rc == CHORUS_ERR_UNKNOWN_SENDER && (s->node[to].removed & (1u << from))) return 0;
   if (rc == CHORUS_ERR_STALE_EPOCH && ev->boot < s->node[from].boot) return 0;
+  /* Via server: a newcomer speaks before the watcher named it here, or a
+   * node that left or was removed still sends. */
+  if (rc == CHORUS_ERR_UNKNOWN_SENDER && s->cfg->via_server) return 0;
   return 1;
 }
 
@@ -186,6 +195,8 @@ static int lost_with_sender(const sim *s, const chorus_evq_event *ev) {
 
 int sim_on_dgram(sim *s, const chorus_evq_event *ev) {
   size_t len, to = ev->node, from = ev->from;
+  if (s->cfg->via_server && (to == SIM_SERVER(s) || from == SIM_SERVER(s)))
+    return sim_srv_on_dgram(s, ev);
   const uint8_t *data = chorus_net_slot(s->net, ev->slot, &len);
   if (s->node[to].down || lost_with_sender(s, ev)) {
     chorus_net_release(s->net, ev->slot);
@@ -197,6 +208,10 @@ int sim_on_dgram(sim *s, const chorus_evq_event *ev) {
   chorus_net_release(s->net, ev->slot);
   chorus_trace_line(&s->trace, s->now_us, "rx n%zu>n%zu len=%zu%s%s", from, to, len,
                     rc ? " err=" : "", rc ? chorus_errname(rc) : "");
+  if (rc == CHORUS_ERR_UNKNOWN_SENDER && s->cfg->via_server) {
+    int prc = sim_srv_poke(s, to);
+    if (prc) return prc;
+  }
   if (rc) {
     s->res->rx_rejected++;
     if (rejection_is_bug(s, ev, rc))

@@ -29,6 +29,13 @@ enum chorus_evq_kind {
   CHORUS_EVQ_RESTART = 7, /* crashed `node` boots again (crash `slot`) */
   CHORUS_EVQ_PARTITION = 8, /* partition episode `slot` starts (`from` 1)
                                or ends (`from` 0) */
+  CHORUS_EVQ_SEAT = 9,   /* via server: `node`'s client and seat timer
+                            (armed by its boot `boot`) */
+  CHORUS_EVQ_JOIN = 10,  /* via server: `node` starts joining the room */
+  CHORUS_EVQ_LEAVE = 11, /* via server: leave `slot` is due (`from` 0), or
+                            `node`'s leave grace ended (`from` 1) */
+  CHORUS_EVQ_SERVER = 12, /* via server: the server's timer (`from` 0, its
+                             boot in `slot`), crash (1) or restart (2) */
 };
 
 typedef struct chorus_evq_event {

@@ -13,8 +13,8 @@
 struct chorus_net {
   size_t nodes, pool_slots;
   chorus_prng prng;
-  chorus_net_link link[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX];
-  uint8_t cut[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* 1: partitioned */
+  chorus_net_link link[CHORUS_NET_NODES_MAX][CHORUS_NET_NODES_MAX];
+  uint8_t cut[CHORUS_NET_NODES_MAX][CHORUS_NET_NODES_MAX]; /* 1: partitioned */
   uint8_t *bytes;      /* pool_slots * CHORUS_DATAGRAM_BYTES_MAX */
   uint16_t *len;       /* bytes used per slot */
   uint32_t *free_slot; /* stack of free slot numbers */
@@ -43,7 +43,7 @@ static int alloc_pool(chorus_net *net) {
 int chorus_net_new(const chorus_net_config *cfg, chorus_net **out) {
   if (!cfg || !out) return CHORUS_ERR_INVAL;
   *out = NULL;
-  if (cfg->nodes < 1 || cfg->nodes > CHORUS_MEMBERS_MAX || cfg->pool_slots < 1 ||
+  if (cfg->nodes < 1 || cfg->nodes > CHORUS_NET_NODES_MAX || cfg->pool_slots < 1 ||
       cfg->pool_slots > CHORUS_NET_POOL_SLOTS_MAX || !link_valid(&cfg->link))
     return CHORUS_ERR_CONFIG;
   chorus_net *net = calloc(1, sizeof *net);
@@ -51,8 +51,8 @@ int chorus_net_new(const chorus_net_config *cfg, chorus_net **out) {
   net->nodes = cfg->nodes;
   net->pool_slots = cfg->pool_slots;
   chorus_prng_init(&net->prng, cfg->seed);
-  for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++)
-    for (size_t j = 0; j < CHORUS_MEMBERS_MAX; j++) net->link[i][j] = cfg->link;
+  for (size_t i = 0; i < CHORUS_NET_NODES_MAX; i++)
+    for (size_t j = 0; j < CHORUS_NET_NODES_MAX; j++) net->link[i][j] = cfg->link;
   int rc = alloc_pool(net);
   if (rc) {
     chorus_net_free(net);

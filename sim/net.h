@@ -28,6 +28,7 @@
 
 #define CHORUS_NET_POOL_SLOTS_MAX ((size_t)1 << 20) /* 1.2 GB of slots */
 #define CHORUS_NET_DELAY_US_MAX 60000000u /* one minute, a sanity cap */
+#define CHORUS_NET_NODES_MAX (CHORUS_MEMBERS_MAX + 1) /* the peers and a server */
 
 /* Settings of one directed link. Probabilities are in ppm (0..1000000). */
 typedef struct chorus_net_link {
@@ -38,7 +39,7 @@ typedef struct chorus_net_link {
 } chorus_net_link;
 
 typedef struct chorus_net_config {
-  size_t nodes;         /* 1..CHORUS_MEMBERS_MAX */
+  size_t nodes;         /* 1..CHORUS_NET_NODES_MAX */
   size_t pool_slots;    /* datagram copies in flight at most, 1..2^20 */
   uint64_t seed;        /* seed of the network's PRNG stream */
   chorus_net_link link; /* initial settings of every directed link */

@@ -157,6 +157,14 @@ static int dispatch(sim *s, const chorus_evq_event *ev) {
     return sim_on_restart(s, ev);
   case CHORUS_EVQ_PARTITION:
     return sim_on_partition(s, ev);
+  case CHORUS_EVQ_SEAT:
+    return sim_srv_on_seat(s, ev);
+  case CHORUS_EVQ_JOIN:
+    return sim_srv_on_join(s, ev);
+  case CHORUS_EVQ_LEAVE:
+    return sim_srv_on_leave(s, ev);
+  case CHORUS_EVQ_SERVER:
+    return sim_srv_on_event(s, ev);
   default:
     return sim_fail(s, CHORUS_ERR_INVAL, "unknown event kind %d", ev->kind);
   }
@@ -173,7 +181,12 @@ static int crash_config_valid(const chorus_sim_config *c) {
          c->restarts <= c->crashes && c->down_min_us <= c->down_max_us &&
          c->down_max_us <= CHORUS_NET_DELAY_US_MAX &&
          c->history_msgs <= SIM_HISTORY_MSGS_MAX &&
-         c->partitions <= CHORUS_SIM_PARTITIONS_MAX;
+         c->partitions <= CHORUS_SIM_PARTITIONS_MAX &&
+         (c->via_server ? c->fd_mode != CHORUS_FD_MODE_OFF &&
+                              c->crashes + c->leaves + 2 <= c->nodes &&
+                              c->leaves <= CHORUS_SIM_LEAVES_MAX &&
+                              c->server_crashes <= CHORUS_SIM_SERVER_CRASHES_MAX
+                        : c->leaves == 0 && c->server_crashes == 0);
 }
 
 static int config_valid(const chorus_sim_config *c) {
@@ -230,6 +243,12 @@ static void peer_config(const sim *s, size_t i, chorus_peer_config *pc) {
   pc->report_held = 1; /* the checker's safe property needs them */
   pc->fd_mode = c->fd_mode;
   pc->history_msgs = c->history_msgs;
+  if (!c->via_server) return;
+  /* Through the server: member i is whoever sits in seat i, as the CLI's
+   * peer sets it up (seat = node by construction, checked in srvnode.c). */
+  pc->slots = 1;
+  for (size_t j = 0; j < c->nodes; j++)
+    pc->member_names[j] = n->seat.roster.names[j][0] ? n->seat.roster.names[j] : NULL;
 }
 
 /* A new core for node i (its epoch and boot already set). */
@@ -247,6 +266,9 @@ static int node_boot(sim *s, size_t i) {
   if (need > s->poll_cap && s->poll_buf)
     return sim_fail(s, CHORUS_ERR_INVAL, "n%zu needs a larger output buffer", i);
   if (need > s->poll_cap) s->poll_cap = need;
+  n->removed = 0; /* slots mode: the vacant seats are out of its view */
+  for (size_t j = 0; j < s->cfg->nodes; j++)
+    if (!chorus_peer_in_view(n->peer, j)) n->removed = (uint16_t)(n->removed | 1u << j);
   return 0;
 }
 
@@ -255,11 +277,36 @@ static int node_init(sim *s, size_t i) {
   n->epoch = first_epoch(s->cfg, i);
   n->clock_offset_us = sim_derive(s->cfg->seed, STREAM_CLOCK, i) % CLOCK_OFFSET_US_MAX;
   n->joined = 1;
-  int rc = node_boot(s, i);
+  n->seat_timer_at_us = SIM_NO_TIMER;
+  int rc = 0;
+  if (s->cfg->via_server) { /* outside the room until its seat: no core */
+    n->joined = 0;
+    n->down = 1;
+    size_t need = s->cfg->msg_bytes_max > CHORUS_DATAGRAM_BYTES_MAX ? s->cfg->msg_bytes_max
+                                                                    : CHORUS_DATAGRAM_BYTES_MAX;
+    if (need > s->poll_cap) s->poll_cap = need;
+  } else {
+    rc = node_boot(s, i);
+  }
   if (rc) return rc;
   chorus_trace_line(&s->trace, 0, "boot n%zu e=%u clock=%llu", i, (unsigned)n->epoch,
                     (unsigned long long)n->clock_offset_us);
   return 0;
+}
+
+int sim_node_first_boot(sim *s, size_t i) {
+  sim_node *n = &s->node[i];
+  n->booted = 1;
+  n->down = 0;
+  int rc = node_boot(s, i);
+  if (rc) return rc;
+  /* Node 0 founds the room (alone in it); the others are admitted. */
+  n->joined = i == 0;
+  if (i != 0 && (rc = chorus_check_restart(s->chk, s->now_us, i, n->epoch)) != 0)
+    return sim_fail(s, rc, "checker refused the first boot of n%zu: %s", i,
+                    chorus_errname(rc));
+  chorus_trace_line(&s->trace, s->now_us, "seated n%zu e=%u", i, (unsigned)n->epoch);
+  return sim_drain(s, i);
 }
 
 int sim_node_restart(sim *s, size_t i) {
@@ -288,12 +335,15 @@ static int create_parts(sim *s) {
   size_t events_max = c->events_max ? c->events_max : 2 * c->pool_slots + EVENTS_MARGIN;
   int rc = chorus_evq_new(events_max, &s->evq);
   if (rc) return sim_fail(s, rc, "event queue: %s", chorus_errname(rc));
-  chorus_net_config nc = {c->nodes, c->pool_slots, sim_derive(c->seed, STREAM_NET, 0), c->link};
+  chorus_net_config nc = {c->nodes + (c->via_server ? 1 : 0), c->pool_slots,
+                          sim_derive(c->seed, STREAM_NET, 0), c->link};
   rc = chorus_net_new(&nc, &s->net);
   if (rc) return sim_fail(s, rc, "network: %s", chorus_errname(rc));
   chorus_check_config cc = {c->nodes,
                             c->messages_max ? c->messages_max : chorus_sim_messages_max(c),
-                            c->restarts, c->history_msgs, detect_bound(c), {0}, 0};
+                            c->restarts + (c->via_server ? c->nodes - 1 : 0),
+                            c->history_msgs, detect_bound(c), {0},
+                            c->via_server ? (uint32_t)((1u << c->nodes) - 2) : 0};
   for (size_t i = 0; i < c->nodes; i++) cc.epoch[i] = first_epoch(c, i);
   rc = chorus_check_new(&cc, &s->chk);
   if (rc) return sim_fail(s, rc, "checker: %s", chorus_errname(rc));
@@ -313,6 +363,7 @@ static int create_parts(sim *s) {
 
 static void destroy_parts(sim *s) {
   for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) chorus_peer_free(s->node[i].peer);
+  sim_srv_free(s);
   chorus_evq_free(s->evq);
   chorus_net_free(s->net);
   chorus_check_free(s->chk);
@@ -356,17 +407,22 @@ static void trace_header(sim *s) {
                       c->history_msgs);
   if (c->partitions)
     chorus_trace_line(&s->trace, 0, "chorus-sim partitions=%zu", c->partitions);
+  if (c->via_server)
+    chorus_trace_line(&s->trace, 0, "chorus-sim via-server leaves=%zu server_crashes=%zu",
+                      c->leaves, c->server_crashes);
 }
 
 /* First inputs: every node's initial outputs and timer, the workload's
  * first send, the crashes and the heal. */
 static int start(sim *s) {
   for (size_t i = 0; i < s->cfg->nodes; i++) {
+    if (!s->node[i].peer) continue; /* via server: no core before its seat */
     int rc = sim_drain(s, i);
     if (rc) return rc;
   }
   chorus_evq_event heal = {.at_us = s->cfg->duration_us, .kind = CHORUS_EVQ_HEAL};
   int rc = sim_push(s, &heal);
+  if (!rc && s->cfg->via_server) rc = sim_srv_init(s);
   if (!rc) rc = sim_plan_crashes(s);
   if (!rc) rc = sim_plan_partitions(s);
   return rc ? rc : sim_schedule_work(s);
@@ -377,7 +433,7 @@ static int start(sim *s) {
 static int all_done(const sim *s) {
   return s->healed && s->crashes_pending == 0 && s->removals_pending == 0 &&
          s->restarts_pending == 0 && chorus_check_outstanding(s->chk) == 0 &&
-         chorus_check_views_settled(s->chk);
+         chorus_check_views_settled(s->chk) && (!s->cfg->via_server || sim_srv_done(s));
 }
 
 /* Pops events until the run is over: the liveness bound passed, or every
@@ -505,6 +561,7 @@ static void trace_node_stats(sim *s) {
 
 static int finish(sim *s) {
   trace_node_stats(s);
+  if (s->cfg->via_server) sim_srv_finish(s);
   chorus_check_finish(s->chk, s->now_us);
   collect(s);
   chorus_sim_result *r = s->res;

@@ -102,8 +102,26 @@
  * one heal-to-merged-view sample per split it saw (check.h, PARTITIONS).
  * The trace header gains a line only when partitions > 0.
  *
- * Room left for later, not built yet: graceful leaves (chorus_peer_leave), clock drift (each node
- * already has its own clock offset) and server nodes.
+ * VIA SERVER (via_server, sim/srvnode.c). The peers join through a server
+ * node running core/server, as `chorus peer --server` does: each one's seat
+ * machine (core/seat.h, shared with the CLI) logs in over a core/client,
+ * joins the room and gets a seat; only then does its core start, in slots
+ * mode with the roster's names, and the coordinator admits it once the
+ * others' refresh (every second, or at once on a stranger's datagram)
+ * names it. Node 0 founds the room at 0; node k+1 starts joining 0..1.5 s
+ * after node k got its seat, so seat k is node k's (checked: "seat").
+ * `leaves` nodes leave gracefully (chorus_peer_leave, then the server's
+ * room) in [50 %, 85 %], once every node has its seat; crashes and leaves
+ * wait while fewer than three nodes are in the room. A restarted node joins
+ * again through the server (same seat). `server_crashes` crashes of the
+ * server restart it from its last snapshot 0.3..3 s later; the peers chat
+ * on and register again. The checker starts with nodes 1.. absent
+ * (check.h) and, at the end, "roster": the server's room lists every node
+ * up in the room and no node that left, and each node up stands in a view
+ * of exactly those. The detector must be on. Not yet with partitions.
+ *
+ * Room left for later, not built yet: clock drift (each node already has
+ * its own clock offset).
  */
 #ifndef CHORUS_SIM_SIM_H
 #define CHORUS_SIM_SIM_H
@@ -128,6 +146,8 @@
 #define CHORUS_SIM_DOWN_MAX_US_DEFAULT 8000000u
 #define CHORUS_SIM_HISTORY_MSGS_DEFAULT 100u    /* the cores' history_msgs */
 #define CHORUS_SIM_PARTITIONS_MAX 8             /* partition episodes per run */
+#define CHORUS_SIM_SERVER_CRASHES_MAX 4         /* via server */
+#define CHORUS_SIM_LEAVES_MAX 8                 /* via server */
 /* Detection bounds checked with the cores' detector on: the profiles of
  * core/fd.c detect in about 1.9 s (fast) and 5 s (default) of silence;
  * the bound is 2.5 s (fast) or 6 s (default) plus 8 times the largest
@@ -216,6 +236,11 @@ typedef struct chorus_sim_config {
   uint32_t down_min_us, down_max_us; /* restart downtime range */
   size_t history_msgs;         /* the cores' history_msgs (default 100) */
   size_t partitions;           /* partition episodes, 0..CHORUS_SIM_PARTITIONS_MAX */
+  int via_server;              /* 1: peers join through a server node (see
+                                  VIA SERVER); needs fd_mode on */
+  size_t leaves;               /* via server: graceful leaves, 0..nodes-2 */
+  size_t server_crashes;       /* via server: crashes of the server, each
+                                  followed by a restart, 0..SIM_SERVER_CRASHES_MAX */
   size_t pool_slots;           /* network pool: datagram copies in flight */
   size_t events_max;           /* event queue capacity; 0: 2*pool_slots + 1024 */
   size_t messages_max;         /* checker capacity; 0: derived from the workload */
@@ -268,6 +293,8 @@ typedef struct chorus_sim_result {
   uint64_t merge_us[CHORUS_SIM_PARTITIONS_MAX];
   size_t merge_count;
   size_t partitioned;               /* partition episodes that happened */
+  size_t seated, left, server_crashed; /* via server: first seats taken,
+                                          leaves done, server crashes */
   uint64_t merged;                  /* merge deliveries (check.h) */
   /* Agreement: crashed senders' room messages delivered by every survivor,
    * by none, and room messages each survivor delivered. */

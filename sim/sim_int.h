@@ -14,7 +14,10 @@
 #include "check.h"
 #include "evq.h"
 #include "net.h"
+#include "client.h"
 #include "prng.h"
+#include "seat.h"
+#include "server.h"
 #include "sim.h"
 #include "trace.h"
 
@@ -36,6 +39,7 @@ enum sim_stream {
   STREAM_ORDER = 9, /* per-message room order with order_mixed */
   STREAM_RESTART = 10, /* which crashes restart, downtimes, later epochs */
   STREAM_PART = 11,    /* partition episodes */
+  STREAM_SERVER = 12,  /* via server: joins, leaves, server crashes, seeds */
 };
 
 typedef struct sim_node {
@@ -58,6 +62,13 @@ typedef struct sim_node {
   size_t crash_armed;       /* 1 + index of its pending crash, 0: none */
   size_t crash_budget;      /* datagrams the crashing burst lets out */
   int crash_at_end;         /* crash when the current drain ends anyway */
+  /* Via server (srvnode.c): the node's client and seat, while it runs. */
+  chorus_client *client;    /* NULL before it starts joining and while down */
+  chorus_seat seat;
+  uint64_t seat_timer_at_us; /* the live SEAT event, or SIM_NO_TIMER */
+  int booted;               /* its core ran once (later boots restart) */
+  int leaving;              /* announced its leave; core stops once idle */
+  int left;                 /* left the room for good */
 } sim_node;
 
 /* One planned crash (drawn at start; victim chosen when it is due). */
@@ -123,6 +134,14 @@ typedef struct sim {
   sim_held hist;       /* catch-up mutation: its latest history delivery */
   uint8_t *hist_text;  /* its text, poll_cap bytes */
   int healed, quiet;
+  /* Via server (srvnode.c). */
+  chorus_server *srv;      /* NULL while down */
+  uint32_t srv_boot;
+  uint64_t srv_timer_at_us, srv_clock_offset_us;
+  uint8_t *srv_buf, *snap; /* poll buffer; the last snapshot (its disk) */
+  size_t srv_cap, snap_len;
+  chorus_prng srv_rng;     /* join gaps, leaves, server crashes */
+  size_t joins_pending, leaves_pending, srv_restarts_pending;
 } sim;
 
 /* The seed of stream `stream`, item `index`: independent of every other. */
@@ -176,7 +195,35 @@ int sim_plan_partitions(sim *s);
 int sim_on_partition(sim *s, const chorus_evq_event *ev);
 int sim_partitions_at_heal(sim *s);
 
+/* srvnode.c: the server node and the peers' seats (VIA SERVER). */
+#define SIM_SERVER(s) ((s)->cfg->nodes) /* the server's network node */
+int sim_srv_init(sim *s);
+void sim_srv_free(sim *s);
+int sim_srv_on_dgram(sim *s, const chorus_evq_event *ev);
+int sim_srv_on_event(sim *s, const chorus_evq_event *ev);
+int sim_srv_on_seat(sim *s, const chorus_evq_event *ev);
+int sim_srv_on_join(sim *s, const chorus_evq_event *ev);
+int sim_srv_on_leave(sim *s, const chorus_evq_event *ev);
+/* Node i starts (or, restarted, starts again) joining through the server. */
+int sim_srv_start(sim *s, size_t i);
+/* Node i's core got a datagram from a member it has not named: the
+ * watcher asks the server soon (a poke). */
+int sim_srv_poke(sim *s, size_t i);
+/* Node i's process crashed: its client and seat go with it. */
+void sim_srv_crashed(sim *s, size_t i);
+/* After a drain of leaving node i: stop it once its links are idle. */
+int sim_srv_leave_check(sim *s, size_t i);
+/* Quiet as far as the server side goes; the end checks (roster). */
+int sim_srv_done(const sim *s);
+void sim_srv_finish(sim *s);
+/* sim.c: node i's first core, once seated (the roster names the others). */
+int sim_node_first_boot(sim *s, size_t i);
+
 /* crash.c: crashes, removals and restarts. */
+#define SIM_WAIT_US 500000u /* via server: a crash or leave waits this long */
+/* Nodes that a crash or leave may pick now (up, in the room, not leaving,
+ * not already picked). */
+size_t sim_pickable_count(const sim *s);
 int sim_plan_crashes(sim *s);
 int sim_on_crash(sim *s, const chorus_evq_event *ev);
 int sim_on_remove(sim *s, const chorus_evq_event *ev);

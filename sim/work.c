@@ -117,6 +117,7 @@ static int skip_reason(const sim *s, const chorus_check_msg *m, const char **why
   int priv = m->kind == CHORUS_MSG_PRIVATE;
   if (s->node[m->sender].down) *why = "sender down";
   else if (!s->node[m->sender].joined) *why = "sender joining";
+  else if (s->node[m->sender].leaving) *why = "sender leaving";
   else if (priv && (s->node[m->sender].removed & (1u << m->to))) *why = "receiver removed";
   else if (priv && !chorus_check_in_view(s->chk, m->sender, m->to))
     *why = "receiver restarting";

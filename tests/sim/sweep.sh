@@ -55,6 +55,7 @@ crash-seq-send-safe|8101..8200|--crashes 1 --crash-victim sequencer --crash-mode
 crash-mixed6|9001..9100|--nodes 6 --duration 6 --order mixed --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 crash-fifo7|9101..9200|--nodes 7 --duration 6 --order fifo --crashes 2 --loss 0.3 --dup 0.1
 swarm|10001..10150|--swarm --duration 5
+via-join10|11001..11150|--via-server --nodes 10 --duration 6 --loss 0.05 --reorder 0.1 --dup 0.05
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -161,7 +162,18 @@ PLAN
 # failed with false_removal until the merge of the partition branch, whose
 # BEACONs (to removed members) change the network's draws: the run now
 # ends in a causal violation of a history delivery at the restarted node.
+# known-via-*: through the server (sim.h, VIA SERVER). newcomer-fd-removes-
+# coordinator: a joiner's core boots with the roster's members in its view
+# and its detector on, but those members ignore it (unknown sender) until
+# their watcher names it; under loss that takes longer than the fast
+# detector's ~1.9 s and the joiner removes the coordinator (crash n0) before
+# anyone admitted it (it has not yet heard UNADMITTED, so awaiting_cut is
+# off). restarted-seat0-admits-early: restarted n0 (seat 0, the lowest rank)
+# boots with every roster seat in its view, believes itself coordinator and
+# admits another node (JOIN) before the room admitted n0 itself.
 cat > "$tmp/known" <<'KNOWN'
+known-via-newcomer-fd-removes-coordinator|7|rejoin|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
+known-via-restarted-seat0-admits-early|1|rejoin|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
 known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 known-join-coordinator-crash-mid-announce|127|causal|--nodes 6 --loss 0.1 --order mixed --crashes 2 --fd fast --restarts 2 --downtime 500:8000

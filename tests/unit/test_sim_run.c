@@ -20,6 +20,7 @@
 #include "../../sim/net.c"
 #include "../../sim/part.c"
 #include "../../sim/sim.c"
+#include "../../sim/srvnode.c"
 #include "../../sim/swarm.c"
 #include "../../sim/trace.c"
 #include "../../sim/work.c"
