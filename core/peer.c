@@ -642,7 +642,7 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   st.view = p->room.view;
   st.n = (uint8_t)p->count;
   for (size_t k = 0; k < p->count; k++) {
-    st.held[k] = p->room.held[k];
+    st.held[k] = chorus_room_held_closed(&p->room, k);
     st.stable[k] = p->room.stable[k];
   }
   int n = chorus_wire_state_encode(buf, cap, &st);

@@ -286,13 +286,27 @@ int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
   return CHORUS_OK;
 }
 
+uint32_t chorus_room_held_closed(const chorus_room *r, size_t k) {
+  uint32_t c = r->delivered[k];
+  while (c < r->held[k]) {
+    int i = find_slot(r, k, c + 1);
+    if (i < 0) break;
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->order >= CHORUS_ORDER_CAUSAL)
+      for (size_t j = 0; j < r->n; j++)
+        if (j != k && s->vc[j] > r->held[j]) return c;
+    c++;
+  }
+  return c;
+}
+
 /* How many of origin k's messages every member of the view holds, as far
  * as this member knows (the minimum of the reports); UINT32_MAX if none. */
 static uint32_t held_by_all(const chorus_room *r, size_t k) {
   uint32_t lo = UINT32_MAX;
   for (size_t m = 0; m < r->n; m++) {
     if (!(r->alive & bit(m))) continue;
-    uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+    uint32_t h = m == r->self ? chorus_room_held_closed(r, k) : r->known_held[m][k];
     if (h < lo) lo = h;
   }
   return lo;
@@ -581,12 +595,14 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
-    for (size_t k = 0; k < n; k++)
-      if (stable[k] > r->stable[k] && r->held[k] > r->stable[k]) {
-        /* Everyone else holds up to stable[k]; we hold up to held[k]. */
-        r->stable[k] = stable[k] < r->held[k] ? stable[k] : r->held[k];
+    for (size_t k = 0; k < n; k++) {
+      uint32_t mine = chorus_room_held_closed(r, k);
+      if (stable[k] > r->stable[k] && mine > r->stable[k]) {
+        /* Everyone else holds up to stable[k]; we hold up to `mine`. */
+        r->stable[k] = stable[k] < mine ? stable[k] : mine;
         r->gc_needed = 1;
       }
+    }
   stable_update(r);
   /* Reports are unreliable. A member whose stable vector lags ours missed
    * our announcement and gets it again. */
@@ -598,7 +614,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     /* The sequencer's announcement stands still below what we hold: it may
      * lack our report (we may think all settled from others' reports). */
     int still = memcmp(stable, r->last_announced, n * sizeof(*stable)) == 0, behind = 0;
-    for (size_t k = 0; k < n; k++) behind |= stable[k] < r->held[k];
+    for (size_t k = 0; k < n; k++) behind |= stable[k] < chorus_room_held_closed(r, k);
     if (still && behind) r->state_dirty |= bit(from);
     memcpy(r->last_announced, stable, n * sizeof(*stable));
   }
