@@ -485,14 +485,36 @@ static size_t origin_in_use(const chorus_room *r, size_t origin) {
   return n;
 }
 
+/* 1 if origin k's messages up to count `upto` are all here: delivered, or
+ * in a slot (a total one's number may come later, as a copy that takes no
+ * slot). */
+static int present_upto(const chorus_room *r, size_t k, uint32_t upto) {
+  for (uint32_t c = r->delivered[k] + 1; c <= upto && c != 0; c++)
+    if (find_slot(r, k, c) < 0) return 0;
+  return 1;
+}
+
+/* 1 if every message the one with header h depends on (FIFO, and causal
+ * for causal order and above) is here. */
+static int preds_present(const chorus_room *r, const room_hdr *h) {
+  if (!present_upto(r, h->origin, h->count - 1)) return 0;
+  if (h->order >= CHORUS_ORDER_CAUSAL)
+    for (size_t k = 0; k < r->n; k++)
+      if (k != h->origin && !present_upto(r, k, h->vc[k])) return 0;
+  return 1;
+}
+
 /* Whether room message m[0..len), which arrived from rank `from`, can be
  * taken now. A duplicate or a malformed one always can (it takes no slot).
- * When slots run short only the next message of its origin (one past the
- * run of its messages present here) is taken: it is at the head of some
- * link and is what the held messages wait for, so delivery never deadlocks
- * on a full hold-back queue. So is one that comes from its origin itself
- * while that origin fills less than its quota here: the origin's link also
- * carries its view changes, which must not wait behind a message whose
+ * When slots run short only a message whose predecessors are all here is
+ * taken: it waits for nothing absent, and the first message in causal
+ * order missing here always is one, at the head of some link, so delivery
+ * never deadlocks on a full hold-back queue. (Taking any origin's next
+ * message, one past the run of its messages present here, did: one
+ * origin's run, all waiting for another origin's message, could fill the
+ * last slots.) So is one that comes from its origin itself while that
+ * origin fills less than its quota here: the origin's link also carries
+ * its view changes, which must not wait behind a message whose
  * predecessors went through a sequencer that crashed; the quotas bound
  * what this lets in to the slots every origin may fill. */
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
@@ -505,9 +527,7 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
   if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
-  uint32_t have = r->delivered[h.origin]; /* contiguous run present here */
-  while (find_slot(r, h.origin, have + 1) >= 0) have++;
-  return h.count == have + 1;
+  return preds_present(r, &h);
 }
 
 /* Coordinator: a message (or its number) that arrived here while a
