@@ -158,6 +158,7 @@ regress-detection-vouch-after-boot|132..132|--nodes 4 --loss 0.1 --order mixed -
 regress-holdback-origin-run-fills-reserve|10082..10082|--swarm --duration 5
 regress-holdback-stable-pile-up|30886..30886|--swarm --fd fast --history 1000 --duration 5
 regress-restart-relay-before-numbered-copy|21923..21923|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
+regress-part-merge-done-behind-relays|30820..30820|--swarm --fd fast --history 1000 --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
