@@ -99,7 +99,11 @@ typedef struct chorus_peer_config {
   size_t retain_msgs;      /* room messages in hold-back or retained until
                               stable, default 256 */
   uint32_t state_lazy_us;  /* longest delay of a stability report when no
-                              safe message waits, default 200 ms */
+                              safe message waits and the slots are not
+                              filling up, default 200 ms */
+  uint32_t state_early_us; /* delay of a stability report while the slots
+                              are filling up (chorus_room_pressed),
+                              default 1 ms */
   int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
   size_t history_msgs;     /* delivered room messages kept for members that

@@ -646,6 +646,16 @@ int chorus_room_unsettled(const chorus_room *r) {
   return 0;
 }
 
+int chorus_room_pressed(const chorus_room *r) {
+  size_t total = 0, half_quota = own_quota(r) / 2;
+  for (size_t k = 0; k < r->n; k++) {
+    size_t unstable = r->held[k] > r->stable[k] ? r->held[k] - r->stable[k] : 0;
+    if (unstable > 0 && unstable >= half_quota) return 1;
+    total += unstable;
+  }
+  return total > 0 && total >= r->retain_max / CHORUS_ROOM_PRESSED_PER_SLOTS;
+}
+
 uint32_t chorus_room_report_mask(const chorus_room *r) {
   return is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
 }

@@ -468,6 +468,14 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out);
  * are then repeated, since they travel unreliably. */
 int chorus_room_unsettled(const chorus_room *r);
 
+/* 1 if the messages held here and not yet known stable fill
+ * 1/CHORUS_ROOM_PRESSED_PER_SLOTS of the slots, or half an origin's own
+ * quota (retain_msgs / n) for some origin; O(members). Slots are freed only
+ * by stability, and a sender stalls at its quota (or when the slots run
+ * short), so stability reports are then wanted promptly. */
+#define CHORUS_ROOM_PRESSED_PER_SLOTS 8
+int chorus_room_pressed(const chorus_room *r);
+
 /* Ranks this member reports to: the sequencer, or everyone if it is it. */
 uint32_t chorus_room_report_mask(const chorus_room *r);
 
