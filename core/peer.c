@@ -817,6 +817,13 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->merge_gaps = p->room.merge_gaps;
 }
 
+size_t chorus_peer_pending_frames(const chorus_peer *p) {
+  size_t n = chorus_room_outbox_count(&p->room);
+  for (size_t i = 0; i < p->count; i++)
+    if (i != p->self && chorus_peer_in_view(p, i)) n += chorus_link_unsettled(&p->links[i]);
+  return n;
+}
+
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
                                chorus_link_stats *out) {
   if (member >= p->count || member == p->self) return CHORUS_ERR_INVAL;

@@ -343,6 +343,11 @@ size_t chorus_peer_member_count(const chorus_peer *peer);
 const char *chorus_peer_member_name(const chorus_peer *peer, size_t member); /* "" if vacant */
 size_t chorus_peer_self(const chorus_peer *peer);
 
+/* Frames queued or in flight on the links to members of the view, plus room
+ * sends waiting for window space: what an orderly exit waits for. Cheaper
+ * than the stats (the loop asks after every batch of commands). */
+size_t chorus_peer_pending_frames(const chorus_peer *peer);
+
 /* Copy counters. `member` must not be self (CHORUS_ERR_INVAL). */
 void chorus_peer_stats_get(const chorus_peer *peer, chorus_peer_stats *out);
 int chorus_peer_link_stats_get(const chorus_peer *peer, size_t member,
