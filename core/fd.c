@@ -88,6 +88,7 @@ static void heard_at(chorus_fd *fd, size_t member, uint64_t at_us, uint64_t now_
 void chorus_fd_heard(chorus_fd *fd, size_t member, uint64_t now_us) {
   if (member >= fd->n || !fd->m[member].watched) return;
   if (now_us > fd->m[member].last_direct_us) fd->m[member].last_direct_us = now_us;
+  fd->m[member].heard_direct = 1;
   heard_at(fd, member, now_us, now_us);
 }
 
@@ -178,9 +179,12 @@ static int pending(chorus_fd *fd, size_t i, uint64_t now_us, chorus_fd_action *a
   }
   /* Vouch only on first-hand news fresher than the asker's: heard from it
    * within two heartbeats. Older or second-hand news proves nothing the
-   * asker does not know, and passed on it would outlive a crash. */
+   * asker does not know, and passed on it would outlive a crash; so would
+   * the mere start of watching (a node that just booted has heard from
+   * nobody, and vouching then kept a member that crashed before the boot
+   * alive for another detection period). */
   uint64_t age_us = now_us - m->last_direct_us;
-  int fresh = m->state == CHORUS_FD_ALIVE && now_us >= m->last_direct_us &&
+  int fresh = m->state == CHORUS_FD_ALIVE && m->heard_direct && now_us >= m->last_direct_us &&
               age_us < 2 * (uint64_t)fd->cfg.heartbeat_us;
   if (fresh && (h = lowest_bit(m->asked_by)) >= 0) {
     m->asked_by &= ~bit((size_t)h);

@@ -61,6 +61,9 @@ typedef struct chorus_fd_member {
   uint8_t watched;         /* 0: not monitored (self, removed) */
   uint64_t last_heard_us;  /* latest sign of life, first- or second-hand */
   uint64_t last_direct_us; /* latest datagram from the member itself */
+  uint8_t heard_direct;    /* a datagram came from it since it was watched
+                              (until then last_direct_us is only the start
+                              of watching, no news to vouch with) */
   uint64_t since_us;       /* entered the current state */
   uint32_t incarnation;    /* highest known for this member */
   uint32_t asked_by;       /* members that asked us to vouch (bit per index) */

@@ -528,3 +528,12 @@ void chorus_link_stats_get(const chorus_link *l, chorus_link_stats *out) {
 }
 
 int chorus_link_busy(const chorus_link *l) { return l->snd_nxt != l->snd_una; }
+
+size_t chorus_link_unsettled(const chorus_link *l) {
+  size_t n = 0;
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    uint8_t st = snd_slot(l, seq)->state;
+    n += st == SLOT_IN_FLIGHT || st == SLOT_LOST || st == SLOT_QUEUED;
+  }
+  return n;
+}

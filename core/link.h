@@ -189,4 +189,8 @@ void chorus_link_stats_get(const chorus_link *l, chorus_link_stats *out);
 /* True when frames are unacknowledged or waiting to be sent. */
 int chorus_link_busy(const chorus_link *l);
 
+/* Frames waiting to be sent or in flight (in_flight + queued of
+ * chorus_link_stats_get, without the rest of the snapshot). */
+size_t chorus_link_unsettled(const chorus_link *l);
+
 #endif

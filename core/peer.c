@@ -21,6 +21,7 @@ void chorus_peer_config_default(chorus_peer_config *cfg) {
   cfg->order = CHORUS_ORDER_TOTAL;
   cfg->retain_msgs = CHORUS_RETAIN_MSGS_DEFAULT;
   cfg->state_lazy_us = 200000;
+  cfg->state_early_us = 1000;
   cfg->history_msgs = CHORUS_HISTORY_MSGS_DEFAULT;
 }
 
@@ -124,6 +125,7 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
   p->report_held = cfg->report_held;
   p->ack_delay_us = cfg->ack_delay_us;
   p->state_lazy_us = cfg->state_lazy_us;
+  p->state_early_us = cfg->state_early_us;
   chorus_prng_init(&p->prng, cfg->seed);
   if (cfg->fd_mode != CHORUS_FD_MODE_OFF) {
     chorus_fd_config fc;
@@ -615,10 +617,19 @@ static uint32_t report_ready(const chorus_peer *p) {
   return ready & p->room.alive;
 }
 
-/* Stability reports: dirty ones leave by state_due_us (within the ACK delay
- * when a safe message waits, else state_lazy_us, so they mostly ride on
- * other traffic). They travel unreliably, so while something here is not
- * yet stable the repeat timer marks them dirty again every state_lazy_us. */
+/* How soon a report that becomes dirty now must leave: state_early_us
+ * under slot pressure, the ACK delay when a safe message waits for it,
+ * else state_lazy_us (it mostly rides on other traffic meanwhile). */
+static uint64_t state_delay_us(const chorus_peer *p) {
+  if (chorus_room_pressed(&p->room)) return p->state_early_us;
+  if (chorus_room_safe_waiting(&p->room)) return p->ack_delay_us;
+  return p->state_lazy_us;
+}
+
+/* Stability reports: dirty ones leave by state_due_us (state_delay_us; a
+ * due that is later is brought forward once the slots fill up). They
+ * travel unreliably, so while something here is not yet stable the repeat
+ * timer marks them dirty again every state_lazy_us. */
 static void state_schedule(chorus_peer *p, uint64_t now_us) {
   uint32_t ready = report_ready(p);
   if (!chorus_room_unsettled(&p->room)) {
@@ -632,8 +643,9 @@ static void state_schedule(chorus_peer *p, uint64_t now_us) {
   if (!(p->room.state_dirty & ready)) {
     p->state_due_us = 0;
   } else if (p->state_due_us == 0) {
-    p->state_due_us = now_us + (chorus_room_safe_waiting(&p->room) ? p->ack_delay_us
-                                                                    : p->state_lazy_us);
+    p->state_due_us = now_us + state_delay_us(p);
+  } else if (p->state_due_us > now_us + p->state_early_us && chorus_room_pressed(&p->room)) {
+    p->state_due_us = now_us + p->state_early_us;
   }
 }
 
@@ -642,7 +654,7 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   st.view = p->room.view;
   st.n = (uint8_t)p->count;
   for (size_t k = 0; k < p->count; k++) {
-    st.held[k] = p->room.held[k];
+    st.held[k] = chorus_room_held_closed(&p->room, k);
     st.stable[k] = p->room.stable[k];
   }
   int n = chorus_wire_state_encode(buf, cap, &st);
@@ -803,6 +815,13 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;
   out->merge_gaps = p->room.merge_gaps;
+}
+
+size_t chorus_peer_pending_frames(const chorus_peer *p) {
+  size_t n = chorus_room_outbox_count(&p->room);
+  for (size_t i = 0; i < p->count; i++)
+    if (i != p->self && chorus_peer_in_view(p, i)) n += chorus_link_unsettled(&p->links[i]);
+  return n;
 }
 
 int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,

@@ -99,7 +99,11 @@ typedef struct chorus_peer_config {
   size_t retain_msgs;      /* room messages in hold-back or retained until
                               stable, default 256 */
   uint32_t state_lazy_us;  /* longest delay of a stability report when no
-                              safe message waits, default 200 ms */
+                              safe message waits and the slots are not
+                              filling up, default 200 ms */
+  uint32_t state_early_us; /* delay of a stability report while the slots
+                              are filling up (chorus_room_pressed),
+                              default 1 ms */
   int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
   size_t history_msgs;     /* delivered room messages kept for members that
@@ -338,6 +342,11 @@ int chorus_peer_member_index(const chorus_peer *peer, const char *name);
 size_t chorus_peer_member_count(const chorus_peer *peer);
 const char *chorus_peer_member_name(const chorus_peer *peer, size_t member); /* "" if vacant */
 size_t chorus_peer_self(const chorus_peer *peer);
+
+/* Frames queued or in flight on the links to members of the view, plus room
+ * sends waiting for window space: what an orderly exit waits for. Cheaper
+ * than the stats (the loop asks after every batch of commands). */
+size_t chorus_peer_pending_frames(const chorus_peer *peer);
 
 /* Copy counters. `member` must not be self (CHORUS_ERR_INVAL). */
 void chorus_peer_stats_get(const chorus_peer *peer, chorus_peer_stats *out);

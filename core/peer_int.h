@@ -25,7 +25,7 @@ struct chorus_peer {
   size_t msg_bytes_max;
   enum chorus_order order;
   int report_held;
-  uint32_t ack_delay_us, state_lazy_us;
+  uint32_t ack_delay_us, state_lazy_us, state_early_us;
   uint64_t state_due_us;  /* dirty stability reports leave by then; 0: none */
   uint64_t repeat_due_us; /* reports are repeated then; 0: none */
   chorus_prng prng;

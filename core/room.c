@@ -286,13 +286,27 @@ int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
   return CHORUS_OK;
 }
 
+uint32_t chorus_room_held_closed(const chorus_room *r, size_t k) {
+  uint32_t c = r->delivered[k];
+  while (c < r->held[k]) {
+    int i = find_slot(r, k, c + 1);
+    if (i < 0) break;
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->order >= CHORUS_ORDER_CAUSAL)
+      for (size_t j = 0; j < r->n; j++)
+        if (j != k && s->vc[j] > r->held[j]) return c;
+    c++;
+  }
+  return c;
+}
+
 /* How many of origin k's messages every member of the view holds, as far
  * as this member knows (the minimum of the reports); UINT32_MAX if none. */
 static uint32_t held_by_all(const chorus_room *r, size_t k) {
   uint32_t lo = UINT32_MAX;
   for (size_t m = 0; m < r->n; m++) {
     if (!(r->alive & bit(m))) continue;
-    uint32_t h = m == r->self ? r->held[k] : r->known_held[m][k];
+    uint32_t h = m == r->self ? chorus_room_held_closed(r, k) : r->known_held[m][k];
     if (h < lo) lo = h;
   }
   return lo;
@@ -471,14 +485,36 @@ static size_t origin_in_use(const chorus_room *r, size_t origin) {
   return n;
 }
 
+/* 1 if origin k's messages up to count `upto` are all here: delivered, or
+ * in a slot (a total one's number may come later, as a copy that takes no
+ * slot). */
+static int present_upto(const chorus_room *r, size_t k, uint32_t upto) {
+  for (uint32_t c = r->delivered[k] + 1; c <= upto && c != 0; c++)
+    if (find_slot(r, k, c) < 0) return 0;
+  return 1;
+}
+
+/* 1 if every message the one with header h depends on (FIFO, and causal
+ * for causal order and above) is here. */
+static int preds_present(const chorus_room *r, const room_hdr *h) {
+  if (!present_upto(r, h->origin, h->count - 1)) return 0;
+  if (h->order >= CHORUS_ORDER_CAUSAL)
+    for (size_t k = 0; k < r->n; k++)
+      if (k != h->origin && !present_upto(r, k, h->vc[k])) return 0;
+  return 1;
+}
+
 /* Whether room message m[0..len), which arrived from rank `from`, can be
  * taken now. A duplicate or a malformed one always can (it takes no slot).
- * When slots run short only the next message of its origin (one past the
- * run of its messages present here) is taken: it is at the head of some
- * link and is what the held messages wait for, so delivery never deadlocks
- * on a full hold-back queue. So is one that comes from its origin itself
- * while that origin fills less than its quota here: the origin's link also
- * carries its view changes, which must not wait behind a message whose
+ * When slots run short only a message whose predecessors are all here is
+ * taken: it waits for nothing absent, and the first message in causal
+ * order missing here always is one, at the head of some link, so delivery
+ * never deadlocks on a full hold-back queue. (Taking any origin's next
+ * message, one past the run of its messages present here, did: one
+ * origin's run, all waiting for another origin's message, could fill the
+ * last slots.) So is one that comes from its origin itself while that
+ * origin fills less than its quota here: the origin's link also carries
+ * its view changes, which must not wait behind a message whose
  * predecessors went through a sequencer that crashed; the quotas bound
  * what this lets in to the slots every origin may fill. */
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
@@ -491,9 +527,7 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
   if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
-  uint32_t have = r->delivered[h.origin]; /* contiguous run present here */
-  while (find_slot(r, h.origin, have + 1) >= 0) have++;
-  return h.count == have + 1;
+  return preds_present(r, &h);
 }
 
 /* Coordinator: a message (or its number) that arrived here while a
@@ -581,12 +615,14 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
-    for (size_t k = 0; k < n; k++)
-      if (stable[k] > r->stable[k] && r->held[k] > r->stable[k]) {
-        /* Everyone else holds up to stable[k]; we hold up to held[k]. */
-        r->stable[k] = stable[k] < r->held[k] ? stable[k] : r->held[k];
+    for (size_t k = 0; k < n; k++) {
+      uint32_t mine = chorus_room_held_closed(r, k);
+      if (stable[k] > r->stable[k] && mine > r->stable[k]) {
+        /* Everyone else holds up to stable[k]; we hold up to `mine`. */
+        r->stable[k] = stable[k] < mine ? stable[k] : mine;
         r->gc_needed = 1;
       }
+    }
   stable_update(r);
   /* Reports are unreliable. A member whose stable vector lags ours missed
    * our announcement and gets it again. */
@@ -598,7 +634,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     /* The sequencer's announcement stands still below what we hold: it may
      * lack our report (we may think all settled from others' reports). */
     int still = memcmp(stable, r->last_announced, n * sizeof(*stable)) == 0, behind = 0;
-    for (size_t k = 0; k < n; k++) behind |= stable[k] < r->held[k];
+    for (size_t k = 0; k < n; k++) behind |= stable[k] < chorus_room_held_closed(r, k);
     if (still && behind) r->state_dirty |= bit(from);
     memcpy(r->last_announced, stable, n * sizeof(*stable));
   }
@@ -608,6 +644,16 @@ int chorus_room_unsettled(const chorus_room *r) {
   for (size_t k = 0; k < r->n; k++)
     if (r->held[k] > r->stable[k]) return 1;
   return 0;
+}
+
+int chorus_room_pressed(const chorus_room *r) {
+  size_t total = 0, half_quota = own_quota(r) / 2;
+  for (size_t k = 0; k < r->n; k++) {
+    size_t unstable = r->held[k] > r->stable[k] ? r->held[k] - r->stable[k] : 0;
+    if (unstable > 0 && unstable >= half_quota) return 1;
+    total += unstable;
+  }
+  return total > 0 && total >= r->retain_max / CHORUS_ROOM_PRESSED_PER_SLOTS;
 }
 
 uint32_t chorus_room_report_mask(const chorus_room *r) {

@@ -228,6 +228,15 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
                      size_t msg_bytes_max, size_t history_msgs);
 void chorus_room_free(chorus_room *r);
 
+/* How many of origin k's messages this member reports it holds: its run of
+ * held messages (held[k]) up to the first one whose causal past is not all
+ * held here. A message counts towards stability only once every member
+ * could deliver it: else messages that wait here for one that never comes
+ * (its origin crashed, a relay is on the way) would become stable, free
+ * their senders' quotas, and pile up here without bound, filling the slots
+ * that the view change or the relays need. O(messages held, undelivered). */
+uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
+
 /* Rank of the view's sequencer. */
 size_t chorus_room_sequencer(const chorus_room *r);
 
@@ -458,6 +467,14 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out);
 /* 1 if some message held here is not yet known stable: stability reports
  * are then repeated, since they travel unreliably. */
 int chorus_room_unsettled(const chorus_room *r);
+
+/* 1 if the messages held here and not yet known stable fill
+ * 1/CHORUS_ROOM_PRESSED_PER_SLOTS of the slots, or half an origin's own
+ * quota (retain_msgs / n) for some origin; O(members). Slots are freed only
+ * by stability, and a sender stalls at its quota (or when the slots run
+ * short), so stability reports are then wanted promptly. */
+#define CHORUS_ROOM_PRESSED_PER_SLOTS 8
+int chorus_room_pressed(const chorus_room *r);
 
 /* Ranks this member reports to: the sequencer, or everyone if it is it. */
 uint32_t chorus_room_report_mask(const chorus_room *r);

@@ -405,16 +405,7 @@ static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
  * and every later exit would wait its whole grace period for nothing.)
  */
 static size_t loop_pending_frames(chorus_loop *l) {
-  chorus_peer_stats ps;
-  chorus_peer_stats_get(l->peer, &ps);
-  size_t n = ps.room_outbox;
-  for (size_t i = 0; i < l->member_count; i++) {
-    chorus_link_stats ls;
-    if (i != l->self && chorus_peer_in_view(l->peer, i) &&
-        chorus_peer_link_stats_get(l->peer, i, &ls) == CHORUS_OK)
-      n += (size_t)ls.in_flight + ls.queued;
-  }
-  return n;
+  return chorus_peer_pending_frames(l->peer);
 }
 
 /*

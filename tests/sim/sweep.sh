@@ -155,6 +155,11 @@ regress-part-two-absorbers|99..99|--partitions 1 --fd fast --history 1000
 regress-part-event-left-in-ring|30656..30656|--partitions 2 --fd fast --history 1000 --order fifo
 regress-part-grace-vouches|30126..30126|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 regress-part-two-sources-interleave|30055..30055|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05
+regress-detection-vouch-after-boot|132..132|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
+regress-holdback-origin-run-fills-reserve|10082..10082|--swarm --duration 5
+regress-holdback-stable-pile-up|30886..30886|--swarm --fd fast --history 1000 --duration 5
+regress-restart-relay-before-numbered-copy|21923..21923|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
+regress-part-merge-done-behind-relays|30820..30820|--swarm --fd fast --history 1000 --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
