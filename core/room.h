@@ -24,8 +24,9 @@
  * is removed every survivor can relay what others may lack (agreement,
  * virtual synchrony) before the next view orders anything new: the flush.
  *
- * Memory, fixed at init: retain_msgs message slots, history_msgs history
- * entries and an outbox (outbox_cap() in room.c). Texts are kept by size
+ * Memory, fixed at init: retain_msgs message slots, 2 * history_msgs history
+ * entries (history_msgs of them sent to a newcomer, the older ones kept
+ * while still being sent) and an outbox (outbox_cap() in room.c). Texts are kept by size
  * class (chorus_room_text): each slot and each history entry owns one text
  * buffer in every class, and a text goes to the smallest class that holds
  * it. So storing a text never waits for a buffer (the hold-back queue's
@@ -163,7 +164,8 @@ typedef struct chorus_room {
   size_t seq_rank;                        /* the view's sequencer */
   chorus_room_hist *hist;                 /* ring of delivered messages */
   chorus_room_text hist_text;             /* history texts by size */
-  size_t hist_max, hist_head, hist_count;
+  size_t hist_max, hist_head, hist_count; /* a newcomer gets the last hist_max */
+  size_t hist_cap;                        /* ring entries: 2 * hist_max */
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
