@@ -11,12 +11,14 @@
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
  * joiner rank 1 (0xFF unless reason is JOIN; MERGE: the absorbed side's
  * coordinator) | joiner's first count 4 (see
- * chorus_room_join_first; 0 unless reason is JOIN) */
+ * chorus_room_join_first; 0 unless reason is JOIN) | coordinator rank 1 |
+ * coordinator epoch 4 | proposal number 4 (the coordinator's count of its
+ * proposals; 0 for MERGE, which is neither relayed nor deduplicated) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 19
+#define CHORUS_VIEW_CTRL_BYTES 28
 #define NO_JOINER 0xFF
 
 static uint32_t view_members(const chorus_peer *p) {
@@ -152,6 +154,9 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
   chorus_wire_put_u32(c + 15, first);
+  c[19] = (uint8_t)p->rank_of[p->self];
+  chorus_wire_put_u32(c + 20, p->epoch);
+  chorus_wire_put_u32(c + 24, ++p->views_proposed);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
@@ -376,6 +381,9 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   chorus_wire_put_u32(c + 10, 0);
   c[14] = b->coord;
   chorus_wire_put_u32(c + 15, 0); /* no first count: nobody restarted */
+  c[19] = (uint8_t)p->rank_of[p->self];
+  chorus_wire_put_u32(c + 20, p->epoch);
+  chorus_wire_put_u32(c + 24, 0);
   chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
@@ -547,6 +555,39 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
   return due;
 }
 
+/* 1 if VIEW m (not a MERGE) from `from` is one this node has not had yet
+ * (noted now); 0 for a copy, one from an older incarnation of its
+ * coordinator, or one relayed to a member still waiting for its absorber
+ * (the absorber's cut comes first). */
+static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  if (c >= p->count || n == 0 || epoch < p->view_seen_epoch[c]) return 0;
+  if (p->absorber && p->idx_of[c] != from) return 0;
+  if (epoch > p->view_seen_epoch[c]) {
+    p->view_seen_epoch[c] = epoch;
+    p->view_seen_n[c] = 0;
+  }
+  if (n <= p->view_seen_n[c]) return 0;
+  p->view_seen_n[c] = n;
+  return 1;
+}
+
+/* Pass VIEW m on to the members of the new view that this node holds,
+ * before installing it (so before anything it sends in that view): if its
+ * coordinator crashed while announcing it, the survivors still all get it.
+ * A newcomer's admission (JOIN) does not go to the newcomer, which gets
+ * its cut instead; a member that waits for its own cut relays nothing (it
+ * holds no view of the room yet). */
+static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
+                       const uint8_t *m) {
+  if (p->room.awaiting_cut) return;
+  uint32_t to = keep & view_members(p) & ~(1u << p->self) & ~(1u << from) & ~(1u << coord);
+  if (m[9] == CHORUS_VIEW_JOIN && m[14] < p->count) to &= ~(1u << p->idx_of[m[14]]);
+  if (chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
+    p->room.outbox_full++; /* counted as any send without an outbox entry */
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -583,8 +624,11 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view);
     return;
   }
+  size_t coord = m[19] < p->count ? p->idx_of[m[19]] : from;
+  if (!view_first_copy(p, from, m)) return;
+  view_relay(p, from, coord, keep, m);
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15), from);
+             chorus_wire_get_u32(m + 15), coord);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
