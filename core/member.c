@@ -20,6 +20,9 @@
 #define FAREWELL_US 3000000
 #define CHORUS_VIEW_CTRL_BYTES 28
 #define NO_JOINER 0xFF
+/* admitted_by[]: the incarnation that admitted it was removed since (a
+ * member's next incarnation has no cut of it to give). */
+#define ADMITTER_GONE (CHORUS_MEMBERS_MAX + 1)
 
 static uint32_t view_members(const chorus_peer *p) {
   uint32_t mask = 0;
@@ -56,6 +59,8 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   p->cut &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
+  for (size_t i = 0; i < p->count; i++) /* its cuts may never leave now */
+    if (p->admitted_by[i] == member + 1) p->admitted_by[i] = ADMITTER_GONE;
   p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
@@ -177,16 +182,20 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
 }
 
 /* 1 if member i is in the view but still waits for its cut (JOINING) and
- * the coordinator whose JOIN let it in here is gone or held dead: that cut
- * may never leave. (One in the view since we booted was not let in here: a
- * fresh boot has no cut to give, it is told it joins soon enough.) */
+ * the coordinator whose JOIN let it in here is gone, held dead or seen
+ * restarted (its new incarnation has no cut to give): that cut may never
+ * leave. (One in the view since we booted was not let in here: a fresh
+ * boot has no cut to give, it is told it joins soon enough. One already in
+ * the view our own cut brought was let in by a coordinator unknown here:
+ * in doubt, a second cut is harmless.) */
 static int cut_in_doubt(const chorus_peer *p, size_t i) {
-  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i) ||
-      p->admitted_by[i] == 0)
+  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i))
     return 0;
+  if (p->admitted_by[i] == 0) return p->room.cut_taken;
+  if (p->admitted_by[i] == ADMITTER_GONE) return 1;
   size_t a = p->admitted_by[i] - 1;
   if (a == p->self) return 0; /* ours is in the link */
-  return !chorus_peer_in_view(p, a) || (p->cut & (1u << a)) ||
+  return !chorus_peer_in_view(p, a) || ((p->cut | p->unadmitted) & (1u << a)) ||
          (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
 }
 
@@ -557,13 +566,14 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
 
 /* 1 if VIEW m (not a MERGE) from `from` is one this node has not had yet
  * (noted now); 0 for a copy, one from an older incarnation of its
- * coordinator, or one relayed to a member still waiting for its absorber
- * (the absorber's cut comes first). */
+ * coordinator, or one relayed to a member still waiting for its cut or its
+ * absorber's (the coordinator's own copy follows its cut on their link,
+ * and the cut may predate the change). */
 static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
   size_t c = m[19];
   uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
   if (c >= p->count || n == 0 || epoch < p->view_seen_epoch[c]) return 0;
-  if (p->absorber && p->idx_of[c] != from) return 0;
+  if ((p->absorber || p->room.awaiting_cut) && p->idx_of[c] != from) return 0;
   if (epoch > p->view_seen_epoch[c]) {
     p->view_seen_epoch[c] = epoch;
     p->view_seen_n[c] = 0;
@@ -578,7 +588,7 @@ static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
  * coordinator crashed while announcing it, the survivors still all get it.
  * A newcomer's admission (JOIN) does not go to the newcomer, which gets
  * its cut instead; a member that waits for its own cut relays nothing (it
- * holds no view of the room yet). */
+ * holds no view of the room yet), and one that waits takes no relay. */
 static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
                        const uint8_t *m) {
   if (p->room.awaiting_cut) return;
