@@ -440,17 +440,19 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   uint32_t add = members_of(p, added) & ~(1u << p->self);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
-  if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
-    p->stats.merge_refused++;
   /* Y's history goes to every other member: the absorbing side, and the
    * members of Y that installed this merge before Y's last messages
-   * reached them (each delivers only what it lacks). */
+   * reached them (each delivers only what it lacks). It goes before the
+   * relays: a relay a member of X cannot place yet (its predecessors are
+   * in the history) would otherwise block the link the history comes on. */
   uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
   if (p->rank_of[p->self] == y_coord && others &&
       chorus_room_merge(&p->room, others, 0,
                         CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
                             CHORUS_ROOM_MERGE_DONE | CHORUS_ROOM_MERGE_NO_RELAY,
                         0) < 0)
+    p->stats.merge_refused++;
+  if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
     p->stats.merge_refused++;
   p->view_floor = p->room.view;
   p->merged_us = p->now_us;

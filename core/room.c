@@ -502,7 +502,13 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
  * sent before its origin (or the sequencer) let the newcomer in, after this
  * node took the newcomer's cut: pass it on (a duplicate is dropped there). */
 static void pass_on(chorus_room *r, int i) {
-  uint32_t to = r->join_pending & r->alive & ~bit(r->slots[i].origin);
+  uint32_t to = r->join_pending, o = bit(r->slots[i].origin);
+  /* Absorbing coordinator: one from a member of this side that has not
+   * installed the merge yet went to this side only (it may be stable there
+   * before that member relays at its merge): the absorbed side gets it
+   * from here. */
+  if (r->merge_pass_from & o) to |= r->merge_pass_to;
+  to &= r->alive & ~o;
   if (to && !outbox_push(r, i, to)) r->outbox_full++;
 }
 
@@ -581,6 +587,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   /* The sequencer's stable vector covers our view only if views agree. */
+  if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++)
       if (stable[k] > r->stable[k] && r->held[k] > r->stable[k]) {
@@ -976,6 +983,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   r->alive &= ~bit(rank);
   r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
   r->merge_hold = 0; /* a view change settles whatever a merge left */
+  r->merge_pass_from = 0;
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
@@ -1279,6 +1287,8 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
        * orders. */
       r->merge_hold = ((uint32_t)1 << r->n) - 1 - r->alive;
       r->merge_ycoord = y_coord;
+      r->merge_pass_from = r->alive & ~bit(r->self);
+      r->merge_pass_to = add;
     }
     r->alive |= add;
     r->view = view;

@@ -213,6 +213,12 @@ typedef struct chorus_room {
                                              link may be in that side's
                                              history, delivered there) */
   size_t merge_ycoord;                    /* who sends that MERGE_DONE */
+  uint32_t merge_pass_from;               /* absorbing coordinator: ranks of
+                                             its side not known to have
+                                             installed the merge (no STATE
+                                             of the merged view yet) ... */
+  uint32_t merge_pass_to;                 /* ... whose new messages it passes
+                                             on to these (the absorbed side) */
   uint32_t merge_from;                    /* numbers labelled merge_from..
                                              view-1 count as the view's: the
                                              absorbing side's ordering goes on
