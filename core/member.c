@@ -422,8 +422,9 @@ static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
 /* A member of Y: the absorber's cut. Y's coordinator sends Y's history to
  * every member of X. */
 static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
-  uint32_t added;
+  uint32_t added, old = view_members(p);
   size_t y_coord;
+  int led = coordinator(p) == p->self;
   if (p->absorber != from + 1 ||
       chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
     p->stats.rx_bad_frame++;
@@ -444,13 +445,16 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
    * members of Y that installed this merge before Y's last messages
    * reached them (each delivers only what it lacks). It goes before the
    * relays: a relay a member of X cannot place yet (its predecessors are
-   * in the history) would otherwise block the link the history comes on. */
+   * in the history) would otherwise block the link the history comes on.
+   * A coordinator whose view did not hold Y's (two coordinators absorbed
+   * it at once, and it installed the other's merge) led a side nobody else
+   * sends the history of: it sends its own too (without MERGE_DONE). */
   uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
-  if (p->rank_of[p->self] == y_coord && others &&
-      chorus_room_merge(&p->room, others, 0,
-                        CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
-                            CHORUS_ROOM_MERGE_DONE | CHORUS_ROOM_MERGE_NO_RELAY,
-                        0) < 0)
+  unsigned hist = CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
+                  CHORUS_ROOM_MERGE_NO_RELAY;
+  if (p->rank_of[p->self] == y_coord) hist |= CHORUS_ROOM_MERGE_DONE;
+  else if (!led || (old & (1u << p->idx_of[y_coord]))) hist = 0;
+  if (hist && others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
     p->stats.merge_refused++;
   if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
     p->stats.merge_refused++;
