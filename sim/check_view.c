@@ -55,9 +55,10 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
   chk->gview_max = n * CHORUS_CHECK_VIEWS_MAX;
   chk->gview = malloc(chk->gview_max * sizeof *chk->gview);
   chk->gowner = malloc(chk->gview_max);
+  chk->cut_ring_pool = malloc(CHECK_CUTS_MAX * h * sizeof *chk->cut_ring_pool);
   if (!chk->ring_pool || !chk->expect_pool || !chk->views_pool || !chk->samples[0] ||
       !chk->samples[1] || !chk->samples[2] || !chk->scratch || !chk->gview ||
-      !chk->gowner)
+      !chk->gowner || !chk->cut_ring_pool)
     return CHORUS_ERR_NOMEM;
   check_mask first = (check_mask)((1u << cfg->nodes) - 1);
   for (size_t i = 0; i < cfg->nodes; i++) {
@@ -80,6 +81,7 @@ void check_procs_free(chorus_check *chk) {
   free(chk->scratch);
   free(chk->gview);
   free(chk->gowner);
+  free(chk->cut_ring_pool);
 }
 
 void check_ring_push(chorus_check *chk, size_t p, uint32_t idx) {
@@ -113,6 +115,8 @@ int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
 
 /* ---- history ------------------------------------------------------------ */
 
+static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx);
+
 int check_history(chorus_check *chk, const check_rec *r, size_t p,
                   const chorus_check_delivery *d) {
   const check_proc *pr = &chk->proc[p];
@@ -123,6 +127,7 @@ int check_history(chorus_check *chk, const check_rec *r, size_t p,
     why = "this node was not catching up (not between its admission and its JOIN)";
   for (size_t k = 0; !why && k < pr->expect_count; k++)
     if (pr->expect[k] == idx) return 0;
+  if (!why && take_resent_cut(chk, p, idx)) return 0;
   if (!why) why = "it is not among the room messages its coordinator had "
                   "delivered last when it admitted this node";
   chorus_check_fail(chk, "catch_up", d->at_us, d->receiver,
@@ -217,11 +222,12 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   return 1;
 }
 
-/* A coordinator's JOIN of restarted process j (CATCH-UP): the history it
- * owes, the prefixes it is excused, what it holds, where its views align. */
-static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+/* Coordinator c's JOIN of restarted process j (CATCH-UP), c then being in
+ * state *pc: the history it owes, the prefixes it is excused, what it
+ * holds, where its views align. */
+static void admit_from(chorus_check *chk, size_t j, size_t c, const check_proc *pc,
+                       uint64_t at_us) {
   check_proc *pj = &chk->proc[j];
-  const check_proc *pc = &chk->proc[c];
   uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
   size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
   for (size_t k = 0; k < n; k++) {
@@ -248,6 +254,84 @@ static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
     if (r->fifo_pos < pc->pair_next[CHORUS_MSG_ROOM][r->sp]) r->held |= check_bit(j);
     check_obligation_update(chk, r);
   }
+}
+
+static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+  admit_from(chk, j, c, &chk->proc[c], at_us);
+}
+
+/* 1 if process p waits for its own JOIN and its admitter is down. */
+static int cut_stranded(const chorus_check *chk, size_t p) {
+  const check_proc *pr = &chk->proc[p];
+  return (chk->live & chk->admitted & check_bit(p)) && pr->restarted && !pr->joined &&
+         pr->coord != CHECK_NO_PROC && !(chk->live & check_bit(pr->coord));
+}
+
+int chorus_check_cuts_wanted(const chorus_check *chk) {
+  if (!chk) return 0;
+  for (size_t p = 0; p < chk->procs; p++)
+    if (cut_stranded(chk, p)) return 1;
+  return 0;
+}
+
+int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
+  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
+  if (!chorus_check_cuts_wanted(chk)) return 0;
+  if (chk->cuts == CHECK_CUTS_MAX) {
+    chorus_check_fail(chk, "wellformed", at_us, node,
+                      "more than %d cuts sent again in one run (checker limit)",
+                      CHECK_CUTS_MAX);
+    return CHORUS_ERR_QUEUE_FULL;
+  }
+  size_t h = chk->hist_max ? chk->hist_max : 1, q = chk->cur[node];
+  check_cut *k = &chk->cut[chk->cuts];
+  k->from = (uint8_t)q;
+  k->at_us = at_us;
+  k->state = chk->proc[q];
+  k->state.ring = chk->cut_ring_pool + chk->cuts * h;
+  memcpy(k->state.ring, chk->proc[q].ring, h * sizeof *k->state.ring);
+  chk->cuts++;
+  return 0;
+}
+
+/* 1 if record idx is in the history of cut `cut`, and each entry before
+ * it there is one process p delivered or skipped (a core delivers an
+ * entry of a second history only past what it delivered of that origin:
+ * the first cut's history may have partly come, PROTOCOL.md). */
+static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p,
+                         uint32_t idx) {
+  const check_proc *pc = &cut->state, *pr = &chk->proc[p];
+  size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
+  for (size_t k = 0; k < n; k++) {
+    uint32_t w = pc->ring[(pc->room_dlv - n + k) % chk->hist_max];
+    if (w == idx) return 1;
+    const check_rec *r = &chk->rec[w];
+    if (!(r->delivered & check_bit(p)) &&
+        r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      return 0;
+  }
+  return 0;
+}
+
+/* Process p, whose admitter is down, delivers record idx as history, not
+ * owed by its admission: if idx continues the history of a cut sent again
+ * since, p took that cut (CATCH-UP); 1 if so (p now owes that one, and its
+ * FIFO streams go on from where its deliveries so far left them). */
+static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx) {
+  check_proc *pr = &chk->proc[p];
+  if (!cut_stranded(chk, p)) return 0;
+  for (size_t k = chk->cuts; k-- > 0;) {
+    const check_cut *cut = &chk->cut[k];
+    if (cut->at_us < pr->admit_us || !cut_continues(chk, cut, p, idx)) continue;
+    uint32_t had[CHORUS_CHECK_PROCS_MAX];
+    memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
+    admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+    for (size_t q = 0; q < chk->procs; q++)
+      if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q])
+        pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+    return 1;
+  }
+  return 0;
 }
 
 /* Process p installs the JOIN of another node's process. */

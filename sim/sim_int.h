@@ -58,6 +58,7 @@ typedef struct sim_node {
   size_t crash_armed;       /* 1 + index of its pending crash, 0: none */
   size_t crash_budget;      /* datagrams the crashing burst lets out */
   int crash_at_end;         /* crash when the current drain ends anyway */
+  uint64_t cuts_resent;     /* its core's count, as last told the checker */
 } sim_node;
 
 /* One planned crash (drawn at start; victim chosen when it is due). */
