@@ -598,7 +598,7 @@ static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
 static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
                        const uint8_t *m) {
   if (p->room.awaiting_cut) return;
-  uint32_t to = keep & view_members(p) & ~(1u << p->self) & ~(1u << from) & ~(1u << coord);
+  uint32_t to = keep & view_members(p) & ~((1u << p->self) | (1u << from) | (1u << coord));
   if (m[9] == CHORUS_VIEW_JOIN && m[14] < p->count) to &= ~(1u << p->idx_of[m[14]]);
   if (chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
     p->room.outbox_full++; /* counted as any send without an outbox entry */
@@ -640,8 +640,8 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view);
     return;
   }
-  size_t coord = m[19] < p->count ? p->idx_of[m[19]] : from;
   if (!view_first_copy(p, from, m)) return;
+  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
   view_relay(p, from, coord, keep, m);
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
              chorus_wire_get_u32(m + 15), coord);

@@ -586,8 +586,8 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   if (from >= r->n || n != r->n) return;
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
-  /* The sequencer's stable vector covers our view only if views agree. */
   if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
+  /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++)
       if (stable[k] > r->stable[k] && r->held[k] > r->stable[k]) {
@@ -1030,7 +1030,8 @@ static void cut_write(const chorus_room *r, uint8_t *c, uint8_t type) {
 static void hist_push(chorus_room *r, uint32_t mask, uint8_t type) {
   size_t n = r->hist_count < r->hist_max ? r->hist_count : r->hist_max;
   for (size_t h = r->hist_count - n; h < r->hist_count; h++) {
-    chorus_room_send *e = outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_cap), mask);
+    int32_t slot = -2 - (int32_t)((r->hist_head + h) % r->hist_cap);
+    chorus_room_send *e = outbox_push(r, slot, mask);
     if (e) e->hist_type = type;
   }
 }

@@ -26,8 +26,8 @@
  *
  * Memory, fixed at init: retain_msgs message slots, 2 * history_msgs history
  * entries (history_msgs of them sent to a newcomer, the older ones kept
- * while still being sent) and an outbox (outbox_cap() in room.c). Texts are kept by size
- * class (chorus_room_text): each slot and each history entry owns one text
+ * while still being sent) and an outbox (outbox_cap() in room.c). Texts are
+ * kept by size class (chorus_room_text): each slot and each history entry owns one text
  * buffer in every class, and a text goes to the smallest class that holds
  * it. So storing a text never waits for a buffer (the hold-back queue's
  * freedom from deadlock rests on counting slots alone), while only the
