@@ -129,9 +129,10 @@
  * If that coordinator is down when the restarted process delivers its first
  * history, the cut it takes may be one another coordinator sent it again
  * later (chorus_check_cut_resent): when that first history delivery is the
- * first of such a cut's history, A, the coordinator and the owed history
- * become that cut's (messages excused by the first admission and not by
- * this one stay owed).
+ * first of such a cut's history (after what it delivered of the first one's,
+ * or skipped as already delivered), A, the coordinator and the owed history
+ * become that cut's: what was sent before the first admission and comes
+ * before that history is excused, what was sent since stays owed.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

@@ -313,22 +313,38 @@ static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p
   return 0;
 }
 
+/* Process p takes cut `cut` instead of its first admission's: it owes that
+ * cut's history; what was sent before its first admission and comes before
+ * that history is excused (what was sent since stays owed); its FIFO
+ * streams go on from where its deliveries so far left them. */
+static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
+  check_proc *pr = &chk->proc[p];
+  uint64_t first_us = pr->admit_us;
+  uint32_t had[CHORUS_CHECK_PROCS_MAX];
+  memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
+  admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  for (size_t i = 0; i < chk->rec_count; i++) {
+    check_rec *r = &chk->rec[i];
+    if (r->m.kind != CHORUS_MSG_ROOM || (r->delivered & check_bit(p)) ||
+        r->m.at_us >= first_us || r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      continue;
+    r->addressed &= ~check_bit(p);
+    check_obligation_update(chk, r);
+  }
+  for (size_t q = 0; q < chk->procs; q++)
+    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+}
+
 /* Process p, whose admitter is down, delivers record idx as history, not
  * owed by its admission: if idx continues the history of a cut sent again
- * since, p took that cut (CATCH-UP); 1 if so (p now owes that one, and its
- * FIFO streams go on from where its deliveries so far left them). */
+ * since, p took that cut (CATCH-UP); 1 if so. */
 static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx) {
-  check_proc *pr = &chk->proc[p];
+  const check_proc *pr = &chk->proc[p];
   if (!cut_stranded(chk, p)) return 0;
   for (size_t k = chk->cuts; k-- > 0;) {
     const check_cut *cut = &chk->cut[k];
     if (cut->at_us < pr->admit_us || !cut_continues(chk, cut, p, idx)) continue;
-    uint32_t had[CHORUS_CHECK_PROCS_MAX];
-    memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
-    admit_from(chk, p, cut->from, &cut->state, cut->at_us);
-    for (size_t q = 0; q < chk->procs; q++)
-      if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q])
-        pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+    admit_again(chk, p, cut);
     return 1;
   }
   return 0;
