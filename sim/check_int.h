@@ -79,7 +79,7 @@ typedef struct check_proc {
 
 /* A cut a coordinator sent again (chorus_check_cut_resent): its state then,
  * its ring pointing into cut_ring_pool. */
-#define CHECK_CUTS_MAX 16
+#define CHECK_CUTS_MAX 64
 typedef struct check_cut {
   uint8_t from;     /* the process that sent it */
   uint64_t at_us;

@@ -115,7 +115,26 @@ int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
 
 /* ---- history ------------------------------------------------------------ */
 
+static int cut_stranded(const chorus_check *chk, size_t p);
 static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx);
+
+/* 1 if record idx is in the history list[(start + k) % mod], k < n, and
+ * each entry before it there is one process p delivered or skipped (a core
+ * delivers an entry of a second history only past what it delivered of
+ * that origin: the first cut's history may have partly come, PROTOCOL.md). */
+static int history_continues(const chorus_check *chk, size_t p, uint32_t idx,
+                             const uint32_t *list, size_t start, size_t n, size_t mod) {
+  const check_proc *pr = &chk->proc[p];
+  for (size_t k = 0; k < n; k++) {
+    uint32_t w = list[(start + k) % mod];
+    if (w == idx) return 1;
+    const check_rec *r = &chk->rec[w];
+    if (!(r->delivered & check_bit(p)) &&
+        r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      return 0;
+  }
+  return 0;
+}
 
 int check_history(chorus_check *chk, const check_rec *r, size_t p,
                   const chorus_check_delivery *d) {
@@ -125,9 +144,14 @@ int check_history(chorus_check *chk, const check_rec *r, size_t p,
   if (d->kind != CHORUS_MSG_ROOM) why = "only room messages have a history";
   else if (!pr->restarted || !(chk->admitted & check_bit(p)) || pr->joined)
     why = "this node was not catching up (not between its admission and its JOIN)";
+  /* A newcomer whose admitter crashed may take another coordinator's cut:
+   * the history it delivers tells which. */
+  if (!why && cut_stranded(chk, p) &&
+      (history_continues(chk, p, idx, pr->expect, 0, pr->expect_count, chk->hist_max) ||
+       take_resent_cut(chk, p, idx)))
+    return 0;
   for (size_t k = 0; !why && k < pr->expect_count; k++)
     if (pr->expect[k] == idx) return 0;
-  if (!why && take_resent_cut(chk, p, idx)) return 0;
   if (!why) why = "it is not among the room messages its coordinator had "
                   "delivered last when it admitted this node";
   chorus_check_fail(chk, "catch_up", d->at_us, d->receiver,
@@ -274,16 +298,15 @@ int chorus_check_cuts_wanted(const chorus_check *chk) {
   return 0;
 }
 
-int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
-  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
-  if (!chorus_check_cuts_wanted(chk)) return 0;
+/* Notes process q's state at at_us: a cut it may send a stranded newcomer. */
+static int cut_record(chorus_check *chk, size_t q, uint64_t at_us) {
   if (chk->cuts == CHECK_CUTS_MAX) {
-    chorus_check_fail(chk, "wellformed", at_us, node,
-                      "more than %d cuts sent again in one run (checker limit)",
-                      CHECK_CUTS_MAX);
+    chorus_check_fail(chk, "wellformed", at_us, chk->proc[q].node,
+                      "more than %d cuts for stranded newcomers in one run "
+                      "(checker limit)", CHECK_CUTS_MAX);
     return CHORUS_ERR_QUEUE_FULL;
   }
-  size_t h = chk->hist_max ? chk->hist_max : 1, q = chk->cur[node];
+  size_t h = chk->hist_max ? chk->hist_max : 1;
   check_cut *k = &chk->cut[chk->cuts];
   k->from = (uint8_t)q;
   k->at_us = at_us;
@@ -294,23 +317,20 @@ int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
   return 0;
 }
 
-/* 1 if record idx is in the history of cut `cut`, and each entry before
- * it there is one process p delivered or skipped (a core delivers an
- * entry of a second history only past what it delivered of that origin:
- * the first cut's history may have partly come, PROTOCOL.md). */
+int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
+  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
+  if (!chorus_check_cuts_wanted(chk)) return 0;
+  return cut_record(chk, chk->cur[node], at_us);
+}
+
+/* 1 if record idx continues process p's history in that of cut `cut`. */
 static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p,
                          uint32_t idx) {
-  const check_proc *pc = &cut->state, *pr = &chk->proc[p];
+  const check_proc *pc = &cut->state;
   size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
-  for (size_t k = 0; k < n; k++) {
-    uint32_t w = pc->ring[(pc->room_dlv - n + k) % chk->hist_max];
-    if (w == idx) return 1;
-    const check_rec *r = &chk->rec[w];
-    if (!(r->delivered & check_bit(p)) &&
-        r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
-      return 0;
-  }
-  return 0;
+  if (n == 0) return 0;
+  return history_continues(chk, p, idx, pc->ring, (size_t)((pc->room_dlv - n) % chk->hist_max),
+                           n, chk->hist_max);
 }
 
 /* Process p takes cut `cut` instead of its first admission's: it owes that
@@ -364,6 +384,10 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  /* Its admitter crashed before any survivor installed that JOIN: the
+   * next coordinator admits it anew (its JOIN comes first from itself). */
+  else if (cut_stranded(chk, (size_t)j) && pr->joined && cut_record(chk, p, ev->at_us))
+    bad = 1;
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);
   return bad;
