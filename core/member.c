@@ -11,13 +11,18 @@
 /* VIEW control message: type 1 | view 4 | ranks 4 | reason 1 | joiner epoch 4 |
  * joiner rank 1 (0xFF unless reason is JOIN; MERGE: the absorbed side's
  * coordinator) | joiner's first count 4 (see
- * chorus_room_join_first; 0 unless reason is JOIN) */
+ * chorus_room_join_first; 0 unless reason is JOIN) | coordinator rank 1 |
+ * coordinator epoch 4 | proposal number 4 (the coordinator's count of its
+ * proposals; 0 for MERGE, which is neither relayed nor deduplicated) */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 19
+#define CHORUS_VIEW_CTRL_BYTES 28
 #define NO_JOINER 0xFF
+/* admitted_by[]: the incarnation that admitted it was removed since (a
+ * member's next incarnation has no cut of it to give). */
+#define ADMITTER_GONE (CHORUS_MEMBERS_MAX + 1)
 
 static uint32_t view_members(const chorus_peer *p) {
   uint32_t mask = 0;
@@ -54,6 +59,8 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   p->cut &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
+  for (size_t i = 0; i < p->count; i++) /* its cuts may never leave now */
+    if (p->admitted_by[i] == member + 1) p->admitted_by[i] = ADMITTER_GONE;
   p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
@@ -152,6 +159,9 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   chorus_wire_put_u32(c + 10, epoch);
   c[14] = joiner;
   chorus_wire_put_u32(c + 15, first);
+  c[19] = (uint8_t)p->rank_of[p->self];
+  chorus_wire_put_u32(c + 20, p->epoch);
+  chorus_wire_put_u32(c + 24, ++p->views_proposed);
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
@@ -172,16 +182,20 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
 }
 
 /* 1 if member i is in the view but still waits for its cut (JOINING) and
- * the coordinator whose JOIN let it in here is gone or held dead: that cut
- * may never leave. (One in the view since we booted was not let in here: a
- * fresh boot has no cut to give, it is told it joins soon enough.) */
+ * the coordinator whose JOIN let it in here is gone, held dead or seen
+ * restarted (its new incarnation has no cut to give): that cut may never
+ * leave. (One in the view since we booted was not let in here: a fresh
+ * boot has no cut to give, it is told it joins soon enough. One already in
+ * the view our own cut brought was let in by a coordinator unknown here:
+ * in doubt, a second cut is harmless.) */
 static int cut_in_doubt(const chorus_peer *p, size_t i) {
-  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i) ||
-      p->admitted_by[i] == 0)
+  if (i == p->self || !(p->joining & (1u << i)) || !chorus_peer_in_view(p, i))
     return 0;
+  if (p->admitted_by[i] == 0) return p->room.cut_taken;
+  if (p->admitted_by[i] == ADMITTER_GONE) return 1;
   size_t a = p->admitted_by[i] - 1;
   if (a == p->self) return 0; /* ours is in the link */
-  return !chorus_peer_in_view(p, a) || (p->cut & (1u << a)) ||
+  return !chorus_peer_in_view(p, a) || ((p->cut | p->unadmitted) & (1u << a)) ||
          (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
 }
 
@@ -376,6 +390,9 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   chorus_wire_put_u32(c + 10, 0);
   c[14] = b->coord;
   chorus_wire_put_u32(c + 15, 0); /* no first count: nobody restarted */
+  c[19] = (uint8_t)p->rank_of[p->self];
+  chorus_wire_put_u32(c + 20, p->epoch);
+  chorus_wire_put_u32(c + 24, 0);
   chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
@@ -405,8 +422,9 @@ static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
 /* A member of Y: the absorber's cut. Y's coordinator sends Y's history to
  * every member of X. */
 static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
-  uint32_t added;
+  uint32_t added, old = view_members(p);
   size_t y_coord;
+  int led = coordinator(p) == p->self;
   if (p->absorber != from + 1 ||
       chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
     p->stats.rx_bad_frame++;
@@ -425,16 +443,18 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
     if (add & (1u << i)) merge_add(p, i);
   /* Y's history goes to every other member: the absorbing side, and the
    * members of Y that installed this merge before Y's last messages
-   * reached them (each delivers only what it lacks). MERGE_DONE goes
-   * before the relays: the absorbing sequencer numbers nothing of Y until
-   * it comes, so relays ahead of it in the link could fill its slots and
-   * stall the link that brings it. */
+   * reached them (each delivers only what it lacks). It goes before the
+   * relays: a relay a member of X cannot place yet (its predecessors are
+   * in the history) would otherwise block the link the history comes on.
+   * A coordinator whose view did not hold Y's (two coordinators absorbed
+   * it at once, and it installed the other's merge) led a side nobody else
+   * sends the history of: it sends its own too (without MERGE_DONE). */
   uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
-  if (p->rank_of[p->self] == y_coord && others &&
-      chorus_room_merge(&p->room, others, 0,
-                        CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
-                            CHORUS_ROOM_MERGE_DONE | CHORUS_ROOM_MERGE_NO_RELAY,
-                        0) < 0)
+  unsigned hist = CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
+                  CHORUS_ROOM_MERGE_NO_RELAY;
+  if (p->rank_of[p->self] == y_coord) hist |= CHORUS_ROOM_MERGE_DONE;
+  else if (!led || (old & (1u << p->idx_of[y_coord]))) hist = 0;
+  if (hist && others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
     p->stats.merge_refused++;
   if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
     p->stats.merge_refused++;
@@ -550,6 +570,40 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p) {
   return due;
 }
 
+/* 1 if VIEW m (not a MERGE) from `from` is one this node has not had yet
+ * (noted now); 0 for a copy, one from an older incarnation of its
+ * coordinator, or one relayed to a member still waiting for its cut or its
+ * absorber's (the coordinator's own copy follows its cut on their link,
+ * and the cut may predate the change). */
+static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  if (c >= p->count || n == 0 || epoch < p->view_seen_epoch[c]) return 0;
+  if ((p->absorber || p->room.awaiting_cut) && p->idx_of[c] != from) return 0;
+  if (epoch > p->view_seen_epoch[c]) {
+    p->view_seen_epoch[c] = epoch;
+    p->view_seen_n[c] = 0;
+  }
+  if (n <= p->view_seen_n[c]) return 0;
+  p->view_seen_n[c] = n;
+  return 1;
+}
+
+/* Pass VIEW m on to the members of the new view that this node holds,
+ * before installing it (so before anything it sends in that view): if its
+ * coordinator crashed while announcing it, the survivors still all get it.
+ * A newcomer's admission (JOIN) does not go to the newcomer, which gets
+ * its cut instead; a member that waits for its own cut relays nothing (it
+ * holds no view of the room yet), and one that waits takes no relay. */
+static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
+                       const uint8_t *m) {
+  if (p->room.awaiting_cut) return;
+  uint32_t to = keep & view_members(p) & ~((1u << p->self) | (1u << from) | (1u << coord));
+  if (m[9] == CHORUS_VIEW_JOIN && m[14] < p->count) to &= ~(1u << p->idx_of[m[14]]);
+  if (chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
+    p->room.outbox_full++; /* counted as any send without an outbox entry */
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -586,8 +640,11 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view);
     return;
   }
+  if (!view_first_copy(p, from, m)) return;
+  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
+  view_relay(p, from, coord, keep, m);
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15), from);
+             chorus_wire_get_u32(m + 15), coord);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {

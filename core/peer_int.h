@@ -79,6 +79,13 @@ struct chorus_peer {
   uint64_t absorb_until_us; /* give the absorber up then */
   uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */
   uint64_t merged_us;    /* when this member last installed a merge */
+  /* VIEWs are relayed by every member that installs one, so a change whose
+   * coordinator crashed in the middle of announcing it still reaches every
+   * survivor; each VIEW is named by its coordinator's rank, epoch and
+   * proposal number, and installed once. */
+  uint32_t views_proposed;                   /* as coordinator */
+  uint32_t view_seen_epoch[CHORUS_MEMBERS_MAX]; /* by coordinator rank: its */
+  uint32_t view_seen_n[CHORUS_MEMBERS_MAX];  /* incarnation, last number */
 };
 
 /* Append an event to the ring; the caller made sure there is room. */

@@ -77,6 +77,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
       msg_bytes_max == 0)
     return CHORUS_ERR_CONFIG;
   r->hist_max = history_msgs;
+  r->hist_cap = 2 * history_msgs;
   r->n = n;
   r->self = self;
   r->retain_max = retain_msgs;
@@ -89,10 +90,10 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->slot_of = malloc(n * retain_msgs * sizeof(*r->slot_of));
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
   r->ctrl_mem = malloc(outbox_cap(r) * CHORUS_ROOM_CTRL_BYTES_MAX);
-  r->hist = calloc(history_msgs ? history_msgs : 1, sizeof(*r->hist));
+  r->hist = calloc(r->hist_cap ? r->hist_cap : 1, sizeof(*r->hist));
   if (!r->slots || !r->slot_of || !r->outbox || !r->ctrl_mem || !r->hist ||
       text_init(&r->text, retain_msgs, msg_bytes_max) < 0 ||
-      text_init(&r->hist_text, history_msgs, msg_bytes_max) < 0) {
+      text_init(&r->hist_text, r->hist_cap, msg_bytes_max) < 0) {
     chorus_room_free(r);
     return CHORUS_ERR_NOMEM;
   }
@@ -535,7 +536,13 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
  * sent before its origin (or the sequencer) let the newcomer in, after this
  * node took the newcomer's cut: pass it on (a duplicate is dropped there). */
 static void pass_on(chorus_room *r, int i) {
-  uint32_t to = r->join_pending & r->alive & ~bit(r->slots[i].origin);
+  uint32_t to = r->join_pending, o = bit(r->slots[i].origin);
+  /* Absorbing coordinator: one from a member of this side that has not
+   * installed the merge yet went to this side only (it may be stable there
+   * before that member relays at its merge): the absorbed side gets it
+   * from here. */
+  if (r->merge_pass_from & o) to |= r->merge_pass_to;
+  to &= r->alive & ~o;
   if (to && !outbox_push(r, i, to)) r->outbox_full++;
 }
 
@@ -613,6 +620,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   if (from >= r->n || n != r->n) return;
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
+  if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
   /* The sequencer's stable vector covers our view only if views agree. */
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++) {
@@ -752,16 +760,18 @@ static void past_merge(chorus_room *r, const chorus_room_slot *s) {
 }
 
 /* Keep a delivered message for newcomers; the oldest entry makes way unless
- * it is still being sent to someone (then this one is not recorded). */
+ * it is still being sent to someone (then this one is not recorded). The
+ * ring holds twice the history a newcomer gets, so a newcomer's history
+ * still in flight (behind a slow link) does not keep the next one's stale. */
 void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
   if (r->hist_max == 0 || d->len > r->msg_bytes_max || d->origin >= r->n) return;
-  size_t i = (r->hist_head + r->hist_count) % r->hist_max;
-  if (r->hist_count == r->hist_max) {
+  size_t i = (r->hist_head + r->hist_count) % r->hist_cap;
+  if (r->hist_count == r->hist_cap) {
     if (r->hist[r->hist_head].refs) {
       r->hist_skipped++;
       return;
     }
-    r->hist_head = (r->hist_head + 1) % r->hist_max;
+    r->hist_head = (r->hist_head + 1) % r->hist_cap;
     r->hist_count--;
   }
   chorus_room_hist *h = &r->hist[i];
@@ -871,9 +881,21 @@ const chorus_room_send *chorus_room_outbox_peek(const chorus_room *r, size_t i) 
   return &r->outbox[(r->ob_head + i) % outbox_cap(r)];
 }
 
+/* Entry e no longer goes to the ranks in `mask`. A history entry sent to
+ * everyone lets go of its history slot at once, not when the entries
+ * before it are done: while the oldest slot is held, new deliveries are not
+ * recorded (chorus_room_history_add), and a link held back by its window
+ * would keep the history stale for the next newcomer. */
+static void entry_unmask(chorus_room *r, chorus_room_send *e, uint32_t mask) {
+  e->mask &= ~mask;
+  if (e->mask != 0 || e->slot > -2) return;
+  r->hist[-2 - e->slot].refs--;
+  e->slot = -1; /* released: the compaction has nothing left to release */
+}
+
 void chorus_room_sent(chorus_room *r, size_t i, uint32_t mask_done) {
   if (i >= r->ob_count) return;
-  r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~mask_done;
+  entry_unmask(r, &r->outbox[(r->ob_head + i) % outbox_cap(r)], mask_done);
 }
 
 void chorus_room_outbox_compact(chorus_room *r) {
@@ -1007,13 +1029,14 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   r->alive &= ~bit(rank);
   r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
   r->merge_hold = 0; /* a view change settles whatever a merge left */
+  r->merge_pass_from = 0;
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
   r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
-    r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
+    entry_unmask(r, &r->outbox[(r->ob_head + i) % outbox_cap(r)], bit(rank));
   chorus_room_outbox_compact(r);
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
@@ -1045,6 +1068,17 @@ static void cut_write(const chorus_room *r, uint8_t *c, uint8_t type) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * k, r->delivered[k]);
     chorus_wire_put_u32(c + 23 + 4 * (r->n + k), r->stable[k]);
+  }
+}
+
+/* Queue the history (the last hist_max entries recorded) to `mask`, as
+ * HISTORY or MERGE_HIST (`type`). */
+static void hist_push(chorus_room *r, uint32_t mask, uint8_t type) {
+  size_t n = r->hist_count < r->hist_max ? r->hist_count : r->hist_max;
+  for (size_t h = r->hist_count - n; h < r->hist_count; h++) {
+    int32_t slot = -2 - (int32_t)((r->hist_head + h) % r->hist_cap);
+    chorus_room_send *e = outbox_push(r, slot, mask);
+    if (e) e->hist_type = type;
   }
 }
 
@@ -1116,8 +1150,7 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   r->alive |= bit(rank);
   r->state_dirty |= bit(rank);
   if (coordinator) {
-    for (size_t h = 0; h < r->hist_count; h++)
-      outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+    hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY);
     join_state_push(r, rank);
     /* Until every other member has let it in, a message may still reach
      * this node that its origin sent before: it is passed on (pass_on). */
@@ -1136,8 +1169,7 @@ int chorus_room_join_resend(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
-  for (size_t h = 0; h < r->hist_count; h++)
-    outbox_push(r, -2 - (int32_t)((r->hist_head + h) % r->hist_max), bit(rank));
+  hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY);
   join_state_push(r, rank);
   join_relays(r, rank);
   return CHORUS_OK;
@@ -1302,17 +1334,14 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
        * orders. */
       r->merge_hold = ((uint32_t)1 << r->n) - 1 - r->alive;
       r->merge_ycoord = y_coord;
+      r->merge_pass_from = r->alive & ~bit(r->self);
+      r->merge_pass_to = add;
     }
     r->alive |= add;
     r->view = view;
     stable_lower(r);
   }
-  if (what & CHORUS_ROOM_MERGE_HIST)
-    for (size_t k = 0; k < r->hist_count; k++) {
-      chorus_room_send *e =
-          outbox_push(r, -2 - (int32_t)((r->hist_head + k) % r->hist_max), add);
-      if (e) e->hist_type = CHORUS_ROOM_CTRL_MERGE_HIST;
-    }
+  if (what & CHORUS_ROOM_MERGE_HIST) hist_push(r, add, CHORUS_ROOM_CTRL_MERGE_HIST);
   if (what & CHORUS_ROOM_MERGE_STATE) merge_state_push(r, add, y_coord);
   if (what & CHORUS_ROOM_MERGE_DONE) {
     uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_MERGE_DONE};

@@ -24,9 +24,10 @@
  * is removed every survivor can relay what others may lack (agreement,
  * virtual synchrony) before the next view orders anything new: the flush.
  *
- * Memory, fixed at init: retain_msgs message slots, history_msgs history
- * entries and an outbox (outbox_cap() in room.c). Texts are kept by size
- * class (chorus_room_text): each slot and each history entry owns one text
+ * Memory, fixed at init: retain_msgs message slots, 2 * history_msgs history
+ * entries (history_msgs of them sent to a newcomer, the older ones kept
+ * while still being sent) and an outbox (outbox_cap() in room.c). Texts are
+ * kept by size class (chorus_room_text): each slot and each history entry owns one text
  * buffer in every class, and a text goes to the smallest class that holds
  * it. So storing a text never waits for a buffer (the hold-back queue's
  * freedom from deadlock rests on counting slots alone), while only the
@@ -163,7 +164,8 @@ typedef struct chorus_room {
   size_t seq_rank;                        /* the view's sequencer */
   chorus_room_hist *hist;                 /* ring of delivered messages */
   chorus_room_text hist_text;             /* history texts by size */
-  size_t hist_max, hist_head, hist_count;
+  size_t hist_max, hist_head, hist_count; /* a newcomer gets the last hist_max */
+  size_t hist_cap;                        /* ring entries: 2 * hist_max */
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
   int flushing;
@@ -211,6 +213,12 @@ typedef struct chorus_room {
                                              link may be in that side's
                                              history, delivered there) */
   size_t merge_ycoord;                    /* who sends that MERGE_DONE */
+  uint32_t merge_pass_from;               /* absorbing coordinator: ranks of
+                                             its side not known to have
+                                             installed the merge (no STATE
+                                             of the merged view yet) ... */
+  uint32_t merge_pass_to;                 /* ... whose new messages it passes
+                                             on to these (the absorbed side) */
   uint32_t merge_from;                    /* numbers labelled merge_from..
                                              view-1 count as the view's: the
                                              absorbing side's ordering goes on

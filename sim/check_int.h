@@ -77,6 +77,15 @@ typedef struct check_proc {
   size_t base;        /* global index of views[0] (view_agreement) */
 } check_proc;
 
+/* A cut a coordinator sent again (chorus_check_cut_resent): its state then,
+ * its ring pointing into cut_ring_pool. */
+#define CHECK_CUTS_MAX 64
+typedef struct check_cut {
+  uint8_t from;     /* the process that sent it */
+  uint64_t at_us;
+  check_proc state; /* a copy of that process at at_us */
+} check_cut;
+
 struct chorus_check {
   size_t nodes, messages_max, procs_max, hist_max;
   uint64_t detect_bound_us;
@@ -115,6 +124,9 @@ struct chorus_check {
   size_t gview_max;
   uint32_t *ring_pool, *expect_pool; /* procs_max * hist_max each */
   uint16_t *views_pool;      /* procs_max * CHORUS_CHECK_VIEWS_MAX */
+  check_cut cut[CHECK_CUTS_MAX]; /* CATCH-UP: cuts sent again, in time order */
+  size_t cuts;
+  uint32_t *cut_ring_pool;   /* CHECK_CUTS_MAX * hist_max */
   uint64_t outstanding;
   chorus_check_stats stats;
   int failed;

@@ -55,9 +55,10 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
   chk->gview_max = n * CHORUS_CHECK_VIEWS_MAX;
   chk->gview = malloc(chk->gview_max * sizeof *chk->gview);
   chk->gowner = malloc(chk->gview_max);
+  chk->cut_ring_pool = malloc(CHECK_CUTS_MAX * h * sizeof *chk->cut_ring_pool);
   if (!chk->ring_pool || !chk->expect_pool || !chk->views_pool || !chk->samples[0] ||
       !chk->samples[1] || !chk->samples[2] || !chk->scratch || !chk->gview ||
-      !chk->gowner)
+      !chk->gowner || !chk->cut_ring_pool)
     return CHORUS_ERR_NOMEM;
   /* Present nodes' first boots are processes 0.. in node order; an absent
    * node has none until it joins. */
@@ -90,6 +91,7 @@ void check_procs_free(chorus_check *chk) {
   free(chk->scratch);
   free(chk->gview);
   free(chk->gowner);
+  free(chk->cut_ring_pool);
 }
 
 void check_ring_push(chorus_check *chk, size_t p, uint32_t idx) {
@@ -124,6 +126,27 @@ int chorus_check_restart(chorus_check *chk, uint64_t at_us, size_t node,
 
 /* ---- history ------------------------------------------------------------ */
 
+static int cut_stranded(const chorus_check *chk, size_t p);
+static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx);
+
+/* 1 if record idx is in the history list[(start + k) % mod], k < n, and
+ * each entry before it there is one process p delivered or skipped (a core
+ * delivers an entry of a second history only past what it delivered of
+ * that origin: the first cut's history may have partly come, PROTOCOL.md). */
+static int history_continues(const chorus_check *chk, size_t p, uint32_t idx,
+                             const uint32_t *list, size_t start, size_t n, size_t mod) {
+  const check_proc *pr = &chk->proc[p];
+  for (size_t k = 0; k < n; k++) {
+    uint32_t w = list[(start + k) % mod];
+    if (w == idx) return 1;
+    const check_rec *r = &chk->rec[w];
+    if (!(r->delivered & check_bit(p)) &&
+        r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      return 0;
+  }
+  return 0;
+}
+
 int check_history(chorus_check *chk, const check_rec *r, size_t p,
                   const chorus_check_delivery *d) {
   const check_proc *pr = &chk->proc[p];
@@ -132,6 +155,12 @@ int check_history(chorus_check *chk, const check_rec *r, size_t p,
   if (d->kind != CHORUS_MSG_ROOM) why = "only room messages have a history";
   else if (!pr->restarted || !(chk->admitted & check_bit(p)) || pr->joined)
     why = "this node was not catching up (not between its admission and its JOIN)";
+  /* A newcomer whose admitter crashed may take another coordinator's cut:
+   * the history it delivers tells which. */
+  if (!why && cut_stranded(chk, p) &&
+      (history_continues(chk, p, idx, pr->expect, 0, pr->expect_count, chk->hist_max) ||
+       take_resent_cut(chk, p, idx)))
+    return 0;
   for (size_t k = 0; !why && k < pr->expect_count; k++)
     if (pr->expect[k] == idx) return 0;
   if (!why) why = "it is not among the room messages its coordinator had "
@@ -229,11 +258,12 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   return 1;
 }
 
-/* A coordinator's JOIN of restarted process j (CATCH-UP): the history it
- * owes, the prefixes it is excused, what it holds, where its views align. */
-static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+/* Coordinator c's JOIN of restarted process j (CATCH-UP), c then being in
+ * state *pc: the history it owes, the prefixes it is excused, what it
+ * holds, where its views align. */
+static void admit_from(chorus_check *chk, size_t j, size_t c, const check_proc *pc,
+                       uint64_t at_us) {
   check_proc *pj = &chk->proc[j];
-  const check_proc *pc = &chk->proc[c];
   uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
   size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
   for (size_t k = 0; k < n; k++) {
@@ -262,6 +292,96 @@ static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
   }
 }
 
+static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+  admit_from(chk, j, c, &chk->proc[c], at_us);
+}
+
+/* 1 if process p waits for its own JOIN and its admitter is down. */
+static int cut_stranded(const chorus_check *chk, size_t p) {
+  const check_proc *pr = &chk->proc[p];
+  return (chk->live & chk->admitted & check_bit(p)) && pr->restarted && !pr->joined &&
+         pr->coord != CHECK_NO_PROC && !(chk->live & check_bit(pr->coord));
+}
+
+int chorus_check_cuts_wanted(const chorus_check *chk) {
+  if (!chk) return 0;
+  for (size_t p = 0; p < chk->procs; p++)
+    if (cut_stranded(chk, p)) return 1;
+  return 0;
+}
+
+/* Notes process q's state at at_us: a cut it may send a stranded newcomer. */
+static int cut_record(chorus_check *chk, size_t q, uint64_t at_us) {
+  if (chk->cuts == CHECK_CUTS_MAX) {
+    chorus_check_fail(chk, "wellformed", at_us, chk->proc[q].node,
+                      "more than %d cuts for stranded newcomers in one run "
+                      "(checker limit)", CHECK_CUTS_MAX);
+    return CHORUS_ERR_QUEUE_FULL;
+  }
+  size_t h = chk->hist_max ? chk->hist_max : 1;
+  check_cut *k = &chk->cut[chk->cuts];
+  k->from = (uint8_t)q;
+  k->at_us = at_us;
+  k->state = chk->proc[q];
+  k->state.ring = chk->cut_ring_pool + chk->cuts * h;
+  memcpy(k->state.ring, chk->proc[q].ring, h * sizeof *k->state.ring);
+  chk->cuts++;
+  return 0;
+}
+
+int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
+  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
+  if (!chorus_check_cuts_wanted(chk)) return 0;
+  return cut_record(chk, chk->cur[node], at_us);
+}
+
+/* 1 if record idx continues process p's history in that of cut `cut`. */
+static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p,
+                         uint32_t idx) {
+  const check_proc *pc = &cut->state;
+  size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
+  if (n == 0) return 0;
+  return history_continues(chk, p, idx, pc->ring, (size_t)((pc->room_dlv - n) % chk->hist_max),
+                           n, chk->hist_max);
+}
+
+/* Process p takes cut `cut` instead of its first admission's: it owes that
+ * cut's history; what was sent before its first admission and comes before
+ * that history is excused (what was sent since stays owed); its FIFO
+ * streams go on from where its deliveries so far left them. */
+static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
+  check_proc *pr = &chk->proc[p];
+  uint64_t first_us = pr->admit_us;
+  uint32_t had[CHORUS_CHECK_PROCS_MAX];
+  memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
+  admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  for (size_t i = 0; i < chk->rec_count; i++) {
+    check_rec *r = &chk->rec[i];
+    if (r->m.kind != CHORUS_MSG_ROOM || (r->delivered & check_bit(p)) ||
+        r->m.at_us >= first_us || r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      continue;
+    r->addressed &= ~check_bit(p);
+    check_obligation_update(chk, r);
+  }
+  for (size_t q = 0; q < chk->procs; q++)
+    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+}
+
+/* Process p, whose admitter is down, delivers record idx as history, not
+ * owed by its admission: if idx continues the history of a cut sent again
+ * since, p took that cut (CATCH-UP); 1 if so. */
+static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx) {
+  const check_proc *pr = &chk->proc[p];
+  if (!cut_stranded(chk, p)) return 0;
+  for (size_t k = chk->cuts; k-- > 0;) {
+    const check_cut *cut = &chk->cut[k];
+    if (cut->at_us < pr->admit_us || !cut_continues(chk, cut, p, idx)) continue;
+    admit_again(chk, p, cut);
+    return 1;
+  }
+  return 0;
+}
+
 /* Process p installs the JOIN of another node's process. */
 static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
@@ -276,6 +396,10 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  /* Its admitter crashed before any survivor installed that JOIN: the
+   * next coordinator admits it anew (its JOIN comes first from itself). */
+  else if (cut_stranded(chk, (size_t)j) && pr->joined && cut_record(chk, p, ev->at_us))
+    bad = 1;
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);
   return bad;

@@ -142,11 +142,26 @@ static int handle_output(sim *s, size_t i, const chorus_output *out) {
   }
 }
 
+/* A coordinator sent a newcomer whose admitter is gone its cut again
+ * (PROTOCOL.md): the checker notes its deliveries at that moment, the
+ * catch-up owed to a newcomer that takes that cut. Looked at after every
+ * input and output while the checker has such a newcomer (a cut is resent
+ * by the core's pump, between two deliveries). */
+static void note_cuts_resent(sim *s, size_t i) {
+  sim_node *n = &s->node[i];
+  chorus_peer_stats st;
+  chorus_peer_stats_get(n->peer, &st);
+  if (st.cuts_resent == n->cuts_resent) return;
+  n->cuts_resent = st.cuts_resent;
+  chorus_check_cut_resent(s->chk, s->now_us, i);
+}
+
 int sim_drain(sim *s, size_t i) {
   sim_node *n = &s->node[i];
   size_t emitted = 0; /* datagrams out in this drain */
   for (;;) {
     chorus_output out;
+    if (chorus_check_cuts_wanted(s->chk)) note_cuts_resent(s, i);
     int rc = chorus_peer_poll(n->peer, sim_clock(s, i), &out, s->poll_buf, s->poll_cap);
     if (rc) return sim_fail(s, rc, "n%zu poll failed: %s", i, chorus_errname(rc));
     if (out.kind == CHORUS_OUT_NONE) break;
@@ -158,6 +173,7 @@ int sim_drain(sim *s, size_t i) {
     if (rc) return rc;
     if (out.kind == CHORUS_OUT_DATAGRAM) emitted++;
   }
+  if (chorus_check_cuts_wanted(s->chk)) note_cuts_resent(s, i);
   if (n->crash_armed && n->crash_at_end) return sim_crash_now(s, n->crash_armed - 1);
   if (n->leaving) {
     int rc = sim_srv_leave_check(s, i);

@@ -69,6 +69,7 @@ typedef struct sim_node {
   int booted;               /* its core ran once (later boots restart) */
   int leaving;              /* announced its leave; core stops once idle */
   int left;                 /* left the room for good */
+  uint64_t cuts_resent;     /* its core's count, as last told the checker */
 } sim_node;
 
 /* One planned crash (drawn at start; victim chosen when it is due). */

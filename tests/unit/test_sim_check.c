@@ -644,6 +644,89 @@ static void test_catch_up_is_bounded(void) {
   chorus_check_free(chk);
 }
 
+/* The admitter crashes before the cut leaves; another member delivers more
+ * and sends the cut again: the restarted node owes that cut's history
+ * (later than the first one's), and only from a cut that was sent. */
+static void resent_cut_setup(chorus_check *chk, chorus_check_msg *m, int resend) {
+  for (uint32_t i = 0; i < 4; i++) {
+    m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+    CHECK_EQ(sent(chk, m[i]), 0);
+  }
+  for (uint32_t i = 0; i < 2; i++) {
+    CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+    CHECK_EQ(deliver(chk, m[i], 1, 10 + i), 0);
+  }
+  crash_restart_admit(chk); /* n0 admits n2: it owes m1, m2 */
+  CHECK_EQ(chorus_check_cuts_wanted(chk), 0);
+  CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+  CHECK_EQ(chorus_check_cuts_wanted(chk), 1);
+  CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+  CHECK_EQ(deliver(chk, m[2], 1, 440), 0);
+  CHECK_EQ(deliver(chk, m[3], 1, 441), 0);
+  if (resend) CHECK_EQ(chorus_check_cut_resent(chk, 450, 1), 0);
+}
+
+static void test_resent_cut_catch_up(void) {
+  chorus_check_msg m[4];
+  chorus_check *chk = member_checker(2, 0);
+  resent_cut_setup(chk, m, 1);
+  CHECK_EQ(deliver_hist(chk, m[2], 2, 460), 0); /* n1's last two: m3, m4 */
+  CHECK_EQ(deliver_hist(chk, m[3], 2, 461), 0);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+  CHECK_EQ(chorus_check_cuts_wanted(chk), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0); /* m1, m2 excused now */
+  chorus_check_free(chk);
+
+  /* No cut was sent again: the same deliveries are not the owed history. */
+  chk = member_checker(2, 0);
+  resent_cut_setup(chk, m, 0);
+  CHECK_EQ(deliver_hist(chk, m[2], 2, 460), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  chorus_check_free(chk);
+
+  /* A cut was sent again, but the history skips the first of it. */
+  chk = member_checker(2, 0);
+  resent_cut_setup(chk, m, 1);
+  CHECK_EQ(deliver_hist(chk, m[3], 2, 460), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  chorus_check_free(chk);
+}
+
+/* The admitter crashes as it admits, before anybody else installs its JOIN:
+ * the next coordinator admits the restarted node anew, and its history is
+ * owed. */
+static void test_admitted_anew_catch_up(void) {
+  for (int skip = 0; skip < 2; skip++) {
+    chorus_check *chk = member_checker(2, 0);
+    chorus_check_msg m[4];
+    for (uint32_t i = 0; i < 4; i++) {
+      m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+      CHECK_EQ(sent(chk, m[i]), 0);
+      CHECK_EQ(deliver(chk, m[i], 1, 10 + i), 0);
+      if (i < 2) CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+    }
+    CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+    CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+    CHECK_EQ(view(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+    CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+    CHECK_EQ(view(chk, 400, 0, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+    CHECK_EQ(chorus_check_crash(chk, 400, 0), 0);
+    CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x2), 0);
+    CHECK_EQ(view(chk, 450, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+    if (skip) { /* the first entry of n1's history is missing */
+      CHECK_EQ(deliver_hist(chk, m[3], 2, 460), 1);
+      CHECK(failed_with(chk, "catch_up"));
+      chorus_check_free(chk);
+      continue;
+    }
+    CHECK_EQ(deliver_hist(chk, m[2], 2, 460), 0);
+    CHECK_EQ(deliver_hist(chk, m[3], 2, 461), 0);
+    CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+    CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+    chorus_check_free(chk);
+  }
+}
+
 /* A view change that removes a node that is up: false_removal. */
 static void test_false_removal_fails(void) {
   chorus_check *chk = member_checker(100, 0);
@@ -789,6 +872,8 @@ int main(void) {
   RUN(test_restart_catches_up);
   RUN(test_missing_catch_up_fails);
   RUN(test_catch_up_is_bounded);
+  RUN(test_resent_cut_catch_up);
+  RUN(test_admitted_anew_catch_up);
   RUN(test_false_removal_fails);
   RUN(test_detection_fails);
   RUN(test_view_disagreement_fails);
