@@ -13,12 +13,16 @@
  * coordinator) | joiner's first count 4 (see
  * chorus_room_join_first; 0 unless reason is JOIN) | coordinator rank 1 |
  * coordinator epoch 4 | proposal number 4 (the coordinator's count of its
- * proposals; 0 for MERGE, which is neither relayed nor deduplicated) */
+ * proposals; 0 for MERGE, which is neither relayed nor deduplicated) |
+ * view_id 4. `view` is the room's ordering epoch the change leads to (a
+ * JOIN's is the current one plus one, unused: a join keeps the epoch);
+ * view_id is the membership number of the new view (docs/PROTOCOL.md,
+ * "View numbers"), never 0. */
 
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 28
+#define CHORUS_VIEW_CTRL_BYTES 32
 #define NO_JOINER 0xFF
 /* admitted_by[]: the incarnation that admitted it was removed since (a
  * member's next incarnation has no cut of it to give). */
@@ -35,6 +39,15 @@ int chorus_peer_in_view(const chorus_peer *p, size_t member) {
   return member < p->count && !(p->removed & (1u << member));
 }
 
+/* The number this node installs its next view under: one above its
+ * current one, or the number the change was announced with if that is
+ * higher (so every member installs a change under the coordinator's
+ * number, and its own numbers still only grow). */
+static uint32_t view_id_next(const chorus_peer *p, uint32_t announced) {
+  uint32_t next = p->room.view_id + 1;
+  return announced > next ? announced : next;
+}
+
 /* Tell the user: `member` (incarnation `epoch`) changed the view for `why`;
  * `members` is the new view (bit per member index). A full event ring drops
  * it, counted. */
@@ -46,7 +59,7 @@ static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
   }
   chorus_peer_event_push(p, CHORUS_OUT_VIEW, member, epoch, 0);
   chorus_output *e = &p->events[(p->ev_head + p->ev_count - 1) % CHORUS_EVENTS_MAX];
-  e->view = p->room.view;
+  e->view = p->room.view_id; /* the events of one change share it */
   e->reason = why;
   e->members = members;
 }
@@ -76,6 +89,7 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   if (!p || member >= p->count || member == p->self ||
       (p->removed & (1u << member)))
     return CHORUS_ERR_INVAL;
+  if (!p->room.awaiting_cut) p->room.view_id = view_id_next(p, 0);
   return remove_one(p, member, CHORUS_VIEW_CRASH);
 }
 
@@ -99,22 +113,35 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
     view_event(p, member, epoch, CHORUS_VIEW_JOIN, view_members(p));
 }
 
-/* Install the view whose members are `keep` (bit per member index). If this
- * node is not in it, the others are unreachable: it goes on alone. */
+static int view_changes(const chorus_peer *p, size_t i, uint32_t keep,
+                        enum chorus_view_reason why, uint8_t joiner) {
+  /* Only a JOIN adds members: a view that still lists one we removed is
+   * an older proposal, not a re-admission; and a JOIN adds its joiner only
+   * (other members it lists may be ones we already removed). */
+  if (chorus_peer_in_view(p, i)) return !(keep & (1u << i));
+  return why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner && (keep & (1u << i));
+}
+
+/* Install the view whose members are `keep` (bit per member index),
+ * announced as number `view_id` (0: none). If this node is not in it, the
+ * others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
-                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from) {
+                       uint32_t epoch, uint8_t joiner, uint32_t first, size_t from,
+                       uint32_t view_id) {
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
   }
-  /* Only a JOIN adds members: a view that still lists one we removed is
-   * an older proposal, not a re-admission; and a JOIN adds its joiner only
-   * (other members it lists may be ones we already removed). */
+  uint32_t change = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (view_changes(p, i, keep, why, joiner)) change |= 1u << i;
+  /* One number for the whole change, however many members it moves; a
+   * newcomer numbers nothing before its cut (which brings its number). */
+  if (change && !p->room.awaiting_cut) p->room.view_id = view_id_next(p, view_id);
   for (size_t i = 0; i < p->count; i++) {
-    if (chorus_peer_in_view(p, i) && !(keep & (1u << i))) remove_one(p, i, why);
-    else if (why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner &&
-             !chorus_peer_in_view(p, i) && (keep & (1u << i)))
-      admit(p, i, epoch, first, 0, from);
+    if (!(change & (1u << i))) continue;
+    if (chorus_peer_in_view(p, i)) remove_one(p, i, why);
+    else admit(p, i, epoch, first, 0, from);
   }
 }
 
@@ -162,13 +189,14 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
   c[19] = (uint8_t)p->rank_of[p->self];
   chorus_wire_put_u32(c + 20, p->epoch);
   chorus_wire_put_u32(c + 24, ++p->views_proposed);
+  chorus_wire_put_u32(c + 28, view_id_next(p, 0));
   chorus_room_push_control(&p->room, to, c, sizeof c);
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
   uint32_t keep = view_members(p) & ~drop;
   view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
-  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self);
+  view_apply(p, keep, why, 0, NO_JOINER, 0, p->self, 0);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
@@ -178,6 +206,10 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   uint32_t first = chorus_room_join_first(&p->room, p->rank_of[member]);
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
                 (uint8_t)p->rank_of[member], first);
+  /* Numbered before the admission: the cut it queues carries the number.
+   * Kept even if the admission fails here: the others install the VIEW
+   * under it, so it is never given to another change. */
+  p->room.view_id = view_id_next(p, 0);
   admit(p, member, epoch, first, 1, p->self);
 }
 
@@ -271,10 +303,13 @@ static void cut_admits(chorus_peer *p, size_t i) {
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.cut_taken) return; /* a second cut: the first one stands */
+  uint32_t before = p->room.view_id;
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
+  /* The view the cut brings, under the number it was installed with. */
+  if (p->room.view_id <= before) p->room.view_id = before + 1;
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
     if (in && i != p->self) cut_admits(p, i);
@@ -379,9 +414,15 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   uint32_t add = members_of(p, b->ranks), old = view_members(p);
   if ((add & heard_lately(p)) != add) return;
   uint32_t view = (b->view > p->room.view ? b->view : p->room.view) + 1;
+  /* Numbered above both sides' views: the cut to the other side carries
+   * it, the VIEW to this side too. */
+  uint32_t before = p->room.view_id;
+  p->room.view_id = view_id_next(p, b->view_id + 1);
   if (chorus_room_merge(&p->room, ranks_of(p, add), view,
-                        CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0)
+                        CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0) {
+    p->room.view_id = before;
     return; /* no outbox room now: the next BEACON tries again */
+  }
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   c[0] = CHORUS_ROOM_CTRL_VIEW;
   chorus_wire_put_u32(c + 1, view);
@@ -393,6 +434,7 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   c[19] = (uint8_t)p->rank_of[p->self];
   chorus_wire_put_u32(c + 20, p->epoch);
   chorus_wire_put_u32(c + 24, 0);
+  chorus_wire_put_u32(c + 28, p->room.view_id);
   chorus_room_push_control(&p->room, ranks_of(p, old & ~(1u << p->self)), c, sizeof c);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
@@ -404,13 +446,14 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
 }
 
 /* A member of X: the coordinator's MERGE view. */
-static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view) {
+static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view, uint32_t view_id) {
   uint32_t add = keep & ~view_members(p) & ~(1u << p->self);
   if (!(keep & (1u << p->self)) || !add ||
       chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
+  p->room.view_id = view_id_next(p, view_id);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
   p->view_floor = view;
@@ -425,11 +468,13 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   uint32_t added, old = view_members(p);
   size_t y_coord;
   int led = coordinator(p) == p->self;
+  uint32_t before = p->room.view_id;
   if (p->absorber != from + 1 ||
       chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
+  if (p->room.view_id <= before) p->room.view_id = before + 1; /* see join_state */
   p->absorber = 0;
   for (size_t i = 0; i < p->count; i++) /* ours, not taken: not heard, gone */
     if (chorus_peer_in_view(p, i) && i != p->self &&
@@ -550,6 +595,7 @@ int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
     b->view = p->room.view;
     b->ranks = ranks_of(p, view_members(p));
     b->low = b->coord;
+    b->view_id = p->room.view_id;
     for (size_t r = 0; r < b->coord; r++)
       if (p->coord_heard_us[r] && now_us - p->coord_heard_us[r] <= HEARD_RECENTLY_US) {
         b->low = (uint8_t)r;
@@ -629,22 +675,23 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     return;
   }
   if (m[0] != CHORUS_ROOM_CTRL_VIEW || len != CHORUS_VIEW_CTRL_BYTES ||
-      m[9] > CHORUS_VIEW_MERGE) {
+      m[9] > CHORUS_VIEW_MERGE || chorus_wire_get_u32(m + 28) == 0) {
     p->stats.rx_bad_frame++;
     return;
   }
   uint32_t view = chorus_wire_get_u32(m + 1);
   if (view < p->view_floor) return; /* sent before a merge, on a resumed link */
   uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  uint32_t view_id = chorus_wire_get_u32(m + 28);
   if (m[9] == CHORUS_VIEW_MERGE) {
-    merge_view(p, keep, view);
+    merge_view(p, keep, view, view_id);
     return;
   }
   if (!view_first_copy(p, from, m)) return;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
   view_relay(p, from, coord, keep, m);
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15), coord);
+             chorus_wire_get_u32(m + 15), coord, view_id);
 }
 
 int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {

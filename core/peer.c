@@ -801,7 +801,7 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   *out = p->stats;
   chorus_room_stats rs;
   chorus_room_stats_get(&p->room, &rs);
-  out->view = rs.view;
+  out->view = p->room.view_id; /* membership; rs.view orders */
   out->sequencer = (uint32_t)p->idx_of[rs.sequencer];
   out->holdback = rs.holdback;
   out->retained = rs.retained;

@@ -124,8 +124,11 @@ enum chorus_out_kind {
                           order, and counts towards stability */
   CHORUS_OUT_VIEW = 6, /* the view changed: out.member left it (or joined
                           it, reason JOIN) for out.reason; out.view is the
-                          new view number and out.members its members
-                          (bit per member index). A JOIN about self says
+                          new view number (one more at every view change,
+                          joins included; the same at every member; the
+                          events of one change share it) and out.members
+                          its members (bit per member index). A JOIN about
+                          self says
                           this node was admitted: the history before it
                           was caught up. */
 };
@@ -143,7 +146,9 @@ typedef struct chorus_output {
                              (1, 2, ... per epoch); private: the sender's
                              private message number (1, 2, ... per epoch) */
   uint32_t dropped;       /* PEER_RESTARTED: frames abandoned */
-  uint32_t view;          /* DELIVER room: view it was delivered in */
+  uint32_t view;          /* DELIVER room: ordering epoch it was delivered
+                             in (moves at removals and merges only);
+                             VIEW: the new view number */
   uint32_t seq;           /* DELIVER total/safe: position in the view's order */
   int history;            /* DELIVER: 1 if it is room history caught up
                              after joining, not a live message */
@@ -185,7 +190,7 @@ typedef struct chorus_peer_stats {
   uint64_t delivered_room, delivered_private;
   uint64_t delivered_history; /* room history caught up after joining */
   uint64_t sent_room, sent_private;
-  uint32_t view;            /* current view number */
+  uint32_t view;            /* current view number (as in VIEW events) */
   uint32_t sequencer;       /* member index of the view's sequencer */
   uint32_t holdback;        /* room messages received, not yet deliverable */
   uint32_t retained;        /* delivered, kept until stable */

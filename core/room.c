@@ -83,6 +83,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->retain_max = retain_msgs;
   r->msg_bytes_max = msg_bytes_max;
   r->view = r->ord_view = 1;
+  r->view_id = 1;
   r->alive = (uint32_t)((1u << n) - 1);
   r->next_seq = 1;
   r->first[self] = UINT32_MAX;
@@ -1090,6 +1091,7 @@ static void join_state_push(chorus_room *r, size_t rank) {
     chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
     chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
   }
+  chorus_wire_put_u32(c + 23 + 16 * r->n, r->view_id);
   chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
 }
 
@@ -1195,10 +1197,11 @@ static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
 
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
-      m[17] >= r->n || m[22] != r->n)
+      m[17] >= r->n || m[22] != r->n || chorus_wire_get_u32(m + 23 + 16 * r->n) == 0)
     return CHORUS_ERR_BAD_FRAME;
   uint32_t alive = chorus_wire_get_u32(m + 18);
   if (!(alive & bit(r->self)) || (alive >> r->n) != 0) return CHORUS_ERR_BAD_FRAME;
+  r->view_id = chorus_wire_get_u32(m + 23 + 16 * r->n);
   r->view = max_u32(r->view, chorus_wire_get_u32(m + 1));
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = max_u32(r->next_seq, chorus_wire_get_u32(m + 9));
@@ -1296,6 +1299,7 @@ static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
   uint8_t c[CHORUS_ROOM_CTRL_BYTES_MAX];
   cut_write(r, c, CHORUS_ROOM_CTRL_MERGE_STATE);
   c[23 + 8 * r->n] = (uint8_t)y_coord;
+  chorus_wire_put_u32(c + 24 + 8 * r->n, r->view_id);
   chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
 }
 
@@ -1362,13 +1366,15 @@ int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, siz
 int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
                                uint32_t *added, size_t *y_coord) {
   if (len != CHORUS_ROOM_MERGE_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_MERGE_STATE ||
-      m[17] >= r->n || m[22] != r->n || m[23 + 8 * r->n] >= r->n)
+      m[17] >= r->n || m[22] != r->n || m[23 + 8 * r->n] >= r->n ||
+      chorus_wire_get_u32(m + 24 + 8 * r->n) == 0)
     return CHORUS_ERR_BAD_FRAME;
   uint32_t alive = chorus_wire_get_u32(m + 18);
   if (!(alive & bit(r->self)) || (alive >> r->n) != 0 || !(alive & bit(m[17])))
     return CHORUS_ERR_BAD_FRAME;
   *added = alive & ~r->alive;
   *y_coord = m[23 + 8 * r->n];
+  r->view_id = chorus_wire_get_u32(m + 24 + 8 * r->n);
   r->view = chorus_wire_get_u32(m + 1);
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = chorus_wire_get_u32(m + 9);

@@ -56,9 +56,11 @@
 #define CHORUS_ROOM_CTRL_LEAVE 3
 /*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
- *               n * epoch 4 | n * first 4
+ *               n * epoch 4 | n * first 4 | view_id 4
  *     the coordinator's state at the moment it admitted the receiver; for
- *     each rank the incarnation it knows and that incarnation's first count
+ *     each rank the incarnation it knows and that incarnation's first count;
+ *     view_id: the membership number of the view the cut brings (the
+ *     JOIN's, or the resending coordinator's current view)
  *   HISTORY     5 | origin 1 | order 1 | epoch 4 | count 4 | view 4 | seq 4 |
  *               text       one delivered message of the room's history
  *   JOINED      6 | view 4 | joiner 1   (6 bytes; handled by the room)
@@ -78,13 +80,13 @@
 #define CHORUS_ROOM_CTRL_HISTORY 5
 #define CHORUS_ROOM_CTRL_JOINED 6
 #define CHORUS_ROOM_JOINED_BYTES 6
-#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (23 + 16 * (size_t)(n))
+#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (27 + 16 * (size_t)(n))
 /*   MERGE_STATE 7 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
- *               y_coord 1
+ *               y_coord 1 | view_id 4
  *     the absorbing coordinator's state, to each member of the absorbed
- *     side, with the rank of that side's coordinator (docs/PROTOCOL.md,
- *     "Merging views")
+ *     side, with the rank of that side's coordinator and the membership
+ *     number of the merged view (docs/PROTOCOL.md, "Merging views")
  *   MERGE_HIST  8 | the HISTORY fields: one message of the sending side's
  *               history, delivered (marked merge) if the receiver lacks it
  *   MERGE_DONE  9 | view 4: the absorbed side's coordinator has sent all of
@@ -93,7 +95,7 @@
 #define CHORUS_ROOM_CTRL_MERGE_STATE 7
 #define CHORUS_ROOM_CTRL_MERGE_HIST 8
 #define CHORUS_ROOM_CTRL_MERGE_DONE 9
-#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (24 + 8 * (size_t)(n))
+#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 8 * (size_t)(n))
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
 #define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
@@ -143,7 +145,13 @@ typedef struct chorus_room_delivery {
 typedef struct chorus_room {
   size_t n, self;            /* members (ranks 0..n-1) and own rank */
   size_t retain_max, msg_bytes_max;
-  uint32_t view;             /* current view number */
+  uint32_t view;             /* ordering epoch: sequence numbers, FLUSH_DONE
+                                and STATE are labelled with it; moves on
+                                removals and merges only */
+  uint32_t view_id;          /* membership view number (docs/PROTOCOL.md,
+                                "View numbers"): kept by the peer (one more
+                                at every installed view, joins too), carried
+                                in cuts; 1 at init */
   uint32_t ord_view;         /* view whose sequence numbers are delivered */
   uint32_t alive;            /* ranks in the view, bit per rank */
   uint32_t epoch[CHORUS_MEMBERS_MAX];     /* newest known epoch per origin */
@@ -383,7 +391,8 @@ int chorus_room_join_resend(chorus_room *r, size_t rank);
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a
  * newcomer's: it adopts the view, members and sequencer, skips ahead to the
  * coordinator's delivered counts, and numbers its own messages from the
- * first count the coordinator chose. Live delivery starts here.
+ * first count the coordinator chose; view_id becomes the cut's (the peer
+ * keeps it above its previous one). Live delivery starts here.
  * Returns 0 or CHORUS_ERR_BAD_FRAME.
  */
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len);
@@ -439,7 +448,7 @@ int chorus_room_on_merge_done(chorus_room *r, size_t from, const uint8_t *m, siz
  * m[0..len) at a member of the absorbed side: its view, members and
  * sequencer, and its delivered counts where they are ahead (what the
  * MERGE_HIST entries before it did not fill was beyond the history: counted
- * in merge_gaps). Held messages lose the numbers of this side's old
+ * in merge_gaps), and the merged view's view_id. Held messages lose the numbers of this side's old
  * ordering (the new sequencer numbers them). Stores the ranks it added in
  * *added and the absorbed side's coordinator in *y_coord. Returns 0 or
  * CHORUS_ERR_BAD_FRAME.

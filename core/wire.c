@@ -117,6 +117,7 @@ int chorus_wire_beacon_encode(uint8_t *buf, size_t cap_bytes,
   chorus_wire_put_u32(buf + 2, b->view);
   chorus_wire_put_u32(buf + 6, b->ranks);
   buf[10] = b->low;
+  chorus_wire_put_u32(buf + 11, b->view_id);
   return CHORUS_WIRE_BEACON_BYTES;
 }
 
@@ -126,6 +127,7 @@ static int beacon_decode(const uint8_t *buf, size_t len, chorus_wire_beacon *b) 
   b->view = chorus_wire_get_u32(buf + 2);
   b->ranks = chorus_wire_get_u32(buf + 6);
   b->low = buf[10];
+  b->view_id = chorus_wire_get_u32(buf + 11);
   if (b->coord >= CHORUS_WIRE_STATE_MEMBERS_MAX || b->low > b->coord ||
       (b->ranks >> CHORUS_WIRE_STATE_MEMBERS_MAX) != 0 || !(b->ranks & (1u << b->coord)))
     return CHORUS_ERR_BAD_FRAME;

@@ -86,12 +86,14 @@ enum chorus_frame_type {
   CHORUS_FRAME_BEACON = 0x09,
 };
 
-/* BEACON: type | coord 1 | view 4 | ranks 4 | low 1 (docs/PROTOCOL.md,
- * "Merging views"): sent to members this node removed, so a healed
- * partition is noticed, naming the sender's view, its members by rank, the
- * rank of its coordinator and the lowest coordinator rank it knows of (its
- * own, or another side's that beaconed it lately). */
-#define CHORUS_WIRE_BEACON_BYTES 11
+/* BEACON: type | coord 1 | view 4 | ranks 4 | low 1 | view_id 4
+ * (docs/PROTOCOL.md, "Merging views"): sent to members this node removed,
+ * so a healed partition is noticed, naming the sender's view (ordering
+ * epoch), its members by rank, the rank of its coordinator, the lowest
+ * coordinator rank it knows of (its own, or another side's that beaconed it
+ * lately) and its membership view number (a merged view is numbered above
+ * both sides'). */
+#define CHORUS_WIRE_BEACON_BYTES 15
 
 #define CHORUS_WIRE_MEMBER_BYTES 9
 
@@ -146,9 +148,10 @@ typedef struct chorus_wire_member {
 /* BEACON: the sender's side of a partition. */
 typedef struct chorus_wire_beacon {
   uint8_t coord;  /* rank of the sender's coordinator */
-  uint32_t view;  /* the sender's view number */
+  uint32_t view;  /* the sender's ordering epoch (chorus_room.view) */
   uint32_t ranks; /* its members, bit per rank */
   uint8_t low;    /* lowest coordinator rank it knows of, <= coord */
+  uint32_t view_id; /* the sender's membership view number */
 } chorus_wire_beacon;
 
 typedef struct chorus_wire_frame {

@@ -47,6 +47,8 @@ typedef struct minnet {
   int fd_mode;                      /* chorus_fd_mode for new peers */
   int views[MINNET_NODES];          /* VIEW events seen per node */
   int last_reason[MINNET_NODES];
+  uint32_t last_view[MINNET_NODES]; /* view number of the last VIEW event */
+  int view_order_broken[MINNET_NODES]; /* a VIEW event numbered below the last */
   uint32_t last_members[MINNET_NODES];
   uint64_t view_at_us[MINNET_NODES];
   uint8_t last_msg[CHORUS_MSG_BYTES_MAX];
@@ -133,6 +135,8 @@ static inline void minnet_drain(minnet *m, size_t i) {
     } else if (o.kind == CHORUS_OUT_VIEW) {
       m->views[i]++;
       m->last_reason[i] = (int)o.reason;
+      if (o.view < m->last_view[i]) m->view_order_broken[i] = 1;
+      m->last_view[i] = o.view;
       m->last_members[i] = o.members;
       m->view_at_us[i] = m->now_us;
     }

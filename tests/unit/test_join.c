@@ -40,6 +40,8 @@ static void test_restart_after_removal_catches_up(void) {
   m.peer[2] = NULL;
   minnet_run(&m, 4000000);
   CHECK_EQ(m.last_reason[0], CHORUS_VIEW_CRASH);
+  CHECK_EQ(m.last_view[0], 2); /* the removal is view 2 at both survivors */
+  CHECK_EQ(m.last_view[1], 2);
   for (int i = 0; i < 4; i++) say(&m, (size_t)i % 2, "while carol is away");
   minnet_run(&m, 500000);
   CHECK_EQ(minnet_add(&m, 2, 900), 0); /* carol restarts: new epoch */
@@ -49,6 +51,15 @@ static void test_restart_after_removal_catches_up(void) {
   CHECK_EQ(m.last_reason[2], CHORUS_VIEW_JOIN);
   CHECK_EQ(m.last_reason[0], CHORUS_VIEW_JOIN);
   CHECK_EQ(m.last_members[1], 0x7);
+  /* The join is a view change of its own, view 3 everywhere: the newcomer's
+   * first view is the join's (its cut brings the number). */
+  for (size_t i = 0; i < 3; i++) {
+    CHECK_EQ(m.last_view[i], 3);
+    CHECK_EQ(m.view_order_broken[i], 0);
+  }
+  chorus_peer_stats st;
+  chorus_peer_stats_get(m.peer[2], &st);
+  CHECK_EQ(st.view, 3);
   say(&m, 2, "carol is back");
   say(&m, 0, "welcome back");
   say(&m, 1, "hi carol");

@@ -116,9 +116,10 @@ static void test_ack_round_trip_and_rejects(void) {
 
 static void test_beacon_round_trip_and_rejects(void) {
   uint8_t buf[16];
-  chorus_wire_beacon b = {2, 0x01020304, 0x0C, 1}, g;
+  chorus_wire_beacon b = {2, 0x01020304, 0x0C, 1, 0x05060708}, g;
   CHECK_EQ(chorus_wire_beacon_encode(buf, sizeof buf, &b), CHORUS_WIRE_BEACON_BYTES);
-  const uint8_t want[CHORUS_WIRE_BEACON_BYTES] = {0x09, 2, 1, 2, 3, 4, 0, 0, 0, 0x0C, 1};
+  const uint8_t want[CHORUS_WIRE_BEACON_BYTES] = {0x09, 2, 1, 2, 3, 4, 0, 0, 0, 0x0C, 1,
+                                                  5, 6, 7, 8};
   CHECK(memcmp(buf, want, sizeof want) == 0);
   chorus_wire_frame f;
   CHECK_EQ(chorus_wire_frame_decode(buf, CHORUS_WIRE_BEACON_BYTES, &f),
@@ -129,15 +130,16 @@ static void test_beacon_round_trip_and_rejects(void) {
   CHECK_EQ(g.view, 0x01020304);
   CHECK_EQ(g.ranks, 0x0C);
   CHECK_EQ(g.low, 1);
+  CHECK_EQ(g.view_id, 0x05060708);
   for (size_t n = 1; n < CHORUS_WIRE_BEACON_BYTES; n++)
     CHECK_EQ(chorus_wire_frame_decode(buf, n, &f), CHORUS_ERR_TRUNCATED);
   CHECK_EQ(chorus_wire_beacon_encode(buf, CHORUS_WIRE_BEACON_BYTES - 1, &b),
            CHORUS_ERR_NOBUF);
   const chorus_wire_beacon bad[] = {
-      {10, 1, 0x400, 10},   /* coordinator rank out of range */
-      {2, 1, 0x800 | 4, 2}, /* a member beyond rank 9 */
-      {2, 1, 0x08, 2},      /* coordinator not among the members */
-      {2, 1, 0x0C, 3},      /* low above the coordinator */
+      {10, 1, 0x400, 10, 1},   /* coordinator rank out of range */
+      {2, 1, 0x800 | 4, 2, 1}, /* a member beyond rank 9 */
+      {2, 1, 0x08, 2, 1},      /* coordinator not among the members */
+      {2, 1, 0x0C, 3, 1},      /* low above the coordinator */
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     chorus_wire_beacon_encode(buf, sizeof buf, &bad[i]);
