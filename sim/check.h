@@ -60,12 +60,19 @@
  *                 Each (crash, survivor) gives one detection-time sample,
  *                 crash to removal;
  *   view_agreement the processes that stay up install the same sequence of
- *                 member sets (the masks of their VIEW events; timing and
- *                 view numbers ignored). A restarted process's sequence
- *                 starts at its own JOIN, aligned with the JOIN event of the
+ *                 member sets (the masks of their VIEW events; timing
+ *                 ignored) under the same view numbers: the same change
+ *                 (same place in the sequence) has the same number at
+ *                 every process. A restarted process's sequence starts at
+ *                 its own JOIN, aligned with the JOIN event of the
  *                 coordinator that admitted it; at the end all stand at the
  *                 same view. A removal of a member the remover's view does
  *                 not hold fails at once;
+ *   view_number   at each process the view numbers strictly increase from
+ *                 its boot's view 1: each event's number is above the
+ *                 previous one's, except for the events of one change
+ *                 (several members removed or merged at once), which come
+ *                 at one instant under one number;
  *   catch_up      see CATCH-UP;
  *   rejoin        at the end, every restarted process that is up has
  *                 installed its own JOIN (it was admitted back).
@@ -105,7 +112,7 @@
  *                 side: each view event's member set must be the view the
  *                 checker derived from that process's events so far, and
  *                 at the end every process up stands in one view holding
- *                 every process up;
+ *                 every process up, under one view number;
  *   heal-to-merged-view: the first removal across an episode's sides opens
  *                 a split; the first moment after which every process up
  *                 holds every process up (and no other) closes it with one

@@ -73,7 +73,10 @@ typedef struct check_proc {
   uint32_t *expect;   /* CATCH-UP: the history owed (record numbers) */
   size_t expect_count;
   uint16_t *views;    /* member masks of its VIEW events, in order */
+  uint32_t *vnums;    /* and their view numbers */
   size_t views_len;
+  uint32_t view_id;   /* number of the view it stands in (boot: 1) */
+  uint64_t view_id_us; /* when it installed it (0: at boot) */
   size_t base;        /* global index of views[0] (view_agreement) */
 } check_proc;
 
@@ -120,10 +123,12 @@ struct chorus_check {
   int split_open;            /* a removal across sides awaits its merge */
   uint64_t *scratch;         /* sample_max, for quantiles */
   uint16_t *gview;           /* view_agreement at the end: mask per global index */
+  uint32_t *gnum;            /* and view number */
   uint8_t *gowner;           /* and the process that set it */
   size_t gview_max;
   uint32_t *ring_pool, *expect_pool; /* procs_max * hist_max each */
   uint16_t *views_pool;      /* procs_max * CHORUS_CHECK_VIEWS_MAX */
+  uint32_t *vnums_pool;      /* as many view numbers */
   check_cut cut[CHECK_CUTS_MAX]; /* CATCH-UP: cuts sent again, in time order */
   size_t cuts;
   uint32_t *cut_ring_pool;   /* CHECK_CUTS_MAX * hist_max */

@@ -24,6 +24,7 @@ static void proc_tables(chorus_check *chk, size_t p) {
   pr->ring = chk->ring_pool + p * h;
   pr->expect = chk->expect_pool + p * h;
   pr->views = chk->views_pool + p * CHORUS_CHECK_VIEWS_MAX;
+  pr->vnums = chk->vnums_pool + p * CHORUS_CHECK_VIEWS_MAX;
 }
 
 /* A fresh process of `node`: up, in nobody's view, seeing nobody. */
@@ -36,6 +37,7 @@ static void proc_boot(chorus_check *chk, size_t p, size_t node, uint32_t epoch,
   pr->epoch = epoch;
   pr->boot_us = at_us;
   pr->coord = CHECK_NO_PROC;
+  pr->view_id = 1;
   memset(pr->vproc, CHECK_NO_PROC, sizeof pr->vproc);
   chk->live |= check_bit(p);
   chk->cur[node] = (uint8_t)p;
@@ -48,6 +50,7 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
   chk->ring_pool = malloc(n * h * sizeof *chk->ring_pool);
   chk->expect_pool = malloc(n * h * sizeof *chk->expect_pool);
   chk->views_pool = malloc(n * CHORUS_CHECK_VIEWS_MAX * sizeof *chk->views_pool);
+  chk->vnums_pool = malloc(n * CHORUS_CHECK_VIEWS_MAX * sizeof *chk->vnums_pool);
   chk->sample_max = n * n;
   for (size_t k = 0; k < CHORUS_CHECK_SAMPLE_KINDS; k++)
     chk->samples[k] = malloc(chk->sample_max * sizeof *chk->samples[k]);
@@ -55,10 +58,11 @@ int check_procs_new(chorus_check *chk, const chorus_check_config *cfg) {
   chk->gview_max = n * CHORUS_CHECK_VIEWS_MAX;
   chk->gview = malloc(chk->gview_max * sizeof *chk->gview);
   chk->gowner = malloc(chk->gview_max);
+  chk->gnum = malloc(chk->gview_max * sizeof *chk->gnum);
   chk->cut_ring_pool = malloc(CHECK_CUTS_MAX * h * sizeof *chk->cut_ring_pool);
   if (!chk->ring_pool || !chk->expect_pool || !chk->views_pool || !chk->samples[0] ||
       !chk->samples[1] || !chk->samples[2] || !chk->scratch || !chk->gview ||
-      !chk->gowner || !chk->cut_ring_pool)
+      !chk->gowner || !chk->cut_ring_pool || !chk->vnums_pool || !chk->gnum)
     return CHORUS_ERR_NOMEM;
   /* Present nodes' first boots are processes 0.. in node order; an absent
    * node has none until it joins. */
@@ -87,6 +91,8 @@ void check_procs_free(chorus_check *chk) {
   free(chk->ring_pool);
   free(chk->expect_pool);
   free(chk->views_pool);
+  free(chk->vnums_pool);
+  free(chk->gnum);
   for (size_t k = 0; k < CHORUS_CHECK_SAMPLE_KINDS; k++) free(chk->samples[k]);
   free(chk->scratch);
   free(chk->gview);
@@ -196,6 +202,7 @@ static uint8_t admitted_proc(const chorus_check *chk, size_t node) {
 static int view_record(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
   if (pr->views_len < CHORUS_CHECK_VIEWS_MAX) {
+    pr->vnums[pr->views_len] = ev->view;
     pr->views[pr->views_len++] = (uint16_t)ev->members;
     return 0;
   }
@@ -577,6 +584,24 @@ static int members_match(chorus_check *chk, size_t p, const chorus_check_view_ev
   return 1;
 }
 
+/* view_number: process p's numbers only grow; the events of one change
+ * (one instant, one number) share theirs. */
+static int view_number(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  int same_change = ev->view == pr->view_id && pr->view_id_us != 0 &&
+                    ev->at_us == pr->view_id_us;
+  if (ev->view > pr->view_id || same_change) {
+    pr->view_id = ev->view;
+    pr->view_id_us = ev->at_us;
+    return 0;
+  }
+  chorus_check_fail(chk, "view_number", ev->at_us, ev->node,
+                    "n%zu installed view %u (%s n%zu, members=%x) after view %u",
+                    ev->node, (unsigned)ev->view, reason_name(ev->reason), ev->member,
+                    (unsigned)ev->members, (unsigned)pr->view_id);
+  return 1;
+}
+
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
   if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes ||
       chk->cur[ev->node] == CHECK_NO_PROC)
@@ -585,6 +610,7 @@ int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
   if (!(chk->live & check_bit(p))) return CHORUS_ERR_INVAL;
   int bad = view_event(chk, p, ev);
   if (!bad && chk->episodes) bad = members_match(chk, p, ev);
+  if (!bad) bad = view_number(chk, p, ev);
   split_try_close(chk, ev->at_us);
   return bad;
 }
@@ -689,14 +715,35 @@ static int agree_one(chorus_check *chk, size_t p, uint64_t at_us) {
     if (chk->gowner[g] == CHECK_NO_PROC) {
       chk->gowner[g] = (uint8_t)p;
       chk->gview[g] = pr->views[i];
-    } else if (chk->gview[g] != pr->views[i]) {
+      chk->gnum[g] = pr->vnums[i];
+    } else if (chk->gview[g] != pr->views[i] || chk->gnum[g] != pr->vnums[i]) {
       size_t o = chk->gowner[g];
       chorus_check_fail(chk, "view_agreement", at_us, pr->node,
-                        "n%zu's view change #%zu has members=%x but n%zu's has "
-                        "members=%x", pr->node, g + 1, (unsigned)pr->views[i],
-                        chk->proc[o].node, (unsigned)chk->gview[g]);
+                        "n%zu's view change #%zu is view %u with members=%x but "
+                        "n%zu's is view %u with members=%x", pr->node, g + 1,
+                        (unsigned)pr->vnums[i], (unsigned)pr->views[i],
+                        chk->proc[o].node, (unsigned)chk->gnum[g],
+                        (unsigned)chk->gview[g]);
       return 1;
     }
+  }
+  return 0;
+}
+
+/* After partitions: the processes up that were let in stand at one view
+ * number (the merges numbered the merged views above both sides'). */
+static int finish_numbers(chorus_check *chk, uint64_t at_us) {
+  size_t first = CHECK_NO_PROC;
+  for (size_t p = 0; p < chk->procs; p++) {
+    const check_proc *pr = &chk->proc[p];
+    if (!(chk->live & check_bit(p)) || !pr->joined) continue;
+    if (first == CHECK_NO_PROC) first = p;
+    if (pr->view_id == chk->proc[first].view_id) continue;
+    chorus_check_fail(chk, "view_agreement", at_us, pr->node,
+                      "after the partitions healed, n%zu stands at view %u but n%zu "
+                      "at view %u", pr->node, (unsigned)pr->view_id,
+                      chk->proc[first].node, (unsigned)chk->proc[first].view_id);
+    return 1;
   }
   return 0;
 }
@@ -704,7 +751,7 @@ static int agree_one(chorus_check *chk, size_t p, uint64_t at_us) {
 /* After partitions: every process up stands in one view holding every
  * process up (the sequences before differ by side). */
 static int finish_merged(chorus_check *chk, uint64_t at_us) {
-  if (chorus_check_views_settled(chk)) return 0;
+  if (chorus_check_views_settled(chk)) return finish_numbers(chk, at_us);
   for (size_t p = 0; p < chk->procs; p++) {
     const check_proc *pr = &chk->proc[p];
     if (!(chk->live & check_bit(p))) continue;

@@ -497,20 +497,49 @@ static void test_limits_and_bad_input(void) {
 
 #define EPOCH2 9 /* n2's second boot */
 
+/* The last view number each node installed (view() below): every node at
+ * view 1 in a new checker. */
+static uint32_t vnum_last[CHORUS_MEMBERS_MAX];
+
+static void views_reset(void) {
+  for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) vnum_last[i] = 1;
+}
+
 /* A checker for the membership tests: epochs 7 (first boots), history of
  * `hist` messages, one restart, detection bound `bound_us`. */
 static chorus_check *member_checker(size_t hist, uint64_t bound_us) {
   chorus_check_config cfg = {NODES, 16, 1, hist, bound_us, {7, 7, 7}, 0};
   chorus_check *chk = NULL;
   CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  views_reset();
   return chk;
 }
 
-/* Node `node` installs a view change about `member`. */
+/* Node `node` installs a view change about `member`, numbered as the peers
+ * number views: one more than the node's last, and a newcomer's own JOIN
+ * the number of the last change any other node installed (its
+ * coordinator's JOIN, in these tests). */
+static uint32_t view_number_of(size_t node, size_t member, enum chorus_view_reason reason) {
+  uint32_t n = vnum_last[node] + 1;
+  if (reason == CHORUS_VIEW_JOIN && member == node) {
+    n = 0;
+    for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++)
+      if (i != node && vnum_last[i] > n) n = vnum_last[i];
+  }
+  return vnum_last[node] = n;
+}
+
+static int view_numbered(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
+                         enum chorus_view_reason reason, uint32_t epoch, uint32_t view,
+                         uint32_t members) {
+  chorus_check_view_event ev = {at_us, node, member, reason, epoch, view, members};
+  return chorus_check_view(chk, &ev);
+}
+
 static int view(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                 enum chorus_view_reason reason, uint32_t epoch, uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, reason, epoch, 0, members};
-  return chorus_check_view(chk, &ev);
+  return view_numbered(chk, at_us, node, member, reason, epoch,
+                       view_number_of(node, member, reason), members);
 }
 
 static int deliver_hist(chorus_check *chk, chorus_check_msg m, size_t receiver,
@@ -810,6 +839,64 @@ static void test_view_disagreement_fails(void) {
   chorus_check_free(chk);
 }
 
+/* View numbers: the same change has the same number at every survivor
+ * (view_agreement), and each node's numbers grow (view_number), the events
+ * of one change (one instant) sharing theirs. */
+static void test_view_numbers(void) {
+  /* Two members removed at once: two events under one number, passes. */
+  chorus_check *chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 1), 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view_numbered(chk, 150, 0, 1, CHORUS_VIEW_PARTITION, 0, 2, 0x5), 0);
+  CHECK_EQ(view_numbered(chk, 150, 0, 2, CHORUS_VIEW_PARTITION, 0, 2, 0x1), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  chorus_check_free(chk);
+
+  /* The same number again later: another change, fails at once. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 1), 0);
+  CHECK_EQ(chorus_check_crash(chk, 120, 2), 0);
+  CHECK_EQ(view_numbered(chk, 150, 0, 1, CHORUS_VIEW_CRASH, 0, 2, 0x5), 0);
+  CHECK_EQ(view_numbered(chk, 170, 0, 2, CHORUS_VIEW_CRASH, 0, 2, 0x1), 1);
+  CHECK(failed_with(chk, "view_number"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "view 2 (crash n2") != NULL);
+  chorus_check_free(chk);
+
+  /* A first change numbered 1, the boot's view: fails. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view_numbered(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 1, 0x3), 1);
+  CHECK(failed_with(chk, "view_number"));
+  chorus_check_free(chk);
+
+  /* Survivors that number the same removal differently: view_agreement. */
+  chk = member_checker(100, 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view_numbered(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 2, 0x3), 0);
+  CHECK_EQ(view_numbered(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 3, 0x3), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "view 3 with members=3") != NULL);
+  chorus_check_free(chk);
+
+  /* A newcomer whose first view is not numbered as its JOIN at the others
+   * (view 3 there): view_agreement. */
+  chk = member_checker(100, 0);
+  crash_restart_admit(chk);
+  CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 4, 0x7), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "view_agreement"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  chorus_check_free(chk);
+
+  /* The same, numbered as the JOIN: passes. */
+  chk = member_checker(100, 0);
+  crash_restart_admit(chk);
+  CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 3, 0x7), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  chorus_check_free(chk);
+}
+
 /* A restarted node never let back in, or one that installs its own JOIN
  * before anybody admitted it: rejoin. */
 static void test_rejoin_fails(void) {
@@ -877,6 +964,7 @@ int main(void) {
   RUN(test_false_removal_fails);
   RUN(test_detection_fails);
   RUN(test_view_disagreement_fails);
+  RUN(test_view_numbers);
   RUN(test_rejoin_fails);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
