@@ -57,6 +57,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (rc < 0) return rc;
   p->removed |= 1u << member;
   p->cut &= ~(1u << member);
+  p->told_dead &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
   for (size_t i = 0; i < p->count; i++) /* its cuts may never leave now */
@@ -71,12 +72,17 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   return CHORUS_OK;
 }
 
+/* An outside detector's verdict, carried out like the peers' own: by the
+ * coordinator's VIEW, so that every member installs removals and joins in
+ * one order (each member removing on its own could not be ordered with a
+ * join the coordinator announces meanwhile). */
 int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   (void)now_us;
   if (!p || member >= p->count || member == p->self ||
       (p->removed & (1u << member)))
     return CHORUS_ERR_INVAL;
-  return remove_one(p, member, CHORUS_VIEW_CRASH);
+  p->told_dead |= 1u << member; /* the next pump acts on it */
+  return CHORUS_OK;
 }
 
 /* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
@@ -93,6 +99,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->unadmitted &= ~(1u << member);
   p->leavers &= ~(1u << member); /* a new incarnation or occupant */
   p->admitted_by[member] = from + 1;
+  p->told_dead &= ~(1u << member); /* the verdict was on an older boot */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
   if (!p->room.awaiting_cut) /* see remove_one */
@@ -128,7 +135,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
    * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
-         (i == p->self || !(p->cut & (1u << i))) &&
+         (i == p->self || !((p->cut | p->told_dead) & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -246,7 +253,7 @@ static void view_check(chorus_peer *p) {
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
         chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
       dead |= 1u << i;
-  dead |= p->cut & view_members(p) & ~(1u << p->self);
+  dead |= (p->cut | p->told_dead) & view_members(p) & ~(1u << p->self);
   dead &= ~gone;
   if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
   if (dead) {
@@ -700,7 +707,10 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   }
   rejoin_check(p);
   cut_resend_check(p);
-  if (!p->fd_on) return;
+  if (!p->fd_on) {
+    view_check(p); /* chorus_peer_remove_member's verdicts */
+    return;
+  }
   chorus_fd_action a;
   for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;
        chorus_fd_next(&p->fd, now_us, &a)) {

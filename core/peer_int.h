@@ -41,6 +41,8 @@ struct chorus_peer {
   int fd_on, leaving;
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
+  uint32_t told_dead;                      /* chorus_peer_remove_member's verdicts:
+                                              the coordinator removes them */
   uint64_t now_us;                         /* time of the current input */
   int fd_started;                          /* detector clock started */
   uint64_t farewell_until_us[CHORUS_MEMBERS_MAX]; /* a member that left is
