@@ -82,6 +82,7 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
       (p->removed & (1u << member)))
     return CHORUS_ERR_INVAL;
   p->told_dead |= 1u << member; /* the next pump acts on it */
+  p->told_dead_epoch[member] = p->links[member].peer_epoch;
   return CHORUS_OK;
 }
 
@@ -202,7 +203,8 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
   if (p->admitted_by[i] == ADMITTER_GONE) return 1;
   size_t a = p->admitted_by[i] - 1;
   if (a == p->self) return 0; /* ours is in the link */
-  return !chorus_peer_in_view(p, a) || ((p->cut | p->unadmitted) & (1u << a)) ||
+  return !chorus_peer_in_view(p, a) ||
+         ((p->cut | p->unadmitted | p->told_dead) & (1u << a)) ||
          (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
 }
 
@@ -270,6 +272,10 @@ static void cut_admits(chorus_peer *p, size_t i) {
   uint32_t epoch = p->room.epoch[p->rank_of[i]];
   if (epoch == 0 || p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) return;
   p->unadmitted &= ~(1u << i);
+  /* A verdict on an older boot than the cut's: the cut's coordinator
+   * already removed that one and let this one in. */
+  if (p->told_dead_epoch[i] != 0 && epoch > p->told_dead_epoch[i])
+    p->told_dead &= ~(1u << i);
   p->rejoin &= ~(1u << i);
   p->restarted &= ~(1u << i);
   chorus_link_on_epoch(&p->links[i], epoch, 0);
