@@ -965,6 +965,51 @@ static void discard_orphans(chorus_room *r) {
   }
 }
 
+/* The last message of removed origin o that anyone can still deliver: the
+ * end of the run delivered or held here (after a flush, at every survivor). */
+static uint32_t run_end(const chorus_room *r, size_t o) {
+  uint32_t c = r->delivered[o];
+  while (find_slot(r, o, c + 1) >= 0) c++;
+  return c;
+}
+
+/* A removed origin's causal (or stronger) message that depends on a
+ * removed origin's message past that origin's run can never be delivered:
+ * no survivor holds what it waits for (only crashed members did). All
+ * survivors hold the same messages after a flush, so each drops the same
+ * ones, with the rest of their origin's run, before the old numbers are
+ * kept: a number the crashed sequencer gave one would stop the order for
+ * good. A survivor cannot have delivered one (it would hold the message
+ * it waited for). One the outbox still names dies later (RS_DEAD). */
+static void drop_unreachable(chorus_room *r) {
+  uint32_t end[CHORUS_MEMBERS_MAX];
+  for (size_t o = 0; o < r->n; o++)
+    end[o] = r->alive & bit(o) ? UINT32_MAX : run_end(r, o);
+  for (int changed = 1; changed;) { /* a drop may strand more */
+    changed = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_HELD || (r->alive & bit(s->origin)) ||
+          s->count > end[s->origin] || s->order < CHORUS_ORDER_CAUSAL)
+        continue;
+      for (size_t k = 0; k < r->n; k++)
+        if (k != s->origin && s->vc[k] > end[k]) {
+          end[s->origin] = s->count - 1;
+          changed = 1;
+          break;
+        }
+    }
+  }
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->count <= end[s->origin]) continue;
+    s->seq = s->seq_view = 0;
+    s->state = s->refs ? RS_DEAD : RS_FREE;
+    r->gc_needed |= s->refs != 0;
+    r->discarded++;
+  }
+}
+
 /*
  * Every survivor has relayed its unstable messages and said FLUSH_DONE, so
  * all survivors hold the same messages. The numbers of the old ordering
@@ -976,6 +1021,7 @@ static void flush_complete(chorus_room *r) {
   /* Numberings of views ord_view..view continue one another (each new
    * sequencer starts at the previous K + 1), so the run may cross labels;
    * where a number carries two labels the later view's wins. */
+  drop_unreachable(r);
   uint32_t k = r->next_seq - 1;
   for (;;) {
     int found = -1;
