@@ -1135,6 +1135,7 @@ static void join_state_push(chorus_room *r, size_t rank) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
     chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (4 * r->n + k), r->past[k]);
   }
   chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
 }
@@ -1252,9 +1253,13 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->seq_rank = m[17];
   r->alive = alive;
   r->flushing = 0;
-  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n;
+  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n,
+                *pa = fi + 4 * r->n;
   for (size_t k = 0; k < r->n; k++) {
     uint32_t epoch = chorus_wire_get_u32(ep + 4 * k), first = chorus_wire_get_u32(fi + 4 * k);
+    /* What the history this node delivered depended on: its own next
+     * messages depend on it too. */
+    r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
