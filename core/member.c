@@ -70,6 +70,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (rc < 0) return rc;
   p->removed |= 1u << member;
   p->cut &= ~(1u << member);
+  p->told_dead &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
   for (size_t i = 0; i < p->count; i++) /* its cuts may never leave now */
@@ -84,13 +85,18 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   return CHORUS_OK;
 }
 
+/* An outside detector's verdict, carried out like the peers' own: by the
+ * coordinator's VIEW, so that every member installs removals and joins in
+ * one order (each member removing on its own could not be ordered with a
+ * join the coordinator announces meanwhile). */
 int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
   (void)now_us;
   if (!p || member >= p->count || member == p->self ||
       (p->removed & (1u << member)))
     return CHORUS_ERR_INVAL;
-  if (!p->room.awaiting_cut) p->room.view_id = view_id_next(p, 0);
-  return remove_one(p, member, CHORUS_VIEW_CRASH);
+  p->told_dead |= 1u << member; /* the next pump acts on it */
+  p->told_dead_epoch[member] = p->links[member].peer_epoch;
+  return CHORUS_OK;
 }
 
 /* Let `member` (incarnation `epoch`, numbering from `first`) into the view;
@@ -107,6 +113,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->unadmitted &= ~(1u << member);
   p->leavers &= ~(1u << member); /* a new incarnation or occupant */
   p->admitted_by[member] = from + 1;
+  p->told_dead &= ~(1u << member); /* the verdict was on an older boot */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
   if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
   if (!p->room.awaiting_cut) /* see remove_one */
@@ -155,7 +162,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
    * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
-         (i == p->self || !(p->cut & (1u << i))) &&
+         (i == p->self || !((p->cut | p->told_dead) & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -227,7 +234,8 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
   if (p->admitted_by[i] == ADMITTER_GONE) return 1;
   size_t a = p->admitted_by[i] - 1;
   if (a == p->self) return 0; /* ours is in the link */
-  return !chorus_peer_in_view(p, a) || ((p->cut | p->unadmitted) & (1u << a)) ||
+  return !chorus_peer_in_view(p, a) ||
+         ((p->cut | p->unadmitted | p->told_dead) & (1u << a)) ||
          (p->fd_on && chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD);
 }
 
@@ -278,7 +286,7 @@ static void view_check(chorus_peer *p) {
     if (p->fd_on && i != p->self && chorus_peer_in_view(p, i) &&
         chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
       dead |= 1u << i;
-  dead |= p->cut & view_members(p) & ~(1u << p->self);
+  dead |= (p->cut | p->told_dead) & view_members(p) & ~(1u << p->self);
   dead &= ~gone;
   if (gone) view_propose(p, gone, CHORUS_VIEW_LEAVE);
   if (dead) {
@@ -295,6 +303,10 @@ static void cut_admits(chorus_peer *p, size_t i) {
   uint32_t epoch = p->room.epoch[p->rank_of[i]];
   if (epoch == 0 || p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) return;
   p->unadmitted &= ~(1u << i);
+  /* A verdict on an older boot than the cut's: the cut's coordinator
+   * already removed that one and let this one in. */
+  if (p->told_dead_epoch[i] != 0 && epoch > p->told_dead_epoch[i])
+    p->told_dead &= ~(1u << i);
   p->rejoin &= ~(1u << i);
   p->restarted &= ~(1u << i);
   chorus_link_on_epoch(&p->links[i], epoch, 0);
@@ -747,7 +759,10 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   }
   rejoin_check(p);
   cut_resend_check(p);
-  if (!p->fd_on) return;
+  if (!p->fd_on) {
+    view_check(p); /* chorus_peer_remove_member's verdicts */
+    return;
+  }
   chorus_fd_action a;
   for (chorus_fd_next(&p->fd, now_us, &a); a.kind != CHORUS_FD_NONE;
        chorus_fd_next(&p->fd, now_us, &a)) {

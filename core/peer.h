@@ -277,12 +277,15 @@ int chorus_peer_send_room(chorus_peer *peer, uint64_t now_us,
                           size_t len, uint32_t *msg_id);
 
 /*
- * chorus_peer_remove_member takes `member` out of the room's view (it
- * crashed or left): the next view begins, unstable messages are relayed to
+ * chorus_peer_remove_member is an outside failure detector's verdict:
+ * `member` crashed. It is carried out like the peers' own detector's: the
+ * coordinator (the lowest member not held dead) announces the view without
+ * it and every member installs that VIEW, so removals and joins come in one
+ * order everywhere; the next view begins, unstable messages are relayed to
  * the survivors, and nothing more is sent to or accepted from it. Every
- * survivor must be given the same removal (the membership protocol does this
- * in a later version). Errors: CHORUS_ERR_INVAL (self, unknown, or already
- * removed), CHORUS_ERR_QUEUE_FULL (no room to relay; retry after polling).
+ * survivor should be given the verdict (any one may be the next
+ * coordinator). Errors: CHORUS_ERR_INVAL (self, unknown, or already
+ * removed).
  */
 int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member);
 

@@ -41,6 +41,10 @@ struct chorus_peer {
   int fd_on, leaving;
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
+  uint32_t told_dead;                      /* chorus_peer_remove_member's verdicts:
+                                              the coordinator removes them */
+  uint32_t told_dead_epoch[CHORUS_MEMBERS_MAX]; /* the boot each verdict was on
+                                                   (0: none heard yet) */
   uint64_t now_us;                         /* time of the current input */
   int fd_started;                          /* detector clock started */
   uint64_t farewell_until_us[CHORUS_MEMBERS_MAX]; /* a member that left is

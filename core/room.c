@@ -966,6 +966,51 @@ static void discard_orphans(chorus_room *r) {
   }
 }
 
+/* The last message of removed origin o that anyone can still deliver: the
+ * end of the run delivered or held here (after a flush, at every survivor). */
+static uint32_t run_end(const chorus_room *r, size_t o) {
+  uint32_t c = r->delivered[o];
+  while (find_slot(r, o, c + 1) >= 0) c++;
+  return c;
+}
+
+/* A removed origin's causal (or stronger) message that depends on a
+ * removed origin's message past that origin's run can never be delivered:
+ * no survivor holds what it waits for (only crashed members did). All
+ * survivors hold the same messages after a flush, so each drops the same
+ * ones, with the rest of their origin's run, before the old numbers are
+ * kept: a number the crashed sequencer gave one would stop the order for
+ * good. A survivor cannot have delivered one (it would hold the message
+ * it waited for). One the outbox still names dies later (RS_DEAD). */
+static void drop_unreachable(chorus_room *r) {
+  uint32_t end[CHORUS_MEMBERS_MAX];
+  for (size_t o = 0; o < r->n; o++)
+    end[o] = r->alive & bit(o) ? UINT32_MAX : run_end(r, o);
+  for (int changed = 1; changed;) { /* a drop may strand more */
+    changed = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_HELD || (r->alive & bit(s->origin)) ||
+          s->count > end[s->origin] || s->order < CHORUS_ORDER_CAUSAL)
+        continue;
+      for (size_t k = 0; k < r->n; k++)
+        if (k != s->origin && s->vc[k] > end[k]) {
+          end[s->origin] = s->count - 1;
+          changed = 1;
+          break;
+        }
+    }
+  }
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->count <= end[s->origin]) continue;
+    s->seq = s->seq_view = 0;
+    s->state = s->refs ? RS_DEAD : RS_FREE;
+    r->gc_needed |= s->refs != 0;
+    r->discarded++;
+  }
+}
+
 /*
  * Every survivor has relayed its unstable messages and said FLUSH_DONE, so
  * all survivors hold the same messages. The numbers of the old ordering
@@ -977,6 +1022,7 @@ static void flush_complete(chorus_room *r) {
   /* Numberings of views ord_view..view continue one another (each new
    * sequencer starts at the previous K + 1), so the run may cross labels;
    * where a number carries two labels the later view's wins. */
+  drop_unreachable(r);
   uint32_t k = r->next_seq - 1;
   for (;;) {
     int found = -1;
@@ -1090,8 +1136,9 @@ static void join_state_push(chorus_room *r, size_t rank) {
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(c + 23 + 4 * (2 * r->n + k), r->epoch[k]);
     chorus_wire_put_u32(c + 23 + 4 * (3 * r->n + k), r->first[k]);
+    chorus_wire_put_u32(c + 23 + 4 * (4 * r->n + k), r->past[k]);
   }
-  chorus_wire_put_u32(c + 23 + 16 * r->n, r->view_id);
+  chorus_wire_put_u32(c + 23 + 20 * r->n, r->view_id);
   chorus_room_push_control(r, bit(rank), c, CHORUS_ROOM_JOIN_STATE_BYTES(r->n));
 }
 
@@ -1197,11 +1244,11 @@ static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
 
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
-      m[17] >= r->n || m[22] != r->n || chorus_wire_get_u32(m + 23 + 16 * r->n) == 0)
+      m[17] >= r->n || m[22] != r->n || chorus_wire_get_u32(m + 23 + 20 * r->n) == 0)
     return CHORUS_ERR_BAD_FRAME;
   uint32_t alive = chorus_wire_get_u32(m + 18);
   if (!(alive & bit(r->self)) || (alive >> r->n) != 0) return CHORUS_ERR_BAD_FRAME;
-  r->view_id = chorus_wire_get_u32(m + 23 + 16 * r->n);
+  r->view_id = chorus_wire_get_u32(m + 23 + 20 * r->n);
   r->view = max_u32(r->view, chorus_wire_get_u32(m + 1));
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = max_u32(r->next_seq, chorus_wire_get_u32(m + 9));
@@ -1209,9 +1256,13 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->seq_rank = m[17];
   r->alive = alive;
   r->flushing = 0;
-  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n;
+  const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n,
+                *pa = fi + 4 * r->n;
   for (size_t k = 0; k < r->n; k++) {
     uint32_t epoch = chorus_wire_get_u32(ep + 4 * k), first = chorus_wire_get_u32(fi + 4 * k);
+    /* What the history this node delivered depended on: its own next
+     * messages depend on it too. */
+    r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);

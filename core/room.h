@@ -56,11 +56,13 @@
 #define CHORUS_ROOM_CTRL_LEAVE 3
 /*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
- *               n * epoch 4 | n * first 4 | view_id 4
+ *               n * epoch 4 | n * first 4 | n * past 4 | view_id 4
  *     the coordinator's state at the moment it admitted the receiver; for
- *     each rank the incarnation it knows and that incarnation's first count;
- *     view_id: the membership number of the view the cut brings (the
- *     JOIN's, or the resending coordinator's current view)
+ *     each rank the incarnation it knows and that incarnation's first count,
+ *     and the coordinator's causal past (what the history's messages
+ *     depended on: HISTORY carries no vector clock); view_id: the
+ *     membership number of the view the cut brings (the JOIN's, or the
+ *     resending coordinator's current view)
  *   HISTORY     5 | origin 1 | order 1 | epoch 4 | count 4 | view 4 | seq 4 |
  *               text       one delivered message of the room's history
  *   JOINED      6 | view 4 | joiner 1   (6 bytes; handled by the room)
@@ -80,7 +82,7 @@
 #define CHORUS_ROOM_CTRL_HISTORY 5
 #define CHORUS_ROOM_CTRL_JOINED 6
 #define CHORUS_ROOM_JOINED_BYTES 6
-#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (27 + 16 * (size_t)(n))
+#define CHORUS_ROOM_JOIN_STATE_BYTES(n) (27 + 20 * (size_t)(n))
 /*   MERGE_STATE 7 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
  *               y_coord 1 | view_id 4

@@ -5,8 +5,9 @@
  * after how long from the restart stream; victims are chosen when a crash
  * is due, among the nodes then up, so that "the sequencer" means the one of
  * that moment. With the detector off, after a crash every survivor gets
- * chorus_peer_remove_member after a detection delay of its own, in the same
- * order of removals at every survivor.
+ * chorus_peer_remove_member (a verdict: the coordinator removes) after a
+ * detection delay of its own, in the same order of removals at every
+ * survivor.
  */
 #include <string.h>
 
@@ -278,6 +279,7 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
    * output left it out, or let its next boot in). */
   if (n->down || chorus_check_view_epoch(s->chk, u, gone) != ev->slot) {
     s->removals_pending--;
+    if (!n->down) s->res->removals_moot++;
     return 0;
   }
   int rc = chorus_peer_remove_member(n->peer, sim_clock(s, u), gone);

@@ -58,10 +58,12 @@
  * DETECTION. With fd_mode OFF (the default) the cores' failure detectors
  * are off and the simulator is the oracle: each survivor is given
  * chorus_peer_remove_member after its own detection delay, drawn in
- * [detect_min_us, detect_max_us]; every survivor is given the removals in
- * the same order (views agree), a later crash's removal never before an
- * earlier one's, and a removal is not given once the survivor's view no
- * longer holds the crashed boot (it restarted and was let back in). With
+ * [detect_min_us, detect_max_us]: a verdict, which the cores' coordinator
+ * carries out by a VIEW; every survivor is given the removals in the same
+ * order, a later crash's removal never before an earlier one's, and a
+ * removal is not given (removals_moot) once the survivor's view no longer
+ * holds the crashed boot (the coordinator's VIEW removed it, or it
+ * restarted and was let back in). With
  * fd_mode DEFAULT or FAST the cores detect crashes themselves (SWIM, core
  * fd.h) and nothing is given: the checker then requires every survivor to
  * remove each crash within detect_bound_us (default by profile, see
@@ -276,6 +278,9 @@ typedef struct chorus_sim_result {
                                                    crash, "+2.5s" if it restarted
                                                    2.5 s later */
   uint64_t removals;                /* chorus_peer_remove_member calls */
+  uint64_t removals_moot;           /* removals not given: the survivor's view
+                                       had dropped that boot already (by the
+                                       coordinator's VIEW) */
   size_t restarted;                 /* restarts that happened */
   uint64_t joined;                  /* restarted nodes that installed their JOIN */
   uint64_t history;                 /* history deliveries (catch-up) */

@@ -24,12 +24,8 @@
 # fixed yet: each must still fail with the property it names (then it is
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
-# property fails the sweep (look again). The known restart bugs are about
-# the detector-off oracle, a restarted member's own message, and a
-# rejoining member whose hold-back queue fills with messages it cannot
-# deliver yet (the sequencer's outbox then stalls behind its link and the
-# room stops; found widening restart-swarm); widen the sweeps as they get
-# fixed.
+# property fails the sweep (look again). The known bugs left are about
+# joining through the server (below); widen the sweeps as they get fixed.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -116,6 +112,13 @@ regress-join-coordinator-crash-mid-announce-2|21840..21840|--fd fast --nodes 6 -
 regress-restart-view-behind-backlog|310..310|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 regress-relayed-view-overtakes-cut|21822..21822|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1
 regress-join-coordinator-crash-as-it-admits|21983..21983|--fd fast --nodes 6 --crashes 2 --restarts 2 --order mixed --loss 0.1
+regress-oracle-removal-vs-coordinator-join|30..30|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
+regress-oracle-removal-vs-coordinator-join-2|49..49|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-history-past-not-in-cut|164..164|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-history-past-not-in-cut-2|190..190|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-history-before-owed|279..279|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-numbered-behind-unheld|367..367|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-verdict-on-stranded-admitter|511..511|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05
 fd-default-lossy6|20001..20060|--fd default --nodes 6 --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 fd-fast-ten-causal|20101..20140|--fd fast --nodes 10 --crashes 3 --loss 0.1 --duration 5 --order causal
@@ -127,6 +130,8 @@ restart-fifo-history10|21101..21160|--fd fast --crashes 1 --restarts 1 --order f
 restart-fifo-default|21201..21240|--fd default --crashes 1 --restarts 1 --order fifo --downtime 7000:9000 --loss 0.05
 restart-seq-fifo|21301..21360|--fd fast --crashes 1 --crash-victim sequencer --restarts 1 --order fifo --downtime 3000:8000 --loss 0.05
 restart-lossy-fifo|21401..21460|--fd fast --crashes 1 --restarts 1 --order fifo --downtime 3000:8000 --loss 0.2 --dup 0.1 --reorder 0.2 --private 0.4
+oracle-two-restarts-fifo|1..300|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
+oracle-two-restarts-mixed|1..300|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 restart-oracle-fifo|21501..21580|--crashes 1 --restarts 1 --order fifo --downtime 3000:8000 --loss 0.05
 restart-total|21601..21660|--fd fast --crashes 1 --restarts 1 --loss 0.05
 restart-safe|21701..21740|--fd fast --crashes 1 --restarts 1 --order safe --loss 0.05
@@ -190,8 +195,6 @@ PLAN
 cat > "$tmp/known" <<'KNOWN'
 known-via-newcomer-fd-removes-coordinator|7|rejoin|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
 known-via-restarted-seat0-admits-early|1|rejoin|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
-known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
-known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.

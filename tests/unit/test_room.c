@@ -216,6 +216,35 @@ static void test_merge_state_rejects(void) {
   chorus_room_free(&b);
 }
 
+/* A newcomer's cut carries the coordinator's causal past: a history
+ * message (sent without its vector clock) may depend on more than the
+ * coordinator delivered (a fifo one is delivered without waiting), and the
+ * newcomer's own messages depend on it too. */
+static void test_join_state_carries_past(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 3, 1, 8, 64, 4), 0);
+  a.delivered[2] = 4;
+  a.past[2] = 5; /* a fifo message delivered here followed 2's #5 */
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = -1;
+  for (size_t i = 0; i < chorus_room_outbox_count(&a); i++) {
+    int k = chorus_room_encode(&a, chorus_room_outbox_peek(&a, i), m, sizeof m);
+    if (k > 0 && m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
+      n = k;
+      break;
+    }
+  }
+  CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(3));
+  b.awaiting_cut = 1;
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.delivered[2], 4);
+  CHECK_EQ(b.past[2], 5);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -225,5 +254,6 @@ int main(void) {
   RUN(test_stability_collects);
   RUN(test_merge_take);
   RUN(test_merge_state_rejects);
+  RUN(test_join_state_carries_past);
   return CHECK_SUMMARY();
 }
