@@ -132,7 +132,11 @@
  * first of such a cut's history (after what it delivered of the first one's,
  * or skipped as already delivered), A, the coordinator and the owed history
  * become that cut's: what was sent before the first admission and comes
- * before that history is excused, what was sent since stays owed.
+ * before that history is excused, what was sent since stays owed. So is an
+ * entry of that history its sender's stream had already passed in the
+ * first history's part it delivered: histories start apart (each member's
+ * last deliveries, FIFO and causal ones in its own order), and the core
+ * skips an entry at or below what it delivered of that origin.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

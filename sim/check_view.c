@@ -348,13 +348,20 @@ static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p
 /* Process p takes cut `cut` instead of its first admission's: it owes that
  * cut's history; what was sent before its first admission and comes before
  * that history is excused (what was sent since stays owed); its FIFO
- * streams go on from where its deliveries so far left them. */
+ * streams go on from where its deliveries so far left them. So is what
+ * comes before the part of the first history it delivered, even where the
+ * cut's history holds it: members' histories end alike but start apart
+ * (each its own last deliveries, FIFO and causal ones in its own order),
+ * and p, past that message in its sender's stream, skips it for good
+ * (PROTOCOL.md) -- its first admission had excused it. */
 static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
   check_proc *pr = &chk->proc[p];
   uint64_t first_us = pr->admit_us;
   uint32_t had[CHORUS_CHECK_PROCS_MAX];
   memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
   admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  for (size_t q = 0; q < chk->procs; q++)
+    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
   for (size_t i = 0; i < chk->rec_count; i++) {
     check_rec *r = &chk->rec[i];
     if (r->m.kind != CHORUS_MSG_ROOM || (r->delivered & check_bit(p)) ||
@@ -363,8 +370,10 @@ static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
     r->addressed &= ~check_bit(p);
     check_obligation_update(chk, r);
   }
-  for (size_t q = 0; q < chk->procs; q++)
-    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+  size_t kept = 0; /* the owed history without what was excused */
+  for (size_t k = 0; k < pr->expect_count; k++)
+    if (chk->rec[pr->expect[k]].addressed & check_bit(p)) pr->expect[kept++] = pr->expect[k];
+  pr->expect_count = kept;
 }
 
 /* Process p, whose admitter is down, delivers record idx as history, not
