@@ -77,7 +77,11 @@
  *                 episode was on at some time within detect_bound_us (10 s
  *                 if 0) before it: the remover may be on the same side as
  *                 the removed node and install what a coordinator cut off
- *                 from it decided (one-way partitions do that);
+ *                 from it decided (one-way partitions do that). The time
+ *                 that counts is the change's decision: the first process
+ *                 to install the same change (view number, member set,
+ *                 process removed), its coordinator; members install it
+ *                 after the flushes of the views before it;
  *   merge_order   deliveries marked merge (the other side's messages,
  *                 delivered when the views merge) are left out of
  *                 total_order, whose pairs would otherwise compare one

@@ -218,6 +218,31 @@ static uint64_t last_crash(const chorus_check *chk, uint64_t from_us, uint64_t t
   return last;
 }
 
+/* 1 if the removal of process d, up, is one a partition explains: decided
+ * during it or within the grace after it. It was decided when the first
+ * process installed the same change (its coordinator, as it proposed it);
+ * a member installs it after the flushes of the views before it, which
+ * may take long (a side's history) -- following it late is no new
+ * verdict. -1 at the checker's limit (recorded). */
+static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_event *ev) {
+  for (size_t k = 0; k < chk->decideds; k++) {
+    const check_decided *x = &chk->decided[k];
+    if (x->gone == d && x->view == ev->view && x->members == ev->members) return 1;
+  }
+  if (!check_across_partition(chk, ev->node, ev->member, ev->at_us)) return 0;
+  if (chk->decideds == CHECK_DECIDED_MAX) {
+    chorus_check_fail(chk, "wellformed", ev->at_us, ev->node,
+                      "more than %d removals across partitions in one run "
+                      "(checker limit)", CHECK_DECIDED_MAX);
+    return -1;
+  }
+  check_decided *x = &chk->decided[chk->decideds++];
+  x->view = ev->view;
+  x->members = (uint16_t)ev->members;
+  x->gone = (uint8_t)d;
+  return 1;
+}
+
 /* Process p takes process d (of node `member`) out of its view: a false
  * removal if d is up, else a detection-time sample, within the bound. */
 static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
@@ -227,10 +252,13 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
   if (chk->left & check_bit(d)) return 0; /* it said goodbye */
-  if ((chk->live & check_bit(d)) &&
-      check_across_partition(chk, pr->node, member, ev->at_us)) {
-    chk->split_open = 1;
-    return 0;
+  if (chk->live & check_bit(d)) {
+    int excused = removal_excused(chk, d, ev);
+    if (excused < 0) return 1;
+    if (excused) {
+      chk->split_open = 1;
+      return 0;
+    }
   }
   if (chk->live & check_bit(d)) {
     chk->stats.false_removals++;

@@ -766,6 +766,36 @@ static void test_resent_cut_excuses_passed(void) {
   }
 }
 
+/* Node `node` installs view number `num` removing `member` as a partition
+ * leaves it (members: the view it makes). */
+static int view_removal(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
+                        uint32_t num, uint32_t members) {
+  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members};
+  return chorus_check_view(chk, &ev);
+}
+
+/* A partition (n0 | n1 n2) heals at 200; the grace is the bound (1000).
+ * n1 decides at 900 to remove n0, which is up; n2 installs that change at
+ * 1500, after the flushes before it: the decision counts, not the install.
+ * A change n2 decides itself at 1500 is a false removal. */
+static void test_removal_decided_in_partition(void) {
+  for (int own = 0; own < 2; own++) {
+    chorus_check *chk = member_checker(100, 1000);
+    CHECK_EQ(chorus_check_partition(chk, 100, 0x1, 1), 0);
+    CHECK_EQ(chorus_check_partition(chk, 200, 0x1, 0), 0);
+    CHECK_EQ(view_removal(chk, 900, 1, 0, 2, 0x6), 0);
+    if (own) {
+      CHECK_EQ(view_removal(chk, 1500, 2, 0, 3, 0x6), 1);
+      CHECK(failed_with(chk, "false_removal"));
+      CHECK_EQ(chorus_check_first(chk)->node, 2);
+    } else {
+      CHECK_EQ(view_removal(chk, 1500, 2, 0, 2, 0x6), 0);
+      CHECK(chorus_check_first(chk) == NULL);
+    }
+    chorus_check_free(chk);
+  }
+}
+
 /* A view change that removes a node that is up: false_removal. */
 static void test_false_removal_fails(void) {
   chorus_check *chk = member_checker(100, 0);
@@ -914,6 +944,7 @@ int main(void) {
   RUN(test_resent_cut_catch_up);
   RUN(test_admitted_anew_catch_up);
   RUN(test_resent_cut_excuses_passed);
+  RUN(test_removal_decided_in_partition);
   RUN(test_false_removal_fails);
   RUN(test_detection_fails);
   RUN(test_view_disagreement_fails);
