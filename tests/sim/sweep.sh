@@ -176,6 +176,7 @@ regress-restart-own-message-causal|86..86|--nodes 4 --loss 0.1 --order mixed --c
 regress-restart-joiner-holdback-stall|22166..22166|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 regress-part-removal-installed-after-grace|30804..30804|--swarm --fd fast --history 1000 --duration 5
 regress-part-merge-number-of-delivered|31024..31024|--swarm --fd fast --history 1000 --duration 5
+regress-part-absorbed-coordinator-crash-before-history|64..64|--partitions 1 --fd fast --history 1000 --crashes 1
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
