@@ -190,11 +190,24 @@ PLAN
 # off). restarted-seat0-admits-early: restarted n0 (seat 0, the lowest rank)
 # boots with every roster seat in its view, believes itself coordinator and
 # admits another node (JOIN) before the room admitted n0 itself.
+# known-part-* (found widening the part-* families threefold; they fail
+# before the merge of announce and perf2 too): double-absorb: two
+# coordinators absorb one side at once; the side takes one merge, the other
+# absorber keeps it in its view until its BEACONs say otherwise (2 s stale
+# window) and removes it, up, past the partition grace. absorbed-member-
+# not-told: an absorber whose view still holds a member that joined the
+# absorbed side sends that member no MERGE_STATE; its side removes it.
+# merged-crashed-member-grace: a member merged right after it crashed is
+# watched only after MERGE_GRACE_US, so its removal comes past the bound.
 cat > "$tmp/known" <<'KNOWN'
 known-via-newcomer-fd-removes-coordinator|7|rejoin|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
 known-via-restarted-seat0-admits-early|1|rejoin|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
 known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+known-part-double-absorb|99|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1
+known-part-double-absorb-2|30270|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
+known-part-absorbed-member-not-told|30777|false_removal|--partitions 2 --fd fast --history 1000 --order fifo
+known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
