@@ -64,6 +64,8 @@ static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
   e->members = members;
 }
 
+static void merge_hist_orphaned(chorus_peer *p);
+
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
@@ -78,6 +80,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   p->beacon_due_us[member] = 0; /* first BEACON a period from now */
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
+  if (p->merge_hist_from == member + 1) merge_hist_orphaned(p);
   /* A newcomer's first view is the one its cut brings (a change it saw
    * before, from a coordinator other than its crashed admitter, is not
    * one the user was in). */
@@ -511,6 +514,7 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
                   CHORUS_ROOM_MERGE_NO_RELAY;
   if (p->rank_of[p->self] == y_coord) hist |= CHORUS_ROOM_MERGE_DONE;
   else if (!led || (old & (1u << p->idx_of[y_coord]))) hist = 0;
+  p->merge_hist_from = hist ? 0 : p->idx_of[y_coord] + 1;
   if (hist && others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
     p->stats.merge_refused++;
   if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
@@ -519,6 +523,19 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
+}
+
+/* Our side's coordinator, whose history of our side the merge awaited, was
+ * removed before its MERGE_DONE came: it may have crashed before sending
+ * it, and messages only our side delivered would reach the other side no
+ * more. Send ours instead (each member delivers only what it lacks). */
+static void merge_hist_orphaned(chorus_peer *p) {
+  p->merge_hist_from = 0;
+  uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
+  unsigned hist = CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
+                  CHORUS_ROOM_MERGE_NO_RELAY;
+  if (others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
+    p->stats.merge_refused++;
 }
 
 /* The coordinator `from` (lower than ours) will absorb this side: take its
@@ -682,6 +699,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     return;
   }
   if (m[0] == CHORUS_ROOM_CTRL_MERGE_DONE) {
+    if (p->merge_hist_from == from + 1) p->merge_hist_from = 0;
     if (chorus_room_on_merge_done(&p->room, p->rank_of[from], m, len) < 0)
       p->stats.rx_bad_frame++;
     return;

@@ -83,6 +83,8 @@ struct chorus_peer {
   uint64_t absorb_until_us; /* give the absorber up then */
   uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */
   uint64_t merged_us;    /* when this member last installed a merge */
+  size_t merge_hist_from; /* 1 + our side's coordinator, whose history of
+                             our side (MERGE_DONE) the merge awaits, or 0 */
   /* VIEWs are relayed by every member that installs one, so a change whose
    * coordinator crashed in the middle of announcing it still reaches every
    * survivor; each VIEW is named by its coordinator's rank, epoch and

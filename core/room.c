@@ -519,11 +519,13 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * its view changes, which must not wait behind a message whose
  * predecessors went through a sequencer that crashed; the quotas bound
  * what this lets in to the slots every origin may fill. */
+static int numbered_dup(const chorus_room *r, const room_hdr *h);
+
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
-  if (hdr_decode(r, m, len, &h) < 0 || h.count <= r->delivered[h.origin] ||
-      find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h))
-    return 1;
+  if (hdr_decode(r, m, len, &h) < 0) return 1;
+  if (h.count <= r->delivered[h.origin]) return !numbered_dup(r, &h) || free_slots(r) > 0;
+  if (find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h)) return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
   /* In a view change the relays are what completes it: take them all. */
@@ -559,14 +561,27 @@ static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
   }
 }
 
+/* 1 if h, a message delivered here already, carries a number of the
+ * current ordering still to come: after a merge, one the other side
+ * delivered before this side's sequencer numbered it, or one that came as
+ * merge history before its number. Its number is stepped over in turn
+ * (merged_skip), or the delivery of the room stops there. */
+static int numbered_dup(const chorus_room *r, const room_hdr *h) {
+  uint32_t label = h->seq_view;
+  if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
+  return h->seq != 0 && h->order >= CHORUS_ORDER_TOTAL && label == r->ord_view &&
+         h->seq >= r->next_seq && find_slot(r, h->origin, h->count) < 0;
+}
+
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
                            const uint8_t *m, size_t len) {
   (void)from;
   room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
-  if (h.count <= r->delivered[h.origin]) return CHORUS_OK; /* duplicate */
-  if (unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
+  int dup = h.count <= r->delivered[h.origin];
+  if (dup && !numbered_dup(r, &h)) return CHORUS_OK; /* duplicate */
+  if (!dup && unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
   int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
     i = alloc_slot(r);
@@ -587,6 +602,11 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   }
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
+  if (dup) { /* kept for its number only (collect_stable frees it after) */
+    r->slots[i].state = RS_DELIVERED;
+    r->gc_needed = 1;
+    return CHORUS_OK;
+  }
   if (fresh) pass_on(r, i);
   held_advance(r, h.origin);
   return CHORUS_OK;

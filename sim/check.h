@@ -84,7 +84,11 @@
  *                 episode was on at some time within detect_bound_us (10 s
  *                 if 0) before it: the remover may be on the same side as
  *                 the removed node and install what a coordinator cut off
- *                 from it decided (one-way partitions do that);
+ *                 from it decided (one-way partitions do that). The time
+ *                 that counts is the change's decision: the first process
+ *                 to install the same change (view number, member set,
+ *                 process removed), its coordinator; members install it
+ *                 after the flushes of the views before it;
  *   merge_order   deliveries marked merge (the other side's messages,
  *                 delivered when the views merge) are left out of
  *                 total_order, whose pairs would otherwise compare one
@@ -139,7 +143,11 @@
  * first of such a cut's history (after what it delivered of the first one's,
  * or skipped as already delivered), A, the coordinator and the owed history
  * become that cut's: what was sent before the first admission and comes
- * before that history is excused, what was sent since stays owed.
+ * before that history is excused, what was sent since stays owed. So is an
+ * entry of that history its sender's stream had already passed in the
+ * first history's part it delivered: histories start apart (each member's
+ * last deliveries, FIFO and causal ones in its own order), and the core
+ * skips an entry at or below what it delivered of that origin.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

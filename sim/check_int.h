@@ -28,6 +28,15 @@ typedef struct check_episode {
   uint32_t side_a;           /* bit per node */
 } check_episode;
 
+/* A removal of a process that was up, excused by a partition when its
+ * coordinator decided it (the first process to install that change). */
+#define CHECK_DECIDED_MAX 256
+typedef struct check_decided {
+  uint32_t view;    /* the view number the change made */
+  uint16_t members; /* the view it made, bit per node */
+  uint8_t gone;     /* the process removed */
+} check_decided;
+
 /* One registered message and the progress of its obligations. */
 typedef struct check_rec {
   chorus_check_msg m;
@@ -121,6 +130,8 @@ struct chorus_check {
   size_t episodes;
   uint64_t split_heal_us;    /* end of the latest episode */
   int split_open;            /* a removal across sides awaits its merge */
+  check_decided decided[CHECK_DECIDED_MAX]; /* PARTITIONS: excused removals */
+  size_t decideds;
   uint64_t *scratch;         /* sample_max, for quantiles */
   uint16_t *gview;           /* view_agreement at the end: mask per global index */
   uint32_t *gnum;            /* and view number */

@@ -225,6 +225,31 @@ static uint64_t last_crash(const chorus_check *chk, uint64_t from_us, uint64_t t
   return last;
 }
 
+/* 1 if the removal of process d, up, is one a partition explains: decided
+ * during it or within the grace after it. It was decided when the first
+ * process installed the same change (its coordinator, as it proposed it);
+ * a member installs it after the flushes of the views before it, which
+ * may take long (a side's history) -- following it late is no new
+ * verdict. -1 at the checker's limit (recorded). */
+static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_event *ev) {
+  for (size_t k = 0; k < chk->decideds; k++) {
+    const check_decided *x = &chk->decided[k];
+    if (x->gone == d && x->view == ev->view && x->members == ev->members) return 1;
+  }
+  if (!check_across_partition(chk, ev->node, ev->member, ev->at_us)) return 0;
+  if (chk->decideds == CHECK_DECIDED_MAX) {
+    chorus_check_fail(chk, "wellformed", ev->at_us, ev->node,
+                      "more than %d removals across partitions in one run "
+                      "(checker limit)", CHECK_DECIDED_MAX);
+    return -1;
+  }
+  check_decided *x = &chk->decided[chk->decideds++];
+  x->view = ev->view;
+  x->members = (uint16_t)ev->members;
+  x->gone = (uint8_t)d;
+  return 1;
+}
+
 /* Process p takes process d (of node `member`) out of its view: a false
  * removal if d is up, else a detection-time sample, within the bound. */
 static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
@@ -234,10 +259,13 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
   if (chk->left & check_bit(d)) return 0; /* it said goodbye */
-  if ((chk->live & check_bit(d)) &&
-      check_across_partition(chk, pr->node, member, ev->at_us)) {
-    chk->split_open = 1;
-    return 0;
+  if (chk->live & check_bit(d)) {
+    int excused = removal_excused(chk, d, ev);
+    if (excused < 0) return 1;
+    if (excused) {
+      chk->split_open = 1;
+      return 0;
+    }
   }
   if (chk->live & check_bit(d)) {
     chk->stats.false_removals++;
@@ -355,13 +383,20 @@ static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p
 /* Process p takes cut `cut` instead of its first admission's: it owes that
  * cut's history; what was sent before its first admission and comes before
  * that history is excused (what was sent since stays owed); its FIFO
- * streams go on from where its deliveries so far left them. */
+ * streams go on from where its deliveries so far left them. So is what
+ * comes before the part of the first history it delivered, even where the
+ * cut's history holds it: members' histories end alike but start apart
+ * (each its own last deliveries, FIFO and causal ones in its own order),
+ * and p, past that message in its sender's stream, skips it for good
+ * (PROTOCOL.md) -- its first admission had excused it. */
 static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
   check_proc *pr = &chk->proc[p];
   uint64_t first_us = pr->admit_us;
   uint32_t had[CHORUS_CHECK_PROCS_MAX];
   memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
   admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  for (size_t q = 0; q < chk->procs; q++)
+    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
   for (size_t i = 0; i < chk->rec_count; i++) {
     check_rec *r = &chk->rec[i];
     if (r->m.kind != CHORUS_MSG_ROOM || (r->delivered & check_bit(p)) ||
@@ -370,8 +405,10 @@ static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
     r->addressed &= ~check_bit(p);
     check_obligation_update(chk, r);
   }
-  for (size_t q = 0; q < chk->procs; q++)
-    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+  size_t kept = 0; /* the owed history without what was excused */
+  for (size_t k = 0; k < pr->expect_count; k++)
+    if (chk->rec[pr->expect[k]].addressed & check_bit(p)) pr->expect[kept++] = pr->expect[k];
+  pr->expect_count = kept;
 }
 
 /* Process p, whose admitter is down, delivers record idx as history, not

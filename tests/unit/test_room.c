@@ -187,6 +187,56 @@ static void test_merge_take(void) {
   chorus_room_free(&r);
 }
 
+/* Encodes the first outbox entry of r into m, and empties the outbox. */
+static size_t take_first(chorus_room *r, uint8_t *m, size_t cap) {
+  const chorus_room_send *e = chorus_room_outbox_peek(r, 0);
+  CHECK(e != NULL);
+  int n = e ? chorus_room_encode(r, e, m, cap) : -1;
+  CHECK(n > 0);
+  while (chorus_room_outbox_count(r) > 0) {
+    chorus_room_sent(r, 0, UINT32_MAX);
+    chorus_room_outbox_compact(r);
+  }
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* After a merge, a member may have delivered a message (here as merge
+ * history) before the sequencer's number for it arrives: the number is
+ * stepped over, and the next numbered message is delivered. */
+static void test_number_of_delivered_stepped_over(void) {
+  chorus_room a, b, c;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0); /* the sequencer */
+  CHECK_EQ(chorus_room_init(&b, 3, 2, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&c, 3, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&c, 5);
+  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64], seq1[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t len[2], seq1_len;
+  uint32_t count;
+  chorus_room_delivery d;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2, 5,
+                                &count), 0);
+    len[k] = take_first(&c, m[k], sizeof m[k]);
+  }
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[0], len[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 1, delivered */
+  seq1_len = take_first(&a, seq1, sizeof seq1);
+  chorus_room_delivery h = {1, 5, 1, a.view, 1, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(chorus_room_merge_take(&b, &h), 1); /* b has it before its number */
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq1, seq1_len), 0);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[1], len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 2 */
+  uint8_t seq2[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t seq2_len = take_first(&a, seq2, sizeof seq2);
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq2, seq2_len), 0);
+  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(d.seq, 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+  chorus_room_free(&c);
+}
+
 /* MERGE_STATE is decoded totally: length, type, ranks, members. */
 static void test_merge_state_rejects(void) {
   chorus_room a, b;
@@ -253,6 +303,7 @@ int main(void) {
   RUN(test_agreement_after_sender_crash);
   RUN(test_stability_collects);
   RUN(test_merge_take);
+  RUN(test_number_of_delivered_stepped_over);
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
   return CHECK_SUMMARY();

@@ -756,6 +756,75 @@ static void test_admitted_anew_catch_up(void) {
   }
 }
 
+/* The admitter crashes after part of its history left: the newcomer
+ * delivered n0's c, e, then n1's b (n1#2). n1's history starts earlier (it
+ * delivered c and e first): it holds a (n1#1), which the newcomer is past
+ * in n1's stream and skips for good; taking n1's resent cut (its d), it
+ * owes a no longer. Without b from the first history, a stays owed. */
+static void test_resent_cut_excuses_passed(void) {
+  for (int passed = 1; passed >= 0; passed--) {
+    chorus_check *chk = member_checker(3, 0);
+    chorus_check_msg a = room(1, CHORUS_ORDER_FIFO, 1), b = room(1, CHORUS_ORDER_FIFO, 2);
+    chorus_check_msg d = room(1, CHORUS_ORDER_FIFO, 3);
+    chorus_check_msg c = room(0, CHORUS_ORDER_FIFO, 1), e = room(0, CHORUS_ORDER_FIFO, 2);
+    chorus_check_msg all[5] = {a, b, d, c, e};
+    for (size_t i = 0; i < 5; i++) CHECK_EQ(sent(chk, all[i]), 0);
+    chorus_check_msg at0[4] = {a, c, e, b}, at1[4] = {c, e, a, b};
+    for (size_t i = 0; i < 4; i++) {
+      CHECK_EQ(deliver(chk, at0[i], 0, 10 + i), 0);
+      CHECK_EQ(deliver(chk, at1[i], 1, 10 + i), 0);
+    }
+    crash_restart_admit(chk); /* n0's history: c, e, b */
+    CHECK_EQ(deliver_hist(chk, c, 2, 412), 0);
+    CHECK_EQ(deliver_hist(chk, e, 2, 413), 0);
+    if (passed) CHECK_EQ(deliver_hist(chk, b, 2, 414), 0);
+    CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+    CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+    CHECK_EQ(deliver(chk, d, 1, 440), 0);
+    CHECK_EQ(chorus_check_cut_resent(chk, 450, 1), 0); /* n1's: a, b, d */
+    if (!passed) { /* a comes first in n1's history: d skips it */
+      CHECK_EQ(deliver_hist(chk, d, 2, 460), 1);
+      CHECK(failed_with(chk, "catch_up"));
+      chorus_check_free(chk);
+      continue;
+    }
+    CHECK_EQ(deliver_hist(chk, d, 2, 460), 0);
+    CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+    CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+    chorus_check_free(chk);
+  }
+}
+
+/* Node `node` installs view number `num` removing `member` as a partition
+ * leaves it (members: the view it makes). */
+static int view_removal(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
+                        uint32_t num, uint32_t members) {
+  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members};
+  return chorus_check_view(chk, &ev);
+}
+
+/* A partition (n0 | n1 n2) heals at 200; the grace is the bound (1000).
+ * n1 decides at 900 to remove n0, which is up; n2 installs that change at
+ * 1500, after the flushes before it: the decision counts, not the install.
+ * A change n2 decides itself at 1500 is a false removal. */
+static void test_removal_decided_in_partition(void) {
+  for (int own = 0; own < 2; own++) {
+    chorus_check *chk = member_checker(100, 1000);
+    CHECK_EQ(chorus_check_partition(chk, 100, 0x1, 1), 0);
+    CHECK_EQ(chorus_check_partition(chk, 200, 0x1, 0), 0);
+    CHECK_EQ(view_removal(chk, 900, 1, 0, 2, 0x6), 0);
+    if (own) {
+      CHECK_EQ(view_removal(chk, 1500, 2, 0, 3, 0x6), 1);
+      CHECK(failed_with(chk, "false_removal"));
+      CHECK_EQ(chorus_check_first(chk)->node, 2);
+    } else {
+      CHECK_EQ(view_removal(chk, 1500, 2, 0, 2, 0x6), 0);
+      CHECK(chorus_check_first(chk) == NULL);
+    }
+    chorus_check_free(chk);
+  }
+}
+
 /* A view change that removes a node that is up: false_removal. */
 static void test_false_removal_fails(void) {
   chorus_check *chk = member_checker(100, 0);
@@ -961,6 +1030,8 @@ int main(void) {
   RUN(test_catch_up_is_bounded);
   RUN(test_resent_cut_catch_up);
   RUN(test_admitted_anew_catch_up);
+  RUN(test_resent_cut_excuses_passed);
+  RUN(test_removal_decided_in_partition);
   RUN(test_false_removal_fails);
   RUN(test_detection_fails);
   RUN(test_view_disagreement_fails);
