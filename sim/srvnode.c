@@ -299,7 +299,11 @@ int sim_srv_start(sim *s, size_t i) {
   cc.servers[0] = addr_of(SIM_SERVER(s));
   cc.server_count = 1;
   cc.deadline_us = CLIENT_DEADLINE_US;
-  cc.seed = sim_derive(s->cfg->seed, STREAM_SERVER, (uint64_t)2 << 40 | (uint64_t)i << 8 | n->boot);
+  /* A seed of its own per process (the boot about to run): request ids of
+   * an earlier boot's client would hit the server's reply cache and get
+   * that boot's answers (its token, its old room list). */
+  uint64_t boot = n->booted ? (uint64_t)n->boot + 1 : 0;
+  cc.seed = sim_derive(s->cfg->seed, STREAM_SERVER, (uint64_t)2 << 40 | (uint64_t)i << 8 | boot);
   chorus_client_free(n->client);
   n->client = NULL;
   int rc = chorus_client_new(&cc, &n->client);
