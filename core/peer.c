@@ -111,6 +111,9 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
                           cfg->retain_msgs, cfg->msg_bytes_max, cfg->history_msgs);
   if (rc == CHORUS_OK && p->removed) chorus_room_set_members(&p->room, ~p->removed);
+  /* A boot into a running room holds its starting view as a guess: the
+   * coordinator's cut is the view it gets. */
+  if (rc == CHORUS_OK && cfg->joining) chorus_room_expect_cut(&p->room);
   p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
   if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {

@@ -104,6 +104,15 @@ typedef struct chorus_peer_config {
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
   size_t history_msgs;     /* delivered room messages kept for members that
                               join late or restart, default 100 */
+  int joining;             /* 1: this boot enters a room whose other members
+                              already run (a newcomer, or a restart, e.g. the
+                              server's roster names other seats): it waits
+                              for its admission (the coordinator's cut,
+                              JOIN_STATE) and until then neither coordinates,
+                              removes nor admits anyone, nor sends or
+                              delivers room messages; 0 (default): it may
+                              found the room, and learns that it joins only
+                              when a member says so (UNADMITTED) */
 } chorus_peer_config;
 
 /* Output kinds returned by chorus_peer_poll(). */
