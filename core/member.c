@@ -254,6 +254,15 @@ static void cut_admits(chorus_peer *p, size_t i) {
   chorus_link_on_epoch(&p->links[i], epoch, 0);
 }
 
+/* The cut lists member i, which this node's detector held dead while it
+ * waited for the cut: the room ignores a boot until it is named and
+ * admitted, so that silence says nothing (the cut says i was in the
+ * view). It is watched afresh from now. */
+static void cut_revives(chorus_peer *p, size_t i) {
+  if (p->fd_on && chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
+    chorus_fd_watch(&p->fd, i, p->now_us);
+}
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.cut_taken) return; /* a second cut: the first one stands */
@@ -263,7 +272,10 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in && i != p->self) cut_admits(p, i);
+    if (in && i != p->self) {
+      cut_admits(p, i);
+      cut_revives(p, i);
+    }
     if (i == p->self || in == !(p->removed & (1u << i))) continue;
     if (in) { /* one this node had removed on its own, or held as a
                  vacant seat, before it was let in */
