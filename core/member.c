@@ -169,6 +169,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
   view_announce(p, keep, 1u << member, CHORUS_VIEW_JOIN, epoch,
                 (uint8_t)p->rank_of[member], first);
   admit(p, member, epoch, first, 1, p->self);
+  p->stats.admissions++;
 }
 
 /* 1 if member i is in the view but still waits for its cut (JOINING) and

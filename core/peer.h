@@ -214,6 +214,8 @@ typedef struct chorus_peer_stats {
   uint64_t merge_refused;   /* merges whose sends found no outbox room */
   uint64_t cuts_resent;     /* newcomers sent a cut again: the coordinator
                                that admitted them was gone */
+  uint64_t admissions;      /* members this node let in as coordinator
+                               (JOIN announced, history and cut sent) */
   uint64_t delivered_merge; /* the other side's messages delivered (merge) */
   uint64_t merge_gaps;      /* the other side's messages never delivered:
                                beyond the sender's history */
