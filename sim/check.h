@@ -219,6 +219,10 @@ typedef struct chorus_check_view_event {
   uint32_t epoch;                  /* JOIN: the joiner's epoch */
   uint32_t view;                   /* the new view number */
   uint32_t members;                /* bit per node */
+  int admitter;                    /* JOIN of another node: 1 if this node
+                                      let it in as coordinator (sent its
+                                      history and cut), 0 if it installs
+                                      another member's decision */
 } chorus_check_view_event;
 
 typedef struct chorus_check_violation {
@@ -354,6 +358,17 @@ int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev);
  * started (later ones excuse no removal).
  */
 int chorus_check_partition(chorus_check *chk, uint64_t at_us, uint32_t side_a, int on);
+
+/*
+ * chorus_check_cut_resent records that `node`'s core sent its cut again at
+ * `at_us` (its cuts_resent count grew) to the newcomers in its view whose
+ * admitter is gone: each process in its view that waits for its own JOIN
+ * and whose coordinator crashed or left is owed `node`'s history as of now
+ * instead (CATCH-UP, taken at this moment; what it already delivered of
+ * the first cut stays delivered, what `node` delivered before its history
+ * is excused). Returns 0, or CHORUS_ERR_INVAL (node out of range or down).
+ */
+int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node);
 
 /*
  * chorus_check_removed records that `node` was told at `at_us` that

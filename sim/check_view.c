@@ -229,12 +229,12 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   return 1;
 }
 
-/* A coordinator's JOIN of restarted process j (CATCH-UP): the history it
- * owes, the prefixes it is excused, what it holds, where its views align. */
-static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+/* The history process c holds for a newcomer now: the last history_msgs
+ * room messages it delivered become j's owed history (admit(), CATCH-UP),
+ * in_ring[q] counting those of sending process q. */
+static void history_of(chorus_check *chk, size_t j, size_t c, uint32_t *in_ring) {
   check_proc *pj = &chk->proc[j];
   const check_proc *pc = &chk->proc[c];
-  uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
   size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
   for (size_t k = 0; k < n; k++) {
     uint32_t idx = pc->ring[(pc->room_dlv - n + k) % chk->hist_max];
@@ -242,9 +242,23 @@ static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
     in_ring[chk->rec[idx].sp]++;
   }
   pj->expect_count = n;
+}
+
+/* A coordinator's JOIN of restarted process j (CATCH-UP): the history it
+ * owes, the prefixes it is excused, what it holds, where its views align.
+ * Again for a j that waits for its JOIN when its admitter is gone and c
+ * sends it a cut of its own: j owes c's history of now instead; what it
+ * delivered of the first cut stays delivered, the rest of what c delivered
+ * before that history is excused. */
+static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
+  check_proc *pj = &chk->proc[j];
+  const check_proc *pc = &chk->proc[c];
+  uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
+  history_of(chk, j, c, in_ring);
   for (size_t q = 0; q < chk->procs; q++) {
     uint32_t had = pc->pair_next[CHORUS_MSG_ROOM][q];
-    pj->pair_next[CHORUS_MSG_ROOM][q] = had > in_ring[q] ? had - in_ring[q] : 0;
+    uint32_t from = had > in_ring[q] ? had - in_ring[q] : 0;
+    if (from > pj->pair_next[CHORUS_MSG_ROOM][q]) pj->pair_next[CHORUS_MSG_ROOM][q] = from;
   }
   pj->admit_us = at_us;
   pj->coord = (uint8_t)c;
@@ -257,9 +271,30 @@ static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
     check_rec *r = &chk->rec[i];
     if (r->m.kind != CHORUS_MSG_ROOM) continue;
     if (r->fifo_pos >= pj->pair_next[CHORUS_MSG_ROOM][r->sp]) r->addressed |= check_bit(j);
+    else if (!(r->delivered & check_bit(j))) r->addressed &= ~check_bit(j);
     if (r->fifo_pos < pc->pair_next[CHORUS_MSG_ROOM][r->sp]) r->held |= check_bit(j);
     check_obligation_update(chk, r);
   }
+}
+
+/* 1 if process j waits for a cut that may never come: admitted, not yet
+ * in its own JOIN, and the process that admitted it (not c) is gone. */
+static int cut_orphaned(const chorus_check *chk, size_t j, size_t c) {
+  const check_proc *pj = &chk->proc[j];
+  return j != c && (chk->live & chk->admitted & check_bit(j)) && !pj->joined &&
+         pj->coord != CHECK_NO_PROC && pj->coord != c &&
+         !(chk->live & check_bit(pj->coord) & ~chk->left);
+}
+
+int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
+  if (!chk || node >= chk->nodes || chk->cur[node] == CHECK_NO_PROC ||
+      !(chk->live & check_bit(chk->cur[node])))
+    return CHORUS_ERR_INVAL;
+  size_t c = chk->cur[node];
+  for (size_t j = 0; j < chk->procs; j++)
+    if (cut_orphaned(chk, j, c) && (chk->proc[c].view & check_bit(j)))
+      admit(chk, j, c, at_us);
+  return 0;
 }
 
 /* Process p installs the JOIN of another node's process. */
@@ -276,6 +311,8 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  else if (ev->admitter && old != j && cut_orphaned(chk, (size_t)j, p))
+    admit(chk, (size_t)j, p, ev->at_us); /* its admitter is gone: p admits it anew */
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);
   return bad;

@@ -260,6 +260,8 @@ static int node_boot(sim *s, size_t i) {
   n->last_tick_us = SIM_NO_TIMER;
   n->ticks_same_time = 0;
   n->stuck = 0;
+  n->cuts_resent = 0;
+  n->admissions = 0;
   chorus_peer_config pc;
   peer_config(s, i, &pc);
   int rc = chorus_peer_new(&pc, &n->peer);

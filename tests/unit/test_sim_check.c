@@ -509,7 +509,7 @@ static chorus_check *member_checker(size_t hist, uint64_t bound_us) {
 /* Node `node` installs a view change about `member`. */
 static int view(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                 enum chorus_view_reason reason, uint32_t epoch, uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, reason, epoch, 0, members};
+  chorus_check_view_event ev = {at_us, node, member, reason, epoch, 0, members, 0};
   return chorus_check_view(chk, &ev);
 }
 
