@@ -825,9 +825,23 @@ const chorus_room_send *chorus_room_outbox_peek(const chorus_room *r, size_t i) 
   return &r->outbox[(r->ob_head + i) % outbox_cap(r)];
 }
 
+/* Outbox entry e goes to nobody any more. A history entry it names is let
+ * go at once, not when the entry leaves the outbox's head: a send blocked
+ * ahead of it would keep the oldest history entry in use, and deliveries
+ * meanwhile would go unrecorded (a later newcomer's history would lack
+ * them while its cut counts them delivered). */
+static void outbox_entry_done(chorus_room *r, chorus_room_send *e) {
+  if (e->mask != 0 || e->slot > -2) return;
+  r->hist[-2 - e->slot].refs--;
+  e->slot = -1; /* an empty control message: nothing to release */
+  e->ctrl_len = 0;
+}
+
 void chorus_room_sent(chorus_room *r, size_t i, uint32_t mask_done) {
   if (i >= r->ob_count) return;
-  r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~mask_done;
+  chorus_room_send *e = &r->outbox[(r->ob_head + i) % outbox_cap(r)];
+  e->mask &= ~mask_done;
+  outbox_entry_done(r, e);
 }
 
 void chorus_room_outbox_compact(chorus_room *r) {
@@ -967,7 +981,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
-    r->outbox[(r->ob_head + i) % outbox_cap(r)].mask &= ~bit(rank);
+    chorus_room_sent(r, i, bit(rank));
   chorus_room_outbox_compact(r);
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
