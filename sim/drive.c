@@ -163,6 +163,11 @@ static int handle_output(sim *s, size_t i, const chorus_output *out) {
 static void cuts_resent_check(sim *s, size_t i) {
   sim_node *n = &s->node[i];
   if (!s->cfg->restarts && !s->cfg->via_server) return;
+  size_t waiting = 0; /* newcomers up that wait for their cut: the only
+                         ones a cut is sent to (the stats are not cheap) */
+  for (size_t j = 0; j < s->cfg->nodes; j++)
+    waiting += s->node[j].peer && !s->node[j].joined && !s->node[j].leaving;
+  if (!waiting) return;
   chorus_peer_stats st;
   chorus_peer_stats_get(n->peer, &st);
   if (st.cuts_resent == n->cuts_resent) return;
