@@ -253,7 +253,11 @@ static int on_seat_events(sim *s, size_t i, unsigned ev) {
       s->res->seated++;
       return sim_node_first_boot(s, i);
     }
-    return sim_node_restart(s, i);
+    rc = sim_node_restart(s, i);
+    /* The seat's timer event carries the boot before this one: seat_pump
+     * arms it again for this boot (else the seat never refreshes). */
+    n->seat_timer_at_us = SIM_NO_TIMER;
+    return rc;
   }
   if ((ev & CHORUS_SEAT_EV_ROSTER) && n->peer && !n->leaving) return name_members(s, i);
   return 0;
