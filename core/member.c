@@ -264,9 +264,21 @@ static void cut_revives(chorus_peer *p, size_t i) {
     chorus_fd_watch(&p->fd, i, p->now_us);
 }
 
+/* 1 if cut m[0..len) was taken before a VIEW this node installed while it
+ * waited (a removal its admitter did not live to see, or left before): the
+ * cut would bring back a member the room has removed, and the numbering of
+ * a view the others have flushed. The next coordinator sends a new one. */
+static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
+  return len >= 5 && chorus_wire_get_u32(m + 1) < p->cut_floor;
+}
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.cut_taken) return; /* a second cut: the first one stands */
+  if (cut_stale(p, m, len)) {
+    p->stats.cuts_stale++;
+    return;
+  }
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
     p->stats.rx_bad_frame++;
     return;
@@ -596,6 +608,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view);
     return;
   }
+  if (p->room.awaiting_cut && view > p->cut_floor) p->cut_floor = view;
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
              chorus_wire_get_u32(m + 15), from);
 }

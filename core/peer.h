@@ -216,6 +216,8 @@ typedef struct chorus_peer_stats {
                                that admitted them was gone */
   uint64_t admissions;      /* members this node let in as coordinator
                                (JOIN announced, history and cut sent) */
+  uint64_t cuts_stale;      /* cuts ignored: taken before a view change
+                               this newcomer installed while it waited */
   uint64_t delivered_merge; /* the other side's messages delivered (merge) */
   uint64_t merge_gaps;      /* the other side's messages never delivered:
                                beyond the sender's history */

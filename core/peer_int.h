@@ -58,6 +58,9 @@ struct chorus_peer {
                                               it in here (0: unknown); a
                                               joining member whose admitter
                                               is gone gets its cut again */
+  uint32_t cut_floor;     /* the newest VIEW installed while waiting for the
+                            cut: a cut taken before it is stale (its admitter
+                            was superseded; the next coordinator sends one) */
   uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
                                               as history (a second cut's
                                               history repeats the first's) */
