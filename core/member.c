@@ -120,6 +120,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
    * that one, nor admit itself; a newcomer whose cut may never come cannot
    * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(i == p->self && p->leaving) && /* the others skip it already */
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
          (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
