@@ -614,13 +614,26 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
              chorus_wire_get_u32(m + 15), from);
 }
 
-int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
-  (void)now_us;
-  if (!p) return CHORUS_ERR_INVAL;
+/* LEAVE to every member. Own messages submitted before it that a view
+ * change holds back go out first: behind the LEAVE on the links they would
+ * arrive once the member is removed, and be dropped. */
+static int leave_push(chorus_peer *p) {
+  if (p->room.own_pending) {
+    p->leave_owed = 1; /* chorus_member_pump sends it */
+    return CHORUS_OK;
+  }
   uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_LEAVE};
   chorus_wire_put_u32(c + 1, p->room.view);
   int rc = chorus_room_push_control(&p->room, p->room.alive & ~(1u << p->rank_of[p->self]),
                                     c, sizeof c);
+  if (rc == CHORUS_OK) p->leave_owed = 0;
+  return rc;
+}
+
+int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
+  (void)now_us;
+  if (!p) return CHORUS_ERR_INVAL;
+  int rc = leave_push(p);
   if (rc == CHORUS_OK) p->leaving = 1;
   return rc;
 }
@@ -665,6 +678,7 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
     p->absorber = 0;
     p->room.merge_hold = 0;
   }
+  if (p->leave_owed) (void)leave_push(p); /* full outbox: the next pump */
   rejoin_check(p);
   cut_resend_check(p);
   if (!p->fd_on) return;

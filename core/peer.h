@@ -292,9 +292,12 @@ int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member)
 
 /*
  * chorus_peer_leave announces a graceful departure: every member removes
- * this node in a view change with reason LEAVE. Keep driving the peer until
- * its links have nothing in flight, then stop. Later sends fail with
- * CHORUS_ERR_INVAL. Errors: CHORUS_ERR_QUEUE_FULL (retry after polling).
+ * this node in a view change with reason LEAVE. The announcement follows
+ * the room messages sent before it (during a view change it waits for
+ * them: chorus_peer_stats.flushing). Keep driving the peer until no view
+ * change is under way and its links and room outbox have nothing in flight,
+ * then stop. Later sends fail with CHORUS_ERR_INVAL. Errors:
+ * CHORUS_ERR_QUEUE_FULL (retry after polling).
  */
 int chorus_peer_leave(chorus_peer *peer, uint64_t now_us);
 

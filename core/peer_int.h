@@ -39,6 +39,7 @@ struct chorus_peer {
   chorus_peer_stats stats;
   /* membership */
   int fd_on, leaving;
+  int leave_owed;     /* LEAVE waits for own messages a view change holds */
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
   uint64_t now_us;                         /* time of the current input */

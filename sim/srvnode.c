@@ -414,6 +414,9 @@ static int leave_finish(sim *s, size_t i) {
 
 int sim_srv_leave_check(sim *s, size_t i) {
   sim_node *n = &s->node[i];
+  chorus_peer_stats st; /* a view change may hold its LEAVE back */
+  chorus_peer_stats_get(n->peer, &st);
+  if (st.flushing || st.room_outbox) return 0;
   for (size_t j = 0; j < s->cfg->nodes; j++) {
     chorus_link_stats ls;
     if (j != i && chorus_peer_link_stats_get(n->peer, j, &ls) == 0 &&
