@@ -120,7 +120,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
    * that one, nor admit itself; a newcomer whose cut may never come cannot
    * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
-         !(i == p->self && p->leaving) && /* the others skip it already */
+         !(i == p->self && p->leaving && !p->leave_owed) && /* the others skip it */
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
          (i == p->self || !(p->cut & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
@@ -190,7 +190,7 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
 /* Coordinator: newcomers whose cut may never come get the history and a
  * cut from here (once no flush is under way: the cut is a settled state). */
 static void cut_resend_check(chorus_peer *p) {
-  if (p->room.awaiting_cut) return;
+  if (p->room.awaiting_cut || p->leaving) return;
   for (size_t i = 0; i < p->count; i++)
     if (cut_in_doubt(p, i)) chorus_room_flush_excuse(&p->room, p->rank_of[i]);
   if (p->room.flushing || coordinator(p) != p->self) return;
@@ -208,6 +208,7 @@ static void cut_resend_check(chorus_peer *p) {
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
   if (p->room.awaiting_cut) return; /* not in the view itself yet */
+  if (p->leaving) return; /* a newcomer's cut and views would hang on it */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -614,11 +615,13 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
              chorus_wire_get_u32(m + 15), from);
 }
 
-/* LEAVE to every member. Own messages submitted before it that a view
- * change holds back go out first: behind the LEAVE on the links they would
- * arrive once the member is removed, and be dropped. */
+/* LEAVE to every member, once every own message is stable (held by every
+ * member of the view): behind the LEAVE on the links, one a view change
+ * holds back would arrive once the member is removed, and be dropped; and
+ * one only this member holds (its sequencer crashed before numbering it)
+ * would be relayed by nobody after it is gone. */
 static int leave_push(chorus_peer *p) {
-  if (p->room.own_pending) {
+  if (p->room.own_pending || p->room.stable[p->rank_of[p->self]] < p->room.sent) {
     p->leave_owed = 1; /* chorus_member_pump sends it */
     return CHORUS_OK;
   }
@@ -636,6 +639,17 @@ int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
   int rc = leave_push(p);
   if (rc == CHORUS_OK) p->leaving = 1;
   return rc;
+}
+
+int chorus_peer_leaving_done(const chorus_peer *p) {
+  if (!p || !p->leaving || p->leave_owed || chorus_room_outbox_count(&p->room)) return 0;
+  for (size_t i = 0; i < p->count; i++) {
+    chorus_link_stats ls;
+    if (i == p->self || !chorus_peer_in_view(p, i)) continue;
+    chorus_link_stats_get(&p->links[i], &ls);
+    if (ls.in_flight + ls.queued > 0) return 0;
+  }
+  return 1;
 }
 
 static int member_any_by_id(const chorus_peer *p, uint32_t id) {

@@ -292,14 +292,18 @@ int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member)
 
 /*
  * chorus_peer_leave announces a graceful departure: every member removes
- * this node in a view change with reason LEAVE. The announcement follows
- * the room messages sent before it (during a view change it waits for
- * them: chorus_peer_stats.flushing). Keep driving the peer until no view
- * change is under way and its links and room outbox have nothing in flight,
+ * this node in a view change with reason LEAVE. The announcement waits
+ * until every room message this node sent is held by every member (so none
+ * is lost with it). Keep driving the peer until chorus_peer_leaving_done,
  * then stop. Later sends fail with CHORUS_ERR_INVAL. Errors:
  * CHORUS_ERR_QUEUE_FULL (retry after polling).
  */
 int chorus_peer_leave(chorus_peer *peer, uint64_t now_us);
+
+/* chorus_peer_leaving_done: 1 once a leaving peer's LEAVE went out and
+ * nothing waits in its room outbox or on the links to members of its view
+ * (it can stop), 0 otherwise (also when it is not leaving). */
+int chorus_peer_leaving_done(const chorus_peer *peer);
 
 /* 1 if `member` is in this node's current view (self included). */
 int chorus_peer_in_view(const chorus_peer *peer, size_t member);

@@ -408,7 +408,7 @@ static size_t loop_pending_frames(chorus_loop *l) {
   chorus_peer_stats ps;
   chorus_peer_stats_get(l->peer, &ps);
   size_t n = ps.room_outbox;
-  if (l->leaving) n += ps.flushing; /* the LEAVE may wait for the view change */
+  if (l->leaving && !chorus_peer_leaving_done(l->peer)) n++; /* LEAVE not out yet */
   for (size_t i = 0; i < l->member_count; i++) {
     chorus_link_stats ls;
     if (i != l->self && chorus_peer_in_view(l->peer, i) &&

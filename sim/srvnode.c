@@ -413,17 +413,7 @@ static int leave_finish(sim *s, size_t i) {
 }
 
 int sim_srv_leave_check(sim *s, size_t i) {
-  sim_node *n = &s->node[i];
-  chorus_peer_stats st; /* a view change may hold its LEAVE back */
-  chorus_peer_stats_get(n->peer, &st);
-  if (st.flushing || st.room_outbox) return 0;
-  for (size_t j = 0; j < s->cfg->nodes; j++) {
-    chorus_link_stats ls;
-    if (j != i && chorus_peer_link_stats_get(n->peer, j, &ls) == 0 &&
-        ls.in_flight + ls.queued > 0)
-      return 0;
-  }
-  return leave_finish(s, i);
+  return chorus_peer_leaving_done(s->node[i].peer) ? leave_finish(s, i) : 0;
 }
 
 int sim_srv_on_leave(sim *s, const chorus_evq_event *ev) {
