@@ -259,7 +259,9 @@ static int on_seat_events(sim *s, size_t i, unsigned ev) {
     n->seat_timer_at_us = SIM_NO_TIMER;
     return rc;
   }
-  if ((ev & CHORUS_SEAT_EV_ROSTER) && n->peer && !n->leaving) return name_members(s, i);
+  /* A leaver's core runs on until its LEAVE is out: it must hear newcomers
+   * too (their FLUSH_DONE, their reports). */
+  if ((ev & CHORUS_SEAT_EV_ROSTER) && n->peer) return name_members(s, i);
   return 0;
 }
 
