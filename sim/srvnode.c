@@ -424,8 +424,9 @@ int sim_srv_on_leave(sim *s, const chorus_evq_event *ev) {
     return n->leaving && n->peer ? leave_finish(s, ev->node) : 0;
   }
   /* Two stay in the room; and no seat frees up before every node has its
-   * own (seat k is node k's). */
-  if ((sim_pickable_count(s) < 3 || s->joins_pending) && !s->healed)
+   * own (seat k is node k's), even after the heal (a server crash may
+   * delay the last joins that long). */
+  if ((sim_pickable_count(s) < 3 && !s->healed) || s->joins_pending)
     return push(s, s->now_us + SIM_WAIT_US, CHORUS_EVQ_LEAVE, 0, 0, ev->slot);
   if (sim_pickable_count(s) < 3) {
     s->leaves_pending--;
