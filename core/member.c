@@ -610,7 +610,9 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view);
     return;
   }
-  if (p->room.awaiting_cut && view > p->cut_floor) p->cut_floor = view;
+  /* (A JOIN's number does not advance the room's view: not compared.) */
+  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
+    p->cut_floor = view;
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
              chorus_wire_get_u32(m + 15), from);
 }
