@@ -283,7 +283,7 @@ static int cut_orphaned(const chorus_check *chk, size_t j, size_t c) {
   const check_proc *pj = &chk->proc[j];
   return j != c && (chk->live & chk->admitted & check_bit(j)) && !pj->joined &&
          pj->coord != CHECK_NO_PROC && pj->coord != c &&
-         !(chk->live & check_bit(pj->coord) & ~chk->left);
+         !(chk->live & check_bit(pj->coord)); /* crashed or left */
 }
 
 int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
