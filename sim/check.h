@@ -126,6 +126,11 @@
  * of the owed history must have been delivered (catch_up). A message it
  * never delivers that was sent before A is reported as catch_up too.
  * It holds (for safe) everything its coordinator had delivered at A.
+ * When its coordinator crashes (or leaves) before its own JOIN, and another
+ * one sends it a cut of its own (a JOIN it decided, view event `admitter`,
+ * or a resent cut, chorus_check_cut_resent), that one's history of that
+ * moment is owed instead (what it delivered already stays delivered; the
+ * prefixes before the new history are excused).
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

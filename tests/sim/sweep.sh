@@ -1,5 +1,5 @@
 #!/bin/sh
-# Simulation sweep (make test): about 3000 seeds of `chorus sim` in
+# Simulation sweep (make test): about 3800 seeds of `chorus sim` in
 # sub-sweeps that mix node counts, load, delays, every room order (fifo,
 # causal, total, safe, and mixed: each message its own), every network fault
 # the simulator has (loss up to 0.3 and a total blackout, duplication,
