@@ -863,8 +863,14 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
   /* In the view unnamed: a JOIN view admitted it before the server told us
-   * its name; its link already follows it. */
-  if (in_view) return CHORUS_OK;
+   * its name; its link already follows it. Its datagrams were refused
+   * meanwhile (unknown sender): that silence says nothing, so the detector
+   * watches it afresh (else a verdict of dead from it removes a member that
+   * is up once this node coordinates). */
+  if (in_view) {
+    if (p->fd_on) chorus_fd_watch(&p->fd, member, now_us);
+    return CHORUS_OK;
+  }
   chorus_link_reset(&p->links[member], now_us);
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
