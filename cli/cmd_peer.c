@@ -98,6 +98,7 @@ static void peer_loop_slots(peer_app *app, chorus_loop_config *lc) {
   for (size_t i = 0; i < CHORUS_MEMBERS_MAX; i++) {
     lc->peer.member_names[i] = r->names[i][0] ? r->names[i] : NULL;
     lc->addrs[i] = i == r->self ? app->addrs[0] : r->addrs[i];
+    if (i != r->self && r->names[i][0]) lc->peer.joining = 1; /* others hold the room */
   }
   lc->on_event = chorus_peer_srv_on_event;
   lc->ctx = app->srv;

@@ -164,6 +164,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
    * that one, nor admit itself; a newcomer whose cut may never come cannot
    * act until the next coordinator sends one. */
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
+         !(i == p->self && p->leaving && !p->leave_owed) && /* the others skip it */
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
          (i == p->self || !((p->cut | p->told_dead) & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
@@ -221,6 +222,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
    * under it, so it is never given to another change. */
   p->room.view_id = view_id_next(p, 0);
   admit(p, member, epoch, first, 1, p->self);
+  p->stats.admissions++;
 }
 
 /* 1 if member i is in the view but still waits for its cut (JOINING) and
@@ -245,7 +247,7 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
 /* Coordinator: newcomers whose cut may never come get the history and a
  * cut from here (once no flush is under way: the cut is a settled state). */
 static void cut_resend_check(chorus_peer *p) {
-  if (p->room.awaiting_cut) return;
+  if (p->room.awaiting_cut || p->leaving) return;
   for (size_t i = 0; i < p->count; i++)
     if (cut_in_doubt(p, i)) chorus_room_flush_excuse(&p->room, p->rank_of[i]);
   if (p->room.flushing || coordinator(p) != p->self) return;
@@ -263,6 +265,7 @@ static void cut_resend_check(chorus_peer *p) {
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
   if (p->room.awaiting_cut) return; /* not in the view itself yet */
+  if (p->leaving) return; /* a newcomer's cut and views would hang on it */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
@@ -315,9 +318,30 @@ static void cut_admits(chorus_peer *p, size_t i) {
   chorus_link_on_epoch(&p->links[i], epoch, 0);
 }
 
+/* The cut lists member i, which this node's detector held dead while it
+ * waited for the cut: the room ignores a boot until it is named and
+ * admitted, so that silence says nothing (the cut says i was in the
+ * view). It is watched afresh from now. */
+static void cut_revives(chorus_peer *p, size_t i) {
+  if (p->fd_on && chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
+    chorus_fd_watch(&p->fd, i, p->now_us);
+}
+
+/* 1 if cut m[0..len) was taken before a VIEW this node installed while it
+ * waited (a removal its admitter did not live to see, or left before): the
+ * cut would bring back a member the room has removed, and the numbering of
+ * a view the others have flushed. The next coordinator sends a new one. */
+static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
+  return len >= 5 && chorus_wire_get_u32(m + 1) < p->cut_floor;
+}
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.cut_taken) return; /* a second cut: the first one stands */
+  if (cut_stale(p, m, len)) {
+    p->stats.cuts_stale++;
+    return;
+  }
   uint32_t before = p->room.view_id;
   if (chorus_room_on_join_state(&p->room, m, len) < 0) {
     p->stats.rx_bad_frame++;
@@ -327,7 +351,10 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.view_id <= before) p->room.view_id = before + 1;
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
-    if (in && i != p->self) cut_admits(p, i);
+    if (in && i != p->self) {
+      cut_admits(p, i);
+      cut_revives(p, i);
+    }
     if (i == p->self || in == !(p->removed & (1u << i))) continue;
     if (in) { /* one this node had removed on its own, or held as a
                  vacant seat, before it was let in */
@@ -718,21 +745,50 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     return;
   }
   if (!view_first_copy(p, from, m)) return;
+  /* (A JOIN's number does not advance the room's view: not compared.) */
+  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
+    p->cut_floor = view;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
   view_relay(p, from, coord, keep, m);
   view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
              chorus_wire_get_u32(m + 15), coord, view_id);
 }
 
-int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
-  (void)now_us;
-  if (!p) return CHORUS_ERR_INVAL;
+/* LEAVE to every member, once every own message is stable (held by every
+ * member of the view): behind the LEAVE on the links, one a view change
+ * holds back would arrive once the member is removed, and be dropped; and
+ * one only this member holds (its sequencer crashed before numbering it)
+ * would be relayed by nobody after it is gone. */
+static int leave_push(chorus_peer *p) {
+  if (p->room.own_pending || p->room.stable[p->rank_of[p->self]] < p->room.sent) {
+    p->leave_owed = 1; /* chorus_member_pump sends it */
+    return CHORUS_OK;
+  }
   uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_LEAVE};
   chorus_wire_put_u32(c + 1, p->room.view);
   int rc = chorus_room_push_control(&p->room, p->room.alive & ~(1u << p->rank_of[p->self]),
                                     c, sizeof c);
+  if (rc == CHORUS_OK) p->leave_owed = 0;
+  return rc;
+}
+
+int chorus_peer_leave(chorus_peer *p, uint64_t now_us) {
+  (void)now_us;
+  if (!p) return CHORUS_ERR_INVAL;
+  int rc = leave_push(p);
   if (rc == CHORUS_OK) p->leaving = 1;
   return rc;
+}
+
+int chorus_peer_leaving_done(const chorus_peer *p) {
+  if (!p || !p->leaving || p->leave_owed || chorus_room_outbox_count(&p->room)) return 0;
+  for (size_t i = 0; i < p->count; i++) {
+    chorus_link_stats ls;
+    if (i == p->self || !chorus_peer_in_view(p, i)) continue;
+    chorus_link_stats_get(&p->links[i], &ls);
+    if (ls.in_flight + ls.queued > 0) return 0;
+  }
+  return 1;
 }
 
 static int member_any_by_id(const chorus_peer *p, uint32_t id) {
@@ -775,6 +831,7 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
     p->absorber = 0;
     p->room.merge_hold = 0;
   }
+  if (p->leave_owed) (void)leave_push(p); /* full outbox: the next pump */
   rejoin_check(p);
   cut_resend_check(p);
   if (!p->fd_on) {

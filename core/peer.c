@@ -112,6 +112,9 @@ int chorus_peer_new(const chorus_peer_config *cfg, chorus_peer **out) {
     rc = chorus_room_init(&p->room, p->count, p->rank_of[p->self],
                           cfg->retain_msgs, cfg->msg_bytes_max, cfg->history_msgs);
   if (rc == CHORUS_OK && p->removed) chorus_room_set_members(&p->room, ~p->removed);
+  /* A boot into a running room holds its starting view as a guess: the
+   * coordinator's cut is the view it gets. */
+  if (rc == CHORUS_OK && cfg->joining) chorus_room_expect_cut(&p->room);
   p->scratch = malloc(link_msg_bytes_max(cfg->msg_bytes_max));
   if (rc == CHORUS_OK && !p->scratch) rc = CHORUS_ERR_NOMEM;
   if (rc != CHORUS_OK) {
@@ -464,11 +467,21 @@ static int merge_output(chorus_peer *p, size_t from, chorus_output *out, uint8_t
   return 1;
 }
 
+/* 1 if member i left and is out of the view: its link still takes (and
+ * acknowledges) what it sends for a farewell while, but the view change
+ * that removed it settled the room without it: room and control messages
+ * from it now (a number it gave as sequencer after the others moved on)
+ * would reach some members and not others. */
+static int farewell_only(const chorus_peer *p, size_t i) {
+  return !chorus_peer_in_view(p, i) && (p->leavers & (1u << i));
+}
+
 /* Hand one link message to the room; a private one becomes an output. */
 static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
                              chorus_output *out, uint8_t *buf,
                              const chorus_link_msg *m) {
   size_t rank = p->rank_of[i];
+  if (m->kind != CHORUS_WIRE_KIND_PRIVATE && farewell_only(p, i)) return 0;
   if (m->kind == CHORUS_WIRE_KIND_ROOM) {
     if (chorus_room_on_message(&p->room, now_us, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
@@ -511,7 +524,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
  * from a state the room has not placed: they wait in the link. */
 static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
-  if (m->kind == CHORUS_WIRE_KIND_PRIVATE) return 1;
+  if (m->kind == CHORUS_WIRE_KIND_PRIVATE || farewell_only(p, i)) return 1;
   if (p->unadmitted & (1u << i)) return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
   return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
@@ -850,8 +863,14 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
   /* In the view unnamed: a JOIN view admitted it before the server told us
-   * its name; its link already follows it. */
-  if (in_view) return CHORUS_OK;
+   * its name; its link already follows it. Its datagrams were refused
+   * meanwhile (unknown sender): that silence says nothing, so the detector
+   * watches it afresh (else a verdict of dead from it removes a member that
+   * is up once this node coordinates). */
+  if (in_view) {
+    if (p->fd_on) chorus_fd_watch(&p->fd, member, now_us);
+    return CHORUS_OK;
+  }
   chorus_link_reset(&p->links[member], now_us);
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);

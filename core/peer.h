@@ -108,6 +108,15 @@ typedef struct chorus_peer_config {
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
   size_t history_msgs;     /* delivered room messages kept for members that
                               join late or restart, default 100 */
+  int joining;             /* 1: this boot enters a room whose other members
+                              already run (a newcomer, or a restart, e.g. the
+                              server's roster names other seats): it waits
+                              for its admission (the coordinator's cut,
+                              JOIN_STATE) and until then neither coordinates,
+                              removes nor admits anyone, nor sends or
+                              delivers room messages; 0 (default): it may
+                              found the room, and learns that it joins only
+                              when a member says so (UNADMITTED) */
 } chorus_peer_config;
 
 /* Output kinds returned by chorus_peer_poll(). */
@@ -214,6 +223,10 @@ typedef struct chorus_peer_stats {
   uint64_t merge_refused;   /* merges whose sends found no outbox room */
   uint64_t cuts_resent;     /* newcomers sent a cut again: the coordinator
                                that admitted them was gone */
+  uint64_t admissions;      /* members this node let in as coordinator
+                               (JOIN announced, history and cut sent) */
+  uint64_t cuts_stale;      /* cuts ignored: taken before a view change
+                               this newcomer installed while it waited */
   uint64_t delivered_merge; /* the other side's messages delivered (merge) */
   uint64_t merge_gaps;      /* the other side's messages never delivered:
                                beyond the sender's history */
@@ -291,11 +304,18 @@ int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member)
 
 /*
  * chorus_peer_leave announces a graceful departure: every member removes
- * this node in a view change with reason LEAVE. Keep driving the peer until
- * its links have nothing in flight, then stop. Later sends fail with
- * CHORUS_ERR_INVAL. Errors: CHORUS_ERR_QUEUE_FULL (retry after polling).
+ * this node in a view change with reason LEAVE. The announcement waits
+ * until every room message this node sent is held by every member (so none
+ * is lost with it). Keep driving the peer until chorus_peer_leaving_done,
+ * then stop. Later sends fail with CHORUS_ERR_INVAL. Errors:
+ * CHORUS_ERR_QUEUE_FULL (retry after polling).
  */
 int chorus_peer_leave(chorus_peer *peer, uint64_t now_us);
+
+/* chorus_peer_leaving_done: 1 once a leaving peer's LEAVE went out and
+ * nothing waits in its room outbox or on the links to members of its view
+ * (it can stop), 0 otherwise (also when it is not leaving). */
+int chorus_peer_leaving_done(const chorus_peer *peer);
 
 /* 1 if `member` is in this node's current view (self included). */
 int chorus_peer_in_view(const chorus_peer *peer, size_t member);
@@ -334,7 +354,8 @@ uint64_t chorus_peer_deadline(const chorus_peer *peer);
  * view. The link to the slot starts afresh; the newcomer is admitted by a
  * view change (reason JOIN) once it speaks. A slot that a JOIN view put in
  * the view before it was named here just gets its name (its link already
- * follows the newcomer). Naming a slot with the name it already has does
+ * follows the newcomer; the detector watches it afresh: what it sent
+ * before was refused). Naming a slot with the name it already has does
  * nothing; naming it with the name of another slot that is out of the view
  * (the user's old seat lapsed while it was away) empties that other slot. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
  * mode, `member` out of range or self, the slot is in the view under

@@ -39,6 +39,7 @@ struct chorus_peer {
   chorus_peer_stats stats;
   /* membership */
   int fd_on, leaving;
+  int leave_owed;     /* LEAVE waits until every own message is stable */
   chorus_fd fd;
   uint32_t leavers;                        /* member indices that said LEAVE */
   uint32_t told_dead;                      /* chorus_peer_remove_member's verdicts:
@@ -62,6 +63,9 @@ struct chorus_peer {
                                               it in here (0: unknown); a
                                               joining member whose admitter
                                               is gone gets its cut again */
+  uint32_t cut_floor;                      /* the newest removal VIEW installed
+                                              while waiting for the cut: a cut
+                                              taken before it is stale */
   uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
                                               as history (a second cut's
                                               history repeats the first's) */

@@ -405,7 +405,9 @@ static int loop_exec(chorus_loop *l, const loop_cmd *c, uint64_t now_us) {
  * and every later exit would wait its whole grace period for nothing.)
  */
 static size_t loop_pending_frames(chorus_loop *l) {
-  return chorus_peer_pending_frames(l->peer);
+  size_t n = chorus_peer_pending_frames(l->peer);
+  if (l->leaving && !chorus_peer_leaving_done(l->peer)) n++; /* LEAVE not out yet */
+  return n;
 }
 
 /*

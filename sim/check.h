@@ -137,17 +137,19 @@
  * of the owed history must have been delivered (catch_up). A message it
  * never delivers that was sent before A is reported as catch_up too.
  * It holds (for safe) everything its coordinator had delivered at A.
- * If that coordinator is down when the restarted process delivers its first
- * history, the cut it takes may be one another coordinator sent it again
- * later (chorus_check_cut_resent): when that first history delivery is the
- * first of such a cut's history (after what it delivered of the first one's,
- * or skipped as already delivered), A, the coordinator and the owed history
- * become that cut's: what was sent before the first admission and comes
- * before that history is excused, what was sent since stays owed. So is an
- * entry of that history its sender's stream had already passed in the
- * first history's part it delivered: histories start apart (each member's
- * last deliveries, FIFO and causal ones in its own order), and the core
- * skips an entry at or below what it delivered of that origin.
+ * If that coordinator is down (crashed or left) when the restarted process
+ * delivers its first history, the cut it takes may be one another
+ * coordinator sent it later: a cut sent again (chorus_check_cut_resent),
+ * or that coordinator's own JOIN of it (view event `admitter`). When that
+ * first history delivery is the first of such a cut's history (after what
+ * it delivered of the first one's, or skipped as already delivered), A, the
+ * coordinator and the owed history become that cut's: what was sent before
+ * the first admission and comes before that history is excused, what was
+ * sent since stays owed. So is an entry of that history its sender's
+ * stream had already passed in the first history's part it delivered:
+ * histories start apart (each member's last deliveries, FIFO and causal
+ * ones in its own order), and the core skips an entry at or below what it
+ * delivered of that origin.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender
@@ -241,6 +243,10 @@ typedef struct chorus_check_view_event {
   uint32_t epoch;                  /* JOIN: the joiner's epoch */
   uint32_t view;                   /* the new view number */
   uint32_t members;                /* bit per node */
+  int admitter;                    /* JOIN of another node: 1 if this node
+                                      let it in as coordinator (sent its
+                                      history and cut), 0 if it installs
+                                      another member's decision */
 } chorus_check_view_event;
 
 typedef struct chorus_check_violation {
@@ -379,17 +385,18 @@ int chorus_check_partition(chorus_check *chk, uint64_t at_us, uint32_t side_a, i
 
 /*
  * chorus_check_cuts_wanted: 1 while some restarted process that is up
- * waits for its own JOIN and the process that admitted it is down: its
- * cut may come from another coordinator, which the driver then reports
- * with chorus_check_cut_resent; 0 otherwise (nothing to report).
+ * waits for its own JOIN and the process that admitted it is down (crashed
+ * or left): its cut may come from another coordinator, which the driver
+ * then reports with chorus_check_cut_resent; 0 otherwise.
  *
- * chorus_check_cut_resent records that `node` sent a waiting newcomer its
- * cut again at `at_us` (the core's cuts_resent count grew): the history it
- * sends is its last history_msgs deliveries now. A newcomer whose
- * admitter is down and whose first history delivery is the first of those
- * is held to that cut instead (CATCH-UP). Returns 0, or
- * CHORUS_ERR_QUEUE_FULL past CHECK_CUTS_MAX cuts in one run (then a
- * violation "wellformed" is recorded).
+ * chorus_check_cut_resent records that `node` sent its cut again at `at_us`
+ * (its core's cuts_resent count grew) to the waiting newcomers in its view
+ * whose admitter is down: the history it sends is its last history_msgs
+ * deliveries now. Such a newcomer whose first history delivery is the first
+ * of those is held to that cut instead (CATCH-UP). Returns 0 (also when no
+ * such newcomer is in its view), CHORUS_ERR_INVAL (node out of range or
+ * down), or CHORUS_ERR_QUEUE_FULL past CHECK_CUTS_MAX cuts in one run (then
+ * a violation "wellformed" is recorded).
  */
 int chorus_check_cuts_wanted(const chorus_check *chk);
 int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node);

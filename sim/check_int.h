@@ -94,6 +94,7 @@ typedef struct check_proc {
 #define CHECK_CUTS_MAX 64
 typedef struct check_cut {
   uint8_t from;     /* the process that sent it */
+  check_mask to;    /* the stranded newcomers it was sent to */
   uint64_t at_us;
   check_proc state; /* a copy of that process at at_us */
 } check_cut;

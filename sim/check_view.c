@@ -345,8 +345,9 @@ int chorus_check_cuts_wanted(const chorus_check *chk) {
   return 0;
 }
 
-/* Notes process q's state at at_us: a cut it may send a stranded newcomer. */
-static int cut_record(chorus_check *chk, size_t q, uint64_t at_us) {
+/* Notes process q's state at at_us: a cut it sent the stranded newcomers
+ * `to`. */
+static int cut_record(chorus_check *chk, size_t q, uint64_t at_us, check_mask to) {
   if (chk->cuts == CHECK_CUTS_MAX) {
     chorus_check_fail(chk, "wellformed", at_us, chk->proc[q].node,
                       "more than %d cuts for stranded newcomers in one run "
@@ -356,6 +357,7 @@ static int cut_record(chorus_check *chk, size_t q, uint64_t at_us) {
   size_t h = chk->hist_max ? chk->hist_max : 1;
   check_cut *k = &chk->cut[chk->cuts];
   k->from = (uint8_t)q;
+  k->to = to;
   k->at_us = at_us;
   k->state = chk->proc[q];
   k->state.ring = chk->cut_ring_pool + chk->cuts * h;
@@ -365,9 +367,15 @@ static int cut_record(chorus_check *chk, size_t q, uint64_t at_us) {
 }
 
 int chorus_check_cut_resent(chorus_check *chk, uint64_t at_us, size_t node) {
-  if (!chk || node >= chk->nodes) return CHORUS_ERR_INVAL;
-  if (!chorus_check_cuts_wanted(chk)) return 0;
-  return cut_record(chk, chk->cur[node], at_us);
+  if (!chk || node >= chk->nodes || chk->cur[node] == CHECK_NO_PROC ||
+      !(chk->live & check_bit(chk->cur[node])))
+    return CHORUS_ERR_INVAL;
+  size_t c = chk->cur[node];
+  check_mask to = 0; /* the core sends it to newcomers in its view only */
+  for (size_t p = 0; p < chk->procs; p++)
+    if (p != c && cut_stranded(chk, p) && (chk->proc[c].view & check_bit(p)))
+      to |= check_bit(p);
+  return to ? cut_record(chk, c, at_us, to) : 0;
 }
 
 /* 1 if record idx continues process p's history in that of cut `cut`. */
@@ -419,7 +427,9 @@ static int take_resent_cut(chorus_check *chk, size_t p, uint32_t idx) {
   if (!cut_stranded(chk, p)) return 0;
   for (size_t k = chk->cuts; k-- > 0;) {
     const check_cut *cut = &chk->cut[k];
-    if (cut->at_us < pr->admit_us || !cut_continues(chk, cut, p, idx)) continue;
+    if (!(cut->to & check_bit(p)) || cut->at_us < pr->admit_us ||
+        !cut_continues(chk, cut, p, idx))
+      continue;
     admit_again(chk, p, cut);
     return 1;
   }
@@ -440,9 +450,10 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
-  /* Its admitter crashed before any survivor installed that JOIN: the
-   * next coordinator admits it anew (its JOIN comes first from itself). */
-  else if (cut_stranded(chk, (size_t)j) && pr->joined && cut_record(chk, p, ev->at_us))
+  /* Its admitter crashed (or left) before any survivor installed that
+   * JOIN: the next coordinator admits it anew, a cut it may take. */
+  else if (ev->admitter && cut_stranded(chk, (size_t)j) && pr->joined &&
+           cut_record(chk, p, ev->at_us, check_bit((size_t)j)))
     bad = 1;
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);

@@ -93,11 +93,25 @@ static int on_deliver(sim *s, size_t to, const chorus_output *out) {
   return 0;
 }
 
+/* 1 if node i's JOIN of another member is its own admission as
+ * coordinator (its admissions count grew; each makes one JOIN event, in
+ * order), not a decision of another member that it installs. */
+static int admission_seen(sim *s, size_t i, const chorus_output *out) {
+  sim_node *n = &s->node[i];
+  if (out->reason != CHORUS_VIEW_JOIN || out->member == i) return 0;
+  chorus_peer_stats st;
+  chorus_peer_stats_get(n->peer, &st);
+  if (st.admissions == n->admissions) return 0;
+  n->admissions++;
+  return 1;
+}
+
 /* A view change at node i: the simulator's own record of who is in its
  * view (for the workload), then the checker. */
 static int on_view(sim *s, size_t i, const chorus_output *out) {
   sim_node *n = &s->node[i];
   size_t m = out->member;
+  int admitter = admission_seen(s, i, out);
   if (out->reason == CHORUS_VIEW_JOIN || out->reason == CHORUS_VIEW_MERGE) {
     chorus_trace_line(&s->trace, s->now_us,
                       "view n%zu +n%zu e=%u view=%u members=%x reason=%u", i, m,
@@ -111,7 +125,7 @@ static int on_view(sim *s, size_t i, const chorus_output *out) {
   }
   n->removed = (uint16_t)(((1u << s->cfg->nodes) - 1) & ~out->members & ~(1u << i));
   if (n->leaving) return 0; /* its process left: no view of the room's */
-  sim_report_view(s, i, out);
+  sim_report_view(s, i, out, admitter);
   if (out->reason == CHORUS_VIEW_JOIN && m == i) return sim_oracle_joined(s, i);
   return 0;
 }
@@ -142,18 +156,25 @@ static int handle_output(sim *s, size_t i, const chorus_output *out) {
   }
 }
 
-/* A coordinator sent a newcomer whose admitter is gone its cut again
- * (PROTOCOL.md): the checker notes its deliveries at that moment, the
- * catch-up owed to a newcomer that takes that cut. Looked at after every
- * input and output while the checker has such a newcomer (a cut is resent
- * by the core's pump, between two deliveries). */
-static void note_cuts_resent(sim *s, size_t i) {
+/* The checker learns of a cut node i sent again (a newcomer's admitter
+ * was gone) before any delivery that followed it, and after the view
+ * events queued with it (admissions of the same pump are in the cut): a
+ * newcomer that takes that cut owes i's delivered history of that moment.
+ * Looked at while any newcomer waits (only then is a cut sent, so the
+ * count reported stays in step; the stats are not cheap). */
+static void cuts_resent_check(sim *s, size_t i) {
   sim_node *n = &s->node[i];
+  if (!s->cfg->restarts && !s->cfg->via_server) return;
+  size_t waiting = 0; /* newcomers up that wait for their cut */
+  for (size_t j = 0; j < s->cfg->nodes; j++)
+    waiting += s->node[j].peer && !s->node[j].joined && !s->node[j].leaving;
+  if (!waiting) return;
   chorus_peer_stats st;
   chorus_peer_stats_get(n->peer, &st);
   if (st.cuts_resent == n->cuts_resent) return;
   n->cuts_resent = st.cuts_resent;
-  chorus_check_cut_resent(s->chk, s->now_us, i);
+  chorus_trace_line(&s->trace, s->now_us, "cut-resent n%zu", i);
+  (void)chorus_check_cut_resent(s->chk, s->now_us, i);
 }
 
 int sim_drain(sim *s, size_t i) {
@@ -161,9 +182,11 @@ int sim_drain(sim *s, size_t i) {
   size_t emitted = 0; /* datagrams out in this drain */
   for (;;) {
     chorus_output out;
-    if (chorus_check_cuts_wanted(s->chk)) note_cuts_resent(s, i);
     int rc = chorus_peer_poll(n->peer, sim_clock(s, i), &out, s->poll_buf, s->poll_cap);
     if (rc) return sim_fail(s, rc, "n%zu poll failed: %s", i, chorus_errname(rc));
+    int event = out.kind == CHORUS_OUT_VIEW || out.kind == CHORUS_OUT_PEER_UP ||
+                out.kind == CHORUS_OUT_PEER_RESTARTED;
+    if (!event) cuts_resent_check(s, i);
     if (out.kind == CHORUS_OUT_NONE) break;
     /* A crashing node dies between two datagrams of one burst: this one
      * and everything after it never leave. */
@@ -173,7 +196,6 @@ int sim_drain(sim *s, size_t i) {
     if (rc) return rc;
     if (out.kind == CHORUS_OUT_DATAGRAM) emitted++;
   }
-  if (chorus_check_cuts_wanted(s->chk)) note_cuts_resent(s, i);
   if (n->crash_armed && n->crash_at_end) return sim_crash_now(s, n->crash_armed - 1);
   if (n->leaving) {
     int rc = sim_srv_leave_check(s, i);

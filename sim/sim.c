@@ -247,8 +247,10 @@ static void peer_config(const sim *s, size_t i, chorus_peer_config *pc) {
   /* Through the server: member i is whoever sits in seat i, as the CLI's
    * peer sets it up (seat = node by construction, checked in srvnode.c). */
   pc->slots = 1;
-  for (size_t j = 0; j < c->nodes; j++)
+  for (size_t j = 0; j < c->nodes; j++) {
     pc->member_names[j] = n->seat.roster.names[j][0] ? n->seat.roster.names[j] : NULL;
+    if (j != i && pc->member_names[j]) pc->joining = 1; /* others hold the room */
+  }
 }
 
 /* A new core for node i (its epoch and boot already set). */
@@ -259,6 +261,7 @@ static int node_boot(sim *s, size_t i) {
   n->ticks_same_time = 0;
   n->stuck = 0;
   n->cuts_resent = 0;
+  n->admissions = 0;
   chorus_peer_config pc;
   peer_config(s, i, &pc);
   int rc = chorus_peer_new(&pc, &n->peer);

@@ -108,12 +108,14 @@
  * node running core/server, as `chorus peer --server` does: each one's seat
  * machine (core/seat.h, shared with the CLI) logs in over a core/client,
  * joins the room and gets a seat; only then does its core start, in slots
- * mode with the roster's names, and the coordinator admits it once the
+ * mode with the roster's names (joining when the roster names anyone else:
+ * it waits for its cut), and the coordinator admits it once the
  * others' refresh (every second, or at once on a stranger's datagram)
  * names it. Node 0 founds the room at 0; node k+1 starts joining 0..1.5 s
  * after node k got its seat, so seat k is node k's (checked: "seat").
- * `leaves` nodes leave gracefully (chorus_peer_leave, then the server's
- * room) in [50 %, 85 %], once every node has its seat; crashes and leaves
+ * `leaves` nodes leave gracefully (chorus_peer_leave; the core stops once
+ * chorus_peer_leaving_done, or after a 3 s grace; then the server's room)
+ * in [50 %, 85 %], once every node has its seat; crashes and leaves
  * wait while fewer than three nodes are in the room. A restarted node joins
  * again through the server (same seat). `server_crashes` crashes of the
  * server restart it from its last snapshot 0.3..3 s later; the peers chat

@@ -62,6 +62,8 @@ typedef struct sim_node {
   size_t crash_armed;       /* 1 + index of its pending crash, 0: none */
   size_t crash_budget;      /* datagrams the crashing burst lets out */
   int crash_at_end;         /* crash when the current drain ends anyway */
+  uint64_t cuts_resent;     /* its core's cuts_resent count, as reported */
+  uint64_t admissions;      /* its core's admissions count, as reported */
   /* Via server (srvnode.c): the node's client and seat, while it runs. */
   chorus_client *client;    /* NULL before it starts joining and while down */
   chorus_seat seat;
@@ -69,7 +71,6 @@ typedef struct sim_node {
   int booted;               /* its core ran once (later boots restart) */
   int leaving;              /* announced its leave; core stops once idle */
   int left;                 /* left the room for good */
-  uint64_t cuts_resent;     /* its core's count, as last told the checker */
 } sim_node;
 
 /* One planned crash (drawn at start; victim chosen when it is due). */
@@ -175,7 +176,7 @@ void sim_report(sim *s, const chorus_check_delivery *d);
 int sim_report_held(sim *s, size_t holder, const chorus_output *out);
 void sim_mutate_on_crash(sim *s);
 /* A view change at node i to the checker, through the view mutations. */
-void sim_report_view(sim *s, size_t i, const chorus_output *out);
+void sim_report_view(sim *s, size_t i, const chorus_output *out, int admitter);
 
 /* work.c: the workload. */
 void sim_work_init(sim *s);

@@ -253,9 +253,15 @@ static int on_seat_events(sim *s, size_t i, unsigned ev) {
       s->res->seated++;
       return sim_node_first_boot(s, i);
     }
-    return sim_node_restart(s, i);
+    rc = sim_node_restart(s, i);
+    /* The seat's timer event carries the boot before this one: seat_pump
+     * arms it again for this boot (else the seat never refreshes). */
+    n->seat_timer_at_us = SIM_NO_TIMER;
+    return rc;
   }
-  if ((ev & CHORUS_SEAT_EV_ROSTER) && n->peer && !n->leaving) return name_members(s, i);
+  /* A leaver's core runs on until its LEAVE is out: it must hear newcomers
+   * too (their FLUSH_DONE, their reports). */
+  if ((ev & CHORUS_SEAT_EV_ROSTER) && n->peer) return name_members(s, i);
   return 0;
 }
 
@@ -299,7 +305,11 @@ int sim_srv_start(sim *s, size_t i) {
   cc.servers[0] = addr_of(SIM_SERVER(s));
   cc.server_count = 1;
   cc.deadline_us = CLIENT_DEADLINE_US;
-  cc.seed = sim_derive(s->cfg->seed, STREAM_SERVER, (uint64_t)2 << 40 | (uint64_t)i << 8 | n->boot);
+  /* A seed of its own per process (the boot about to run): request ids of
+   * an earlier boot's client would hit the server's reply cache and get
+   * that boot's answers (its token, its old room list). */
+  uint64_t boot = n->booted ? (uint64_t)n->boot + 1 : 0;
+  cc.seed = sim_derive(s->cfg->seed, STREAM_SERVER, (uint64_t)2 << 40 | (uint64_t)i << 8 | boot);
   chorus_client_free(n->client);
   n->client = NULL;
   int rc = chorus_client_new(&cc, &n->client);
@@ -405,14 +415,7 @@ static int leave_finish(sim *s, size_t i) {
 }
 
 int sim_srv_leave_check(sim *s, size_t i) {
-  sim_node *n = &s->node[i];
-  for (size_t j = 0; j < s->cfg->nodes; j++) {
-    chorus_link_stats ls;
-    if (j != i && chorus_peer_link_stats_get(n->peer, j, &ls) == 0 &&
-        ls.in_flight + ls.queued > 0)
-      return 0;
-  }
-  return leave_finish(s, i);
+  return chorus_peer_leaving_done(s->node[i].peer) ? leave_finish(s, i) : 0;
 }
 
 int sim_srv_on_leave(sim *s, const chorus_evq_event *ev) {
@@ -421,8 +424,9 @@ int sim_srv_on_leave(sim *s, const chorus_evq_event *ev) {
     return n->leaving && n->peer ? leave_finish(s, ev->node) : 0;
   }
   /* Two stay in the room; and no seat frees up before every node has its
-   * own (seat k is node k's). */
-  if ((sim_pickable_count(s) < 3 || s->joins_pending) && !s->healed)
+   * own (seat k is node k's), even after the heal (a server crash may
+   * delay the last joins that long). */
+  if ((sim_pickable_count(s) < 3 && !s->healed) || s->joins_pending)
     return push(s, s->now_us + SIM_WAIT_US, CHORUS_EVQ_LEAVE, 0, 0, ev->slot);
   if (sim_pickable_count(s) < 3) {
     s->leaves_pending--;

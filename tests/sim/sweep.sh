@@ -1,5 +1,5 @@
 #!/bin/sh
-# Simulation sweep (make test): about 2400 seeds of `chorus sim` in
+# Simulation sweep (make test): about 4100 seeds of `chorus sim` in
 # sub-sweeps that mix node counts, load, delays, every room order (fifo,
 # causal, total, safe, and mixed: each message its own), every network fault
 # the simulator has (loss up to 0.3 and a total blackout, duplication,
@@ -14,7 +14,9 @@
 # part-* ones split the nodes in two sides (or drop one side's datagrams to
 # the other) for 0.2..8 s, and with a detector the sides must merge their
 # views again and deliver each other's messages (merge_order); --history
-# 1000 keeps every message of a partition in the history. The
+# 1000 keeps every message of a partition in the history. The via-* ones
+# go through a simulated server (sim.h, VIA SERVER): joins, graceful leaves,
+# crashes with and without restarts, and server crashes. The
 # regress-* lines replay every seed that ever failed (kept for good, one
 # seed each). Sub-sweeps run in parallel (SIM_JOBS, default 2); each stops
 # at its first failing seed and prints the property, the first offending
@@ -25,7 +27,7 @@
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
 # property fails the sweep (look again). The known bugs left are about
-# joining through the server (below); widen the sweeps as they get fixed.
+# merging partitions (below); widen the sweeps as they get fixed.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,6 +56,41 @@ crash-mixed6|9001..9100|--nodes 6 --duration 6 --order mixed --crashes 2 --loss 
 crash-fifo7|9101..9200|--nodes 7 --duration 6 --order fifo --crashes 2 --loss 0.3 --dup 0.1
 swarm|10001..10150|--swarm --duration 5
 via-join10|11001..11150|--via-server --nodes 10 --duration 6 --loss 0.05 --reorder 0.1 --dup 0.05
+via-leaves6|12001..12100|--via-server --nodes 6 --loss 0.05 --leaves 2
+via-leaves8-mixed|12201..12260|--via-server --nodes 8 --loss 0.05 --leaves 3 --order mixed
+via-crash6|12353..12452|--via-server --nodes 6 --loss 0.05 --crashes 2
+via-restart6|12501..12650|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
+via-restart-lossy-fifo|12701..12760|--via-server --nodes 5 --loss 0.1 --dup 0.05 --reorder 0.1 --order fifo --crashes 1 --restarts 1
+via-server-crash6|12801..12900|--via-server --nodes 6 --loss 0.05 --server-crashes 2
+via-mix7|13001..13100|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-newcomer-fd-removes-coordinator|7..7|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
+regress-via-restarted-seat0-admits-early|1..1|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
+regress-via-leave-sequencer-numbers-after-removal|4..4|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leave-17|17..17|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leave-18|18..18|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leave-45|45..45|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leave-stale-cut|83..83|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leave-stale-cut-2|98..98|--via-server --nodes 6 --loss 0.05 --leaves 2
+regress-via-leaver-names-newcomers|6..6|--via-server --nodes 8 --loss 0.05 --leaves 3
+regress-via-leaver-coordinates|19..19|--via-server --nodes 8 --loss 0.05 --leaves 3
+regress-via-leave-overtakes-own-message|22..22|--via-server --nodes 8 --loss 0.05 --leaves 3
+regress-via-leave-own-message-unstable|2..2|--via-server --nodes 8 --loss 0.05 --leaves 4 --crashes 1
+regress-via-leave-waits-coordinator-removes|3..3|--via-server --nodes 8 --loss 0.05 --leaves 4 --crashes 1
+regress-via-crash-history-from-new-coordinator|5..5|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash-cut-resent|49..49|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash-join-view-not-a-floor|12313..12313|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash-resent-cut-after-joins|12391..12391|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-restart-history-skipped|33..33|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
+regress-via-server-crash-joiner-detector|29..29|--via-server --nodes 6 --loss 0.05 --server-crashes 2
+regress-via-server-crash-joiner-detector-2|40..40|--via-server --nodes 6 --loss 0.05 --server-crashes 2
+regress-via-server-crash-joiner-detector-3|42..42|--via-server --nodes 6 --loss 0.05 --server-crashes 2
+regress-via-server-crash-joiner-detector-4|48..48|--via-server --nodes 6 --loss 0.05 --server-crashes 2
+regress-via-join-coordinator-crash-after-admit|25..25|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-join-coordinator-crash-after-admit-2|55..55|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-join-coordinator-crash-after-admit-3|12412..12412|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-join-coordinator-crash-after-admit-4|12632..12632|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
+regress-via-join-coordinator-crash-after-admit-5|13071..13071|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-leave-before-last-join|13007..13007|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -186,15 +223,6 @@ PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header).
-# known-via-*: through the server (sim.h, VIA SERVER). newcomer-fd-removes-
-# coordinator: a joiner's core boots with the roster's members in its view
-# and its detector on, but those members ignore it (unknown sender) until
-# their watcher names it; under loss that takes longer than the fast
-# detector's ~1.9 s and the joiner removes the coordinator (crash n0) before
-# anyone admitted it (it has not yet heard UNADMITTED, so awaiting_cut is
-# off). restarted-seat0-admits-early: restarted n0 (seat 0, the lowest rank)
-# boots with every roster seat in its view, believes itself coordinator and
-# admits another node (JOIN) before the room admitted n0 itself.
 # known-part-* (found widening the part-* families threefold; they fail
 # before the merge of announce and perf2 too): double-absorb: two
 # coordinators absorb one side at once; the side takes one merge, the other
@@ -205,8 +233,6 @@ PLAN
 # merged-crashed-member-grace: a member merged right after it crashed is
 # watched only after MERGE_GRACE_US, so its removal comes past the bound.
 cat > "$tmp/known" <<'KNOWN'
-known-via-newcomer-fd-removes-coordinator|7|rejoin|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
-known-via-restarted-seat0-admits-early|1|rejoin|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 known-part-double-absorb|99|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1
 known-part-double-absorb-2|30270|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 known-part-absorbed-member-not-told|30777|false_removal|--partitions 2 --fd fast --history 1000 --order fifo

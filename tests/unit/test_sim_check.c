@@ -532,7 +532,7 @@ static uint32_t view_number_of(size_t node, size_t member, enum chorus_view_reas
 static int view_numbered(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                          enum chorus_view_reason reason, uint32_t epoch, uint32_t view,
                          uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, reason, epoch, view, members};
+  chorus_check_view_event ev = {at_us, node, member, reason, epoch, view, members, 0};
   return chorus_check_view(chk, &ev);
 }
 
@@ -540,6 +540,14 @@ static int view(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                 enum chorus_view_reason reason, uint32_t epoch, uint32_t members) {
   return view_numbered(chk, at_us, node, member, reason, epoch,
                        view_number_of(node, member, reason), members);
+}
+
+/* Node `node` installs the JOIN of `member` it decided as coordinator. */
+static int view_admit(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
+                      uint32_t epoch, uint32_t members) {
+  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_JOIN, epoch,
+                                view_number_of(node, member, CHORUS_VIEW_JOIN), members, 1};
+  return chorus_check_view(chk, &ev);
 }
 
 static int deliver_hist(chorus_check *chk, chorus_check_msg m, size_t receiver,
@@ -723,9 +731,10 @@ static void test_resent_cut_catch_up(void) {
 
 /* The admitter crashes as it admits, before anybody else installs its JOIN:
  * the next coordinator admits the restarted node anew, and its history is
- * owed. */
+ * owed (a JOIN of it that a member installs without deciding it is no cut
+ * of that member's). */
 static void test_admitted_anew_catch_up(void) {
-  for (int skip = 0; skip < 2; skip++) {
+  for (int skip = 0; skip < 3; skip++) { /* 1: skips an entry, 2: not n1's */
     chorus_check *chk = member_checker(2, 0);
     chorus_check_msg m[4];
     for (uint32_t i = 0; i < 4; i++) {
@@ -741,7 +750,14 @@ static void test_admitted_anew_catch_up(void) {
     CHECK_EQ(view(chk, 400, 0, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
     CHECK_EQ(chorus_check_crash(chk, 400, 0), 0);
     CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x2), 0);
-    CHECK_EQ(view(chk, 450, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+    if (skip == 2) { /* n1 installs a JOIN it did not decide: no cut of its */
+      CHECK_EQ(view(chk, 450, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+      CHECK_EQ(deliver_hist(chk, m[2], 2, 460), 1);
+      CHECK(failed_with(chk, "catch_up"));
+      chorus_check_free(chk);
+      continue;
+    }
+    CHECK_EQ(view_admit(chk, 450, 1, 2, EPOCH2, 0x6), 0); /* n1's own JOIN */
     if (skip) { /* the first entry of n1's history is missing */
       CHECK_EQ(deliver_hist(chk, m[3], 2, 460), 1);
       CHECK(failed_with(chk, "catch_up"));
@@ -799,7 +815,7 @@ static void test_resent_cut_excuses_passed(void) {
  * leaves it (members: the view it makes). */
 static int view_removal(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                         uint32_t num, uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members};
+  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members, 0};
   return chorus_check_view(chk, &ev);
 }
 
@@ -992,6 +1008,155 @@ static void test_rejoin_fails(void) {
   chorus_check_free(chk);
 }
 
+/* n2 is absent at the start: the others' first views hold n0 and n1 only,
+ * and what they send before n2 is admitted is not owed to it (beyond the
+ * history); it boots at 300, n0 admits it at 400 (n1 follows), it catches
+ * up and installs its own JOIN. Absent nodes never stand in a view early,
+ * and act on nothing before their admission. */
+static chorus_check *absent_checker(void) {
+  chorus_check_config cfg = {NODES, 16, 1, 100, 0, {7, 7, 0}, 1u << 2};
+  chorus_check *chk = NULL;
+  CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  return chk;
+}
+
+static void test_absent_node_joins(void) {
+  chorus_check *chk = absent_checker();
+  chorus_check_msg a = room(0, CHORUS_ORDER_TOTAL, 1);
+  CHECK_EQ(chorus_check_in_view(chk, 0, 2), 0);
+  CHECK_EQ(chorus_check_views_settled(chk), 1); /* nothing owed by nobody */
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(chorus_check_outstanding(chk), 2); /* n0 and n1 only */
+  for (size_t n = 0; n < 2; n++) CHECK_EQ(deliver(chk, a, n, 10 + n), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(chorus_check_views_settled(chk), 0);
+  CHECK_EQ(view(chk, 400, 0, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(view(chk, 410, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(deliver_hist(chk, a, 2, 450), 0);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_views_settled(chk), 1);
+  chorus_check_msg b = room(2, CHORUS_ORDER_TOTAL, 1);
+  b.epoch = EPOCH2;
+  CHECK_EQ(sent(chk, b), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, b, n, 600 + n), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  chorus_check_free(chk);
+
+  /* History before anybody admitted it. */
+  chk = absent_checker();
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(deliver(chk, a, 0, 10), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(deliver_hist(chk, a, 2, 350), 1);
+  CHECK(failed_with(chk, "catch_up"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "no member had let") != NULL);
+  chorus_check_free(chk);
+
+  /* A view change of its own before its admission (it acted on the view it
+   * booted with): rejoin; and one never admitted fails at the end. */
+  chk = absent_checker();
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(view(chk, 400, 2, 0, CHORUS_VIEW_CRASH, 0, 0x6), 1);
+  CHECK(failed_with(chk, "rejoin"));
+  chorus_check_free(chk);
+  chk = absent_checker();
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1);
+  CHECK(failed_with(chk, "rejoin"));
+  chorus_check_free(chk);
+
+  /* An absent node in a first view: the others' first views hold n0, n1. */
+  chk = absent_checker();
+  CHECK_EQ(view(chk, 50, 0, 1, CHORUS_VIEW_LEAVE, 0, 0x5), 1);
+  CHECK(chorus_check_first(chk) != NULL);
+  chorus_check_free(chk);
+}
+
+/* n1 leaves gracefully at 200: what it sent stays owed to the nodes up
+ * (liveness, even by nobody delivered yet), it owes nothing sent later,
+ * and its removal is no false removal; a view that still holds it at the
+ * end fails (leave). */
+static void test_leave(void) {
+  chorus_check *chk = member_checker(100, 1000);
+  chorus_check_msg a = room(1, CHORUS_ORDER_FIFO, 1);
+  chorus_check_msg b = room(0, CHORUS_ORDER_FIFO, 1);
+  CHECK_EQ(sent(chk, a), 0);
+  CHECK_EQ(deliver(chk, a, 1, 10), 0);
+  CHECK_EQ(chorus_check_leave(chk, 200, 1), 0);
+  CHECK_EQ(chorus_check_leave(chk, 210, 1), CHORUS_ERR_INVAL); /* left already */
+  CHECK_EQ(sent(chk, b), 0);
+  CHECK_EQ(chorus_check_outstanding(chk), 2 + 2); /* a at n0, n2; b at n0, n2 */
+  CHECK_EQ(view(chk, 300, 0, 1, CHORUS_VIEW_LEAVE, 0, 0x5), 0);
+  CHECK_EQ(view(chk, 5000, 2, 1, CHORUS_VIEW_LEAVE, 0, 0x5), 0); /* no bound */
+  for (size_t n = 0; n < NODES; n += 2) CHECK_EQ(deliver(chk, b, n, 400 + n), 0);
+  CHECK_EQ(chorus_check_finish(chk, 6000), 1); /* a was never delivered */
+  CHECK(failed_with(chk, "liveness"));
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 1000);
+  CHECK_EQ(sent(chk, a), 0);
+  for (size_t n = 0; n < NODES; n++) CHECK_EQ(deliver(chk, a, n, 10 + n), 0);
+  CHECK_EQ(chorus_check_leave(chk, 200, 1), 0);
+  CHECK_EQ(view(chk, 300, 0, 1, CHORUS_VIEW_CRASH, 0, 0x5), 0); /* any reason */
+  CHECK_EQ(view(chk, 310, 2, 1, CHORUS_VIEW_LEAVE, 0, 0x5), 0);
+  CHECK_EQ(chorus_check_finish(chk, 6000), 0);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.false_removals, 0);
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 1000);
+  CHECK_EQ(chorus_check_leave(chk, 200, 1), 0);
+  CHECK_EQ(view(chk, 300, 0, 1, CHORUS_VIEW_LEAVE, 0, 0x5), 0);
+  CHECK_EQ(chorus_check_finish(chk, 6000), 1); /* n2 still holds it */
+  CHECK(failed_with(chk, "leave"));
+  CHECK_EQ(chorus_check_first(chk)->node, 2);
+  chorus_check_free(chk);
+}
+
+/* n0 admits restarted n2 and crashes before its cut is out; n1 delivers
+ * more and sends n2 a cut of its own: n2 owes n1's history of that moment
+ * (chorus_check_cut_resent), and the older messages are excused. Without
+ * the resend, the newer history is no history n2 was owed. */
+static void cut_resend_setup(chorus_check *chk, chorus_check_msg *m) {
+  for (uint32_t i = 0; i < 3; i++) m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+  CHECK_EQ(sent(chk, m[0]), 0);
+  for (size_t n = 0; n < 2; n++) CHECK_EQ(deliver(chk, m[0], n, 10 + n), 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(view(chk, 160, 1, 2, CHORUS_VIEW_CRASH, 0, 0x3), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(view(chk, 400, 0, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(view(chk, 410, 1, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+  CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+  for (uint32_t i = 1; i < 3; i++) {
+    CHECK_EQ(sent(chk, m[i]), 0);
+    CHECK_EQ(deliver(chk, m[i], 1, 440 + i), 0);
+  }
+}
+
+static void test_cut_resent(void) {
+  chorus_check *chk = member_checker(2, 0);
+  chorus_check_msg m[3];
+  cut_resend_setup(chk, m);
+  CHECK_EQ(chorus_check_cut_resent(chk, 450, 1), 0);
+  CHECK_EQ(deliver_hist(chk, m[1], 2, 460), 0); /* #1 excused: n1's history is #2, #3 */
+  CHECK_EQ(deliver_hist(chk, m[2], 2, 461), 0);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x6), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(chorus_check_cut_resent(chk, 1100, 0), CHORUS_ERR_INVAL); /* n0 is down */
+  chorus_check_free(chk);
+
+  chk = member_checker(2, 0);
+  cut_resend_setup(chk, m);
+  CHECK_EQ(deliver_hist(chk, m[1], 2, 460), 1); /* n0 had not delivered it */
+  CHECK(failed_with(chk, "catch_up"));
+  chorus_check_free(chk);
+}
+
 static void test_text_is_printable_and_stable(void) {
   uint8_t a[100], b[100];
   chorus_check_text(42, a, sizeof a);
@@ -1037,6 +1202,9 @@ int main(void) {
   RUN(test_view_disagreement_fails);
   RUN(test_view_numbers);
   RUN(test_rejoin_fails);
+  RUN(test_absent_node_joins);
+  RUN(test_leave);
+  RUN(test_cut_resent);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
 }
