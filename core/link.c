@@ -415,6 +415,16 @@ static size_t write_data(chorus_link *l, uint64_t now_us, uint8_t *buf,
   return n;
 }
 
+size_t chorus_link_next_frame_bytes(const chorus_link *l) {
+  if (l->peer_epoch == 0) return 0;
+  for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
+    const chorus_link_slot *s = snd_slot(l, seq);
+    if (s->state == SLOT_QUEUED || s->state == SLOT_LOST)
+      return CHORUS_WIRE_DATA_OVERHEAD_BYTES + s->frag_len;
+  }
+  return 0;
+}
+
 size_t chorus_link_write(chorus_link *l, uint64_t now_us, uint8_t *buf,
                          size_t cap_bytes, int *must_send) {
   size_t n = 0;

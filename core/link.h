@@ -104,6 +104,9 @@ void chorus_link_reset(chorus_link *l, uint64_t now_us);
 /* chorus_link_free releases the rings; safe on a zeroed or freed link. */
 void chorus_link_free(chorus_link *l);
 
+/* Encoded bytes of the first data frame due to be sent, 0 if none. */
+size_t chorus_link_next_frame_bytes(const chorus_link *l);
+
 /* Free send slots (frames that can still be queued). */
 size_t chorus_link_space(const chorus_link *l);
 
