@@ -187,10 +187,13 @@ PLAN
 # anyone admitted it (it has not yet heard UNADMITTED, so awaiting_cut is
 # off). restarted-seat0-admits-early: restarted n0 (seat 0, the lowest rank)
 # boots with every roster seat in its view, believes itself coordinator and
-# admits another node (JOIN) before the room admitted n0 itself.
+# admits another node (JOIN) before the room admitted n0 itself. With
+# 1112-byte fragments n2 admits restarted n1 first, so n0 admits nobody;
+# it still never asks to be admitted (it sends no link frame at all) and
+# is not in the room at the end: the same bug shows as roster.
 cat > "$tmp/known" <<'KNOWN'
 known-via-newcomer-fd-removes-coordinator|7|rejoin|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
-known-via-restarted-seat0-admits-early|1|rejoin|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
+known-via-restarted-seat0-admits-early|1|roster|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 known-oracle-removal-vs-coordinator-join|30|view_agreement|--loss 0.1 --order fifo --crashes 2 --restarts 2 --downtime 3000:8000
 known-oracle-removal-vs-coordinator-join-2|49|view_agreement|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 KNOWN
