@@ -175,6 +175,7 @@ regress-part-absorbed-twice-own-history|4..4|--partitions 2 --fd fast --history 
 regress-restart-own-message-causal|86..86|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 regress-restart-joiner-holdback-stall|22166..22166|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 regress-part-asymmetric-views-merged|30217..30217|--partitions 2 --fd default --history 1000 --duration 15
+regress-part-swarm-fast-1112-fragments|30867..30867|--swarm --fd fast --history 1000 --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
