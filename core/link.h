@@ -82,7 +82,7 @@ typedef struct chorus_link {
   uint64_t peeked;        /* frames of the message chorus_link_peek showed */
   int ack_pending, ack_immediate;
   uint64_t ack_due_us;
-  uint32_t data_dgrams_unacked;
+  uint32_t data_dgrams_unacked, data_frames_unacked; /* since our last ACK */
   uint8_t *frag_mem;      /* per slot of both rings a small and a large
                              fragment buffer (see below) */
   chorus_link_stats stats;
