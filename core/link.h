@@ -82,7 +82,7 @@ typedef struct chorus_link {
   uint64_t peeked;        /* frames of the message chorus_link_peek showed */
   int ack_pending, ack_immediate;
   uint64_t ack_due_us;
-  uint32_t data_dgrams_unacked;
+  uint32_t data_dgrams_unacked, data_frames_unacked; /* since our last ACK */
   uint8_t *frag_mem;      /* per slot of both rings a small and a large
                              fragment buffer (see below) */
   chorus_link_stats stats;
@@ -103,6 +103,9 @@ void chorus_link_reset(chorus_link *l, uint64_t now_us);
 
 /* chorus_link_free releases the rings; safe on a zeroed or freed link. */
 void chorus_link_free(chorus_link *l);
+
+/* Encoded bytes of the first data frame due to be sent, 0 if none. */
+size_t chorus_link_next_frame_bytes(const chorus_link *l);
 
 /* Free send slots (frames that can still be queued). */
 size_t chorus_link_space(const chorus_link *l);

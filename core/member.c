@@ -455,6 +455,11 @@ static uint32_t heard_lately(const chorus_peer *p) {
 static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   uint32_t add = members_of(p, b->ranks), old = view_members(p);
   if ((add & heard_lately(p)) != add) return;
+  /* Every member of it names the same side: views a heal left asymmetric
+   * (one lists a member that went on in another view) would merge that
+   * member without the history of its own view; they settle first. */
+  for (size_t i = 0; i < p->count; i++)
+    if ((add & (1u << i)) && p->beacon_ranks[i] != b->ranks) return;
   uint32_t view = (b->view > p->room.view ? b->view : p->room.view) + 1;
   /* Numbered above both sides' views: the cut to the other side carries
    * it, the VIEW to this side too. */
@@ -597,6 +602,7 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   if (!p->beacon_heard_us[from] || p->now_us - p->beacon_heard_us[from] > HEARD_RECENTLY_US)
     p->beacon_since_us[from] = p->now_us; /* a new run of BEACONs */
   p->beacon_heard_us[from] = p->now_us;
+  p->beacon_ranks[from] = b->ranks;
   size_t mycoord = p->rank_of[coordinator(p)];
   if (b->coord == p->rank_of[from]) p->coord_heard_us[b->coord] = p->now_us;
   if (b->coord == p->rank_of[from] && b->coord < mycoord &&

@@ -704,10 +704,26 @@ static int poll_beacon(chorus_peer *p, uint64_t now_us, chorus_output *out,
   return 1;
 }
 
+/* Bytes of a datagram to link l kept from its link frames for `extra`
+ * bytes of detector frames and, if `report`, a STATE frame. A report that
+ * is not yet due gives way to a fragment too long to share the datagram
+ * with it (it rides on a later one); a due report, or the detector's
+ * frames, make that fragment wait for the next datagram instead. */
+static size_t frames_reserve(const chorus_peer *p, const chorus_link *l, int report,
+                             int state_due, size_t extra) {
+  const size_t frames_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES;
+  size_t state_bytes = CHORUS_WIRE_STATE_BYTES(p->count);
+  if (!report) return extra;
+  if (state_due || extra + state_bytes + CHORUS_WIRE_ACK_BYTES_MAX +
+                           chorus_link_next_frame_bytes(l) <= frames_bytes)
+    return extra + state_bytes;
+  return extra;
+}
+
 static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
                          uint8_t *buf) {
-  const size_t room_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES -
-                            CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_FD_BYTES_MAX;
+  const size_t frames_bytes = CHORUS_DATAGRAM_BYTES_MAX - CHORUS_WIRE_HEADER_BYTES;
+  const size_t state_bytes = CHORUS_WIRE_STATE_BYTES(p->count);
   int state_due = p->state_due_us != 0 && now_us >= p->state_due_us;
   for (size_t k = 0; k < p->count; k++) {
     size_t i = (p->rr_send + k) % p->count;
@@ -721,13 +737,15 @@ static int poll_datagram(chorus_peer *p, uint64_t now_us, chorus_output *out,
     chorus_wire_header h = {p->ids[p->self], p->epoch, l->peer_epoch, flags};
     chorus_wire_header_encode(buf, CHORUS_DATAGRAM_BYTES_MAX, &h);
     int must_send = 0;
+    size_t fd_bytes = p->fdq_len[i] * CHORUS_WIRE_MEMBER_BYTES;
     size_t n = chorus_link_write(l, now_us, buf + CHORUS_WIRE_HEADER_BYTES,
-                                 room_bytes, &must_send);
+                                 frames_bytes - frames_reserve(p, l, report, state_due, fd_bytes),
+                                 &must_send);
     int beat = heartbeat_due(p, i, now_us);
     if (n == 0 && !must_send && !(report && state_due) && !p->fdq_len[i] && !beat)
       continue;
-    if (report) n += state_write(p, rank, buf + CHORUS_WIRE_HEADER_BYTES + n,
-                                 CHORUS_WIRE_STATE_BYTES_MAX);
+    if (report && n + state_bytes + fd_bytes <= frames_bytes)
+      n += state_write(p, rank, buf + CHORUS_WIRE_HEADER_BYTES + n, state_bytes);
     for (size_t k = 0; k < p->fdq_len[i]; k++, n += CHORUS_WIRE_MEMBER_BYTES)
       memcpy(buf + CHORUS_WIRE_HEADER_BYTES + n, p->fdq[i][k], CHORUS_WIRE_MEMBER_BYTES);
     p->fdq_len[i] = 0;

@@ -77,6 +77,7 @@ struct chorus_peer {
   uint64_t beacon_due_us[CHORUS_MEMBERS_MAX]; /* next BEACON to a removed one */
   uint64_t beacon_heard_us[CHORUS_MEMBERS_MAX]; /* last BEACON from one */
   uint64_t beacon_since_us[CHORUS_MEMBERS_MAX]; /* first of its current run */
+  uint32_t beacon_ranks[CHORUS_MEMBERS_MAX];    /* the side its last BEACON named */
   uint64_t coord_heard_us[CHORUS_MEMBERS_MAX];  /* last BEACON from another
                                                    side's coordinator, by rank */
   uint32_t merge_wait;   /* absorbed members not heard since: beaconed fast */

@@ -1,5 +1,7 @@
 #include "wire.h"
 
+#include <string.h>
+
 #include "err.h"
 #include "peer.h"
 
@@ -59,7 +61,7 @@ int chorus_wire_data_encode(uint8_t *buf, size_t cap_bytes,
   chorus_wire_put_u32(buf + 8, d->msg_id);
   chorus_wire_put_u32(buf + 12, d->msg_len);
   chorus_wire_put_u16(buf + 16, d->frag_len);
-  for (size_t i = 0; i < d->frag_len; i++) buf[18 + i] = d->frag[i];
+  memcpy(buf + 18, d->frag, d->frag_len); /* opaque bytes: no byte order */
   return (int)n;
 }
 

@@ -58,14 +58,17 @@
 #define CHORUS_WIRE_SACK_RANGES_MAX 8
 #define CHORUS_WIRE_ACK_BYTES_MAX (6 + 6 * CHORUS_WIRE_SACK_RANGES_MAX)
 #define CHORUS_WIRE_STATE_MEMBERS_MAX 10
-#define CHORUS_WIRE_STATE_BYTES_MAX (6 + 8 * CHORUS_WIRE_STATE_MEMBERS_MAX)
+#define CHORUS_WIRE_STATE_BYTES(n) (6 + 8 * (size_t)(n)) /* n members */
+#define CHORUS_WIRE_STATE_BYTES_MAX CHORUS_WIRE_STATE_BYTES(CHORUS_WIRE_STATE_MEMBERS_MAX)
 #define CHORUS_WIRE_FD_FRAMES_MAX 4 /* failure-detector frames per datagram */
 #define CHORUS_WIRE_FD_BYTES_MAX (CHORUS_WIRE_FD_FRAMES_MAX * 9)
-/* Largest fragment that always fits beside a full ACK frame, a STATE frame
- * and the failure detector's frames in one datagram. */
+/* Largest fragment that fits beside a full ACK frame in one datagram
+ * (1112 bytes): a 1 KiB room message with its header is one fragment, one
+ * datagram. A STATE frame and the failure detector's frames ride where
+ * room is left; when they must go, the fragment waits for the next
+ * datagram (peer.c, poll_datagram). */
 #define CHORUS_WIRE_FRAG_BYTES_MAX                                     \
   (1200 - CHORUS_WIRE_HEADER_BYTES - CHORUS_WIRE_ACK_BYTES_MAX -       \
-   CHORUS_WIRE_STATE_BYTES_MAX - CHORUS_WIRE_FD_BYTES_MAX -            \
    CHORUS_WIRE_DATA_OVERHEAD_BYTES)
 
 enum chorus_wire_kind {

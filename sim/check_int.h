@@ -177,6 +177,13 @@ void check_procs_free(chorus_check *chk);
 int check_history(chorus_check *chk, const check_rec *r, size_t p,
                   const chorus_check_delivery *d);
 
+/* check_view.c: before record `r`, delivered as history at process `p`,
+ * is judged: a newcomer whose admitter is down takes the cut sent again
+ * whose history that delivery continues, if it does not continue the first
+ * one's (the later history may start earlier: its coordinator delivered
+ * fewer messages since). */
+void check_history_cut(chorus_check *chk, const check_rec *r, size_t p);
+
 /* check_view.c: process `p` delivered room record number `idx`. */
 void check_ring_push(chorus_check *chk, size_t p, uint32_t idx);
 

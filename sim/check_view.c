@@ -153,6 +153,15 @@ static int history_continues(const chorus_check *chk, size_t p, uint32_t idx,
   return 0;
 }
 
+void check_history_cut(chorus_check *chk, const check_rec *r, size_t p) {
+  const check_proc *pr = &chk->proc[p];
+  uint32_t idx = (uint32_t)(r - chk->rec);
+  if (r->m.kind != CHORUS_MSG_ROOM || !cut_stranded(chk, p) ||
+      history_continues(chk, p, idx, pr->expect, 0, pr->expect_count, chk->hist_max))
+    return;
+  take_resent_cut(chk, p, idx);
+}
+
 int check_history(chorus_check *chk, const check_rec *r, size_t p,
                   const chorus_check_delivery *d) {
   const check_proc *pr = &chk->proc[p];
@@ -403,8 +412,16 @@ static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
   uint32_t had[CHORUS_CHECK_PROCS_MAX];
   memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
   admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  /* A stream it delivered some of goes on where it left it; one it
+   * delivered none of starts where the new cut's history does (which may
+   * be earlier than the first admission's start). */
+  check_mask any = 0;
+  for (size_t i = 0; i < chk->rec_count; i++)
+    if (chk->rec[i].m.kind == CHORUS_MSG_ROOM && (chk->rec[i].delivered & check_bit(p)))
+      any |= check_bit(chk->rec[i].sp);
   for (size_t q = 0; q < chk->procs; q++)
-    if (had[q] > pr->pair_next[CHORUS_MSG_ROOM][q]) pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+    if ((any & check_bit(q)) && had[q] > pr->pair_next[CHORUS_MSG_ROOM][q])
+      pr->pair_next[CHORUS_MSG_ROOM][q] = had[q];
   for (size_t i = 0; i < chk->rec_count; i++) {
     check_rec *r = &chk->rec[i];
     if (r->m.kind != CHORUS_MSG_ROOM || (r->delivered & check_bit(p)) ||

@@ -219,22 +219,21 @@ regress-restart-joiner-holdback-stall|22166..22166|--swarm --crashes 1 --fd fast
 regress-part-removal-installed-after-grace|30804..30804|--swarm --fd fast --history 1000 --duration 5
 regress-part-merge-number-of-delivered|31024..31024|--swarm --fd fast --history 1000 --duration 5
 regress-part-absorbed-coordinator-crash-before-history|64..64|--partitions 1 --fd fast --history 1000 --crashes 1
+regress-part-asymmetric-views-merged|30217..30217|--partitions 2 --fd default --history 1000 --duration 15
+regress-part-swarm-fast-1112-fragments|30867..30867|--swarm --fd fast --history 1000 --duration 5
+regress-part-double-absorb|99..99|--partitions 1 --fd fast --history 1000 --crashes 1
+regress-part-double-absorb-2|30270..30270|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header).
 # known-part-* (found widening the part-* families threefold; they fail
-# before the merge of announce and perf2 too): double-absorb: two
-# coordinators absorb one side at once; the side takes one merge, the other
-# absorber keeps it in its view until its BEACONs say otherwise (2 s stale
-# window) and removes it, up, past the partition grace. absorbed-member-
+# before the merge of announce and perf2 too): absorbed-member-
 # not-told: an absorber whose view still holds a member that joined the
 # absorbed side sends that member no MERGE_STATE; its side removes it.
 # merged-crashed-member-grace: a member merged right after it crashed is
 # watched only after MERGE_GRACE_US, so its removal comes past the bound.
 cat > "$tmp/known" <<'KNOWN'
-known-part-double-absorb|99|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1
-known-part-double-absorb-2|30270|false_removal|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 known-part-absorbed-member-not-told|30777|false_removal|--partitions 2 --fd fast --history 1000 --order fifo
 known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
 KNOWN
