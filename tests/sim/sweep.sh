@@ -179,6 +179,7 @@ regress-part-merge-history-behind-relays-2|30231..30231|--partitions 2 --fd defa
 regress-part-absorbed-twice-own-history|4..4|--partitions 2 --fd fast --history 1000
 regress-restart-own-message-causal|86..86|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 regress-restart-joiner-holdback-stall|22166..22166|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
+regress-view-number-coordinator-behind|10110..10110|--swarm --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
