@@ -714,6 +714,13 @@ static int view_renumber(chorus_peer *p, size_t from, const uint8_t *m, uint32_t
   return 1;
 }
 
+/* 1 if VIEW m is the JOIN that admitted this boot, once its cut came (the
+ * newcomer is not sent the VIEW itself; a renumbered copy comes to it). */
+static int own_join(const chorus_peer *p, const uint8_t *m) {
+  return !p->room.awaiting_cut && p->view_key_n == 0 && m[9] == CHORUS_VIEW_JOIN &&
+         m[14] == p->rank_of[p->self] && chorus_wire_get_u32(m + 10) == p->epoch;
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -755,6 +762,11 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
    * which view_first_copy does not know) */
   if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
+  if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
+    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+    view_renumber(p, from, m, view_id);
+    return;
+  }
   enum chorus_view_reason why = (enum chorus_view_reason)m[9];
   /* Relayed with the number installed here: a member behind takes it. */
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
