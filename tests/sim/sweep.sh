@@ -52,7 +52,7 @@ crash-seq-output|8001..8100|--crashes 1 --crash-victim sequencer --crash-mode mi
 crash-seq-send-safe|8101..8200|--crashes 1 --crash-victim sequencer --crash-mode mid-send --order safe --loss 0.1
 crash-mixed6|9001..9100|--nodes 6 --duration 6 --order mixed --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 crash-fifo7|9101..9200|--nodes 7 --duration 6 --order fifo --crashes 2 --loss 0.3 --dup 0.1
-swarm|10001..10150|--swarm --duration 5
+swarm|10001..10600|--swarm --duration 5
 via-join10|11001..11150|--via-server --nodes 10 --duration 6 --loss 0.05 --reorder 0.1 --dup 0.05
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
@@ -180,6 +180,9 @@ regress-part-absorbed-twice-own-history|4..4|--partitions 2 --fd fast --history 
 regress-restart-own-message-causal|86..86|--nodes 4 --loss 0.1 --order mixed --crashes 2 --fd default --restarts 2 --downtime 500:9000
 regress-restart-joiner-holdback-stall|22166..22166|--swarm --crashes 1 --fd fast --restarts 1 --partitions 0
 regress-view-number-coordinator-behind|10110..10110|--swarm --duration 5
+regress-view-number-coordinator-behind-2|10180..10180|--swarm --duration 5
+regress-view-number-coordinator-behind-3|10437..10437|--swarm --duration 5
+regress-view-number-coordinator-behind-4|10599..10599|--swarm --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
