@@ -183,6 +183,7 @@ regress-view-number-coordinator-behind|10110..10110|--swarm --duration 5
 regress-view-number-coordinator-behind-2|10180..10180|--swarm --duration 5
 regress-view-number-coordinator-behind-3|10437..10437|--swarm --duration 5
 regress-view-number-coordinator-behind-4|10599..10599|--swarm --duration 5
+regress-view-number-coordinator-behind-5|10776..10776|--swarm --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
