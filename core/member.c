@@ -132,19 +132,35 @@ static int view_changes(const chorus_peer *p, size_t i, uint32_t keep,
   return why == CHORUS_VIEW_JOIN && p->rank_of[i] == joiner && (keep & (1u << i));
 }
 
+/* The members a VIEW for `keep` moves here (bit per member index); a view
+ * that leaves this node out becomes one of itself alone (partition). */
+static uint32_t view_change_of(const chorus_peer *p, uint32_t *keep,
+                               enum chorus_view_reason *why, uint8_t joiner) {
+  if (!(*keep & (1u << p->self))) {
+    *keep = 1u << p->self;
+    *why = CHORUS_VIEW_PARTITION;
+  }
+  uint32_t change = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (view_changes(p, i, *keep, *why, joiner)) change |= 1u << i;
+  return change;
+}
+
+/* The number a VIEW announced as `view_id` is installed under here: that of
+ * the current view if it changes nothing (or this node waits for its cut). */
+static uint32_t view_id_of(const chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
+                           uint8_t joiner, uint32_t view_id) {
+  if (p->room.awaiting_cut || !view_change_of(p, &keep, &why, joiner)) return view_id;
+  return view_id_next(p, view_id);
+}
+
 /* Install the view whose members are `keep` (bit per member index),
  * announced as number `view_id` (0: none). If this node is not in it, the
  * others are unreachable: it goes on alone. */
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
                        uint32_t epoch, uint8_t joiner, uint32_t first, size_t from,
                        uint32_t view_id) {
-  if (!(keep & (1u << p->self))) {
-    keep = 1u << p->self;
-    why = CHORUS_VIEW_PARTITION;
-  }
-  uint32_t change = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (view_changes(p, i, keep, why, joiner)) change |= 1u << i;
+  uint32_t change = view_change_of(p, &keep, &why, joiner);
   /* One number for the whole change, however many members it moves; a
    * newcomer numbers nothing before its cut (which brings its number). */
   if (change && !p->room.awaiting_cut) p->room.view_id = view_id_next(p, view_id);
@@ -153,6 +169,14 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
     if (chorus_peer_in_view(p, i)) remove_one(p, i, why);
     else admit(p, i, epoch, first, 0, from);
   }
+}
+
+/* The current view is the one VIEW (coordinator rank, epoch, proposal n)
+ * made; n 0: a cut or a merge made it. */
+static void view_key_set(chorus_peer *p, uint32_t coord, uint32_t epoch, uint32_t n) {
+  p->view_key_coord = coord;
+  p->view_key_epoch = epoch;
+  p->view_key_n = n;
 }
 
 /* The member that proposes views: the sequencer, unless this node believes
@@ -208,6 +232,7 @@ static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason 
   uint32_t keep = view_members(p) & ~drop;
   view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
   view_apply(p, keep, why, 0, NO_JOINER, 0, p->self, 0);
+  view_key_set(p, (uint32_t)p->rank_of[p->self], p->epoch, p->views_proposed);
 }
 
 /* Coordinator: admit `member` again. The others hear VIEW; the newcomer
@@ -221,6 +246,7 @@ static void view_propose_join(chorus_peer *p, size_t member, uint32_t epoch) {
    * Kept even if the admission fails here: the others install the VIEW
    * under it, so it is never given to another change. */
   p->room.view_id = view_id_next(p, 0);
+  view_key_set(p, (uint32_t)p->rank_of[p->self], p->epoch, p->views_proposed);
   admit(p, member, epoch, first, 1, p->self);
   p->stats.admissions++;
 }
@@ -349,6 +375,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   }
   /* The view the cut brings, under the number it was installed with. */
   if (p->room.view_id <= before) p->room.view_id = before + 1;
+  view_key_set(p, 0, 0, 0);
   for (size_t i = 0; i < p->count; i++) {
     int in = (p->room.alive >> p->rank_of[i]) & 1;
     if (in && i != p->self) {
@@ -465,6 +492,7 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
    * it, the VIEW to this side too. */
   uint32_t before = p->room.view_id;
   p->room.view_id = view_id_next(p, b->view_id + 1);
+  view_key_set(p, 0, 0, 0);
   if (chorus_room_merge(&p->room, ranks_of(p, add), view,
                         CHORUS_ROOM_MERGE_HIST | CHORUS_ROOM_MERGE_STATE, b->coord) < 0) {
     p->room.view_id = before;
@@ -501,6 +529,7 @@ static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view, uint32_t vi
     return;
   }
   p->room.view_id = view_id_next(p, view_id);
+  view_key_set(p, 0, 0, 0);
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
   p->view_floor = view;
@@ -522,6 +551,7 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
     return;
   }
   if (p->room.view_id <= before) p->room.view_id = before + 1; /* see join_state */
+  view_key_set(p, 0, 0, 0);
   p->absorber = 0;
   for (size_t i = 0; i < p->count; i++) /* ours, not taken: not heard, gone */
     if (chorus_peer_in_view(p, i) && i != p->self &&
@@ -702,14 +732,43 @@ static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
  * coordinator crashed while announcing it, the survivors still all get it.
  * A newcomer's admission (JOIN) does not go to the newcomer, which gets
  * its cut instead; a member that waits for its own cut relays nothing (it
- * holds no view of the room yet), and one that waits takes no relay. */
+ * holds no view of the room yet), and one that waits takes no relay.
+ * `back`: m carries a higher number than it came with (this node stood
+ * at a view the coordinator had not seen): it goes to the coordinator and
+ * the member it came from too, which renumber their view. */
 static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
-                       const uint8_t *m) {
+                       const uint8_t *m, int back) {
   if (p->room.awaiting_cut) return;
-  uint32_t to = keep & view_members(p) & ~((1u << p->self) | (1u << from) | (1u << coord));
+  uint32_t to = keep & view_members(p) & ~(1u << p->self);
+  if (!back) to &= ~((1u << from) | (1u << coord));
   if (m[9] == CHORUS_VIEW_JOIN && m[14] < p->count) to &= ~(1u << p->idx_of[m[14]]);
   if (chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
     p->room.outbox_full++; /* counted as any send without an outbox entry */
+}
+
+/* 1 if VIEW m, numbered `view_id`, made the view this node stands in (a
+ * copy). If another member installed it under a higher number, take that
+ * number and pass the copy on to the other members (each raises once, so
+ * the copies end; all end at the highest). */
+static int view_renumber(chorus_peer *p, size_t from, const uint8_t *m, uint32_t view_id) {
+  if (p->room.awaiting_cut || p->absorber || p->view_key_n == 0 ||
+      m[19] != p->view_key_coord || chorus_wire_get_u32(m + 20) != p->view_key_epoch ||
+      chorus_wire_get_u32(m + 24) != p->view_key_n)
+    return 0;
+  if (view_id <= p->room.view_id) return 1;
+  p->room.view_id = view_id;
+  p->stats.views_renumbered++;
+  uint32_t to = view_members(p) & ~((1u << p->self) | (1u << from));
+  if (chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
+    p->room.outbox_full++;
+  return 1;
+}
+
+/* 1 if VIEW m is the JOIN that admitted this boot, once its cut came (the
+ * newcomer is not sent the VIEW itself; a renumbered copy comes to it). */
+static int own_join(const chorus_peer *p, const uint8_t *m) {
+  return !p->room.awaiting_cut && p->view_key_n == 0 && m[9] == CHORUS_VIEW_JOIN &&
+         m[14] == p->rank_of[p->self] && chorus_wire_get_u32(m + 10) == p->epoch;
 }
 
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
@@ -750,14 +809,30 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view, view_id);
     return;
   }
-  if (!view_first_copy(p, from, m)) return;
+  /* A copy of the VIEW that made this view (our own proposal included,
+   * which view_first_copy does not know) */
+  if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
   /* (A JOIN's number does not advance the room's view: not compared.) */
   if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
     p->cut_floor = view;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
-  view_relay(p, from, coord, keep, m);
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15), coord, view_id);
+  if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
+    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+    view_renumber(p, from, m, view_id);
+    return;
+  }
+  enum chorus_view_reason why = (enum chorus_view_reason)m[9];
+  /* Relayed with the number installed here: a member behind takes it. */
+  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
+  memcpy(c, m, sizeof c);
+  uint32_t installs = view_id_of(p, keep, why, m[14], view_id);
+  chorus_wire_put_u32(c + 28, installs);
+  view_relay(p, from, coord, keep, c, installs > view_id);
+  uint32_t before = p->room.view_id;
+  view_apply(p, keep, why, chorus_wire_get_u32(m + 10), m[14], chorus_wire_get_u32(m + 15),
+             coord, view_id);
+  if (p->room.view_id != before)
+    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
 }
 
 /* LEAVE to every member, once every own message is stable (held by every

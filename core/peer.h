@@ -199,7 +199,9 @@ typedef struct chorus_peer_stats {
   uint64_t delivered_room, delivered_private;
   uint64_t delivered_history; /* room history caught up after joining */
   uint64_t sent_room, sent_private;
-  uint32_t view;            /* current view number (as in VIEW events) */
+  uint32_t view;            /* current view number (as in VIEW events, or
+                               raised since by a renumbering) */
+  uint64_t views_renumbered; /* the current view took a member's higher number */
   uint32_t sequencer;       /* member index of the view's sequencer */
   uint32_t holdback;        /* room messages received, not yet deliverable */
   uint32_t retained;        /* delivered, kept until stable */

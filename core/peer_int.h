@@ -97,6 +97,10 @@ struct chorus_peer {
   uint32_t views_proposed;                   /* as coordinator */
   uint32_t view_seen_epoch[CHORUS_MEMBERS_MAX]; /* by coordinator rank: its */
   uint32_t view_seen_n[CHORUS_MEMBERS_MAX];  /* incarnation, last number */
+  /* The VIEW that made the current view (its name as above; n 0: a join's
+   * cut or a merge made it): a copy of it with a higher number renumbers
+   * the view (docs/PROTOCOL.md, "View numbers"). */
+  uint32_t view_key_coord, view_key_epoch, view_key_n;
 };
 
 /* Append an event to the ring; the caller made sure there is room. */

@@ -444,6 +444,14 @@ int chorus_check_views_settled(const chorus_check *chk);
  */
 int chorus_check_finish(chorus_check *chk, uint64_t at_us);
 
+/* Before chorus_check_finish: the view number `node` stands at now (its
+ * /stats view). A member may raise the number of the view it stands in
+ * after its VIEW event (another member installed the same VIEW under a
+ * higher one: docs/PROTOCOL.md, "View numbers"); never lower it.
+ * CHORUS_ERR_INVAL for a node not up; 1 if the number went down
+ * (view_number, recorded). */
+int chorus_check_view_now(chorus_check *chk, size_t node, uint32_t view_id, uint64_t at_us);
+
 /*
  * chorus_check_fail records a violation of a property the driver checks
  * itself (e.g. "wellformed"); `property` must be a static string. The

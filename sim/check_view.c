@@ -667,6 +667,21 @@ static int view_number(chorus_check *chk, size_t p, const chorus_check_view_even
   return 1;
 }
 
+int chorus_check_view_now(chorus_check *chk, size_t node, uint32_t view_id, uint64_t at_us) {
+  if (!chk || node >= chk->nodes || chk->cur[node] == CHECK_NO_PROC ||
+      !(chk->live & check_bit(chk->cur[node])))
+    return CHORUS_ERR_INVAL;
+  check_proc *pr = &chk->proc[chk->cur[node]];
+  if (view_id >= pr->view_id) {
+    pr->view_id = view_id; /* a renumbering since its last event */
+    return 0;
+  }
+  chorus_check_fail(chk, "view_number", at_us, node,
+                    "n%zu stands at view %u after reporting view %u", node,
+                    (unsigned)view_id, (unsigned)pr->view_id);
+  return 1;
+}
+
 int chorus_check_view(chorus_check *chk, const chorus_check_view_event *ev) {
   if (!chk || !ev || ev->node >= chk->nodes || ev->member >= chk->nodes ||
       chk->cur[ev->node] == CHECK_NO_PROC)

@@ -524,6 +524,7 @@ static void trace_node_stats(sim *s) {
     if (s->node[i].down) continue;
     chorus_peer_stats st;
     chorus_peer_stats_get(s->node[i].peer, &st);
+    if (!s->node[i].leaving) chorus_check_view_now(s->chk, i, st.view, s->now_us);
     s->res->fd_suspicions += st.fd_suspicions;
     s->res->fd_refutations += st.fd_refutations;
     chorus_link_stats sum, ls;

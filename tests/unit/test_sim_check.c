@@ -982,6 +982,39 @@ static void test_view_numbers(void) {
   chorus_check_free(chk);
 }
 
+/* After partitions the numbers the members stand at must agree; a member
+ * may raise its number after its event (renumbered by another member's copy
+ * of the VIEW, chorus_check_view_now), never lower it. */
+static void view_numbers_apart(chorus_check *chk) {
+  CHECK_EQ(chorus_check_partition(chk, 50, 0x2, 1), 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 0), 0);
+  CHECK_EQ(chorus_check_partition(chk, 120, 0x2, 0), 0);
+  CHECK_EQ(view_numbered(chk, 150, 1, 0, CHORUS_VIEW_CRASH, 0, 2, 0x6), 0);
+  CHECK_EQ(view_numbered(chk, 160, 2, 0, CHORUS_VIEW_CRASH, 0, 3, 0x6), 0);
+}
+
+static void test_view_numbers_renumbered(void) {
+  chorus_check *chk = member_checker(100, 0);
+  view_numbers_apart(chk);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 1); /* n1 at 2, n2 at 3 */
+  CHECK(failed_with(chk, "view_agreement"));
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 0);
+  view_numbers_apart(chk);
+  CHECK_EQ(chorus_check_view_now(chk, 1, 3, 900), 0); /* n1 took n2's number */
+  CHECK_EQ(chorus_check_view_now(chk, 2, 3, 900), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  chorus_check_free(chk);
+
+  chk = member_checker(100, 0);
+  view_numbers_apart(chk);
+  CHECK_EQ(chorus_check_view_now(chk, 2, 2, 900), 1); /* a number went down */
+  CHECK(failed_with(chk, "view_number"));
+  CHECK_EQ(chorus_check_view_now(chk, 0, 2, 900), CHORUS_ERR_INVAL); /* crashed */
+  chorus_check_free(chk);
+}
+
 /* A restarted node never let back in, or one that installs its own JOIN
  * before anybody admitted it: rejoin. */
 static void test_rejoin_fails(void) {
@@ -1201,6 +1234,7 @@ int main(void) {
   RUN(test_detection_fails);
   RUN(test_view_disagreement_fails);
   RUN(test_view_numbers);
+  RUN(test_view_numbers_renumbered);
   RUN(test_rejoin_fails);
   RUN(test_absent_node_joins);
   RUN(test_leave);
