@@ -994,6 +994,26 @@ static uint32_t run_end(const chorus_room *r, size_t o) {
   return c;
 }
 
+/* A survivor's past can name a removed origin's message past `end` (the
+ * run the survivors hold): a fifo message is delivered without waiting for
+ * its past, so one sent by a member that delivered a message nobody else
+ * got (a crashed sequencer's own numbering) carries that dependency to its
+ * receivers. No survivor can ever deliver such a message, and a survivor's
+ * message must be delivered, so the dependency is forgotten: in the causal
+ * past and in the held messages' vector clocks, the same at every survivor
+ * after a flush. Else the message waits for good, or a restarted origin's
+ * numbering, which starts after the run, satisfies it by a different one. */
+static void forget_unreachable(chorus_room *r, const uint32_t *end) {
+  for (size_t k = 0; k < r->n; k++) {
+    if (r->alive & bit(k)) continue;
+    if (r->past[k] > end[k]) r->past[k] = end[k];
+    for (size_t i = 0; i < r->retain_max; i++) {
+      chorus_room_slot *s = &r->slots[i];
+      if (s->state == RS_HELD && s->origin != k && s->vc[k] > end[k]) s->vc[k] = end[k];
+    }
+  }
+}
+
 /* A removed origin's causal (or stronger) message that depends on a
  * removed origin's message past that origin's run can never be delivered:
  * no survivor holds what it waits for (only crashed members did). All
@@ -1029,6 +1049,7 @@ static void drop_unreachable(chorus_room *r) {
     r->gc_needed |= s->refs != 0;
     r->discarded++;
   }
+  forget_unreachable(r, end);
 }
 
 /*
