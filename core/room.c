@@ -206,6 +206,25 @@ static void kill_orphans(chorus_room *r, size_t origin) {
   }
 }
 
+/* A dependency on an older incarnation's orphan (numbered `first` or later)
+ * can never be met: a fifo message is delivered without waiting for its
+ * past, so one from a member that had delivered a message nobody else got
+ * (a crashed sequencer's own numbering) carries it into its receivers'
+ * past. Forgotten, in the causal past and in held messages' vector clocks:
+ * else such a message waits for good, or the newer incarnation's message
+ * of the same count meets it. Nobody can depend on the newer incarnation
+ * yet: its first messages wait for a cut taken once every member admitted
+ * it. */
+static void forget_orphan_deps(chorus_room *r, size_t origin) {
+  uint32_t last = r->first[origin] - 1;
+  if (r->past[origin] > last) r->past[origin] = last;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD && s->origin != origin && s->vc[origin] > last)
+      s->vc[origin] = last;
+  }
+}
+
 /* Learn that `origin` has incarnation `epoch` and that its numbering starts
  * at `count` or below (first boot: at 1, unknown here). */
 static void epoch_learn(chorus_room *r, size_t origin, uint32_t epoch, uint32_t count) {
@@ -219,6 +238,7 @@ static void epoch_learn(chorus_room *r, size_t origin, uint32_t epoch, uint32_t 
   } else {
     return;
   }
+  if (r->prev_epoch[origin] != 0 && r->first[origin] != 0) forget_orphan_deps(r, origin);
   kill_orphans(r, origin);
 }
 

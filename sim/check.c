@@ -356,8 +356,18 @@ static int check_fifo(chorus_check *chk, const check_rec *r,
   return fail_delivery(chk, "fifo", d, why);
 }
 
-/* Causal: every room message in m's causal past is delivered at process p
- * first. Called before this delivery is counted. */
+/*
+ * Causal: every room message in m's causal past is delivered at process p
+ * first, except messages of a crashed process that p then never delivers.
+ * A fifo message is delivered without waiting for its past, so a message
+ * only crashed processes ever delivered (a crashed sequencer's own
+ * numbering, non-uniform) can enter the past of a survivor's message;
+ * validity owes that message to every survivor, and none can deliver what
+ * it depends on (ORDERING.md). Such a dependency is recorded (forgone): a
+ * later delivery of it at p is the violation (check_forgone), and a
+ * survivor that delivers it obliges p too (liveness). Called before this
+ * delivery is counted.
+ */
 static int check_causal(chorus_check *chk, const check_rec *r,
                         const chorus_check_delivery *d, size_t p) {
   const uint32_t *past = check_rec_past(chk, (size_t)(r - chk->rec));
@@ -365,6 +375,10 @@ static int check_causal(chorus_check *chk, const check_rec *r,
     if (q == r->sp) continue; /* FIFO covers the sender's own */
     uint32_t have = chk->proc[p].pair_next[CHORUS_MSG_ROOM][q];
     if (have >= past[q]) continue;
+    if (!((chk->live | chk->left) & check_bit(q))) {
+      if (past[q] > chk->proc[p].forgone[q]) chk->proc[p].forgone[q] = past[q];
+      continue;
+    }
     size_t j = chk->proc[q].node;
     char why[200];
     snprintf(why, sizeof why, "n%zu's room message #%u happened before it "
@@ -373,6 +387,19 @@ static int check_causal(chorus_check *chk, const check_rec *r,
     return fail_delivery(chk, "causal", d, why);
   }
   return 0;
+}
+
+/* A room message of a crashed process that an earlier delivery at p
+ * depended on (check_causal's forgone) comes after it: causal. */
+static int check_forgone(chorus_check *chk, const check_rec *r,
+                         const chorus_check_delivery *d, size_t p) {
+  uint32_t forgone = chk->proc[p].forgone[r->sp];
+  if (r->fifo_pos >= forgone) return 0;
+  char why[160];
+  snprintf(why, sizeof why, "it is the sender's room message #%u, and this "
+           "receiver delivered first one that depended on its #%u",
+           (unsigned)r->fifo_pos + 1, (unsigned)forgone);
+  return fail_delivery(chk, "causal", d, why);
 }
 
 /* Adds the delivered room message's past to process p's causal past. */
@@ -460,7 +487,7 @@ static int check_safe(chorus_check *chk, check_rec *r, const chorus_check_delive
 static int check_room_order(chorus_check *chk, check_rec *r,
                             const chorus_check_delivery *d, size_t p) {
   enum chorus_order o = r->m.order;
-  int bad = 0;
+  int bad = check_forgone(chk, r, d, p);
   if (o >= CHORUS_ORDER_CAUSAL) bad |= check_causal(chk, r, d, p);
   if (o >= CHORUS_ORDER_TOTAL) bad |= total_step(chk, r, d, p, d->merge ? 1 : 0);
   if (o == CHORUS_ORDER_SAFE && !d->history && !d->merge) bad |= check_safe(chk, r, d, p);

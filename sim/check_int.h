@@ -65,6 +65,10 @@ typedef struct check_proc {
    * causal past (past). */
   uint32_t pair_next[CHECK_KINDS][CHORUS_CHECK_PROCS_MAX];
   uint32_t past[CHORUS_CHECK_PROCS_MAX];
+  /* Per crashed process q: how many of q's room messages a room message
+   * delivered here depended on while this process had not delivered them
+   * all (check_causal); it must never deliver those now. */
+  uint32_t forgone[CHORUS_CHECK_PROCS_MAX];
   uint32_t room_sent;                      /* as a sender */
   uint32_t priv_sent[CHORUS_MEMBERS_MAX];  /* as a sender, per receiving node */
   /* As a receiver: per sending process, its private messages to this node

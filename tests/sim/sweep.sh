@@ -156,6 +156,7 @@ regress-oracle-history-past-not-in-cut-2|190..190|--loss 0.1 --crashes 2 --resta
 regress-oracle-history-before-owed|279..279|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-numbered-behind-unheld|367..367|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-verdict-on-stranded-admitter|511..511|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-fifo-past-nobody-holds|272..272|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05
 fd-default-lossy6|20001..20060|--fd default --nodes 6 --crashes 2 --loss 0.2 --dup 0.1 --reorder 0.2
 fd-fast-ten-causal|20101..20140|--fd fast --nodes 10 --crashes 3 --loss 0.1 --duration 5 --order causal

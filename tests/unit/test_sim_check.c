@@ -1206,6 +1206,41 @@ static void test_text_is_printable_and_stable(void) {
   CHECK(memcmp(g, "i%i%H`ybv<4:W?5Q", sizeof g) == 0);
 }
 
+/* m1 -> m2 -> m3 through a fifo message from a member that crashed, when
+ * only crashed members delivered m1: a survivor may deliver m3 without m1
+ * (nobody can give it m1), but not m1 after m3. */
+static void test_causal_forgone_past(void) {
+  chorus_check *chk = new_checker(4);
+  chorus_check_msg m1 = room(0, CHORUS_ORDER_TOTAL, 1);
+  chorus_check_msg m2 = room(1, CHORUS_ORDER_FIFO, 1);
+  chorus_check_msg m3 = room(2, CHORUS_ORDER_CAUSAL, 1);
+  CHECK_EQ(sent(chk, m1), 0);
+  CHECK_EQ(deliver(chk, m1, 0, 5), 0);
+  CHECK_EQ(deliver(chk, m1, 1, 10), 0);
+  CHECK_EQ(sent(chk, m2), 0);
+  CHECK_EQ(deliver(chk, m2, 2, 20), 0);
+  CHECK_EQ(sent(chk, m3), 0);
+  CHECK_EQ(deliver(chk, m3, 2, 26), 1); /* n0 is up: it owes m1 first */
+  CHECK(failed_with(chk, "causal"));
+  chorus_check_free(chk);
+
+  chk = new_checker(4);
+  CHECK_EQ(sent(chk, m1), 0);
+  CHECK_EQ(deliver(chk, m1, 0, 5), 0);
+  CHECK_EQ(deliver(chk, m1, 1, 10), 0);
+  CHECK_EQ(sent(chk, m2), 0);
+  CHECK_EQ(deliver(chk, m2, 2, 20), 0);
+  CHECK_EQ(sent(chk, m3), 0);
+  CHECK_EQ(chorus_check_crash(chk, 21, 0), 0);
+  CHECK_EQ(chorus_check_crash(chk, 22, 1), 0);
+  CHECK_EQ(deliver(chk, m3, 2, 26), 0); /* no survivor can deliver m1 */
+  CHECK(chorus_check_first(chk) == NULL);
+  CHECK_EQ(deliver(chk, m1, 2, 30), 1); /* but m1 may not come after m3 */
+  CHECK(failed_with(chk, "causal"));
+  CHECK(strstr(chorus_check_first(chk)->detail, "depended on its #1") != NULL);
+  chorus_check_free(chk);
+}
+
 int main(void) {
   RUN(test_correct_history_passes);
   RUN(test_integrity_fails);
@@ -1217,6 +1252,7 @@ int main(void) {
   RUN(test_total_order_fails);
   RUN(test_safe_fails);
   RUN(test_causal_is_transitive);
+  RUN(test_causal_forgone_past);
   RUN(test_total_order_pairwise);
   RUN(test_safe_follows_the_view);
   RUN(test_agreement);
