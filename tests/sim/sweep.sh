@@ -234,9 +234,10 @@ PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header).
-# known-part-* (found widening the part-* families threefold; they fail
-# before the merge of announce and perf2 too): merged-crashed-member-grace: a member merged right after it crashed is
-# watched only after MERGE_GRACE_US, so its removal comes past the bound.
+# known-part-merged-crashed-member-grace (found widening the part-*
+# families threefold; it fails before the merge of announce and perf2 too):
+# a member merged right after it crashed is watched only after
+# MERGE_GRACE_US, so its removal comes past the bound.
 cat > "$tmp/known" <<'KNOWN'
 known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
 KNOWN
