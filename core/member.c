@@ -22,7 +22,6 @@
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 32
 #define NO_JOINER 0xFF
 /* admitted_by[]: the incarnation that admitted it was removed since (a
  * member's next incarnation has no cut of it to give). */
@@ -65,6 +64,8 @@ static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
 }
 
 static void merge_hist_orphaned(chorus_peer *p);
+static void views_held_flush(chorus_peer *p, uint32_t gone);
+static void views_held_cut(chorus_peer *p, uint32_t cut_view_id);
 
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
@@ -141,6 +142,8 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
   if (!(keep & (1u << p->self))) {
     keep = 1u << p->self;
     why = CHORUS_VIEW_PARTITION;
+  } else if (!p->room.awaiting_cut) { /* else the cut decides (views_held_cut) */
+    views_held_flush(p, view_members(p) & ~keep);
   }
   uint32_t change = 0;
   for (size_t i = 0; i < p->count; i++)
@@ -205,6 +208,7 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
+  views_held_flush(p, drop); /* changes the view the proposal starts from */
   uint32_t keep = view_members(p) & ~drop;
   view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
   view_apply(p, keep, why, 0, NO_JOINER, 0, p->self, 0);
@@ -335,6 +339,7 @@ static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
   return len >= 5 && chorus_wire_get_u32(m + 1) < p->cut_floor;
 }
 
+
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
   if (p->room.cut_taken) return; /* a second cut: the first one stands */
@@ -347,6 +352,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     p->stats.rx_bad_frame++;
     return;
   }
+  uint32_t cut_view_id = p->room.view_id;
   /* The view the cut brings, under the number it was installed with. */
   if (p->room.view_id <= before) p->room.view_id = before + 1;
   for (size_t i = 0; i < p->count; i++) {
@@ -366,6 +372,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
   }
   view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
+  views_held_cut(p, cut_view_id);
 }
 
 /* ---- merge: views that parted in a partition come together again --------
@@ -712,6 +719,94 @@ static void view_relay(chorus_peer *p, size_t from, size_t coord, uint32_t keep,
     p->room.outbox_full++; /* counted as any send without an outbox entry */
 }
 
+/* VIEW m (checked, not a MERGE) from `from`: relayed and installed unless
+ * it is a copy. */
+static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
+  if (!view_first_copy(p, from, m)) return;
+  uint32_t view = chorus_wire_get_u32(m + 1);
+  /* (A JOIN's number does not advance the room's view: not compared.) */
+  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
+    p->cut_floor = view;
+  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
+  uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  view_relay(p, from, coord, keep, m);
+  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
+             chorus_wire_get_u32(m + 15), coord, chorus_wire_get_u32(m + 28));
+}
+
+/* 1 if VIEW m is one this node has had (or is older than one it had). */
+static int view_had(const chorus_peer *p, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  return epoch < p->view_seen_epoch[c] ||
+         (epoch == p->view_seen_epoch[c] && n <= p->view_seen_n[c]);
+}
+
+static void view_held_drop(chorus_peer *p, size_t k) {
+  size_t rest = --p->views_held_count - k;
+  memmove(p->views_held[k], p->views_held[k + 1], rest * CHORUS_VIEW_CTRL_BYTES);
+  memmove(&p->views_held_from[k], &p->views_held_from[k + 1], rest * sizeof(size_t));
+}
+
+/* 1 if VIEW m from `from` is a relay to this node while it waits for its
+ * cut: kept (or, the store full, dropped and counted). Its coordinator's
+ * own copy follows its cut on their link, and the cut may predate the
+ * change or not; if that coordinator is removed before its copy came,
+ * the relay is the only copy left (views_held_flush). */
+static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
+  if (!p->room.awaiting_cut || p->absorber || m[19] >= p->count ||
+      p->idx_of[m[19]] == from)
+    return 0;
+  for (size_t k = 0; k < p->views_held_count; k++)
+    if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
+  if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {
+    p->stats.views_held_dropped++;
+    return 1;
+  }
+  memcpy(p->views_held[p->views_held_count], m, CHORUS_VIEW_CTRL_BYTES);
+  p->views_held_from[p->views_held_count++] = from;
+  return 1;
+}
+
+/* The cut numbered `cut_view_id` is installed: a held VIEW numbered at
+ * most that is in it (its coordinator numbers every change it installs
+ * above the last, and the cut takes the latest), and one whose
+ * coordinator the cut does not list will never be installed by the
+ * others; the rest wait for their coordinator's copy. */
+static void views_held_cut(chorus_peer *p, uint32_t cut_view_id) {
+  for (size_t k = p->views_held_count; k-- > 0;) {
+    const uint8_t *m = p->views_held[k];
+    if (chorus_wire_get_u32(m + 28) <= cut_view_id ||
+        !chorus_peer_in_view(p, p->idx_of[m[19]]) || view_had(p, m))
+      view_held_drop(p, k);
+  }
+}
+
+/* Before a change removes the members `gone`: the held VIEWs their
+ * coordinator among them announced, whose own copy never came, are
+ * installed first, lowest proposal first (as the coordinator sent
+ * them); the ones this node had since are dropped. */
+static void views_held_flush(chorus_peer *p, uint32_t gone) {
+  for (;;) {
+    for (size_t k = p->views_held_count; k-- > 0;)
+      if (view_had(p, p->views_held[k])) view_held_drop(p, k);
+    size_t best = CHORUS_VIEWS_HELD_MAX;
+    for (size_t k = 0; k < p->views_held_count; k++) {
+      const uint8_t *m = p->views_held[k];
+      if (!(gone & (1u << p->idx_of[m[19]]))) continue;
+      if (best == CHORUS_VIEWS_HELD_MAX ||
+          chorus_wire_get_u32(m + 24) < chorus_wire_get_u32(p->views_held[best] + 24))
+        best = k;
+    }
+    if (best == CHORUS_VIEWS_HELD_MAX) return;
+    uint8_t m[CHORUS_VIEW_CTRL_BYTES];
+    size_t from = p->views_held_from[best];
+    memcpy(m, p->views_held[best], sizeof m);
+    view_held_drop(p, best);
+    view_take(p, from, m);
+  }
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -750,14 +845,8 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view, view_id);
     return;
   }
-  if (!view_first_copy(p, from, m)) return;
-  /* (A JOIN's number does not advance the room's view: not compared.) */
-  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
-    p->cut_floor = view;
-  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
-  view_relay(p, from, coord, keep, m);
-  view_apply(p, keep, (enum chorus_view_reason)m[9], chorus_wire_get_u32(m + 10), m[14],
-             chorus_wire_get_u32(m + 15), coord, view_id);
+  if (view_hold(p, from, m)) return;
+  view_take(p, from, m);
 }
 
 /* LEAVE to every member, once every own message is stable (held by every
