@@ -331,6 +331,20 @@ static void cut_revives(chorus_peer *p, size_t i) {
     chorus_fd_watch(&p->fd, i, p->now_us);
 }
 
+/* The cut leaves out member i, which this node held in its view (as named
+ * when it booted) and whose boot it may have heard from meanwhile: a boot
+ * newer than any the room admitted is a newcomer, or a restart, still to
+ * admit. It is remembered as if heard after a removal (member_by_id in
+ * peer.c), else this node would never admit it once it coordinates: that
+ * boot's datagrams are no news on the link. */
+static void cut_leaves_out(chorus_peer *p, size_t i) {
+  uint32_t heard = p->links[i].peer_epoch;
+  if (heard == 0 || heard <= p->room.epoch[p->rank_of[i]]) return;
+  p->rejoin |= 1u << i;
+  p->unadmitted |= 1u << i;
+  if (heard > p->rejoin_epoch[i]) p->rejoin_epoch[i] = heard;
+}
+
 /* 1 if cut m[0..len) was taken before a VIEW this node installed while it
  * waited (a removal its admitter did not live to see, or left before): the
  * cut would bring back a member the room has removed, and the numbering of
@@ -370,6 +384,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     }
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
+    cut_leaves_out(p, i);
   }
   view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
   views_held_cut(p, cut_view_id);
