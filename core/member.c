@@ -269,10 +269,18 @@ static void cut_resend_check(chorus_peer *p) {
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
   if (p->room.awaiting_cut) return; /* not in the view itself yet */
-  if (p->leaving) return; /* a newcomer's cut and views would hang on it */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
+  if (p->leaving) { /* it admits nobody: a newcomer's cut and views would
+                       hang on it; but an old incarnation left in the view
+                       would hold its own leave (its messages never get
+                       stable), so that one is removed */
+    for (size_t i = 0; i < p->count; i++)
+      if ((back & (1u << i)) && chorus_peer_in_view(p, i))
+        view_propose(p, 1u << i, CHORUS_VIEW_CRASH);
+    return;
+  }
   p->restarted = 0;
   for (size_t i = 0; i < p->count; i++) {
     if (!(back & (1u << i))) continue;
