@@ -22,7 +22,6 @@
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
-#define CHORUS_VIEW_CTRL_BYTES 32
 #define NO_JOINER 0xFF
 /* admitted_by[]: the incarnation that admitted it was removed since (a
  * member's next incarnation has no cut of it to give). */
@@ -65,6 +64,8 @@ static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
 }
 
 static void merge_hist_orphaned(chorus_peer *p);
+static void views_held_flush(chorus_peer *p, uint32_t gone);
+static void views_held_cut(chorus_peer *p, uint32_t cut_view_id);
 
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
@@ -160,6 +161,8 @@ static uint32_t view_id_of(const chorus_peer *p, uint32_t keep, enum chorus_view
 static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason why,
                        uint32_t epoch, uint8_t joiner, uint32_t first, size_t from,
                        uint32_t view_id) {
+  if ((keep & (1u << p->self)) && !p->room.awaiting_cut) /* else the cut decides */
+    views_held_flush(p, view_members(p) & ~keep);       /* (views_held_cut) */
   uint32_t change = view_change_of(p, &keep, &why, joiner);
   /* One number for the whole change, however many members it moves; a
    * newcomer numbers nothing before its cut (which brings its number). */
@@ -229,6 +232,7 @@ static void view_announce(chorus_peer *p, uint32_t keep, uint32_t skip,
 }
 
 static void view_propose(chorus_peer *p, uint32_t drop, enum chorus_view_reason why) {
+  views_held_flush(p, drop); /* changes the view the proposal starts from */
   uint32_t keep = view_members(p) & ~drop;
   view_announce(p, keep, 0, why, 0, NO_JOINER, 0);
   view_apply(p, keep, why, 0, NO_JOINER, 0, p->self, 0);
@@ -291,10 +295,18 @@ static void cut_resend_check(chorus_peer *p) {
 static void rejoin_check(chorus_peer *p) {
   uint32_t back = (p->restarted | p->rejoin) & ~(1u << p->self);
   if (p->room.awaiting_cut) return; /* not in the view itself yet */
-  if (p->leaving) return; /* a newcomer's cut and views would hang on it */
   /* A member that is not the coordinator remembers what it saw: it may
    * become the coordinator before the member is admitted. */
   if (!back || coordinator(p) != p->self) return;
+  if (p->leaving) { /* it admits nobody: a newcomer's cut and views would
+                       hang on it; but an old incarnation left in the view
+                       would hold its own leave (its messages never get
+                       stable), so that one is removed */
+    for (size_t i = 0; i < p->count; i++)
+      if ((back & (1u << i)) && chorus_peer_in_view(p, i))
+        view_propose(p, 1u << i, CHORUS_VIEW_CRASH);
+    return;
+  }
   p->restarted = 0;
   for (size_t i = 0; i < p->count; i++) {
     if (!(back & (1u << i))) continue;
@@ -353,6 +365,20 @@ static void cut_revives(chorus_peer *p, size_t i) {
     chorus_fd_watch(&p->fd, i, p->now_us);
 }
 
+/* The cut leaves out member i, which this node held in its view (as named
+ * when it booted) and whose boot it may have heard from meanwhile: a boot
+ * newer than any the room admitted is a newcomer, or a restart, still to
+ * admit. It is remembered as if heard after a removal (member_by_id in
+ * peer.c), else this node would never admit it once it coordinates: that
+ * boot's datagrams are no news on the link. */
+static void cut_leaves_out(chorus_peer *p, size_t i) {
+  uint32_t heard = p->links[i].peer_epoch;
+  if (heard == 0 || heard <= p->room.epoch[p->rank_of[i]]) return;
+  p->rejoin |= 1u << i;
+  p->unadmitted |= 1u << i;
+  if (heard > p->rejoin_epoch[i]) p->rejoin_epoch[i] = heard;
+}
+
 /* 1 if cut m[0..len) was taken before a VIEW this node installed while it
  * waited (a removal its admitter did not live to see, or left before): the
  * cut would bring back a member the room has removed, and the numbering of
@@ -360,6 +386,7 @@ static void cut_revives(chorus_peer *p, size_t i) {
 static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
   return len >= 5 && chorus_wire_get_u32(m + 1) < p->cut_floor;
 }
+
 
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
@@ -373,6 +400,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     p->stats.rx_bad_frame++;
     return;
   }
+  uint32_t cut_view_id = p->room.view_id;
   /* The view the cut brings, under the number it was installed with. */
   if (p->room.view_id <= before) p->room.view_id = before + 1;
   view_key_set(p, 0, 0, 0);
@@ -391,8 +419,10 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     }
     p->removed |= 1u << i;
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
+    cut_leaves_out(p, i);
   }
   view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
+  views_held_cut(p, cut_view_id);
 }
 
 /* ---- merge: views that parted in a partition come together again --------
@@ -771,6 +801,111 @@ static int own_join(const chorus_peer *p, const uint8_t *m) {
          m[14] == p->rank_of[p->self] && chorus_wire_get_u32(m + 10) == p->epoch;
 }
 
+/* VIEW m (checked, not a MERGE) from `from`: renumbers the view if it is a
+ * copy of the one that made it, else relayed and installed unless it is a
+ * copy. */
+static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
+  uint32_t view = chorus_wire_get_u32(m + 1), view_id = chorus_wire_get_u32(m + 28);
+  uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  /* A copy of the VIEW that made this view (our own proposal included,
+   * which view_first_copy does not know) */
+  if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
+  /* (A JOIN's number does not advance the room's view: not compared.) */
+  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
+    p->cut_floor = view;
+  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
+  if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
+    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+    view_renumber(p, from, m, view_id);
+    return;
+  }
+  enum chorus_view_reason why = (enum chorus_view_reason)m[9];
+  /* Relayed with the number installed here: a member behind takes it. */
+  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
+  memcpy(c, m, sizeof c);
+  uint32_t installs = view_id_of(p, keep, why, m[14], view_id);
+  chorus_wire_put_u32(c + 28, installs);
+  view_relay(p, from, coord, keep, c, installs > view_id);
+  uint32_t before = p->room.view_id;
+  view_apply(p, keep, why, chorus_wire_get_u32(m + 10), m[14], chorus_wire_get_u32(m + 15),
+             coord, view_id);
+  if (p->room.view_id != before)
+    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+}
+
+/* 1 if VIEW m is one this node has had (or is older than one it had). */
+static int view_had(const chorus_peer *p, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  return epoch < p->view_seen_epoch[c] ||
+         (epoch == p->view_seen_epoch[c] && n <= p->view_seen_n[c]);
+}
+
+static void view_held_drop(chorus_peer *p, size_t k) {
+  size_t rest = --p->views_held_count - k;
+  memmove(p->views_held[k], p->views_held[k + 1], rest * CHORUS_VIEW_CTRL_BYTES);
+  memmove(&p->views_held_from[k], &p->views_held_from[k + 1], rest * sizeof(size_t));
+}
+
+/* 1 if VIEW m from `from` is a relay to this node while it waits for its
+ * cut: kept (or, the store full, dropped and counted). Its coordinator's
+ * own copy follows its cut on their link, and the cut may predate the
+ * change or not; if that coordinator is removed before its copy came,
+ * the relay is the only copy left (views_held_flush). */
+static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
+  if (!p->room.awaiting_cut || p->absorber || m[19] >= p->count ||
+      p->idx_of[m[19]] == from)
+    return 0;
+  for (size_t k = 0; k < p->views_held_count; k++)
+    if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
+  if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {
+    p->stats.views_held_dropped++;
+    return 1;
+  }
+  memcpy(p->views_held[p->views_held_count], m, CHORUS_VIEW_CTRL_BYTES);
+  p->views_held_from[p->views_held_count++] = from;
+  return 1;
+}
+
+/* The cut numbered `cut_view_id` is installed: a held VIEW numbered at
+ * most that is in it (its coordinator numbers every change it installs
+ * above the last, and the cut takes the latest), and one whose
+ * coordinator the cut does not list will never be installed by the
+ * others; the rest wait for their coordinator's copy. */
+static void views_held_cut(chorus_peer *p, uint32_t cut_view_id) {
+  for (size_t k = p->views_held_count; k-- > 0;) {
+    const uint8_t *m = p->views_held[k];
+    if (chorus_wire_get_u32(m + 28) <= cut_view_id ||
+        !chorus_peer_in_view(p, p->idx_of[m[19]]) || view_had(p, m))
+      view_held_drop(p, k);
+  }
+}
+
+/* Before a change removes the members `gone`: the held VIEWs their
+ * coordinator among them announced, whose own copy never came, are
+ * installed first, lowest proposal first (as the coordinator sent
+ * them); the ones this node had since are dropped. */
+static void views_held_flush(chorus_peer *p, uint32_t gone) {
+  for (;;) {
+    for (size_t k = p->views_held_count; k-- > 0;)
+      if (view_had(p, p->views_held[k])) view_held_drop(p, k);
+    size_t best = CHORUS_VIEWS_HELD_MAX;
+    for (size_t k = 0; k < p->views_held_count; k++) {
+      const uint8_t *m = p->views_held[k];
+      if (!(gone & (1u << p->idx_of[m[19]]))) continue;
+      if (best == CHORUS_VIEWS_HELD_MAX ||
+          chorus_wire_get_u32(m + 24) < chorus_wire_get_u32(p->views_held[best] + 24))
+        best = k;
+    }
+    if (best == CHORUS_VIEWS_HELD_MAX) return;
+    uint8_t m[CHORUS_VIEW_CTRL_BYTES];
+    size_t from = p->views_held_from[best];
+    memcpy(m, p->views_held[best], sizeof m);
+    view_held_drop(p, best);
+    view_take(p, from, m);
+  }
+}
+
 /* VIEW, LEAVE and JOIN_STATE control messages (FLUSH_DONE belongs to the
  * room, HISTORY to peer.c). */
 void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
@@ -809,30 +944,8 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     merge_view(p, keep, view, view_id);
     return;
   }
-  /* A copy of the VIEW that made this view (our own proposal included,
-   * which view_first_copy does not know) */
-  if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
-  /* (A JOIN's number does not advance the room's view: not compared.) */
-  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
-    p->cut_floor = view;
-  size_t coord = p->idx_of[m[19]]; /* in range: checked there */
-  if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
-    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
-    view_renumber(p, from, m, view_id);
-    return;
-  }
-  enum chorus_view_reason why = (enum chorus_view_reason)m[9];
-  /* Relayed with the number installed here: a member behind takes it. */
-  uint8_t c[CHORUS_VIEW_CTRL_BYTES];
-  memcpy(c, m, sizeof c);
-  uint32_t installs = view_id_of(p, keep, why, m[14], view_id);
-  chorus_wire_put_u32(c + 28, installs);
-  view_relay(p, from, coord, keep, c, installs > view_id);
-  uint32_t before = p->room.view_id;
-  view_apply(p, keep, why, chorus_wire_get_u32(m + 10), m[14], chorus_wire_get_u32(m + 15),
-             coord, view_id);
-  if (p->room.view_id != before)
-    view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+  if (view_hold(p, from, m)) return;
+  view_take(p, from, m);
 }
 
 /* LEAVE to every member, once every own message is stable (held by every

@@ -229,6 +229,9 @@ typedef struct chorus_peer_stats {
                                (JOIN announced, history and cut sent) */
   uint64_t cuts_stale;      /* cuts ignored: taken before a view change
                                this newcomer installed while it waited */
+  uint64_t views_held_dropped; /* VIEWs relayed to this newcomer while it
+                                  waited for its cut, not kept: the
+                                  CHORUS_VIEWS_HELD_MAX of them already were */
   uint64_t delivered_merge; /* the other side's messages delivered (merge) */
   uint64_t merge_gaps;      /* the other side's messages never delivered:
                                beyond the sender's history */

@@ -13,6 +13,9 @@
 #include "room.h"
 #include "wire.h"
 
+#define CHORUS_VIEW_CTRL_BYTES 32 /* a VIEW control message (member.c) */
+#define CHORUS_VIEWS_HELD_MAX 8   /* relayed VIEWs a newcomer keeps until its cut */
+
 struct chorus_peer {
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
   uint32_t ids[CHORUS_MEMBERS_MAX]; /* wire ids: FNV-1a of the names */
@@ -101,6 +104,12 @@ struct chorus_peer {
    * cut or a merge made it): a copy of it with a higher number renumbers
    * the view (docs/PROTOCOL.md, "View numbers"). */
   uint32_t view_key_coord, view_key_epoch, view_key_n;
+  /* VIEWs relayed to this node while it waits for its cut: its cut may
+   * predate them (their coordinator's own copy may never come), so they
+   * are kept until the cut tells. */
+  uint8_t views_held[CHORUS_VIEWS_HELD_MAX][CHORUS_VIEW_CTRL_BYTES];
+  size_t views_held_from[CHORUS_VIEWS_HELD_MAX];
+  size_t views_held_count;
 };
 
 /* Append an event to the ring; the caller made sure there is room. */

@@ -91,6 +91,9 @@ regress-via-join-coordinator-crash-after-admit-3|12412..12412|--via-server --nod
 regress-via-join-coordinator-crash-after-admit-4|12632..12632|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-join-coordinator-crash-after-admit-5|13071..13071|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leave-before-last-join|13007..13007|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-relayed-join-before-cut|12442..12442|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
