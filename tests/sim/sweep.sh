@@ -27,7 +27,8 @@
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
 # property fails the sweep (look again). The known bugs left are about
-# merging partitions (below); widen the sweeps as they get fixed.
+# merging partitions and the widest via-server mixes (below); widen the
+# sweeps as they get fixed.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -241,8 +242,19 @@ PLAN
 # families threefold; it fails before the merge of announce and perf2 too):
 # a member merged right after it crashed is watched only after
 # MERGE_GRACE_US, so its removal comes past the bound.
+# known-wide-* (found by the last widened runs of session 3, seeds
+# outside the sub-sweeps' ranges: via-mix7's arguments over 1..300, five of
+# 300; two-partition mixed-order runs over 30001..30200, two of 200): not
+# diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
 known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
+known-wide-via-mix-join-epoch-zero|42|wellformed|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-false-removal|90|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-liveness-2|156|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
+known-wide-part2-mixed-false-removal-2|30172|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
