@@ -445,8 +445,6 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
                                       time for it to hear (and name, in `low`)
                                       every coordinator that beacons it */
 #define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
-#define MERGE_GRACE_US 2000000u  /* a merged member installs the merge later:
-                                    the detector gives it that long first */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -468,6 +466,20 @@ static void merge_event(chorus_peer *p, size_t member, uint32_t members) {
   view_event(p, member, p->links[member].peer_epoch, CHORUS_VIEW_MERGE, members);
 }
 
+/* Where the detector starts on merged member i: its latest BEACON, the
+ * news the merge was based on, not the merge itself. A grace counted from
+ * the merge put a member that crashed just before it (the absorber takes
+ * one heard up to HEARD_RECENTLY_US back) past the detection bound; a live
+ * one needs none: it beacons us every BEACON_US until it installs the
+ * merge, and talks at once after. Older than the absorber's window (a
+ * BEACON to this member of X lost) counts as that window's start. */
+static uint64_t merge_heard_us(const chorus_peer *p, size_t i) {
+  uint64_t h = p->beacon_heard_us[i];
+  if (!h || h > p->now_us) return p->now_us;
+  if (p->now_us - h > HEARD_RECENTLY_US) return p->now_us - HEARD_RECENTLY_US;
+  return h;
+}
+
 /* Member i is in the view again, watched by the detector. Its link resumes
  * where both ends froze it at the removal: neither end took anything from
  * the other since, so what was unacknowledged is retransmitted and
@@ -481,7 +493,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
   p->merge_resume |= b;
-  if (p->fd_on) chorus_fd_watch_from(&p->fd, i, p->now_us, p->now_us + MERGE_GRACE_US);
+  if (p->fd_on) chorus_fd_watch(&p->fd, i, merge_heard_us(p, i));
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {
