@@ -26,8 +26,8 @@
 # fixed yet: each must still fail with the property it names (then it is
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
-# property fails the sweep (look again). The known bugs left are about
-# merging partitions (below); widen the sweeps as they get fixed.
+# property fails the sweep (look again). None is left (below); widen the
+# sweeps to find more.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -233,16 +233,15 @@ regress-view-number-coordinator-behind-3|10437..10437|--swarm --duration 5
 regress-view-number-coordinator-behind-4|10599..10599|--swarm --duration 5
 regress-view-number-coordinator-behind-5|10776..10776|--swarm --duration 5
 regress-part-absorbed-member-not-told|30777..30777|--partitions 2 --fd fast --history 1000 --order fifo
+regress-part-merged-crashed-member-grace|97..97|--partitions 1 --fd fast --history 1000 --crashes 1
+regress-part-absorb-before-orphaned-history|30211..30211|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header).
-# known-part-merged-crashed-member-grace (found widening the part-*
-# families threefold; it fails before the merge of announce and perf2 too):
-# a member merged right after it crashed is watched only after
-# MERGE_GRACE_US, so its removal comes past the bound.
+# None left: the last one (part-merged-crashed-member-grace) is a
+# regress-* line now.
 cat > "$tmp/known" <<'KNOWN'
-known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
