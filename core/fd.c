@@ -41,12 +41,6 @@ void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us) {
   fd->probe_to[member] = 0;
 }
 
-void chorus_fd_watch_from(chorus_fd *fd, size_t member, uint64_t now_us,
-                          uint64_t quiet_until_us) {
-  chorus_fd_watch(fd, member, now_us);
-  if (member < fd->n && member != fd->self) fd->m[member].quiet_until_us = quiet_until_us;
-}
-
 void chorus_fd_forget(chorus_fd *fd, size_t member) {
   if (member < fd->n) fd->m[member].watched = 0;
   for (size_t i = 0; i < fd->n; i++) {
@@ -147,8 +141,7 @@ static uint32_t pick_helpers(chorus_fd *fd, size_t member) {
 static int advance(chorus_fd *fd, size_t i, uint64_t now_us) {
   chorus_fd_member *m = &fd->m[i];
   const chorus_fd_config *c = &fd->cfg;
-  if (m->state == CHORUS_FD_ALIVE && now_us >= m->last_heard_us + c->suspect_us &&
-      now_us >= m->quiet_until_us) {
+  if (m->state == CHORUS_FD_ALIVE && now_us >= m->last_heard_us + c->suspect_us) {
     become(m, CHORUS_FD_PROBING, now_us);
     fd->probe_to[i] = pick_helpers(fd, i);
   } else if (m->state == CHORUS_FD_PROBING && now_us >= m->since_us + c->probe_us) {
@@ -220,10 +213,7 @@ uint64_t chorus_fd_deadline(const chorus_fd *fd) {
     const chorus_fd_member *m = &fd->m[i];
     if (!m->watched) continue;
     uint64_t d = UINT64_MAX;
-    if (m->state == CHORUS_FD_ALIVE) {
-      d = m->last_heard_us + fd->cfg.suspect_us;
-      if (d < m->quiet_until_us) d = m->quiet_until_us;
-    }
+    if (m->state == CHORUS_FD_ALIVE) d = m->last_heard_us + fd->cfg.suspect_us;
     else if (m->state == CHORUS_FD_PROBING) d = m->since_us + fd->cfg.probe_us;
     else if (m->state == CHORUS_FD_SUSPECT) d = m->since_us + fd->cfg.suspicion_us;
     if (d < due) due = d;

@@ -69,7 +69,6 @@ typedef struct chorus_fd_member {
   uint32_t asked_by;       /* members that asked us to vouch (bit per index) */
   uint8_t announce;        /* gossip owed: 1 suspect, 2 alive */
   uint32_t gossip_to;      /* members still owed that gossip */
-  uint64_t quiet_until_us; /* not probed before then (chorus_fd_watch_from) */
 } chorus_fd_member;
 
 typedef struct chorus_fd {
@@ -94,13 +93,6 @@ void chorus_fd_init(chorus_fd *fd, const chorus_fd_config *cfg, size_t n,
 /* Watch `member` again (admitted back), alive as of `now_us`, at
  * incarnation 0 (a new epoch). */
 void chorus_fd_watch(chorus_fd *fd, size_t member, uint64_t now_us);
-
-/* chorus_fd_watch_from: watch `member` as chorus_fd_watch does, but do not
- * probe it before `quiet_until_us` (a member merged back after a partition
- * needs a moment to start talking). It is not vouched for meanwhile: only
- * what is heard from it counts. */
-void chorus_fd_watch_from(chorus_fd *fd, size_t member, uint64_t now_us,
-                          uint64_t quiet_until_us);
 
 /* Stop watching `member` (removed from the view). */
 void chorus_fd_forget(chorus_fd *fd, size_t member);

@@ -67,6 +67,8 @@ static void merge_hist_orphaned(chorus_peer *p);
 static void views_held_flush(chorus_peer *p, uint32_t gone);
 static void views_held_cut(chorus_peer *p, uint32_t cut_view_id);
 
+static void merge_done_lost(chorus_peer *p, size_t member);
+
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
@@ -82,6 +84,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (why == CHORUS_VIEW_LEAVE) p->farewell_until_us[member] = p->now_us + FAREWELL_US;
   if (p->fd_on) chorus_fd_forget(&p->fd, member);
   if (p->merge_hist_from == member + 1) merge_hist_orphaned(p);
+  merge_done_lost(p, member);
   /* A newcomer's first view is the one its cut brings (a change it saw
    * before, from a coordinator other than its crashed admitter, is not
    * one the user was in). */
@@ -445,8 +448,6 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
                                       time for it to hear (and name, in `low`)
                                       every coordinator that beacons it */
 #define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
-#define MERGE_GRACE_US 2000000u  /* a merged member installs the merge later:
-                                    the detector gives it that long first */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -468,6 +469,20 @@ static void merge_event(chorus_peer *p, size_t member, uint32_t members) {
   view_event(p, member, p->links[member].peer_epoch, CHORUS_VIEW_MERGE, members);
 }
 
+/* Where the detector starts on merged member i: its latest BEACON, the
+ * news the merge was based on, not the merge itself. A grace counted from
+ * the merge put a member that crashed just before it (the absorber takes
+ * one heard up to HEARD_RECENTLY_US back) past the detection bound; a live
+ * one needs none: it beacons us every BEACON_US until it installs the
+ * merge, and talks at once after. Older than the absorber's window (a
+ * BEACON to this member of X lost) counts as that window's start. */
+static uint64_t merge_heard_us(const chorus_peer *p, size_t i) {
+  uint64_t h = p->beacon_heard_us[i];
+  if (!h || h > p->now_us) return p->now_us;
+  if (p->now_us - h > HEARD_RECENTLY_US) return p->now_us - HEARD_RECENTLY_US;
+  return h;
+}
+
 /* Member i is in the view again, watched by the detector. Its link resumes
  * where both ends froze it at the removal: neither end took anything from
  * the other since, so what was unacknowledged is retransmitted and
@@ -481,7 +496,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
   p->merge_resume |= b;
-  if (p->fd_on) chorus_fd_watch_from(&p->fd, i, p->now_us, p->now_us + MERGE_GRACE_US);
+  if (p->fd_on) chorus_fd_watch(&p->fd, i, merge_heard_us(p, i));
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {
@@ -544,6 +559,10 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
   p->merge_wait |= add;
+  p->merge_taken = add;
+  p->merge_taken_coord = p->idx_of[b->coord] + 1;
+  p->merge_done_wait = 1u << p->idx_of[b->coord];
+  p->merge_done_until_us = p->now_us + ABSORB_WAIT_US; /* merge_hold waits longer */
   p->view_floor = view;
   p->merged_us = p->now_us;
   p->stats.merges++;
@@ -620,14 +639,35 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
 /* Our side's coordinator, whose history of our side the merge awaited, was
  * removed before its MERGE_DONE came: it may have crashed before sending
  * it, and messages only our side delivered would reach the other side no
- * more. Send ours instead (each member delivers only what it lacks). */
+ * more. Send ours instead (each member delivers only what it lacks), then
+ * MERGE_DONE: the absorber waits for it (merge_done_lost). */
 static void merge_hist_orphaned(chorus_peer *p) {
   p->merge_hist_from = 0;
   uint32_t others = p->room.alive & ~(1u << p->rank_of[p->self]);
   unsigned hist = CHORUS_ROOM_MERGE_SEND_ONLY | CHORUS_ROOM_MERGE_HIST |
-                  CHORUS_ROOM_MERGE_NO_RELAY;
+                  CHORUS_ROOM_MERGE_NO_RELAY | CHORUS_ROOM_MERGE_DONE;
   if (others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
     p->stats.merge_refused++;
+}
+
+/* Absorber: `member` is removed. If it was the absorbed side's coordinator
+ * and its MERGE_DONE had not come, that side's other members send their
+ * histories instead (merge_hist_orphaned): wait for those too (for
+ * ABSORB_WAIT_US at most: one that had the coordinator's MERGE_DONE sends
+ * none). A side absorbed meanwhile would get only this one's history, not
+ * what only the absorbed side delivered. */
+static void merge_done_lost(chorus_peer *p, size_t member) {
+  uint32_t b = 1u << member;
+  if (!(p->merge_done_wait & b)) return;
+  p->merge_done_wait &= ~b;
+  if (p->merge_taken_coord != member + 1) return;
+  p->merge_taken_coord = 0;
+  p->merge_done_wait |= p->merge_taken & view_members(p) & ~b & ~(1u << p->self);
+  p->merge_done_until_us = p->now_us + ABSORB_WAIT_US;
+}
+
+static int merge_done_awaited(const chorus_peer *p) {
+  return p->merge_done_wait && p->now_us < p->merge_done_until_us;
 }
 
 /* The coordinator `from` (lower than ours) will absorb this side: take its
@@ -675,6 +715,7 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
    * will absorb it (and then us), so this one waits. */
   if (coordinator(p) == p->self && mycoord < b->coord && mycoord <= b->low &&
       !(b->ranks & mine) && !p->room.flushing && !p->absorber && !p->room.merge_hold &&
+      !merge_done_awaited(p) &&
       p->now_us - p->beacon_since_us[from] >= ABSORB_SETTLE_US)
     absorb(p, b);
 }
@@ -927,6 +968,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   }
   if (m[0] == CHORUS_ROOM_CTRL_MERGE_DONE) {
     if (p->merge_hist_from == from + 1) p->merge_hist_from = 0;
+    p->merge_done_wait &= ~(1u << from);
     if (chorus_room_on_merge_done(&p->room, p->rank_of[from], m, len) < 0)
       p->stats.rx_bad_frame++;
     return;

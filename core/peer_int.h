@@ -93,6 +93,13 @@ struct chorus_peer {
   uint64_t merged_us;    /* when this member last installed a merge */
   size_t merge_hist_from; /* 1 + our side's coordinator, whose history of
                              our side (MERGE_DONE) the merge awaits, or 0 */
+  uint32_t merge_taken;   /* absorbing coordinator: the side it took last */
+  size_t merge_taken_coord; /* 1 + that side's coordinator, or 0 */
+  uint32_t merge_done_wait; /* members of it whose MERGE_DONE (their side's
+                               history, all sent) it awaits before it
+                               absorbs another side (which gets only its
+                               own history) */
+  uint64_t merge_done_until_us; /* waits for orphaned histories end then */
   /* VIEWs are relayed by every member that installs one, so a change whose
    * coordinator crashed in the middle of announcing it still reaches every
    * survivor; each VIEW is named by its coordinator's rank, epoch and

@@ -26,9 +26,9 @@
 # fixed yet: each must still fail with the property it names (then it is
 # listed as known, and does not fail the sweep); one that passes is listed
 # as fixed, to be moved to a regress-* line; one that fails with another
-# property fails the sweep (look again). The known bugs left are about
-# merging partitions and the widest via-server mixes (below); widen the
-# sweeps as they get fixed.
+# property fails the sweep (look again). The known bugs left were found
+# by the widest via-server and two-partition runs (below); widen the sweeps
+# as they get fixed.
 # Exit 0 if every seed passed, 1 otherwise.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -234,20 +234,17 @@ regress-view-number-coordinator-behind-3|10437..10437|--swarm --duration 5
 regress-view-number-coordinator-behind-4|10599..10599|--swarm --duration 5
 regress-view-number-coordinator-behind-5|10776..10776|--swarm --duration 5
 regress-part-absorbed-member-not-told|30777..30777|--partitions 2 --fd fast --history 1000 --order fifo
+regress-part-merged-crashed-member-grace|97..97|--partitions 1 --fd fast --history 1000 --crashes 1
+regress-part-absorb-before-orphaned-history|30211..30211|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
 # not fixed yet; see the header).
-# known-part-merged-crashed-member-grace (found widening the part-*
-# families threefold; it fails before the merge of announce and perf2 too):
-# a member merged right after it crashed is watched only after
-# MERGE_GRACE_US, so its removal comes past the bound.
 # known-wide-* (found by the last widened runs of session 3, seeds
 # outside the sub-sweeps' ranges: via-mix7's arguments over 1..300, five of
 # 300; two-partition mixed-order runs over 30001..30200, two of 200): not
 # diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
-known-part-merged-crashed-member-grace|97|detection|--partitions 1 --fd fast --history 1000 --crashes 1
 known-wide-via-mix-join-epoch-zero|42|wellformed|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal|90|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
