@@ -390,7 +390,9 @@ static void sc_work(sc_world *w, size_t k) {
   if (w->healed) return;
   if (chorus_prng_below(&w->work, 2) == 0) {
     char name[32];
-    snprintf(name, sizeof name, "%sa%llu", c->name, (unsigned long long)++c->signup_seq);
+    int len = snprintf(name, sizeof name, "%sa%llu", c->name,
+                       (unsigned long long)++c->signup_seq);
+    if (len < 0 || (size_t)len >= sizeof name) return; /* names are short */
     memcpy(c->signup_name, name, sizeof name);
     c->signup_pending = 1;
     sc_req_signup(w, k, c->signup_name, OP_SIGNUP);
