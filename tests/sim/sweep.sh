@@ -245,7 +245,7 @@ PLAN
 # 300; two-partition mixed-order runs over 30001..30200, two of 200): not
 # diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
-known-wide-via-mix-join-epoch-zero|42|wellformed|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-private-catch-up|42|catch_up|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal|90|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness-2|156|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
