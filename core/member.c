@@ -158,6 +158,16 @@ static uint32_t view_id_of(const chorus_peer *p, uint32_t keep, enum chorus_view
   return view_id_next(p, view_id);
 }
 
+/* Why a VIEW for `why` takes member i out. A JOIN (or MERGE) that omits
+ * a member carries a removal this node missed (a newcomer replaying views
+ * held since before its cut, say); reporting it as a JOIN would tell the
+ * user a member joined with no incarnation. */
+static enum chorus_view_reason removal_reason(const chorus_peer *p, size_t i,
+                                              enum chorus_view_reason why) {
+  if (why != CHORUS_VIEW_JOIN && why != CHORUS_VIEW_MERGE) return why;
+  return (p->leavers & (1u << i)) ? CHORUS_VIEW_LEAVE : CHORUS_VIEW_CRASH;
+}
+
 /* Install the view whose members are `keep` (bit per member index),
  * announced as number `view_id` (0: none). If this node is not in it, the
  * others are unreachable: it goes on alone. */
@@ -172,7 +182,7 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
   if (change && !p->room.awaiting_cut) p->room.view_id = view_id_next(p, view_id);
   for (size_t i = 0; i < p->count; i++) {
     if (!(change & (1u << i))) continue;
-    if (chorus_peer_in_view(p, i)) remove_one(p, i, why);
+    if (chorus_peer_in_view(p, i)) remove_one(p, i, removal_reason(p, i, why));
     else admit(p, i, epoch, first, 0, from);
   }
 }
@@ -425,6 +435,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     cut_leaves_out(p, i);
   }
   view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
+  p->cut_view_id = cut_view_id;
   views_held_cut(p, cut_view_id);
 }
 
@@ -860,6 +871,9 @@ static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
     view_renumber(p, from, m, view_id);
     return;
   }
+  /* Older than the cut this node took (views_held_cut's rule): replaying
+   * it would undo changes the cut already holds. */
+  if (!p->room.awaiting_cut && view_id != 0 && view_id <= p->cut_view_id) return;
   enum chorus_view_reason why = (enum chorus_view_reason)m[9];
   /* Relayed with the number installed here: a member behind takes it. */
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];

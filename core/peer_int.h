@@ -117,6 +117,9 @@ struct chorus_peer {
   uint8_t views_held[CHORUS_VIEWS_HELD_MAX][CHORUS_VIEW_CTRL_BYTES];
   size_t views_held_from[CHORUS_VIEWS_HELD_MAX];
   size_t views_held_count;
+  uint32_t cut_view_id; /* the number of the last cut installed: a VIEW
+                           numbered at most that, arriving later (a relay
+                           queued behind the cut), is in it */
 };
 
 /* Append an event to the ring; the caller made sure there is room. */

@@ -250,7 +250,7 @@ PLAN
 # merged view, which n3 never installs: it is removed while up. Why n3's
 # BEACONs do not cut it out of n0's view within the grace is not found yet.
 cat > "$tmp/known" <<'KNOWN'
-known-wide-via-mix-join-epoch-zero|42|wellformed|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix-private-catch-up|42|catch_up|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal|90|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness-2|156|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
