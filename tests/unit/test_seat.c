@@ -154,6 +154,22 @@ static void test_join_refresh_poke(void) {
   CHECK_EQ(chorus_seat_answer(&s, t + 8, CHORUS_SRV_OK, &m), 0);
 }
 
+/* The refresh at `refresh_at` finds the session forgotten: LOST, then a
+ * new LOGIN and a JOIN (with CREATE: the server's snapshot may lack the
+ * room), answered at t. */
+static void session_lost(chorus_seat *s, uint64_t refresh_at, uint64_t t) {
+  chorus_srv_request q;
+  CHECK_EQ(next_op(s, refresh_at, &q), CHORUS_SRV_OP_ROOM_MEMBERS);
+  CHECK_EQ(chorus_seat_answer(s, t, CHORUS_SRV_NOT_LOGGED_IN, NULL), CHORUS_SEAT_EV_LOST);
+  CHECK(!chorus_seat_logged_in(s));
+  CHECK(!chorus_seat_seated(s));
+  CHECK_EQ(next_op(s, t, &q), CHORUS_SRV_OP_LOGIN);
+  chorus_srv_response r = ok();
+  CHECK_EQ(chorus_seat_answer(s, t, CHORUS_SRV_OK, &r), CHORUS_SEAT_EV_LOGGED_IN);
+  CHECK_EQ(next_op(s, t, &q), CHORUS_SRV_OP_ROOM_JOIN);
+  CHECK_EQ(q.flags, CHORUS_SRV_JOIN_CREATE);
+}
+
 /* The server restarted and forgot the session: LOST, LOGIN, JOIN again;
  * the same seat back is no move, another one is. */
 static void test_server_forgets_session(void) {
@@ -161,26 +177,14 @@ static void test_server_forgets_session(void) {
   chorus_srv_request q;
   seat_new(&s, "alice");
   uint64_t t = seated(&s, 2) + REFRESH_US;
-  CHECK_EQ(next_op(&s, t, &q), CHORUS_SRV_OP_ROOM_MEMBERS);
-  CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_NOT_LOGGED_IN, NULL), CHORUS_SEAT_EV_LOST);
-  CHECK(!chorus_seat_logged_in(&s));
-  CHECK(!chorus_seat_seated(&s));
-  CHECK_EQ(next_op(&s, t, &q), CHORUS_SRV_OP_LOGIN);
-  chorus_srv_response r = ok();
-  CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_OK, &r), CHORUS_SEAT_EV_LOGGED_IN);
-  CHECK_EQ(next_op(&s, t, &q), CHORUS_SRV_OP_ROOM_JOIN);
-  CHECK_EQ(q.flags, CHORUS_SRV_JOIN_CREATE); /* its snapshot may lack the room */
+  session_lost(&s, t, t);
   const char *names[] = {"alice"};
   uint8_t same[] = {2}, other[] = {4};
   chorus_srv_response m = members(names, same, 1);
   CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_OK, &m),
            CHORUS_SEAT_EV_SEATED | CHORUS_SEAT_EV_ROSTER);
   /* Lost again (a second restart), and seated elsewhere this time. */
-  CHECK_EQ(next_op(&s, t + REFRESH_US, &q), CHORUS_SRV_OP_ROOM_MEMBERS);
-  CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_NOT_LOGGED_IN, NULL), CHORUS_SEAT_EV_LOST);
-  CHECK_EQ(next_op(&s, t, &q), CHORUS_SRV_OP_LOGIN);
-  CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_OK, &r), CHORUS_SEAT_EV_LOGGED_IN);
-  CHECK_EQ(next_op(&s, t, &q), CHORUS_SRV_OP_ROOM_JOIN);
+  session_lost(&s, t + REFRESH_US, t);
   m = members(names, other, 1);
   CHECK_EQ(chorus_seat_answer(&s, t, CHORUS_SRV_OK, &m),
            CHORUS_SEAT_EV_SEATED | CHORUS_SEAT_EV_ROSTER | CHORUS_SEAT_EV_MOVED);
