@@ -1,5 +1,6 @@
 #include "link.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,8 @@ struct chorus_link_slot {
   uint32_t msg_id, msg_len;
   uint16_t frag_len;
   uint8_t kind, order, flags, state;
-  uint8_t *frag; /* small or large, whichever holds frag_len */
-  uint8_t *small, *large; /* this slot's buffers in frag_mem (see link.h) */
+  uint8_t *frag; /* from the small or the large pool, whichever holds
+                    frag_len; NULL while the slot holds no data */
 };
 
 static chorus_link_slot *snd_slot(const chorus_link *l, uint64_t seq) {
@@ -49,23 +50,52 @@ static chorus_link_slot *rcv_slot(const chorus_link *l, uint64_t seq) {
   return &l->rcv[seq % l->cfg.window_frames];
 }
 
-/* Give each slot its two buffers: the small ones first, then the large. */
-static void frag_bufs_assign(chorus_link *l) {
-  size_t w = l->cfg.window_frames;
-  uint8_t *large = l->frag_mem + 2 * w * CHORUS_LINK_FRAG_SMALL_BYTES;
-  for (size_t i = 0; i < w; i++) {
-    l->snd[i].small = l->frag_mem + i * CHORUS_LINK_FRAG_SMALL_BYTES;
-    l->rcv[i].small = l->frag_mem + (w + i) * CHORUS_LINK_FRAG_SMALL_BYTES;
-    l->snd[i].large = large + i * CHORUS_WIRE_FRAG_BYTES_MAX;
-    l->rcv[i].large = large + (w + i) * CHORUS_WIRE_FRAG_BYTES_MAX;
+static int frag_is_small(uint16_t len) { return len <= CHORUS_LINK_FRAG_SMALL_BYTES; }
+
+/* Fill both pools: 2 * window buffers of each size, one per slot of the
+ * two rings, so a slot always finds one. The free lists are stacks: the
+ * buffer freed last is reused first, so a steady stream keeps touching
+ * (and keeping resident) only as many buffers as it holds at once, not
+ * one per slot of a ring it walks around. */
+static void frag_pools_fill(chorus_link *l) {
+  size_t n = 2 * l->cfg.window_frames;
+  uint8_t *large = l->frag_mem + n * CHORUS_LINK_FRAG_SMALL_BYTES;
+  for (size_t i = 0; i < n; i++) {
+    l->free_small[n - 1 - i] = l->frag_mem + i * CHORUS_LINK_FRAG_SMALL_BYTES;
+    l->free_large[n - 1 - i] = large + i * CHORUS_WIRE_FRAG_BYTES_MAX;
   }
+  l->free_small_count = l->free_large_count = n;
 }
 
-/* Copy a fragment into slot s, in the smaller buffer that holds it. */
-static void frag_store(chorus_link_slot *s, const uint8_t *frag, uint16_t len) {
-  s->frag = len <= CHORUS_LINK_FRAG_SMALL_BYTES ? s->small : s->large;
+/* Copy a fragment into slot s, in a buffer of the smaller size that holds it. */
+static void frag_store(chorus_link *l, chorus_link_slot *s, const uint8_t *frag,
+                       uint16_t len) {
+  assert(s->frag == NULL);
+  if (frag_is_small(len)) {
+    assert(l->free_small_count > 0);
+    s->frag = l->free_small[--l->free_small_count];
+  } else {
+    assert(l->free_large_count > 0);
+    s->frag = l->free_large[--l->free_large_count];
+  }
   s->frag_len = len;
   memcpy(s->frag, frag, len);
+}
+
+/* Give slot s's buffer back to its pool. */
+static void frag_release(chorus_link *l, chorus_link_slot *s) {
+  if (s->frag == NULL) return;
+  if (frag_is_small(s->frag_len))
+    l->free_small[l->free_small_count++] = s->frag;
+  else
+    l->free_large[l->free_large_count++] = s->frag;
+  s->frag = NULL;
+}
+
+/* The slot no longer holds a frame. */
+static void slot_empty(chorus_link *l, chorus_link_slot *s) {
+  frag_release(l, s);
+  s->state = SLOT_EMPTY;
 }
 
 int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
@@ -78,11 +108,13 @@ int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
   l->snd = calloc(w, sizeof(*l->snd));
   l->rcv = calloc(w, sizeof(*l->rcv));
   l->frag_mem = malloc(2 * w * (CHORUS_LINK_FRAG_SMALL_BYTES + CHORUS_WIRE_FRAG_BYTES_MAX));
-  if (!l->snd || !l->rcv || !l->frag_mem) {
+  l->free_small = malloc(4 * w * sizeof(*l->free_small));
+  if (!l->snd || !l->rcv || !l->frag_mem || !l->free_small) {
     chorus_link_free(l);
     return CHORUS_ERR_NOMEM;
   }
-  frag_bufs_assign(l);
+  l->free_large = l->free_small + 2 * w;
+  frag_pools_fill(l);
   chorus_rtt_init(&l->rtt, cfg->rto_us_initial, cfg->rto_us_min,
                   cfg->rto_us_max, cfg->ack_delay_us);
   l->hello_due_us = now_us;
@@ -91,7 +123,7 @@ int chorus_link_init(chorus_link *l, const chorus_link_config *cfg,
 
 void chorus_link_reset(chorus_link *l, uint64_t now_us) {
   chorus_link_slot *snd = l->snd, *rcv = l->rcv;
-  uint8_t *frag_mem = l->frag_mem;
+  uint8_t *frag_mem = l->frag_mem, **free_small = l->free_small;
   chorus_link_config cfg = l->cfg;
   size_t w = cfg.window_frames;
   memset(l, 0, sizeof(*l));
@@ -101,7 +133,9 @@ void chorus_link_reset(chorus_link *l, uint64_t now_us) {
   l->snd = snd;
   l->rcv = rcv;
   l->frag_mem = frag_mem;
-  frag_bufs_assign(l);
+  l->free_small = free_small;
+  l->free_large = free_small + 2 * w;
+  frag_pools_fill(l);
   chorus_rtt_init(&l->rtt, cfg.rto_us_initial, cfg.rto_us_min, cfg.rto_us_max,
                   cfg.ack_delay_us);
   l->hello_due_us = now_us;
@@ -111,8 +145,10 @@ void chorus_link_free(chorus_link *l) {
   free(l->snd);
   free(l->rcv);
   free(l->frag_mem);
+  free(l->free_small);
   l->snd = l->rcv = NULL;
   l->frag_mem = NULL;
+  l->free_small = l->free_large = NULL;
 }
 
 size_t chorus_link_space(const chorus_link *l) {
@@ -128,7 +164,7 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f) {
   s->flags = f->flags;
   s->msg_id = f->msg_id;
   s->msg_len = f->msg_len;
-  frag_store(s, f->frag, f->frag_len);
+  frag_store(l, s, f->frag, f->frag_len);
   s->tx_count = 0;
   s->state = SLOT_QUEUED;
   return CHORUS_OK;
@@ -142,11 +178,11 @@ static void keep_private(chorus_link *l) {
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
     if (s->kind != CHORUS_WIRE_KIND_PRIVATE) {
-      s->state = SLOT_EMPTY;
+      slot_empty(l, s);
       l->stats.abandoned++;
       continue;
     }
-    if (w != seq) { /* swap, so that each slot keeps its own buffers */
+    if (w != seq) { /* swap: the emptied slot moves up, keeping no buffer */
       chorus_link_slot t = *snd_slot(l, w);
       *snd_slot(l, w) = *s;
       *s = t;
@@ -166,7 +202,7 @@ static void keep_private(chorus_link *l) {
 static void link_reset(chorus_link *l) {
   while (l->snd_una < l->snd_nxt &&
          !(snd_slot(l, l->snd_una)->flags & CHORUS_DATA_FIRST)) {
-    snd_slot(l, l->snd_una++)->state = SLOT_EMPTY;
+    slot_empty(l, snd_slot(l, l->snd_una++));
     l->stats.abandoned++;
   }
   keep_private(l);
@@ -176,7 +212,7 @@ static void link_reset(chorus_link *l) {
     s->tx_count = 0;
   }
   l->snd_base = l->snd_una;
-  for (size_t i = 0; i < l->cfg.window_frames; i++) l->rcv[i].state = SLOT_EMPTY;
+  for (size_t i = 0; i < l->cfg.window_frames; i++) slot_empty(l, &l->rcv[i]);
   l->rcv_base = l->rcv_next = 0;
   l->peeked = 0;
   l->ack_pending = l->ack_immediate = 0;
@@ -196,13 +232,13 @@ int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us) {
   return restarted ? 2 : 1;
 }
 
-static void store_frame(chorus_link_slot *s, const chorus_wire_data *d) {
+static void store_frame(chorus_link *l, chorus_link_slot *s, const chorus_wire_data *d) {
   s->kind = d->kind;
   s->order = d->order;
   s->flags = d->flags;
   s->msg_id = d->msg_id;
   s->msg_len = d->msg_len;
-  frag_store(s, d->frag, d->frag_len);
+  frag_store(l, s, d->frag, d->frag_len);
   s->state = SLOT_RECEIVED;
 }
 
@@ -222,7 +258,7 @@ int chorus_link_on_data(chorus_link *l, const chorus_wire_data *d,
     l->ack_immediate = 1;
     return CHORUS_OK;
   }
-  store_frame(rcv_slot(l, seq), d);
+  store_frame(l, rcv_slot(l, seq), d);
   l->stats.frames_recv++;
   if (seq != l->rcv_next) l->ack_immediate = 1; /* a gap: tell the sender */
   if (++l->data_frames_unacked >= w / LINK_ACK_WINDOW_DIV) l->ack_immediate = 1;
@@ -244,6 +280,7 @@ static void ack_one(chorus_link *l, uint64_t seq, int64_t *largest) {
   chorus_link_slot *s = snd_slot(l, seq);
   if (s->state == SLOT_ACKED || s->state == SLOT_EMPTY) return;
   s->state = SLOT_ACKED;
+  frag_release(l, s); /* never sent again */
   if ((int64_t)seq > *largest) *largest = (int64_t)seq;
 }
 
@@ -301,7 +338,7 @@ int chorus_link_on_ack(chorus_link *l, const chorus_wire_ack *a,
   chorus_rtt_on_progress(&l->rtt);
   detect_lost(l, (uint64_t)largest);
   while (l->snd_una < l->snd_nxt && snd_slot(l, l->snd_una)->state == SLOT_ACKED)
-    snd_slot(l, l->snd_una++)->state = SLOT_EMPTY;
+    slot_empty(l, snd_slot(l, l->snd_una++));
   return CHORUS_OK;
 }
 
@@ -450,7 +487,7 @@ size_t chorus_link_write(chorus_link *l, uint64_t now_us, uint8_t *buf,
 /* Drop `count` frames at the head of the receive ring. */
 static void rcv_discard(chorus_link *l, uint64_t count, uint64_t *bad_frames) {
   for (uint64_t k = 0; k < count; k++)
-    rcv_slot(l, l->rcv_base++)->state = SLOT_EMPTY;
+    slot_empty(l, rcv_slot(l, l->rcv_base++));
   *bad_frames += count;
 }
 
@@ -514,7 +551,7 @@ int chorus_link_peek(chorus_link *l, uint8_t *buf, size_t cap_bytes,
 
 void chorus_link_consume(chorus_link *l) {
   for (uint64_t k = 0; k < l->peeked; k++)
-    rcv_slot(l, l->rcv_base + k)->state = SLOT_EMPTY;
+    slot_empty(l, rcv_slot(l, l->rcv_base + k));
   l->rcv_base += l->peeked;
   l->peeked = 0;
 }

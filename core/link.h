@@ -36,10 +36,10 @@
 
 typedef struct chorus_link_slot chorus_link_slot;
 
-/* Every slot of the send and receive rings owns a buffer of
- * CHORUS_LINK_FRAG_SMALL_BYTES and one of CHORUS_WIRE_FRAG_BYTES_MAX; a
- * fragment goes to the smaller one that holds it. A link carrying short
- * messages so writes (and keeps resident) only its small buffers, never
+/* A link has two pools of fragment buffers, of CHORUS_LINK_FRAG_SMALL_BYTES
+ * and of CHORUS_WIRE_FRAG_BYTES_MAX, each with one buffer per slot of its two
+ * rings; a fragment goes to the smaller size that holds it. A link carrying
+ * short messages so writes (and keeps resident) only small buffers, never
  * running short of space for a long one. */
 #define CHORUS_LINK_FRAG_SMALL_BYTES 256
 
@@ -83,8 +83,10 @@ typedef struct chorus_link {
   int ack_pending, ack_immediate;
   uint64_t ack_due_us;
   uint32_t data_dgrams_unacked, data_frames_unacked; /* since our last ACK */
-  uint8_t *frag_mem;      /* per slot of both rings a small and a large
-                             fragment buffer (see below) */
+  uint8_t *frag_mem;      /* 2 * window_frames small and as many large
+                             fragment buffers (see below) */
+  uint8_t **free_small, **free_large; /* stacks of free buffers of each size */
+  size_t free_small_count, free_large_count;
   chorus_link_stats stats;
 } chorus_link;
 

@@ -6,6 +6,21 @@
 #include "check.h"
 #include "link.h"
 #include "minnet.h"
+#include "peer_int.h"
+
+/* Once every frame is acknowledged and delivered, each link's fragment
+ * buffers are all back in their pools: no path keeps one. */
+static void check_pools_full(const minnet *m) {
+  for (size_t i = 0; i < m->n; i++) {
+    for (size_t k = 0; k < m->n; k++) {
+      const chorus_link *l = &m->peer[i]->links[k];
+      if (k == i) continue;
+      CHECK_EQ(l->snd_una, l->snd_nxt);
+      CHECK_EQ(l->free_small_count, 2 * l->cfg.window_frames);
+      CHECK_EQ(l->free_large_count, 2 * l->cfg.window_frames);
+    }
+  }
+}
 
 static int send_text(minnet *m, size_t from, int to, const char *text) {
   size_t len = strlen(text);
@@ -47,6 +62,7 @@ static void test_handshake_and_fifo(void) {
   check_room(&m, 2, 0, 5);
   check_private(&m, 2, 0, 1);
   check_private(&m, 1, 0, 0);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -68,6 +84,7 @@ static void test_loss(void) {
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK(st.retransmits > 0);
   CHECK_EQ(st.in_flight, 0);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -89,6 +106,7 @@ static void test_reorder(void) {
   }
   minnet_run(&m, 1000000);
   check_private(&m, 1, 0, 10);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -107,6 +125,7 @@ static void test_duplication(void) {
   chorus_link_stats st;
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK(st.dup_frames > 0);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -123,6 +142,7 @@ static void test_fragmentation(void) {
   check_room(&m, 1, 0, 1);
   CHECK_EQ(m.last_len, sizeof big);
   CHECK(memcmp(m.last_msg, big, sizeof big) == 0);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -163,6 +183,7 @@ static void test_restart_new_epoch(void) {
   CHECK_EQ(m.events_restarted, 1);
   CHECK_EQ(m.nlog, 1); /* the new incarnation gets the new message once */
   CHECK_EQ(m.log[0].node, 1);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -191,6 +212,7 @@ static void test_restart_abandons_room_frames(void) {
   CHECK_EQ(priv, 1);
   CHECK_EQ(hist, 1);
   CHECK_EQ(live, 0);
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
@@ -239,6 +261,7 @@ static void test_fast_retransmit(void) {
   chorus_peer_link_stats_get(m.peer[0], 1, &st);
   CHECK_EQ(st.fast_retransmits, 1);
   CHECK_EQ(st.timeouts, 0); /* recovered before the RTO fired */
+  check_pools_full(&m);
   minnet_free(&m);
 }
 
