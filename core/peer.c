@@ -899,6 +899,12 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
     if (p->fd_on) chorus_fd_watch(&p->fd, member, now_us);
     return CHORUS_OK;
   }
+  /* Admitted unnamed and gone since with a LEAVE, its farewell running:
+   * the same boot, whose last frames (private messages among them) come on
+   * that link now. Started afresh, it would pass for a restart to admit,
+   * its frames acknowledged and then held for good behind its room
+   * traffic (an unadmitted member's wait in the link). */
+  if (!named && now_us < p->farewell_until_us[member]) return CHORUS_OK;
   chorus_link_reset(&p->links[member], now_us);
   p->restarted &= ~(1u << member);
   p->rejoin &= ~(1u << member);
