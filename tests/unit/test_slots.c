@@ -186,6 +186,49 @@ static void test_named_early_then_crash(void) {
   minnet_free(&m);
 }
 
+static size_t privates(const minnet *m, size_t node, size_t from) {
+  size_t n = 0;
+  for (size_t k = 0; k < m->nlog; k++)
+    if (m->log[k].node == node && m->log[k].from == from &&
+        m->log[k].kind == CHORUS_MSG_PRIVATE)
+      n++;
+  return n;
+}
+
+/* Bob never learns carol's name while she is in the view: he refuses all
+ * she sends him (dave's JOIN view she relays, then a private message).
+ * She leaves; the server names her seat to bob during her farewell. Her
+ * link is still her boot's: bob takes her frames and delivers the private
+ * message (not a restart to admit, its message held behind the relay). */
+static void test_leaver_named_in_farewell(void) {
+  minnet m;
+  slots_net(&m, 4);
+  CHECK_EQ(slot_add(&m, 0, 100, 0xC, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0xC, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0x8, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(slot_add(&m, 3, 300, 0, "dave"), 0);
+  for (size_t k = 0; k < 3; k++)
+    CHECK_EQ(chorus_peer_set_member(m.peer[k], m.now_us, 3, "dave"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(m.last_members[1], 0xF);
+  CHECK_EQ(chorus_peer_send_private(m.peer[2], m.now_us, 1, (const uint8_t *)"psst", 4,
+                                    NULL), 0);
+  CHECK_EQ(chorus_peer_leave(m.peer[2], m.now_us), 0);
+  minnet_run(&m, 500000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_LEAVE);
+  CHECK_EQ(m.last_members[1], 0xB);
+  CHECK_EQ(privates(&m, 1, 2), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2000000); /* her retransmission timer backed off meanwhile */
+  CHECK_EQ(privates(&m, 1, 2), 1);
+  CHECK_EQ(m.last_members[1], 0xB); /* not admitted back */
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -213,6 +256,7 @@ int main(void) {
   RUN(test_join_view_before_name);
   RUN(test_quick_joins_named_late);
   RUN(test_named_early_then_crash);
+  RUN(test_leaver_named_in_farewell);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
