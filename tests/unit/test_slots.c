@@ -8,7 +8,8 @@
 #include "minnet.h"
 
 /* Node i in slots mode; `vacant` has a bit per slot nobody holds for it. */
-static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name) {
+static int slot_add_as(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name,
+                       int joining) {
   chorus_peer_config cfg;
   chorus_peer_config_default(&cfg);
   cfg.self_name = name;
@@ -19,7 +20,12 @@ static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const 
   cfg.epoch = epoch;
   cfg.seed = i;
   cfg.fd_mode = CHORUS_FD_MODE_FAST;
+  cfg.joining = joining;
   return chorus_peer_new(&cfg, &m->peer[i]);
+}
+
+static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name) {
+  return slot_add_as(m, i, epoch, vacant, name, 0);
 }
 
 /* An empty scripted network of n slots (nodes are added with slot_add). */
@@ -186,6 +192,37 @@ static void test_named_early_then_crash(void) {
   minnet_free(&m);
 }
 
+/* Carol (seat 2) waits for her cut while alice, who founded the room,
+ * does not know her yet. Bob takes seat 1, vacant when carol booted:
+ * carol names it (bob greeted her, she heard him before her admission),
+ * and alice admits him. Alice leaves: bob coordinates and admits carol. He
+ * is a member carol has not admitted herself: his history and cut must
+ * still reach her. */
+static void test_cut_from_seat_vacant_at_boot(void) {
+  minnet m;
+  slots_net(&m, 3);
+  CHECK_EQ(slot_add(&m, 0, 100, 0x6, "alice"), 0);
+  minnet_run(&m, 300000);
+  say(&m, 0, "before carol");
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add_as(&m, 2, 200, 0x2, "carol", 1), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add_as(&m, 1, 300, 0, "bob", 1), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[2], m.now_us, 1, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 1, "bob"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(m.last_members[1], 0x3);
+  CHECK_EQ(m.last_members[2], 0); /* still waiting */
+  CHECK_EQ(chorus_peer_leave(m.peer[0], m.now_us), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(m.last_reason[2], CHORUS_VIEW_JOIN);
+  CHECK_EQ(m.last_members[2], 0x6);
+  CHECK_EQ(m.last_members[1], 0x6);
+  CHECK_EQ(deliveries(&m, 2, 1, 0), 1); /* alice's message, as history */
+  minnet_free(&m);
+}
+
 static size_t privates(const minnet *m, size_t node, size_t from) {
   size_t n = 0;
   for (size_t k = 0; k < m->nlog; k++)
@@ -256,6 +293,7 @@ int main(void) {
   RUN(test_join_view_before_name);
   RUN(test_quick_joins_named_late);
   RUN(test_named_early_then_crash);
+  RUN(test_cut_from_seat_vacant_at_boot);
   RUN(test_leaver_named_in_farewell);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
