@@ -360,7 +360,8 @@ uint64_t chorus_peer_deadline(const chorus_peer *peer);
  * view change (reason JOIN) once it speaks. A slot that a JOIN view put in
  * the view before it was named here just gets its name (its link already
  * follows the newcomer; the detector watches it afresh: what it sent
- * before was refused). Naming a slot with the name it already has does
+ * before was refused); so does one that left the view with a LEAVE since,
+ * while its farewell runs (its last frames still come on that link). Naming a slot with the name it already has does
  * nothing; naming it with the name of another slot that is out of the view
  * (the user's old seat lapsed while it was away) empties that other slot. Returns 0. Errors: CHORUS_ERR_INVAL (NULL argument, not in slots
  * mode, `member` out of range or self, the slot is in the view under

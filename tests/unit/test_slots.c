@@ -8,7 +8,8 @@
 #include "minnet.h"
 
 /* Node i in slots mode; `vacant` has a bit per slot nobody holds for it. */
-static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name) {
+static int slot_add_as(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name,
+                       int joining) {
   chorus_peer_config cfg;
   chorus_peer_config_default(&cfg);
   cfg.self_name = name;
@@ -19,7 +20,12 @@ static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const 
   cfg.epoch = epoch;
   cfg.seed = i;
   cfg.fd_mode = CHORUS_FD_MODE_FAST;
+  cfg.joining = joining;
   return chorus_peer_new(&cfg, &m->peer[i]);
+}
+
+static int slot_add(minnet *m, size_t i, uint32_t epoch, uint32_t vacant, const char *name) {
+  return slot_add_as(m, i, epoch, vacant, name, 0);
 }
 
 /* An empty scripted network of n slots (nodes are added with slot_add). */
@@ -186,6 +192,80 @@ static void test_named_early_then_crash(void) {
   minnet_free(&m);
 }
 
+/* Carol (seat 2) waits for her cut while alice, who founded the room,
+ * does not know her yet. Bob takes seat 1, vacant when carol booted:
+ * carol names it (bob greeted her, she heard him before her admission),
+ * and alice admits him. Alice leaves: bob coordinates and admits carol. He
+ * is a member carol has not admitted herself: his history and cut must
+ * still reach her. */
+static void test_cut_from_seat_vacant_at_boot(void) {
+  minnet m;
+  slots_net(&m, 3);
+  CHECK_EQ(slot_add(&m, 0, 100, 0x6, "alice"), 0);
+  minnet_run(&m, 300000);
+  say(&m, 0, "before carol");
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add_as(&m, 2, 200, 0x2, "carol", 1), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add_as(&m, 1, 300, 0, "bob", 1), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[2], m.now_us, 1, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 1, "bob"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(m.last_members[1], 0x3);
+  CHECK_EQ(m.last_members[2], 0); /* still waiting */
+  CHECK_EQ(chorus_peer_leave(m.peer[0], m.now_us), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(m.last_reason[2], CHORUS_VIEW_JOIN);
+  CHECK_EQ(m.last_members[2], 0x6);
+  CHECK_EQ(m.last_members[1], 0x6);
+  CHECK_EQ(deliveries(&m, 2, 1, 0), 1); /* alice's message, as history */
+  minnet_free(&m);
+}
+
+static size_t privates(const minnet *m, size_t node, size_t from) {
+  size_t n = 0;
+  for (size_t k = 0; k < m->nlog; k++)
+    if (m->log[k].node == node && m->log[k].from == from &&
+        m->log[k].kind == CHORUS_MSG_PRIVATE)
+      n++;
+  return n;
+}
+
+/* Bob never learns carol's name while she is in the view: he refuses all
+ * she sends him (dave's JOIN view she relays, then a private message).
+ * She leaves; the server names her seat to bob during her farewell. Her
+ * link is still her boot's: bob takes her frames and delivers the private
+ * message (not a restart to admit, its message held behind the relay). */
+static void test_leaver_named_in_farewell(void) {
+  minnet m;
+  slots_net(&m, 4);
+  CHECK_EQ(slot_add(&m, 0, 100, 0xC, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0xC, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0x8, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(slot_add(&m, 3, 300, 0, "dave"), 0);
+  for (size_t k = 0; k < 3; k++)
+    CHECK_EQ(chorus_peer_set_member(m.peer[k], m.now_us, 3, "dave"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(m.last_members[1], 0xF);
+  CHECK_EQ(chorus_peer_send_private(m.peer[2], m.now_us, 1, (const uint8_t *)"psst", 4,
+                                    NULL), 0);
+  CHECK_EQ(chorus_peer_leave(m.peer[2], m.now_us), 0);
+  minnet_run(&m, 500000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_LEAVE);
+  CHECK_EQ(m.last_members[1], 0xB);
+  CHECK_EQ(privates(&m, 1, 2), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2000000); /* her retransmission timer backed off meanwhile */
+  CHECK_EQ(privates(&m, 1, 2), 1);
+  CHECK_EQ(m.last_members[1], 0xB); /* not admitted back */
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -213,6 +293,8 @@ int main(void) {
   RUN(test_join_view_before_name);
   RUN(test_quick_joins_named_late);
   RUN(test_named_early_then_crash);
+  RUN(test_cut_from_seat_vacant_at_boot);
+  RUN(test_leaver_named_in_farewell);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
