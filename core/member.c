@@ -605,6 +605,16 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   size_t y_coord;
   int led = coordinator(p) == p->self;
   uint32_t before = p->room.view_id;
+  /* Our side changed its view since the BEACON the absorber numbered the
+   * merged view from: its ordering view may be one our side numbers under
+   * already (labels of two orderings would clash). The absorber removes us
+   * when our BEACONs, not listing it, come, and absorbs us again. */
+  if (p->absorber == from + 1 && len == CHORUS_ROOM_MERGE_STATE_BYTES(p->room.n) &&
+      chorus_wire_get_u32(m + 1) <= p->room.view) {
+    p->stats.merge_stale++;
+    p->absorber = 0;
+    return;
+  }
   if (p->absorber != from + 1 ||
       chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
     p->stats.rx_bad_frame++;
