@@ -243,6 +243,7 @@ regress-part2-mixed-cut-ignored-after-merge-4|30523..30523|--partitions 2 --fd f
 regress-part2-mixed-cut-ignored-after-merge-5|30682..30682|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-dup-number-during-flush|30911..30911|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-stale-merge-state|30808..30808|--partitions 2 --fd fast --history 1000 --order mixed
+regress-part2-mixed-cut-then-dup-number-during-flush|31232..31232|--partitions 2 --fd fast --history 1000 --order mixed
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -251,8 +252,8 @@ PLAN
 # outside the sub-sweeps' ranges: via-mix7's arguments over 1..300, five of
 # 300, and one of 100 ten-node runs with two leaves, a crash and a
 # restart). The via-mix ones are not diagnosed yet. part2-mixed-total-order
-# (found widening two-partition mixed-order runs over 30001..31000, one of
-# 1000, failing on main too): the absorbed side is not flushed before it
+# (found widening two-partition mixed-order runs over 30001..31300, 30819
+# and 31068, failing on main too): the absorbed side is not flushed before it
 # takes the merged ordering; its sequencer n2 numbered n3's safe msg 56 as
 # 89 just before installing the merge, n3 (holding it stable) delivered it
 # under the old ordering, n2 did not and got it renumbered after n0's msg
@@ -265,6 +266,7 @@ known-wide-via-mix-liveness-2|156|liveness|--via-server --nodes 7 --loss 0.05 --
 known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-total-order|30819|total_order|--partitions 2 --fd fast --history 1000 --order mixed
+known-wide-part2-mixed-total-order-2|31068|total_order|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
