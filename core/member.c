@@ -458,7 +458,8 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
 #define ABSORB_SETTLE_US 1500000u  /* its BEACONs heard that long before a merge:
                                       time for it to hear (and name, in `low`)
                                       every coordinator that beacons it */
-#define STALE_BEACON_US 2000000u /* a BEACON this soon after a merge may predate it */
+#define STALE_BEACON_US 2000000u /* a BEACON this soon after the merge that added
+                                    its sender may predate it */
 
 static uint32_t ranks_of(const chorus_peer *p, uint32_t members) {
   uint32_t ranks = 0;
@@ -506,6 +507,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->cut &= ~b;
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
+  p->merged_at_us[i] = p->now_us;
   p->merge_resume |= b;
   if (p->fd_on) chorus_fd_watch(&p->fd, i, merge_heard_us(p, i));
 }
@@ -575,7 +577,6 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   p->merge_done_wait = 1u << p->idx_of[b->coord];
   p->merge_done_until_us = p->now_us + ABSORB_WAIT_US; /* merge_hold waits longer */
   p->view_floor = view;
-  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -593,7 +594,6 @@ static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view, uint32_t vi
   for (size_t i = 0; i < p->count; i++)
     if (add & (1u << i)) merge_add(p, i);
   p->view_floor = view;
-  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -605,6 +605,16 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   size_t y_coord;
   int led = coordinator(p) == p->self;
   uint32_t before = p->room.view_id;
+  /* Our side changed its view since the BEACON the absorber numbered the
+   * merged view from: its ordering view may be one our side numbers under
+   * already (labels of two orderings would clash). The absorber removes us
+   * when our BEACONs, not listing it, come, and absorbs us again. */
+  if (p->absorber == from + 1 && len == CHORUS_ROOM_MERGE_STATE_BYTES(p->room.n) &&
+      chorus_wire_get_u32(m + 1) <= p->room.view) {
+    p->stats.merge_stale++;
+    p->absorber = 0;
+    return;
+  }
   if (p->absorber != from + 1 ||
       chorus_room_on_merge_state(&p->room, m, len, &added, &y_coord) < 0) {
     p->stats.rx_bad_frame++;
@@ -642,7 +652,6 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
     p->stats.merge_refused++;
   p->view_floor = p->room.view;
-  p->merged_us = p->now_us;
   p->stats.merges++;
   merge_events(p, add);
 }
@@ -703,9 +712,12 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
   if (!p->fd_on || from == p->self || from >= p->count || p->room.awaiting_cut) return;
   uint32_t mine = ranks_of(p, view_members(p)), me = 1u << p->rank_of[p->self];
   if (chorus_peer_in_view(p, from)) {
-    /* It removed us (a beacon sent before our last merge says nothing;
-     * view numbers of two sides do not compare, times here do). */
-    if (!(b->ranks & me) && (!p->merged_us || p->now_us - p->merged_us > STALE_BEACON_US))
+    /* It removed us. A BEACON sent before the merge that added it says
+     * nothing (view numbers of two sides do not compare, times here do);
+     * one from a member no merge added lately is news, whatever else this
+     * node merged meanwhile (an asymmetric view a heal left). */
+    uint64_t added = p->merged_at_us[from];
+    if (!(b->ranks & me) && (!added || p->now_us - added > STALE_BEACON_US))
       p->cut |= 1u << from;
     return;
   }

@@ -223,6 +223,8 @@ typedef struct chorus_peer_stats {
   uint64_t beacons_sent;    /* BEACONs to removed members (merging views) */
   uint64_t merges;          /* MERGE view changes installed here */
   uint64_t merge_refused;   /* merges whose sends found no outbox room */
+  uint64_t merge_stale;     /* MERGE_STATEs ignored: this side changed its
+                               view since the absorber's BEACON news */
   uint64_t cuts_resent;     /* newcomers sent a cut again: the coordinator
                                that admitted them was gone */
   uint64_t admissions;      /* members this node let in as coordinator

@@ -90,7 +90,8 @@ struct chorus_peer {
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
   uint64_t absorb_until_us; /* give the absorber up then */
   uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */
-  uint64_t merged_us;    /* when this member last installed a merge */
+  uint64_t merged_at_us[CHORUS_MEMBERS_MAX]; /* when a merge last added one
+                                               (0: never) */
   size_t merge_hist_from; /* 1 + our side's coordinator, whose history of
                              our side (MERGE_DONE) the merge awaits, or 0 */
   uint32_t merge_taken;   /* absorbing coordinator: the side it took last */

@@ -541,6 +541,17 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * what this lets in to the slots every origin may fill. */
 static int numbered_dup(const chorus_room *r, const room_hdr *h);
 
+/* 1 if number `seq` under label `label` is still to be delivered (or
+ * stepped over) here: one of the current ordering at or past next_seq, or,
+ * during a flush, one of the view the flush leads to (its sequencer,
+ * done flushing sooner, numbers already; flush_complete keeps that label,
+ * so a message delivered here already must keep that number to step over
+ * it, or the room's delivery stops there). */
+static int number_to_come(const chorus_room *r, uint32_t seq, uint32_t label) {
+  if (r->flushing && label > r->ord_view && label <= r->view) return 1;
+  return label == r->ord_view && seq >= r->next_seq;
+}
+
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return 1;
@@ -589,8 +600,8 @@ static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
 static int numbered_dup(const chorus_room *r, const room_hdr *h) {
   uint32_t label = h->seq_view;
   if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
-  return h->seq != 0 && h->order >= CHORUS_ORDER_TOTAL && label == r->ord_view &&
-         h->seq >= r->next_seq && find_slot(r, h->origin, h->count) < 0;
+  return h->seq != 0 && h->order >= CHORUS_ORDER_TOTAL && number_to_come(r, h->seq, label) &&
+         find_slot(r, h->origin, h->count) < 0;
 }
 
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
@@ -782,7 +793,7 @@ static void collect_stable(chorus_room *r) {
     int done = s->state == RS_DEAD ||
                (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]);
     if (!done) continue;
-    if (s->state == RS_DELIVERED && s->seq >= r->next_seq && s->seq_view == r->ord_view) {
+    if (s->state == RS_DELIVERED && s->seq != 0 && number_to_come(r, s->seq, s->seq_view)) {
       r->gc_needed = 1; /* merged_skip's: its number is still to be stepped over */
       continue;
     }
@@ -1516,7 +1527,7 @@ int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
     if (s->state != RS_HELD || s->origin != o || s->count > d->count) continue;
     /* One numbered in the merged view keeps its number, to be stepped over
      * (merged_skip): the others deliver it there, this member did now. */
-    int numbered = s->seq != 0 && s->seq_view == r->ord_view && s->seq >= r->next_seq;
+    int numbered = s->seq != 0 && number_to_come(r, s->seq, s->seq_view);
     s->state = s->refs || numbered ? RS_DELIVERED : RS_FREE;
   }
   held_advance(r, o);

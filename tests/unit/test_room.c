@@ -237,6 +237,57 @@ static void test_number_of_delivered_stepped_over(void) {
   chorus_room_free(&c);
 }
 
+/* A member still flushing may get, from a sequencer that finished the
+ * same flush sooner, the number (under the new view) of a message it
+ * delivered already (as merge history): it keeps that number, steps over
+ * it once its flush completes, and delivers the next one. */
+static void test_number_of_delivered_during_flush(void) {
+  chorus_room a, b, c;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0); /* the sequencer */
+  CHECK_EQ(chorus_room_init(&b, 4, 2, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&c, 4, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&c, 5);
+  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64], num[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t len[2], num_len;
+  uint32_t count;
+  chorus_room_delivery d;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2, 5,
+                                &count), 0);
+    len[k] = take_first(&c, m[k], sizeof m[k]);
+  }
+  chorus_room_delivery h = {1, 5, 1, b.view, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(chorus_room_merge_take(&b, &h), 1); /* b has c's first already */
+  /* Rank 3 is removed: a's flush completes first, b's is still on. */
+  CHECK_EQ(chorus_room_remove(&a, 3), 0);
+  chorus_room_flush_excuse(&a, 1);
+  chorus_room_flush_excuse(&a, 2);
+  CHECK_EQ(a.flushing, 0);
+  while (chorus_room_outbox_count(&a) > 0) {
+    chorus_room_sent(&a, 0, UINT32_MAX);
+    chorus_room_outbox_compact(&a);
+  }
+  CHECK_EQ(chorus_room_remove(&b, 3), 0);
+  CHECK_EQ(b.flushing, 1);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[0], len[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 1 under the new view */
+  num_len = take_first(&a, num, sizeof num);
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, num, num_len), 0);
+  chorus_room_flush_excuse(&b, 0);
+  chorus_room_flush_excuse(&b, 1);
+  CHECK_EQ(b.flushing, 0);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[1], len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 2 */
+  num_len = take_first(&a, num, sizeof num);
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, num, num_len), 0);
+  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(d.seq, 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+  chorus_room_free(&c);
+}
+
 /* MERGE_STATE is decoded totally: length, type, ranks, members. */
 static void test_merge_state_rejects(void) {
   chorus_room a, b;
@@ -304,6 +355,7 @@ int main(void) {
   RUN(test_stability_collects);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
+  RUN(test_number_of_delivered_during_flush);
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
   return CHECK_SUMMARY();
