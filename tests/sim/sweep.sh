@@ -96,6 +96,7 @@ regress-via-relayed-join-before-cut|12442..12442|--via-server --nodes 6 --loss 0
 regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-unnamed-seat-held-dead|90..90|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-newcomer-epoch-ahead-of-cut|156..156|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -254,7 +255,6 @@ PLAN
 cat > "$tmp/known" <<'KNOWN'
 known-wide-via-mix-private-catch-up|42|catch_up|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
-known-wide-via-mix-liveness-2|156|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
