@@ -263,11 +263,21 @@ PLAN
 # seat as a new occupant (link reset, farewell and leaver bits cleared):
 # n4's frames come as from an unadmitted new boot, its room and control
 # messages are refused at the head of the link and block the private one.
+# via-ten-leaves-total-order (75, found widening the ten-node leaves runs
+# over 1..100; main fails it too): n0, sequencer, numbers n2's #21 as 138
+# and leaves; its copy reaches the restarted n3 (its cut just taken from
+# n0) but not n1 or n2. n2 still sees n3 JOINING with its admitter gone, so
+# it excuses n3 from the -n0 flush (cut_in_doubt: "holds nothing of its
+# own") and completes it at 137; n3's relay of 138 comes after and is
+# ignored (older label). n1 waited for n3 and numbers on from 138, so n2
+# stalls at 138 until n1 is removed, then numbers the rest anew as the
+# next sequencer, unlike what n4 delivered.
 cat > "$tmp/known" <<'KNOWN'
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness-3|237|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
+known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 known-wide-part2-mixed-false-removal-2|30172|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
