@@ -100,6 +100,11 @@ regress-via-unnamed-seat-held-dead-2|585..585|--via-server --nodes 7 --loss 0.05
 regress-via-newcomer-epoch-ahead-of-cut|156..156|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-newcomer-takes-cut-from-restarted|357..357|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-newcomer-takes-cut-from-restarted-2|42..42|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-newcomer-takes-cut-from-restarted-3|16..16|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
+regress-via-mix-wide-383|383..383|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix8-wide-110|110..110|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
+regress-via-mix8-wide-129|129..129|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
+regress-via-mix8-wide-130|130..130|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -272,10 +277,22 @@ PLAN
 # ignored (older label). n1 waited for n3 and numbers on from 138, so n2
 # stalls at 138 until n1 is removed, then numbers the rest anew as the
 # next sequencer, unlike what n4 delivered.
+# via-mix8-joiner-never-greets (42 with eight nodes and two server
+# crashes, found widening; main fails it too): the server restarts from a
+# snapshot without n1's seat; n3 joins then, so its roster leaves seat 1
+# vacant, and it takes its cut before n1 registers again. When their
+# watchers name each other's seat, each waits for the other to speak (the
+# link of a seat named out of the view stays frozen): n1, still waiting for
+# its cut, never greets n3, the coordinator after n0 crashes, so nobody
+# admits it. Greeting the seats named while waiting for the cut fixes this
+# seed and 187 (same cause), but changed ten-node seed 172 into a roster
+# failure (two JOINs at once, the second VIEW reaching the first newcomer
+# before its cut), not understood yet: not committed.
 cat > "$tmp/known" <<'KNOWN'
 known-wide-via-mix-liveness|115|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-liveness-3|237|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-mix8-joiner-never-greets|42|roster|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
 known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
