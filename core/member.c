@@ -69,6 +69,18 @@ static void views_held_cut(chorus_peer *p, uint32_t cut_view_id);
 
 static void merge_done_lost(chorus_peer *p, size_t member);
 
+/* Watch member i afresh from `at_us`. One in the view without a name (a
+ * JOIN let it in before the server told us who sits there) is not judged:
+ * its datagrams are refused as an unknown sender and PROBE/VOUCH name it by
+ * an id we do not know, so its silence says nothing (a verdict of dead
+ * would remove a member that is up once this node coordinates).
+ * chorus_peer_set_member watches it once it is named. */
+static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
+  if (!p->fd_on) return;
+  chorus_fd_watch(&p->fd, i, at_us);
+  if (!p->names[i][0]) chorus_fd_forget(&p->fd, i);
+}
+
 /* Take one member out: the room flushes, the detector stops watching. */
 static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why) {
   int rc = chorus_room_remove(&p->room, p->rank_of[member]);
@@ -122,7 +134,7 @@ static void admit(chorus_peer *p, size_t member, uint32_t epoch, uint32_t first,
   p->admitted_by[member] = from + 1;
   p->told_dead &= ~(1u << member); /* the verdict was on an older boot */
   chorus_link_on_epoch(&p->links[member], epoch, 0); /* a new stream if it restarted */
-  if (p->fd_on) chorus_fd_watch(&p->fd, member, p->now_us);
+  fd_watch_member(p, member, p->now_us);
   if (!p->room.awaiting_cut) /* see remove_one */
     view_event(p, member, epoch, CHORUS_VIEW_JOIN, view_members(p));
 }
@@ -375,7 +387,7 @@ static void cut_admits(chorus_peer *p, size_t i) {
  * view). It is watched afresh from now. */
 static void cut_revives(chorus_peer *p, size_t i) {
   if (p->fd_on && chorus_fd_state_of(&p->fd, i) == CHORUS_FD_DEAD)
-    chorus_fd_watch(&p->fd, i, p->now_us);
+    fd_watch_member(p, i, p->now_us);
 }
 
 /* The cut leaves out member i, which this node held in its view (as named
@@ -427,7 +439,7 @@ static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
     if (in) { /* one this node had removed on its own, or held as a
                  vacant seat, before it was let in */
       p->removed &= ~(1u << i);
-      if (p->fd_on) chorus_fd_watch(&p->fd, i, p->now_us);
+      fd_watch_member(p, i, p->now_us);
       continue;
     }
     p->removed |= 1u << i;
@@ -509,7 +521,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   p->beacon_due_us[i] = 0;
   p->merged_at_us[i] = p->now_us;
   p->merge_resume |= b;
-  if (p->fd_on) chorus_fd_watch(&p->fd, i, merge_heard_us(p, i));
+  fd_watch_member(p, i, merge_heard_us(p, i));
 }
 
 static void view_event_crash(chorus_peer *p, size_t member) {

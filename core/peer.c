@@ -519,23 +519,19 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   return 1;
 }
 
-/* 1 if the message just peeked is part of a cut for this node, which waits
- * for one: its history or JOIN_STATE. The coordinator that admits a
- * newcomer may be a member the newcomer has not admitted itself (a seat
- * vacant when it booted, heard from since): the cut is what admits it. */
-static int cut_part(const chorus_peer *p, const chorus_link_msg *m) {
-  return p->room.awaiting_cut && m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
-         (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY ||
-          p->scratch[0] == CHORUS_ROOM_CTRL_JOIN_STATE);
-}
-
 /* 1 if the message just peeked from member i's link can be taken now. A
  * new incarnation not admitted here yet sends room and control messages
- * from a state the room has not placed: they wait in the link. */
+ * from a state the room has not placed: they wait in the link. Not the
+ * controls to a node still waiting for its cut: it cannot tell whether the
+ * room admitted that boot (its cut says so), and the history and cut may
+ * come from it (a member seen restarting, admitted since, that coordinates
+ * now): held back, they would never come. */
 static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
   if (m->kind == CHORUS_WIRE_KIND_PRIVATE || farewell_only(p, i)) return 1;
-  if (p->unadmitted & (1u << i)) return cut_part(p, m);
+  if ((p->unadmitted & (1u << i)) &&
+      !(p->room.awaiting_cut && m->kind == CHORUS_WIRE_KIND_CONTROL))
+    return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
   return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }

@@ -1300,7 +1300,13 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   uint32_t alive = chorus_wire_get_u32(m + 18);
   if (!(alive & bit(r->self)) || (alive >> r->n) != 0) return CHORUS_ERR_BAD_FRAME;
   r->view_id = chorus_wire_get_u32(m + 23 + 20 * r->n);
-  r->view = max_u32(r->view, chorus_wire_get_u32(m + 1));
+  /* The room's ordering epoch, not max'ed with ours: what this node
+   * removed on its own while it waited (members its boot listed that the
+   * room had not admitted yet) moved only its own count, and a view one
+   * ahead would wait forever for FLUSH_DONEs of an epoch nobody reaches.
+   * A cut older than a removal VIEW installed meanwhile is refused before
+   * (cut_floor in member.c). */
+  r->view = chorus_wire_get_u32(m + 1);
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = max_u32(r->next_seq, chorus_wire_get_u32(m + 9));
   r->seq_assigned = chorus_wire_get_u32(m + 13);

@@ -346,6 +346,38 @@ static void test_join_state_carries_past(void) {
   chorus_room_free(&b);
 }
 
+/* A newcomer that removed members on its own while it waited (its boot
+ * listed one the room had not admitted yet) takes the cut's ordering
+ * epoch, not the higher one it counted: a view change after that one
+ * would else wait forever for FLUSH_DONEs of an epoch nobody else
+ * reaches. */
+static void test_join_state_sets_view(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 4, 1, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_remove(&a, 3), 0); /* the room's removal */
+  b.awaiting_cut = 1;
+  CHECK_EQ(chorus_room_remove(&b, 3), 0);
+  CHECK_EQ(chorus_room_remove(&b, 2), 0); /* not admitted yet, in b's boot */
+  CHECK_EQ(b.view, a.view + 1);
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = -1;
+  for (size_t i = 0; i < chorus_room_outbox_count(&a); i++) {
+    int k = chorus_room_encode(&a, chorus_room_outbox_peek(&a, i), m, sizeof m);
+    if (k > 0 && m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
+      n = k;
+      break;
+    }
+  }
+  CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(4));
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.view, a.view);
+  CHECK_EQ(b.alive, a.alive);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -358,5 +390,6 @@ int main(void) {
   RUN(test_number_of_delivered_during_flush);
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
+  RUN(test_join_state_sets_view);
   return CHECK_SUMMARY();
 }

@@ -266,6 +266,30 @@ static void test_leaver_named_in_farewell(void) {
   minnet_free(&m);
 }
 
+/* Bob hears the JOIN view that admits carol but is not told her name for
+ * longer than a detection takes: her datagrams are refused meanwhile, so
+ * his detector must not hold her dead, or he removes her, up, once alice
+ * crashes and he coordinates. */
+static void test_unnamed_member_not_judged(void) {
+  minnet m;
+  slots_net(&m, 3);
+  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  minnet_run(&m, 3000000); /* more than the fast detector's 1.9 s */
+  chorus_peer_free(m.peer[0]); /* alice crashes: bob coordinates */
+  m.peer[0] = NULL;
+  minnet_run(&m, 4000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 0), 0);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1);
+  CHECK_EQ(chorus_peer_in_view(m.peer[2], 1), 1);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -295,6 +319,7 @@ int main(void) {
   RUN(test_named_early_then_crash);
   RUN(test_cut_from_seat_vacant_at_boot);
   RUN(test_leaver_named_in_farewell);
+  RUN(test_unnamed_member_not_judged);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
