@@ -521,11 +521,18 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
 
 /* 1 if the message just peeked from member i's link can be taken now. A
  * new incarnation not admitted here yet sends room and control messages
- * from a state the room has not placed: they wait in the link. */
+ * from a state the room has not placed: they wait in the link. A node
+ * still waiting for its cut has placed nothing yet, and takes control
+ * messages from it: it may be the coordinator that sends the history and
+ * the cut (a member seated after this node, or one listed at its boot
+ * that restarted since); held back, they would stop the cut, and what
+ * follows them on the link, for good. */
 static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
   if (m->kind == CHORUS_WIRE_KIND_PRIVATE || farewell_only(p, i)) return 1;
-  if (p->unadmitted & (1u << i)) return 0;
+  if ((p->unadmitted & (1u << i)) &&
+      !(p->room.awaiting_cut && m->kind == CHORUS_WIRE_KIND_CONTROL))
+    return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
   return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }
