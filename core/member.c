@@ -386,6 +386,8 @@ static void cut_revives(chorus_peer *p, size_t i) {
  * boot's datagrams are no news on the link. */
 static void cut_leaves_out(chorus_peer *p, size_t i) {
   uint32_t heard = p->links[i].peer_epoch;
+  if (heard == 0) p->unadmitted &= ~(1u << i); /* greeted, never heard: the
+                                                   coordinator admits it */
   if (heard == 0 || heard <= p->room.epoch[p->rank_of[i]]) return;
   p->rejoin |= 1u << i;
   p->unadmitted |= 1u << i;

@@ -869,6 +869,16 @@ int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
   return CHORUS_OK;
 }
 
+/* A newcomer still waiting for its cut greets only the members it booted
+ * with. An occupant named since (seated after this node) is greeted too,
+ * as a boot not admitted here (its link runs, the room stays closed to
+ * it): the room's coordinator may be that one, and hear of this boot from
+ * nobody else (those listed at boot crashed or left before naming it).
+ * The cut settles it (join_state). */
+static void greet_named(chorus_peer *p, size_t member) {
+  if (p->removed & (1u << member)) p->unadmitted |= 1u << member;
+}
+
 int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const char *name) {
   if (!p || !p->slots || member >= p->count || member == p->self || !name_ok(name))
     return CHORUS_ERR_INVAL;
@@ -906,5 +916,6 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   p->fdq_len[member] = 0;
   p->farewell_until_us[member] = 0;
   p->leavers &= ~(1u << member);
+  if (p->room.awaiting_cut) greet_named(p, member);
   return CHORUS_OK;
 }
