@@ -398,6 +398,8 @@ static void cut_revives(chorus_peer *p, size_t i) {
  * boot's datagrams are no news on the link. */
 static void cut_leaves_out(chorus_peer *p, size_t i) {
   uint32_t heard = p->links[i].peer_epoch;
+  if (heard == 0) p->unadmitted &= ~(1u << i); /* greeted, never heard: the
+                                                   coordinator admits it */
   if (heard == 0 || heard <= p->room.epoch[p->rank_of[i]]) return;
   p->rejoin |= 1u << i;
   p->unadmitted |= 1u << i;
@@ -926,15 +928,30 @@ static void view_held_drop(chorus_peer *p, size_t k) {
   memmove(&p->views_held_from[k], &p->views_held_from[k + 1], rest * sizeof(size_t));
 }
 
+/* 1 if a VIEW held here, not had since, is an earlier proposal of m's
+ * coordinator (same incarnation). */
+static int view_held_before(const chorus_peer *p, const uint8_t *m) {
+  for (size_t k = 0; k < p->views_held_count; k++) {
+    const uint8_t *h = p->views_held[k];
+    if (h[19] == m[19] && memcmp(h + 20, m + 20, 4) == 0 &&
+        chorus_wire_get_u32(h + 24) < chorus_wire_get_u32(m + 24) && !view_had(p, h))
+      return 1;
+  }
+  return 0;
+}
+
 /* 1 if VIEW m from `from` is a relay to this node while it waits for its
  * cut: kept (or, the store full, dropped and counted). Its coordinator's
  * own copy follows its cut on their link, and the cut may predate the
  * change or not; if that coordinator is removed before its copy came,
- * the relay is the only copy left (views_held_flush). */
+ * the relay is the only copy left (views_held_flush). After the cut, a
+ * relay of a later proposal of a coordinator whose earlier one is still
+ * held waits too (a relayer's link can outrun the coordinator's, busy
+ * with the history): installed first, it would make the earlier one look
+ * like a copy (view_first_copy), and that change would be lost here. */
 static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
-  if (!p->room.awaiting_cut || p->absorber || m[19] >= p->count ||
-      p->idx_of[m[19]] == from)
-    return 0;
+  if (p->absorber || m[19] >= p->count || p->idx_of[m[19]] == from) return 0;
+  if (!p->room.awaiting_cut && !view_held_before(p, m)) return 0;
   for (size_t k = 0; k < p->views_held_count; k++)
     if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
   if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {

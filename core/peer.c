@@ -309,6 +309,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
  * driver's clock has any origin. */
 static void fd_start(chorus_peer *p, uint64_t now_us) {
   p->now_us = now_us;
+  if (!p->greet_late_us) p->greet_late_us = now_us + CHORUS_GREET_LATE_US;
   if (!p->fd_on || p->fd_started) return;
   p->fd_started = 1;
   for (size_t i = 0; i < p->count; i++) chorus_fd_watch(&p->fd, i, now_us);
@@ -331,8 +332,20 @@ int chorus_peer_linked(const chorus_peer *p, size_t i) {
          (p->unadmitted & (1u << i)) || p->absorber == i + 1;
 }
 
+static void greet_named(chorus_peer *p, size_t member);
+
+/* A newcomer greets the members listed when it got its seat. If its cut
+ * has not come CHORUS_GREET_LATE_US after its start, it greets the seats
+ * named since, too (greet_named). */
+static void greet_late(chorus_peer *p, uint64_t now_us) {
+  if (!p->room.awaiting_cut || now_us < p->greet_late_us) return;
+  for (size_t i = 0; i < p->count; i++)
+    if (i != p->self && p->names[i][0] && p->links[i].peer_epoch == 0) greet_named(p, i);
+}
+
 void chorus_peer_tick(chorus_peer *p, uint64_t now_us) {
   fd_start(p, now_us);
+  greet_late(p, now_us);
   for (size_t i = 0; i < p->count; i++)
     if (chorus_peer_linked(p, i)) chorus_link_tick(&p->links[i], now_us);
   chorus_member_pump(p, now_us);
@@ -817,6 +830,8 @@ uint64_t chorus_peer_deadline(const chorus_peer *p) {
     uint64_t d = chorus_link_deadline(&p->links[i]);
     if (d < due) due = d;
   }
+  if (p->room.awaiting_cut && p->greet_late_us > p->now_us && p->greet_late_us < due)
+    due = p->greet_late_us; /* greet_late */
   return due;
 }
 
@@ -868,6 +883,18 @@ int chorus_peer_link_stats_get(const chorus_peer *p, size_t member,
   return CHORUS_OK;
 }
 
+/* A newcomer still waiting for its cut greets only the members it booted
+ * with; once it has waited CHORUS_GREET_LATE_US, an occupant named since
+ * (seated after this node) is greeted too, as a boot not admitted here
+ * (its link runs, the room stays closed to it): the room's coordinator
+ * may be that one, and hear of this boot from nobody else (those listed
+ * at boot crashed or left before naming it). Not sooner: the admitter is
+ * normally one listed at boot, and the extra greetings would only add
+ * traffic. The cut settles it (join_state). */
+static void greet_named(chorus_peer *p, size_t member) {
+  if (p->removed & (1u << member)) p->unadmitted |= 1u << member;
+}
+
 int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const char *name) {
   if (!p || !p->slots || member >= p->count || member == p->self || !name_ok(name))
     return CHORUS_ERR_INVAL;
@@ -911,5 +938,7 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   p->fdq_len[member] = 0;
   p->farewell_until_us[member] = 0;
   p->leavers &= ~(1u << member);
+  if (p->room.awaiting_cut && p->greet_late_us && now_us >= p->greet_late_us)
+    greet_named(p, member);
   return CHORUS_OK;
 }

@@ -15,6 +15,8 @@
 
 #define CHORUS_VIEW_CTRL_BYTES 32 /* a VIEW control message (member.c) */
 #define CHORUS_VIEWS_HELD_MAX 8   /* relayed VIEWs a newcomer keeps until its cut */
+#define CHORUS_GREET_LATE_US 3000000u /* a newcomer still without its cut then
+                                         greets the seats named since its boot */
 
 struct chorus_peer {
   char names[CHORUS_MEMBERS_MAX][CHORUS_NAME_BYTES_MAX + 1];
@@ -51,6 +53,7 @@ struct chorus_peer {
                                                    (0: none heard yet) */
   uint64_t now_us;                         /* time of the current input */
   int fd_started;                          /* detector clock started */
+  uint64_t greet_late_us;                  /* first input + CHORUS_GREET_LATE_US */
   uint64_t farewell_until_us[CHORUS_MEMBERS_MAX]; /* a member that left is
                                               still answered until then, so
                                               its last frames get their ACK */

@@ -499,22 +499,40 @@ static uint32_t history_missing(const chorus_check *chk, size_t p) {
   return CHECK_NO_INDEX;
 }
 
-/* The coordinator that admitted p crashed, maybe before its cut left: the
- * next coordinator sent p its cut (PROTOCOL.md), from a later view. p's
- * first view is then that one, not the admission's: its view changes line
- * up from the latest view of a process that stands in that member set. */
+/* 1 if process q, up and joined, installed the view `members` numbered
+ * `num` (as its latest one if `latest`); *at: its global index. */
+static int view_installed(const chorus_check *chk, size_t q, uint32_t members,
+                          uint32_t num, int latest, size_t *at) {
+  const check_proc *pq = &chk->proc[q];
+  if (!(chk->live & check_bit(q)) || !pq->joined) return 0;
+  for (size_t i = pq->views_len; i-- > 0;) {
+    if (pq->views[i] == (uint16_t)members && (latest || pq->vnums[i] == num)) {
+      *at = pq->base + i;
+      return 1;
+    }
+    if (latest) return 0;
+  }
+  return 0;
+}
+
+/* The coordinator that admitted p crashed (or left), maybe before its cut
+ * left: the next coordinator sent p its cut (PROTOCOL.md), from a later
+ * view. p's first view is then that one, not the admission's: its view
+ * changes line up from the latest view of a process that stands in that
+ * member set; or, if all have moved on since (a change the coordinator
+ * queued right after the cut), from the view of that set and number one
+ * of them installed. */
 static void rebase_on_resent_cut(chorus_check *chk, size_t p,
                                  const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
   if ((chk->live & check_bit(pr->coord)) || pr->views_len != 1) return;
-  for (size_t q = 0; q < chk->procs; q++) {
-    const check_proc *pq = &chk->proc[q];
-    if (q == p || !(chk->live & check_bit(q)) || !pq->joined || !pq->views_len ||
-        pq->views[pq->views_len - 1] != (uint16_t)ev->members)
-      continue;
-    pr->base = pq->base + pq->views_len - 1;
-    return;
-  }
+  for (int latest = 1; latest >= 0; latest--)
+    for (size_t q = 0; q < chk->procs; q++) {
+      size_t at;
+      if (q == p || !view_installed(chk, q, ev->members, ev->view, latest, &at)) continue;
+      pr->base = at;
+      return;
+    }
 }
 
 /* Process p installs its own JOIN: admitted back, its history complete. */

@@ -258,6 +258,11 @@ regress-part2-mixed-cut-ignored-after-merge-5|30682..30682|--partitions 2 --fd f
 regress-part2-mixed-dup-number-during-flush|30911..30911|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-stale-merge-state|30808..30808|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-cut-then-dup-number-during-flush|31232..31232|--partitions 2 --fd fast --history 1000 --order mixed
+regress-via-ten-leaves-roster-view-relay-overtakes|16..16|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
+regress-via-mix-roster-newcomer-never-heard|187..187|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix-cut-from-restarted-coordinator|94..94|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix-resent-cut-view-moved-on|1295..1295|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix8-joiner-greets-named-later|42..42|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -265,8 +270,8 @@ PLAN
 # known-wide-* (found by the last widened runs of session 3, seeds
 # outside the sub-sweeps' ranges: via-mix7's arguments over 1..300, five of
 # 300, and one of 100 ten-node runs with two leaves, a crash and a
-# restart, and widening since; 237, 939 and 949 pass since the fixes of
-# session 4 came together and are regress lines).
+# restart, and widening since; 237, 939, 949 and eight-node 42 pass since
+# the fixes of session 4 came together and are regress lines).
 # via-ten-leaves-total-order (75; main failed it too): n0, sequencer,
 # numbers n2's #21 as 138 and leaves; its copy reaches the restarted n3 (its
 # cut just taken from n0) but not n1 or n2. n2 still sees n3 JOINING with
@@ -275,26 +280,14 @@ PLAN
 # comes after and is ignored (older label). n1 waited for n3 and numbers on
 # from 138, so n2 stalls at 138 until n1 is removed, then numbers the rest
 # anew as the next sequencer, unlike what n4 delivered.
-# via-mix8-joiner-never-greets (42 with eight nodes and two server
-# crashes; main failed it too): the server restarts from a snapshot without
-# n1's seat; n3 joins then, so its roster leaves seat 1 vacant, and it takes
-# its cut before n1 registers again. When their watchers name each other's
-# seat, each waits for the other to speak (the link of a seat named out of
-# the view stays frozen): n1, still waiting for its cut, never greets n3,
-# the coordinator after n0 crashes, so nobody admits it. 187 likely has the
-# same cause.
 # part2-mixed-total-order (30819, 31068, found widening two-partition
 # mixed-order runs over 30001..31300; main failed them too): the absorbed
 # side is not flushed before it takes the merged ordering; its sequencer n2
 # numbered n3's safe msg 56 as 89 just before installing the merge, n3
 # (holding it stable) delivered it under the old ordering, n2 did not and
 # got it renumbered after n0's msg 59 in the merged one.
-# The others (713 of via-mix7 over 301..1000; ten-node 16) are not
-# diagnosed yet.
+# via-mix-liveness-4 (713 of via-mix7 over 301..1000) is not diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
-known-wide-via-mix-roster|187|roster|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
-known-wide-via-mix8-joiner-never-greets|42|roster|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
-known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-via-mix-liveness-4|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-total-order|30819|total_order|--partitions 2 --fd fast --history 1000 --order mixed

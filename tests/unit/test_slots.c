@@ -290,6 +290,47 @@ static void test_unnamed_member_not_judged(void) {
   minnet_free(&m);
 }
 
+/* Bob boots joining with alice listed, but alice never names him; carol,
+ * seated after him, is admitted by alice (her cut leaves bob out), then
+ * alice crashes and carol coordinates alone. Bob names carol while still
+ * waiting for his cut: he must greet her, so that she admits him. */
+static void test_newcomer_greets_named_later(void) {
+  minnet m;
+  slots_net(&m, 3);
+  CHECK_EQ(slot_add(&m, 0, 100, 0x6, "alice"), 0);
+  minnet_run(&m, 100000);
+  chorus_peer_config cfg;
+  chorus_peer_config_default(&cfg);
+  cfg.self_name = "bob";
+  cfg.slots = 1;
+  cfg.member_names[0] = "alice";
+  cfg.member_names[1] = "bob";
+  cfg.member_count = 3;
+  cfg.epoch = 101;
+  cfg.seed = 1;
+  cfg.fd_mode = CHORUS_FD_MODE_FAST;
+  cfg.joining = 1;
+  CHECK_EQ(chorus_peer_new(&cfg, &m.peer[1]), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 102, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(m.last_members[2], 0x5);
+  minnet_crash(&m, 0);
+  minnet_run(&m, 4000000);
+  CHECK_EQ(m.last_members[2], 0x4);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2000000);
+  CHECK_EQ(m.last_members[1], 0x6);
+  CHECK_EQ(m.last_members[2], 0x6);
+  size_t mark = m.nlog;
+  say(&m, 1, "bob is in");
+  minnet_run(&m, 1000000);
+  CHECK_EQ(deliveries(&m, 1, 0, mark), 1);
+  CHECK_EQ(deliveries(&m, 2, 0, mark), 1);
+  minnet_free(&m);
+}
+
 static void test_set_member_errors(void) {
   minnet m;
   minnet_init(&m, 2); /* name-ordered ranks: no slots */
@@ -320,6 +361,7 @@ int main(void) {
   RUN(test_cut_from_seat_vacant_at_boot);
   RUN(test_leaver_named_in_farewell);
   RUN(test_unnamed_member_not_judged);
+  RUN(test_newcomer_greets_named_later);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
 }
