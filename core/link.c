@@ -280,7 +280,10 @@ static void ack_one(chorus_link *l, uint64_t seq, int64_t *largest) {
   chorus_link_slot *s = snd_slot(l, seq);
   if (s->state == SLOT_ACKED || s->state == SLOT_EMPTY) return;
   s->state = SLOT_ACKED;
-  frag_release(l, s); /* never sent again */
+  /* Never sent again, unless private: a restarted peer gets every private
+   * frame past snd_una again (link_reset), its old incarnation's
+   * selective ACKs included, so those keep their buffer until snd_una. */
+  if (s->kind != CHORUS_WIRE_KIND_PRIVATE) frag_release(l, s);
   if ((int64_t)seq > *largest) *largest = (int64_t)seq;
 }
 
