@@ -1103,12 +1103,6 @@ static void flush_try_complete(chorus_room *r) {
   flush_complete(r);
 }
 
-void chorus_room_flush_excuse(chorus_room *r, size_t rank) {
-  if (rank >= r->n || !r->flushing || !(r->flush_members & bit(rank))) return;
-  r->flush_members &= ~bit(rank);
-  flush_try_complete(r);
-}
-
 int chorus_room_remove(chorus_room *r, size_t rank) {
   if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
     return CHORUS_ERR_INVAL;

@@ -345,14 +345,6 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
 int chorus_room_remove(chorus_room *r, size_t rank);
 
 /*
- * chorus_room_flush_excuse: the flush under way completes without rank
- * `rank`'s FLUSH_DONE: a newcomer whose cut never came (its admitter
- * crashed) holds no state of its own and numbers its views apart, and the
- * next coordinator's cut, sent once the flush is over, settles it.
- */
-void chorus_room_flush_excuse(chorus_room *r, size_t rank);
-
-/*
  * chorus_room_join_first: the count a newcomer of rank `rank` numbers its
  * first message with: one past the contiguous run of that rank's messages
  * here (delivered, or held). Called by the coordinator once the flush that

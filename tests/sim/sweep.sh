@@ -97,6 +97,7 @@ regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0
 regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-newcomer-cut-from-vacant-seat|42..42|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-leaver-named-in-farewell|115..115|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-flush-waits-stale-joining|75..75|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -248,9 +249,9 @@ PLAN
 # restart; two-partition mixed-order runs over 30001..30200, two of 200). The
 # via-mix ones are not diagnosed yet (those of 383..949 and ten-node 75 came
 # from widening after two of the 300 were fixed: via-mix7's arguments over
-# 301..1000 fail 5 of 700 the same ways, and ten-node 75 breaks total order;
-# each failed before those fixes too). part2-mixed (30021, 30172): a one-way
-# partition leaves an asymmetric view (n0 lists n3, n3 has dropped n0);
+# 301..1000 fail 5 of 700 the same ways; each failed before those fixes
+# too; ten-node 75 is fixed: regress-via-flush-waits-stale-joining).
+# part2-mixed (30021, 30172): a one-way partition leaves an asymmetric view (n0 lists n3, n3 has dropped n0);
 # two coordinators then absorb n4's one-member side, n4 installs both
 # merges, and the later one spreads n0's stale listing of n3 to the whole
 # merged view, which n3 never installs: it is removed while up. Why n3's
@@ -265,7 +266,6 @@ known-wide-via-mix-false-removal-2|585|false_removal|--via-server --nodes 7 --lo
 known-wide-via-mix-liveness-3|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal-3|939|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal-4|949|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
-known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 known-wide-part2-mixed-false-removal-2|30172|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
