@@ -853,16 +853,17 @@ static int own_join(const chorus_peer *p, const uint8_t *m) {
 
 /* This node waits for its cut and installs VIEW m, a change numbered
  * `view`: it answers the flush at once with FLUSH_DONE(view) to the VIEW's
- * members. It holds nothing the flush must settle (it delivered nothing
- * live), and it will take no cut from before `view` (cut_stale), so the
- * members wait for its answer as for anyone's: one that took its cut after
- * all (a member may still think it joining) takes part with its relays,
- * which may carry a number only it got from a departed sequencer. */
+ * members (its room numbers its views apart until the cut and says no
+ * FLUSH_DONE of its own). It holds nothing the flush must settle (it
+ * delivered nothing live), and it will take no cut from before `view`
+ * (cut_stale), so the members wait for its answer as for anyone's: one
+ * that took its cut after all (a member may still think it joining) takes
+ * part with its relays, which may carry a number only it got from a
+ * departed sequencer. */
 static void flush_answer_cutless(chorus_peer *p, const uint8_t *m, uint32_t view) {
   uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
   uint32_t to = chorus_wire_get_u32(m + 5) & ~(1u << p->rank_of[p->self]);
-  if (p->room.view < view) p->room.view = view;
-  chorus_wire_put_u32(c + 1, p->room.view);
+  chorus_wire_put_u32(c + 1, view);
   if (to && chorus_room_push_control(&p->room, to, c, sizeof c) < 0) p->room.outbox_full++;
 }
 
@@ -877,11 +878,7 @@ static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
   if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
   /* (A JOIN's number does not advance the room's view: not compared.) */
   int cutless = p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor;
-  if (cutless) {
-    p->cut_floor = view;
-    /* Its removals flush under the numbers the members use (see below). */
-    if (p->room.view < view - 1) p->room.view = view - 1;
-  }
+  if (cutless) p->cut_floor = view;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
   if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
     view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));

@@ -1128,7 +1128,9 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;
   }
-  flush_done_push(r);
+  /* A newcomer without its cut numbers its views apart: its FLUSH_DONE
+   * (the VIEW's number) comes from the membership (member.c). */
+  if (!r->awaiting_cut) flush_done_push(r);
   r->state_dirty |= others(r);
   stable_update(r);
   flush_try_complete(r);
