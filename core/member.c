@@ -180,11 +180,17 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
   /* One number for the whole change, however many members it moves; a
    * newcomer numbers nothing before its cut (which brings its number). */
   if (change && !p->room.awaiting_cut) p->room.view_id = view_id_next(p, view_id);
+  int removed = 0;
   for (size_t i = 0; i < p->count; i++) {
     if (!(change & (1u << i))) continue;
-    if (chorus_peer_in_view(p, i)) remove_one(p, i, removal_reason(p, i, why));
-    else admit(p, i, epoch, first, 0, from);
+    if (!chorus_peer_in_view(p, i)) {
+      admit(p, i, epoch, first, 0, from);
+      continue;
+    }
+    p->room.flush_same_change = removed; /* one change: one FLUSH_CUTLESS */
+    removed |= remove_one(p, i, removal_reason(p, i, why)) == CHORUS_OK;
   }
+  p->room.flush_same_change = 0;
 }
 
 /* The current view is the one VIEW (coordinator rank, epoch, proposal n)
@@ -861,7 +867,7 @@ static int own_join(const chorus_peer *p, const uint8_t *m) {
  * part with its relays, which may carry a number only it got from a
  * departed sequencer. */
 static void flush_answer_cutless(chorus_peer *p, const uint8_t *m, uint32_t view) {
-  uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_CUTLESS};
   uint32_t to = chorus_wire_get_u32(m + 5) & ~(1u << p->rank_of[p->self]);
   chorus_wire_put_u32(c + 1, view);
   if (to && chorus_room_push_control(&p->room, to, c, sizeof c) < 0) p->room.outbox_full++;
