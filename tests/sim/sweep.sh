@@ -98,6 +98,9 @@ regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --no
 regress-via-newcomer-cut-from-vacant-seat|42..42|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-leaver-named-in-farewell|115..115|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-flush-waits-stale-joining|75..75|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
+regress-via-cutless-answer-own-numbering|169..169|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
+regress-via-cutless-answer-two-removals|313..313|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
+regress-via-cutless-answer-two-removals-2|585..585|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 regress-causal-fifo-chain|17..17|--order mixed
 regress-causal-fifo-chain-loss|1..1|--loss 0.2 --order mixed
 regress-flush-promoted-numbers|1..1|--nodes 3 --delay 2.481:90.06 --loss 0.269453 --dup 0.10889 --rate 50 --private 0.019662 --order total --crashes 1
@@ -251,6 +254,9 @@ PLAN
 # from widening after two of the 300 were fixed: via-mix7's arguments over
 # 301..1000 fail 5 of 700 the same ways; each failed before those fixes
 # too; ten-node 75 is fixed: regress-via-flush-waits-stale-joining).
+# ten-node 366 (widening 1..700 after that fix; fails before it too): n1
+# admits n8 (view 10) and n9 (view 11) back to back, and n8 never installs
+# the +n9 change (its next view, +n0, lists no n9).
 # part2-mixed (30021, 30172): a one-way partition leaves an asymmetric view (n0 lists n3, n3 has dropped n0);
 # two coordinators then absorb n4's one-member side, n4 installs both
 # merges, and the later one spreads n0's stale listing of n3 to the whole
@@ -266,6 +272,7 @@ known-wide-via-mix-false-removal-2|585|false_removal|--via-server --nodes 7 --lo
 known-wide-via-mix-liveness-3|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal-3|939|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-mix-false-removal-4|949|false_removal|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+known-wide-via-ten-leaves-roster-2|366|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-false-removal|30021|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 known-wide-part2-mixed-false-removal-2|30172|false_removal|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
