@@ -508,6 +508,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
+        p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS &&
         p->scratch[0] != CHORUS_ROOM_CTRL_JOINED)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)

@@ -659,10 +659,12 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
     }
     return CHORUS_OK;
   }
-  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+  if (len != CHORUS_ROOM_CTRL_BYTES ||
+      (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS))
     return CHORUS_ERR_BAD_FRAME;
   uint32_t view = chorus_wire_get_u32(m + 1);
-  if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
+  uint32_t *of = m[0] == CHORUS_ROOM_CTRL_FLUSH_DONE ? r->flush_view_of : r->cutless_view_of;
+  if (view > of[from]) of[from] = view;
   flush_try_complete(r);
   return CHORUS_OK;
 }
@@ -1103,21 +1105,16 @@ static void flush_complete(chorus_room *r) {
   own_release_pending(r);
 }
 
-/* Complete once every survivor of the change has said FLUSH_DONE; members
- * admitted since then take no part. */
+/* Complete once every survivor of the change has said FLUSH_DONE (or,
+ * still without its cut, FLUSH_CUTLESS: it knows the change by its VIEW's
+ * number, the first removal's); members admitted since take no part. */
 static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
     if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
-        r->flush_view_of[k] < r->flush_view)
+        r->flush_view_of[k] < r->flush_view && r->cutless_view_of[k] < r->flush_first)
       return;
   flush_complete(r);
-}
-
-void chorus_room_flush_excuse(chorus_room *r, size_t rank) {
-  if (rank >= r->n || !r->flushing || !(r->flush_members & bit(rank))) return;
-  r->flush_members &= ~bit(rank);
-  flush_try_complete(r);
 }
 
 int chorus_room_remove(chorus_room *r, size_t rank) {
@@ -1131,6 +1128,8 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  if (!r->flush_same_change) r->flush_first = r->view;
+  r->flush_same_change = 0;
   r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
@@ -1145,7 +1144,9 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;
   }
-  flush_done_push(r);
+  /* A newcomer without its cut numbers its views apart: its FLUSH_DONE
+   * (the VIEW's number) comes from the membership (member.c). */
+  if (!r->awaiting_cut) flush_done_push(r);
   r->state_dirty |= others(r);
   stable_update(r);
   flush_try_complete(r);
@@ -1491,6 +1492,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
   r->alive = alive;
   r->flushing = 0;
   memset(r->flush_view_of, 0, sizeof r->flush_view_of);
+  memset(r->cutless_view_of, 0, sizeof r->cutless_view_of);
   for (size_t k = 0; k < r->n; k++) {
     uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
     if (k == r->self || dl <= r->delivered[k]) continue;

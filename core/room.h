@@ -54,6 +54,10 @@
 #define CHORUS_ROOM_CTRL_FLUSH_DONE 1
 #define CHORUS_ROOM_CTRL_VIEW 2
 #define CHORUS_ROOM_CTRL_LEAVE 3
+/*   FLUSH_CUTLESS 10 | view   (5 bytes) a newcomer still without its cut
+ *     installed the VIEW numbered `view`: it holds nothing a flush of that
+ *     change settles (member.c, flush_answer_cutless) */
+#define CHORUS_ROOM_CTRL_FLUSH_CUTLESS 10
 /*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
  *               n * epoch 4 | n * first 4 | n * past 4 | view_id 4
@@ -178,6 +182,13 @@ typedef struct chorus_room {
   size_t hist_cap;                        /* ring entries: 2 * hist_max */
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
+  uint32_t cutless_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_CUTLESS views received */
+  uint32_t flush_first;                   /* the view of the first removal of
+                                             the change under way (a VIEW
+                                             removing k members raises `view`
+                                             k times) */
+  int flush_same_change;                  /* set by the caller: the next removal
+                                             belongs to the change under way */
   int flushing;
   uint32_t flush_view;                    /* the view whose FLUSH_DONEs it
                                              waits for (a merge may raise
@@ -343,14 +354,6 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
  * Returns 0, or CHORUS_ERR_INVAL (not a member of the view, or self).
  */
 int chorus_room_remove(chorus_room *r, size_t rank);
-
-/*
- * chorus_room_flush_excuse: the flush under way completes without rank
- * `rank`'s FLUSH_DONE: a newcomer whose cut never came (its admitter
- * crashed) holds no state of its own and numbers its views apart, and the
- * next coordinator's cut, sent once the flush is over, settles it.
- */
-void chorus_room_flush_excuse(chorus_room *r, size_t rank);
 
 /*
  * chorus_room_join_first: the count a newcomer of rank `rank` numbers its
