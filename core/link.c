@@ -172,14 +172,29 @@ int chorus_link_queue(chorus_link *l, const chorus_link_frag *f) {
 
 /* Keep only the private frames among those not acknowledged, in order:
  * room and control messages were meant for the old incarnation's place in
- * the room (the room sends the new one what it needs once it is admitted). */
+ * the room (the room sends the new one what it needs once it is admitted).
+ * A private message of which the old incarnation acknowledged a frame
+ * (selectively, past snd_una) goes whole: that frame's buffer is released,
+ * and the new incarnation could not complete the message without it. */
 static void keep_private(chorus_link *l) {
-  uint64_t w = l->snd_una;
+  uint64_t w = l->snd_una, msg_w = w; /* msg_w: the current message's first kept frame */
+  int dropping = 0;
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
-    if (s->kind != CHORUS_WIRE_KIND_PRIVATE) {
+    if (s->flags & CHORUS_DATA_FIRST) {
+      msg_w = w;
+      dropping = 0;
+    }
+    if (s->kind == CHORUS_WIRE_KIND_PRIVATE && s->state == SLOT_ACKED && !dropping) {
+      for (; w > msg_w; w--) {
+        slot_empty(l, snd_slot(l, w - 1));
+        l->stats.abandoned++;
+      }
+      dropping = 1;
+    }
+    if (s->kind != CHORUS_WIRE_KIND_PRIVATE || dropping) {
+      if (s->state != SLOT_ACKED) l->stats.abandoned++;
       slot_empty(l, s);
-      l->stats.abandoned++;
       continue;
     }
     if (w != seq) { /* swap: the emptied slot moves up, keeping no buffer */
