@@ -334,8 +334,16 @@ static uint32_t held_by_all(const chorus_room *r, size_t k) {
   return lo;
 }
 
-/* Stable = held by every member of the view (minimum of the reports). */
+/* Stable = held by every member of the view (minimum of the reports).
+ * Only the sequencer computes it; the others take its announcements
+ * (chorus_room_on_state). A member that counted the sequencer's report
+ * itself could deliver a safe message the sequencer has not: the
+ * sequencer then takes a merged ordering without it and gets it
+ * renumbered, so the two disagree on its place. With announcements only,
+ * the sequencer has delivered everything of its numbering any member has,
+ * and its history carries that to the merge. */
 static void stable_update(chorus_room *r) {
+  if (!is_sequencer(r)) return;
   for (size_t k = 0; k < r->n; k++) {
     uint32_t lo = held_by_all(r, k);
     if (lo != UINT32_MAX && lo > r->stable[k]) {
