@@ -258,6 +258,8 @@ regress-part2-mixed-cut-ignored-after-merge-5|30682..30682|--partitions 2 --fd f
 regress-part2-mixed-dup-number-during-flush|30911..30911|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-stale-merge-state|30808..30808|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-cut-then-dup-number-during-flush|31232..31232|--partitions 2 --fd fast --history 1000 --order mixed
+regress-part2-mixed-member-stable-before-sequencer|30819..30819|--partitions 2 --fd fast --history 1000 --order mixed
+regress-part2-mixed-member-stable-before-sequencer-2|31068..31068|--partitions 2 --fd fast --history 1000 --order mixed
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -283,12 +285,6 @@ PLAN
 # the view stays frozen): n1, still waiting for its cut, never greets n3,
 # the coordinator after n0 crashes, so nobody admits it. 187 likely has the
 # same cause.
-# part2-mixed-total-order (30819, 31068, found widening two-partition
-# mixed-order runs over 30001..31300; main failed them too): the absorbed
-# side is not flushed before it takes the merged ordering; its sequencer n2
-# numbered n3's safe msg 56 as 89 just before installing the merge, n3
-# (holding it stable) delivered it under the old ordering, n2 did not and
-# got it renumbered after n0's msg 59 in the merged one.
 # The others (713 of via-mix7 over 301..1000; ten-node 16) are not
 # diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
@@ -297,8 +293,6 @@ known-wide-via-mix8-joiner-never-greets|42|roster|--via-server --nodes 8 --loss 
 known-wide-via-ten-leaves-roster|16|roster|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-via-mix-liveness-4|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
-known-wide-part2-mixed-total-order|30819|total_order|--partitions 2 --fd fast --history 1000 --order mixed
-known-wide-part2-mixed-total-order-2|31068|total_order|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
