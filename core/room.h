@@ -167,8 +167,8 @@ typedef struct chorus_room {
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
   uint32_t stable[CHORUS_MEMBERS_MAX];    /* held by every view member */
   uint32_t last_announced[CHORUS_MEMBERS_MAX]; /* sequencer's last stable */
-  uint32_t stable_seq[CHORUS_MEMBERS_MAX]; /* highest stable the sequencer
-                                             announced in this view */
+  uint32_t stable_seq[CHORUS_MEMBERS_MAX]; /* highest stable a sequencer
+                                             announced (lowered with stable) */
   uint32_t held_reported[CHORUS_MEMBERS_MAX]; /* for CHORUS_OUT_HELD */
   uint32_t sent;                          /* own messages created */
   uint32_t next_seq;                      /* next sequence number to deliver */
