@@ -688,7 +688,7 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   st.n = (uint8_t)p->count;
   for (size_t k = 0; k < p->count; k++) {
     st.held[k] = chorus_room_held_closed(&p->room, k);
-    st.stable[k] = p->room.stable[k];
+    st.stable[k] = chorus_room_stable_safe(&p->room, k); /* lags: announce again */
   }
   int n = chorus_wire_state_encode(buf, cap, &st);
   if (n <= 0) return 0;

@@ -357,6 +357,7 @@ static void stable_lower(chorus_room *r) {
     uint32_t lo = held_by_all(r, k);
     if (lo < r->stable[k]) r->stable[k] = lo;
     r->last_announced[k] = r->stable[k];
+    if (r->stable_seq[k] > r->stable[k]) r->stable_seq[k] = r->stable[k];
   }
 }
 
@@ -679,6 +680,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++) {
       uint32_t mine = chorus_room_held_closed(r, k);
+      if (stable[k] > r->stable_seq[k]) r->stable_seq[k] = stable[k];
       if (stable[k] > r->stable[k] && mine > r->stable[k]) {
         /* Everyone else holds up to stable[k]; we hold up to `mine`. */
         r->stable[k] = stable[k] < mine ? stable[k] : mine;
@@ -722,6 +724,18 @@ uint32_t chorus_room_report_mask(const chorus_room *r) {
   return is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
 }
 
+/* A member other than the sequencer delivers a safe message only once the
+ * sequencer announced it stable, not as soon as it counts the sequencer's
+ * report with its own: the sequencer, which waits for that member's
+ * report, could otherwise take a merged ordering (its side absorbed)
+ * without having delivered it and get it numbered anew, after the other
+ * side's messages. So the sequencer delivers every message of its
+ * numbering first, and its history carries them to the merge. */
+uint32_t chorus_room_stable_safe(const chorus_room *r, size_t k) {
+  if (is_sequencer(r) || r->stable_seq[k] >= r->stable[k]) return r->stable[k];
+  return r->stable_seq[k];
+}
+
 /* FIFO, then causal, then total (next number of the ordering view), then
  * safe (stable). Each order includes the conditions of the ones before. */
 static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
@@ -732,7 +746,8 @@ static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
   if (s->order >= CHORUS_ORDER_TOTAL &&
       (s->seq == 0 || s->seq_view != r->ord_view || s->seq != r->next_seq))
     return 0;
-  if (s->order == CHORUS_ORDER_SAFE && r->stable[s->origin] < s->count) return 0;
+  if (s->order == CHORUS_ORDER_SAFE && chorus_room_stable_safe(r, s->origin) < s->count)
+    return 0;
   return 1;
 }
 
@@ -1247,6 +1262,7 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   for (size_t k = 0; k < r->n; k++) {
     r->known_held[rank][k] = 0;
     if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];
+    if (r->stable_seq[k] > r->stable[k]) r->stable_seq[k] = r->stable[k];
   }
   r->alive |= bit(rank);
   r->state_dirty |= bit(rank);
@@ -1322,6 +1338,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
      * messages depend on it too. */
     r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
+    r->stable_seq[k] = max_u32(r->stable_seq[k], chorus_wire_get_u32(st + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
       continue;

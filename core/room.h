@@ -171,6 +171,8 @@ typedef struct chorus_room {
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
   uint32_t stable[CHORUS_MEMBERS_MAX];    /* held by every view member */
   uint32_t last_announced[CHORUS_MEMBERS_MAX]; /* sequencer's last stable */
+  uint32_t stable_seq[CHORUS_MEMBERS_MAX]; /* highest stable a sequencer
+                                             announced (lowered with stable) */
   uint32_t held_reported[CHORUS_MEMBERS_MAX]; /* for CHORUS_OUT_HELD */
   uint32_t sent;                          /* own messages created */
   uint32_t next_seq;                      /* next sequence number to deliver */
@@ -265,6 +267,12 @@ void chorus_room_free(chorus_room *r);
  * their senders' quotas, and pile up here without bound, filling the slots
  * that the view change or the relays need. O(messages held, undelivered). */
 uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
+
+/* How many of origin k's messages a safe delivery here may count as
+ * stable: stable[k] at the sequencer, elsewhere no more than the sequencer
+ * announced (what this member reports as its stable vector, so that a
+ * sequencer whose announcement it missed sends it again). */
+uint32_t chorus_room_stable_safe(const chorus_room *r, size_t k);
 
 /* Rank of the view's sequencer. */
 size_t chorus_room_sequencer(const chorus_room *r);

@@ -268,6 +268,8 @@ regress-via-mix-roster-newcomer-never-heard|187..187|--via-server --nodes 7 --lo
 regress-via-mix-cut-from-restarted-coordinator|94..94|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-mix-resent-cut-view-moved-on|1295..1295|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-mix8-joiner-greets-named-later|42..42|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
+regress-part2-mixed-member-stable-before-sequencer|30819..30819|--partitions 2 --fd fast --history 1000 --order mixed
+regress-part2-mixed-member-stable-before-sequencer-2|31068..31068|--partitions 2 --fd fast --history 1000 --order mixed
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -280,17 +282,11 @@ PLAN
 # (ten-node 75 is fixed: regress-via-flush-waits-stale-joining.)
 # (ten-node 366, found widening after that fix, passes once the fixes of
 # session 4 came together: a regress line.)
-# part2-mixed-total-order (30819, 31068, found widening two-partition
-# mixed-order runs over 30001..31300; main failed them too): the absorbed
-# side is not flushed before it takes the merged ordering; its sequencer n2
-# numbered n3's safe msg 56 as 89 just before installing the merge, n3
-# (holding it stable) delivered it under the old ordering, n2 did not and
-# got it renumbered after n0's msg 59 in the merged one.
+# (part2-mixed 30819 and 31068 are fixed: a member delivers a safe message
+# only once its sequencer announced it stable.)
 # via-mix-liveness-4 (713 of via-mix7 over 301..1000) is not diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
 known-wide-via-mix-liveness-4|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
-known-wide-part2-mixed-total-order|30819|total_order|--partitions 2 --fd fast --history 1000 --order mixed
-known-wide-part2-mixed-total-order-2|31068|total_order|--partitions 2 --fd fast --history 1000 --order mixed
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
