@@ -417,7 +417,11 @@ static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
 
 /* The coordinator admitted us: adopt its view and cut. */
 static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
-  if (p->room.cut_taken) return; /* a second cut: the first one stands */
+  /* A second cut: the first one stands, unless the two disagree on the
+   * view. Then the coordinator that admitted us crashed before anyone
+   * else heard of it, and the next one admitted us afresh into a view
+   * that never held the first (its removals never reach us otherwise). */
+  if (p->room.cut_taken && !chorus_room_cut_differs(&p->room, m, len)) return;
   if (cut_stale(p, m, len)) {
     p->stats.cuts_stale++;
     return;

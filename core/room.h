@@ -390,6 +390,16 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
 int chorus_room_join_resend(chorus_room *r, size_t rank);
 
 /*
+ * chorus_room_cut_differs: 1 if cut m[0..len) (JOIN_STATE) leaves out a
+ * member of this node's view, or lists a newer incarnation of one: its
+ * coordinator removed that member in a view change that never came here.
+ * (One that lists a member removed here is older than a change relayed
+ * here before it: not a difference.) 0 if not, or if m is not a cut for
+ * this room.
+ */
+int chorus_room_cut_differs(const chorus_room *r, const uint8_t *m, size_t len);
+
+/*
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a
  * newcomer's: it adopts the view, members and sequencer, skips ahead to the
  * coordinator's delivered counts, and numbers its own messages from the

@@ -263,6 +263,7 @@ regress-via-mix-roster-newcomer-never-heard|187..187|--via-server --nodes 7 --lo
 regress-via-mix-cut-from-restarted-coordinator|94..94|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-mix-resent-cut-view-moved-on|1295..1295|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-mix8-joiner-greets-named-later|42..42|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
+regress-via-mix-second-cut-from-unknowing-coordinator|713..713|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -286,9 +287,7 @@ PLAN
 # numbered n3's safe msg 56 as 89 just before installing the merge, n3
 # (holding it stable) delivered it under the old ordering, n2 did not and
 # got it renumbered after n0's msg 59 in the merged one.
-# via-mix-liveness-4 (713 of via-mix7 over 301..1000) is not diagnosed yet.
 cat > "$tmp/known" <<'KNOWN'
-known-wide-via-mix-liveness-4|713|liveness|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 known-wide-via-ten-leaves-total-order|75|total_order|--via-server --nodes 10 --crashes 1 --restarts 1 --leaves 2
 known-wide-part2-mixed-total-order|30819|total_order|--partitions 2 --fd fast --history 1000 --order mixed
 known-wide-part2-mixed-total-order-2|31068|total_order|--partitions 2 --fd fast --history 1000 --order mixed
