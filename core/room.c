@@ -1269,7 +1269,7 @@ int chorus_room_join_resend(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
-  hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY);
+  hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY_AGAIN);
   join_state_push(r, rank);
   join_relays(r, rank);
   return CHORUS_OK;
@@ -1296,7 +1296,6 @@ static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
 int chorus_room_cut_differs(const chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[22] != r->n) return 0;
   uint32_t alive = chorus_wire_get_u32(m + 18);
-  if (r->alive & ~alive & ~bit(r->self)) return 1;
   const uint8_t *ep = m + 23 + 8 * r->n;
   for (size_t k = 0; k < r->n; k++)
     if (k != r->self && (alive & r->alive & bit(k)) &&
@@ -1376,7 +1375,8 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d) {
   if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES ||
-      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
+      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_HISTORY_AGAIN &&
+       m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
       m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
       len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
     return CHORUS_ERR_BAD_FRAME;

@@ -264,6 +264,8 @@ regress-via-mix-cut-from-restarted-coordinator|94..94|--via-server --nodes 7 --l
 regress-via-mix-resent-cut-view-moved-on|1295..1295|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-mix8-joiner-greets-named-later|42..42|--via-server --nodes 8 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 2
 regress-via-mix-second-cut-from-unknowing-coordinator|713..713|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix-second-cut-history-from-unknowing-coordinator|1215..1215|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix-resent-cut-behind-relayed-join|1525..1525|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
