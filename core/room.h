@@ -13,7 +13,7 @@
  *   causal  and every message in the vector clock is delivered
  *           (causal broadcast, Birman, Schiper and Stephenson 1991)
  *   total   and its sequence number is the next one (fixed sequencer, the
- *           "BB" method of Kaashoek and Tanenbaum's Amoeba: the origin sends
+ *           "PB" method of Kaashoek and Tanenbaum's Amoeba: the origin sends
  *           to the sequencer, which numbers the message when it is causally
  *           deliverable there and forwards it to all)
  *   safe    and every member of the view holds it (stability: every member
