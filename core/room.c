@@ -87,6 +87,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->alive = (uint32_t)((1u << n) - 1);
   r->next_seq = 1;
   r->first[self] = UINT32_MAX;
+  r->slots_free = retain_msgs;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
   r->slot_of = malloc(n * retain_msgs * sizeof(*r->slot_of));
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
@@ -151,6 +152,13 @@ static int slot_live(const chorus_room_slot *s) {
   return s->state != RS_FREE && s->state != RS_DEAD;
 }
 
+/* Every change of a slot's state goes through here: free_slots() is then
+ * a counter read, not a scan of every slot on each arriving message. */
+static void slot_set(chorus_room *r, chorus_room_slot *s, uint8_t state) {
+  r->slots_free += (state == RS_FREE) - (s->state == RS_FREE);
+  s->state = state;
+}
+
 static int32_t *slot_of_entry(const chorus_room *r, size_t origin, uint32_t count) {
   return &r->slot_of[origin * r->retain_max + count % r->retain_max];
 }
@@ -200,7 +208,7 @@ static void kill_orphans(chorus_room *r, size_t origin) {
     if (!slot_live(s) || s->origin != origin ||
         !is_orphan(r, origin, s->origin_epoch, s->count))
       continue;
-    s->state = s->refs ? RS_DEAD : RS_FREE;
+    slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
     r->gc_needed |= s->refs != 0;
     r->discarded++;
   }
@@ -248,11 +256,7 @@ static int alloc_slot(const chorus_room *r) {
   return -1;
 }
 
-static size_t free_slots(const chorus_room *r) {
-  size_t n = 0;
-  for (size_t i = 0; i < r->retain_max; i++) n += r->slots[i].state == RS_FREE;
-  return n;
-}
+static size_t free_slots(const chorus_room *r) { return r->slots_free; }
 
 static size_t reserve_slots(const chorus_room *r) { return r->retain_max / 4; }
 
@@ -391,7 +395,7 @@ static void own_release(chorus_room *r, int i) {
   chorus_room_slot *s = &r->slots[i];
   memcpy(s->vc, r->past, sizeof(s->vc)); /* the whole causal past */
   s->vc[r->self] = s->count - 1;
-  s->state = RS_HELD;
+  slot_set(r, s, RS_HELD);
   if (s->order < CHORUS_ORDER_TOTAL) outbox_push(r, i, others(r));
   else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
   held_advance(r, r->self);
@@ -418,7 +422,7 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   s->text = text_at(&r->text, (size_t)i, len);
   memcpy(s->text, text, len);
   r->epoch[r->self] = epoch;
-  s->state = RS_PENDING;
+  slot_set(r, s, RS_PENDING);
   r->own_pending++;
   slot_index(r, i);
   own_release_pending(r);
@@ -590,6 +594,7 @@ static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
   if (s->seq == 0 || label > s->seq_view) {
     s->seq = h->seq;
     s->seq_view = label;
+    r->skip_check = 1;
   }
 }
 
@@ -619,7 +624,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     i = alloc_slot(r);
     if (i < 0) return CHORUS_ERR_QUEUE_FULL;
     chorus_room_slot *s = &r->slots[i];
-    s->state = RS_HELD;
+    slot_set(r, s, RS_HELD);
     s->origin = h.origin;
     s->order = h.order;
     s->origin_epoch = h.epoch;
@@ -635,7 +640,8 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
   if (dup) { /* kept for its number only (collect_stable frees it after) */
-    r->slots[i].state = RS_DELIVERED;
+    slot_set(r, &r->slots[i], RS_DELIVERED);
+    r->skip_check = 1;
     r->gc_needed = 1;
     return CHORUS_OK;
   }
@@ -776,24 +782,44 @@ static int ready_to_number(const chorus_room *r, const chorus_room_slot *s,
   return 1;
 }
 
+static int number_now(const chorus_room *r, const chorus_room_slot *s, const uint32_t *eff) {
+  return s->state == RS_HELD && s->order >= CHORUS_ORDER_TOTAL && s->seq == 0 &&
+         !(r->merge_hold & bit(s->origin)) && ready_to_number(r, s, eff);
+}
+
+/* The slot to number next, or -1: the ready one in the lowest slot. Only an
+ * origin's next message past eff can be ready, so with the index on there
+ * are at most n candidates, as in next_deliverable. */
+static int next_to_number(const chorus_room *r, const uint32_t *eff) {
+  if (r->slot_of_shared) {
+    for (size_t i = 0; i < r->retain_max; i++)
+      if (number_now(r, &r->slots[i], eff)) return (int)i;
+    return -1;
+  }
+  int best = -1;
+  for (size_t k = 0; k < r->n; k++) {
+    int i = find_slot(r, k, eff[k] + 1);
+    if (i >= 0 && (best < 0 || i < best) && number_now(r, &r->slots[i], eff)) best = i;
+  }
+  return best;
+}
+
 /* Sequencer: number the ready total/safe messages and forward them. */
 static int sequence_ready(chorus_room *r) {
   if (!is_sequencer(r) || r->flushing) return 0;
   uint32_t eff[CHORUS_MEMBERS_MAX];
   numbered_or_delivered(r, eff);
   int numbered = 0;
-  for (size_t i = 0; i < r->retain_max && r->ob_count < outbox_cap(r); i++) {
+  while (r->ob_count < outbox_cap(r)) {
+    int i = next_to_number(r, eff);
+    if (i < 0) break;
     chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_HELD || s->order < CHORUS_ORDER_TOTAL || s->seq != 0 ||
-        (r->merge_hold & bit(s->origin)) || !ready_to_number(r, s, eff))
-      continue;
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
     eff[s->origin]++;
     outbox_push(r, (int32_t)i, others(r));
     held_advance(r, s->origin);
     numbered = 1;
-    i = (size_t)-1; /* numbering one may make an earlier slot ready */
   }
   return numbered;
 }
@@ -814,7 +840,7 @@ static void collect_stable(chorus_room *r) {
       r->gc_needed = 1; /* merged_skip's: its number is still to be stepped over */
       continue;
     }
-    if (s->refs == 0) s->state = RS_FREE;
+    if (s->refs == 0) slot_set(r, s, RS_FREE);
     else r->gc_needed = 1; /* still to be sent: try again later */
   }
 }
@@ -882,7 +908,7 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
   int i = next_deliverable(r);
   if (i < 0) return 0;
   chorus_room_slot *s = &r->slots[i];
-  s->state = RS_DELIVERED;
+  slot_set(r, s, RS_DELIVERED);
   r->delivered[s->origin]++;
   if (s->count <= r->stable[s->origin]) r->gc_needed = 1; /* stable already */
   past_merge(r, s);
@@ -899,9 +925,24 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
   return 1;
 }
 
+/* 1 if a delivered slot holds a number this member may still have to step
+ * over (a later label than the current ordering's, or one of it not yet
+ * reached). Without one, merged_skip has nothing to find until a slot's
+ * number, its state or the ordering changes: those set skip_check. */
+static int skip_pending(const chorus_room *r) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_DELIVERED && s->seq != 0 && s->order >= CHORUS_ORDER_TOTAL &&
+        (s->seq_view > r->ord_view || (s->seq_view == r->ord_view && s->seq >= r->next_seq)))
+      return 1;
+  }
+  return 0;
+}
+
 /* Step over the numbers of messages delivered here as merge deliveries
  * (chorus_room_merge_take) before their turn came. */
 static int merged_skip(chorus_room *r) {
+  if (!r->skip_check) return 0;
   int stepped = 0;
   for (int again = 1; again;) {
     again = 0;
@@ -914,6 +955,7 @@ static int merged_skip(chorus_room *r) {
       }
     }
   }
+  r->skip_check = skip_pending(r);
   return stepped;
 }
 
@@ -1028,7 +1070,7 @@ static void discard_orphans(chorus_room *r) {
         r->orphans_left = 1;
         continue;
       }
-      s->state = RS_FREE;
+      slot_set(r, s, RS_FREE);
       r->discarded++;
     }
   }
@@ -1073,7 +1115,7 @@ static void drop_unreachable(chorus_room *r) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state != RS_HELD || s->count <= end[s->origin]) continue;
     s->seq = s->seq_view = 0;
-    s->state = s->refs ? RS_DEAD : RS_FREE;
+    slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
     r->gc_needed |= s->refs != 0;
     r->discarded++;
   }
@@ -1114,6 +1156,7 @@ static void flush_complete(chorus_room *r) {
     if (s->state == RS_HELD && s->seq != 0 && s->seq_view != r->view) s->seq = s->seq_view = 0;
   }
   r->ord_view = r->view;
+  r->skip_check = 1;
   r->seq_assigned = k;
   r->flushing = 0;
   discard_orphans(r);
@@ -1352,6 +1395,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->view = chorus_wire_get_u32(m + 1);
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = max_u32(r->next_seq, chorus_wire_get_u32(m + 9));
+  r->skip_check = 1;
   r->seq_assigned = chorus_wire_get_u32(m + 13);
   r->seq_rank = m[17];
   r->alive = alive;
@@ -1379,7 +1423,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
     chorus_room_slot *s = &r->slots[i];
     int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
     if (s->state == RS_HELD && !own && s->count <= r->delivered[s->origin])
-      s->state = s->refs ? RS_DEAD : RS_FREE;
+      slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
   }
   kill_orphans(r, r->self);
   r->gc_needed = 1;
@@ -1486,6 +1530,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     }
     r->merge_from = r->ord_view;
     if (!r->flushing) r->ord_view = view;
+    r->skip_check = 1;
     if (what & CHORUS_ROOM_MERGE_STATE) {
       /* Every origin outside this side: frozen links may bring old copies
        * of messages (relays of the other side's flushes) that its history
@@ -1532,6 +1577,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
   r->view = chorus_wire_get_u32(m + 1);
   r->ord_view = chorus_wire_get_u32(m + 5);
   r->next_seq = chorus_wire_get_u32(m + 9);
+  r->skip_check = 1;
   r->seq_assigned = chorus_wire_get_u32(m + 13);
   r->seq_rank = m[17];
   r->alive = alive;
@@ -1554,7 +1600,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
     s->seq = s->seq_view = 0; /* this side's numbering is over */
     if (s->state != RS_HELD) continue;
     if (s->origin != r->self && s->count <= r->delivered[s->origin] && s->refs == 0)
-      s->state = RS_FREE;
+      slot_set(r, s, RS_FREE);
   }
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
   stable_lower(r);
@@ -1581,7 +1627,8 @@ int chorus_room_merge_take(chorus_room *r, const chorus_room_delivery *d) {
     /* One numbered in the merged view keeps its number, to be stepped over
      * (merged_skip): the others deliver it there, this member did now. */
     int numbered = s->seq != 0 && number_to_come(r, s->seq, s->seq_view);
-    s->state = s->refs || numbered ? RS_DELIVERED : RS_FREE;
+    slot_set(r, s, s->refs || numbered ? RS_DELIVERED : RS_FREE);
+    r->skip_check |= numbered;
   }
   held_advance(r, o);
   chorus_room_history_add(r, d);

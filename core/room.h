@@ -225,6 +225,10 @@ typedef struct chorus_room {
   int slot_of_shared;                     /* two live messages of an origin
                                              met in one entry: look up by
                                              scanning from then on */
+  size_t slots_free;                      /* slots in RS_FREE (slot_set) */
+  int skip_check;                         /* a delivered slot may hold a
+                                             number still to come: only
+                                             then merged_skip scans */
   chorus_room_text text;                  /* slot texts by size */
   chorus_room_send *outbox;               /* ring, see outbox_cap() */
   uint8_t *ctrl_mem;                      /* control bytes of the entries */
