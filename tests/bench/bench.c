@@ -68,7 +68,7 @@ static void bench_against(bench_row *row, const bench_row *base, double value, d
 /* The best of the rounds of each phase (the other engineers' and the
  * system's load only ever slows a run down); memory is the largest seen. */
 typedef struct bench_runs {
-  bench_group_result mesh_s, mesh_l, tot_s, tot_l, cau_s;
+  bench_group_result mesh_s, mesh_l, tot_s, tot_l, cau_s, cau_l;
   double blast_s, blast_l;
   size_t blast_s_got, blast_l_got;
   bench_quant ping;
@@ -109,6 +109,8 @@ static void bench_group_round(bench_runs *b, const bench_load *ld, int first) {
   bench_keep_group(&b->tot_l, first, &g);
   g = bench_group_run(BENCH_NODES, ld->group_small, BENCH_SMALL_BYTES, bench_room_node, &causal);
   bench_keep_group(&b->cau_s, first, &g);
+  g = bench_group_run(BENCH_NODES, ld->group_large, BENCH_LARGE_BYTES, bench_room_node, &causal);
+  bench_keep_group(&b->cau_l, first, &g);
 }
 
 static void bench_pair_round(bench_runs *b, const bench_load *ld, int first) {
@@ -164,6 +166,7 @@ static void bench_group_rows(bench_report *r, const bench_runs *b) {
   const bench_row *total = bench_room_row(r, mesh_s, "total", &b->tot_s, BENCH_SMALL_BYTES);
   bench_room_row(r, mesh_l, "total", &b->tot_l, BENCH_LARGE_BYTES);
   const bench_row *causal = bench_room_row(r, mesh_s, "causal", &b->cau_s, BENCH_SMALL_BYTES);
+  bench_room_row(r, mesh_l, "causal", &b->cau_l, BENCH_LARGE_BYTES);
   bench_row *row = bench_report_add(r, "room total / causal order, 10 peers, 64 B", "ratio");
   if (causal->value > 0) row->value = total->value / causal->value;
   if (causal->p50_us > 0) row->ratio = total->p50_us / causal->p50_us;
