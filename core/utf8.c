@@ -1,5 +1,16 @@
 #include "utf8.h"
 
+#include <string.h>
+
+/* 1 if the 8 bytes at s are all ASCII: chat text mostly is, and checking a
+ * word at a time makes validating a long message cheap (the high bits of
+ * the bytes are tested together, so byte order does not matter). */
+static int ascii8(const uint8_t *s) {
+  uint64_t w;
+  memcpy(&w, s, sizeof w);
+  return (w & 0x8080808080808080u) == 0;
+}
+
 /* Length of the sequence led by byte b, or 0 if b cannot lead one. */
 static size_t seq_len(uint8_t b) {
   if (b < 0x80) return 1;
@@ -21,6 +32,10 @@ static int second_ok(uint8_t lead, uint8_t b) {
 int chorus_utf8_valid(const uint8_t *s, size_t len) {
   size_t i = 0;
   while (i < len) {
+    if (len - i >= 8 && ascii8(s + i)) {
+      i += 8;
+      continue;
+    }
     size_t n = seq_len(s[i]);
     if (n == 0 || n > len - i) return 0;
     if (n > 1 && !second_ok(s[i], s[i + 1])) return 0;
