@@ -326,21 +326,35 @@ uint32_t chorus_room_held_closed(const chorus_room *r, size_t k) {
   return c;
 }
 
+/* The minimum of the other members' reports of origin k; UINT32_MAX if
+ * there is no other member. */
+static uint32_t held_by_others(const chorus_room *r, size_t k) {
+  uint32_t lo = UINT32_MAX;
+  for (size_t m = 0; m < r->n; m++)
+    if ((r->alive & bit(m)) && m != r->self && r->known_held[m][k] < lo)
+      lo = r->known_held[m][k];
+  return lo;
+}
+
 /* How many of origin k's messages every member of the view holds, as far
  * as this member knows (the minimum of the reports); UINT32_MAX if none. */
 static uint32_t held_by_all(const chorus_room *r, size_t k) {
-  uint32_t lo = UINT32_MAX;
-  for (size_t m = 0; m < r->n; m++) {
-    if (!(r->alive & bit(m))) continue;
-    uint32_t h = m == r->self ? chorus_room_held_closed(r, k) : r->known_held[m][k];
+  uint32_t lo = held_by_others(r, k);
+  if (r->alive & bit(r->self)) {
+    uint32_t h = chorus_room_held_closed(r, k);
     if (h < lo) lo = h;
   }
   return lo;
 }
 
-/* Stable = held by every member of the view (minimum of the reports). */
+/* Stable = held by every member of the view (minimum of the reports). The
+ * walk over this member's own messages (held_closed) is skipped where the
+ * others' reports alone keep stable where it is: it runs on every message
+ * that arrives. */
 static void stable_update(chorus_room *r) {
   for (size_t k = 0; k < r->n; k++) {
+    uint32_t rest = held_by_others(r, k);
+    if (rest != UINT32_MAX && rest <= r->stable[k]) continue;
     uint32_t lo = held_by_all(r, k);
     if (lo != UINT32_MAX && lo > r->stable[k]) {
       r->stable[k] = lo;
