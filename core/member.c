@@ -1139,6 +1139,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
                          const chorus_wire_member *w, uint64_t now_us) {
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
+  /* Id 0 (a sender's unnamed seat) names no member in our view. */
+  if (!p->names[m][0] && chorus_peer_in_view(p, (size_t)m)) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
   else if (type == CHORUS_FRAME_VOUCH)
     chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
@@ -1153,7 +1155,9 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
 static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
                      uint32_t incarnation) {
   if (!chorus_peer_in_view(p, to) || to == p->self) return;
-  if (!p->names[about][0]) return; /* no id to name it by */
+  /* A seat in the view not named yet has no id to name it by (one heard
+   * is watched: chorus_member_unnamed_heard). */
+  if (!p->names[about][0] && chorus_peer_in_view(p, about)) return;
   if (p->fdq_len[to] == CHORUS_WIRE_FD_FRAMES_MAX) {
     p->stats.fd_frames_dropped++;
     return;
