@@ -224,3 +224,7 @@ uint64_t chorus_fd_deadline(const chorus_fd *fd) {
 enum chorus_fd_state chorus_fd_state_of(const chorus_fd *fd, size_t member) {
   return member < fd->n ? (enum chorus_fd_state)fd->m[member].state : CHORUS_FD_DEAD;
 }
+
+int chorus_fd_watching(const chorus_fd *fd, size_t member) {
+  return member < fd->n && fd->m[member].watched;
+}

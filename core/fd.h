@@ -124,4 +124,7 @@ uint64_t chorus_fd_deadline(const chorus_fd *fd);
 /* State of `member`. */
 enum chorus_fd_state chorus_fd_state_of(const chorus_fd *fd, size_t member);
 
+/* 1 if `member` is watched (chorus_fd_watch, not forgotten since). */
+int chorus_fd_watching(const chorus_fd *fd, size_t member);
+
 #endif

@@ -70,15 +70,34 @@ static void views_held_cut(chorus_peer *p, uint32_t cut_view_id);
 static void merge_done_lost(chorus_peer *p, size_t member);
 
 /* Watch member i afresh from `at_us`. One in the view without a name (a
- * JOIN let it in before the server told us who sits there) is not judged:
- * its datagrams are refused as an unknown sender and PROBE/VOUCH name it by
- * an id we do not know, so its silence says nothing (a verdict of dead
- * would remove a member that is up once this node coordinates).
- * chorus_peer_set_member watches it once it is named. */
+ * JOIN let it in before the server told us who sits there) is not judged
+ * until a datagram of its boot comes (chorus_member_unnamed_heard): it may
+ * not know us yet and send us nothing, so its silence says nothing (a
+ * verdict of dead would remove a member that is up once this node
+ * coordinates). chorus_peer_set_member watches it once it is named. */
 static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
   if (!p->fd_on) return;
   chorus_fd_watch(&p->fd, i, at_us);
   if (!p->names[i][0]) chorus_fd_forget(&p->fd, i);
+}
+
+/* A datagram of boot `epoch` from a sender no name here matches: if the
+ * view holds that boot at a seat this node cannot name yet, the seat is
+ * alive, and judged from now on by its datagrams (refused, yet proof of
+ * life). Else a crash of it would wait for the server to name it, and its
+ * detection would start only then (sweep: regress-wide-via-crash6-
+ * detection). The others' gossip about it names an id we lack, and we
+ * gossip nothing about it (fdq_push): our own hearing judges it. */
+void chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us) {
+  if (!p->fd_on || epoch == 0) return;
+  for (size_t i = 0; i < p->count; i++) {
+    if (i == p->self || p->names[i][0] || !chorus_peer_in_view(p, i) ||
+        p->room.epoch[p->rank_of[i]] != epoch)
+      continue;
+    if (!chorus_fd_watching(&p->fd, i)) chorus_fd_watch(&p->fd, i, now_us);
+    chorus_fd_heard(&p->fd, i, now_us);
+    return;
+  }
 }
 
 /* Take one member out: the room flushes, the detector stops watching. */
@@ -1120,6 +1139,8 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
                          const chorus_wire_member *w, uint64_t now_us) {
   int m = member_any_by_id(p, w->id);
   if (!p->fd_on || m < 0) return;
+  /* Id 0 (a sender's unnamed seat) names no member in our view. */
+  if (!p->names[m][0] && chorus_peer_in_view(p, (size_t)m)) return;
   if (type == CHORUS_FRAME_PROBE) chorus_fd_on_probe(&p->fd, from, (size_t)m, now_us);
   else if (type == CHORUS_FRAME_VOUCH)
     chorus_fd_on_vouch(&p->fd, from, (size_t)m, w->incarnation, now_us);
@@ -1134,6 +1155,9 @@ void chorus_member_frame(chorus_peer *p, size_t from, enum chorus_frame_type typ
 static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
                      uint32_t incarnation) {
   if (!chorus_peer_in_view(p, to) || to == p->self) return;
+  /* A seat in the view not named yet has no id to name it by (one heard
+   * is watched: chorus_member_unnamed_heard). */
+  if (!p->names[about][0] && chorus_peer_in_view(p, about)) return;
   if (p->fdq_len[to] == CHORUS_WIRE_FD_FRAMES_MAX) {
     p->stats.fd_frames_dropped++;
     return;

@@ -270,7 +270,10 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   if (m < 0 && from_removed(p, &h, data + CHORUS_WIRE_HEADER_BYTES,
                             len - CHORUS_WIRE_HEADER_BYTES))
     return CHORUS_OK;
-  if (m < 0) return m;
+  if (m < 0) {
+    chorus_member_unnamed_heard(p, h.src_epoch, now_us);
+    return m;
+  }
   int has_data, has_beacon;
   rc = frames_check(data + rc, len - CHORUS_WIRE_HEADER_BYTES, &has_data, &has_beacon);
   if (rc < 0) return rc;
@@ -933,12 +936,15 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   memcpy(p->names[member], name, strlen(name) + 1);
   p->ids[member] = id;
   /* In the view unnamed: a JOIN view admitted it before the server told us
-   * its name; its link already follows it. Its datagrams were refused
-   * meanwhile (unknown sender): that silence says nothing, so the detector
-   * watches it afresh (else a verdict of dead from it removes a member that
-   * is up once this node coordinates). */
+   * its name; its link already follows it. Never heard meanwhile, it is
+   * watched afresh (it may not have known us: that silence says nothing,
+   * and a verdict of dead from it would remove a member that is up once
+   * this node coordinates). Heard, its datagrams have been judged since
+   * (chorus_member_unnamed_heard): that judgement stands, so a crash of it
+   * is not found a whole detection time after the naming. */
   if (in_view) {
-    if (p->fd_on) chorus_fd_watch(&p->fd, member, now_us);
+    if (p->fd_on && !chorus_fd_watching(&p->fd, member))
+      chorus_fd_watch(&p->fd, member, now_us);
     return CHORUS_OK;
   }
   /* Admitted unnamed and gone since with a LEAVE, its farewell running:

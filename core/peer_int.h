@@ -154,6 +154,10 @@ void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags);
  * member that is heard has reset its link to us. */
 void chorus_member_heard(chorus_peer *p, size_t from);
 
+/* A datagram of boot `epoch` whose sender no name matches: proof of life
+ * of the unnamed seat the view holds with that boot, if any. */
+void chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us);
+
 /* The next BEACON due at now_us: returns 1 and sets *to and *b, or 0. */
 int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,
                               chorus_wire_beacon *b);

@@ -290,6 +290,37 @@ static void test_unnamed_member_not_judged(void) {
   minnet_free(&m);
 }
 
+/* Bob hears the JOIN view of carol but learns her name only late (his
+ * server refreshes were lost); her datagrams reach him meanwhile, refused
+ * as a stranger's. Carol crashes, then alice, the coordinator; bob
+ * coordinates and must remove carol within the detection bound of her
+ * crash (the sweep's 2.58 s): judged from her refused datagrams while
+ * unnamed, not afresh from the late naming, nor never while unnamed. */
+static void test_unnamed_member_crash_found(void) {
+  minnet m;
+  slots_net(&m, 3);
+  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
+  minnet_run(&m, 300000);
+  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  chorus_peer_free(m.peer[2]); /* carol crashes */
+  m.peer[2] = NULL;
+  uint64_t crash_us = m.now_us;
+  minnet_run(&m, 600000);
+  chorus_peer_free(m.peer[0]); /* alice crashes: bob coordinates */
+  m.peer[0] = NULL;
+  minnet_run(&m, 900000);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 2580000 - 1500000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 0);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 0), 0);
+  CHECK(m.view_at_us[1] <= crash_us + 2580000);
+  minnet_free(&m);
+}
+
 /* Bob boots joining with alice listed, but alice never names him; carol,
  * seated after him, is admitted by alice (her cut leaves bob out), then
  * alice crashes and carol coordinates alone. Bob names carol while still
@@ -361,6 +392,7 @@ int main(void) {
   RUN(test_cut_from_seat_vacant_at_boot);
   RUN(test_leaver_named_in_farewell);
   RUN(test_unnamed_member_not_judged);
+  RUN(test_unnamed_member_crash_found);
   RUN(test_newcomer_greets_named_later);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
