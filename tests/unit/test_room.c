@@ -121,6 +121,39 @@ static void test_agreement_after_sequencer_crash(void) {
   minnet_free(&m);
 }
 
+/* carol's total message reaches everyone but bob; the sequencer's number
+ * for it reaches bob only; then the sequencer crashes. Bob holds the number
+ * without the message, carol and dave the message without its number: the
+ * flush must bring the number to them (bob relays it) for all to deliver. */
+static enum minnet_fate number_and_data_apart(minnet *m, size_t s, size_t d,
+                                              uint64_t k) {
+  (void)m, (void)k;
+  return (s == 2 && d == 1) || (s == 0 && d != 1) ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_number_without_data_relayed(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = number_and_data_apart;
+  room(&m, 2, CHORUS_ORDER_TOTAL, "apart");
+  minnet_run(&m, 50000);
+  uint64_t l[8];
+  for (size_t i = 1; i < 4; i++) CHECK_EQ(room_log(&m, i, l, 8), 0);
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[1], &ps);
+  CHECK_EQ(ps.room_numberings, 1); /* bob: the number alone */
+  minnet_crash(&m, 0);
+  m.fate = NULL;
+  minnet_run(&m, 3000000);
+  check_same_order(&m, 1, 2, 1);
+  check_same_order(&m, 1, 3, 1);
+  chorus_peer_stats_get(m.peer[2], &ps);
+  CHECK_EQ(ps.room_numberings, 0);
+  CHECK_EQ(ps.room_numberings_full, 0);
+  minnet_free(&m);
+}
+
 /* dave's fifo message reaches bob only before dave crashes: bob delivered
  * it, so the flush must bring it to alice and carol. */
 static enum minnet_fate dave_reaches_bob_only(minnet *m, size_t s, size_t d,
@@ -222,13 +255,16 @@ static void test_number_of_delivered_stepped_over(void) {
   CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 1, delivered */
   seq1_len = take_first(&a, seq1, sizeof seq1);
   chorus_room_delivery h = {1, 5, 1, a.view, 1, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(seq1[0], CHORUS_ROOM_CTRL_ORDER); /* the number alone */
   CHECK_EQ(chorus_room_merge_take(&b, &h), 1); /* b has it before its number */
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq1, seq1_len), 0);
+  CHECK_EQ(chorus_room_on_control(&b, 0, seq1, seq1_len), 0);
   CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[1], len[1]), 0);
+  CHECK_EQ(chorus_room_on_message(&b, 0, 1, m[1], len[1]), 0); /* from its origin */
+  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 0); /* not numbered yet */
   CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 2 */
   uint8_t seq2[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
   size_t seq2_len = take_first(&a, seq2, sizeof seq2);
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq2, seq2_len), 0);
+  CHECK_EQ(chorus_room_on_control(&b, 0, seq2, seq2_len), 0);
   CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
   CHECK_EQ(d.count, 2);
   CHECK_EQ(d.seq, 2);
@@ -301,6 +337,7 @@ int main(void) {
   RUN(test_safe_waits_for_all);
   RUN(test_agreement_after_sequencer_crash);
   RUN(test_agreement_after_sender_crash);
+  RUN(test_number_without_data_relayed);
   RUN(test_stability_collects);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
