@@ -455,14 +455,25 @@ static void held_advance(chorus_room *r, size_t origin) {
   stable_update(r);
 }
 
-/* Send an own message to everyone, vector clock from the causal past now
- * (total and safe ones too: the sequencer sends only their numbers). */
+/* 1 if total or safe message s goes through the sequencer (PB), which
+ * forwards it with its number: a short one, so that the sequencer batches
+ * the short messages of every origin in its datagrams to each member (at
+ * small sizes datagrams, not bytes, are the cost). A longer one goes from
+ * its origin to everyone (BB), the sequencer sending only its number. */
+static int via_sequencer(const chorus_room_slot *s) {
+  return s->order >= CHORUS_ORDER_TOTAL && s->len < CHORUS_ROOM_BB_MIN_BYTES;
+}
+
+/* Send an own message: vector clock from the causal past now, then to
+ * everyone, or to the sequencer only (via_sequencer; the sequencer's own
+ * goes once it numbers it). */
 static void own_release(chorus_room *r, int i) {
   chorus_room_slot *s = &r->slots[i];
   memcpy(s->vc, r->past, sizeof(s->vc)); /* the whole causal past */
   s->vc[r->self] = s->count - 1;
   s->state = RS_HELD;
-  outbox_push(r, i, others(r));
+  if (!via_sequencer(s)) outbox_push(r, i, others(r));
+  else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
   held_advance(r, r->self);
 }
 
@@ -495,8 +506,21 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   return CHORUS_OK;
 }
 
-/* Own messages wait while a view change settles. */
-static int own_blocked(const chorus_room *r) { return r->flushing; }
+/* The sequencer forwards its own short total message only once it numbers
+ * it; its later messages wait until then, so that on every link an
+ * origin's messages keep their order (a receiver short of slots takes only
+ * an origin's next message: a later one ahead of it in a link would block). */
+static int own_blocked(const chorus_room *r) {
+  if (r->flushing) return 1;
+  if (!is_sequencer(r)) return 0;
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_HELD && s->origin == r->self && via_sequencer(s) && s->seq == 0 &&
+        s->origin_epoch == r->epoch[r->self])
+      return 1;
+  }
+  return 0;
+}
 
 /* Send own messages held back (during a view change, or behind an own
  * message the sequencer has not numbered yet), in order. */
@@ -945,8 +969,9 @@ static int ready_to_number(const chorus_room *r, const chorus_room_slot *s,
   return 1;
 }
 
-/* Sequencer: number the ready total/safe messages and announce the
- * numbers (ORDER; the members have the messages from their origins). */
+/* Sequencer: number the ready total/safe messages and forward the short
+ * ones, announce the numbers of the others (ORDER: the members have them
+ * from their origins). */
 static int sequence_ready(chorus_room *r) {
   if (!is_sequencer(r) || r->flushing) return 0;
   uint32_t eff[CHORUS_MEMBERS_MAX];
@@ -961,7 +986,8 @@ static int sequence_ready(chorus_room *r) {
     s->seq_view = r->view;
     eff[s->origin]++;
     chorus_room_numbering nb = {s->origin, s->origin_epoch, s->count, s->seq_view, s->seq};
-    order_push(r, others(r), &nb); /* room for a frame: checked above */
+    if (via_sequencer(s)) outbox_push(r, (int32_t)i, others(r)); /* with its number */
+    else order_push(r, others(r), &nb); /* room for a frame: checked above */
     held_advance(r, s->origin);
     numbered = 1;
     i = (size_t)-1; /* numbering one may make an earlier slot ready */

@@ -13,10 +13,11 @@
  *   causal  and every message in the vector clock is delivered
  *           (causal broadcast, Birman, Schiper and Stephenson 1991)
  *   total   and its sequence number is the next one (fixed sequencer, the
- *           "BB" method of Kaashoek and Tanenbaum's Amoeba: the origin sends
- *           to all, the sequencer numbers the message when it is causally
- *           deliverable there and announces the number in a small ORDER
- *           frame; a member needs both the data and the number)
+ *           "BB" and "PB" methods of Kaashoek and Tanenbaum's Amoeba: the
+ *           origin sends a long message to all and the sequencer, when it
+ *           is causally deliverable there, numbers it and announces the
+ *           number in a small ORDER frame (a member needs both); a short one
+ *           goes to the sequencer, which forwards it with its number)
  *   safe    and every member of the view holds it (stability: every member
  *           reports the count of messages it holds per origin; the stable
  *           vector is the minimum over the view)
@@ -112,6 +113,10 @@
 #define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16
 #define CHORUS_ROOM_ORDER_BYTES(k) \
   (CHORUS_ROOM_ORDER_HDR_BYTES + CHORUS_ROOM_ORDER_ENTRY_BYTES * (size_t)(k))
+/* Total and safe messages of at least this many bytes go from their origin
+ * to every member (BB), shorter ones to the sequencer, which forwards them
+ * with their numbers (PB): see via_sequencer() in room.c. */
+#define CHORUS_ROOM_BB_MIN_BYTES 512
 /* Numberings known here without their data, at most this many per slot. */
 #define CHORUS_ROOM_NUMBERINGS_PER_SLOT 2
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
