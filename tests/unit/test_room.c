@@ -121,6 +121,42 @@ static void test_agreement_after_sequencer_crash(void) {
   minnet_free(&m);
 }
 
+/* carol's long total message reaches everyone but bob; the sequencer's number
+ * for it reaches bob only; then the sequencer crashes. Bob holds the number
+ * without the message, carol and dave the message without its number: the
+ * flush must bring the number to them (bob relays it) for all to deliver. */
+static enum minnet_fate number_and_data_apart(minnet *m, size_t s, size_t d,
+                                              uint64_t k) {
+  (void)m, (void)k;
+  return (s == 2 && d == 1) || (s == 0 && d != 1) ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_number_without_data_relayed(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = number_and_data_apart;
+  char text[CHORUS_ROOM_BB_MIN_BYTES + 1]; /* long: from its origin to all */
+  memset(text, 'a', sizeof text - 1);
+  text[sizeof text - 1] = '\0';
+  room(&m, 2, CHORUS_ORDER_TOTAL, text);
+  minnet_run(&m, 50000);
+  uint64_t l[8];
+  for (size_t i = 1; i < 4; i++) CHECK_EQ(room_log(&m, i, l, 8), 0);
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[1], &ps);
+  CHECK_EQ(ps.room_numberings, 1); /* bob: the number alone */
+  minnet_crash(&m, 0);
+  m.fate = NULL;
+  minnet_run(&m, 3000000);
+  check_same_order(&m, 1, 2, 1);
+  check_same_order(&m, 1, 3, 1);
+  chorus_peer_stats_get(m.peer[2], &ps);
+  CHECK_EQ(ps.room_numberings, 0);
+  CHECK_EQ(ps.room_numberings_full, 0);
+  minnet_free(&m);
+}
+
 /* dave's fifo message reaches bob only before dave crashes: bob delivered
  * it, so the flush must bring it to alice and carol. */
 static enum minnet_fate dave_reaches_bob_only(minnet *m, size_t s, size_t d,
@@ -384,6 +420,7 @@ int main(void) {
   RUN(test_safe_waits_for_all);
   RUN(test_agreement_after_sequencer_crash);
   RUN(test_agreement_after_sender_crash);
+  RUN(test_number_without_data_relayed);
   RUN(test_stability_collects);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
