@@ -279,8 +279,8 @@ void chorus_link_on_data_datagram(chorus_link *l, uint64_t now_us) {
 static void ack_one(chorus_link *l, uint64_t seq, int64_t *largest) {
   chorus_link_slot *s = snd_slot(l, seq);
   if (s->state == SLOT_ACKED || s->state == SLOT_EMPTY) return;
-  s->state = SLOT_ACKED;
-  frag_release(l, s); /* never sent again */
+  s->state = SLOT_ACKED; /* keeps its buffer: a peer restart sends private
+                           frames again from snd_una on, acknowledged or not */
   if ((int64_t)seq > *largest) *largest = (int64_t)seq;
 }
 
