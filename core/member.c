@@ -192,11 +192,17 @@ static void view_apply(chorus_peer *p, uint32_t keep, enum chorus_view_reason wh
   /* One number for the whole change, however many members it moves; a
    * newcomer numbers nothing before its cut (which brings its number). */
   if (change && !p->room.awaiting_cut) p->room.view_id = view_id_next(p, view_id);
+  int removed = 0;
   for (size_t i = 0; i < p->count; i++) {
     if (!(change & (1u << i))) continue;
-    if (chorus_peer_in_view(p, i)) remove_one(p, i, removal_reason(p, i, why));
-    else admit(p, i, epoch, first, 0, from);
+    if (!chorus_peer_in_view(p, i)) {
+      admit(p, i, epoch, first, 0, from);
+      continue;
+    }
+    p->room.flush_same_change = removed; /* one change: one FLUSH_CUTLESS */
+    removed |= remove_one(p, i, removal_reason(p, i, why)) == CHORUS_OK;
   }
+  p->room.flush_same_change = 0;
 }
 
 /* The current view is the one VIEW (coordinator rank, epoch, proposal n)
@@ -303,8 +309,6 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
  * cut from here (once no flush is under way: the cut is a settled state). */
 static void cut_resend_check(chorus_peer *p) {
   if (p->room.awaiting_cut || p->leaving) return;
-  for (size_t i = 0; i < p->count; i++)
-    if (cut_in_doubt(p, i)) chorus_room_flush_excuse(&p->room, p->rank_of[i]);
   if (p->room.flushing || coordinator(p) != p->self) return;
   for (size_t i = 0; i < p->count; i++) {
     if (!cut_in_doubt(p, i)) continue;
@@ -879,6 +883,22 @@ static int own_join(const chorus_peer *p, const uint8_t *m) {
          m[14] == p->rank_of[p->self] && chorus_wire_get_u32(m + 10) == p->epoch;
 }
 
+/* This node waits for its cut and installs VIEW m, a change numbered
+ * `view`: it answers the flush at once with FLUSH_DONE(view) to the VIEW's
+ * members (its room numbers its views apart until the cut and says no
+ * FLUSH_DONE of its own). It holds nothing the flush must settle (it
+ * delivered nothing live), and it will take no cut from before `view`
+ * (cut_stale), so the members wait for its answer as for anyone's: one
+ * that took its cut after all (a member may still think it joining) takes
+ * part with its relays, which may carry a number only it got from a
+ * departed sequencer. */
+static void flush_answer_cutless(chorus_peer *p, const uint8_t *m, uint32_t view) {
+  uint8_t c[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_CUTLESS};
+  uint32_t to = chorus_wire_get_u32(m + 5) & ~(1u << p->rank_of[p->self]);
+  chorus_wire_put_u32(c + 1, view);
+  if (to && chorus_room_push_control(&p->room, to, c, sizeof c) < 0) p->room.outbox_full++;
+}
+
 /* VIEW m (checked, not a MERGE) from `from`: renumbers the view if it is a
  * copy of the one that made it, else relayed and installed unless it is a
  * copy. */
@@ -889,8 +909,8 @@ static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
    * which view_first_copy does not know) */
   if (view_renumber(p, from, m, view_id) || !view_first_copy(p, from, m)) return;
   /* (A JOIN's number does not advance the room's view: not compared.) */
-  if (p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor)
-    p->cut_floor = view;
+  int cutless = p->room.awaiting_cut && m[9] != CHORUS_VIEW_JOIN && view > p->cut_floor;
+  if (cutless) p->cut_floor = view;
   size_t coord = p->idx_of[m[19]]; /* in range: checked there */
   if (own_join(p, m)) { /* a renumbered copy of the JOIN our cut came with */
     view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
@@ -912,6 +932,7 @@ static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
              coord, view_id);
   if (p->room.view_id != before)
     view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
+  if (cutless) flush_answer_cutless(p, m, view);
 }
 
 /* 1 if VIEW m is one this node has had (or is older than one it had). */

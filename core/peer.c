@@ -508,6 +508,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
+        p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS &&
         p->scratch[0] != CHORUS_ROOM_CTRL_JOINED && p->scratch[0] != CHORUS_ROOM_CTRL_ORDER)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
@@ -686,7 +687,8 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   st.view = p->room.view;
   st.n = (uint8_t)p->count;
   chorus_room_held_closed_all(&p->room, st.held);
-  for (size_t k = 0; k < p->count; k++) st.stable[k] = p->room.stable[k];
+  for (size_t k = 0; k < p->count; k++)
+    st.stable[k] = chorus_room_stable_safe(&p->room, k); /* lags: announce again */
   int n = chorus_wire_state_encode(buf, cap, &st);
   if (n <= 0) return 0;
   p->room.state_dirty &= ~(1u << rank);

@@ -428,6 +428,7 @@ static void stable_lower(chorus_room *r) {
     uint32_t lo = held_by_all(r, k, mine[k]);
     if (lo < r->stable[k]) r->stable[k] = lo;
     r->last_announced[k] = r->stable[k];
+    if (r->stable_seq[k] > r->stable[k]) r->stable_seq[k] = r->stable[k];
   }
 }
 
@@ -879,10 +880,12 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
     return CHORUS_OK;
   }
   if (len > 0 && m[0] == CHORUS_ROOM_CTRL_ORDER) return order_on_frame(r, m, len);
-  if (len != CHORUS_ROOM_CTRL_BYTES || m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE)
+  if (len != CHORUS_ROOM_CTRL_BYTES ||
+      (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS))
     return CHORUS_ERR_BAD_FRAME;
   uint32_t view = chorus_wire_get_u32(m + 1);
-  if (view > r->flush_view_of[from]) r->flush_view_of[from] = view;
+  uint32_t *of = m[0] == CHORUS_ROOM_CTRL_FLUSH_DONE ? r->flush_view_of : r->cutless_view_of;
+  if (view > of[from]) of[from] = view;
   flush_try_complete(r);
   return CHORUS_OK;
 }
@@ -898,6 +901,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   chorus_room_held_closed_all(r, mine);
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++) {
+      if (stable[k] > r->stable_seq[k]) r->stable_seq[k] = stable[k];
       if (stable[k] > r->stable[k] && mine[k] > r->stable[k]) {
         /* Everyone else holds up to stable[k]; we hold up to mine[k]. */
         r->stable[k] = stable[k] < mine[k] ? stable[k] : mine[k];
@@ -941,6 +945,18 @@ uint32_t chorus_room_report_mask(const chorus_room *r) {
   return is_sequencer(r) ? others(r) : bit(chorus_room_sequencer(r));
 }
 
+/* A member other than the sequencer delivers a safe message only once the
+ * sequencer announced it stable, not as soon as it counts the sequencer's
+ * report with its own: the sequencer, which waits for that member's
+ * report, could otherwise take a merged ordering (its side absorbed)
+ * without having delivered it and get it numbered anew, after the other
+ * side's messages. So the sequencer delivers every message of its
+ * numbering first, and its history carries them to the merge. */
+uint32_t chorus_room_stable_safe(const chorus_room *r, size_t k) {
+  if (is_sequencer(r) || r->stable_seq[k] >= r->stable[k]) return r->stable[k];
+  return r->stable_seq[k];
+}
+
 /* FIFO, then causal, then total (next number of the ordering view), then
  * safe (stable). Each order includes the conditions of the ones before. */
 static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
@@ -951,7 +967,8 @@ static int deliverable(const chorus_room *r, const chorus_room_slot *s) {
   if (s->order >= CHORUS_ORDER_TOTAL &&
       (s->seq == 0 || s->seq_view != r->ord_view || s->seq != r->next_seq))
     return 0;
-  if (s->order == CHORUS_ORDER_SAFE && r->stable[s->origin] < s->count) return 0;
+  if (s->order == CHORUS_ORDER_SAFE && chorus_room_stable_safe(r, s->origin) < s->count)
+    return 0;
   return 1;
 }
 
@@ -1341,21 +1358,16 @@ static void flush_complete(chorus_room *r) {
   own_release_pending(r);
 }
 
-/* Complete once every survivor of the change has said FLUSH_DONE; members
- * admitted since then take no part. */
+/* Complete once every survivor of the change has said FLUSH_DONE (or,
+ * still without its cut, FLUSH_CUTLESS: it knows the change by its VIEW's
+ * number, the first removal's); members admitted since take no part. */
 static void flush_try_complete(chorus_room *r) {
   if (!r->flushing) return;
   for (size_t k = 0; k < r->n; k++)
     if ((r->flush_members & r->alive & bit(k)) && k != r->self &&
-        r->flush_view_of[k] < r->flush_view)
+        r->flush_view_of[k] < r->flush_view && r->cutless_view_of[k] < r->flush_first)
       return;
   flush_complete(r);
-}
-
-void chorus_room_flush_excuse(chorus_room *r, size_t rank) {
-  if (rank >= r->n || !r->flushing || !(r->flush_members & bit(rank))) return;
-  r->flush_members &= ~bit(rank);
-  flush_try_complete(r);
 }
 
 int chorus_room_remove(chorus_room *r, size_t rank) {
@@ -1370,6 +1382,8 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   sequencer_update(r);
   r->view++;
   r->flushing = 1;
+  if (!r->flush_same_change) r->flush_first = r->view;
+  r->flush_same_change = 0;
   r->flush_view = r->view;
   r->flush_members = r->alive;
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
@@ -1391,7 +1405,9 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     if (r->numberings[k].seq_view >= r->ord_view &&
         order_push(r, others(r), &r->numberings[k]) == CHORUS_OK)
       r->relayed++;
-  flush_done_push(r);
+  /* A newcomer without its cut numbers its views apart: its FLUSH_DONE
+   * (the VIEW's number) comes from the membership (member.c). */
+  if (!r->awaiting_cut) flush_done_push(r);
   r->state_dirty |= others(r);
   stable_update(r);
   flush_try_complete(r);
@@ -1492,6 +1508,7 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   for (size_t k = 0; k < r->n; k++) {
     r->known_held[rank][k] = 0;
     if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];
+    if (r->stable_seq[k] > r->stable[k]) r->stable_seq[k] = r->stable[k];
   }
   r->alive |= bit(rank);
   r->state_dirty |= bit(rank);
@@ -1567,6 +1584,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
      * messages depend on it too. */
     r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
+    r->stable_seq[k] = max_u32(r->stable_seq[k], chorus_wire_get_u32(st + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
       continue;
@@ -1745,6 +1763,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
   r->alive = alive;
   r->flushing = 0;
   memset(r->flush_view_of, 0, sizeof r->flush_view_of);
+  memset(r->cutless_view_of, 0, sizeof r->cutless_view_of);
   for (size_t k = 0; k < r->n; k++) {
     uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
     if (k == r->self || dl <= r->delivered[k]) continue;

@@ -58,6 +58,10 @@
 #define CHORUS_ROOM_CTRL_FLUSH_DONE 1
 #define CHORUS_ROOM_CTRL_VIEW 2
 #define CHORUS_ROOM_CTRL_LEAVE 3
+/*   FLUSH_CUTLESS 10 | view   (5 bytes) a newcomer still without its cut
+ *     installed the VIEW numbered `view`: it holds nothing a flush of that
+ *     change settles (member.c, flush_answer_cutless) */
+#define CHORUS_ROOM_CTRL_FLUSH_CUTLESS 10
 /*   JOIN_STATE  4 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
  *               n * epoch 4 | n * first 4 | n * past 4 | view_id 4
@@ -102,12 +106,12 @@
 #define CHORUS_ROOM_CTRL_MERGE_HIST 8
 #define CHORUS_ROOM_CTRL_MERGE_DONE 9
 #define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 8 * (size_t)(n))
-/*   ORDER      10 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
+/*   ORDER      11 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
  *     the sequencer's numberings (handled by the room): message `count` of
  *     `origin` (incarnation `epoch`) is number `seq` of the ordering view
  *     `view`. Also relayed in a flush by members that know a number without
  *     its data. At most CHORUS_ROOM_ORDER_PER_FRAME_MAX numberings a frame. */
-#define CHORUS_ROOM_CTRL_ORDER 10
+#define CHORUS_ROOM_CTRL_ORDER 11
 #define CHORUS_ROOM_ORDER_HDR_BYTES 6
 #define CHORUS_ROOM_ORDER_ENTRY_BYTES 13
 #define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16
@@ -195,6 +199,8 @@ typedef struct chorus_room {
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
   uint32_t stable[CHORUS_MEMBERS_MAX];    /* held by every view member */
   uint32_t last_announced[CHORUS_MEMBERS_MAX]; /* sequencer's last stable */
+  uint32_t stable_seq[CHORUS_MEMBERS_MAX]; /* highest stable a sequencer
+                                             announced (lowered with stable) */
   uint32_t held_reported[CHORUS_MEMBERS_MAX]; /* for CHORUS_OUT_HELD */
   uint32_t sent;                          /* own messages created */
   uint32_t next_seq;                      /* next sequence number to deliver */
@@ -206,6 +212,13 @@ typedef struct chorus_room {
   size_t hist_cap;                        /* ring entries: 2 * hist_max */
   uint64_t hist_skipped;                  /* not recorded: oldest still in use */
   uint32_t flush_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_DONE views received */
+  uint32_t cutless_view_of[CHORUS_MEMBERS_MAX]; /* FLUSH_CUTLESS views received */
+  uint32_t flush_first;                   /* the view of the first removal of
+                                             the change under way (a VIEW
+                                             removing k members raises `view`
+                                             k times) */
+  int flush_same_change;                  /* set by the caller: the next removal
+                                             belongs to the change under way */
   int flushing;
   uint32_t flush_view;                    /* the view whose FLUSH_DONEs it
                                              waits for (a merge may raise
@@ -293,6 +306,12 @@ void chorus_room_free(chorus_room *r);
 uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
 /* The same for every origin at once, into held[0..n). */
 void chorus_room_held_closed_all(const chorus_room *r, uint32_t *held);
+
+/* How many of origin k's messages a safe delivery here may count as
+ * stable: stable[k] at the sequencer, elsewhere no more than the sequencer
+ * announced (what this member reports as its stable vector, so that a
+ * sequencer whose announcement it missed sends it again). */
+uint32_t chorus_room_stable_safe(const chorus_room *r, size_t k);
 
 /* Rank of the view's sequencer. */
 size_t chorus_room_sequencer(const chorus_room *r);
@@ -382,14 +401,6 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
  * Returns 0, or CHORUS_ERR_INVAL (not a member of the view, or self).
  */
 int chorus_room_remove(chorus_room *r, size_t rank);
-
-/*
- * chorus_room_flush_excuse: the flush under way completes without rank
- * `rank`'s FLUSH_DONE: a newcomer whose cut never came (its admitter
- * crashed) holds no state of its own and numbers its views apart, and the
- * next coordinator's cut, sent once the flush is over, settles it.
- */
-void chorus_room_flush_excuse(chorus_room *r, size_t rank);
 
 /*
  * chorus_room_join_first: the count a newcomer of rank `rank` numbers its
