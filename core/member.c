@@ -419,9 +419,16 @@ static int cut_stale(const chorus_peer *p, const uint8_t *m, size_t len) {
 }
 
 
-/* The coordinator admitted us: adopt its view and cut. */
-static void join_state(chorus_peer *p, const uint8_t *m, size_t len) {
-  if (p->room.cut_taken) return; /* a second cut: the first one stands */
+/* The coordinator `from` admitted us: adopt its view and cut. */
+static void join_state(chorus_peer *p, size_t from, const uint8_t *m, size_t len) {
+  /* A second cut: the first one stands (a resend), unless `from` admitted
+   * us afresh (its history came as a first one, peer.c history_output),
+   * or the cut lists a newer boot of a member of our view. Then the coordinator that admitted us crashed before anyone else
+   * heard of it, and `from` never held the view of our first cut (its
+   * removals would never reach us). */
+  int afresh = p->cut_again_from == from + 1;
+  p->cut_again_from = 0;
+  if (p->room.cut_taken && !afresh && !chorus_room_cut_differs(&p->room, m, len)) return;
   if (cut_stale(p, m, len)) {
     p->stats.cuts_stale++;
     return;
@@ -1035,7 +1042,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
     return;
   }
   if (m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
-    join_state(p, m, len);
+    join_state(p, from, m, len);
     return;
   }
   if (m[0] == CHORUS_ROOM_CTRL_MERGE_STATE) {

@@ -450,10 +450,19 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
     p->stats.rx_bad_frame++;
     return 0;
   }
-  (void)from;
   /* Once a cut is taken, or for what it delivered already: a second cut
-   * (its admitter crashed before the first was out) repeats the history. */
-  if (p->room.cut_taken || d.count <= p->history_upto[d.origin]) return 0;
+   * (its admitter crashed before the first was out) repeats the history.
+   * A first history to a node that took a cut comes from a coordinator
+   * that never held the view of that cut (its admitter crashed before
+   * anyone heard the JOIN): the cut that follows replaces ours, and its
+   * history is what we lack of that coordinator's view (member.c,
+   * join_state). */
+  if (p->room.cut_taken) {
+    if (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN) return 0;
+    p->cut_again_from = from + 1;
+    if (d.count <= p->room.delivered[d.origin]) return 0;
+  }
+  if (d.count <= p->history_upto[d.origin]) return 0;
   p->history_upto[d.origin] = d.count;
   chorus_room_history_add(&p->room, &d);
   room_output(p, &d, out, buf);
@@ -501,7 +510,8 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     return 0;
   }
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
-      p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY)
+      (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY ||
+       p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN))
     return history_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)

@@ -72,6 +72,9 @@ struct chorus_peer {
   uint32_t cut_floor;                      /* the newest removal VIEW installed
                                               while waiting for the cut: a cut
                                               taken before it is stale */
+  size_t cut_again_from;                   /* 1 + the member whose first history
+                                              came after our cut: its cut
+                                              replaces ours; 0: none */
   uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
                                               as history (a second cut's
                                               history repeats the first's) */

@@ -1532,7 +1532,7 @@ int chorus_room_join_resend(chorus_room *r, size_t rank) {
     return CHORUS_ERR_INVAL;
   if (r->ob_count + r->retain_max + r->hist_max + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
-  hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY);
+  hist_push(r, bit(rank), CHORUS_ROOM_CTRL_HISTORY_AGAIN);
   join_state_push(r, rank);
   join_relays(r, rank);
   return CHORUS_OK;
@@ -1556,10 +1556,36 @@ static void join_state_self(chorus_room *r, uint32_t delivered, uint32_t epoch,
   }
 }
 
+int chorus_room_cut_differs(const chorus_room *r, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[22] != r->n) return 0;
+  uint32_t alive = chorus_wire_get_u32(m + 18);
+  const uint8_t *ep = m + 23 + 8 * r->n;
+  for (size_t k = 0; k < r->n; k++)
+    if (k != r->self && (alive & r->alive & bit(k)) &&
+        chorus_wire_get_u32(ep + 4 * k) > r->epoch[k])
+      return 1;
+  return 0;
+}
+
+/* A second cut replaces a view only this node held: its own messages that
+ * went to that view's sequencer (perhaps a crashed incarnation) may have
+ * reached nobody, so every unstable one goes to every member again (a
+ * member that has one drops the copy). */
+static void own_resend(chorus_room *r) {
+  for (size_t i = 0; i < r->retain_max; i++) {
+    const chorus_room_slot *s = &r->slots[i];
+    if (s->origin != r->self || s->origin_epoch != r->epoch[r->self] ||
+        (s->state != RS_HELD && s->state != RS_DELIVERED) || s->count <= r->stable[r->self])
+      continue;
+    outbox_push(r, (int32_t)i, others(r));
+  }
+}
+
 int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   if (len != CHORUS_ROOM_JOIN_STATE_BYTES(r->n) || m[0] != CHORUS_ROOM_CTRL_JOIN_STATE ||
       m[17] >= r->n || m[22] != r->n || chorus_wire_get_u32(m + 23 + 20 * r->n) == 0)
     return CHORUS_ERR_BAD_FRAME;
+  int again = r->cut_taken;
   uint32_t alive = chorus_wire_get_u32(m + 18);
   if (!(alive & bit(r->self)) || (alive >> r->n) != 0) return CHORUS_ERR_BAD_FRAME;
   r->view_id = chorus_wire_get_u32(m + 23 + 20 * r->n);
@@ -1610,13 +1636,15 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->awaiting_cut = 0;
   r->cut_taken = 1;
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
+  if (again) own_resend(r);
   return CHORUS_OK;
 }
 
 int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t len,
                                chorus_room_delivery *d) {
   if (len <= CHORUS_ROOM_HISTORY_HDR_BYTES ||
-      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
+      (m[0] != CHORUS_ROOM_CTRL_HISTORY && m[0] != CHORUS_ROOM_CTRL_HISTORY_AGAIN &&
+       m[0] != CHORUS_ROOM_CTRL_MERGE_HIST) ||
       m[1] >= r->n || m[2] > CHORUS_ORDER_SAFE ||
       len - CHORUS_ROOM_HISTORY_HDR_BYTES > r->msg_bytes_max)
     return CHORUS_ERR_BAD_FRAME;

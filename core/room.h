@@ -105,13 +105,18 @@
 #define CHORUS_ROOM_CTRL_MERGE_STATE 7
 #define CHORUS_ROOM_CTRL_MERGE_HIST 8
 #define CHORUS_ROOM_CTRL_MERGE_DONE 9
+/*   HISTORY_AGAIN 11 | the HISTORY fields: a history resent by
+ *               chorus_room_join_resend (a newcomer that took a cut ignores
+ *               it; a plain HISTORY to such a node comes from a coordinator
+ *               that never held it in its view) */
+#define CHORUS_ROOM_CTRL_HISTORY_AGAIN 11
 #define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 8 * (size_t)(n))
-/*   ORDER      11 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
+/*   ORDER      12 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
  *     the sequencer's numberings (handled by the room): message `count` of
  *     `origin` (incarnation `epoch`) is number `seq` of the ordering view
  *     `view`. Also relayed in a flush by members that know a number without
  *     its data. At most CHORUS_ROOM_ORDER_PER_FRAME_MAX numberings a frame. */
-#define CHORUS_ROOM_CTRL_ORDER 11
+#define CHORUS_ROOM_CTRL_ORDER 12
 #define CHORUS_ROOM_ORDER_HDR_BYTES 6
 #define CHORUS_ROOM_ORDER_ENTRY_BYTES 13
 #define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16
@@ -438,6 +443,16 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
  * (no outbox room; retry later).
  */
 int chorus_room_join_resend(chorus_room *r, size_t rank);
+
+/*
+ * chorus_room_cut_differs: 1 if cut m[0..len) (JOIN_STATE) lists a newer
+ * incarnation of a member of this node's view: its coordinator removed the
+ * older one in a view change that never came here. (A cut that lists a
+ * member removed here, or leaves out one admitted here, may only be older
+ * than a change relayed here before it: not a difference.) 0 if not, or if
+ * m is not a cut for this room.
+ */
+int chorus_room_cut_differs(const chorus_room *r, const uint8_t *m, size_t len);
 
 /*
  * chorus_room_on_join_state merges the coordinator's state m[0..len) into a

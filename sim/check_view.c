@@ -466,7 +466,23 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   int bad = 0;
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
+  check_proc *pj = &chk->proc[j];
   if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  /* It joined, but its admitter crashed (or left) before any other member
+   * installed that JOIN: p, which never held it, admits it afresh, and j
+   * takes that cut and its history (PROTOCOL.md): it catches up again, its
+   * views start anew from p's. */
+  else if (ev->admitter && pj->joined && pj->restarted && old == CHECK_NO_PROC &&
+           pj->coord != CHECK_NO_PROC &&
+           !(chk->live & check_bit(pj->coord)) && (size_t)j != p) {
+    uint32_t had[CHORUS_CHECK_PROCS_MAX];
+    for (size_t q = 0; q < chk->procs; q++) had[q] = pj->pair_next[CHORUS_MSG_ROOM][q];
+    pj->joined = 0;
+    pj->views_len = 0;
+    admit(chk, (size_t)j, p, ev->at_us);
+    for (size_t q = 0; q < chk->procs; q++) /* what it delivered stays delivered */
+      if (had[q] > pj->pair_next[CHORUS_MSG_ROOM][q]) pj->pair_next[CHORUS_MSG_ROOM][q] = had[q];
+  }
   /* Its admitter crashed (or left) before any survivor installed that
    * JOIN: the next coordinator admits it anew, a cut it may take. */
   else if (ev->admitter && cut_stranded(chk, (size_t)j) && pr->joined &&
