@@ -545,17 +545,17 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
 
 /* 1 if the message just peeked from member i's link can be taken now. A
  * new incarnation not admitted here yet sends room and control messages
- * from a state the room has not placed: they wait in the link. Not the
- * controls to a node still waiting for its cut: it cannot tell whether the
- * room admitted that boot (its cut says so), and the history and cut may
- * come from it (a member seen restarting, admitted since, that coordinates
- * now): held back, they would never come. */
+ * from a state the room has not placed: they wait in the link. Not to a
+ * node still waiting for its cut: it cannot tell whether the room admitted
+ * that boot (its cut says so), and the history and cut may come from it (a
+ * member seen restarting, admitted since, that coordinates now; or one
+ * that resends the cut of an admitter gone, behind the room messages it
+ * sent this node meanwhile): held back, they would never come. Its room
+ * holds what it takes until the cut, which frees what it covers. */
 static int can_take(const chorus_peer *p, size_t i, const chorus_link_msg *m) {
   if (p->ev_count + CHORUS_MEMBERS_MAX > CHORUS_EVENTS_MAX) return 0;
   if (m->kind == CHORUS_WIRE_KIND_PRIVATE || farewell_only(p, i)) return 1;
-  if ((p->unadmitted & (1u << i)) &&
-      !(p->room.awaiting_cut && m->kind == CHORUS_WIRE_KIND_CONTROL))
-    return 0;
+  if ((p->unadmitted & (1u << i)) && !p->room.awaiting_cut) return 0;
   if (m->kind != CHORUS_WIRE_KIND_ROOM) return 1;
   return chorus_room_wants(&p->room, p->rank_of[i], p->scratch, m->len);
 }
@@ -620,6 +620,14 @@ static uint32_t unadmitted_ranks(const chorus_peer *p) {
   return mask;
 }
 
+/* 1 if outbox entry s is a FLUSH_CUTLESS: a node still waiting for its cut
+ * holds the members of the VIEW it answers unadmitted (its cut says which
+ * boots the room admitted), yet that answer is meant for those very boots,
+ * and their flush waits for it. */
+static int cutless_answer(const chorus_room_send *s) {
+  return s->slot < 0 && s->ctrl_len > 0 && s->ctrl[0] == CHORUS_ROOM_CTRL_FLUSH_CUTLESS;
+}
+
 /* Move the room's pending sends onto the links, in order, while they fit. */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
@@ -627,7 +635,7 @@ static void pump_outbox(chorus_peer *p) {
   size_t total = chorus_room_outbox_count(&p->room);
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
-    if (s->mask & gone) chorus_room_sent(&p->room, e, s->mask & gone);
+    if ((s->mask & gone) && !cutless_answer(s)) chorus_room_sent(&p->room, e, s->mask & gone);
     uint32_t todo = s->mask & ~blocked, done = 0;
     if (todo == 0) continue;
     int n = chorus_room_encode(&p->room, s, p->scratch,

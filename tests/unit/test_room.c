@@ -267,41 +267,56 @@ static void test_safe_waits_for_announcement(void) {
   chorus_room_free(&c);
 }
 
+/* Three rooms of n members: a (rank 0, the sequencer), b (rank 2) and c
+ * (rank 1, epoch 5), and c's first two total messages ("xy"), taken from
+ * its outbox unnumbered. */
+typedef struct two_msgs {
+  chorus_room a, b, c;
+  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t len[2];
+} two_msgs;
+
+static void two_msgs_init(two_msgs *t, size_t n) {
+  CHECK_EQ(chorus_room_init(&t->a, n, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&t->b, n, 2, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&t->c, n, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&t->c, 5);
+  uint32_t count;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_submit(&t->c, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2, 5,
+                                &count), 0);
+    t->len[k] = take_first(&t->c, t->m[k], sizeof t->m[k]);
+  }
+}
+
+static void two_msgs_free(two_msgs *t) {
+  chorus_room_free(&t->a);
+  chorus_room_free(&t->b);
+  chorus_room_free(&t->c);
+}
+
 /* After a merge, a member may have delivered a message (here as merge
  * history) before the sequencer's number for it arrives: the number is
  * stepped over, and the next numbered message is delivered. */
 static void test_number_of_delivered_stepped_over(void) {
-  chorus_room a, b, c;
-  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0); /* the sequencer */
-  CHECK_EQ(chorus_room_init(&b, 3, 2, 8, 64, 4), 0);
-  CHECK_EQ(chorus_room_init(&c, 3, 1, 8, 64, 4), 0);
-  chorus_room_set_epoch(&c, 5);
-  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64], seq1[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
-  size_t len[2], seq1_len;
-  uint32_t count;
+  two_msgs t;
+  two_msgs_init(&t, 3);
+  uint8_t seq1[CHORUS_ROOM_CTRL_BYTES_MAX + 64], seq2[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
   chorus_room_delivery d;
-  for (int k = 0; k < 2; k++) {
-    CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2, 5,
-                                &count), 0);
-    len[k] = take_first(&c, m[k], sizeof m[k]);
-  }
-  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[0], len[0]), 0);
-  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 1, delivered */
-  seq1_len = take_first(&a, seq1, sizeof seq1);
-  chorus_room_delivery h = {1, 5, 1, a.view, 1, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
-  CHECK_EQ(chorus_room_merge_take(&b, &h), 1); /* b has it before its number */
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq1, seq1_len), 0);
-  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[1], len[1]), 0);
-  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 2 */
-  uint8_t seq2[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
-  size_t seq2_len = take_first(&a, seq2, sizeof seq2);
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, seq2, seq2_len), 0);
-  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(chorus_room_on_message(&t.a, 0, 1, t.m[0], t.len[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&t.a, 0, &d), 1); /* numbered 1, delivered */
+  size_t seq1_len = take_first(&t.a, seq1, sizeof seq1);
+  chorus_room_delivery h = {1, 5, 1, t.a.view, 1, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(chorus_room_merge_take(&t.b, &h), 1); /* b has it before its number */
+  CHECK_EQ(chorus_room_on_message(&t.b, 0, 0, seq1, seq1_len), 0);
+  CHECK_EQ(chorus_room_on_message(&t.a, 0, 1, t.m[1], t.len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&t.a, 0, &d), 1); /* numbered 2 */
+  size_t seq2_len = take_first(&t.a, seq2, sizeof seq2);
+  CHECK_EQ(chorus_room_on_message(&t.b, 0, 0, seq2, seq2_len), 0);
+  CHECK_EQ(chorus_room_deliver(&t.b, 0, &d), 1);
   CHECK_EQ(d.count, 2);
   CHECK_EQ(d.seq, 2);
-  chorus_room_free(&a);
-  chorus_room_free(&b);
-  chorus_room_free(&c);
+  two_msgs_free(&t);
 }
 
 /* Rank `from`'s FLUSH_DONE for r's current view. */
@@ -316,50 +331,39 @@ static void flush_done_from(chorus_room *r, size_t from) {
  * delivered already (as merge history): it keeps that number, steps over
  * it once its flush completes, and delivers the next one. */
 static void test_number_of_delivered_during_flush(void) {
-  chorus_room a, b, c;
-  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0); /* the sequencer */
-  CHECK_EQ(chorus_room_init(&b, 4, 2, 8, 64, 4), 0);
-  CHECK_EQ(chorus_room_init(&c, 4, 1, 8, 64, 4), 0);
-  chorus_room_set_epoch(&c, 5);
-  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64], num[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
-  size_t len[2], num_len;
-  uint32_t count;
+  two_msgs t;
+  two_msgs_init(&t, 4);
+  uint8_t num[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t num_len;
   chorus_room_delivery d;
-  for (int k = 0; k < 2; k++) {
-    CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2, 5,
-                                &count), 0);
-    len[k] = take_first(&c, m[k], sizeof m[k]);
-  }
-  chorus_room_delivery h = {1, 5, 1, b.view, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
-  CHECK_EQ(chorus_room_merge_take(&b, &h), 1); /* b has c's first already */
+  chorus_room_delivery h = {1, 5, 1, t.b.view, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(chorus_room_merge_take(&t.b, &h), 1); /* b has c's first already */
   /* Rank 3 is removed: a's flush completes first, b's is still on. */
-  CHECK_EQ(chorus_room_remove(&a, 3), 0);
-  flush_done_from(&a, 1);
-  flush_done_from(&a, 2);
-  CHECK_EQ(a.flushing, 0);
-  while (chorus_room_outbox_count(&a) > 0) {
-    chorus_room_sent(&a, 0, UINT32_MAX);
-    chorus_room_outbox_compact(&a);
+  CHECK_EQ(chorus_room_remove(&t.a, 3), 0);
+  flush_done_from(&t.a, 1);
+  flush_done_from(&t.a, 2);
+  CHECK_EQ(t.a.flushing, 0);
+  while (chorus_room_outbox_count(&t.a) > 0) {
+    chorus_room_sent(&t.a, 0, UINT32_MAX);
+    chorus_room_outbox_compact(&t.a);
   }
-  CHECK_EQ(chorus_room_remove(&b, 3), 0);
-  CHECK_EQ(b.flushing, 1);
-  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[0], len[0]), 0);
-  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 1 under the new view */
-  num_len = take_first(&a, num, sizeof num);
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, num, num_len), 0);
-  flush_done_from(&b, 0);
-  flush_done_from(&b, 1);
-  CHECK_EQ(b.flushing, 0);
-  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[1], len[1]), 0);
-  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1); /* numbered 2 */
-  num_len = take_first(&a, num, sizeof num);
-  CHECK_EQ(chorus_room_on_message(&b, 0, 0, num, num_len), 0);
-  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(chorus_room_remove(&t.b, 3), 0);
+  CHECK_EQ(t.b.flushing, 1);
+  CHECK_EQ(chorus_room_on_message(&t.a, 0, 1, t.m[0], t.len[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&t.a, 0, &d), 1); /* numbered 1 under the new view */
+  num_len = take_first(&t.a, num, sizeof num);
+  CHECK_EQ(chorus_room_on_message(&t.b, 0, 0, num, num_len), 0);
+  flush_done_from(&t.b, 0);
+  flush_done_from(&t.b, 1);
+  CHECK_EQ(t.b.flushing, 0);
+  CHECK_EQ(chorus_room_on_message(&t.a, 0, 1, t.m[1], t.len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&t.a, 0, &d), 1); /* numbered 2 */
+  num_len = take_first(&t.a, num, sizeof num);
+  CHECK_EQ(chorus_room_on_message(&t.b, 0, 0, num, num_len), 0);
+  CHECK_EQ(chorus_room_deliver(&t.b, 0, &d), 1);
   CHECK_EQ(d.count, 2);
   CHECK_EQ(d.seq, 2);
-  chorus_room_free(&a);
-  chorus_room_free(&b);
-  chorus_room_free(&c);
+  two_msgs_free(&t);
 }
 
 /* MERGE_STATE is decoded totally: length, type, ranks, members. */
