@@ -622,6 +622,7 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * predecessors went through a sequencer that crashed; the quotas bound
  * what this lets in to the slots every origin may fill. */
 static int numbered_dup(const chorus_room *r, const room_hdr *h);
+static int unstable_dup(const chorus_room *r, const room_hdr *h);
 
 /* 1 if number `seq` under label `label` is still to be delivered (or
  * stepped over) here: one of the current ordering at or past next_seq, or,
@@ -637,7 +638,8 @@ static int number_to_come(const chorus_room *r, uint32_t seq, uint32_t label) {
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return 1;
-  if (h.count <= r->delivered[h.origin]) return !numbered_dup(r, &h) || free_slots(r) > 0;
+  if (h.count <= r->delivered[h.origin])
+    return !(numbered_dup(r, &h) || unstable_dup(r, &h)) || free_slots(r) > 0;
   if (find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h)) return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
@@ -823,6 +825,18 @@ static int numbered_dup(const chorus_room *r, const room_hdr *h) {
          find_slot(r, h->origin, h->count) < 0;
 }
 
+/* 1 if h, a message delivered here already, is not known stable and has
+ * no copy here: a newcomer delivered it under its cut (as history), and
+ * this is a member's relay of it (join_relays). It is kept, delivered,
+ * until stable: a member may still lack it (its origin crashed before its
+ * data reached that member), and if the coordinator crashes too, this
+ * member's flush relay is the only copy left among those who delivered it. */
+static int unstable_dup(const chorus_room *r, const room_hdr *h) {
+  if (h->origin == r->self && h->epoch == r->epoch[r->self]) return 0; /* never stored again */
+  return h->count > r->stable[h->origin] && find_slot(r, h->origin, h->count) < 0 &&
+         !is_orphan(r, h->origin, h->epoch, h->count);
+}
+
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
                            const uint8_t *m, size_t len) {
   (void)from;
@@ -830,7 +844,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   int dup = h.count <= r->delivered[h.origin];
-  if (dup && !numbered_dup(r, &h)) return CHORUS_OK; /* duplicate */
+  if (dup && !numbered_dup(r, &h) && !unstable_dup(r, &h)) return CHORUS_OK; /* duplicate */
   if (!dup && unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
   int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
@@ -853,7 +867,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   }
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
-  if (dup) { /* kept for its number only (collect_stable frees it after) */
+  if (dup) { /* kept for its number or a flush only (collect_stable frees it after) */
     r->slots[i].state = RS_DELIVERED;
     r->gc_needed = 1;
     return CHORUS_OK;
@@ -1624,8 +1638,9 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   for (size_t i = 0; i < r->retain_max; i++) { /* now below the cut: done */
     chorus_room_slot *s = &r->slots[i];
     int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
-    if (s->state == RS_HELD && !own && s->count <= r->delivered[s->origin])
-      s->state = s->refs ? RS_DEAD : RS_FREE;
+    if (s->state != RS_HELD || own || s->count > r->delivered[s->origin]) continue;
+    if (s->count > r->stable[s->origin]) s->state = RS_DELIVERED; /* as unstable_dup's */
+    else s->state = s->refs ? RS_DEAD : RS_FREE;
   }
   kill_orphans(r, r->self);
   for (size_t k = r->numberings_count; k-- > 0;) { /* numbers below the cut */

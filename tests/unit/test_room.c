@@ -456,6 +456,75 @@ static void test_join_state_sets_view(void) {
   chorus_room_free(&b);
 }
 
+/* Hands every outbox entry of `from` to the rooms of `to` (by rank; NULL:
+ * lost) that its mask names: room messages, the cut, FLUSH_DONE, ORDER and
+ * JOINED (history is not needed here: the cut counts it delivered). */
+static void route(chorus_room *from, chorus_room **to) {
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 1024];
+  for (size_t i = 0; i < chorus_room_outbox_count(from); i++) {
+    const chorus_room_send *e = chorus_room_outbox_peek(from, i);
+    int n = chorus_room_encode(from, e, m, sizeof m);
+    CHECK(n > 0);
+    for (size_t k = 0; n > 0 && k < from->n; k++) {
+      if (!(e->mask & (1u << k)) || !to[k] || e->slot <= -2) continue;
+      if (e->slot >= 0)
+        CHECK_EQ(chorus_room_on_message(to[k], 0, from->self, m, (size_t)n), 0);
+      else if (m[0] == CHORUS_ROOM_CTRL_JOIN_STATE)
+        CHECK_EQ(chorus_room_on_join_state(to[k], m, (size_t)n), 0);
+      else
+        CHECK_EQ(chorus_room_on_control(to[k], from->self, m, (size_t)n), 0);
+    }
+  }
+  while (chorus_room_outbox_count(from) > 0) {
+    chorus_room_sent(from, 0, UINT32_MAX);
+    chorus_room_outbox_compact(from);
+  }
+}
+
+/* c's long total message reaches only a (sequencer and coordinator),
+ * which delivers it; b gets its number alone. a admits d, whose cut counts
+ * the message delivered (d has it as history). Then a and c crash: d is
+ * the only survivor that has the message, and the only one that delivered
+ * it, so it must have kept it (the relay a sent after the cut) and relay
+ * it in the flush for b to deliver it too. */
+static void test_newcomer_relays_unstable_history(void) {
+  chorus_room r[4]; /* a, b, c, d */
+  for (size_t k = 0; k < 4; k++) CHECK_EQ(chorus_room_init(&r[k], 4, k, 8, 1024, 4), 0);
+  chorus_room_set_epoch(&r[2], 5);
+  chorus_room_set_epoch(&r[3], 9);
+  for (size_t k = 0; k < 3; k++) chorus_room_set_members(&r[k], 0x7);
+  r[3].awaiting_cut = 1;
+  chorus_room *to_a[4] = {&r[0], NULL, NULL, NULL}, *to_bc[4] = {NULL, &r[1], &r[2], NULL},
+              *to_d[4] = {NULL, NULL, NULL, &r[3]}, *to_bd[4] = {NULL, &r[1], NULL, &r[3]};
+  uint8_t text[CHORUS_ROOM_BB_MIN_BYTES];
+  memset(text, 'x', sizeof text);
+  uint32_t count;
+  chorus_room_delivery dl;
+  CHECK_EQ(chorus_room_submit(&r[2], 0, CHORUS_ORDER_TOTAL, text, sizeof text, 5, &count), 0);
+  route(&r[2], to_a);
+  CHECK_EQ(chorus_room_deliver(&r[0], 0, &dl), 1); /* numbered 1 and delivered */
+  route(&r[0], to_bc); /* the ORDER frame */
+  CHECK_EQ(r[1].numberings_count, 1);
+  CHECK_EQ(chorus_room_join(&r[0], 3, 9, 1, 1, 0), 0);
+  route(&r[0], to_d); /* the cut, then the relay of the unstable message */
+  CHECK_EQ(r[3].delivered[2], 1);
+  CHECK_EQ(chorus_room_join(&r[1], 3, 9, 1, 0, 0), 0);
+  route(&r[1], to_d);
+  for (size_t k = 1; k < 4; k += 2) { /* a and c crash */
+    CHECK_EQ(chorus_room_remove(&r[k], 0), 0);
+    CHECK_EQ(chorus_room_remove(&r[k], 2), 0);
+  }
+  route(&r[3], to_bd);
+  route(&r[1], to_bd);
+  CHECK_EQ(r[1].flushing, 0);
+  CHECK_EQ(r[3].flushing, 0);
+  CHECK_EQ(chorus_room_deliver(&r[1], 0, &dl), 1);
+  CHECK_EQ(dl.origin, 2);
+  CHECK_EQ(dl.count, 1);
+  CHECK_EQ(chorus_room_deliver(&r[3], 0, &dl), 0); /* not twice */
+  for (size_t k = 0; k < 4; k++) chorus_room_free(&r[k]);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -471,5 +540,6 @@ int main(void) {
   RUN(test_join_state_carries_past);
   RUN(test_join_state_sets_view);
   RUN(test_safe_waits_for_announcement);
+  RUN(test_newcomer_relays_unstable_history);
   return CHECK_SUMMARY();
 }
