@@ -311,7 +311,10 @@ PLAN
 # watch n4 (unnamed) and dropped the others' gossip about it (the wire
 # names members by name id); named at 8.53 s, n4 was watched afresh and
 # held dead a full detection later (8.53 + 0.7 + 0.4 + 0.8 s = 10.43 s).
-# Not the flush of the first change.
+# Not the flush of the first change. With long messages sent by their
+# origins (BB) the traffic differs and 765 no longer reaches that state (it
+# passes, reported FIXED below): the cause is not fixed, and no seed of
+# via-crash6 1..3000 fails that way with BB.
 cat > "$tmp/known" <<'KNOWN'
 known-wide-via-crash6-detection|765|detection|--via-server --nodes 6 --loss 0.05 --crashes 2
 KNOWN
