@@ -825,16 +825,18 @@ static int numbered_dup(const chorus_room *r, const room_hdr *h) {
          find_slot(r, h->origin, h->count) < 0;
 }
 
-/* 1 if h, a message delivered here already, is not known stable and has
- * no copy here: a newcomer delivered it under its cut (as history), and
- * this is a member's relay of it (join_relays). It is kept, delivered,
- * until stable: a member may still lack it (its origin crashed before its
- * data reached that member), and if the coordinator crashes too, this
- * member's flush relay is the only copy left among those who delivered it. */
+/* 1 if h is a member's relay (join_relays) of a message this newcomer's
+ * cut counted delivered (as history), not known stable, with no copy here.
+ * It is kept, delivered, until stable: a member may still lack it (its
+ * origin crashed before its data reached that member), and if the
+ * coordinator crashes too, this member's flush relay is the only copy
+ * left among those who delivered it. (Not after a merge: relays of
+ * messages delivered long ago, unstable again as the merged view's
+ * stable counts start low, would fill the slots.) */
 static int unstable_dup(const chorus_room *r, const room_hdr *h) {
   if (h->origin == r->self && h->epoch == r->epoch[r->self]) return 0; /* never stored again */
-  return h->count > r->stable[h->origin] && find_slot(r, h->origin, h->count) < 0 &&
-         !is_orphan(r, h->origin, h->epoch, h->count);
+  return h->count > r->stable[h->origin] && h->count <= r->cut_delivered[h->origin] &&
+         find_slot(r, h->origin, h->count) < 0 && !is_orphan(r, h->origin, h->epoch, h->count);
 }
 
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
@@ -1625,6 +1627,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
     r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
     r->stable_seq[k] = max_u32(r->stable_seq[k], chorus_wire_get_u32(st + 4 * k));
+    r->cut_delivered[k] = max_u32(r->cut_delivered[k], chorus_wire_get_u32(dv + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
       continue;
@@ -1766,6 +1769,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     }
     r->alive |= add;
     r->view = view;
+    memset(r->cut_delivered, 0, sizeof r->cut_delivered); /* see unstable_dup */
     stable_lower(r);
   }
   if (what & CHORUS_ROOM_MERGE_HIST) hist_push(r, add, CHORUS_ROOM_CTRL_MERGE_HIST);
@@ -1818,6 +1822,7 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
   }
   r->merge_from = 0;
   r->numberings_count = 0; /* this side's numbering is over */
+  memset(r->cut_delivered, 0, sizeof r->cut_delivered); /* see unstable_dup */
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_FREE) continue;

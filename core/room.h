@@ -231,6 +231,11 @@ typedef struct chorus_room {
   int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
                                              nothing is delivered live */
   int cut_taken;                          /* a JOIN_STATE was adopted */
+  uint32_t cut_delivered[CHORUS_MEMBERS_MAX]; /* per origin, what the cuts
+                                             taken counted delivered here
+                                             (history): relays of those are
+                                             kept until stable (0 after a
+                                             merge) */
   uint32_t join_pending;                  /* coordinator: newcomers (ranks)
                                              still waiting for their cut */
   uint32_t join_wait[CHORUS_MEMBERS_MAX]; /* ranks whose JOINED for that
