@@ -14,7 +14,7 @@ typedef struct show_kv {
 } show_kv;
 
 #define SHOW_N(a) (sizeof(a) / sizeof((a)[0]))
-#define SHOW_KV_MAX 32 /* counters in one group of /stats */
+#define SHOW_KV_MAX 40 /* counters in one group of /stats */
 
 int chorus_show_init(chorus_show *v, FILE *out, int json, const char *self,
                      size_t max_msg_bytes) {
@@ -645,7 +645,9 @@ static size_t view_node_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"holdback", p->holdback},             {"retained", p->retained},
       {"stability_lag", p->stability_lag},   {"room_discarded", p->room_discarded},
       {"room_relayed", p->room_relayed},     {"rx_room_refused", p->rx_room_refused},
-      {"room_outbox", p->room_outbox},       {"fd_suspicions", p->fd_suspicions},
+      {"room_outbox", p->room_outbox},       {"room_numberings", p->room_numberings},
+      {"room_numberings_full", p->room_numberings_full},
+      {"fd_suspicions", p->fd_suspicions},
       {"fd_refutations", p->fd_refutations}, {"fd_frames_dropped", p->fd_frames_dropped},
       {"heartbeats_sent", p->heartbeats_sent}, {"views_held_dropped", p->views_held_dropped},
       {"stability_age_us", p->stability_oldest_us == UINT64_MAX || p->stability_oldest_us > s->now_us

@@ -522,7 +522,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
         p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS &&
-        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED)
+        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED && p->scratch[0] != CHORUS_ROOM_CTRL_ORDER)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
@@ -707,10 +707,9 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
   chorus_wire_state st;
   st.view = p->room.view;
   st.n = (uint8_t)p->count;
-  for (size_t k = 0; k < p->count; k++) {
-    st.held[k] = chorus_room_held_closed(&p->room, k);
+  chorus_room_held_closed_all(&p->room, st.held);
+  for (size_t k = 0; k < p->count; k++)
     st.stable[k] = chorus_room_stable_safe(&p->room, k); /* lags: announce again */
-  }
   int n = chorus_wire_state_encode(buf, cap, &st);
   if (n <= 0) return 0;
   p->room.state_dirty &= ~(1u << rank);
@@ -885,6 +884,8 @@ void chorus_peer_stats_get(const chorus_peer *p, chorus_peer_stats *out) {
   out->room_relayed = rs.relayed;
   out->room_outbox = (uint32_t)chorus_room_outbox_count(&p->room);
   out->room_outbox_full = rs.outbox_full;
+  out->room_numberings = rs.numberings;
+  out->room_numberings_full = rs.numberings_full;
   out->flushing = (uint32_t)p->room.flushing;
   out->next_seq = p->room.next_seq;
   out->fd_suspicions = p->fd.suspicions;

@@ -214,6 +214,9 @@ typedef struct chorus_peer_stats {
   uint32_t room_outbox;     /* room sends waiting for link window space */
   uint64_t room_outbox_full; /* room sends dropped: outbox full (a newcomer's
                                 catch-up; should stay 0) */
+  uint32_t room_numberings; /* total order numbers here before their message */
+  uint64_t room_numberings_full; /* such numbers lost: no room to keep them
+                                    (should stay 0) */
   uint32_t flushing;        /* 1 while a view change settles */
   uint32_t next_seq;        /* next position of the total order to deliver */
   uint64_t fd_suspicions;   /* members this node suspected */

@@ -93,7 +93,10 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->outbox = calloc(outbox_cap(r), sizeof(*r->outbox));
   r->ctrl_mem = malloc(outbox_cap(r) * CHORUS_ROOM_CTRL_BYTES_MAX);
   r->hist = calloc(r->hist_cap ? r->hist_cap : 1, sizeof(*r->hist));
-  if (!r->slots || !r->slot_of || !r->outbox || !r->ctrl_mem || !r->hist ||
+  r->numberings_max = CHORUS_ROOM_NUMBERINGS_PER_SLOT * retain_msgs;
+  r->numberings = calloc(r->numberings_max, sizeof(*r->numberings));
+  r->run_seen = calloc(retain_msgs + r->numberings_max, 1);
+  if (!r->run_seen || !r->slots || !r->slot_of || !r->outbox || !r->ctrl_mem || !r->hist || !r->numberings ||
       text_init(&r->text, retain_msgs, msg_bytes_max) < 0 ||
       text_init(&r->hist_text, r->hist_cap, msg_bytes_max) < 0) {
     chorus_room_free(r);
@@ -111,6 +114,8 @@ void chorus_room_free(chorus_room *r) {
   free(r->outbox);
   free(r->ctrl_mem);
   free(r->hist);
+  free(r->numberings);
+  free(r->run_seen);
   text_free(&r->text);
   text_free(&r->hist_text);
   r->slots = NULL;
@@ -118,6 +123,8 @@ void chorus_room_free(chorus_room *r) {
   r->outbox = NULL;
   r->ctrl_mem = NULL;
   r->hist = NULL;
+  r->numberings = NULL;
+  r->run_seen = NULL;
 }
 
 size_t chorus_room_sequencer(const chorus_room *r) { return r->seq_rank; }
@@ -312,15 +319,53 @@ int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
   return CHORUS_OK;
 }
 
-uint32_t chorus_room_held_closed(const chorus_room *r, size_t k) {
-  uint32_t c = r->delivered[k];
-  while (c < r->held[k]) {
+/* Mark (or unmark) in run_seen the numbers of the current ordering that
+ * the messages held here (each origin's run past its deliveries) carry. */
+static void run_mark(const chorus_room *r, uint8_t mark) {
+  size_t cap = r->retain_max + r->numberings_max;
+  for (size_t k = 0; k < r->n; k++)
+    for (uint32_t c = r->delivered[k] + 1; c <= r->held[k] && c != 0; c++) {
+      int i = find_slot(r, k, c);
+      if (i < 0) break;
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->seq != 0 && s->seq_view == r->ord_view && s->seq >= r->next_seq &&
+          s->seq - r->next_seq < cap)
+        r->run_seen[s->seq - r->next_seq] = mark;
+    }
+}
+
+/* The last number of the current ordering in the unbroken run, from
+ * next_seq, of numbers held here with their message: a total message
+ * numbered past a gap cannot be delivered before the gap fills, whatever
+ * else is here. (A number to be stepped over, merged_skip's, also ends the
+ * run until its turn: that only delays reports.) O(messages held). */
+static uint32_t seq_run_end(const chorus_room *r) {
+  size_t cap = r->retain_max + r->numberings_max, m = 0;
+  run_mark(r, 1);
+  while (m < cap && r->run_seen[m]) m++;
+  run_mark(r, 0); /* run_seen is all clear between calls */
+  return r->next_seq - 1 + (uint32_t)m;
+}
+
+/* Origin k's run of messages held here, within closed[k], up to the first
+ * one this member cannot deliver once it has the rest of closed[]: a total
+ * one numbered past the run of numbers (or by a view whose flush is not
+ * over here), or one whose causal past is not all in closed[]. What is
+ * known stable stays counted (every member holds it; a flush or a merge
+ * may take its number away here). */
+static uint32_t closed_walk(const chorus_room *r, size_t k, const uint32_t *closed,
+                            uint32_t run_end) {
+  uint32_t c = r->delivered[k], floor = r->stable[k] < closed[k] ? r->stable[k] : closed[k];
+  if (c < floor) c = floor;
+  while (c < closed[k]) {
     int i = find_slot(r, k, c + 1);
     if (i < 0) break;
     const chorus_room_slot *s = &r->slots[i];
+    if (s->order >= CHORUS_ORDER_TOTAL && (s->seq_view != r->ord_view || s->seq > run_end))
+      break;
     if (s->order >= CHORUS_ORDER_CAUSAL)
       for (size_t j = 0; j < r->n; j++)
-        if (j != k && s->vc[j] > r->held[j]) return c;
+        if (j != k && s->vc[j] > closed[j]) return c;
     c++;
   }
   return c;
@@ -336,12 +381,35 @@ static uint32_t held_by_others(const chorus_room *r, size_t k) {
   return lo;
 }
 
+void chorus_room_held_closed_all(const chorus_room *r, uint32_t *closed) {
+  uint32_t run_end = seq_run_end(r);
+  for (size_t k = 0; k < r->n; k++) closed[k] = r->held[k];
+  for (int changed = 1; changed;) { /* closing one origin's run may close another's */
+    changed = 0;
+    for (size_t k = 0; k < r->n; k++) {
+      uint32_t c = closed_walk(r, k, closed, run_end);
+      if (c != closed[k]) {
+        closed[k] = c;
+        changed = 1;
+      }
+    }
+  }
+}
+
+uint32_t chorus_room_held_closed(const chorus_room *r, size_t k) {
+  uint32_t closed[CHORUS_MEMBERS_MAX];
+  chorus_room_held_closed_all(r, closed);
+  return closed[k];
+}
+
 /* How many of origin k's messages every member of the view holds, as far
- * as this member knows (the minimum of the reports); UINT32_MAX if none. */
-static uint32_t held_by_all(const chorus_room *r, size_t k) {
-  uint32_t lo = held_by_others(r, k);
-  if (r->alive & bit(r->self)) {
-    uint32_t h = chorus_room_held_closed(r, k);
+ * as this member knows (the minimum of the reports, `mine` for this
+ * member's own); UINT32_MAX if none. */
+static uint32_t held_by_all(const chorus_room *r, size_t k, uint32_t mine) {
+  uint32_t lo = UINT32_MAX;
+  for (size_t m = 0; m < r->n; m++) {
+    if (!(r->alive & bit(m))) continue;
+    uint32_t h = m == r->self ? mine : r->known_held[m][k];
     if (h < lo) lo = h;
   }
   return lo;
@@ -352,10 +420,16 @@ static uint32_t held_by_all(const chorus_room *r, size_t k) {
  * others' reports alone keep stable where it is: it runs on every message
  * that arrives. */
 static void stable_update(chorus_room *r) {
+  uint32_t mine[CHORUS_MEMBERS_MAX];
+  int have_mine = 0;
   for (size_t k = 0; k < r->n; k++) {
     uint32_t rest = held_by_others(r, k);
     if (rest != UINT32_MAX && rest <= r->stable[k]) continue;
-    uint32_t lo = held_by_all(r, k);
+    if (!have_mine) {
+      chorus_room_held_closed_all(r, mine);
+      have_mine = 1;
+    }
+    uint32_t lo = held_by_all(r, k, mine[k]);
     if (lo != UINT32_MAX && lo > r->stable[k]) {
       r->stable[k] = lo;
       r->gc_needed = 1;
@@ -371,8 +445,10 @@ uint32_t chorus_room_report_mask(const chorus_room *r);
  * side reported before the split), so that safe messages wait for the
  * other side and slots are kept until it holds them. */
 static void stable_lower(chorus_room *r) {
+  uint32_t mine[CHORUS_MEMBERS_MAX];
+  chorus_room_held_closed_all(r, mine);
   for (size_t k = 0; k < r->n; k++) {
-    uint32_t lo = held_by_all(r, k);
+    uint32_t lo = held_by_all(r, k, mine[k]);
     if (lo < r->stable[k]) r->stable[k] = lo;
     r->last_announced[k] = r->stable[k];
     if (r->stable_seq[k] > r->stable[k]) r->stable_seq[k] = r->stable[k];
@@ -403,14 +479,24 @@ static void held_advance(chorus_room *r, size_t origin) {
   stable_update(r);
 }
 
-/* Send an own message: vector clock from the causal past now, then to the
- * sequencer (total, safe) or to everyone. */
+/* 1 if total or safe message s goes through the sequencer (PB), which
+ * forwards it with its number: a short one, so that the sequencer batches
+ * the short messages of every origin in its datagrams to each member (at
+ * small sizes datagrams, not bytes, are the cost). A longer one goes from
+ * its origin to everyone (BB), the sequencer sending only its number. */
+static int via_sequencer(const chorus_room_slot *s) {
+  return s->order >= CHORUS_ORDER_TOTAL && s->len < CHORUS_ROOM_BB_MIN_BYTES;
+}
+
+/* Send an own message: vector clock from the causal past now, then to
+ * everyone, or to the sequencer only (via_sequencer; the sequencer's own
+ * goes once it numbers it). */
 static void own_release(chorus_room *r, int i) {
   chorus_room_slot *s = &r->slots[i];
   memcpy(s->vc, r->past, sizeof(s->vc)); /* the whole causal past */
   s->vc[r->self] = s->count - 1;
   slot_set(r, s, RS_HELD);
-  if (s->order < CHORUS_ORDER_TOTAL) outbox_push(r, i, others(r));
+  if (!via_sequencer(s)) outbox_push(r, i, others(r));
   else if (!is_sequencer(r)) outbox_push(r, i, bit(chorus_room_sequencer(r)));
   held_advance(r, r->self);
 }
@@ -444,17 +530,17 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
   return CHORUS_OK;
 }
 
-/* The sequencer forwards its own total message only once it numbers it; its
- * later messages wait until then, so that on every link an origin's
- * messages keep their order (a receiver short of slots takes only an
- * origin's next message: a later one ahead of it in a link would block). */
+/* The sequencer forwards its own short total message only once it numbers
+ * it; its later messages wait until then, so that on every link an
+ * origin's messages keep their order (a receiver short of slots takes only
+ * an origin's next message: a later one ahead of it in a link would block). */
 static int own_blocked(const chorus_room *r) {
   if (r->flushing) return 1;
   if (!is_sequencer(r)) return 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD && s->origin == r->self && s->order >= CHORUS_ORDER_TOTAL &&
-        s->seq == 0 && s->origin_epoch == r->epoch[r->self])
+    if (s->state == RS_HELD && s->origin == r->self && via_sequencer(s) && s->seq == 0 &&
+        s->origin_epoch == r->epoch[r->self])
       return 1;
   }
   return 0;
@@ -559,6 +645,7 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * predecessors went through a sequencer that crashed; the quotas bound
  * what this lets in to the slots every origin may fill. */
 static int numbered_dup(const chorus_room *r, const room_hdr *h);
+static int unstable_dup(const chorus_room *r, const room_hdr *h);
 
 /* 1 if number `seq` under label `label` is still to be delivered (or
  * stepped over) here: one of the current ordering at or past next_seq, or,
@@ -574,7 +661,8 @@ static int number_to_come(const chorus_room *r, uint32_t seq, uint32_t label) {
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return 1;
-  if (h.count <= r->delivered[h.origin]) return !numbered_dup(r, &h) || free_slots(r) > 0;
+  if (h.count <= r->delivered[h.origin])
+    return !(numbered_dup(r, &h) || unstable_dup(r, &h)) || free_slots(r) > 0;
   if (find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h)) return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
@@ -599,17 +687,154 @@ static void pass_on(chorus_room *r, int i) {
   if (to && !outbox_push(r, i, to)) r->outbox_full++;
 }
 
-/* Take a sequence number from a newer (or the current) numbering. */
-static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
-  uint32_t label = h->seq_view;
-  /* A number the absorbing side gave just before a merge, received after. */
-  if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
-  if (h->seq == 0 || label < r->ord_view) return;
+/* The view a number counts in: one the absorbing side gave just before a
+ * merge, received after, counts as the merged view's. */
+static uint32_t seq_label(const chorus_room *r, uint32_t label) {
+  if (r->merge_from && label >= r->merge_from && label < r->ord_view) return r->ord_view;
+  return label;
+}
+
+/* Take number `seq` of view `label` for slot s if it is of a newer (or the
+ * current) numbering. */
+static void seq_take(chorus_room *r, chorus_room_slot *s, uint32_t label, uint32_t seq) {
+  label = seq_label(r, label);
+  if (seq == 0 || label < r->ord_view) return;
   if (s->seq == 0 || label > s->seq_view) {
-    s->seq = h->seq;
+    s->seq = seq;
     s->seq_view = label;
     r->skip_check = 1;
   }
+}
+
+static void seq_merge(chorus_room *r, chorus_room_slot *s, const room_hdr *h) {
+  seq_take(r, s, h->seq_view, h->seq);
+}
+
+/* ---- numbers that come before their message (ORDER) ------------------- */
+
+static int numbering_find(const chorus_room *r, size_t origin, uint32_t epoch,
+                          uint32_t count) {
+  for (size_t k = 0; k < r->numberings_count; k++) {
+    const chorus_room_numbering *e = &r->numberings[k];
+    if (e->origin == origin && e->epoch == epoch && e->count == count) return (int)k;
+  }
+  return -1;
+}
+
+static void numbering_drop(chorus_room *r, size_t k) {
+  r->numberings[k] = r->numberings[--r->numberings_count];
+}
+
+/* Keep number *nb (label already as seq_label counts it) until its message
+ * comes. The table cannot fill in practice: a number without its message
+ * here is of a message not yet stable, and each origin has at most its
+ * quota of those; a number lost all the same is counted. */
+static void numbering_keep(chorus_room *r, const chorus_room_numbering *nb) {
+  int k = numbering_find(r, nb->origin, nb->epoch, nb->count);
+  if (k >= 0) {
+    if (nb->seq_view > r->numberings[k].seq_view) r->numberings[k] = *nb;
+    return;
+  }
+  if (r->numberings_count == r->numberings_max) {
+    r->numberings_full++;
+    return;
+  }
+  r->numberings[r->numberings_count++] = *nb;
+}
+
+/* The message in slot i has just come: take the number that came first. */
+static void numbering_claim(chorus_room *r, int i) {
+  chorus_room_slot *s = &r->slots[i];
+  int k = r->numberings_count ? numbering_find(r, s->origin, s->origin_epoch, s->count) : -1;
+  if (k < 0) return;
+  seq_take(r, s, r->numberings[k].seq_view, r->numberings[k].seq);
+  numbering_drop(r, (size_t)k);
+}
+
+/* Drop the numbers a new numbering makes void: those not of view `keep`. */
+static void numbering_prune(chorus_room *r, uint32_t keep) {
+  for (size_t k = r->numberings_count; k-- > 0;)
+    if (r->numberings[k].seq_view != keep) numbering_drop(r, k);
+}
+
+_Static_assert(CHORUS_ROOM_ORDER_BYTES(CHORUS_ROOM_ORDER_PER_FRAME_MAX) <=
+                   CHORUS_ROOM_CTRL_BYTES_MAX &&
+               CHORUS_ROOM_ORDER_BYTES(CHORUS_ROOM_ORDER_PER_FRAME_MAX) <= UINT8_MAX,
+               "an ORDER frame fits an outbox entry's control bytes");
+
+/* Queue number *nb for the ranks in `mask`: added to the last outbox entry
+ * if it is an ORDER frame of the same view still unsent to all of them
+ * (its mask unchanged) and not full, so numberings given together leave in
+ * one frame; else in a new frame. Returns 0 or CHORUS_ERR_QUEUE_FULL. */
+static int order_push(chorus_room *r, uint32_t mask, const chorus_room_numbering *nb) {
+  if (mask == 0) return CHORUS_OK;
+  chorus_room_send *e =
+      r->ob_count ? &r->outbox[(r->ob_head + r->ob_count - 1) % outbox_cap(r)] : NULL;
+  if (!e || e->slot != -1 || e->ctrl_len < CHORUS_ROOM_ORDER_HDR_BYTES ||
+      e->ctrl[0] != CHORUS_ROOM_CTRL_ORDER || e->mask != mask ||
+      chorus_wire_get_u32(e->ctrl + 1) != nb->seq_view ||
+      e->ctrl[5] >= CHORUS_ROOM_ORDER_PER_FRAME_MAX) {
+    e = outbox_push(r, -1, mask);
+    if (!e) return CHORUS_ERR_QUEUE_FULL;
+    e->ctrl[0] = CHORUS_ROOM_CTRL_ORDER;
+    chorus_wire_put_u32(e->ctrl + 1, nb->seq_view);
+    e->ctrl[5] = 0;
+    e->ctrl_len = CHORUS_ROOM_ORDER_HDR_BYTES;
+  }
+  uint8_t *p = e->ctrl + e->ctrl_len;
+  p[0] = nb->origin;
+  chorus_wire_put_u32(p + 1, nb->epoch);
+  chorus_wire_put_u32(p + 5, nb->count);
+  chorus_wire_put_u32(p + 9, nb->seq);
+  e->ctrl[5]++;
+  e->ctrl_len = (uint8_t)(e->ctrl_len + CHORUS_ROOM_ORDER_ENTRY_BYTES);
+  return CHORUS_OK;
+}
+
+/* A number from the sequencer (or relayed in a flush): given to its
+ * message if it is here, else kept for it. One for a message delivered
+ * here already is kept only if it is still to come (after a merge:
+ * merged_skip steps over it), in this order or in one this member has yet
+ * to take up (it installed the merge in a flush: the merged view's order
+ * starts here when the flush completes). */
+static void numbering_take(chorus_room *r, chorus_room_numbering *nb) {
+  size_t o = nb->origin;
+  if (is_orphan(r, o, nb->epoch, nb->count)) return;
+  int i = find_slot(r, o, nb->count);
+  if (i >= 0) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->origin_epoch != nb->epoch) return;
+    int fresh = s->state == RS_HELD && s->seq == 0;
+    seq_take(r, s, nb->seq_view, nb->seq);
+    if (s->state != RS_HELD || s->seq == 0) return;
+    if (fresh) pass_on(r, i);
+    held_advance(r, o);
+    return;
+  }
+  nb->seq_view = seq_label(r, nb->seq_view);
+  if (nb->seq_view < r->ord_view) return;
+  if (nb->count <= r->delivered[o] && nb->seq_view == r->ord_view && nb->seq < r->next_seq)
+    return;
+  numbering_keep(r, nb);
+}
+
+/* ORDER m[0..len): validated whole before any number is taken. */
+static int order_on_frame(chorus_room *r, const uint8_t *m, size_t len) {
+  if (len < CHORUS_ROOM_ORDER_HDR_BYTES || m[5] == 0 ||
+      m[5] > CHORUS_ROOM_ORDER_PER_FRAME_MAX || len != CHORUS_ROOM_ORDER_BYTES(m[5]))
+    return CHORUS_ERR_BAD_FRAME;
+  const uint8_t *p = m + CHORUS_ROOM_ORDER_HDR_BYTES;
+  for (size_t k = 0; k < m[5]; k++, p += CHORUS_ROOM_ORDER_ENTRY_BYTES)
+    if (p[0] >= r->n || chorus_wire_get_u32(p + 1) == 0 ||
+        chorus_wire_get_u32(p + 5) == 0 || chorus_wire_get_u32(p + 9) == 0)
+      return CHORUS_ERR_BAD_FRAME;
+  p = m + CHORUS_ROOM_ORDER_HDR_BYTES;
+  for (size_t k = 0; k < m[5]; k++, p += CHORUS_ROOM_ORDER_ENTRY_BYTES) {
+    chorus_room_numbering nb = {p[0], chorus_wire_get_u32(p + 1), chorus_wire_get_u32(p + 5),
+                                chorus_wire_get_u32(m + 1), chorus_wire_get_u32(p + 9)};
+    numbering_take(r, &nb);
+  }
+  return CHORUS_OK;
 }
 
 /* 1 if h, a message delivered here already, carries a number of the
@@ -624,6 +849,20 @@ static int numbered_dup(const chorus_room *r, const room_hdr *h) {
          find_slot(r, h->origin, h->count) < 0;
 }
 
+/* 1 if h is a member's relay (join_relays) of a message this newcomer's
+ * cut counted delivered (as history), not known stable, with no copy here.
+ * It is kept, delivered, until stable: a member may still lack it (its
+ * origin crashed before its data reached that member), and if the
+ * coordinator crashes too, this member's flush relay is the only copy
+ * left among those who delivered it. (Not after a merge: relays of
+ * messages delivered long ago, unstable again as the merged view's
+ * stable counts start low, would fill the slots.) */
+static int unstable_dup(const chorus_room *r, const room_hdr *h) {
+  if (h->origin == r->self && h->epoch == r->epoch[r->self]) return 0; /* never stored again */
+  return h->count > r->stable[h->origin] && h->count <= r->cut_delivered[h->origin] &&
+         find_slot(r, h->origin, h->count) < 0 && !is_orphan(r, h->origin, h->epoch, h->count);
+}
+
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
                            const uint8_t *m, size_t len) {
   (void)from;
@@ -631,7 +870,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   int dup = h.count <= r->delivered[h.origin];
-  if (dup && !numbered_dup(r, &h)) return CHORUS_OK; /* duplicate */
+  if (dup && !numbered_dup(r, &h) && !unstable_dup(r, &h)) return CHORUS_OK; /* duplicate */
   if (!dup && unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
   int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
@@ -650,10 +889,11 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
     s->text = text_at(&r->text, (size_t)i, h.len);
     memcpy(s->text, h.text, h.len);
     slot_index(r, i);
+    numbering_claim(r, i);
   }
   int fresh = slot_was_new || (h.seq != 0 && r->slots[i].seq == 0);
   seq_merge(r, &r->slots[i], &h);
-  if (dup) { /* kept for its number only (collect_stable frees it after) */
+  if (dup) { /* kept for its number or a flush only (collect_stable frees it after) */
     slot_set(r, &r->slots[i], RS_DELIVERED);
     r->skip_check = 1;
     r->gc_needed = 1;
@@ -680,6 +920,7 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
     }
     return CHORUS_OK;
   }
+  if (len > 0 && m[0] == CHORUS_ROOM_CTRL_ORDER) return order_on_frame(r, m, len);
   if (len != CHORUS_ROOM_CTRL_BYTES ||
       (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS))
     return CHORUS_ERR_BAD_FRAME;
@@ -697,13 +938,14 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
   /* The sequencer's stable vector covers our view only if views agree. */
+  uint32_t mine[CHORUS_MEMBERS_MAX];
+  chorus_room_held_closed_all(r, mine);
   if (view == r->view && from == chorus_room_sequencer(r))
     for (size_t k = 0; k < n; k++) {
-      uint32_t mine = chorus_room_held_closed(r, k);
       if (stable[k] > r->stable_seq[k]) r->stable_seq[k] = stable[k];
-      if (stable[k] > r->stable[k] && mine > r->stable[k]) {
-        /* Everyone else holds up to stable[k]; we hold up to `mine`. */
-        r->stable[k] = stable[k] < mine ? stable[k] : mine;
+      if (stable[k] > r->stable[k] && mine[k] > r->stable[k]) {
+        /* Everyone else holds up to stable[k]; we hold up to mine[k]. */
+        r->stable[k] = stable[k] < mine[k] ? stable[k] : mine[k];
         r->gc_needed = 1;
       }
     }
@@ -718,7 +960,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
     /* The sequencer's announcement stands still below what we hold: it may
      * lack our report (we may think all settled from others' reports). */
     int still = memcmp(stable, r->last_announced, n * sizeof(*stable)) == 0, behind = 0;
-    for (size_t k = 0; k < n; k++) behind |= stable[k] < chorus_room_held_closed(r, k);
+    for (size_t k = 0; k < n; k++) behind |= stable[k] < mine[k];
     if (still && behind) r->state_dirty |= bit(from);
     memcpy(r->last_announced, stable, n * sizeof(*stable));
   }
@@ -818,20 +1060,24 @@ static int next_to_number(const chorus_room *r, const uint32_t *eff) {
   return best;
 }
 
-/* Sequencer: number the ready total/safe messages and forward them. */
+/* Sequencer: number the ready total/safe messages and forward the short
+ * ones, announce the numbers of the others (ORDER: the members have them
+ * from their origins). */
 static int sequence_ready(chorus_room *r) {
   if (!is_sequencer(r) || r->flushing) return 0;
   uint32_t eff[CHORUS_MEMBERS_MAX];
   numbered_or_delivered(r, eff);
   int numbered = 0;
-  while (r->ob_count < outbox_cap(r)) {
+  while (r->ob_count + 1 < outbox_cap(r)) {
     int i = next_to_number(r, eff);
     if (i < 0) break;
     chorus_room_slot *s = &r->slots[i];
     s->seq = ++r->seq_assigned;
     s->seq_view = r->view;
     eff[s->origin]++;
-    outbox_push(r, (int32_t)i, others(r));
+    chorus_room_numbering nb = {s->origin, s->origin_epoch, s->count, s->seq_view, s->seq};
+    if (via_sequencer(s)) outbox_push(r, (int32_t)i, others(r)); /* with its number */
+    else order_push(r, others(r), &nb); /* room for a frame: checked above */
     held_advance(r, s->origin);
     numbered = 1;
   }
@@ -966,6 +1212,16 @@ static int merged_skip(chorus_room *r) {
           s->order >= CHORUS_ORDER_TOTAL) {
         r->next_seq++;
         again = stepped = 1;
+      }
+    }
+    for (size_t k = 0; k < r->numberings_count; k++) { /* numbers without a copy */
+      const chorus_room_numbering *e = &r->numberings[k];
+      if (e->seq_view == r->ord_view && e->seq == r->next_seq &&
+          e->count <= r->delivered[e->origin]) {
+        numbering_drop(r, k);
+        r->next_seq++;
+        again = stepped = 1;
+        break;
       }
     }
   }
@@ -1173,6 +1429,9 @@ static void flush_complete(chorus_room *r) {
   r->skip_check = 1;
   r->seq_assigned = k;
   r->flushing = 0;
+  /* Numbers of the old views without their message in any survivor's
+   * hands are past K; only the new sequencer's (it may be done first) stay. */
+  numbering_prune(r, r->view);
   discard_orphans(r);
   own_release_pending(r);
 }
@@ -1192,7 +1451,8 @@ static void flush_try_complete(chorus_room *r) {
 int chorus_room_remove(chorus_room *r, size_t rank) {
   if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
     return CHORUS_ERR_INVAL;
-  if (r->ob_count + r->retain_max + 1 > outbox_cap(r)) return CHORUS_ERR_QUEUE_FULL;
+  if (r->ob_count + r->retain_max + r->numberings_count + 1 > outbox_cap(r))
+    return CHORUS_ERR_QUEUE_FULL;
   r->alive &= ~bit(rank);
   r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
   r->merge_hold = 0; /* a view change settles whatever a merge left */
@@ -1216,6 +1476,13 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
     outbox_push(r, (int32_t)i, others(r));
     r->relayed++;
   }
+  /* And the numbers known here without their message: another survivor
+   * may have the message without its number, so that every survivor finds
+   * the same K (the relayed messages carry the numbers known with them). */
+  for (size_t k = 0; k < r->numberings_count; k++)
+    if (r->numberings[k].seq_view >= r->ord_view &&
+        order_push(r, others(r), &r->numberings[k]) == CHORUS_OK)
+      r->relayed++;
   /* A newcomer without its cut numbers its views apart: its FLUSH_DONE
    * (the VIEW's number) comes from the membership (member.c). */
   if (!r->awaiting_cut) flush_done_push(r);
@@ -1423,6 +1690,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
     r->past[k] = max_u32(r->past[k], chorus_wire_get_u32(pa + 4 * k));
     r->stable[k] = max_u32(r->stable[k], chorus_wire_get_u32(st + 4 * k));
     r->stable_seq[k] = max_u32(r->stable_seq[k], chorus_wire_get_u32(st + 4 * k));
+    r->cut_delivered[k] = max_u32(r->cut_delivered[k], chorus_wire_get_u32(dv + 4 * k));
     if (k == r->self) {
       join_state_self(r, chorus_wire_get_u32(dv + 4 * k), epoch, first);
       continue;
@@ -1436,10 +1704,19 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   for (size_t i = 0; i < r->retain_max; i++) { /* now below the cut: done */
     chorus_room_slot *s = &r->slots[i];
     int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
-    if (s->state == RS_HELD && !own && s->count <= r->delivered[s->origin])
+    if (s->state != RS_HELD || own || s->count > r->delivered[s->origin]) continue;
+    if (s->count > r->stable[s->origin]) { /* as unstable_dup's */
+      slot_set(r, s, RS_DELIVERED);
+      r->skip_check = 1;
+    } else {
       slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
+    }
   }
   kill_orphans(r, r->self);
+  for (size_t k = r->numberings_count; k-- > 0;) { /* numbers below the cut */
+    const chorus_room_numbering *e = &r->numberings[k];
+    if (e->seq_view < r->ord_view || e->count <= r->delivered[e->origin]) numbering_drop(r, k);
+  }
   r->gc_needed = 1;
   r->awaiting_cut = 0;
   r->cut_taken = 1;
@@ -1483,6 +1760,8 @@ void chorus_room_stats_get(const chorus_room *r, chorus_room_stats *out) {
   out->discarded = r->discarded;
   out->outbox_full = r->outbox_full;
   out->relayed = r->relayed;
+  out->numberings_full = r->numberings_full;
+  out->numberings = (uint32_t)r->numberings_count;
   out->flushing = r->flushing;
   out->oldest_unstable_us = UINT64_MAX;
   for (size_t i = 0; i < r->retain_max; i++) {
@@ -1542,6 +1821,8 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
       chorus_room_slot *s = &r->slots[i];
       if (s->state != RS_FREE && s->seq != 0 && s->seq_view >= r->ord_view) s->seq_view = view;
     }
+    for (size_t k = 0; k < r->numberings_count; k++)
+      if (r->numberings[k].seq_view >= r->ord_view) r->numberings[k].seq_view = view;
     r->merge_from = r->ord_view;
     if (!r->flushing) r->ord_view = view;
     r->skip_check = 1;
@@ -1556,6 +1837,7 @@ int chorus_room_merge(chorus_room *r, uint32_t add, uint32_t view, unsigned what
     }
     r->alive |= add;
     r->view = view;
+    memset(r->cut_delivered, 0, sizeof r->cut_delivered); /* see unstable_dup */
     stable_lower(r);
   }
   if (what & CHORUS_ROOM_MERGE_HIST) hist_push(r, add, CHORUS_ROOM_CTRL_MERGE_HIST);
@@ -1608,6 +1890,8 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
     r->past[k] = max_u32(r->past[k], dl);
   }
   r->merge_from = 0;
+  r->numberings_count = 0; /* this side's numbering is over */
+  memset(r->cut_delivered, 0, sizeof r->cut_delivered); /* see unstable_dup */
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_FREE) continue;

@@ -13,9 +13,11 @@
  *   causal  and every message in the vector clock is delivered
  *           (causal broadcast, Birman, Schiper and Stephenson 1991)
  *   total   and its sequence number is the next one (fixed sequencer, the
- *           "PB" method of Kaashoek and Tanenbaum's Amoeba: the origin sends
- *           to the sequencer, which numbers the message when it is causally
- *           deliverable there and forwards it to all)
+ *           "BB" and "PB" methods of Kaashoek and Tanenbaum's Amoeba: the
+ *           origin sends a long message to all and the sequencer, when it
+ *           is causally deliverable there, numbers it and announces the
+ *           number in a small ORDER frame (a member needs both); a short one
+ *           goes to the sequencer, which forwards it with its number)
  *   safe    and every member of the view holds it (stability: every member
  *           reports the count of messages it holds per origin; the stable
  *           vector is the minimum over the view)
@@ -26,7 +28,9 @@
  *
  * Memory, fixed at init: retain_msgs message slots, 2 * history_msgs history
  * entries (history_msgs of them sent to a newcomer, the older ones kept
- * while still being sent) and an outbox (outbox_cap() in room.c). Texts are
+ * while still being sent), CHORUS_ROOM_NUMBERINGS_PER_SLOT * retain_msgs
+ * numbers that came before their message, and an outbox (outbox_cap() in
+ * room.c). Texts are
  * kept by size class (chorus_room_text): each slot and each history entry owns one text
  * buffer in every class, and a text goes to the smallest class that holds
  * it. So storing a text never waits for a buffer (the hold-back queue's
@@ -107,6 +111,23 @@
  *               that never held it in its view) */
 #define CHORUS_ROOM_CTRL_HISTORY_AGAIN 11
 #define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 8 * (size_t)(n))
+/*   ORDER      12 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
+ *     the sequencer's numberings (handled by the room): message `count` of
+ *     `origin` (incarnation `epoch`) is number `seq` of the ordering view
+ *     `view`. Also relayed in a flush by members that know a number without
+ *     its data. At most CHORUS_ROOM_ORDER_PER_FRAME_MAX numberings a frame. */
+#define CHORUS_ROOM_CTRL_ORDER 12
+#define CHORUS_ROOM_ORDER_HDR_BYTES 6
+#define CHORUS_ROOM_ORDER_ENTRY_BYTES 13
+#define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16
+#define CHORUS_ROOM_ORDER_BYTES(k) \
+  (CHORUS_ROOM_ORDER_HDR_BYTES + CHORUS_ROOM_ORDER_ENTRY_BYTES * (size_t)(k))
+/* Total and safe messages of at least this many bytes go from their origin
+ * to every member (BB), shorter ones to the sequencer, which forwards them
+ * with their numbers (PB): see via_sequencer() in room.c. */
+#define CHORUS_ROOM_BB_MIN_BYTES 512
+/* Numberings known here without their data, at most this many per slot. */
+#define CHORUS_ROOM_NUMBERINGS_PER_SLOT 2
 #define CHORUS_ROOM_HISTORY_HDR_BYTES 19
 #define CHORUS_ROOM_CTRL_BYTES_MAX CHORUS_ROOM_JOIN_STATE_BYTES(CHORUS_MEMBERS_MAX)
 #define CHORUS_HISTORY_MSGS_DEFAULT 100 /* delivered messages kept for catch-up */
@@ -127,6 +148,13 @@ typedef struct chorus_room_text {
 } chorus_room_text;
 
 typedef struct chorus_room_slot chorus_room_slot;
+
+/* A number that came (ORDER) before its message: kept until the message
+ * comes, or a flush or cut makes it void. */
+typedef struct chorus_room_numbering {
+  uint8_t origin;
+  uint32_t epoch, count, seq_view, seq;
+} chorus_room_numbering;
 typedef struct chorus_room_hist chorus_room_hist;
 
 /* One pending transmission to the members in `mask` (bit per rank): a
@@ -203,6 +231,11 @@ typedef struct chorus_room {
   int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
                                              nothing is delivered live */
   int cut_taken;                          /* a JOIN_STATE was adopted */
+  uint32_t cut_delivered[CHORUS_MEMBERS_MAX]; /* per origin, what the cuts
+                                             taken counted delivered here
+                                             (history): relays of those are
+                                             kept until stable (0 after a
+                                             merge) */
   uint32_t join_pending;                  /* coordinator: newcomers (ranks)
                                              still waiting for their cut */
   uint32_t join_wait[CHORUS_MEMBERS_MAX]; /* ranks whose JOINED for that
@@ -251,6 +284,12 @@ typedef struct chorus_room {
                                              of the merged view yet) ... */
   uint32_t merge_pass_to;                 /* ... whose new messages it passes
                                              on to these (the absorbed side) */
+  chorus_room_numbering *numberings;      /* numbers without their data */
+  size_t numberings_count, numberings_max; /* max: NUMBERINGS_PER_SLOT *
+                                              retain_max */
+  uint64_t numberings_full;               /* numbers lost: table full */
+  uint8_t *run_seen;                      /* scratch: retain_max +
+                                             numberings_max flags */
   uint32_t merge_from;                    /* numbers labelled merge_from..
                                              view-1 count as the view's: the
                                              absorbing side's ordering goes on
@@ -270,12 +309,17 @@ void chorus_room_free(chorus_room *r);
 
 /* How many of origin k's messages this member reports it holds: its run of
  * held messages (held[k]) up to the first one whose causal past is not all
- * held here. A message counts towards stability only once every member
- * could deliver it: else messages that wait here for one that never comes
- * (its origin crashed, a relay is on the way) would become stable, free
- * their senders' quotas, and pile up here without bound, filling the slots
- * that the view change or the relays need. O(messages held, undelivered). */
+ * so counted here, or a total one numbered past a gap in the numbers held
+ * here (or by a view whose flush is not over here). A message counts
+ * towards stability only once this member could deliver it: else messages
+ * that wait here for one that never comes (its origin crashed, a relay is
+ * on the way; with numbers and data travelling apart, a number or a
+ * message still on its way) would become stable, free their senders'
+ * quotas, and pile up here without bound, filling the slots that the view
+ * change or the relays need. O(slots + messages held, undelivered). */
 uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
+/* The same for every origin at once, into held[0..n). */
+void chorus_room_held_closed_all(const chorus_room *r, uint32_t *held);
 
 /* How many of origin k's messages a safe delivery here may count as
  * stable: stable[k] at the sequencer, elsewhere no more than the sequencer
@@ -319,7 +363,7 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
 int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
                            const uint8_t *m, size_t len);
 
-/* Process a FLUSH_DONE or JOINED control message from rank `from`.
+/* Process a FLUSH_DONE, JOINED or ORDER control message from rank `from`.
  * Returns 0 or CHORUS_ERR_BAD_FRAME. */
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len);
@@ -366,8 +410,8 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *s,
 
 /*
  * chorus_room_remove takes rank `rank` out of the view: a new view begins,
- * every unstable retained message is relayed to the survivors, followed by
- * FLUSH_DONE; total order resumes once every survivor's FLUSH_DONE arrived.
+ * every unstable retained message, and every number known here without its
+ * message, is relayed to the survivors, followed by FLUSH_DONE; total order resumes once every survivor's FLUSH_DONE arrived.
  * Returns 0, or CHORUS_ERR_INVAL (not a member of the view, or self).
  */
 int chorus_room_remove(chorus_room *r, size_t rank);
@@ -506,6 +550,8 @@ typedef struct chorus_room_stats {
   uint32_t stability_lag; /* messages delivered here, not yet stable */
   uint64_t oldest_unstable_us; /* held_us of the oldest unstable message */
   uint64_t discarded, relayed, outbox_full;
+  uint64_t numberings_full; /* numbers lost: no room to keep them */
+  uint32_t numberings;      /* numbers known here without their data */
   int flushing;
 } chorus_room_stats;
 

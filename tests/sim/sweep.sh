@@ -64,6 +64,10 @@ via-restart6|12501..12650|--via-server --nodes 6 --loss 0.05 --crashes 2 --resta
 via-restart-lossy-fifo|12701..12760|--via-server --nodes 5 --loss 0.1 --dup 0.05 --reorder 0.1 --order fifo --crashes 1 --restarts 1
 via-server-crash6|12801..12900|--via-server --nodes 6 --loss 0.05 --server-crashes 2
 via-mix7|13001..13100|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-bb-flush-full-of-next-view|10423..10423|--swarm --duration 5
+regress-bb-held-below-stable|10409..10409|--swarm --duration 5
+regress-bb-held-past-number-gap|10475..10475|--swarm --duration 5
+regress-hyb-via-crash6-newcomer-unstable-history|980..980|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-newcomer-fd-removes-coordinator|7..7|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
 regress-via-restarted-seat0-admits-early|1..1|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-leave-sequencer-numbers-after-removal|4..4|--via-server --nodes 6 --loss 0.05 --leaves 2

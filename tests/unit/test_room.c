@@ -121,6 +121,42 @@ static void test_agreement_after_sequencer_crash(void) {
   minnet_free(&m);
 }
 
+/* carol's long total message reaches everyone but bob; the sequencer's number
+ * for it reaches bob only; then the sequencer crashes. Bob holds the number
+ * without the message, carol and dave the message without its number: the
+ * flush must bring the number to them (bob relays it) for all to deliver. */
+static enum minnet_fate number_and_data_apart(minnet *m, size_t s, size_t d,
+                                              uint64_t k) {
+  (void)m, (void)k;
+  return (s == 2 && d == 1) || (s == 0 && d != 1) ? MINNET_DROP : MINNET_PASS;
+}
+
+static void test_number_without_data_relayed(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  minnet_run(&m, 100000);
+  m.fate = number_and_data_apart;
+  char text[CHORUS_ROOM_BB_MIN_BYTES + 1]; /* long: from its origin to all */
+  memset(text, 'a', sizeof text - 1);
+  text[sizeof text - 1] = '\0';
+  room(&m, 2, CHORUS_ORDER_TOTAL, text);
+  minnet_run(&m, 50000);
+  uint64_t l[8];
+  for (size_t i = 1; i < 4; i++) CHECK_EQ(room_log(&m, i, l, 8), 0);
+  chorus_peer_stats ps;
+  chorus_peer_stats_get(m.peer[1], &ps);
+  CHECK_EQ(ps.room_numberings, 1); /* bob: the number alone */
+  minnet_crash(&m, 0);
+  m.fate = NULL;
+  minnet_run(&m, 3000000);
+  check_same_order(&m, 1, 2, 1);
+  check_same_order(&m, 1, 3, 1);
+  chorus_peer_stats_get(m.peer[2], &ps);
+  CHECK_EQ(ps.room_numberings, 0);
+  CHECK_EQ(ps.room_numberings_full, 0);
+  minnet_free(&m);
+}
+
 /* dave's fifo message reaches bob only before dave crashes: bob delivered
  * it, so the flush must bring it to alice and carol. */
 static enum minnet_fate dave_reaches_bob_only(minnet *m, size_t s, size_t d,
@@ -420,12 +456,82 @@ static void test_join_state_sets_view(void) {
   chorus_room_free(&b);
 }
 
+/* Hands every outbox entry of `from` to the rooms of `to` (by rank; NULL:
+ * lost) that its mask names: room messages, the cut, FLUSH_DONE, ORDER and
+ * JOINED (history is not needed here: the cut counts it delivered). */
+static void route(chorus_room *from, chorus_room **to) {
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 1024];
+  for (size_t i = 0; i < chorus_room_outbox_count(from); i++) {
+    const chorus_room_send *e = chorus_room_outbox_peek(from, i);
+    int n = chorus_room_encode(from, e, m, sizeof m);
+    CHECK(n > 0);
+    for (size_t k = 0; n > 0 && k < from->n; k++) {
+      if (!(e->mask & (1u << k)) || !to[k] || e->slot <= -2) continue;
+      if (e->slot >= 0)
+        CHECK_EQ(chorus_room_on_message(to[k], 0, from->self, m, (size_t)n), 0);
+      else if (m[0] == CHORUS_ROOM_CTRL_JOIN_STATE)
+        CHECK_EQ(chorus_room_on_join_state(to[k], m, (size_t)n), 0);
+      else
+        CHECK_EQ(chorus_room_on_control(to[k], from->self, m, (size_t)n), 0);
+    }
+  }
+  while (chorus_room_outbox_count(from) > 0) {
+    chorus_room_sent(from, 0, UINT32_MAX);
+    chorus_room_outbox_compact(from);
+  }
+}
+
+/* c's long total message reaches only a (sequencer and coordinator),
+ * which delivers it; b gets its number alone. a admits d, whose cut counts
+ * the message delivered (d has it as history). Then a and c crash: d is
+ * the only survivor that has the message, and the only one that delivered
+ * it, so it must have kept it (the relay a sent after the cut) and relay
+ * it in the flush for b to deliver it too. */
+static void test_newcomer_relays_unstable_history(void) {
+  chorus_room r[4]; /* a, b, c, d */
+  for (size_t k = 0; k < 4; k++) CHECK_EQ(chorus_room_init(&r[k], 4, k, 8, 1024, 4), 0);
+  chorus_room_set_epoch(&r[2], 5);
+  chorus_room_set_epoch(&r[3], 9);
+  for (size_t k = 0; k < 3; k++) chorus_room_set_members(&r[k], 0x7);
+  r[3].awaiting_cut = 1;
+  chorus_room *to_a[4] = {&r[0], NULL, NULL, NULL}, *to_bc[4] = {NULL, &r[1], &r[2], NULL},
+              *to_d[4] = {NULL, NULL, NULL, &r[3]}, *to_bd[4] = {NULL, &r[1], NULL, &r[3]};
+  uint8_t text[CHORUS_ROOM_BB_MIN_BYTES];
+  memset(text, 'x', sizeof text);
+  uint32_t count;
+  chorus_room_delivery dl;
+  CHECK_EQ(chorus_room_submit(&r[2], 0, CHORUS_ORDER_TOTAL, text, sizeof text, 5, &count), 0);
+  route(&r[2], to_a);
+  CHECK_EQ(chorus_room_deliver(&r[0], 0, &dl), 1); /* numbered 1 and delivered */
+  route(&r[0], to_bc); /* the ORDER frame */
+  CHECK_EQ(r[1].numberings_count, 1);
+  CHECK_EQ(chorus_room_join(&r[0], 3, 9, 1, 1, 0), 0);
+  route(&r[0], to_d); /* the cut, then the relay of the unstable message */
+  CHECK_EQ(r[3].delivered[2], 1);
+  CHECK_EQ(chorus_room_join(&r[1], 3, 9, 1, 0, 0), 0);
+  route(&r[1], to_d);
+  for (size_t k = 1; k < 4; k += 2) { /* a and c crash */
+    CHECK_EQ(chorus_room_remove(&r[k], 0), 0);
+    CHECK_EQ(chorus_room_remove(&r[k], 2), 0);
+  }
+  route(&r[3], to_bd);
+  route(&r[1], to_bd);
+  CHECK_EQ(r[1].flushing, 0);
+  CHECK_EQ(r[3].flushing, 0);
+  CHECK_EQ(chorus_room_deliver(&r[1], 0, &dl), 1);
+  CHECK_EQ(dl.origin, 2);
+  CHECK_EQ(dl.count, 1);
+  CHECK_EQ(chorus_room_deliver(&r[3], 0, &dl), 0); /* not twice */
+  for (size_t k = 0; k < 4; k++) chorus_room_free(&r[k]);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
   RUN(test_safe_waits_for_all);
   RUN(test_agreement_after_sequencer_crash);
   RUN(test_agreement_after_sender_crash);
+  RUN(test_number_without_data_relayed);
   RUN(test_stability_collects);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
@@ -434,5 +540,6 @@ int main(void) {
   RUN(test_join_state_carries_past);
   RUN(test_join_state_sets_view);
   RUN(test_safe_waits_for_announcement);
+  RUN(test_newcomer_relays_unstable_history);
   return CHECK_SUMMARY();
 }
