@@ -740,6 +740,7 @@ static void numbering_keep(chorus_room *r, const chorus_room_numbering *nb) {
     return;
   }
   r->numberings[r->numberings_count++] = *nb;
+  r->skip_check = 1;
 }
 
 /* The message in slot i has just come: take the number that came first. */
@@ -1190,6 +1191,7 @@ static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
  * reached). Without one, merged_skip has nothing to find until a slot's
  * number, its state or the ordering changes: those set skip_check. */
 static int skip_pending(const chorus_room *r) {
+  if (r->numberings_count > 0) return 1; /* a number without a copy may come due */
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_DELIVERED && s->seq != 0 && s->order >= CHORUS_ORDER_TOTAL &&
