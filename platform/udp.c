@@ -433,6 +433,7 @@ static size_t udp_gso_prepare(struct mmsghdr *hdr, struct iovec *iov, udp_cmsg *
     m->msg_iovlen = run[h];
     if (run[h] == 1) continue;
     uint16_t seg = (uint16_t)msgs[i].len_bytes;
+    memset(ctl[h].bytes, 0, sizeof ctl[h].bytes); /* the padding goes too */
     m->msg_control = ctl[h].bytes;
     m->msg_controllen = CMSG_SPACE(sizeof seg);
     struct cmsghdr *c = CMSG_FIRSTHDR(m);
