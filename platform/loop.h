@@ -54,9 +54,11 @@
                                          (see loop.c) */
 #define CHORUS_LOOP_RX_SLOTS 64       /* receive buffers per call, without
                                          GRO; at most CHORUS_UDP_BATCH_MAX */
-#define CHORUS_LOOP_RX_SLOTS_GRO 16   /* with GRO: each buffer is
+#define CHORUS_LOOP_RX_SLOTS_GRO 8    /* with GRO: each buffer is
                                          CHORUS_UDP_GRO_BYTES, but only the
-                                         pages datagrams reach are resident */
+                                         pages datagrams reach are resident
+                                         (16 cost ~120 KiB more under the
+                                         10-peer bench, no faster) */
 #define CHORUS_LOOP_RECV_DATAGRAMS 256 /* datagrams per wake-up: no receive
                                          call starts past this, so commands
                                          and timers are not starved */
