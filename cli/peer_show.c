@@ -702,6 +702,7 @@ static size_t view_tx_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"view_changes", c->view_changes},  {"unknown_outputs", c->unknown_outputs},
       {"rx_strangers", c->rx_strangers},  {"members_set", c->members_set},
       {"members_refused", c->members_refused},
+      {"rx_coalesced", c->rx_coalesced},  {"tx_gso_fallbacks", t->gso_fallbacks},
   };
   _Static_assert(SHOW_N(all) <= SHOW_KV_MAX, "raise SHOW_KV_MAX");
   memcpy(kv, all, sizeof all);

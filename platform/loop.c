@@ -44,8 +44,9 @@ struct chorus_loop {
   void *ctx;
   uint8_t *out_buf; /* chorus_peer_poll buffer */
   size_t out_cap;
-  uint8_t *rx_mem;  /* CHORUS_LOOP_RECV_BATCH slots of CHORUS_LOOP_RX_SLOT_BYTES */
-  chorus_udp_msg rx[CHORUS_LOOP_RECV_BATCH]; /* data points into rx_mem */
+  uint8_t *rx_mem;  /* rx_slots buffers of rx_slot_bytes */
+  size_t rx_slots, rx_slot_bytes; /* GRO on: fewer, larger buffers */
+  chorus_udp_msg rx[CHORUS_LOOP_RX_SLOTS]; /* data points into rx_mem */
   int head_held;    /* the head command waits for window space */
   chorus_loop_counters cnt;
   uint64_t deadline_us;
@@ -130,15 +131,14 @@ static int loop_copy_names(chorus_loop *l, chorus_peer_config *pc) {
 static int loop_alloc(chorus_loop *l, size_t queue_max) {
   l->out_cap = chorus_peer_poll_bytes_min(l->peer);
   l->out_buf = malloc(l->out_cap);
-  l->rx_mem = malloc((size_t)CHORUS_LOOP_RECV_BATCH * CHORUS_LOOP_RX_SLOT_BYTES);
+  l->rx_mem = malloc(l->rx_slots * l->rx_slot_bytes);
   l->queue = calloc(queue_max, sizeof *l->queue);
   /* A slot holds a message or a member name: in its small buffer if it
    * fits, so a queue of short messages writes only the small ones. */
   l->slot_bytes = l->msg_bytes_max > CHORUS_NAME_BYTES_MAX ? l->msg_bytes_max : CHORUS_NAME_BYTES_MAX;
   l->arena = malloc(queue_max * (CHORUS_LOOP_CMD_SMALL_BYTES + l->slot_bytes));
   if (!l->out_buf || !l->rx_mem || !l->queue || !l->arena) return CHORUS_ERR_NOMEM;
-  for (size_t i = 0; i < CHORUS_LOOP_RECV_BATCH; i++)
-    l->rx[i].data = l->rx_mem + i * CHORUS_LOOP_RX_SLOT_BYTES;
+  for (size_t i = 0; i < l->rx_slots; i++) l->rx[i].data = l->rx_mem + i * l->rx_slot_bytes;
   uint8_t *large = l->arena + queue_max * CHORUS_LOOP_CMD_SMALL_BYTES;
   for (size_t i = 0; i < queue_max; i++) {
     l->queue[i].small = l->arena + i * CHORUS_LOOP_CMD_SMALL_BYTES;
@@ -170,6 +170,10 @@ static int loop_build(chorus_loop *l, const chorus_loop_config *cfg) {
   l->epoch = pc.epoch;
   l->msg_bytes_max = pc.msg_bytes_max;
   memcpy(l->addrs, cfg->addrs, sizeof l->addrs);
+  /* Coalesced receives need buffers that hold 64 KiB: fewer of them. */
+  int gro = chorus_udp_gro_enable(cfg->fd);
+  l->rx_slots = gro ? CHORUS_LOOP_RX_SLOTS_GRO : CHORUS_LOOP_RX_SLOTS;
+  l->rx_slot_bytes = gro ? CHORUS_UDP_GRO_BYTES : CHORUS_LOOP_RX_SLOT_BYTES;
   rc = loop_alloc(l, cfg->queue_max);
   if (rc == CHORUS_OK) rc = loop_pipe(l);
   return rc;
@@ -449,36 +453,53 @@ static void loop_stranger(chorus_loop *l, uint64_t now_us) {
 }
 
 /* The core takes at most one event per datagram into its event ring
- * (CHORUS_EVENTS_MAX entries) and the ring is empty when a batch starts, so
- * a whole batch fits before the next drain. */
+ * (CHORUS_EVENTS_MAX entries) and the ring is empty after a drain, so the
+ * loop drains after every CHORUS_LOOP_RECV_BATCH datagrams. */
 _Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_EVENTS_MAX, "a batch must fit the event ring");
-_Static_assert(CHORUS_LOOP_RECV_BATCH <= CHORUS_UDP_BATCH_MAX, "one receive call per batch");
+_Static_assert(CHORUS_LOOP_RX_SLOTS <= CHORUS_UDP_BATCH_MAX, "one receive call fills the slots");
+_Static_assert(CHORUS_LOOP_RX_SLOTS_GRO <= CHORUS_LOOP_RX_SLOTS, "the slots fit l->rx");
 
-/* One receive call: feed every datagram, then drain. 1 if the batch was
- * full (more may be waiting). */
-static int loop_recv_batch(chorus_loop *l) {
-  size_t got = 0;
-  int rc = chorus_udp_recv_batch(l->fd, l->rx, CHORUS_LOOP_RECV_BATCH, CHORUS_LOOP_RX_SLOT_BYTES,
-                                 &got);
+/* Feed one received datagram to the core. */
+static void loop_feed(chorus_loop *l, uint64_t now_us, const uint8_t *data, size_t len) {
+  int rc = chorus_peer_recv(l->peer, now_us, data, len);
+  if (rc != CHORUS_OK) l->cnt.rx_rejected++;
+  if (rc == CHORUS_ERR_UNKNOWN_SENDER) loop_stranger(l, now_us);
+}
+
+/* One receive call: feed every datagram (a coalesced buffer split into
+ * its datagrams), draining every CHORUS_LOOP_RECV_BATCH of them and at the
+ * end. Returns how many datagrams; *full is set when every slot was used
+ * (more may be waiting). */
+static size_t loop_recv_batch(chorus_loop *l, int *full) {
+  size_t got = 0, fed = 0;
+  int rc = chorus_udp_recv_batch(l->fd, l->rx, l->rx_slots, l->rx_slot_bytes, &got);
   if (rc == CHORUS_UDP_ERR_SYS) l->cnt.rx_errors++;
+  *full = got == l->rx_slots;
   if (got == 0) return 0;
   uint64_t now_us = chorus_clock_now_us();
   l->last_rx_us = now_us;
   l->cnt.rx_batches++;
-  l->cnt.rx_datagrams += got;
   for (size_t i = 0; i < got; i++) {
-    rc = chorus_peer_recv(l->peer, now_us, l->rx[i].data, l->rx[i].len_bytes);
-    if (rc != CHORUS_OK) l->cnt.rx_rejected++;
-    if (rc == CHORUS_ERR_UNKNOWN_SENDER) loop_stranger(l, now_us);
+    size_t parts = chorus_udp_msg_parts(&l->rx[i]);
+    if (parts > 1) l->cnt.rx_coalesced++;
+    for (size_t k = 0; k < parts; k++) {
+      if (fed > 0 && fed % CHORUS_LOOP_RECV_BATCH == 0) loop_drain(l, now_us);
+      size_t len = 0;
+      const uint8_t *data = chorus_udp_msg_part(&l->rx[i], k, &len);
+      loop_feed(l, now_us, data, len);
+      fed++;
+    }
   }
+  l->cnt.rx_datagrams += fed;
   loop_drain(l, now_us);
-  return got == CHORUS_LOOP_RECV_BATCH;
+  return fed;
 }
 
-/* Read what is pending, a bounded number of batches. */
+/* Read what is pending, up to about CHORUS_LOOP_RECV_DATAGRAMS. */
 static void loop_recv(chorus_loop *l) {
-  for (int i = 0; i < CHORUS_LOOP_RECV_CALLS && loop_recv_batch(l); i++) {
-  }
+  size_t done = 0;
+  int full = 1;
+  while (full && done < CHORUS_LOOP_RECV_DATAGRAMS) done += loop_recv_batch(l, &full);
 }
 
 static void loop_drain_wake(chorus_loop *l) {

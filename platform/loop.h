@@ -10,10 +10,17 @@
  * else becomes a chorus_loop_event for the caller's callback.
  *
  * Work is batched to save system calls and wake-ups: datagrams are read
- * CHORUS_LOOP_RECV_BATCH at a time (recvmmsg where available) and all fed
- * to the core before its output is drained; every queued command runs
- * before the drain; outgoing datagrams collect in the fault path's batch
- * and leave in one call (sendmmsg where available) before the loop sleeps.
+ * CHORUS_LOOP_RX_SLOTS at a time (recvmmsg where available) and fed to the
+ * core CHORUS_LOOP_RECV_BATCH at a time before its output is drained; every
+ * queued command runs before the drain; outgoing datagrams collect in the
+ * fault path's batch and leave in one call (sendmmsg where available)
+ * before the loop sleeps. On Linux the socket also takes coalesced
+ * receives (UDP_GRO: CHORUS_LOOP_RX_SLOTS_GRO buffers of
+ * CHORUS_UDP_GRO_BYTES, each split back into its datagrams before the core
+ * sees them), and the fault path sends runs of equal-size datagrams to one
+ * member as one segmented send (UDP_SEGMENT): the kernel's per-datagram
+ * path, not chorus, dominates the cost of a datagram, and this way it is
+ * walked once per run.
  * A submission writes to the wake-up pipe only when the loop sleeps. The loop also
  * remembers why and in which view each member left the view, for /who and
  * for the error of a private message to a removed member.
@@ -42,16 +49,26 @@
                                             text this long (beside one for the
                                             longest): short texts, the common
                                             case, touch only these */
-#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams per receive call; at most
-                                         CHORUS_UDP_BATCH_MAX and
-                                         CHORUS_EVENTS_MAX (see loop.c) */
-#define CHORUS_LOOP_RECV_CALLS 4      /* receive calls per wake-up at most, so
-                                         commands and timers are not starved */
+#define CHORUS_LOOP_RECV_BATCH 64     /* datagrams fed to the core between
+                                         drains; at most CHORUS_EVENTS_MAX
+                                         (see loop.c) */
+#define CHORUS_LOOP_RX_SLOTS 64       /* receive buffers per call, without
+                                         GRO; at most CHORUS_UDP_BATCH_MAX */
+#define CHORUS_LOOP_RX_SLOTS_GRO 8    /* with GRO: each buffer is
+                                         CHORUS_UDP_GRO_BYTES, but only the
+                                         pages datagrams reach are resident
+                                         (16 cost ~120 KiB more under the
+                                         10-peer bench, no faster) */
+#define CHORUS_LOOP_RECV_DATAGRAMS 256 /* datagrams per wake-up: no receive
+                                         call starts past this, so commands
+                                         and timers are not starved */
 #define CHORUS_LOOP_RX_SLOT_BYTES (CHORUS_DATAGRAM_BYTES_MAX + 1)
-                                      /* per received datagram: one byte more
-                                         than any valid one, so an oversized
-                                         datagram, cut here, still reaches the
-                                         core too long and is counted */
+                                      /* per received datagram without GRO:
+                                         one byte more than any valid one, so
+                                         an oversized datagram, cut here,
+                                         still reaches the core too long and
+                                         is counted (with GRO, buffers of
+                                         CHORUS_UDP_GRO_BYTES cut nothing) */
 #define CHORUS_LOOP_LINGER_US_DEFAULT 300000 /* after stop: quiet time */
 #define CHORUS_LOOP_LINGER_MAX_US_DEFAULT 2000000 /* after stop: at most */
 #define CHORUS_LOOP_STRANGER_US 200000 /* STRANGER events at most this often */
@@ -108,6 +125,7 @@ typedef struct chorus_loop_member_state {
 typedef struct chorus_loop_counters {
   uint64_t rx_datagrams;  /* read from the socket */
   uint64_t rx_batches;    /* receive calls that returned datagrams */
+  uint64_t rx_coalesced;  /* buffers that held several datagrams (GRO) */
   uint64_t rx_rejected;   /* of which the core refused (reason in peer stats) */
   uint64_t rx_errors;     /* recvfrom failures */
   uint64_t poll_errors;   /* poll() failures other than EINTR */

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <netinet/udp.h> /* UDP_SEGMENT, UDP_GRO where the headers know them */
+#endif
 
 #define UDP_PORT_TEXT_BYTES 6 /* "65535" + NUL */
 
@@ -248,6 +251,66 @@ int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
 #define UDP_HAVE_MMSG 0
 #endif
 
+/* Segmentation offload needs sendmmsg's msghdr path and both options in
+ * the headers (glibc 2.29+, musl 1.2+ with _GNU_SOURCE); else plain sends. */
+#if UDP_HAVE_MMSG && defined(UDP_SEGMENT) && defined(UDP_GRO)
+#define UDP_HAVE_GSO 1
+#else
+#define UDP_HAVE_GSO 0
+#endif
+
+int chorus_udp_gso_available(void) { return UDP_HAVE_GSO; }
+
+size_t chorus_udp_msg_parts(const chorus_udp_msg *m) {
+  if (m->seg_bytes == 0 || m->len_bytes <= m->seg_bytes) return 1;
+  return (m->len_bytes + m->seg_bytes - 1) / m->seg_bytes;
+}
+
+const uint8_t *chorus_udp_msg_part(const chorus_udp_msg *m, size_t i, size_t *len_bytes) {
+  if (chorus_udp_msg_parts(m) == 1) {
+    *len_bytes = m->len_bytes;
+    return m->data;
+  }
+  size_t off = i * m->seg_bytes, left = m->len_bytes - off;
+  *len_bytes = left < m->seg_bytes ? left : m->seg_bytes;
+  return m->data + off;
+}
+
+#if UDP_HAVE_GSO
+
+/* Room for the one control message either way (a uint16_t UDP_SEGMENT
+ * size out, an int UDP_GRO size in), aligned for cmsghdr (whose widest
+ * field is a size_t or a socklen_t). */
+typedef union udp_cmsg {
+  size_t align;
+  uint8_t bytes[CMSG_SPACE(sizeof(int))];
+} udp_cmsg;
+
+int chorus_udp_gro_enable(int fd) {
+  int on = 1;
+  return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) == 0;
+}
+
+/* The segment size of a coalesced receive, 0 for a single datagram. */
+static size_t udp_gro_size(struct msghdr *h, size_t len) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level != IPPROTO_UDP || c->cmsg_type != UDP_GRO) continue;
+    int seg;
+    memcpy(&seg, CMSG_DATA(c), sizeof seg);
+    return seg > 0 && (size_t)seg < len ? (size_t)seg : 0;
+  }
+  return 0;
+}
+
+#else
+
+int chorus_udp_gro_enable(int fd) {
+  (void)fd;
+  return 0;
+}
+
+#endif
+
 #if UDP_HAVE_MMSG
 
 /* One header per message over msgs[i].data; len_bytes, or cap_bytes when
@@ -275,13 +338,26 @@ int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap
   if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
   if (count == 0 || cap_bytes == 0) return CHORUS_UDP_WOULD_BLOCK;
   udp_mmsg_prepare(hdr, iov, msgs, count, cap_bytes);
+#if UDP_HAVE_GSO
+  udp_cmsg ctl[CHORUS_UDP_BATCH_MAX];
+  for (size_t i = 0; i < count; i++) {
+    hdr[i].msg_hdr.msg_control = ctl[i].bytes;
+    hdr[i].msg_hdr.msg_controllen = sizeof ctl[i].bytes;
+  }
+#endif
   int n;
   do n = recvmmsg(fd, hdr, (unsigned)count, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? CHORUS_UDP_WOULD_BLOCK
                                                             : CHORUS_UDP_ERR_SYS;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     msgs[i].len_bytes = hdr[i].msg_len < cap_bytes ? hdr[i].msg_len : cap_bytes;
+#if UDP_HAVE_GSO
+    msgs[i].seg_bytes = udp_gro_size(&hdr[i].msg_hdr, msgs[i].len_bytes);
+#else
+    msgs[i].seg_bytes = 0;
+#endif
+  }
   *got = (size_t)n;
   return n > 0 ? CHORUS_UDP_OK : CHORUS_UDP_WOULD_BLOCK;
 }
@@ -303,6 +379,115 @@ int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size
   return CHORUS_UDP_OK;
 }
 
+#if UDP_HAVE_GSO
+
+static int udp_addr_eq(const chorus_udp_addr *a, const chorus_udp_addr *b) {
+  return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+/* Make each destination's datagrams adjacent, keeping their order. */
+static void udp_group(chorus_udp_msg *msgs, size_t count) {
+  chorus_udp_msg tmp[CHORUS_UDP_BATCH_MAX];
+  uint8_t taken[CHORUS_UDP_BATCH_MAX] = {0};
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (taken[i]) continue;
+    for (size_t j = i; j < count; j++) {
+      if (taken[j] || !udp_addr_eq(&msgs[j].addr, &msgs[i].addr)) continue;
+      taken[j] = 1;
+      tmp[k++] = msgs[j];
+    }
+  }
+  memcpy(msgs, tmp, count * sizeof *msgs);
+}
+
+/* How many datagrams from msgs[0] can go as one segmented send. */
+static size_t udp_run(const chorus_udp_msg *msgs, size_t count) {
+  size_t seg = msgs[0].len_bytes, total = seg, n = 1;
+  while (n < count && n < CHORUS_UDP_GSO_SEGMENTS_MAX && msgs[n - 1].len_bytes == seg &&
+         msgs[n].len_bytes > 0 && msgs[n].len_bytes <= seg &&
+         total + msgs[n].len_bytes <= CHORUS_UDP_GSO_BYTES_MAX &&
+         udp_addr_eq(&msgs[n].addr, &msgs[0].addr)) {
+    total += msgs[n].len_bytes;
+    n++;
+  }
+  return n;
+}
+
+/* One header per run (run[h] datagrams, one iovec each; a UDP_SEGMENT
+ * size when it holds more than one). Returns the number of headers. */
+static size_t udp_gso_prepare(struct mmsghdr *hdr, struct iovec *iov, udp_cmsg *ctl,
+                              size_t *run, chorus_udp_msg *msgs, size_t count) {
+  size_t h = 0;
+  for (size_t i = 0; i < count; i += run[h++]) {
+    run[h] = udp_run(msgs + i, count - i);
+    memset(&hdr[h], 0, sizeof hdr[h]);
+    for (size_t k = 0; k < run[h]; k++) {
+      iov[i + k].iov_base = msgs[i + k].data;
+      iov[i + k].iov_len = msgs[i + k].len_bytes;
+    }
+    struct msghdr *m = &hdr[h].msg_hdr;
+    m->msg_name = (void *)&msgs[i].addr.ss;
+    m->msg_namelen = msgs[i].addr.len;
+    m->msg_iov = &iov[i];
+    m->msg_iovlen = run[h];
+    if (run[h] == 1) continue;
+    uint16_t seg = (uint16_t)msgs[i].len_bytes;
+    memset(ctl[h].bytes, 0, sizeof ctl[h].bytes); /* the padding goes too */
+    m->msg_control = ctl[h].bytes;
+    m->msg_controllen = CMSG_SPACE(sizeof seg);
+    struct cmsghdr *c = CMSG_FIRSTHDR(m);
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof seg);
+    memcpy(CMSG_DATA(c), &seg, sizeof seg);
+  }
+  return h;
+}
+
+/* The kernel cannot segment on this socket or path (not a full buffer). */
+static int udp_gso_refused(int e) {
+  return e == EINVAL || e == EIO || e == ENOPROTOOPT || e == EOPNOTSUPP;
+}
+
+int chorus_udp_send_batch_gso(int fd, chorus_udp_msg *msgs, size_t count, int *gso,
+                              size_t *sent) {
+  struct mmsghdr hdr[CHORUS_UDP_BATCH_MAX];
+  struct iovec iov[CHORUS_UDP_BATCH_MAX];
+  udp_cmsg ctl[CHORUS_UDP_BATCH_MAX];
+  size_t run[CHORUS_UDP_BATCH_MAX];
+  *sent = 0;
+  if (!*gso) return chorus_udp_send_batch(fd, msgs, count, sent);
+  if (count > CHORUS_UDP_BATCH_MAX) count = CHORUS_UDP_BATCH_MAX;
+  udp_group(msgs, count);
+  size_t headers = udp_gso_prepare(hdr, iov, ctl, run, msgs, count), h = 0;
+  while (h < headers) {
+    int n = sendmmsg(fd, hdr + h, (unsigned)(headers - h), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return CHORUS_UDP_ERR_SYS;
+    if (n < 0 && run[h] > 1 && udp_gso_refused(errno)) {
+      *gso = 0; /* for good: the rest goes plain */
+      size_t more = 0;
+      int rc = chorus_udp_send_batch(fd, msgs + *sent, count - *sent, &more);
+      *sent += more;
+      return rc;
+    }
+    if (n < 0) return udp_status_of_errno();
+    for (int k = 0; k < n; k++) *sent += run[h++];
+  }
+  return CHORUS_UDP_OK;
+}
+
+#else
+
+int chorus_udp_send_batch_gso(int fd, chorus_udp_msg *msgs, size_t count, int *gso,
+                              size_t *sent) {
+  *gso = 0;
+  return chorus_udp_send_batch(fd, msgs, count, sent);
+}
+
+#endif
+
 #else /* POSIX: one call per datagram */
 
 int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap_bytes,
@@ -313,6 +498,7 @@ int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap
   while (*got < count) {
     rc = chorus_udp_recv(fd, msgs[*got].data, cap_bytes, &msgs[*got].len_bytes, NULL);
     if (rc != CHORUS_UDP_OK) break;
+    msgs[*got].seg_bytes = 0;
     (*got)++;
   }
   if (*got > 0) return CHORUS_UDP_OK; /* a later error shows again next call */
@@ -327,6 +513,12 @@ int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size
     if (rc != CHORUS_UDP_OK) return rc;
   }
   return CHORUS_UDP_OK;
+}
+
+int chorus_udp_send_batch_gso(int fd, chorus_udp_msg *msgs, size_t count, int *gso,
+                              size_t *sent) {
+  *gso = 0;
+  return chorus_udp_send_batch(fd, msgs, count, sent);
 }
 
 #endif

@@ -23,6 +23,12 @@
 #define CHORUS_UDP_TEXT_BYTES 80       /* enough for "[v6%scope]:65535" + NUL */
 #define CHORUS_UDP_SOCKBUF_BYTES_DEFAULT (1024 * 1024) /* SO_RCVBUF/SO_SNDBUF */
 #define CHORUS_UDP_BATCH_MAX 64 /* datagrams per batch call */
+#define CHORUS_UDP_GSO_SEGMENTS_MAX 16 /* datagrams per segmented send */
+#define CHORUS_UDP_GSO_BYTES_MAX 65507 /* bytes per segmented send: the
+                                          kernel's limit for one UDP payload
+                                          over IPv4 (64 KiB less headers) */
+#define CHORUS_UDP_GRO_BYTES 65536 /* a receive buffer that holds any
+                                      coalesced one whole */
 
 enum chorus_udp_status {
   CHORUS_UDP_WOULD_BLOCK = 1, /* nothing to receive / socket buffer full */
@@ -87,19 +93,41 @@ int chorus_udp_send(int fd, const chorus_udp_addr *to, const uint8_t *data,
 int chorus_udp_recv(int fd, uint8_t *buf, size_t cap_bytes, size_t *len_bytes,
                     chorus_udp_addr *from);
 
-/* One datagram of a batch (value type). */
+/* One datagram of a batch (value type); received, possibly several. */
 typedef struct chorus_udp_msg {
   chorus_udp_addr addr; /* send: the destination; recv: not filled */
   uint8_t *data;        /* send: the bytes; recv: a buffer of cap_bytes */
   size_t len_bytes;     /* send: bytes at data; recv: bytes received */
+  size_t seg_bytes;     /* recv: 0 for one datagram, else the kernel
+                           coalesced datagrams of this size (the last may be
+                           shorter): see chorus_udp_msg_part; send: unused */
 } chorus_udp_msg;
+
+/*
+ * chorus_udp_gro_enable asks the kernel (Linux UDP_GRO) to hand datagrams
+ * of one sender that arrive together as one coalesced buffer (a segmented
+ * send over loopback arrives so whole), saving a traversal of the stack
+ * per datagram. Only for a socket whose every reader splits with
+ * chorus_udp_msg_part and receives into CHORUS_UDP_GRO_BYTES buffers.
+ * Returns 1 if enabled, 0 if the system has no such option.
+ */
+int chorus_udp_gro_enable(int fd);
+
+/* chorus_udp_msg_parts: how many datagrams a received m holds (>= 1). */
+size_t chorus_udp_msg_parts(const chorus_udp_msg *m);
+
+/* chorus_udp_msg_part: datagram i (< chorus_udp_msg_parts(m)) of a
+ * received m, its length in *len_bytes; points into m->data. */
+const uint8_t *chorus_udp_msg_part(const chorus_udp_msg *m, size_t i, size_t *len_bytes);
 
 /*
  * chorus_udp_recv_batch receives up to `count` (a larger count is cut to
  * CHORUS_UDP_BATCH_MAX) pending datagrams, msgs[i] into msgs[i].data[0..cap_bytes) (a longer
  * datagram is cut to cap_bytes: give at least one byte more than the
  * largest valid datagram so an oversized one stays recognisable), storing
- * how many in *got. One system call where the system has recvmmsg (Linux),
+ * how many in *got. On a socket with chorus_udp_gro_enable a slot may hold
+ * several datagrams (seg_bytes > 0): give cap_bytes CHORUS_UDP_GRO_BYTES
+ * so none is cut. One system call where the system has recvmmsg (Linux),
  * else a recvfrom loop. Returns CHORUS_UDP_OK (*got >= 1),
  * CHORUS_UDP_WOULD_BLOCK (*got == 0, nothing pending) or CHORUS_UDP_ERR_SYS
  * (*got == 0, errno set).
@@ -117,6 +145,27 @@ int chorus_udp_recv_batch(int fd, chorus_udp_msg *msgs, size_t count, size_t cap
  * caller decides what becomes of msgs[*sent] and the rest.
  */
 int chorus_udp_send_batch(int fd, const chorus_udp_msg *msgs, size_t count, size_t *sent);
+
+/*
+ * chorus_udp_send_batch_gso is chorus_udp_send_batch with UDP segmentation
+ * offload (Linux UDP_SEGMENT) while *gso is 1: it first reorders msgs so
+ * each destination's datagrams are adjacent (destinations by first
+ * appearance, each one's datagrams in their order), then a run of up to
+ * CHORUS_UDP_GSO_SEGMENTS_MAX datagrams (CHORUS_UDP_GSO_BYTES_MAX bytes)
+ * to one destination, all of one length but the last, which may be
+ * shorter, goes as one send the kernel cuts into those datagrams. *sent
+ * counts a prefix of the reordered msgs; results as chorus_udp_send_batch.
+ * When the kernel refuses segmentation (EINVAL, EIO, ENOPROTOOPT,
+ * EOPNOTSUPP: no checksum offload, a path MTU below a datagram...) or the
+ * system has none, *gso becomes 0 and the datagrams go one by one, in
+ * msgs' order (unchanged when *gso was 0 already).
+ */
+int chorus_udp_send_batch_gso(int fd, chorus_udp_msg *msgs, size_t count, int *gso,
+                              size_t *sent);
+
+/* chorus_udp_gso_available: 1 if this build can segment sends (Linux
+ * headers with UDP_SEGMENT), the starting value of a *gso flag. */
+int chorus_udp_gso_available(void);
 
 /*
  * chorus_udp_format writes `a` as numeric text ("127.0.0.1:9000",

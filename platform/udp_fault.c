@@ -23,6 +23,7 @@ struct chorus_udp_fault {
   chorus_udp_msg batch[CHORUS_UDP_BATCH_MAX]; /* data points into slots */
   fault_slot *slots;                          /* CHORUS_UDP_BATCH_MAX */
   size_t batch_count;
+  int gso; /* 1: same-size runs to one destination go segmented */
   uint64_t next_seq;
   chorus_udp_fault_stats st;
 };
@@ -48,6 +49,7 @@ int chorus_udp_fault_new(const chorus_udp_fault_config *cfg, chorus_udp_fault **
   }
   for (size_t i = 0; i < CHORUS_UDP_BATCH_MAX; i++) f->batch[i].data = f->slots[i];
   f->cfg = *cfg;
+  f->gso = chorus_udp_gso_available();
   chorus_prng_init(&f->prng, cfg->seed);
   *out = f;
   return CHORUS_OK;
@@ -72,13 +74,17 @@ static void fault_count(chorus_udp_fault *f, int rc, size_t len) {
   }
 }
 
-/* Send the batch. A refused datagram is lost like a single sendto's (the
- * core retransmits); the ones after it still go. */
+/* Send the batch, grouped by destination for segmentation (which may
+ * reorder it; each destination's datagrams keep their order). A refused
+ * datagram is lost like a single sendto's (the core retransmits); the
+ * ones after it still go. */
 static void fault_send_batch(chorus_udp_fault *f, int fd) {
   size_t off = 0;
   while (off < f->batch_count) {
     size_t sent = 0;
-    int rc = chorus_udp_send_batch(fd, f->batch + off, f->batch_count - off, &sent);
+    int gso = f->gso;
+    int rc = chorus_udp_send_batch_gso(fd, f->batch + off, f->batch_count - off, &f->gso, &sent);
+    if (gso && !f->gso) f->st.gso_fallbacks++;
     f->st.batches++;
     for (size_t i = 0; i < sent; i++) fault_count(f, CHORUS_UDP_OK, f->batch[off + i].len_bytes);
     off += sent;

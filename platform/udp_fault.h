@@ -17,7 +17,11 @@
  * CHORUS_UDP_BATCH_MAX slots (allocated at creation), and the batch goes
  * out in one chorus_udp_send_batch call when it is full or at the next
  * chorus_udp_fault_flush. The owner calls chorus_udp_fault_flush before it
- * sleeps, so nothing waits in the batch across a sleep.
+ * sleeps, so nothing waits in the batch across a sleep. Where the system
+ * can (Linux UDP_SEGMENT), the batch goes grouped by destination and each
+ * run of equal-size datagrams to one destination as one segmented send,
+ * until the kernel refuses segmentation once (gso_fallbacks): from then on
+ * datagram by datagram. Either way every datagram is counted one by one.
  * Not thread-safe: one owner thread (the network loop).
  */
 #ifndef CHORUS_PLATFORM_UDP_FAULT_H
@@ -55,7 +59,8 @@ typedef struct chorus_udp_fault_stats {
   uint64_t delay_overflow; /* should have been held, queue full: sent now */
   uint64_t would_block;    /* socket buffer full: lost, core retransmits */
   uint64_t send_errors;    /* other sendto failures: lost */
-  uint64_t batches;        /* chorus_udp_send_batch calls */
+  uint64_t batches;        /* chorus_udp_send_batch_gso calls */
+  uint64_t gso_fallbacks;  /* the kernel refused segmentation: now off */
   uint32_t held;           /* currently in the delay queue */
   uint32_t batched;        /* currently in the send batch */
 } chorus_udp_fault_stats;
