@@ -49,6 +49,10 @@ $(B)/test_store: tests/unit/test_store.c platform/store.c platform/fio.c $(B)/li
 $(B)/test_wal: tests/unit/test_wal.c platform/wal.c platform/fio.c $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -Iplatform -o $@ $< $(B)/libchorus.a $(LDLIBS)
 
+# The platform's unit test includes the platform/*.c and cli/*.c files it tests.
+$(B)/test_platform: tests/unit/test_platform.c $(wildcard platform/*.c cli/*.c) $(B)/libchorus.a $(HDRS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
+
 # Simulator unit tests include the sim/*.c files they test.
 $(B)/test_sim_%: tests/unit/test_sim_%.c $(wildcard sim/*.c) $(B)/libchorus.a $(HDRS)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(B)/libchorus.a $(LDLIBS)
