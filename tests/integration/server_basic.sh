@@ -44,6 +44,7 @@ srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV
 
 # srv_launch ARGS...: start on $PORT with the data directory $T/data.
 srv_launch() {
+  rm -f "$T/srv.log" # else srv_ready may read the last run's "listening on"
   "$CHORUS" server --listen "127.0.0.1:$PORT" --data "$T/data" --iterations 1000 "$@" \
     >"$T/srv.log" 2>"$T/srv.err" &
   SRV_PID=$!

@@ -30,6 +30,7 @@ srv_ready() { grep -q "listening on" "$T/srv.log" 2>/dev/null || ! kill -0 "$SRV
 srv_start() {
   for attempt in 1 2 3 4 5 6; do
     PORT=$(( 20000 + ($$ * 11 + attempt * 1709) % 30000 ))
+    rm -f "$T/srv.log" # else srv_ready may read the last run's "listening on"
     # shellcheck disable=SC2086
     $VG "$CHORUS" server --listen "127.0.0.1:$PORT" --data "$T/data" --iterations 100 \
       >"$T/srv.log" 2>"$T/srv.err" &

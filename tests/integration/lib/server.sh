@@ -9,6 +9,7 @@ SRV_DIR=
 srv_ready() { grep -q "listening on" "$SRV_DIR/srv.log" 2>/dev/null || ! kill -0 "$SRV_PID" 2>/dev/null; }
 
 srv_launch() {   # srv_launch PORT
+  rm -f "$SRV_DIR/srv.log" # else srv_ready may read the last run's "listening on"
   "$CHORUS" server --listen "127.0.0.1:$1" --data "$SRV_DIR/data" --iterations 1000 \
     >"$SRV_DIR/srv.log" 2>"$SRV_DIR/srv.err" &
   SRV_PID=$!
