@@ -759,9 +759,13 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     /* It removed us. A BEACON sent before the merge that added it says
      * nothing (view numbers of two sides do not compare, times here do);
      * one from a member no merge added lately is news, whatever else this
-     * node merged meanwhile (an asymmetric view a heal left). */
+     * node merged meanwhile (an asymmetric view a heal left). So is one
+     * whose view is already at the merged view or above: its sender holds
+     * that merge's MERGE_STATE stale (merge_install) or removed us after
+     * it, and waiting out the 2 s only delays the cut past the heal. */
     uint64_t added = p->merged_at_us[from];
-    if (!(b->ranks & me) && (!added || p->now_us - added > STALE_BEACON_US))
+    if (!(b->ranks & me) &&
+        (!added || p->now_us - added > STALE_BEACON_US || b->view >= p->view_floor))
       p->cut |= 1u << from;
     return;
   }
