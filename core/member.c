@@ -991,6 +991,20 @@ static int view_held_before(const chorus_peer *p, const uint8_t *m) {
   return 0;
 }
 
+/* 1 if VIEW m, a relay, skips a proposal of its coordinator (in the view)
+ * after one this node had: a relayer's link can outrun the coordinator's
+ * (a loss there), and the relayer may never have relayed the one between
+ * (it came in its cut). Installed first, it would make the earlier one a
+ * copy when it comes (view_first_copy): a join lost here for good. With
+ * none had (this node joined after them, its own JOIN was not sent to it)
+ * a gap says nothing. */
+static int view_gap(const chorus_peer *p, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  return epoch == p->view_seen_epoch[c] && p->view_seen_n[c] > 0 &&
+         n > p->view_seen_n[c] + 1 && chorus_peer_in_view(p, p->idx_of[c]);
+}
+
 /* 1 if VIEW m from `from` is a relay to this node while it waits for its
  * cut: kept (or, the store full, dropped and counted). Its coordinator's
  * own copy follows its cut on their link, and the cut may predate the
@@ -999,10 +1013,12 @@ static int view_held_before(const chorus_peer *p, const uint8_t *m) {
  * relay of a later proposal of a coordinator whose earlier one is still
  * held waits too (a relayer's link can outrun the coordinator's, busy
  * with the history): installed first, it would make the earlier one look
- * like a copy (view_first_copy), and that change would be lost here. */
+ * like a copy (view_first_copy), and that change would be lost here.
+ * So does a relay that skips a proposal of its coordinator this node has
+ * not had (view_gap). */
 static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
   if (p->absorber || m[19] >= p->count || p->idx_of[m[19]] == from) return 0;
-  if (!p->room.awaiting_cut && !view_held_before(p, m)) return 0;
+  if (!p->room.awaiting_cut && !view_held_before(p, m) && !view_gap(p, m)) return 0;
   for (size_t k = 0; k < p->views_held_count; k++)
     if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
   if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {
