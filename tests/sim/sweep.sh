@@ -280,6 +280,7 @@ regress-via-crash-cut-resent-behind-room-traffic|253..253|--via-server --nodes 6
 regress-wide-via-crash6-detection|765..765|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-part2-mixed-cut-waits-merge-age|31705..31705|--partitions 2 --fd fast --history 1000 --order mixed
 regress-via-mix-relay-skips-missed-join|2206..2206|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-restart-resent-cut-new-boot|491..491|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-mix-restart-after-quiet|806..806|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 PLAN
 
