@@ -83,8 +83,8 @@ static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
 
 /* A datagram of boot `epoch` from a sender no name here matches: if the
  * view holds that boot at a seat this node cannot name yet, the seat is
- * alive, and judged from now on by its datagrams (refused, yet proof of
- * life). Else a crash of it would wait for the server to name it, and its
+ * alive, and judged from now on by its datagrams (known by that epoch,
+ * peer.c member_by_id). Else a crash of it would wait for the server to name it, and its
  * detection would start only then (sweep: regress-wide-via-crash6-
  * detection). The others' gossip about it names an id we lack, and we
  * gossip nothing about it (fdq_push): our own hearing judges it. */
@@ -759,9 +759,13 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     /* It removed us. A BEACON sent before the merge that added it says
      * nothing (view numbers of two sides do not compare, times here do);
      * one from a member no merge added lately is news, whatever else this
-     * node merged meanwhile (an asymmetric view a heal left). */
+     * node merged meanwhile (an asymmetric view a heal left). So is one
+     * whose view is already at the merged view or above: its sender holds
+     * that merge's MERGE_STATE stale (merge_install) or removed us after
+     * it, and waiting out the 2 s only delays the cut past the heal. */
     uint64_t added = p->merged_at_us[from];
-    if (!(b->ranks & me) && (!added || p->now_us - added > STALE_BEACON_US))
+    if (!(b->ranks & me) &&
+        (!added || p->now_us - added > STALE_BEACON_US || b->view >= p->view_floor))
       p->cut |= 1u << from;
     return;
   }
@@ -987,6 +991,20 @@ static int view_held_before(const chorus_peer *p, const uint8_t *m) {
   return 0;
 }
 
+/* 1 if VIEW m, a relay, skips a proposal of its coordinator (in the view)
+ * after one this node had: a relayer's link can outrun the coordinator's
+ * (a loss there), and the relayer may never have relayed the one between
+ * (it came in its cut). Installed first, it would make the earlier one a
+ * copy when it comes (view_first_copy): a join lost here for good. With
+ * none had (this node joined after them, its own JOIN was not sent to it)
+ * a gap says nothing. */
+static int view_gap(const chorus_peer *p, const uint8_t *m) {
+  size_t c = m[19];
+  uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
+  return epoch == p->view_seen_epoch[c] && p->view_seen_n[c] > 0 &&
+         n > p->view_seen_n[c] + 1 && chorus_peer_in_view(p, p->idx_of[c]);
+}
+
 /* 1 if VIEW m from `from` is a relay to this node while it waits for its
  * cut: kept (or, the store full, dropped and counted). Its coordinator's
  * own copy follows its cut on their link, and the cut may predate the
@@ -995,10 +1013,12 @@ static int view_held_before(const chorus_peer *p, const uint8_t *m) {
  * relay of a later proposal of a coordinator whose earlier one is still
  * held waits too (a relayer's link can outrun the coordinator's, busy
  * with the history): installed first, it would make the earlier one look
- * like a copy (view_first_copy), and that change would be lost here. */
+ * like a copy (view_first_copy), and that change would be lost here.
+ * So does a relay that skips a proposal of its coordinator this node has
+ * not had (view_gap). */
 static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
   if (p->absorber || m[19] >= p->count || p->idx_of[m[19]] == from) return 0;
-  if (!p->room.awaiting_cut && !view_held_before(p, m)) return 0;
+  if (!p->room.awaiting_cut && !view_held_before(p, m) && !view_gap(p, m)) return 0;
   for (size_t k = 0; k < p->views_held_count; k++)
     if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
   if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {

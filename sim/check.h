@@ -149,7 +149,10 @@
  * stream had already passed in the first history's part it delivered:
  * histories start apart (each member's last deliveries, FIFO and causal
  * ones in its own order), and the core skips an entry at or below what it
- * delivered of that origin.
+ * delivered of that origin. Its own JOIN from such a later cut holds the
+ * boots of the view it lines up with (a process standing in that member
+ * set), not those of the first admission's: one restarted since is the
+ * new boot there, and the crashed one is no removal it owes.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

@@ -537,7 +537,10 @@ static int view_installed(const chorus_check *chk, size_t q, uint32_t members,
  * changes line up from the latest view of a process that stands in that
  * member set; or, if all have moved on since (a change the coordinator
  * queued right after the cut), from the view of that set and number one
- * of them installed. */
+ * of them installed. The boots p holds are that process's too where it
+ * still stands in that view: those of the admission's view (view_from_mask)
+ * may have restarted since, and the later coordinator's cut lists the new
+ * boot (the coordinator's own, say) -- the old one is no removal p owes. */
 static void rebase_on_resent_cut(chorus_check *chk, size_t p,
                                  const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
@@ -547,6 +550,12 @@ static void rebase_on_resent_cut(chorus_check *chk, size_t p,
       size_t at;
       if (q == p || !view_installed(chk, q, ev->members, ev->view, latest, &at)) continue;
       pr->base = at;
+      if (!latest) return;
+      pr->view = check_bit(p);
+      for (size_t n = 0; n < chk->nodes; n++) {
+        if (n != pr->node) pr->vproc[n] = chk->proc[q].vproc[n];
+        if (pr->vproc[n] != CHECK_NO_PROC) pr->view |= check_bit(pr->vproc[n]);
+      }
       return;
     }
 }

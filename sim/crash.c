@@ -300,9 +300,11 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
 }
 
 int sim_on_restart(sim *s, const chorus_evq_event *ev) {
-  s->restarts_pending--;
   s->res->restarted++;
   if (s->catchup_node < 0) s->catchup_node = ev->node;
-  if (s->cfg->via_server) return sim_srv_start(s, ev->node); /* seat first */
+  /* Via server the core boots once the seat is back (the server may be
+   * down for seconds): the restart is pending until then (srvnode.c). */
+  if (s->cfg->via_server) return sim_srv_start(s, ev->node);
+  s->restarts_pending--;
   return sim_node_restart(s, ev->node);
 }

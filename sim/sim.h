@@ -117,10 +117,12 @@
  * chorus_peer_leaving_done, or after a 3 s grace; then the server's room)
  * in [50 %, 85 %], once every node has its seat; crashes and leaves
  * wait while fewer than three nodes are in the room. A restarted node joins
- * again through the server (same seat). `server_crashes` crashes of the
+ * again through the server (same seat); the run is not quiet before its
+ * core boots again. `server_crashes` crashes of the
  * server restart it from its last snapshot 0.3..3 s later; the peers chat
  * on and register again. The checker starts with nodes 1.. absent
- * (check.h) and, at the end, "roster": the server's room lists every node
+ * (check.h) and, at the end, "roster": every restarted node got its seat
+ * back, the server's room lists every node
  * up in the room and no node that left, and each node up stands in a view
  * of exactly those. The detector must be on. Not yet with partitions.
  *

@@ -253,6 +253,7 @@ static int on_seat_events(sim *s, size_t i, unsigned ev) {
       s->res->seated++;
       return sim_node_first_boot(s, i);
     }
+    s->restarts_pending--; /* the run is not quiet before this boot */
     rc = sim_node_restart(s, i);
     /* The seat's timer event carries the boot before this one: seat_pump
      * arms it again for this boot (else the seat never refreshes). */
@@ -447,13 +448,19 @@ int sim_srv_done(const sim *s) {
          s->srv_restarts_pending == 0;
 }
 
-/* "roster": the server's room lists every node up in the room (seat k:
- * node k) and no node that left; each node up stands in a view of exactly
- * the nodes up in the room (crashed ones may keep their seat for a lease). */
+/* "roster": every restarted node got its seat back; the server's room
+ * lists every node up in the room (seat k: node k) and no node that left;
+ * each node up stands in a view of exactly the nodes up in the room
+ * (crashed ones may keep their seat for a lease). */
 void sim_srv_finish(sim *s) {
   chorus_srv_response r;
   if (!s->srv) {
     chorus_check_fail(s->chk, "roster", s->now_us, 0, "the server is down at the end");
+    return;
+  }
+  if (s->restarts_pending) { /* a restarted node still waits for its seat */
+    chorus_check_fail(s->chk, "roster", s->now_us, 0,
+                      "%zu restarted node(s) never got their seat back", s->restarts_pending);
     return;
   }
   chorus_server_room_members(s->srv, srv_clock(s), ROOM, &r);

@@ -729,6 +729,31 @@ static void test_resent_cut_catch_up(void) {
   chorus_check_free(chk);
 }
 
+/* n0 admits restarted n2 and crashes before n2's cut leaves; n1 removes
+ * n0, admits n0's next boot and sends n2 its cut again: n2's first view
+ * holds n0's new boot (the cut's, from n1's view), not the crashed one,
+ * whose removal n2 does not owe. */
+static void test_resent_cut_holds_new_boots(void) {
+  chorus_check_config cfg = {NODES, 16, 2, 0, 0, {7, 7, 7}, 0};
+  chorus_check *chk = NULL;
+  CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  views_reset();
+  crash_restart_admit(chk); /* n0 admits n2 */
+  CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+  CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+  CHECK_EQ(chorus_check_restart(chk, 500, 0, 11), 0);
+  CHECK_EQ(view_admit(chk, 510, 1, 0, 11, 0x7), 0);
+  CHECK_EQ(view(chk, 515, 0, 0, CHORUS_VIEW_JOIN, 11, 0x7), 0);
+  CHECK_EQ(chorus_check_cut_resent(chk, 520, 1), 0);
+  CHECK_EQ(view(chk, 530, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(chorus_check_view_epoch(chk, 2, 0), 11);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  if (chorus_check_first(chk))
+    fprintf(stderr, "  %s: %s\n", chorus_check_first(chk)->property,
+            chorus_check_first(chk)->detail);
+  chorus_check_free(chk);
+}
+
 /* The admitter crashes as it admits, before anybody else installs its JOIN:
  * the next coordinator admits the restarted node anew, and its history is
  * owed (a JOIN of it that a member installs without deciding it is no cut
@@ -1263,6 +1288,7 @@ int main(void) {
   RUN(test_missing_catch_up_fails);
   RUN(test_catch_up_is_bounded);
   RUN(test_resent_cut_catch_up);
+  RUN(test_resent_cut_holds_new_boots);
   RUN(test_admitted_anew_catch_up);
   RUN(test_resent_cut_excuses_passed);
   RUN(test_removal_decided_in_partition);

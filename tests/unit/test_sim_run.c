@@ -201,6 +201,31 @@ static void test_restart_rejoins(void) {
   CHECK_EQ(again.restarted, 0);
 }
 
+/* Via server a restarted node boots only once its seat is back; here (seed
+ * 806) the server was down and that took 3.8 s, past the point where all
+ * else was quiet: the run must wait for the boot and let the node in, not
+ * end 1 s after the seat request with it outside every view. */
+static void test_via_server_restart_waits_for_seat(void) {
+  chorus_sim_result r;
+  chorus_sim_config c;
+  chorus_sim_config_default(&c);
+  c.seed = 806;
+  c.via_server = 1;
+  c.fd_mode = CHORUS_FD_MODE_FAST;
+  c.nodes = 7;
+  c.link.loss_ppm = 50000;
+  c.crashes = 1;
+  c.restarts = 1;
+  c.leaves = 2;
+  c.server_crashes = 1;
+  CHECK_EQ(chorus_sim_run(&c, &r), 0);
+  CHECK_EQ(r.verdict, CHORUS_SIM_OK);
+  if (r.verdict != CHORUS_SIM_OK)
+    fprintf(stderr, "  %s: %s\n", r.violation.property, r.violation.detail);
+  CHECK_EQ(r.restarted, 1);
+  CHECK_EQ(r.joined, c.nodes); /* the six first boots and the restart */
+}
+
 static void test_bad_membership_config_is_refused(void) {
   chorus_sim_result r;
   chorus_sim_config c = base(1);
@@ -257,6 +282,7 @@ int main(void) {
   RUN(test_mutations_fail_the_run);
   RUN(test_detector_finds_crashes);
   RUN(test_restart_rejoins);
+  RUN(test_via_server_restart_waits_for_seat);
   RUN(test_bad_membership_config_is_refused);
   RUN(test_membership_mutations_fail_the_run);
   RUN(test_names_round_trip);

@@ -1,0 +1,82 @@
+/*
+ * Merges after a partition, on a scripted network: the absorbing
+ * coordinator cuts a member of the absorbed side that went on in a view of
+ * its own (it will never take the merge) as soon as its BEACON shows it,
+ * not only once the merge is 2 s old.
+ */
+#include "check.h"
+#include "minnet.h"
+
+/* Phases of the script: {alice, bob} and {carol, dave} cut off from each
+ * other both ways, then one way only: alice's side hears the other 21 ms
+ * late, the other does not hear alice's. */
+static int phase;
+
+static enum minnet_fate split(minnet *m, size_t src, size_t dst, uint64_t k) {
+  (void)m;
+  (void)k;
+  int across = (src < 2) != (dst < 2);
+  if (phase == 1 && across) return MINNET_DROP;
+  if (phase == 2 && across) return src < 2 ? MINNET_DROP : MINNET_LATE;
+  return MINNET_PASS;
+}
+
+/* Steps until `until_us`; 1 as soon as alice's view changes. */
+static int run_to_view_change(minnet *m, uint64_t until_us) {
+  int seen = m->views[0];
+  while (minnet_step(m, until_us))
+    if (m->views[0] != seen) return 1;
+  m->now_us = until_us;
+  return 0;
+}
+
+/* The split, then the one-way phase: returns when alice absorbs carol's
+ * side (0 if she does not within 5 s), with dave leaving at `leave_at_us`
+ * (0: never) on the way. Each side removed two: both at ordering view 3,
+ * the merged view 4. */
+static uint64_t split_then_absorb(minnet *m, uint64_t leave_at_us) {
+  minnet_init_fd(m, 4, CHORUS_FD_MODE_FAST);
+  m->fate = split;
+  phase = 0;
+  minnet_run(m, 1000000);
+  phase = 1;
+  minnet_run(m, 4000000);
+  CHECK_EQ(m->last_members[0], 0x3);
+  CHECK_EQ(m->last_members[2], 0xc);
+  phase = 2;
+  uint64_t end = m->now_us + 5000000;
+  if (leave_at_us) {
+    CHECK_EQ(run_to_view_change(m, leave_at_us), 0);
+    CHECK_EQ(chorus_peer_leave(m->peer[3], m->now_us), 0);
+  }
+  while (run_to_view_change(m, end))
+    if (m->last_reason[0] == CHORUS_VIEW_MERGE && m->last_members[0] == 0xf) return m->now_us;
+  return 0;
+}
+
+/* Alice absorbs {carol, dave} on a BEACON sent just before dave leaves:
+ * carol removes dave while it is in flight, so she is at the merged
+ * ordering view already and will hold alice's MERGE_STATE stale. Carol's
+ * next BEACON (view at or above the merged one, not listing alice) must
+ * make alice cut her at once, not once the merge is 2 s old. */
+static void test_cut_on_beacon_past_merged_view(void) {
+  minnet m;
+  uint64_t merge_us = split_then_absorb(&m, 0);
+  CHECK(merge_us != 0);
+  minnet_free(&m);
+  /* Again, dave leaving as the BEACON alice absorbs on is in flight. */
+  uint64_t again_us = split_then_absorb(&m, merge_us - 20 * MINNET_DELAY_US + 500);
+  CHECK_EQ(again_us, merge_us);
+  CHECK_EQ(m.last_members[2], 0x4); /* carol took dave out meanwhile */
+  CHECK_EQ(m.last_reason[2], CHORUS_VIEW_LEAVE);
+  while (run_to_view_change(&m, merge_us + 3000000) && (m.last_members[0] & 0x4)) {
+  }
+  CHECK(!(m.last_members[0] & 0x4));
+  CHECK(m.now_us - merge_us < 1500000);
+  minnet_free(&m);
+}
+
+int main(void) {
+  RUN(test_cut_on_beacon_past_merged_view);
+  return CHECK_SUMMARY();
+}
