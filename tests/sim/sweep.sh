@@ -282,6 +282,7 @@ regress-via-crash-readmission-by-relayed-join|452..452|--via-server --nodes 6 --
 regress-via-mix-wide-13102|13102..13102|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-crash-cut-resent-behind-room-traffic|253..253|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-wide-via-crash6-detection|765..765|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash6-first-cut-view-unshared|2874..2874|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-part2-mixed-cut-waits-merge-age|31705..31705|--partitions 2 --fd fast --history 1000 --order mixed
 regress-via-mix-relay-skips-missed-join|2206..2206|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-restart-resent-cut-new-boot|491..491|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
@@ -315,8 +316,17 @@ PLAN
 # JOIN; n2 delivered n0's numbered msg 20 in the view {n0,n1,n2} only it
 # and n0 installed; n1 (alone after removing n0) admitted n2 afresh and
 # later numbered msg 20 itself, after n5's msg 7: total order breaks.
+# With the BB total order (long messages sent by their origins) the traffic
+# differs and 2874 passes: it is kept as a regress- line, but the cause is
+# not fixed (docs/PROTOCOL.md, open problems).
+# via-crash6 3361 (and 4439; found widening to 3001..5000 after the BB
+# total order and the fixes of s5widen were merged; both pass before
+# either): n2 removes n5 as crashed while it is up (view 9). Not diagnosed
+# yet; a colleague saw this shape on an intermediate commit: a JOIN view
+# of the crashed coordinator reaching n2 late leaves n5 out, and
+# removal_reason reads the omission as a missed removal.
 cat > "$tmp/known" <<'KNOWN'
-known-via-crash6-first-cut-view-unshared|2874|total_order|--via-server --nodes 6 --loss 0.05 --crashes 2
+known-via-crash6-late-join-false-removal|3361|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
