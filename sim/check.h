@@ -150,6 +150,14 @@
  * histories start apart (each member's last deliveries, FIFO and causal
  * ones in its own order), and the core skips an entry at or below what it
  * delivered of that origin.
+ * Its own JOIN names the cut it took too: that cut's view number. A JOIN
+ * under another number than its admission's, its admitter down, means the
+ * admitter's cut never reached it: the first cut sent again since under
+ * that number whose history it holds becomes its admission as above (its
+ * history may hold nothing but entries of the first one's, all of which the
+ * later cut holds too). What the admitter alone had delivered before it
+ * crashed is then no history: the survivors deliver it after that cut, in
+ * the view the process stands in, and so does it, live.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

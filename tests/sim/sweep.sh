@@ -96,6 +96,19 @@ regress-via-join-coordinator-crash-after-admit-3|12412..12412|--via-server --nod
 regress-via-join-coordinator-crash-after-admit-4|12632..12632|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-join-coordinator-crash-after-admit-5|13071..13071|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leave-before-last-join|13007..13007|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-crash-safe-join-takes-resent-cut-125|125..125|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-253|253..253|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-260|260..260|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-408|408..408|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-446|446..446|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-447|447..447|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-488|488..488|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-613|613..613|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-680|680..680|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-684|684..684|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-702|702..702|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-800|800..800|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-restart-safe-join-takes-resent-cut-291|291..291|--nodes 6 --loss 0.1 --order safe --crashes 2 --fd fast --restarts 2
 regress-via-relayed-join-before-cut|12442..12442|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1

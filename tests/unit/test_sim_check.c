@@ -729,6 +729,41 @@ static void test_resent_cut_catch_up(void) {
   chorus_check_free(chk);
 }
 
+/* The admitter n0 alone delivered m3 (in the simulator a safe message n0
+ * saw stable as it crashed) before it admitted n2, and crashed before its cut left; n1's cut, sent
+ * again under view 4, lacks m3, which n1 and n2 then deliver live in that
+ * view. n2's JOIN under view 4 says it took n1's cut: m3 is not owed as
+ * history. Under the admission's view 3 (n0's cut), m3 stays owed. */
+static void test_join_view_names_resent_cut(void) {
+  for (int own = 0; own < 2; own++) {
+    chorus_check *chk = member_checker(3, 0);
+    chorus_check_msg m[3];
+    for (uint32_t i = 0; i < 3; i++) {
+      m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+      CHECK_EQ(sent(chk, m[i]), 0);
+      CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+      if (i < 2) CHECK_EQ(deliver(chk, m[i], 1, 10 + i), 0);
+    }
+    crash_restart_admit(chk); /* n0's JOIN of n2: view 3 */
+    CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+    CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0); /* view 4 */
+    CHECK_EQ(chorus_check_cut_resent(chk, 450, 1), 0);
+    CHECK_EQ(deliver_hist(chk, m[0], 2, 460), 0);
+    CHECK_EQ(deliver_hist(chk, m[1], 2, 461), 0);
+    if (own) { /* it says it took n0's cut: m3 is missing */
+      CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 3, 0x6), 1);
+      CHECK(failed_with(chk, "catch_up"));
+      chorus_check_free(chk);
+      continue;
+    }
+    CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 4, 0x6), 0);
+    CHECK_EQ(deliver(chk, m[2], 1, 510), 0);
+    CHECK_EQ(deliver(chk, m[2], 2, 520), 0);
+    CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+    chorus_check_free(chk);
+  }
+}
+
 /* The admitter crashes as it admits, before anybody else installs its JOIN:
  * the next coordinator admits the restarted node anew, and its history is
  * owed (a JOIN of it that a member installs without deciding it is no cut
@@ -1275,6 +1310,7 @@ int main(void) {
   RUN(test_absent_node_joins);
   RUN(test_leave);
   RUN(test_cut_resent);
+  RUN(test_join_view_names_resent_cut);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
 }
