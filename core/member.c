@@ -13,7 +13,7 @@
  * coordinator) | joiner's first count 4 (see
  * chorus_room_join_first; 0 unless reason is JOIN) | coordinator rank 1 |
  * coordinator epoch 4 | proposal number 4 (the coordinator's count of its
- * proposals; 0 for MERGE, which is neither relayed nor deduplicated) |
+ * proposals; 0 for MERGE, which is relayed but told apart by its `view`) |
  * view_id 4. `view` is the room's ordering epoch the change leads to (a
  * JOIN's is the current one plus one, unused: a join keeps the epoch);
  * view_id is the membership number of the new view (docs/PROTOCOL.md,
@@ -625,11 +625,24 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   merge_events(p, add);
 }
 
-/* A member of X: the coordinator's MERGE view. */
-static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view, uint32_t view_id) {
+/* A member of X: the coordinator's MERGE view m from `from`, the
+ * coordinator or a member that relays it. Relayed like any VIEW, before
+ * installing: the coordinator may crash while announcing it, and the
+ * members it missed would go on without Y while the others hold Y (their
+ * next removal VIEW would then make different views). A copy (its
+ * ordering view not above ours: installed already) is dropped. */
+static void merge_view(chorus_peer *p, size_t from, const uint8_t *m, uint32_t keep,
+                       uint32_t view, uint32_t view_id) {
+  if (view <= p->room.view) return;
   uint32_t add = keep & ~view_members(p) & ~(1u << p->self);
-  if (!(keep & (1u << p->self)) || !add ||
-      chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
+  if (!(keep & (1u << p->self)) || !add || m[19] >= p->count) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  uint32_t to = view_members(p) & ~((1u << p->self) | (1u << from) | (1u << p->idx_of[m[19]]));
+  if (to && chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
+    p->room.outbox_full++;
+  if (chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
@@ -1085,7 +1098,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
   uint32_t view_id = chorus_wire_get_u32(m + 28);
   if (m[9] == CHORUS_VIEW_MERGE) {
-    merge_view(p, keep, view, view_id);
+    merge_view(p, from, m, keep, view, view_id);
     return;
   }
   if (view_hold(p, from, m)) return;

@@ -88,7 +88,11 @@
  *                 that counts is the change's decision: the first process
  *                 to install the same change (view number, member set,
  *                 process removed), its coordinator; members install it
- *                 after the flushes of the views before it;
+ *                 after the flushes of the views before it. So is, at any
+ *                 time, the removal of a process that a MERGE event brought
+ *                 into the remover's view and that never installed a view
+ *                 holding the remover (its absorber crashed before its
+ *                 cut left: it never stood in the merged view);
  *   merge_order   deliveries marked merge (the other side's messages,
  *                 delivered when the views merge) are left out of
  *                 total_order, whose pairs would otherwise compare one

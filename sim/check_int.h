@@ -61,6 +61,7 @@ typedef struct check_proc {
   uint8_t joined;     /* installed its own JOIN (first boots: from the start) */
   uint8_t vproc[CHORUS_MEMBERS_MAX]; /* per node: the process in its view */
   check_mask view;    /* processes in its view, for safe */
+  check_mask merged;  /* of those, the ones a MERGE event brought in */
   /* Per other process q: one past the position of q's last message of each
    * kind it delivered (pair_next), and the room messages of q in its
    * causal past (past). */

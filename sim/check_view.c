@@ -259,6 +259,15 @@ static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_
   return 1;
 }
 
+/* 1 if process d, up, which a MERGE brought into process p's view, never
+ * installed a view holding p: its absorber crashed before its cut reached
+ * it (PROTOCOL.md, merging views), and p's side takes out again a member
+ * that never joined that merged view; the sides merge anew. */
+static int merge_undone(const chorus_check *chk, size_t p, size_t d) {
+  const check_proc *pr = &chk->proc[p];
+  return (chk->live & pr->merged & check_bit(d)) && chk->proc[d].vproc[pr->node] != p;
+}
+
 /* Process p takes process d (of node `member`) out of its view: a false
  * removal if d is up, else a detection-time sample, within the bound. */
 static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
@@ -268,6 +277,7 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
   if (chk->left & check_bit(d)) return 0; /* it said goodbye */
+  if (merge_undone(chk, p, d)) return 0;
   if (chk->live & check_bit(d)) {
     int excused = removal_excused(chk, d, ev);
     if (excused < 0) return 1;
@@ -511,6 +521,7 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
     bad = 1;
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);
+  pr->merged &= ~check_bit((size_t)j);
   return bad;
 }
 
@@ -704,6 +715,7 @@ static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit(j);
+  pr->merged |= check_bit(j);
   return bad;
 }
 

@@ -876,6 +876,34 @@ static void test_removal_decided_in_partition(void) {
   }
 }
 
+/* A partition (n0 n1 | n2) heals at 200; long after, n0 absorbs n2 and
+ * crashes before its cut reaches n2; n1 installs the merge (relayed), then
+ * removes n0 and n2, which never installed a view holding n1: no false
+ * removal (the sides merge anew). Had n2 installed the merge, it is one. */
+static void test_removal_of_merge_never_installed(void) {
+  for (int installed = 0; installed < 2; installed++) {
+    chorus_check *chk = member_checker(100, 1000);
+    CHECK_EQ(chorus_check_partition(chk, 100, 0x3, 1), 0);
+    CHECK_EQ(view_removal(chk, 150, 0, 2, 2, 0x3), 0);
+    CHECK_EQ(view_removal(chk, 151, 1, 2, 2, 0x3), 0);
+    CHECK_EQ(view_removal(chk, 152, 2, 0, 2, 0x6), 0);
+    CHECK_EQ(view_removal(chk, 152, 2, 1, 2, 0x4), 0);
+    CHECK_EQ(chorus_check_partition(chk, 200, 0x3, 0), 0);
+    CHECK_EQ(view_numbered(chk, 5000, 0, 2, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    CHECK_EQ(chorus_check_crash(chk, 5000, 0), 0);
+    CHECK_EQ(view_numbered(chk, 5010, 1, 2, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    if (installed) {
+      CHECK_EQ(view_numbered(chk, 5020, 2, 0, CHORUS_VIEW_MERGE, 0, 3, 0x5), 0);
+      CHECK_EQ(view_numbered(chk, 5020, 2, 1, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    }
+    CHECK_EQ(view_removal(chk, 5900, 1, 0, 4, 0x6), 0);
+    CHECK_EQ(view_removal(chk, 5910, 1, 2, 5, 0x2), installed);
+    if (installed) CHECK(failed_with(chk, "false_removal"));
+    else CHECK(chorus_check_first(chk) == NULL);
+    chorus_check_free(chk);
+  }
+}
+
 /* A view change that removes a node that is up: false_removal. */
 static void test_false_removal_fails(void) {
   chorus_check *chk = member_checker(100, 0);
@@ -1310,6 +1338,7 @@ int main(void) {
   RUN(test_absent_node_joins);
   RUN(test_leave);
   RUN(test_cut_resent);
+  RUN(test_removal_of_merge_never_installed);
   RUN(test_join_view_names_resent_cut);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
