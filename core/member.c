@@ -106,6 +106,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (rc < 0) return rc;
   p->removed |= 1u << member;
   p->cut &= ~(1u << member);
+  p->unlisted &= ~(1u << member);
   p->told_dead &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
@@ -243,7 +244,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
          !(i == p->self && p->leaving && !p->leave_owed) && /* the others skip it */
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
-         (i == p->self || !((p->cut | p->told_dead) & (1u << i))) &&
+         (i == p->self || !((p->cut | p->unlisted | p->told_dead) & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -549,6 +550,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   uint32_t b = 1u << i;
   p->removed &= ~b;
   p->cut &= ~b;
+  p->unlisted &= ~b;
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
   p->merged_at_us[i] = p->now_us;
@@ -776,6 +778,10 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     uint64_t added = p->merged_at_us[from];
     if (!(b->ranks & me) && (!added || p->now_us - added > STALE_BEACON_US))
       p->cut |= 1u << from;
+    /* Whether stale or not, it stands in no view with us yet: it does
+     * not coordinate ours (a merge whose absorber crashed before its cut
+     * left never reaches it, and would hold up our removals). */
+    if (!(b->ranks & me)) p->unlisted |= 1u << from;
     return;
   }
   if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
@@ -808,6 +814,7 @@ void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags) {
 void chorus_member_heard(chorus_peer *p, size_t from) {
   uint32_t b = 1u << from;
   p->merge_wait &= ~b;
+  p->unlisted &= ~b;
   if (!(p->merge_resume & b) || !chorus_peer_in_view(p, from)) return;
   /* It takes our frames now: what it ignored goes again at once. */
   p->merge_resume &= ~b;

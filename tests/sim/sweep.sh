@@ -111,6 +111,7 @@ regress-via-crash-safe-join-takes-resent-cut-800|800..800|--via-server --nodes 6
 regress-restart-safe-join-takes-resent-cut-291|291..291|--nodes 6 --loss 0.1 --order safe --crashes 2 --fd fast --restarts 2
 regress-part-fast-crash6-merge-view-relayed-234|234..234|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
 regress-part-fast-crash6-safe-merge-view-relayed-234|234..234|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6 --order safe
+regress-part-fast-crash6-safe-unlisted-coordinates-nothing-97|97..97|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6 --order safe
 regress-via-relayed-join-before-cut|12442..12442|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
