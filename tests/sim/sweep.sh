@@ -322,7 +322,14 @@ PLAN
 # was judged only from its late naming, 3.43 s after the crash; a seat in
 # the view unnamed is now judged from its refused datagrams, matched by
 # the boot epoch the view holds, and naming it keeps that judgement.)
+# known-part-fast-mixed-lossy-crash-stalls (found widening part-fast-mixed-lossy
+# with --crashes 1 over 1..300; fails on s5merge1 too): after a one-way
+# partition's heal n0 absorbs n1 n3 n4; room deliveries then stop at
+# every member at sequence 37 (private ones flow): n0's own message 36,
+# sent at 3.8 s while its side was splitting, is never delivered. Not
+# diagnosed further.
 cat > "$tmp/known" <<'KNOWN'
+known-part-fast-mixed-lossy-crash-stalls|144|liveness|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05 --crashes 1
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
