@@ -13,7 +13,7 @@
  * coordinator) | joiner's first count 4 (see
  * chorus_room_join_first; 0 unless reason is JOIN) | coordinator rank 1 |
  * coordinator epoch 4 | proposal number 4 (the coordinator's count of its
- * proposals; 0 for MERGE, which is neither relayed nor deduplicated) |
+ * proposals; 0 for MERGE, which is relayed but told apart by its `view`) |
  * view_id 4. `view` is the room's ordering epoch the change leads to (a
  * JOIN's is the current one plus one, unused: a join keeps the epoch);
  * view_id is the membership number of the new view (docs/PROTOCOL.md,
@@ -106,6 +106,7 @@ static int remove_one(chorus_peer *p, size_t member, enum chorus_view_reason why
   if (rc < 0) return rc;
   p->removed |= 1u << member;
   p->cut &= ~(1u << member);
+  p->unlisted &= ~(1u << member);
   p->told_dead &= ~(1u << member);
   p->joining &= ~(1u << member);
   p->admitted_by[member] = 0;
@@ -243,7 +244,7 @@ static int coordinates(const chorus_peer *p, size_t i) {
   return chorus_peer_in_view(p, i) && !(p->leavers & (1u << i)) &&
          !(i == p->self && p->leaving && !p->leave_owed) && /* the others skip it */
          !(p->unadmitted & (1u << i)) && !cut_in_doubt(p, i) &&
-         (i == p->self || !((p->cut | p->told_dead) & (1u << i))) &&
+         (i == p->self || !((p->cut | p->unlisted | p->told_dead) & (1u << i))) &&
          (i == p->self || !p->fd_on || chorus_fd_state_of(&p->fd, i) != CHORUS_FD_DEAD);
 }
 
@@ -549,6 +550,7 @@ static void merge_add(chorus_peer *p, size_t i) {
   uint32_t b = 1u << i;
   p->removed &= ~b;
   p->cut &= ~b;
+  p->unlisted &= ~b;
   p->rejoin &= ~b;
   p->beacon_due_us[i] = 0;
   p->merged_at_us[i] = p->now_us;
@@ -625,11 +627,24 @@ static void absorb(chorus_peer *p, const chorus_wire_beacon *b) {
   merge_events(p, add);
 }
 
-/* A member of X: the coordinator's MERGE view. */
-static void merge_view(chorus_peer *p, uint32_t keep, uint32_t view, uint32_t view_id) {
+/* A member of X: the coordinator's MERGE view m from `from`, the
+ * coordinator or a member that relays it. Relayed like any VIEW, before
+ * installing: the coordinator may crash while announcing it, and the
+ * members it missed would go on without Y while the others hold Y (their
+ * next removal VIEW would then make different views). A copy (its
+ * ordering view not above ours: installed already) is dropped. */
+static void merge_view(chorus_peer *p, size_t from, const uint8_t *m, uint32_t keep,
+                       uint32_t view, uint32_t view_id) {
+  if (view <= p->room.view) return;
   uint32_t add = keep & ~view_members(p) & ~(1u << p->self);
-  if (!(keep & (1u << p->self)) || !add ||
-      chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
+  if (!(keep & (1u << p->self)) || !add || m[19] >= p->count) {
+    p->stats.rx_bad_frame++;
+    return;
+  }
+  uint32_t to = view_members(p) & ~((1u << p->self) | (1u << from) | (1u << p->idx_of[m[19]]));
+  if (to && chorus_room_push_control(&p->room, ranks_of(p, to), m, CHORUS_VIEW_CTRL_BYTES) < 0)
+    p->room.outbox_full++;
+  if (chorus_room_merge(&p->room, ranks_of(p, add), view, 0, 0) < 0) {
     p->stats.rx_bad_frame++;
     return;
   }
@@ -767,6 +782,10 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
     if (!(b->ranks & me) &&
         (!added || p->now_us - added > STALE_BEACON_US || b->view >= p->view_floor))
       p->cut |= 1u << from;
+    /* Whether stale or not, it stands in no view with us yet: it does
+     * not coordinate ours (a merge whose absorber crashed before its cut
+     * left never reaches it, and would hold up our removals). */
+    if (!(b->ranks & me)) p->unlisted |= 1u << from;
     return;
   }
   if ((p->leavers & (1u << from)) || b->coord >= p->count) return;
@@ -799,6 +818,7 @@ void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags) {
 void chorus_member_heard(chorus_peer *p, size_t from) {
   uint32_t b = 1u << from;
   p->merge_wait &= ~b;
+  p->unlisted &= ~b;
   if (!(p->merge_resume & b) || !chorus_peer_in_view(p, from)) return;
   /* It takes our frames now: what it ignored goes again at once. */
   p->merge_resume &= ~b;
@@ -1105,7 +1125,7 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
   uint32_t view_id = chorus_wire_get_u32(m + 28);
   if (m[9] == CHORUS_VIEW_MERGE) {
-    merge_view(p, keep, view, view_id);
+    merge_view(p, from, m, keep, view, view_id);
     return;
   }
   if (view_hold(p, from, m)) return;

@@ -93,6 +93,8 @@ struct chorus_peer {
   uint32_t merge_resume; /* merged members not heard since: their link is
                             resumed (chorus_link_resume) when they are */
   uint32_t cut;          /* in the view, but their BEACON says we are not */
+  uint32_t unlisted;     /* likewise, maybe stale (sent before a merge took
+                            them): they coordinate nothing here until heard */
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
   uint64_t absorb_until_us; /* give the absorber up then */
   uint32_t view_floor;   /* VIEWs numbered below it are from before a merge */

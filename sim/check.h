@@ -88,7 +88,11 @@
  *                 that counts is the change's decision: the first process
  *                 to install the same change (view number, member set,
  *                 process removed), its coordinator; members install it
- *                 after the flushes of the views before it;
+ *                 after the flushes of the views before it. So is, at any
+ *                 time, the removal of a process that a MERGE event brought
+ *                 into the remover's view and that never installed a view
+ *                 holding the remover (its absorber crashed before its
+ *                 cut left: it never stood in the merged view);
  *   merge_order   deliveries marked merge (the other side's messages,
  *                 delivered when the views merge) are left out of
  *                 total_order, whose pairs would otherwise compare one
@@ -153,6 +157,14 @@
  * boots of the view it lines up with (a process standing in that member
  * set), not those of the first admission's: one restarted since is the
  * new boot there, and the crashed one is no removal it owes.
+ * Its own JOIN names the cut it took too: that cut's view number. A JOIN
+ * under another number than its admission's, its admitter down, means the
+ * admitter's cut never reached it: the first cut sent again since under
+ * that number whose history it holds becomes its admission as above (its
+ * history may hold nothing but entries of the first one's, all of which the
+ * later cut holds too). What the admitter alone had delivered before it
+ * crashed is then no history: the survivors deliver it after that cut, in
+ * the view the process stands in, and so does it, live.
  *
  * Obligations: a private message is meant for the receiving node's process
  * of the moment; a room message for every admitted process, its sender

@@ -56,10 +56,12 @@ typedef struct check_proc {
   uint32_t epoch;     /* 0: not known yet (a first boot) */
   uint64_t boot_us, down_us, admit_us, join_us;
   uint8_t coord;      /* the process that admitted it; CHECK_NO_PROC: first boot */
+  uint32_t admit_view_id; /* the view number its admission's cut carries */
   uint8_t restarted;  /* booted by chorus_check_restart */
   uint8_t joined;     /* installed its own JOIN (first boots: from the start) */
   uint8_t vproc[CHORUS_MEMBERS_MAX]; /* per node: the process in its view */
   check_mask view;    /* processes in its view, for safe */
+  check_mask merged;  /* of those, the ones a MERGE event brought in */
   /* Per other process q: one past the position of q's last message of each
    * kind it delivered (pair_next), and the room messages of q in its
    * causal past (past). */
@@ -100,6 +102,7 @@ typedef struct check_cut {
   uint8_t from;     /* the process that sent it */
   check_mask to;    /* the stranded newcomers it was sent to */
   uint64_t at_us;
+  uint32_t view_id; /* the view number it carries: its sender's latest */
   check_proc state; /* a copy of that process at at_us */
 } check_cut;
 

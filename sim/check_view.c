@@ -259,6 +259,15 @@ static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_
   return 1;
 }
 
+/* 1 if process d, up, which a MERGE brought into process p's view, never
+ * installed a view holding p: its absorber crashed before its cut reached
+ * it (PROTOCOL.md, merging views), and p's side takes out again a member
+ * that never joined that merged view; the sides merge anew. */
+static int merge_undone(const chorus_check *chk, size_t p, size_t d) {
+  const check_proc *pr = &chk->proc[p];
+  return (chk->live & pr->merged & check_bit(d)) && chk->proc[d].vproc[pr->node] != p;
+}
+
 /* Process p takes process d (of node `member`) out of its view: a false
  * removal if d is up, else a detection-time sample, within the bound. */
 static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
@@ -268,6 +277,7 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   pr->vproc[member] = CHECK_NO_PROC;
   pr->view &= ~check_bit(d);
   if (chk->left & check_bit(d)) return 0; /* it said goodbye */
+  if (merge_undone(chk, p, d)) return 0;
   if (chk->live & check_bit(d)) {
     int excused = removal_excused(chk, d, ev);
     if (excused < 0) return 1;
@@ -306,7 +316,7 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
  * state *pc: the history it owes, the prefixes it is excused, what it
  * holds, where its views align. */
 static void admit_from(chorus_check *chk, size_t j, size_t c, const check_proc *pc,
-                       uint64_t at_us) {
+                       uint64_t at_us, uint32_t view_id) {
   check_proc *pj = &chk->proc[j];
   uint32_t in_ring[CHORUS_CHECK_PROCS_MAX] = {0};
   size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
@@ -321,6 +331,7 @@ static void admit_from(chorus_check *chk, size_t j, size_t c, const check_proc *
     pj->pair_next[CHORUS_MSG_ROOM][q] = had > in_ring[q] ? had - in_ring[q] : 0;
   }
   pj->admit_us = at_us;
+  pj->admit_view_id = view_id;
   pj->coord = (uint8_t)c;
   memcpy(pj->vproc, pc->vproc, sizeof pj->vproc);
   pj->vproc[pj->node] = (uint8_t)j;
@@ -336,8 +347,9 @@ static void admit_from(chorus_check *chk, size_t j, size_t c, const check_proc *
   }
 }
 
-static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us) {
-  admit_from(chk, j, c, &chk->proc[c], at_us);
+static void admit(chorus_check *chk, size_t j, size_t c, uint64_t at_us,
+                  uint32_t view_id) {
+  admit_from(chk, j, c, &chk->proc[c], at_us, view_id);
 }
 
 /* 1 if process p waits for its own JOIN and its admitter is down. */
@@ -368,6 +380,10 @@ static int cut_record(chorus_check *chk, size_t q, uint64_t at_us, check_mask to
   k->from = (uint8_t)q;
   k->to = to;
   k->at_us = at_us;
+  /* Its view events may come before its number is updated (same change). */
+  const check_proc *pq = &chk->proc[q];
+  uint32_t last = pq->views_len ? pq->vnums[pq->views_len - 1] : 0;
+  k->view_id = last > pq->view_id ? last : pq->view_id;
   k->state = chk->proc[q];
   k->state.ring = chk->cut_ring_pool + chk->cuts * h;
   memcpy(k->state.ring, chk->proc[q].ring, h * sizeof *k->state.ring);
@@ -397,6 +413,21 @@ static int cut_continues(const chorus_check *chk, const check_cut *cut, size_t p
                            n, chk->hist_max);
 }
 
+/* 1 if process p delivered every message of cut `cut`'s history that
+ * taking it would leave owed (the part before what p delivered of the
+ * same stream is excused, admit_again). */
+static int cut_fits(const chorus_check *chk, const check_cut *cut, size_t p) {
+  const check_proc *pc = &cut->state, *pr = &chk->proc[p];
+  size_t n = pc->room_dlv < chk->hist_max ? (size_t)pc->room_dlv : chk->hist_max;
+  for (size_t k = 0; k < n; k++) {
+    const check_rec *r = &chk->rec[pc->ring[(pc->room_dlv - n + k) % chk->hist_max]];
+    if (!(r->delivered & check_bit(p)) &&
+        r->fifo_pos >= pr->pair_next[CHORUS_MSG_ROOM][r->sp])
+      return 0;
+  }
+  return 1;
+}
+
 /* Process p takes cut `cut` instead of its first admission's: it owes that
  * cut's history; what was sent before its first admission and comes before
  * that history is excused (what was sent since stays owed); its FIFO
@@ -411,7 +442,7 @@ static void admit_again(chorus_check *chk, size_t p, const check_cut *cut) {
   uint64_t first_us = pr->admit_us;
   uint32_t had[CHORUS_CHECK_PROCS_MAX];
   memcpy(had, pr->pair_next[CHORUS_MSG_ROOM], sizeof had);
-  admit_from(chk, p, cut->from, &cut->state, cut->at_us);
+  admit_from(chk, p, cut->from, &cut->state, cut->at_us, cut->view_id);
   /* A stream it delivered some of goes on where it left it; one it
    * delivered none of starts where the new cut's history does (which may
    * be earlier than the first admission's start). */
@@ -467,7 +498,7 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
   uint8_t old = pr->vproc[ev->member];
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   check_proc *pj = &chk->proc[j];
-  if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us);
+  if (!(chk->admitted & check_bit((size_t)j))) admit(chk, (size_t)j, p, ev->at_us, ev->view);
   /* It joined, but its admitter crashed (or left) before any other member
    * installed that JOIN: p, which never held it, admits it afresh, and j
    * takes that cut and its history (PROTOCOL.md): it catches up again, its
@@ -479,7 +510,7 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
     for (size_t q = 0; q < chk->procs; q++) had[q] = pj->pair_next[CHORUS_MSG_ROOM][q];
     pj->joined = 0;
     pj->views_len = 0;
-    admit(chk, (size_t)j, p, ev->at_us);
+    admit(chk, (size_t)j, p, ev->at_us, ev->view);
     for (size_t q = 0; q < chk->procs; q++) /* what it delivered stays delivered */
       if (had[q] > pj->pair_next[CHORUS_MSG_ROOM][q]) pj->pair_next[CHORUS_MSG_ROOM][q] = had[q];
   }
@@ -490,6 +521,7 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
     bad = 1;
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit((size_t)j);
+  pr->merged &= ~check_bit((size_t)j);
   return bad;
 }
 
@@ -560,9 +592,31 @@ static void rebase_on_resent_cut(chorus_check *chk, size_t p,
     }
 }
 
+/* Process p, whose admitter is down, installs its own JOIN under a view
+ * number other than its admission's: the admitter's cut never reached it,
+ * and the one it took is a cut sent again since, which carries its
+ * sender's view number then (PROTOCOL.md, view numbers). p owes that
+ * cut's history, not the admitter's: a message the admitter alone had
+ * delivered before it crashed, the survivors deliver after that cut, in
+ * the view p stands in, so p does too, live. The first such cut whose
+ * history p holds (a newcomer takes the first cut that reaches it). */
+static void take_join_cut(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
+  check_proc *pr = &chk->proc[p];
+  if (pr->joined || !cut_stranded(chk, p) || ev->view == pr->admit_view_id) return;
+  for (size_t k = 0; k < chk->cuts; k++) {
+    const check_cut *cut = &chk->cut[k];
+    if (!(cut->to & check_bit(p)) || cut->at_us < pr->admit_us ||
+        cut->view_id != ev->view || !cut_fits(chk, cut, p))
+      continue;
+    admit_again(chk, p, cut);
+    return;
+  }
+}
+
 /* Process p installs its own JOIN: admitted back, its history complete. */
 static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
+  take_join_cut(chk, p, ev);
   view_from_mask(chk, p, ev->members);
   if (pr->joined) return 0; /* let back in after a (false) removal */
   if (!(chk->admitted & check_bit(p))) {
@@ -670,6 +724,7 @@ static int merge_in(chorus_check *chk, size_t p, const chorus_check_view_event *
   if (old != CHECK_NO_PROC && old != j) bad = remove_proc(chk, p, ev->member, old, ev);
   pr->vproc[ev->member] = (uint8_t)j;
   pr->view |= check_bit(j);
+  pr->merged |= check_bit(j);
   return bad;
 }
 

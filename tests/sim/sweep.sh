@@ -96,6 +96,22 @@ regress-via-join-coordinator-crash-after-admit-3|12412..12412|--via-server --nod
 regress-via-join-coordinator-crash-after-admit-4|12632..12632|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-join-coordinator-crash-after-admit-5|13071..13071|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leave-before-last-join|13007..13007|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-via-crash-safe-join-takes-resent-cut-125|125..125|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-253|253..253|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-260|260..260|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-408|408..408|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-446|446..446|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-447|447..447|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-488|488..488|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-613|613..613|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-680|680..680|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-684|684..684|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-702|702..702|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-via-crash-safe-join-takes-resent-cut-800|800..800|--via-server --nodes 6 --loss 0.05 --crashes 2 --order safe
+regress-restart-safe-join-takes-resent-cut-291|291..291|--nodes 6 --loss 0.1 --order safe --crashes 2 --fd fast --restarts 2
+regress-part-fast-crash6-merge-view-relayed-234|234..234|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
+regress-part-fast-crash6-safe-merge-view-relayed-234|234..234|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6 --order safe
+regress-part-fast-crash6-safe-unlisted-coordinates-nothing-97|97..97|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6 --order safe
 regress-via-relayed-join-before-cut|12442..12442|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-cut-leaves-out-newcomer|13064..13064|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 regress-via-leaving-coordinator-removes-restarted|13088..13088|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
@@ -325,8 +341,15 @@ PLAN
 # yet; a colleague saw this shape on an intermediate commit: a JOIN view
 # of the crashed coordinator reaching n2 late leaves n5 out, and
 # removal_reason reads the omission as a missed removal.
+# known-part-fast-mixed-lossy-crash-stalls (found widening part-fast-mixed-lossy
+# with --crashes 1 over 1..300; fails on s5merge1 too): after a one-way
+# partition's heal n0 absorbs n1 n3 n4; room deliveries then stop at
+# every member at sequence 37 (private ones flow): n0's own message 36,
+# sent at 3.8 s while its side was splitting, is never delivered. Not
+# diagnosed further.
 cat > "$tmp/known" <<'KNOWN'
 known-via-crash6-late-join-false-removal|3361|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
+known-part-fast-mixed-lossy-crash-stalls|144|liveness|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05 --crashes 1
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.

@@ -754,6 +754,41 @@ static void test_resent_cut_holds_new_boots(void) {
   chorus_check_free(chk);
 }
 
+/* The admitter n0 alone delivered m3 (in the simulator a safe message n0
+ * saw stable as it crashed) before it admitted n2, and crashed before its cut left; n1's cut, sent
+ * again under view 4, lacks m3, which n1 and n2 then deliver live in that
+ * view. n2's JOIN under view 4 says it took n1's cut: m3 is not owed as
+ * history. Under the admission's view 3 (n0's cut), m3 stays owed. */
+static void test_join_view_names_resent_cut(void) {
+  for (int own = 0; own < 2; own++) {
+    chorus_check *chk = member_checker(3, 0);
+    chorus_check_msg m[3];
+    for (uint32_t i = 0; i < 3; i++) {
+      m[i] = room(1, CHORUS_ORDER_FIFO, i + 1);
+      CHECK_EQ(sent(chk, m[i]), 0);
+      CHECK_EQ(deliver(chk, m[i], 0, 10 + i), 0);
+      if (i < 2) CHECK_EQ(deliver(chk, m[i], 1, 10 + i), 0);
+    }
+    crash_restart_admit(chk); /* n0's JOIN of n2: view 3 */
+    CHECK_EQ(chorus_check_crash(chk, 420, 0), 0);
+    CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0); /* view 4 */
+    CHECK_EQ(chorus_check_cut_resent(chk, 450, 1), 0);
+    CHECK_EQ(deliver_hist(chk, m[0], 2, 460), 0);
+    CHECK_EQ(deliver_hist(chk, m[1], 2, 461), 0);
+    if (own) { /* it says it took n0's cut: m3 is missing */
+      CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 3, 0x6), 1);
+      CHECK(failed_with(chk, "catch_up"));
+      chorus_check_free(chk);
+      continue;
+    }
+    CHECK_EQ(view_numbered(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 4, 0x6), 0);
+    CHECK_EQ(deliver(chk, m[2], 1, 510), 0);
+    CHECK_EQ(deliver(chk, m[2], 2, 520), 0);
+    CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+    chorus_check_free(chk);
+  }
+}
+
 /* The admitter crashes as it admits, before anybody else installs its JOIN:
  * the next coordinator admits the restarted node anew, and its history is
  * owed (a JOIN of it that a member installs without deciding it is no cut
@@ -862,6 +897,34 @@ static void test_removal_decided_in_partition(void) {
       CHECK_EQ(view_removal(chk, 1500, 2, 0, 2, 0x6), 0);
       CHECK(chorus_check_first(chk) == NULL);
     }
+    chorus_check_free(chk);
+  }
+}
+
+/* A partition (n0 n1 | n2) heals at 200; long after, n0 absorbs n2 and
+ * crashes before its cut reaches n2; n1 installs the merge (relayed), then
+ * removes n0 and n2, which never installed a view holding n1: no false
+ * removal (the sides merge anew). Had n2 installed the merge, it is one. */
+static void test_removal_of_merge_never_installed(void) {
+  for (int installed = 0; installed < 2; installed++) {
+    chorus_check *chk = member_checker(100, 1000);
+    CHECK_EQ(chorus_check_partition(chk, 100, 0x3, 1), 0);
+    CHECK_EQ(view_removal(chk, 150, 0, 2, 2, 0x3), 0);
+    CHECK_EQ(view_removal(chk, 151, 1, 2, 2, 0x3), 0);
+    CHECK_EQ(view_removal(chk, 152, 2, 0, 2, 0x6), 0);
+    CHECK_EQ(view_removal(chk, 152, 2, 1, 2, 0x4), 0);
+    CHECK_EQ(chorus_check_partition(chk, 200, 0x3, 0), 0);
+    CHECK_EQ(view_numbered(chk, 5000, 0, 2, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    CHECK_EQ(chorus_check_crash(chk, 5000, 0), 0);
+    CHECK_EQ(view_numbered(chk, 5010, 1, 2, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    if (installed) {
+      CHECK_EQ(view_numbered(chk, 5020, 2, 0, CHORUS_VIEW_MERGE, 0, 3, 0x5), 0);
+      CHECK_EQ(view_numbered(chk, 5020, 2, 1, CHORUS_VIEW_MERGE, 0, 3, 0x7), 0);
+    }
+    CHECK_EQ(view_removal(chk, 5900, 1, 0, 4, 0x6), 0);
+    CHECK_EQ(view_removal(chk, 5910, 1, 2, 5, 0x2), installed);
+    if (installed) CHECK(failed_with(chk, "false_removal"));
+    else CHECK(chorus_check_first(chk) == NULL);
     chorus_check_free(chk);
   }
 }
@@ -1301,6 +1364,8 @@ int main(void) {
   RUN(test_absent_node_joins);
   RUN(test_leave);
   RUN(test_cut_resent);
+  RUN(test_removal_of_merge_never_installed);
+  RUN(test_join_view_names_resent_cut);
   RUN(test_text_is_printable_and_stable);
   return CHECK_SUMMARY();
 }
