@@ -337,10 +337,22 @@ PLAN
 # not fixed (docs/PROTOCOL.md, open problems).
 # via-crash6 3361 (and 4439; found widening to 3001..5000 after the BB
 # total order and the fixes of s5widen were merged; both pass before
-# either): n2 removes n5 as crashed while it is up (view 9). Not diagnosed
-# yet; a colleague saw this shape on an intermediate commit: a JOIN view
-# of the crashed coordinator reaching n2 late leaves n5 out, and
-# removal_reason reads the omission as a missed removal.
+# either): n2 removes n5 as crashed while it is up (view 9). n1 admitted
+# n3 and n4 and crashed before n2 had either JOIN; n2 removed n1, admitted
+# n3..n5 afresh, then took n1's JOIN of n4 (relayed by n3, held on that
+# link until n2 admitted n3): its member set omits n5, and removal_reason
+# reads the omission as a missed removal. Two more paths give the same
+# removal once that one is closed: n2's own earlier JOIN of n4, relayed
+# back renumbered by n3, passes view_first_copy (own proposals are not
+# noted there) and omits n5 too; and (4439) n3 takes n2's JOIN of n5,
+# relayed by n4, before n2's afresh cut reaches it, and removes n1 by the
+# same omission rule. With all three closed both seeds fail as 2874 and
+# 4918 below (the afresh-admitted n3 delivered what n2 never had, or
+# numbers the afresh cut's view above n2's): not fixed.
+# via-crash6 4918 (agreement; found widening to 3001..6000, fails on
+# s5merge3 as well): n0 admitted n3 and numbered its msg 23, which n3
+# delivered live, then crashed before n1 had the JOIN or msg 23; n1
+# admitted n3 afresh and never delivers msg 23. 2874's cause.
 # known-part-fast-mixed-lossy-crash-stalls (found widening part-fast-mixed-lossy
 # with --crashes 1 over 1..300; fails on s5merge1 too): after a one-way
 # partition's heal n0 absorbs n1 n3 n4; room deliveries then stop at
@@ -349,6 +361,8 @@ PLAN
 # diagnosed further.
 cat > "$tmp/known" <<'KNOWN'
 known-via-crash6-late-join-false-removal|3361|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
+known-via-crash6-late-join-false-removal-2|4439|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
+known-via-crash6-first-cut-delivered-unshared|4918|agreement|--via-server --nodes 6 --loss 0.05 --crashes 2
 known-part-fast-mixed-lossy-crash-stalls|144|liveness|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05 --crashes 1
 KNOWN
 
