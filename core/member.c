@@ -83,8 +83,8 @@ static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
 
 /* A datagram of boot `epoch` from a sender no name here matches: if the
  * view holds that boot at a seat this node cannot name yet, the seat is
- * alive, and judged from now on by its datagrams (known by that epoch,
- * peer.c member_by_id). Else a crash of it would wait for the server to name it, and its
+ * alive, and judged from now on by its datagrams (refused, yet proof of
+ * life). Else a crash of it would wait for the server to name it, and its
  * detection would start only then (sweep: regress-wide-via-crash6-
  * detection). The others' gossip about it names an id we lack, and we
  * gossip nothing about it (fdq_push): our own hearing judges it. */

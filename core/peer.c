@@ -236,16 +236,6 @@ static int member_by_id(chorus_peer *p, const chorus_wire_header *h) {
       return (int)i;
     }
   }
-  /* A seat this node cannot name yet (a JOIN let it in before the server
-   * told us who sits there), in the view or in its farewell: the boot the
-   * JOIN admitted, known by its epoch, is the sender. Refused, a private
-   * message of it would wait for a name that may never come (the seat is
-   * free again once it left, and the server names nobody there). */
-  for (size_t i = 0; i < p->count; i++)
-    if (i != p->self && !p->names[i][0] && h->src_epoch != 0 &&
-        h->src_epoch == p->links[i].peer_epoch && chorus_peer_linked(p, i) &&
-        !(p->unadmitted & (1u << i)))
-      return (int)i;
   return CHORUS_ERR_UNKNOWN_SENDER;
 }
 
@@ -277,7 +267,6 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   int rc = chorus_wire_header_decode(data, len, &h);
   if (rc < 0) return rc;
   int m = member_by_id(p, &h);
-  if (m >= 0 && !p->names[m][0]) chorus_member_unnamed_heard(p, h.src_epoch, now_us);
   if (m < 0 && from_removed(p, &h, data + CHORUS_WIRE_HEADER_BYTES,
                             len - CHORUS_WIRE_HEADER_BYTES))
     return CHORUS_OK;
