@@ -87,6 +87,7 @@ int chorus_room_init(chorus_room *r, size_t n, size_t self, size_t retain_msgs,
   r->alive = (uint32_t)((1u << n) - 1);
   r->next_seq = 1;
   r->first[self] = UINT32_MAX;
+  for (size_t k = 0; k < n; k++) r->gone_end[k] = UINT32_MAX;
   r->slots_free = retain_msgs;
   r->slots = calloc(retain_msgs, sizeof(*r->slots));
   r->slot_of = malloc(n * retain_msgs * sizeof(*r->slot_of));
@@ -594,12 +595,26 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
   return CHORUS_OK;
 }
 
+/* 1 if h is of an origin removed here, past what the flush that removed it
+ * kept: every survivor dropped the rest then, so no member delivers it. A
+ * copy can still come long after: a relay of an earlier flush, queued on a
+ * link frozen at a removal, resumes at a merge. Taken, it would be numbered
+ * (with nobody to send a BB one's text to a member that lacks it) or, fifo
+ * or causal, delivered by its holders only. In a flush every relay counts.
+ * A newer incarnation of the origin sends only once admitted (alive). */
+static int past_gone_end(const chorus_room *r, const room_hdr *h) {
+  uint32_t gone = r->gone_epoch[h->origin]; /* 0: none of its messages came here */
+  return !(r->alive & bit(h->origin)) && !r->flushing && (gone == 0 || h->epoch <= gone) &&
+         h->count > r->gone_end[h->origin];
+}
+
 /* 1 if a message with header h is dropped on arrival whatever the slots:
  * an orphan, or an own message of this incarnation (never stored again)
  * or of a newer one (impossible), or of an older one at or past the
  * numbering of this one. */
 static int unwanted(const chorus_room *r, const room_hdr *h) {
-  if (h->origin != r->self) return is_orphan(r, h->origin, h->epoch, h->count);
+  if (h->origin != r->self)
+    return is_orphan(r, h->origin, h->epoch, h->count) || past_gone_end(r, h);
   if (h->epoch == r->epoch[r->self]) return find_slot(r, r->self, h->count) < 0;
   return h->epoch > r->epoch[r->self] || h->count >= r->first[r->self];
 }
@@ -872,7 +887,10 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
   int dup = h.count <= r->delivered[h.origin];
   if (dup && !numbered_dup(r, &h) && !unstable_dup(r, &h)) return CHORUS_OK; /* duplicate */
-  if (!dup && unwanted(r, &h)) return CHORUS_OK; /* orphan, or own already gone */
+  if (!dup && unwanted(r, &h)) { /* orphan, past a flush's cut, or own already gone */
+    r->discarded += (uint64_t)past_gone_end(r, &h);
+    return CHORUS_OK;
+  }
   int i = find_slot(r, h.origin, h.count), slot_was_new = i < 0;
   if (i < 0) {
     i = alloc_slot(r);
@@ -1405,6 +1423,13 @@ static void flush_complete(chorus_room *r) {
    * sequencer starts at the previous K + 1), so the run may cross labels;
    * where a number carries two labels the later view's wins. */
   drop_unreachable(r);
+  /* discard_orphans drops the rest. A newcomer without its cut holds no
+   * run yet (on_join_state: the relays that follow the cut fill it). */
+  for (size_t o = 0; o < r->n && !r->awaiting_cut; o++)
+    if (!(r->alive & bit(o))) {
+      r->gone_end[o] = run_end(r, o);
+      r->gone_epoch[o] = r->epoch[o];
+    }
   uint32_t k = r->next_seq - 1;
   for (;;) {
     int found = -1;
@@ -1683,6 +1708,9 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->seq_rank = m[17];
   r->alive = alive;
   r->flushing = 0;
+  /* The cut counts what the room delivered, not where a flush ended the
+   * removed members' runs: the relays that follow it are taken. */
+  for (size_t k = 0; k < r->n; k++) r->gone_end[k] = UINT32_MAX;
   const uint8_t *dv = m + 23, *st = dv + 4 * r->n, *ep = st + 4 * r->n, *fi = ep + 4 * r->n,
                 *pa = fi + 4 * r->n;
   for (size_t k = 0; k < r->n; k++) {
@@ -1878,6 +1906,11 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
   r->skip_check = 1;
   r->seq_assigned = chorus_wire_get_u32(m + 13);
   r->seq_rank = m[17];
+  for (size_t k = 0; k < r->n; k++) /* see past_gone_end */
+    if (!(alive & bit(k)))
+      r->gone_end[k] = (r->alive & bit(k))
+                           ? UINT32_MAX /* left out without a flush here: no end known */
+                           : max_u32(r->gone_end[k], chorus_wire_get_u32(m + 23 + 4 * k));
   r->alive = alive;
   r->flushing = 0;
   memset(r->flush_view_of, 0, sizeof r->flush_view_of);

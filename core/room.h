@@ -199,6 +199,10 @@ typedef struct chorus_room {
   uint32_t first[CHORUS_MEMBERS_MAX];     /* lowest count known of that epoch
                                              (own rank: UINT32_MAX until a
                                              JOIN_STATE sets it) */
+  uint32_t gone_end[CHORUS_MEMBERS_MAX];  /* removed origin: the last count
+                                             the flush that removed it kept
+                                             (UINT32_MAX: none known) ... */
+  uint32_t gone_epoch[CHORUS_MEMBERS_MAX]; /* ... of this epoch or older */
   uint32_t delivered[CHORUS_MEMBERS_MAX]; /* messages delivered per origin */
   uint32_t held[CHORUS_MEMBERS_MAX];      /* contiguous messages held per origin */
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */

@@ -366,6 +366,43 @@ static void test_number_of_delivered_during_flush(void) {
   two_msgs_free(&t);
 }
 
+/* A copy of a removed origin's message past what the flush that removed
+ * it kept, coming after the flush (a relay that waited in a link frozen at
+ * a removal, resumed at a merge), is dropped: the other survivors dropped
+ * that message at the flush. During the flush such a relay is taken. */
+static void test_copy_past_gone_end_dropped(void) {
+  chorus_room a, b, c;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 3, 2, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&c, 3, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&c, 5);
+  uint8_t m[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t len[2];
+  uint32_t count;
+  chorus_room_delivery d;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_FIFO, (const uint8_t *)"xy", 2, 5, &count), 0);
+    len[k] = take_first(&c, m[k], sizeof m[k]);
+  }
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, m[0], len[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1);
+  CHECK_EQ(chorus_room_remove(&a, 1), 0);
+  flush_done_from(&a, 2);
+  CHECK_EQ(a.flushing, 0);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 2, m[1], len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 0); /* past the cut: never delivered */
+  CHECK_EQ(a.delivered[1], 1);
+  CHECK_EQ(chorus_room_remove(&b, 1), 0); /* b, flushing, takes the relay */
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, m[0], len[0]), 0);
+  CHECK_EQ(chorus_room_on_message(&b, 0, 0, m[1], len[1]), 0);
+  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(chorus_room_deliver(&b, 0, &d), 1);
+  CHECK_EQ(d.count, 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+  chorus_room_free(&c);
+}
+
 /* MERGE_STATE is decoded totally: length, type, ranks, members. */
 static void test_merge_state_rejects(void) {
   chorus_room a, b;
@@ -536,6 +573,7 @@ int main(void) {
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
   RUN(test_number_of_delivered_during_flush);
+  RUN(test_copy_past_gone_end_dropped);
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
   RUN(test_join_state_sets_view);
