@@ -88,6 +88,16 @@ static void test_loss(void) {
   minnet_free(&m);
 }
 
+/* Two nodes that met (the first 100 ms pass), then every datagram from
+ * now on, counted from 1, goes through `fate`. */
+static void pair_then_fate(minnet *m,
+                           enum minnet_fate (*fate)(minnet *, size_t, size_t, uint64_t)) {
+  minnet_init(m, 2);
+  minnet_run(m, 100000);
+  m->fate = fate;
+  m->sent = 0;
+}
+
 /* Hold back the 3rd datagram; the ones after it overtake it. */
 static enum minnet_fate reorder(minnet *m, size_t s, size_t d, uint64_t k) {
   (void)m, (void)s, (void)d;
@@ -96,10 +106,7 @@ static enum minnet_fate reorder(minnet *m, size_t s, size_t d, uint64_t k) {
 
 static void test_reorder(void) {
   minnet m;
-  minnet_init(&m, 2);
-  minnet_run(&m, 100000);
-  m.fate = reorder;
-  m.sent = 0;
+  pair_then_fate(&m, reorder);
   for (int i = 0; i < 10; i++) {
     send_text(&m, 0, 1, "r");
     minnet_run(&m, 100); /* one datagram each */
@@ -247,10 +254,7 @@ static enum minnet_fate drop_one(minnet *m, size_t s, size_t d, uint64_t k) {
 
 static void test_fast_retransmit(void) {
   minnet m;
-  minnet_init(&m, 2);
-  minnet_run(&m, 100000);
-  m.fate = drop_one;
-  m.sent = 0;
+  pair_then_fate(&m, drop_one);
   for (int i = 0; i < 8; i++) {
     send_text(&m, 0, 1, "burst"); /* private: one link, one datagram each */
     minnet_drain(&m, 0); /* one datagram per message */
@@ -276,10 +280,7 @@ static enum minnet_fate drop_to_bob(minnet *m, size_t s, size_t d, uint64_t k) {
  * (their buffers must still be there), and bob's new boot gets them all. */
 static void test_restart_after_selective_ack(void) {
   minnet m;
-  minnet_init(&m, 2);
-  minnet_run(&m, 100000);
-  m.fate = drop_one;
-  m.sent = 0;
+  pair_then_fate(&m, drop_one);
   for (int i = 0; i < 8; i++) {
     send_text(&m, 0, 1, "burst");
     minnet_drain(&m, 0);

@@ -432,6 +432,15 @@ static void test_merge_state_rejects(void) {
   chorus_room_free(&b);
 }
 
+/* The JOIN_STATE in r's outbox, encoded into m[0..cap): its length, or -1. */
+static int join_state_of(const chorus_room *r, uint8_t *m, size_t cap) {
+  for (size_t i = 0; i < chorus_room_outbox_count(r); i++) {
+    int k = chorus_room_encode(r, chorus_room_outbox_peek(r, i), m, cap);
+    if (k > 0 && m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) return k;
+  }
+  return -1;
+}
+
 /* A newcomer's cut carries the coordinator's causal past: a history
  * message (sent without its vector clock) may depend on more than the
  * coordinator delivered (a fifo one is delivered without waiting), and the
@@ -444,14 +453,7 @@ static void test_join_state_carries_past(void) {
   a.past[2] = 5; /* a fifo message delivered here followed 2's #5 */
   CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
   uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
-  int n = -1;
-  for (size_t i = 0; i < chorus_room_outbox_count(&a); i++) {
-    int k = chorus_room_encode(&a, chorus_room_outbox_peek(&a, i), m, sizeof m);
-    if (k > 0 && m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
-      n = k;
-      break;
-    }
-  }
+  int n = join_state_of(&a, m, sizeof m);
   CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(3));
   b.awaiting_cut = 1;
   CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
@@ -477,14 +479,7 @@ static void test_join_state_sets_view(void) {
   CHECK_EQ(b.view, a.view + 1);
   CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
   uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
-  int n = -1;
-  for (size_t i = 0; i < chorus_room_outbox_count(&a); i++) {
-    int k = chorus_room_encode(&a, chorus_room_outbox_peek(&a, i), m, sizeof m);
-    if (k > 0 && m[0] == CHORUS_ROOM_CTRL_JOIN_STATE) {
-      n = k;
-      break;
-    }
-  }
+  int n = join_state_of(&a, m, sizeof m);
   CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(4));
   CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
   CHECK_EQ(b.view, a.view);

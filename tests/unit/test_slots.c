@@ -109,16 +109,22 @@ static void test_slot_reused_by_another_user(void) {
   minnet_free(&m);
 }
 
+/* Alice (coordinator) and bob in seats 0 and 1; carol takes seat 2 and
+ * alice admits her by name, while bob's server has not named her yet. */
+static void carol_admitted_unnamed_at_bob(minnet *m) {
+  slots_net(m, 3);
+  CHECK_EQ(slot_add(m, 0, 100, 0x4, "alice"), 0);
+  CHECK_EQ(slot_add(m, 1, 101, 0x4, "bob"), 0);
+  minnet_run(m, 300000);
+  CHECK_EQ(slot_add(m, 2, 200, 0, "carol"), 0);
+  CHECK_EQ(chorus_peer_set_member(m->peer[0], m->now_us, 2, "carol"), 0);
+}
+
 /* The coordinator names carol first; bob hears the JOIN view before the
  * server tells him her name, and names her later. */
 static void test_join_view_before_name(void) {
   minnet m;
-  slots_net(&m, 3);
-  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
-  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
-  minnet_run(&m, 300000);
-  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
-  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  carol_admitted_unnamed_at_bob(&m);
   minnet_run(&m, 1000000);
   CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
   CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[1], 2), ""), 0);
@@ -272,12 +278,7 @@ static void test_leaver_named_in_farewell(void) {
  * crashes and he coordinates. */
 static void test_unnamed_member_not_judged(void) {
   minnet m;
-  slots_net(&m, 3);
-  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
-  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
-  minnet_run(&m, 300000);
-  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
-  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  carol_admitted_unnamed_at_bob(&m);
   minnet_run(&m, 1000000);
   CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
   minnet_run(&m, 3000000); /* more than the fast detector's 1.9 s */
@@ -298,12 +299,7 @@ static void test_unnamed_member_not_judged(void) {
  * unnamed, not afresh from the late naming, nor never while unnamed. */
 static void test_unnamed_member_crash_found(void) {
   minnet m;
-  slots_net(&m, 3);
-  CHECK_EQ(slot_add(&m, 0, 100, 0x4, "alice"), 0);
-  CHECK_EQ(slot_add(&m, 1, 101, 0x4, "bob"), 0);
-  minnet_run(&m, 300000);
-  CHECK_EQ(slot_add(&m, 2, 200, 0, "carol"), 0);
-  CHECK_EQ(chorus_peer_set_member(m.peer[0], m.now_us, 2, "carol"), 0);
+  carol_admitted_unnamed_at_bob(&m);
   minnet_run(&m, 3000000);
   CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
   chorus_peer_free(m.peer[2]); /* carol crashes */
