@@ -650,6 +650,7 @@ static size_t view_node_kvs(const chorus_loop_snapshot *s, show_kv *kv) {
       {"fd_suspicions", p->fd_suspicions},
       {"fd_refutations", p->fd_refutations}, {"fd_frames_dropped", p->fd_frames_dropped},
       {"heartbeats_sent", p->heartbeats_sent}, {"views_held_dropped", p->views_held_dropped},
+      {"history_dropped", p->history_dropped},
       {"stability_age_us", p->stability_oldest_us == UINT64_MAX || p->stability_oldest_us > s->now_us
                                ? 0
                                : s->now_us - p->stability_oldest_us},

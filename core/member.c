@@ -479,6 +479,9 @@ static void join_state(chorus_peer *p, size_t from, const uint8_t *m, size_t len
     if (p->fd_on) chorus_fd_forget(&p->fd, i);
     cut_leaves_out(p, i);
   }
+  chorus_room_settle_begin(&p->room, p->rank_of[from], afresh);
+  if (!p->join_held) p->ev_before_join = p->ev_count;
+  p->join_held = 1; /* the history comes first (peer.c, poll_event) */
   view_event(p, p->self, p->epoch, CHORUS_VIEW_JOIN, view_members(p));
   p->cut_view_id = cut_view_id;
   views_held_cut(p, cut_view_id);
@@ -879,6 +882,9 @@ static int view_first_copy(chorus_peer *p, size_t from, const uint8_t *m) {
   size_t c = m[19];
   uint32_t epoch = chorus_wire_get_u32(m + 20), n = chorus_wire_get_u32(m + 24);
   if (c >= p->count || n == 0 || epoch < p->view_seen_epoch[c]) return 0;
+  /* Our own (installed when proposed): an earlier one than the proposal
+   * that made this view, relayed back renumbered, is past. */
+  if (c == p->rank_of[p->self] && epoch == p->epoch) return 0;
   if ((p->absorber || p->room.awaiting_cut) && p->idx_of[c] != from) return 0;
   if (epoch > p->view_seen_epoch[c]) {
     p->view_seen_epoch[c] = epoch;
@@ -949,6 +955,17 @@ static void flush_answer_cutless(chorus_peer *p, const uint8_t *m, uint32_t view
   if (to && chorus_room_push_control(&p->room, to, c, sizeof c) < 0) p->room.outbox_full++;
 }
 
+/* The members a VIEW of coordinator `coord` keeps here beyond those it
+ * lists: all of this node's view if this node removed `coord` (the VIEW
+ * came late, relayed). That VIEW predates the removal, so it omits the
+ * members admitted here since, and it cannot tell those from ones its
+ * coordinator removed: it removes none (a crash is detected here, a LEAVE
+ * was heard here too) and adds only its joiner, one this node missed. */
+static uint32_t stale_keeps(const chorus_peer *p, size_t coord) {
+  if (p->room.awaiting_cut || p->absorber || chorus_peer_in_view(p, coord)) return 0;
+  return view_members(p);
+}
+
 /* VIEW m (checked, not a MERGE) from `from`: renumbers the view if it is a
  * copy of the one that made it, else relayed and installed unless it is a
  * copy. */
@@ -971,14 +988,15 @@ static void view_take(chorus_peer *p, size_t from, const uint8_t *m) {
    * it would undo changes the cut already holds. */
   if (!p->room.awaiting_cut && view_id != 0 && view_id <= p->cut_view_id) return;
   enum chorus_view_reason why = (enum chorus_view_reason)m[9];
+  uint32_t here = keep | stale_keeps(p, coord);
   /* Relayed with the number installed here: a member behind takes it. */
   uint8_t c[CHORUS_VIEW_CTRL_BYTES];
   memcpy(c, m, sizeof c);
-  uint32_t installs = view_id_of(p, keep, why, m[14], view_id);
+  uint32_t installs = view_id_of(p, here, why, m[14], view_id);
   chorus_wire_put_u32(c + 28, installs);
   view_relay(p, from, coord, keep, c, installs > view_id);
   uint32_t before = p->room.view_id;
-  view_apply(p, keep, why, chorus_wire_get_u32(m + 10), m[14], chorus_wire_get_u32(m + 15),
+  view_apply(p, here, why, chorus_wire_get_u32(m + 10), m[14], chorus_wire_get_u32(m + 15),
              coord, view_id);
   if (p->room.view_id != before)
     view_key_set(p, m[19], chorus_wire_get_u32(m + 20), chorus_wire_get_u32(m + 24));
@@ -1025,6 +1043,16 @@ static int view_gap(const chorus_peer *p, const uint8_t *m) {
          n > p->view_seen_n[c] + 1 && chorus_peer_in_view(p, p->idx_of[c]);
 }
 
+/* 1 if VIEW m, a JOIN of a coordinator in the view, leaves out a member
+ * of this node's view: a removal this node has not had, or its coordinator
+ * admitted this node afresh and that cut is still on its way (a relayer's
+ * link can outrun it). Either way the coordinator's own copy comes. */
+static int view_omits(const chorus_peer *p, const uint8_t *m) {
+  uint32_t keep = members_of(p, chorus_wire_get_u32(m + 5));
+  return m[9] == CHORUS_VIEW_JOIN && chorus_peer_in_view(p, p->idx_of[m[19]]) &&
+         (view_members(p) & ~keep) != 0;
+}
+
 /* 1 if VIEW m from `from` is a relay to this node while it waits for its
  * cut: kept (or, the store full, dropped and counted). Its coordinator's
  * own copy follows its cut on their link, and the cut may predate the
@@ -1038,7 +1066,9 @@ static int view_gap(const chorus_peer *p, const uint8_t *m) {
  * not had (view_gap). */
 static int view_hold(chorus_peer *p, size_t from, const uint8_t *m) {
   if (p->absorber || m[19] >= p->count || p->idx_of[m[19]] == from) return 0;
-  if (!p->room.awaiting_cut && !view_held_before(p, m) && !view_gap(p, m)) return 0;
+  if (!p->room.awaiting_cut && !view_held_before(p, m) && !view_gap(p, m) &&
+      !view_omits(p, m))
+    return 0;
   for (size_t k = 0; k < p->views_held_count; k++)
     if (memcmp(p->views_held[k] + 19, m + 19, 9) == 0) return 1; /* a copy */
   if (p->views_held_count == CHORUS_VIEWS_HELD_MAX) {

@@ -418,8 +418,36 @@ int chorus_peer_send_private(chorus_peer *p, uint64_t now_us, size_t member,
   return CHORUS_OK;
 }
 
+/* 1 once this newcomer's held JOIN event may go: the room is settled and
+ * its history delivered (the user sees the history, then the JOIN, then
+ * the live messages). Held events never fill the queue: past half of it
+ * they go (the datagrams that settle the room must still be taken). */
+static int join_release(chorus_peer *p) {
+  if ((!chorus_room_settled(&p->room) || p->room.hist_unsent > 0) &&
+      p->ev_count < CHORUS_EVENTS_MAX / 2)
+    return 0;
+  p->join_held = 0;
+  return 1;
+}
+
+/* An afresh cut replaces the first: the view events since the first cut's
+ * JOIN (held, never given) describe a view this node never stood in. */
+static void join_events_drop(chorus_peer *p) {
+  if (!p->join_held) return;
+  size_t keep = p->ev_before_join;
+  for (size_t k = p->ev_before_join; k < p->ev_count; k++) {
+    const chorus_output *e = &p->events[(p->ev_head + k) % CHORUS_EVENTS_MAX];
+    if (e->kind != CHORUS_OUT_VIEW)
+      p->events[(p->ev_head + keep++) % CHORUS_EVENTS_MAX] = *e;
+  }
+  p->ev_count = keep;
+  p->join_held = 0;
+}
+
 static int poll_event(chorus_peer *p, chorus_output *out) {
   if (p->ev_count == 0) return 0;
+  if (p->join_held && p->ev_before_join == 0 && !join_release(p)) return 0;
+  if (p->join_held) p->ev_before_join--;
   *out = p->events[p->ev_head];
   p->ev_head = (p->ev_head + 1) % CHORUS_EVENTS_MAX;
   p->ev_count--;
@@ -444,14 +472,14 @@ static void room_output(const chorus_peer *p, const chorus_room_delivery *d,
 }
 
 /* A message of the room's history sent by the coordinator that admitted us:
- * delivered to the user as history, outside the live order. */
-static int history_output(chorus_peer *p, size_t from, chorus_output *out,
-                          uint8_t *buf, size_t len) {
+ * kept, to be delivered to the user as history, outside the live order,
+ * once the room is settled (history_next). */
+static void history_take(chorus_peer *p, size_t from, size_t len) {
   chorus_room_delivery d;
   if (chorus_room_history_decode(&p->room, p->scratch, len, &d) < 0 ||
       !chorus_utf8_valid(d.text, d.len)) {
     p->stats.rx_bad_frame++;
-    return 0;
+    return;
   }
   /* Once a cut is taken, or for what it delivered already: a second cut
    * (its admitter crashed before the first was out) repeats the history.
@@ -461,13 +489,26 @@ static int history_output(chorus_peer *p, size_t from, chorus_output *out,
    * history is what we lack of that coordinator's view (member.c,
    * join_state). */
   if (p->room.cut_taken) {
-    if (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN) return 0;
+    if (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN) return;
+    if (p->cut_again_from != from + 1 && !chorus_room_settled(&p->room)) {
+      /* Nothing of the first cut was delivered: take this one whole. */
+      chorus_room_cut_rollback(&p->room);
+      memset(p->history_upto, 0, sizeof p->history_upto);
+      join_events_drop(p);
+    }
     p->cut_again_from = from + 1;
-    if (d.count <= p->room.delivered[d.origin]) return 0;
+    if (d.count <= p->room.delivered[d.origin]) return;
   }
-  if (d.count <= p->history_upto[d.origin]) return 0;
+  if (d.count <= p->history_upto[d.origin]) return;
   p->history_upto[d.origin] = d.count;
-  chorus_room_history_add(&p->room, &d);
+  /* Delivered once the room is settled (poll_room), in the order it came. */
+  if (chorus_room_history_hold(&p->room, &d) < 0) p->stats.history_dropped++;
+}
+
+/* The next history entry held for delivery, once the room is settled. */
+static int history_next(chorus_peer *p, chorus_output *out, uint8_t *buf) {
+  chorus_room_delivery d;
+  if (!chorus_room_history_next(&p->room, &d)) return 0;
   room_output(p, &d, out, buf);
   out->history = 1;
   p->stats.delivered_history++;
@@ -514,15 +555,18 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
   }
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       (p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY ||
-       p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN))
-    return history_output(p, i, out, buf, m->len);
+       p->scratch[0] == CHORUS_ROOM_CTRL_HISTORY_AGAIN)) {
+    history_take(p, i, m->len);
+    return 0;
+  }
   if (m->kind == CHORUS_WIRE_KIND_CONTROL && m->len > 0 &&
       p->scratch[0] == CHORUS_ROOM_CTRL_MERGE_HIST)
     return merge_output(p, i, out, buf, m->len);
   if (m->kind == CHORUS_WIRE_KIND_CONTROL) {
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
         p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS &&
-        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED && p->scratch[0] != CHORUS_ROOM_CTRL_ORDER)
+        p->scratch[0] != CHORUS_ROOM_CTRL_JOINED && p->scratch[0] != CHORUS_ROOM_CTRL_HOLDS &&
+        p->scratch[0] != CHORUS_ROOM_CTRL_ORDER)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;
@@ -605,6 +649,7 @@ static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
     out->epoch = epoch;
     return 1;
   }
+  if (history_next(p, out, buf)) return 1;
   chorus_room_delivery d;
   if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
     room_output(p, &d, out, buf);

@@ -198,6 +198,8 @@ typedef struct chorus_peer_stats {
   uint64_t events_dropped;   /* never non-zero: events queue full is an error */
   uint64_t delivered_room, delivered_private;
   uint64_t delivered_history; /* room history caught up after joining */
+  uint64_t history_dropped;  /* history not kept: the ring was all still to
+                                deliver (history_msgs below the sender's) */
   uint64_t sent_room, sent_private;
   uint32_t view;            /* current view number (as in VIEW events, or
                                raised since by a renumbering) */

@@ -40,6 +40,11 @@ struct chorus_peer {
   uint32_t next_private_id, next_frame_msg_id;
   chorus_output events[CHORUS_EVENTS_MAX]; /* ring of PEER_* events */
   size_t ev_head, ev_count;
+  int join_held;                           /* this newcomer's JOIN event waits
+                                              (with the events behind it) until
+                                              the room is settled and its
+                                              history delivered */
+  size_t ev_before_join;                   /* events queued ahead of it */
   size_t rr_deliver, rr_send; /* round-robin cursors: fairness across links */
   chorus_peer_stats stats;
   /* membership */

@@ -536,7 +536,8 @@ int chorus_room_submit(chorus_room *r, uint64_t now_us, uint8_t order,
  * origin's messages keep their order (a receiver short of slots takes only
  * an origin's next message: a later one ahead of it in a link would block). */
 static int own_blocked(const chorus_room *r) {
-  if (r->flushing) return 1;
+  /* Not settled: the causal past may still be rolled back (an afresh cut). */
+  if (r->flushing || !chorus_room_settled(r)) return 1;
   if (!is_sequencer(r)) return 0;
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
@@ -926,14 +927,22 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
 static void flush_try_complete(chorus_room *r);
 
 static void join_acked(chorus_room *r);
+static void joined_push(chorus_room *r, size_t joiner, uint32_t to, uint8_t type);
 
 int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
                            size_t len) {
   if (from >= r->n) return CHORUS_ERR_BAD_FRAME;
-  if (len == CHORUS_ROOM_JOINED_BYTES && m[0] == CHORUS_ROOM_CTRL_JOINED) {
+  if (len == CHORUS_ROOM_JOINED_BYTES &&
+      (m[0] == CHORUS_ROOM_CTRL_JOINED || m[0] == CHORUS_ROOM_CTRL_HOLDS)) {
     if (m[5] == r->self) {
-      chorus_room_expect_cut(r); /* live messages wait for the coordinator's cut */
-    } else if (m[5] < r->n) { /* an acknowledgement, if this node coordinates it */
+      uint32_t view = chorus_wire_get_u32(m + 1);
+      r->joined_from |= bit(from);
+      if (view > r->joined_view_of[from]) r->joined_view_of[from] = view;
+      if (view >= r->settle_floor) r->settle_wait &= ~bit(from);
+      /* Live messages wait for the coordinator's cut. */
+      if (m[0] == CHORUS_ROOM_CTRL_JOINED) chorus_room_expect_cut(r);
+    } else if (m[5] < r->n && m[0] == CHORUS_ROOM_CTRL_JOINED) {
+      /* an acknowledgement, if this node coordinates it */
       r->join_wait[m[5]] &= ~bit(from);
       join_acked(r);
     }
@@ -1137,13 +1146,16 @@ static void past_merge(chorus_room *r, const chorus_room_slot *s) {
  * it is still being sent to someone (then this one is not recorded). The
  * ring holds twice the history a newcomer gets, so a newcomer's history
  * still in flight (behind a slow link) does not keep the next one's stale. */
-void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
-  if (r->hist_max == 0 || d->len > r->msg_bytes_max || d->origin >= r->n) return;
+/* Record *d at the ring's end; CHORUS_ERR_QUEUE_FULL if the oldest entry
+ * is still named by the outbox or still to deliver (hist_unsent). */
+static int hist_record(chorus_room *r, const chorus_room_delivery *d) {
+  if (r->hist_max == 0 || d->len > r->msg_bytes_max || d->origin >= r->n)
+    return CHORUS_ERR_INVAL;
   size_t i = (r->hist_head + r->hist_count) % r->hist_cap;
   if (r->hist_count == r->hist_cap) {
-    if (r->hist[r->hist_head].refs) {
+    if (r->hist[r->hist_head].refs || r->hist_unsent == r->hist_count) {
       r->hist_skipped++;
-      return;
+      return CHORUS_ERR_QUEUE_FULL;
     }
     r->hist_head = (r->hist_head + 1) % r->hist_cap;
     r->hist_count--;
@@ -1159,6 +1171,70 @@ void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
   h->text = text_at(&r->hist_text, i, d->len);
   memcpy(h->text, d->text, d->len);
   r->hist_count++;
+  return CHORUS_OK;
+}
+
+void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d) {
+  (void)hist_record(r, d);
+}
+
+int chorus_room_history_hold(chorus_room *r, const chorus_room_delivery *d) {
+  int rc = hist_record(r, d);
+  if (rc == CHORUS_OK) r->hist_unsent++;
+  return rc == CHORUS_ERR_QUEUE_FULL ? rc : CHORUS_OK;
+}
+
+int chorus_room_history_next(chorus_room *r, chorus_room_delivery *d) {
+  if (r->hist_unsent == 0 || !chorus_room_settled(r)) return 0;
+  size_t at = r->hist_count - r->hist_unsent--;
+  const chorus_room_hist *h = &r->hist[(r->hist_head + at) % r->hist_cap];
+  d->origin = h->origin;
+  d->order = h->order;
+  d->origin_epoch = h->origin_epoch;
+  d->count = h->count;
+  d->view = h->view;
+  d->seq = h->seq;
+  d->text = h->text;
+  d->len = h->len;
+  return 1;
+}
+
+int chorus_room_settled(const chorus_room *r) {
+  return !r->cut_taken || !(r->settle_wait & r->alive);
+}
+
+void chorus_room_settle_begin(chorus_room *r, size_t admitter, int afresh) {
+  /* Tell each member that this node has it in its view: one admitted
+   * before it and still waiting to settle has no other word from here. */
+  for (size_t k = 0; k < r->n; k++)
+    if (k != r->self && (r->alive & bit(k))) joined_push(r, k, bit(k), CHORUS_ROOM_CTRL_HOLDS);
+  if (afresh) r->settle_floor = r->view;
+  r->settle_wait = r->alive & ~bit(r->self) & ~bit(admitter);
+  for (size_t k = 0; k < r->n; k++)
+    if ((r->joined_from & bit(k)) && r->joined_view_of[k] >= r->settle_floor)
+      r->settle_wait &= ~bit(k);
+}
+
+void chorus_room_cut_rollback(chorus_room *r) {
+  for (size_t k = 0; k < r->n; k++) {
+    if (k == r->self) continue;
+    r->delivered[k] = r->held[k] = r->held_reported[k] = 0;
+    r->stable[k] = r->stable_seq[k] = r->cut_delivered[k] = r->past[k] = 0;
+  }
+  r->next_seq = 0;
+  for (size_t i = 0; i < r->retain_max; i++) { /* counted delivered, never given */
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state == RS_DELIVERED && s->origin != r->self) slot_set(r, s, RS_HELD);
+  }
+  /* Forget the history still to deliver, newest first; one an admission
+   * by this node still sends stays in the ring (not delivered here). */
+  for (; r->hist_unsent > 0; r->hist_unsent--) {
+    if (r->hist[(r->hist_head + r->hist_count - 1) % r->hist_cap].refs) break;
+    r->hist_count--;
+  }
+  r->hist_unsent = 0;
+  r->settle_wait = UINT32_MAX; /* until the new cut says whom to wait for */
+  r->skip_check = 1;
 }
 
 /* Deliver the first held message whose order allows it now. */
@@ -1183,7 +1259,7 @@ static int next_deliverable(const chorus_room *r) {
 }
 
 static int deliver_one(chorus_room *r, chorus_room_delivery *d) {
-  if (r->awaiting_cut) return 0;
+  if (r->awaiting_cut || r->hist_unsent || !chorus_room_settled(r)) return 0;
   int i = next_deliverable(r);
   if (i < 0) return 0;
   chorus_room_slot *s = &r->slots[i];
@@ -1584,9 +1660,9 @@ static void join_relays(chorus_room *r, size_t rank) {
 }
 
 
-/* JOINED: "rank `joiner` is in my view now" to the ranks in `to`. */
-static void joined_push(chorus_room *r, size_t joiner, uint32_t to) {
-  uint8_t c[CHORUS_ROOM_JOINED_BYTES] = {CHORUS_ROOM_CTRL_JOINED};
+/* JOINED (or HOLDS): "rank `joiner` is in my view now" to the ranks in `to`. */
+static void joined_push(chorus_room *r, size_t joiner, uint32_t to, uint8_t type) {
+  uint8_t c[CHORUS_ROOM_JOINED_BYTES] = {type};
   chorus_wire_put_u32(c + 1, r->view);
   c[5] = (uint8_t)joiner;
   chorus_room_push_control(r, to, c, sizeof c);
@@ -1626,7 +1702,7 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
     r->join_pending |= bit(rank);
     join_acked(r);
   } else {
-    joined_push(r, rank, bit(rank) | (ack_to & r->alive & ~bit(r->self)));
+    joined_push(r, rank, bit(rank) | (ack_to & r->alive & ~bit(r->self)), CHORUS_ROOM_CTRL_JOINED);
   }
   join_relays(r, rank);
   return CHORUS_OK;

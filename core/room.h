@@ -117,6 +117,11 @@
  *     `view`. Also relayed in a flush by members that know a number without
  *     its data. At most CHORUS_ROOM_ORDER_PER_FRAME_MAX numberings a frame. */
 #define CHORUS_ROOM_CTRL_ORDER 12
+/*   HOLDS      13 | view 4 | member 1: JOINED's layout; a newcomer that took
+ *               its cut holds `member` in its view (to that member: one
+ *               admitted before it counts it among the members that have
+ *               its JOIN, chorus_room_settled; it expects no cut) */
+#define CHORUS_ROOM_CTRL_HOLDS 13
 #define CHORUS_ROOM_ORDER_HDR_BYTES 6
 #define CHORUS_ROOM_ORDER_ENTRY_BYTES 13
 #define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16
@@ -240,6 +245,17 @@ typedef struct chorus_room {
                                              (history): relays of those are
                                              kept until stable (0 after a
                                              merge) */
+  uint32_t settle_wait;                   /* newcomer: ranks whose JOINED for
+                                             this node has not come since its
+                                             cut; nothing is delivered (history
+                                             included) while one is in the view */
+  uint32_t joined_from;                   /* ranks that sent JOINED for this node */
+  uint32_t joined_view_of[CHORUS_MEMBERS_MAX]; /* ... and the latest's view */
+  uint32_t settle_floor;                  /* a JOINED counts from this view
+                                             (an afresh cut's: older ones
+                                             acknowledged the cut it replaced) */
+  size_t hist_unsent;                     /* newest history entries not yet
+                                             delivered (settle_wait) */
   uint32_t join_pending;                  /* coordinator: newcomers (ranks)
                                              still waiting for their cut */
   uint32_t join_wait[CHORUS_MEMBERS_MAX]; /* ranks whose JOINED for that
@@ -489,6 +505,50 @@ int chorus_room_history_decode(const chorus_room *r, const uint8_t *m, size_t le
  * itself; the caller adds the history it delivered after joining, so that
  * it can pass the room's history on in turn. */
 void chorus_room_history_add(chorus_room *r, const chorus_room_delivery *d);
+
+/*
+ * chorus_room_history_hold records history entry *d (text copied) like
+ * chorus_room_history_add, to be delivered once the room is settled
+ * (chorus_room_history_next). Returns 0, or CHORUS_ERR_QUEUE_FULL (counted
+ * in hist_skipped) when every entry of the ring is still to deliver.
+ */
+int chorus_room_history_hold(chorus_room *r, const chorus_room_delivery *d);
+
+/*
+ * chorus_room_history_next: the oldest history entry held and not yet
+ * delivered, into *d (d->text points into the room, valid until the next
+ * call into it), once chorus_room_settled. Returns 1, or 0 if none.
+ */
+int chorus_room_history_next(chorus_room *r, chorus_room_delivery *d);
+
+/*
+ * chorus_room_settled: 1 unless this node is a newcomer some member of its
+ * view has not acknowledged (JOINED) since its cut. Until then the JOIN
+ * may be lost with its coordinator (it crashes before anyone else has it),
+ * and the next coordinator admits this node afresh from a cut that lacks
+ * what only that coordinator delivered: delivering it here would break
+ * agreement, so nothing is delivered, history included (docs/ORDERING.md,
+ * "Joining"). Once every member has the JOIN, any later flush counts this
+ * node, and what it holds reaches every survivor.
+ */
+int chorus_room_settled(const chorus_room *r);
+
+/*
+ * chorus_room_settle_begin: a cut from rank `admitter` was taken; the
+ * room waits for JOINED from every other member of the cut's view.
+ * `afresh`: the cut replaced one a crashed coordinator gave (see
+ * chorus_room_cut_rollback): JOINEDs older than its view do not count.
+ */
+void chorus_room_settle_begin(chorus_room *r, size_t admitter, int afresh);
+
+/*
+ * chorus_room_cut_rollback: a coordinator that never held this node's
+ * JOIN view admits it afresh while it is not settled. Nothing of the first
+ * cut was delivered, so its counts are dropped (the next cut is taken
+ * whole, not merged), the history still to deliver is forgotten, and the
+ * messages the first cut counted delivered wait in their slots again.
+ */
+void chorus_room_cut_rollback(chorus_room *r);
 
 /* This member joins a room already running (a member told it so): nothing
  * is delivered live, nor sent, until the coordinator's JOIN_STATE. */

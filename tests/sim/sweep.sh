@@ -305,6 +305,9 @@ regress-part2-mixed-cut-waits-merge-age|31705..31705|--partitions 2 --fd fast --
 regress-via-mix-relay-skips-missed-join|2206..2206|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 regress-via-restart-resent-cut-new-boot|491..491|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2
 regress-via-mix-restart-after-quiet|806..806|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-crash6-late-join-false-removal|3361..3361|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash6-late-join-false-removal-2|4439..4439|--via-server --nodes 6 --loss 0.05 --crashes 2
+regress-via-crash6-first-cut-delivered-unshared|4918..4918|--via-server --nodes 6 --loss 0.05 --crashes 2
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -329,36 +332,15 @@ PLAN
 # was judged only from its late naming, 3.43 s after the crash; a seat in
 # the view unnamed is now judged from its refused datagrams, matched by
 # the boot epoch the view holds, and naming it keeps that judgement.)
-# via-crash6 2874 (found widening to 2501..4500; fails on main too): n0
-# admitted n2 and crashed (its in-flight datagrams lost) before n1 had the
-# JOIN; n2 delivered n0's numbered msg 20 in the view {n0,n1,n2} only it
-# and n0 installed; n1 (alone after removing n0) admitted n2 afresh and
-# later numbered msg 20 itself, after n5's msg 7: total order breaks.
-# With the BB total order (long messages sent by their origins) the traffic
-# differs and 2874 passes: it is kept as a regress- line, but the cause is
-# not fixed (docs/PROTOCOL.md, open problems).
-# via-crash6 3361 (and 4439; found widening to 3001..5000 after the BB
-# total order and the fixes of s5widen were merged; both pass before
-# either): n2 removes n5 as crashed while it is up (view 9). n1 admitted
-# n3 and n4 and crashed before n2 had either JOIN; n2 removed n1, admitted
-# n3..n5 afresh, then took n1's JOIN of n4 (relayed by n3, held on that
-# link until n2 admitted n3): its member set omits n5, and removal_reason
-# reads the omission as a missed removal. Two more paths give the same
-# removal once that one is closed: n2's own earlier JOIN of n4, relayed
-# back renumbered by n3, passes view_first_copy (own proposals are not
-# noted there) and omits n5 too; and (4439) n3 takes n2's JOIN of n5,
-# relayed by n4, before n2's afresh cut reaches it, and removes n1 by the
-# same omission rule. With all three closed both seeds fail as 2874 and
-# 4918 below (the afresh-admitted n3 delivered what n2 never had, or
-# numbers the afresh cut's view above n2's): not fixed.
-# via-crash6 4918 (agreement; found widening to 3001..6000, fails on
-# s5merge3 as well): n0 admitted n3 and numbered its msg 23, which n3
-# delivered live, then crashed before n1 had the JOIN or msg 23; n1
-# admitted n3 afresh and never delivers msg 23. 2874's cause.
+# (via-crash6 2874, 3361, 4439 and 4918 are fixed: a coordinator admitted
+# a newcomer and crashed before any other member had the JOIN; the
+# newcomer delivered what only that coordinator had (4918: agreement; 2874:
+# the next coordinator numbered it again), and the next coordinator,
+# admitting it afresh, later took the late JOIN's omissions for removals
+# (3361, 4439: false removals). A newcomer now delivers nothing until every
+# member holds it in its view (settled), and a late, relayed or own
+# renumbered VIEW removes nobody by omission.)
 cat > "$tmp/known" <<'KNOWN'
-known-via-crash6-late-join-false-removal|3361|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
-known-via-crash6-late-join-false-removal-2|4439|false_removal|--via-server --nodes 6 --loss 0.05 --crashes 2
-known-via-crash6-first-cut-delivered-unshared|4918|agreement|--via-server --nodes 6 --loss 0.05 --crashes 2
 KNOWN
 
 # Runs one sub-sweep; its output goes to $tmp/NAME.out, its status to .rc.
