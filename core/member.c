@@ -61,6 +61,7 @@ static void view_event(chorus_peer *p, size_t member, uint32_t epoch,
   e->view = p->room.view_id; /* the events of one change share it */
   e->reason = why;
   e->members = members;
+  e->installed_us = p->now_us;
 }
 
 static void merge_hist_orphaned(chorus_peer *p);

@@ -498,7 +498,13 @@ static void history_take(chorus_peer *p, size_t from, size_t len) {
     }
     p->cut_again_from = from + 1;
     if (d.count <= p->room.delivered[d.origin]) return;
+  } else if (p->history_from != from + 1) {
+    /* Another coordinator's history (that one left or crashed before its
+     * cut): its cut follows this history, which replaces the one held. */
+    chorus_room_history_forget(&p->room);
+    memset(p->history_upto, 0, sizeof p->history_upto);
   }
+  p->history_from = from + 1;
   if (d.count <= p->history_upto[d.origin]) return;
   p->history_upto[d.origin] = d.count;
   /* Delivered once the room is settled (poll_room), in the order it came. */
@@ -991,6 +997,10 @@ int chorus_peer_set_member(chorus_peer *p, uint64_t now_us, size_t member, const
   if (in_view) {
     if (p->fd_on && !chorus_fd_watching(&p->fd, member))
       chorus_fd_watch(&p->fd, member, now_us);
+    /* What went to it meanwhile had no address: it goes now, not after
+     * the RTO backoff those frames built (its JOINED may be what lets
+     * that newcomer deliver). */
+    chorus_link_resume(&p->links[member]);
     return CHORUS_OK;
   }
   /* Admitted unnamed and gone since with a LEAVE, its farewell running:

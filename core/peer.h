@@ -169,6 +169,9 @@ typedef struct chorus_output {
                              from (its side's coordinator) */
   enum chorus_view_reason reason; /* VIEW */
   uint32_t members;       /* VIEW: bit per member index */
+  uint64_t installed_us;  /* VIEW: when this member installed it; a newcomer
+                             reports its JOIN, and the views after it, only
+                             once it is settled (docs/ORDERING.md) */
 } chorus_output;
 
 /* Per-link counters and estimates, for /stats. */

@@ -80,6 +80,8 @@ struct chorus_peer {
   size_t cut_again_from;                   /* 1 + the member whose first history
                                               came after our cut: its cut
                                               replaces ours; 0: none */
+  size_t history_from;                     /* 1 + the member whose history is
+                                              held before the cut; 0: none */
   uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
                                               as history (a second cut's
                                               history repeats the first's) */

@@ -1185,7 +1185,7 @@ int chorus_room_history_hold(chorus_room *r, const chorus_room_delivery *d) {
 }
 
 int chorus_room_history_next(chorus_room *r, chorus_room_delivery *d) {
-  if (r->hist_unsent == 0 || !chorus_room_settled(r)) return 0;
+  if (r->hist_unsent == 0 || !r->cut_taken || !chorus_room_settled(r)) return 0;
   size_t at = r->hist_count - r->hist_unsent--;
   const chorus_room_hist *h = &r->hist[(r->hist_head + at) % r->hist_cap];
   d->origin = h->origin;
@@ -1197,6 +1197,16 @@ int chorus_room_history_next(chorus_room *r, chorus_room_delivery *d) {
   d->text = h->text;
   d->len = h->len;
   return 1;
+}
+
+void chorus_room_history_forget(chorus_room *r) {
+  /* Newest first; one an admission by this node still sends stays in the
+   * ring (not delivered here). */
+  for (; r->hist_unsent > 0; r->hist_unsent--) {
+    if (r->hist[(r->hist_head + r->hist_count - 1) % r->hist_cap].refs) break;
+    r->hist_count--;
+  }
+  r->hist_unsent = 0;
 }
 
 int chorus_room_settled(const chorus_room *r) {
@@ -1226,13 +1236,7 @@ void chorus_room_cut_rollback(chorus_room *r) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_DELIVERED && s->origin != r->self) slot_set(r, s, RS_HELD);
   }
-  /* Forget the history still to deliver, newest first; one an admission
-   * by this node still sends stays in the ring (not delivered here). */
-  for (; r->hist_unsent > 0; r->hist_unsent--) {
-    if (r->hist[(r->hist_head + r->hist_count - 1) % r->hist_cap].refs) break;
-    r->hist_count--;
-  }
-  r->hist_unsent = 0;
+  chorus_room_history_forget(r);
   r->settle_wait = UINT32_MAX; /* until the new cut says whom to wait for */
   r->skip_check = 1;
 }

@@ -517,9 +517,17 @@ int chorus_room_history_hold(chorus_room *r, const chorus_room_delivery *d);
 /*
  * chorus_room_history_next: the oldest history entry held and not yet
  * delivered, into *d (d->text points into the room, valid until the next
- * call into it), once chorus_room_settled. Returns 1, or 0 if none.
+ * call into it), once a cut is taken and chorus_room_settled. Returns 1,
+ * or 0 if none.
  */
 int chorus_room_history_next(chorus_room *r, chorus_room_delivery *d);
+
+/*
+ * chorus_room_history_forget drops the history entries held and not yet
+ * delivered: they came from a coordinator whose cut will not come (another
+ * one sends its own history and cut), or from a cut rolled back.
+ */
+void chorus_room_history_forget(chorus_room *r);
 
 /*
  * chorus_room_settled: 1 unless this node is a newcomer some member of its

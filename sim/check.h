@@ -262,6 +262,9 @@ typedef struct chorus_check_view_event {
                                       let it in as coordinator (sent its
                                       history and cut), 0 if it installs
                                       another member's decision */
+  uint64_t installed_us;           /* when its core installed it: before
+                                      at_us for the views a newcomer holds
+                                      back until it is settled */
 } chorus_check_view_event;
 
 typedef struct chorus_check_violation {

@@ -200,10 +200,17 @@ static int find_proc(const chorus_check *chk, size_t node, uint32_t epoch) {
   return -1;
 }
 
-/* The latest admitted process of `node`, or CHECK_NO_PROC. */
-static uint8_t admitted_proc(const chorus_check *chk, size_t node) {
+/* When the view change of *ev was installed (0: as reported). */
+static uint64_t installed_at(const chorus_check_view_event *ev) {
+  return ev->installed_us && ev->installed_us < ev->at_us ? ev->installed_us : ev->at_us;
+}
+
+/* The latest process of `node` admitted by `at_us`, or CHECK_NO_PROC. */
+static uint8_t admitted_proc(const chorus_check *chk, size_t node, uint64_t at_us) {
   for (size_t p = chk->procs; p-- > 0;)
-    if (chk->proc[p].node == node && (chk->admitted & check_bit(p))) return (uint8_t)p;
+    if (chk->proc[p].node == node && (chk->admitted & check_bit(p)) &&
+        chk->proc[p].admit_us <= at_us)
+      return (uint8_t)p;
   return CHECK_NO_PROC;
 }
 
@@ -245,7 +252,7 @@ static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_
     const check_decided *x = &chk->decided[k];
     if (x->gone == d && x->view == ev->view && x->members == ev->members) return 1;
   }
-  if (!check_across_partition(chk, ev->node, ev->member, ev->at_us)) return 0;
+  if (!check_across_partition(chk, ev->node, ev->member, installed_at(ev))) return 0;
   if (chk->decideds == CHECK_DECIDED_MAX) {
     chorus_check_fail(chk, "wellformed", ev->at_us, ev->node,
                       "more than %d removals across partitions in one run "
@@ -296,18 +303,20 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
     return 1;
   }
   if (pr->boot_us > pd->down_us) return 0; /* it learnt the view after the crash */
-  sample_add(chk, CHORUS_CHECK_DETECT, ev->at_us - pd->down_us);
-  uint64_t from = last_crash(chk, pd->down_us, ev->at_us);
-  if (!chk->detect_bound_us || ev->at_us - from <= chk->detect_bound_us) return 0;
+  /* Judged when installed: a newcomer reports it once settled. */
+  uint64_t at_us = installed_at(ev);
+  sample_add(chk, CHORUS_CHECK_DETECT, at_us - pd->down_us);
+  uint64_t from = last_crash(chk, pd->down_us, at_us);
+  if (!chk->detect_bound_us || at_us - from <= chk->detect_bound_us) return 0;
   /* The bound assumes a good network; a partition in the window delays
    * the detector's verdict or the VIEW (eventual detection still holds). */
-  if (check_across_partition(chk, pr->node, member, ev->at_us)) return 0;
+  if (check_across_partition(chk, pr->node, member, at_us)) return 0;
   chorus_check_fail(chk, "detection", ev->at_us, ev->node,
                     "n%zu removed crashed n%zu (epoch %u) %llu us after the crash "
                     "(%llu us after the last crash), over the bound of %llu us",
                     ev->node, member, (unsigned)pd->epoch,
-                    (unsigned long long)(ev->at_us - pd->down_us),
-                    (unsigned long long)(ev->at_us - from),
+                    (unsigned long long)(at_us - pd->down_us),
+                    (unsigned long long)(at_us - from),
                     (unsigned long long)chk->detect_bound_us);
   return 1;
 }
@@ -527,13 +536,15 @@ static int other_join(chorus_check *chk, size_t p, const chorus_check_view_event
 
 /* Process p's view becomes the event's member set (its own JOIN): members
  * it knows keep their process, others are their latest admitted one. */
-static void view_from_mask(chorus_check *chk, size_t p, uint32_t members) {
+/* Process p's view is `members`, as installed at `at_us` (a newcomer
+ * reports it once settled: a member restarted since is not in it). */
+static void view_from_mask(chorus_check *chk, size_t p, uint32_t members, uint64_t at_us) {
   check_proc *pr = &chk->proc[p];
   pr->view = check_bit(p);
   for (size_t n = 0; n < chk->nodes; n++) {
     if (!(members & (1u << n))) pr->vproc[n] = CHECK_NO_PROC;
     else if (n == pr->node) pr->vproc[n] = (uint8_t)p;
-    else if (pr->vproc[n] == CHECK_NO_PROC) pr->vproc[n] = admitted_proc(chk, n);
+    else if (pr->vproc[n] == CHECK_NO_PROC) pr->vproc[n] = admitted_proc(chk, n, at_us);
     if (pr->vproc[n] != CHECK_NO_PROC) pr->view |= check_bit(pr->vproc[n]);
   }
 }
@@ -576,7 +587,12 @@ static int view_installed(const chorus_check *chk, size_t q, uint32_t members,
 static void rebase_on_resent_cut(chorus_check *chk, size_t p,
                                  const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
-  if ((chk->live & check_bit(pr->coord)) || pr->views_len != 1) return;
+  if (pr->coord == CHECK_NO_PROC || (chk->live & check_bit(pr->coord)) ||
+      pr->views_len != 1)
+    return;
+  /* Its admitter crashed after p took its cut (p settled late): that cut
+   * was its own, not a resent one. */
+  if (chk->proc[pr->coord].down_us > installed_at(ev)) return;
   for (int latest = 1; latest >= 0; latest--)
     for (size_t q = 0; q < chk->procs; q++) {
       size_t at;
@@ -617,7 +633,7 @@ static void take_join_cut(chorus_check *chk, size_t p, const chorus_check_view_e
 static int self_join(chorus_check *chk, size_t p, const chorus_check_view_event *ev) {
   check_proc *pr = &chk->proc[p];
   take_join_cut(chk, p, ev);
-  view_from_mask(chk, p, ev->members);
+  view_from_mask(chk, p, ev->members, installed_at(ev));
   if (pr->joined) return 0; /* let back in after a (false) removal */
   if (!(chk->admitted & check_bit(p))) {
     chorus_check_fail(chk, "rejoin", ev->at_us, ev->node,

@@ -37,7 +37,7 @@ static void fake_removal(sim *s, const chorus_check_delivery *d) {
   for (size_t k = 0; gone == i || s->node[gone].down; k++) gone = k % s->cfg->nodes;
   uint32_t all = (1u << s->cfg->nodes) - 1;
   chorus_check_view_event ev = {s->now_us, i, gone, CHORUS_VIEW_CRASH, 0, 0,
-                                all & ~s->node[i].removed & ~(1u << gone), 0};
+                                all & ~s->node[i].removed & ~(1u << gone), 0, s->now_us};
   chorus_trace_line(&s->trace, s->now_us, "mutate fake view n%zu -n%zu", i, gone);
   (void)chorus_check_view(s->chk, &ev);
 }
@@ -168,8 +168,11 @@ void sim_mutate_on_crash(sim *s) {
 }
 
 void sim_report_view(sim *s, size_t i, const chorus_output *out, int admitter) {
+  /* The core's times are its own clock's: virtual time plus an offset. */
+  uint64_t off = s->node[i].clock_offset_us;
   chorus_check_view_event ev = {s->now_us, i, out->member, out->reason, out->epoch,
-                                out->view, out->members, admitter};
+                                out->view, out->members, admitter,
+                                out->installed_us > off ? out->installed_us - off : 0};
   enum chorus_sim_mutate m = s->cfg->mutate;
   if (m == CHORUS_SIM_MUTATE_VIEW && !s->mutated && i == s->cfg->nodes - 1) {
     ev.members ^= 1u << out->member; /* as if that change had not happened */

@@ -532,7 +532,7 @@ static uint32_t view_number_of(size_t node, size_t member, enum chorus_view_reas
 static int view_numbered(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                          enum chorus_view_reason reason, uint32_t epoch, uint32_t view,
                          uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, reason, epoch, view, members, 0};
+  chorus_check_view_event ev = {at_us, node, member, reason, epoch, view, members, 0, at_us};
   return chorus_check_view(chk, &ev);
 }
 
@@ -546,7 +546,7 @@ static int view(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
 static int view_admit(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                       uint32_t epoch, uint32_t members) {
   chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_JOIN, epoch,
-                                view_number_of(node, member, CHORUS_VIEW_JOIN), members, 1};
+                                view_number_of(node, member, CHORUS_VIEW_JOIN), members, 1, at_us};
   return chorus_check_view(chk, &ev);
 }
 
@@ -789,6 +789,45 @@ static void test_join_view_names_resent_cut(void) {
   }
 }
 
+/* A view change node `node` installed at `installed_us` and reports at
+ * `at_us` (a newcomer holds its views back until it is settled). */
+static int view_late(chorus_check *chk, uint64_t at_us, uint64_t installed_us, size_t node,
+                     size_t member, enum chorus_view_reason reason, uint32_t epoch,
+                     uint32_t members) {
+  chorus_check_view_event ev = {at_us,   node,    member, reason, epoch,
+                                view_number_of(node, member, reason), members, 0,
+                                installed_us};
+  return chorus_check_view(chk, &ev);
+}
+
+/* n2 takes its cut at 420 but reports its JOIN, n0's removal and n0's new
+ * boot's JOIN only at 600, once settled: n0 crashed at 450 and came back
+ * at 500. The removal is of n0's first boot (judged at 480: detected in
+ * 30 us), and n2's JOIN view held that boot, not the one up at 600. */
+static void test_views_reported_late_judged_when_installed(void) {
+  chorus_check_config cfg = {NODES, 16, 2, 100, 0, {7, 7, 7}, 0}; /* two restarts */
+  chorus_check *chk = NULL;
+  CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  views_reset();
+  crash_restart_admit(chk);
+  CHECK_EQ(chorus_check_crash(chk, 450, 0), 0);
+  CHECK_EQ(view(chk, 470, 1, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+  CHECK_EQ(chorus_check_restart(chk, 500, 0, 11), 0);
+  CHECK_EQ(view_admit(chk, 520, 1, 0, 11, 0x7), 0);
+  CHECK_EQ(view_late(chk, 600, 420, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0x7), 0);
+  CHECK_EQ(view_late(chk, 600, 480, 2, 0, CHORUS_VIEW_CRASH, 0, 0x6), 0);
+  CHECK_EQ(view_late(chk, 600, 525, 2, 0, CHORUS_VIEW_JOIN, 11, 0x7), 0);
+  CHECK(chorus_check_first(chk) == NULL);
+  chorus_check_stats st;
+  chorus_check_stats_get(chk, &st);
+  CHECK_EQ(st.false_removals, 0);
+  chorus_check_quantiles q;
+  chorus_check_sample_quantiles(chk, CHORUS_CHECK_DETECT, &q);
+  CHECK_EQ(q.count, 4);
+  CHECK_EQ(q.max_us, 60); /* n2 first crashed at 100, n1 removed it at 160 */
+  chorus_check_free(chk);
+}
+
 /* The admitter crashes as it admits, before anybody else installs its JOIN:
  * the next coordinator admits the restarted node anew, and its history is
  * owed (a JOIN of it that a member installs without deciding it is no cut
@@ -875,7 +914,7 @@ static void test_resent_cut_excuses_passed(void) {
  * leaves it (members: the view it makes). */
 static int view_removal(chorus_check *chk, uint64_t at_us, size_t node, size_t member,
                         uint32_t num, uint32_t members) {
-  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members, 0};
+  chorus_check_view_event ev = {at_us, node, member, CHORUS_VIEW_CRASH, 0, num, members, 0, at_us};
   return chorus_check_view(chk, &ev);
 }
 
@@ -1353,6 +1392,7 @@ int main(void) {
   RUN(test_resent_cut_catch_up);
   RUN(test_resent_cut_holds_new_boots);
   RUN(test_admitted_anew_catch_up);
+  RUN(test_views_reported_late_judged_when_installed);
   RUN(test_resent_cut_excuses_passed);
   RUN(test_removal_decided_in_partition);
   RUN(test_false_removal_fails);
