@@ -712,6 +712,7 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
     st.stable[k] = chorus_room_stable_safe(&p->room, k); /* lags: announce again */
   int n = chorus_wire_state_encode(buf, cap, &st);
   if (n <= 0) return 0;
+  chorus_room_announced(&p->room, st.stable);
   p->room.state_dirty &= ~(1u << rank);
   return (size_t)n;
 }
