@@ -21,7 +21,7 @@ void chorus_peer_config_default(chorus_peer_config *cfg) {
   cfg->order = CHORUS_ORDER_TOTAL;
   cfg->retain_msgs = CHORUS_RETAIN_MSGS_DEFAULT;
   cfg->state_lazy_us = 200000;
-  cfg->state_early_us = 1000;
+  cfg->state_early_us = 0;
   cfg->history_msgs = CHORUS_HISTORY_MSGS_DEFAULT;
 }
 
