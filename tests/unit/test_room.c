@@ -229,6 +229,22 @@ static void test_quota_stall_announced_early(void) {
   minnet_free(&m);
 }
 
+/* Under slot pressure a stalled sender's round costs only the hops: data
+ * to the members, their reports to the sequencer, its announcement back
+ * (no report delay on top, which each round used to pay twice). */
+static void test_quota_round_hops_only(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  minnet_run(&m, 100000);
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") == 0) {
+  }
+  uint64_t t0 = m.now_us;
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") != 0 && m.now_us - t0 < 1000000)
+    minnet_run(&m, 100);
+  CHECK(m.now_us - t0 <= 3 * MINNET_DELAY_US);
+  minnet_free(&m);
+}
+
 /* A merge delivery is taken once, in its origin's order; a gap (beyond the
  * sender's history) is counted; an older incarnation's is refused. */
 static void test_merge_take(void) {
@@ -594,6 +610,7 @@ int main(void) {
   RUN(test_number_without_data_relayed);
   RUN(test_stability_collects);
   RUN(test_quota_stall_announced_early);
+  RUN(test_quota_round_hops_only);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
   RUN(test_number_of_delivered_during_flush);
