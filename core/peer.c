@@ -21,7 +21,7 @@ void chorus_peer_config_default(chorus_peer_config *cfg) {
   cfg->order = CHORUS_ORDER_TOTAL;
   cfg->retain_msgs = CHORUS_RETAIN_MSGS_DEFAULT;
   cfg->state_lazy_us = 200000;
-  cfg->state_early_us = 1000;
+  cfg->state_early_us = 0;
   cfg->history_msgs = CHORUS_HISTORY_MSGS_DEFAULT;
 }
 
@@ -763,6 +763,7 @@ static size_t state_write(chorus_peer *p, size_t rank, uint8_t *buf, size_t cap)
     st.stable[k] = chorus_room_stable_safe(&p->room, k); /* lags: announce again */
   int n = chorus_wire_state_encode(buf, cap, &st);
   if (n <= 0) return 0;
+  chorus_room_announced(&p->room, st.stable);
   p->room.state_dirty &= ~(1u << rank);
   return (size_t)n;
 }

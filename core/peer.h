@@ -103,7 +103,11 @@ typedef struct chorus_peer_config {
                               filling up, default 200 ms */
   uint32_t state_early_us; /* delay of a stability report while the slots
                               are filling up (chorus_room_pressed),
-                              default 1 ms */
+                              default 0: with the next datagrams (every
+                              sender may be stalled at its quota then, and
+                              each report-and-announce round paid this
+                              delay twice, rounded up to the loop's 1 ms
+                              timer) */
   int report_held;         /* emit CHORUS_OUT_HELD (for the simulator) */
   enum chorus_fd_mode fd_mode; /* default CHORUS_FD_MODE_OFF */
   size_t history_msgs;     /* delivered room messages kept for members that

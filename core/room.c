@@ -1000,14 +1000,28 @@ int chorus_room_unsettled(const chorus_room *r) {
   return 0;
 }
 
+/* Origin k's stable count as the members last heard it: at the sequencer
+ * its last announcement, since they stall on that, not on what the
+ * sequencer knows (its own unstable count drops to 0 with the last
+ * report, while the others still wait for the announcement). */
+static uint32_t heard_stable(const chorus_room *r, size_t k) {
+  if (is_sequencer(r) && r->last_announced[k] < r->stable[k]) return r->last_announced[k];
+  return r->stable[k];
+}
+
 int chorus_room_pressed(const chorus_room *r) {
   size_t total = 0, half_quota = own_quota(r) / 2;
   for (size_t k = 0; k < r->n; k++) {
-    size_t unstable = r->held[k] > r->stable[k] ? r->held[k] - r->stable[k] : 0;
+    uint32_t heard = heard_stable(r, k);
+    size_t unstable = r->held[k] > heard ? r->held[k] - heard : 0;
     if (unstable > 0 && unstable >= half_quota) return 1;
     total += unstable;
   }
   return total > 0 && total >= r->retain_max / CHORUS_ROOM_PRESSED_PER_SLOTS;
+}
+
+void chorus_room_announced(chorus_room *r, const uint32_t *stable) {
+  if (is_sequencer(r)) memcpy(r->last_announced, stable, r->n * sizeof(*stable));
 }
 
 uint32_t chorus_room_report_mask(const chorus_room *r) {

@@ -212,7 +212,8 @@ typedef struct chorus_room {
   uint32_t held[CHORUS_MEMBERS_MAX];      /* contiguous messages held per origin */
   uint32_t known_held[CHORUS_MEMBERS_MAX][CHORUS_MEMBERS_MAX]; /* reports */
   uint32_t stable[CHORUS_MEMBERS_MAX];    /* held by every view member */
-  uint32_t last_announced[CHORUS_MEMBERS_MAX]; /* sequencer's last stable */
+  uint32_t last_announced[CHORUS_MEMBERS_MAX]; /* sequencer's last stable
+                                                  (its own, at the sequencer) */
   uint32_t stable_seq[CHORUS_MEMBERS_MAX]; /* highest stable a sequencer
                                              announced (lowered with stable) */
   uint32_t held_reported[CHORUS_MEMBERS_MAX]; /* for CHORUS_OUT_HELD */
@@ -639,9 +640,15 @@ int chorus_room_unsettled(const chorus_room *r);
  * 1/CHORUS_ROOM_PRESSED_PER_SLOTS of the slots, or half an origin's own
  * quota (retain_msgs / n) for some origin; O(members). Slots are freed only
  * by stability, and a sender stalls at its quota (or when the slots run
- * short), so stability reports are then wanted promptly. */
+ * short), so stability reports are then wanted promptly. At the sequencer
+ * "known stable" is what it last announced (chorus_room_announced): its
+ * announcement is what the stalled members wait for. */
 #define CHORUS_ROOM_PRESSED_PER_SLOTS 8
 int chorus_room_pressed(const chorus_room *r);
+
+/* The caller put `stable` (n entries) in a STATE frame: at the sequencer,
+ * what the members will have heard. */
+void chorus_room_announced(chorus_room *r, const uint32_t *stable);
 
 /* Ranks this member reports to: the sequencer, or everyone if it is it. */
 uint32_t chorus_room_report_mask(const chorus_room *r);

@@ -201,6 +201,50 @@ static void test_stability_collects(void) {
   minnet_free(&m);
 }
 
+/* carol -> alice is slow: carol's report reaches the sequencer after the
+ * sequencer's ACKs to bob have left. */
+static enum minnet_fate slow_c_to_a(minnet *m, size_t s, size_t d, uint64_t k) {
+  (void)m, (void)k;
+  return s == 2 && d == 0 ? MINNET_LATE : MINNET_PASS;
+}
+
+/* A sender stalled at its quota gets its window back within a few report
+ * rounds, not state_lazy_us: the last report completes the stability at
+ * the sequencer, which then holds nothing unstable itself, yet the
+ * members still wait for its announcement, so that leaves early too (no
+ * ACK is left to carry it). */
+static void test_quota_stall_announced_early(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  minnet_run(&m, 100000);
+  m.fate = slow_c_to_a;
+  int sent = 0;
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") == 0) sent++;
+  CHECK(sent > 0);
+  uint64_t t0 = m.now_us;
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") != 0 && m.now_us - t0 < 1000000)
+    minnet_run(&m, 1000);
+  /* the slow link's 20 ms and a few 1 ms hops; state_lazy_us is 200 ms */
+  CHECK(m.now_us - t0 < 50000);
+  minnet_free(&m);
+}
+
+/* Under slot pressure a stalled sender's round costs only the hops: data
+ * to the members, their reports to the sequencer, its announcement back
+ * (no report delay on top, which each round used to pay twice). */
+static void test_quota_round_hops_only(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  minnet_run(&m, 100000);
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") == 0) {
+  }
+  uint64_t t0 = m.now_us;
+  while (room(&m, 1, CHORUS_ORDER_CAUSAL, "q") != 0 && m.now_us - t0 < 1000000)
+    minnet_run(&m, 100);
+  CHECK(m.now_us - t0 <= 3 * MINNET_DELAY_US);
+  minnet_free(&m);
+}
+
 /* A merge delivery is taken once, in its origin's order; a gap (beyond the
  * sender's history) is counted; an older incarnation's is refused. */
 static void test_merge_take(void) {
@@ -565,6 +609,8 @@ int main(void) {
   RUN(test_agreement_after_sender_crash);
   RUN(test_number_without_data_relayed);
   RUN(test_stability_collects);
+  RUN(test_quota_stall_announced_early);
+  RUN(test_quota_round_hops_only);
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
   RUN(test_number_of_delivered_during_flush);
