@@ -327,7 +327,10 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
 }
 
 /* Coordinator: newcomers whose cut may never come get the history and a
- * cut from here (once no flush is under way: the cut is a settled state). */
+ * cut from here (once no flush is under way: the cut is a settled state).
+ * Checked after view_check: the verdict that puts a cut in doubt (on its
+ * admitter) is a removal owed too, and a cut sent before it would bring
+ * the newcomer a view, and its number, this node is about to leave. */
 static void cut_resend_check(chorus_peer *p) {
   if (p->room.awaiting_cut || p->leaving) return;
   if (p->room.flushing || coordinator(p) != p->self) return;
@@ -1247,9 +1250,9 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   }
   if (p->leave_owed) (void)leave_push(p); /* full outbox: the next pump */
   rejoin_check(p);
-  cut_resend_check(p);
   if (!p->fd_on) {
     view_check(p); /* chorus_peer_remove_member's verdicts */
+    cut_resend_check(p); /* after the removals: see there */
     return;
   }
   chorus_fd_action a;
@@ -1269,5 +1272,6 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
     }
   }
   view_check(p);
+  cut_resend_check(p);
 }
 

@@ -198,6 +198,10 @@ regress-oracle-history-past-not-in-cut|164..164|--loss 0.1 --crashes 2 --restart
 regress-oracle-history-past-not-in-cut-2|190..190|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-history-before-owed|279..279|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-numbered-behind-unheld|367..367|--loss 0.1 --crashes 2 --restarts 2 --order mixed
+regress-oracle-two-restarts-cut-before-removal|889..889|--loss 0.1 --order mixed --crashes 2 --restarts 2
+regress-oracle-two-restarts-cut-before-removal-2|1183..1183|--loss 0.1 --order mixed --crashes 2 --restarts 2
+regress-oracle-two-restarts-cut-before-removal-3|1196..1196|--loss 0.1 --order mixed --crashes 2 --restarts 2
+regress-oracle-two-restarts-cut-before-removal-4|2264..2264|--loss 0.1 --order mixed --crashes 2 --restarts 2
 regress-oracle-verdict-on-stranded-admitter|511..511|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-fifo-past-nobody-holds|272..272|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05

@@ -157,8 +157,57 @@ static void test_join_lost_with_admitter_delivers_nothing(void) {
   minnet_free(&m);
 }
 
+/* Alice's datagrams to dave are lost (while `dave_cut_off` is set). */
+static int dave_cut_off;
+static enum minnet_fate alice_to_dave_lost(minnet *m, size_t src, size_t dst, uint64_t k) {
+  (void)m, (void)k;
+  return dave_cut_off && src == 0 && dst == 3 ? MINNET_DROP : MINNET_PASS;
+}
+
+/* Alice admits dave back, but her cut never reaches him, and she crashes;
+ * without a detector bob is told so, and in his next pump both removes
+ * her and owes dave a cut. The cut goes once her removal has settled: it
+ * lists bob's view without alice, under that view's number, dave's one
+ * view change. Sent first (before the removal, in the same pump), it
+ * brought dave into a view bob was already leaving, alice in it, and the
+ * removal after it (oracle-two-restarts seed 889). */
+static void test_cut_resent_after_pending_removal(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  m.fate = alice_to_dave_lost;
+  minnet_run(&m, 100000);
+  say(&m, 1, "before dave goes");
+  minnet_run(&m, 500000);
+  minnet_crash(&m, 3);
+  minnet_run(&m, 1000000);
+  dave_cut_off = 1;
+  CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
+  int views_before = m.views[3];
+  minnet_run(&m, 150000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in, */
+  CHECK_EQ(m.views[3], views_before);            /* dave waits for his cut */
+  minnet_crash(&m, 0);
+  dave_cut_off = 0;
+  minnet_run(&m, 3000000);
+  chorus_peer_stats st;
+  chorus_peer_stats_get(m.peer[1], &st);
+  CHECK_EQ(st.cuts_resent, 1);
+  /* Dave's one view change: his JOIN into the view without alice, under
+   * the number bob and carol installed it with. */
+  CHECK_EQ(m.views[3], views_before + 1);
+  CHECK_EQ(m.last_reason[3], CHORUS_VIEW_JOIN);
+  for (size_t i = 1; i < 4; i++) {
+    CHECK_EQ(m.last_members[i], 0xe);
+    CHECK_EQ(m.last_view[i], m.last_view[1]);
+  }
+  CHECK_EQ(count_deliveries(&m, 3, 1), 1); /* bob's message, as history */
+  two_live_in_one_order(&m, 3, 2, "dave is back");
+  minnet_free(&m);
+}
+
 int main(void) {
   RUN(test_join_lost_with_admitter_delivers_nothing);
+  RUN(test_cut_resent_after_pending_removal);
   RUN(test_restart_after_removal_catches_up);
   RUN(test_quick_restart_without_detector);
   return CHECK_SUMMARY();
