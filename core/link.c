@@ -226,8 +226,8 @@ int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us) {
   if (epoch < l->peer_epoch) return CHORUS_ERR_STALE_EPOCH;
   int restarted = l->peer_epoch != 0;
   if (restarted) link_reset(l);
+  if (restarted) l->named = 0;
   l->peer_epoch = epoch;
-  l->hello_needed = 0;
   chorus_rtt_on_progress(&l->rtt); /* HELLO backoff says nothing of the path */
   return restarted ? 2 : 1;
 }
@@ -344,6 +344,8 @@ int chorus_link_on_ack(chorus_link *l, const chorus_wire_ack *a,
 
 void chorus_link_request_reply(chorus_link *l) { l->reply_needed = 1; }
 
+void chorus_link_named(chorus_link *l) { l->named = 1; }
+
 /* Interval between HELLOs: the RTO with its backoff. */
 static void hello_schedule(chorus_link *l, uint64_t now_us) {
   l->hello_due_us = now_us + chorus_rtt_rto_us(&l->rtt);
@@ -374,7 +376,7 @@ void chorus_link_tick(chorus_link *l, uint64_t now_us) {
   }
   if (l->ack_pending && l->ack_due_us && now_us >= l->ack_due_us)
     l->ack_immediate = 1;
-  if (l->peer_epoch == 0 && now_us >= l->hello_due_us) {
+  if (!l->named && now_us >= l->hello_due_us) {
     l->hello_needed = 1;
     hello_schedule(l, now_us);
   }
@@ -390,7 +392,7 @@ uint64_t chorus_link_deadline(const chorus_link *l) {
   }
   if (l->ack_pending && !l->ack_immediate && l->ack_due_us < due)
     due = l->ack_due_us;
-  if (l->peer_epoch == 0 && l->hello_due_us < due) due = l->hello_due_us;
+  if (!l->named && l->hello_due_us < due) due = l->hello_due_us;
   return due;
 }
 
@@ -474,7 +476,7 @@ size_t chorus_link_write(chorus_link *l, uint64_t now_us, uint8_t *buf,
   int data_due = has_data_due(l);
   if (l->ack_pending && (l->ack_immediate || data_due || l->reply_needed))
     n += write_ack(l, buf, cap_bytes);
-  if (l->hello_needed && l->peer_epoch == 0 && n < cap_bytes) {
+  if (l->hello_needed && !l->named && n < cap_bytes) {
     n += (size_t)chorus_wire_hello_encode(buf + n, cap_bytes - n);
     l->hello_needed = 0;
   }

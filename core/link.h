@@ -75,6 +75,7 @@ typedef struct chorus_link {
   uint64_t tx_counter;       /* orders transmissions for loss detection */
   uint64_t hello_due_us;     /* next HELLO while peer_epoch is 0 */
   int hello_needed, reply_needed;
+  int named; /* the peer has named our epoch (HELLO until then) */
   /* receive side */
   chorus_link_slot *rcv;  /* window_frames slots */
   uint64_t rcv_base;      /* lowest frame not yet delivered */
@@ -147,6 +148,9 @@ void chorus_link_on_data_datagram(chorus_link *l, uint64_t now_us);
  * acknowledges frames never sent (the ACK is then ignored). */
 int chorus_link_on_ack(chorus_link *l, const chorus_wire_ack *a,
                        uint64_t now_us);
+
+/* A datagram from the peer named our epoch: no more HELLO. */
+void chorus_link_named(chorus_link *l);
 
 /* The peer asked for an answer (HELLO, or it does not know our epoch). */
 void chorus_link_request_reply(chorus_link *l);

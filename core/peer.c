@@ -292,6 +292,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   }
   l->stats.datagrams_recv++;
   if (p->fd_on) chorus_fd_heard(&p->fd, (size_t)m, now_us);
+  if (h.dst_epoch == p->epoch) chorus_link_named(l);
   if (h.dst_epoch != p->epoch) {
     /* It does not know this incarnation yet: ignore its frames, tell it. */
     if (has_data) p->stats.rx_wrong_dest++;

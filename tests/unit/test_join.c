@@ -205,7 +205,39 @@ static void test_cut_resent_after_pending_removal(void) {
   minnet_free(&m);
 }
 
+/* Bob's datagrams to alice are lost (while `bob_cut_off` is set). */
+static int bob_cut_off;
+static enum minnet_fate bob_unheard(minnet *m, size_t src, size_t dst, uint64_t k) {
+  (void)m, (void)k;
+  return bob_cut_off && src == 1 && dst == 0 ? MINNET_DROP : MINNET_PASS;
+}
+
+/* Bob restarts; his HELLOs and answers to alice are lost, though a frame
+ * alice sent his old boot tells him her epoch. Then alice (who
+ * coordinates, detector off) removes his old boot and sends him nothing
+ * more. He must keep greeting her until she names his new boot, or she
+ * never learns of it and he is never let back in (seed 2406). */
+static void test_restart_greets_until_named(void) {
+  minnet m;
+  minnet_init(&m, 3);
+  m.fate = bob_unheard;
+  minnet_run(&m, 100000);
+  chorus_peer_free(m.peer[1]);
+  bob_cut_off = 1;
+  CHECK_EQ(minnet_add(&m, 1, 700), 0);
+  say(&m, 0, "to bob's old boot");
+  minnet_run(&m, 300000);
+  for (size_t i = 0; i < 3; i += 2) chorus_peer_remove_member(m.peer[i], m.now_us, 1);
+  minnet_run(&m, 300000);
+  bob_cut_off = 0;
+  minnet_run(&m, 5000000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN);
+  for (size_t i = 0; i < 3; i++) CHECK_EQ(m.last_members[i], 0x7);
+  minnet_free(&m);
+}
+
 int main(void) {
+  RUN(test_restart_greets_until_named);
   RUN(test_join_lost_with_admitter_delivers_nothing);
   RUN(test_cut_resent_after_pending_removal);
   RUN(test_restart_after_removal_catches_up);
