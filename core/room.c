@@ -655,11 +655,15 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * never deadlocks on a full hold-back queue. (Taking any origin's next
  * message, one past the run of its messages present here, did: one
  * origin's run, all waiting for another origin's message, could fill the
- * last slots.) So is one that comes from its origin itself while that
- * origin fills less than its quota here: the origin's link also carries
- * its view changes, which must not wait behind a message whose
- * predecessors went through a sequencer that crashed; the quotas bound
- * what this lets in to the slots every origin may fill. */
+ * last slots.) So is one that comes from its origin itself, or from the
+ * sequencer (a short one it forwards), while that origin fills less than
+ * its quota here: the origin's link also carries its view changes, which
+ * must not wait behind a message whose predecessors went through a
+ * sequencer that crashed; the sequencer's link carries the coordinator's
+ * VIEW, which must not wait behind a forwarded message whose predecessors
+ * (long ones, sent by their origin itself) only the flush that VIEW starts
+ * can bring, their origin having crashed or being cut off. The quotas
+ * bound what this lets in to the slots every origin may fill. */
 static int numbered_dup(const chorus_room *r, const room_hdr *h);
 static int unstable_dup(const chorus_room *r, const room_hdr *h);
 
@@ -684,7 +688,8 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
-  if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
+  if ((from == h.origin || from == r->seq_rank) && origin_in_use(r, h.origin) < own_quota(r))
+    return 1;
   return preds_present(r, &h);
 }
 

@@ -557,6 +557,46 @@ static void test_newcomer_relays_unstable_history(void) {
   for (size_t k = 0; k < 4; k++) chorus_room_free(&r[k]);
 }
 
+/* A room message of n members built by hand (room.h's layout): `origin`'s
+ * message `count` (incarnation 9), numbered `seq` of view 1 if not 0, that
+ * depends on nothing but its origin's earlier ones. */
+static size_t raw_msg(uint8_t *m, size_t n, size_t origin, uint8_t order, uint32_t count,
+                      uint32_t seq) {
+  m[0] = (uint8_t)origin;
+  m[1] = order;
+  chorus_wire_put_u32(m + 2, 9);
+  chorus_wire_put_u32(m + 6, count);
+  chorus_wire_put_u32(m + 10, seq ? 1 : 0);
+  chorus_wire_put_u32(m + 14, seq);
+  m[18] = (uint8_t)n;
+  for (size_t k = 0; k < n; k++) chorus_wire_put_u32(m + 19 + 4 * k, k == origin ? count - 1 : 0);
+  m[19 + 4 * n] = 'x';
+  return CHORUS_ROOM_HDR_BYTES(n) + 1;
+}
+
+/* With slots short, a short message the sequencer forwards is taken while
+ * its origin fills less than its quota here, though its origin's earlier
+ * (long) one is missing: the sequencer's link carries the coordinator's
+ * VIEW behind it, and only the flush that VIEW starts can bring the
+ * missing one if its origin crashed. From another member's link it
+ * waits, and so it does from the sequencer's once its origin fills its
+ * quota. */
+static void test_forwarded_taken_within_quota(void) {
+  chorus_room x; /* rank 2 of 4; 8 slots: quota 2, reserve 2 */
+  CHECK_EQ(chorus_room_init(&x, 4, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_HDR_BYTES_MAX + 1];
+  for (uint32_t c = 2; c <= 6; c++) /* rank 3's, all waiting for its first */
+    CHECK_EQ(chorus_room_on_message(&x, 0, 3, m, raw_msg(m, 4, 3, CHORUS_ORDER_FIFO, c, 0)), 0);
+  CHECK_EQ(chorus_room_on_message(&x, 0, 0, m, raw_msg(m, 4, 1, CHORUS_ORDER_TOTAL, 3, 2)), 0);
+  size_t len = raw_msg(m, 4, 1, CHORUS_ORDER_TOTAL, 2, 1); /* rank 1's first is missing */
+  CHECK_EQ(chorus_room_wants(&x, 3, m, len), 0);
+  CHECK_EQ(chorus_room_wants(&x, 0, m, len), 1);
+  uint8_t m4[CHORUS_ROOM_HDR_BYTES_MAX + 1];
+  CHECK_EQ(chorus_room_on_message(&x, 0, 0, m4, raw_msg(m4, 4, 1, CHORUS_ORDER_TOTAL, 4, 3)), 0);
+  CHECK_EQ(chorus_room_wants(&x, 0, m, len), 0); /* rank 1 fills its quota here */
+  chorus_room_free(&x);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -574,5 +614,6 @@ int main(void) {
   RUN(test_join_state_sets_view);
   RUN(test_safe_waits_for_announcement);
   RUN(test_newcomer_relays_unstable_history);
+  RUN(test_forwarded_taken_within_quota);
   return CHECK_SUMMARY();
 }
