@@ -597,6 +597,61 @@ static void test_forwarded_taken_within_quota(void) {
   chorus_room_free(&x);
 }
 
+/* r's STABLE frame: stable counts st[0..n), held by `covered`, with r's
+ * own idea of each rank's incarnation unless `epoch_off` shifts one. */
+static size_t stable_frame(const chorus_room *r, uint8_t *m, uint32_t covered,
+                           const uint32_t *st, size_t epoch_off) {
+  m[0] = CHORUS_ROOM_CTRL_STABLE;
+  chorus_wire_put_u32(m + 1, covered);
+  m[5] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(m + 6 + 4 * k, st[k]);
+    chorus_wire_put_u32(m + 6 + 4 * (r->n + k), r->epoch[k] + (k == epoch_off));
+  }
+  return CHORUS_ROOM_STABLE_BYTES(r->n);
+}
+
+/* A survivor's STABLE raises this member's stable counts, so it frees the
+ * delivered messages the origins count stable before the flush's relays
+ * come: only from a view that holds every member of ours (same
+ * incarnations), never beyond what this member holds. A removal sends it
+ * ahead of the relays, with the view it leaves. */
+static void test_stable_frame_frees_slots(void) {
+  chorus_room y; /* rank 2 of 3 */
+  CHECK_EQ(chorus_room_init(&y, 3, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  chorus_room_delivery d;
+  for (uint32_t c = 1; c <= 2; c++) {
+    CHECK_EQ(chorus_room_on_message(&y, 0, 1, m, raw_msg(m, 3, 1, CHORUS_ORDER_FIFO, c, 0)), 0);
+    CHECK_EQ(chorus_room_deliver(&y, 0, &d), 1);
+  }
+  chorus_room_stats rs;
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 2); /* delivered, not known stable */
+  uint32_t st[3] = {0, 5, 0}; /* rank 1's: past what y holds */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 3, st, 9)), 0);
+  CHECK_EQ(y.stable[1], 0); /* rank 2 is not among those that hold them */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 1)), 0);
+  CHECK_EQ(y.stable[1], 0); /* another incarnation of rank 1 holds them */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 9) - 1),
+           CHORUS_ERR_BAD_FRAME);
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 9)), 0);
+  CHECK_EQ(y.stable[1], 2); /* not beyond what y holds */
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0);
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 0);
+  CHECK_EQ(chorus_room_remove(&y, 0), 0);
+  const chorus_room_send *e = chorus_room_outbox_peek(&y, 0);
+  CHECK(e != NULL && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3));
+  if (e && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3)) {
+    CHECK_EQ(e->ctrl[0], CHORUS_ROOM_CTRL_STABLE);
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 1), 7); /* the view it leaves */
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 6 + 4), 2);
+    CHECK_EQ(e->mask, 1u << 1);
+  }
+  chorus_room_free(&y);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -615,5 +670,6 @@ int main(void) {
   RUN(test_safe_waits_for_announcement);
   RUN(test_newcomer_relays_unstable_history);
   RUN(test_forwarded_taken_within_quota);
+  RUN(test_stable_frame_frees_slots);
   return CHECK_SUMMARY();
 }
