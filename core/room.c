@@ -2036,8 +2036,14 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
                            : max_u32(r->gone_end[k], chorus_wire_get_u32(m + 23 + 4 * k));
   r->alive = alive;
   r->flushing = 0;
-  memset(r->flush_view_of, 0, sizeof r->flush_view_of);
-  memset(r->cutless_view_of, 0, sizeof r->cutless_view_of);
+  /* This side's views are done with. A FLUSH_DONE past the merged view
+   * comes from a member that installed the merge sooner, then a removal:
+   * it is for the change this node is about to install, and is not sent
+   * again. */
+  for (size_t k = 0; k < r->n; k++) {
+    if (r->flush_view_of[k] <= r->view) r->flush_view_of[k] = 0;
+    if (r->cutless_view_of[k] <= r->view) r->cutless_view_of[k] = 0;
+  }
   for (size_t k = 0; k < r->n; k++) {
     uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
     if (k == r->self || dl <= r->delivered[k]) continue;

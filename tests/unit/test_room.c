@@ -432,6 +432,35 @@ static void test_merge_state_rejects(void) {
   chorus_room_free(&b);
 }
 
+/* A member of the absorbed side may get, before its MERGE_STATE, the
+ * FLUSH_DONE of a side-mate that installed the merge sooner and then a
+ * removal: installing the merge keeps it, as it is not sent again, and
+ * the flush of that removal completes here without it. */
+static void test_merge_state_keeps_later_flush_done(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 4, 1, 8, 64, 4), 0);
+  a.alive = 0x1; /* {0} absorbs {1, 2, 3} */
+  b.alive = 0xe;
+  CHECK_EQ(chorus_room_merge(&a, 0xe, 5, CHORUS_ROOM_MERGE_STATE, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = chorus_room_encode(&a, chorus_room_outbox_peek(&a, 0), m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_MERGE_STATE_BYTES(4));
+  uint8_t done6[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  chorus_wire_put_u32(done6 + 1, 6);
+  CHECK_EQ(chorus_room_on_control(&b, 3, done6, sizeof done6), 0); /* rank 3 removed 2 */
+  uint32_t added;
+  size_t y;
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, n > 0 ? (size_t)n : 0, &added, &y), 0);
+  CHECK_EQ(chorus_room_remove(&b, 2), 0);
+  CHECK_EQ(b.view, 6);
+  CHECK_EQ(b.flushing, 1);
+  flush_done_from(&b, 0);
+  CHECK_EQ(b.flushing, 0);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 /* The JOIN_STATE in r's outbox, encoded into m[0..cap): its length, or -1. */
 static int join_state_of(const chorus_room *r, uint8_t *m, size_t cap) {
   for (size_t i = 0; i < chorus_room_outbox_count(r); i++) {
@@ -671,5 +700,6 @@ int main(void) {
   RUN(test_newcomer_relays_unstable_history);
   RUN(test_forwarded_taken_within_quota);
   RUN(test_stable_frame_frees_slots);
+  RUN(test_merge_state_keeps_later_flush_done);
   return CHECK_SUMMARY();
 }
