@@ -573,7 +573,7 @@ static int take_link_message(chorus_peer *p, uint64_t now_us, size_t i,
     if (m->len > 0 && p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_DONE &&
         p->scratch[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS &&
         p->scratch[0] != CHORUS_ROOM_CTRL_JOINED && p->scratch[0] != CHORUS_ROOM_CTRL_HOLDS &&
-        p->scratch[0] != CHORUS_ROOM_CTRL_ORDER)
+        p->scratch[0] != CHORUS_ROOM_CTRL_ORDER && p->scratch[0] != CHORUS_ROOM_CTRL_STABLE)
       chorus_member_control(p, i, p->scratch, m->len);
     else if (chorus_room_on_control(&p->room, rank, p->scratch, m->len) < 0)
       p->stats.rx_bad_frame++;

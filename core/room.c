@@ -309,6 +309,22 @@ static void flush_done_push(chorus_room *r) {
   e->ctrl_len = CHORUS_ROOM_CTRL_BYTES;
 }
 
+/* STABLE to the other survivors of a removal, ahead of the relays: this
+ * node's stable counts, held by every member of `covered` (the view it
+ * leaves). */
+static void stable_push(chorus_room *r, uint32_t covered) {
+  chorus_room_send *e = outbox_push(r, -1, others(r));
+  if (!e) return;
+  e->ctrl[0] = CHORUS_ROOM_CTRL_STABLE;
+  chorus_wire_put_u32(e->ctrl + 1, covered);
+  e->ctrl[5] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(e->ctrl + 6 + 4 * k, r->stable[k]);
+    chorus_wire_put_u32(e->ctrl + 6 + 4 * (r->n + k), r->epoch[k]);
+  }
+  e->ctrl_len = (uint8_t)CHORUS_ROOM_STABLE_BYTES(r->n);
+}
+
 int chorus_room_push_control(chorus_room *r, uint32_t to, const uint8_t *ctrl,
                              size_t len) {
   if (len == 0 || len > CHORUS_ROOM_CTRL_BYTES_MAX) return CHORUS_ERR_INVAL;
@@ -655,11 +671,15 @@ static int preds_present(const chorus_room *r, const room_hdr *h) {
  * never deadlocks on a full hold-back queue. (Taking any origin's next
  * message, one past the run of its messages present here, did: one
  * origin's run, all waiting for another origin's message, could fill the
- * last slots.) So is one that comes from its origin itself while that
- * origin fills less than its quota here: the origin's link also carries
- * its view changes, which must not wait behind a message whose
- * predecessors went through a sequencer that crashed; the quotas bound
- * what this lets in to the slots every origin may fill. */
+ * last slots.) So is one that comes from its origin itself, or from the
+ * sequencer (a short one it forwards), while that origin fills less than
+ * its quota here: the origin's link also carries its view changes, which
+ * must not wait behind a message whose predecessors went through a
+ * sequencer that crashed; the sequencer's link carries the coordinator's
+ * VIEW, which must not wait behind a forwarded message whose predecessors
+ * (long ones, sent by their origin itself) only the flush that VIEW starts
+ * can bring, their origin having crashed or being cut off. The quotas
+ * bound what this lets in to the slots every origin may fill. */
 static int numbered_dup(const chorus_room *r, const room_hdr *h);
 static int unstable_dup(const chorus_room *r, const room_hdr *h);
 
@@ -684,7 +704,8 @@ int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
   /* In a view change the relays are what completes it: take them all. */
   if (r->flushing || free > reserve_slots(r)) return 1;
-  if (from == h.origin && origin_in_use(r, h.origin) < own_quota(r)) return 1;
+  if ((from == h.origin || from == r->seq_rank) && origin_in_use(r, h.origin) < own_quota(r))
+    return 1;
   return preds_present(r, &h);
 }
 
@@ -926,6 +947,29 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
 
 static void flush_try_complete(chorus_room *r);
 
+/* A survivor's STABLE (room.h): its counts are held by every member of its
+ * covered view, so by every member of ours if ours is among them, with the
+ * same incarnations; we raise ours to them, not beyond what we hold. A
+ * newcomer without its cut has no counts to raise. */
+static int stable_on_frame(chorus_room *r, const uint8_t *m, size_t len) {
+  if (len != CHORUS_ROOM_STABLE_BYTES(r->n) || m[5] != r->n) return CHORUS_ERR_BAD_FRAME;
+  uint32_t covered = chorus_wire_get_u32(m + 1);
+  if (r->awaiting_cut || (r->alive & ~covered) != 0) return CHORUS_OK;
+  for (size_t k = 0; k < r->n; k++)
+    if ((r->alive & bit(k)) && chorus_wire_get_u32(m + 6 + 4 * (r->n + k)) != r->epoch[k])
+      return CHORUS_OK;
+  uint32_t mine[CHORUS_MEMBERS_MAX];
+  chorus_room_held_closed_all(r, mine);
+  for (size_t k = 0; k < r->n; k++) {
+    uint32_t st = chorus_wire_get_u32(m + 6 + 4 * k);
+    if (st > r->stable[k] && mine[k] > r->stable[k]) {
+      r->stable[k] = st < mine[k] ? st : mine[k];
+      r->gc_needed = 1;
+    }
+  }
+  return CHORUS_OK;
+}
+
 static void join_acked(chorus_room *r);
 static void joined_push(chorus_room *r, size_t joiner, uint32_t to, uint8_t type);
 
@@ -949,6 +993,7 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
     return CHORUS_OK;
   }
   if (len > 0 && m[0] == CHORUS_ROOM_CTRL_ORDER) return order_on_frame(r, m, len);
+  if (len > 0 && m[0] == CHORUS_ROOM_CTRL_STABLE) return stable_on_frame(r, m, len);
   if (len != CHORUS_ROOM_CTRL_BYTES ||
       (m[0] != CHORUS_ROOM_CTRL_FLUSH_DONE && m[0] != CHORUS_ROOM_CTRL_FLUSH_CUTLESS))
     return CHORUS_ERR_BAD_FRAME;
@@ -1572,8 +1617,9 @@ static void flush_try_complete(chorus_room *r) {
 int chorus_room_remove(chorus_room *r, size_t rank) {
   if (rank >= r->n || rank == r->self || !(r->alive & bit(rank)))
     return CHORUS_ERR_INVAL;
-  if (r->ob_count + r->retain_max + r->numberings_count + 1 > outbox_cap(r))
+  if (r->ob_count + r->retain_max + r->numberings_count + 2 > outbox_cap(r))
     return CHORUS_ERR_QUEUE_FULL;
+  uint32_t covered = r->alive;
   r->alive &= ~bit(rank);
   r->join_pending &= ~bit(rank); /* a newcomer gone before its cut */
   r->merge_hold = 0; /* a view change settles whatever a merge left */
@@ -1588,6 +1634,7 @@ int chorus_room_remove(chorus_room *r, size_t rank) {
   for (size_t i = 0; i < r->ob_count; i++) /* nothing more goes to it */
     entry_unmask(r, &r->outbox[(r->ob_head + i) % outbox_cap(r)], bit(rank));
   chorus_room_outbox_compact(r);
+  if (!r->awaiting_cut) stable_push(r, covered);
   for (size_t i = 0; i < r->retain_max; i++) {
     const chorus_room_slot *s = &r->slots[i];
     /* Held ones always: "stable" may count a number a flush then cleared. */
@@ -2007,8 +2054,14 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
                            : max_u32(r->gone_end[k], chorus_wire_get_u32(m + 23 + 4 * k));
   r->alive = alive;
   r->flushing = 0;
-  memset(r->flush_view_of, 0, sizeof r->flush_view_of);
-  memset(r->cutless_view_of, 0, sizeof r->cutless_view_of);
+  /* This side's views are done with. A FLUSH_DONE past the merged view
+   * comes from a member that installed the merge sooner, then a removal:
+   * it is for the change this node is about to install, and is not sent
+   * again. */
+  for (size_t k = 0; k < r->n; k++) {
+    if (r->flush_view_of[k] <= r->view) r->flush_view_of[k] = 0;
+    if (r->cutless_view_of[k] <= r->view) r->cutless_view_of[k] = 0;
+  }
   for (size_t k = 0; k < r->n; k++) {
     uint32_t dl = chorus_wire_get_u32(m + 23 + 4 * k);
     if (k == r->self || dl <= r->delivered[k]) continue;

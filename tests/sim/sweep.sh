@@ -67,6 +67,10 @@ via-mix7|13001..13100|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 
 regress-bb-flush-full-of-next-view|10423..10423|--swarm --duration 5
 regress-bb-held-below-stable|10409..10409|--swarm --duration 5
 regress-bb-held-past-number-gap|10475..10475|--swarm --duration 5
+regress-swarm-forwarded-blocks-view|11751..11751|--swarm --duration 5
+regress-swarm-flush-relays-past-stale-stable|11660..11660|--swarm --duration 5
+regress-merge-state-keeps-later-flush-done|34..34|--partitions 1 --fd fast --history 1000 --order mixed
+regress-swarm-fast-membership-split|30944..30944|--swarm --duration 5 --fd fast --history 1000
 regress-hyb-via-crash6-newcomer-unstable-history|980..980|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-newcomer-fd-removes-coordinator|7..7|--via-server --nodes 6 --loss 0.1 --dup 0.05 --reorder 0.1 --order mixed
 regress-via-restarted-seat0-admits-early|1..1|--via-server --nodes 6 --loss 0.05 --crashes 2 --restarts 2

@@ -476,6 +476,35 @@ static void test_merge_state_rejects(void) {
   chorus_room_free(&b);
 }
 
+/* A member of the absorbed side may get, before its MERGE_STATE, the
+ * FLUSH_DONE of a side-mate that installed the merge sooner and then a
+ * removal: installing the merge keeps it, as it is not sent again, and
+ * the flush of that removal completes here without it. */
+static void test_merge_state_keeps_later_flush_done(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 4, 1, 8, 64, 4), 0);
+  a.alive = 0x1; /* {0} absorbs {1, 2, 3} */
+  b.alive = 0xe;
+  CHECK_EQ(chorus_room_merge(&a, 0xe, 5, CHORUS_ROOM_MERGE_STATE, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = chorus_room_encode(&a, chorus_room_outbox_peek(&a, 0), m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_MERGE_STATE_BYTES(4));
+  uint8_t done6[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
+  chorus_wire_put_u32(done6 + 1, 6);
+  CHECK_EQ(chorus_room_on_control(&b, 3, done6, sizeof done6), 0); /* rank 3 removed 2 */
+  uint32_t added;
+  size_t y;
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, n > 0 ? (size_t)n : 0, &added, &y), 0);
+  CHECK_EQ(chorus_room_remove(&b, 2), 0);
+  CHECK_EQ(b.view, 6);
+  CHECK_EQ(b.flushing, 1);
+  flush_done_from(&b, 0);
+  CHECK_EQ(b.flushing, 0);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 /* The JOIN_STATE in r's outbox, encoded into m[0..cap): its length, or -1. */
 static int join_state_of(const chorus_room *r, uint8_t *m, size_t cap) {
   for (size_t i = 0; i < chorus_room_outbox_count(r); i++) {
@@ -601,6 +630,101 @@ static void test_newcomer_relays_unstable_history(void) {
   for (size_t k = 0; k < 4; k++) chorus_room_free(&r[k]);
 }
 
+/* A room message of n members built by hand (room.h's layout): `origin`'s
+ * message `count` (incarnation 9), numbered `seq` of view 1 if not 0, that
+ * depends on nothing but its origin's earlier ones. */
+static size_t raw_msg(uint8_t *m, size_t n, size_t origin, uint8_t order, uint32_t count,
+                      uint32_t seq) {
+  m[0] = (uint8_t)origin;
+  m[1] = order;
+  chorus_wire_put_u32(m + 2, 9);
+  chorus_wire_put_u32(m + 6, count);
+  chorus_wire_put_u32(m + 10, seq ? 1 : 0);
+  chorus_wire_put_u32(m + 14, seq);
+  m[18] = (uint8_t)n;
+  for (size_t k = 0; k < n; k++) chorus_wire_put_u32(m + 19 + 4 * k, k == origin ? count - 1 : 0);
+  m[19 + 4 * n] = 'x';
+  return CHORUS_ROOM_HDR_BYTES(n) + 1;
+}
+
+/* With slots short, a short message the sequencer forwards is taken while
+ * its origin fills less than its quota here, though its origin's earlier
+ * (long) one is missing: the sequencer's link carries the coordinator's
+ * VIEW behind it, and only the flush that VIEW starts can bring the
+ * missing one if its origin crashed. From another member's link it
+ * waits, and so it does from the sequencer's once its origin fills its
+ * quota. */
+static void test_forwarded_taken_within_quota(void) {
+  chorus_room x; /* rank 2 of 4; 8 slots: quota 2, reserve 2 */
+  CHECK_EQ(chorus_room_init(&x, 4, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_HDR_BYTES_MAX + 1];
+  for (uint32_t c = 2; c <= 6; c++) /* rank 3's, all waiting for its first */
+    CHECK_EQ(chorus_room_on_message(&x, 0, 3, m, raw_msg(m, 4, 3, CHORUS_ORDER_FIFO, c, 0)), 0);
+  CHECK_EQ(chorus_room_on_message(&x, 0, 0, m, raw_msg(m, 4, 1, CHORUS_ORDER_TOTAL, 3, 2)), 0);
+  size_t len = raw_msg(m, 4, 1, CHORUS_ORDER_TOTAL, 2, 1); /* rank 1's first is missing */
+  CHECK_EQ(chorus_room_wants(&x, 3, m, len), 0);
+  CHECK_EQ(chorus_room_wants(&x, 0, m, len), 1);
+  uint8_t m4[CHORUS_ROOM_HDR_BYTES_MAX + 1];
+  CHECK_EQ(chorus_room_on_message(&x, 0, 0, m4, raw_msg(m4, 4, 1, CHORUS_ORDER_TOTAL, 4, 3)), 0);
+  CHECK_EQ(chorus_room_wants(&x, 0, m, len), 0); /* rank 1 fills its quota here */
+  chorus_room_free(&x);
+}
+
+/* r's STABLE frame: stable counts st[0..n), held by `covered`, with r's
+ * own idea of each rank's incarnation unless `epoch_off` shifts one. */
+static size_t stable_frame(const chorus_room *r, uint8_t *m, uint32_t covered,
+                           const uint32_t *st, size_t epoch_off) {
+  m[0] = CHORUS_ROOM_CTRL_STABLE;
+  chorus_wire_put_u32(m + 1, covered);
+  m[5] = (uint8_t)r->n;
+  for (size_t k = 0; k < r->n; k++) {
+    chorus_wire_put_u32(m + 6 + 4 * k, st[k]);
+    chorus_wire_put_u32(m + 6 + 4 * (r->n + k), r->epoch[k] + (k == epoch_off));
+  }
+  return CHORUS_ROOM_STABLE_BYTES(r->n);
+}
+
+/* A survivor's STABLE raises this member's stable counts, so it frees the
+ * delivered messages the origins count stable before the flush's relays
+ * come: only from a view that holds every member of ours (same
+ * incarnations), never beyond what this member holds. A removal sends it
+ * ahead of the relays, with the view it leaves. */
+static void test_stable_frame_frees_slots(void) {
+  chorus_room y; /* rank 2 of 3 */
+  CHECK_EQ(chorus_room_init(&y, 3, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  chorus_room_delivery d;
+  for (uint32_t c = 1; c <= 2; c++) {
+    CHECK_EQ(chorus_room_on_message(&y, 0, 1, m, raw_msg(m, 3, 1, CHORUS_ORDER_FIFO, c, 0)), 0);
+    CHECK_EQ(chorus_room_deliver(&y, 0, &d), 1);
+  }
+  chorus_room_stats rs;
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 2); /* delivered, not known stable */
+  uint32_t st[3] = {0, 5, 0}; /* rank 1's: past what y holds */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 3, st, 9)), 0);
+  CHECK_EQ(y.stable[1], 0); /* rank 2 is not among those that hold them */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 1)), 0);
+  CHECK_EQ(y.stable[1], 0); /* another incarnation of rank 1 holds them */
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 9) - 1),
+           CHORUS_ERR_BAD_FRAME);
+  CHECK_EQ(chorus_room_on_control(&y, 0, m, stable_frame(&y, m, 7, st, 9)), 0);
+  CHECK_EQ(y.stable[1], 2); /* not beyond what y holds */
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0);
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 0);
+  CHECK_EQ(chorus_room_remove(&y, 0), 0);
+  const chorus_room_send *e = chorus_room_outbox_peek(&y, 0);
+  CHECK(e != NULL && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3));
+  if (e && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3)) {
+    CHECK_EQ(e->ctrl[0], CHORUS_ROOM_CTRL_STABLE);
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 1), 7); /* the view it leaves */
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 6 + 4), 2);
+    CHECK_EQ(e->mask, 1u << 1);
+  }
+  chorus_room_free(&y);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -620,5 +744,8 @@ int main(void) {
   RUN(test_join_state_sets_view);
   RUN(test_safe_waits_for_announcement);
   RUN(test_newcomer_relays_unstable_history);
+  RUN(test_forwarded_taken_within_quota);
+  RUN(test_stable_frame_frees_slots);
+  RUN(test_merge_state_keeps_later_flush_done);
   return CHECK_SUMMARY();
 }
