@@ -319,7 +319,14 @@ static void stable_push(chorus_room *r, uint32_t covered) {
   chorus_wire_put_u32(e->ctrl + 1, covered);
   e->ctrl[5] = (uint8_t)r->n;
   for (size_t k = 0; k < r->n; k++) {
-    chorus_wire_put_u32(e->ctrl + 6 + 4 * k, r->stable[k]);
+    /* What is stable here was lowered at a join to what this node
+     * delivered: the newcomer holds what its coordinator's cut counted,
+     * maybe less. Until its first report, its reports bound the counts. */
+    uint32_t st = r->stable[k];
+    for (size_t m = 0; m < r->n; m++)
+      if ((r->unreported & r->alive & bit(m)) && r->known_held[m][k] < st)
+        st = r->known_held[m][k];
+    chorus_wire_put_u32(e->ctrl + 6 + 4 * k, st);
     chorus_wire_put_u32(e->ctrl + 6 + 4 * (r->n + k), r->epoch[k]);
   }
   e->ctrl_len = (uint8_t)CHORUS_ROOM_STABLE_BYTES(r->n);
@@ -1007,6 +1014,7 @@ int chorus_room_on_control(chorus_room *r, size_t from, const uint8_t *m,
 void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
                           const uint32_t *held, const uint32_t *stable, size_t n) {
   if (from >= r->n || n != r->n) return;
+  r->unreported &= ~bit(from);
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
@@ -1751,6 +1759,7 @@ int chorus_room_join(chorus_room *r, size_t rank, uint32_t epoch, uint32_t first
   /* Its reports start again from what the new incarnation holds, and what
    * is stable now must be held by it too: it holds what was delivered here
    * (as history, or skipped under the cut), the rest once it reports. */
+  r->unreported |= bit(rank);
   for (size_t k = 0; k < r->n; k++) {
     r->known_held[rank][k] = 0;
     if (r->stable[k] > r->delivered[k]) r->stable[k] = r->delivered[k];

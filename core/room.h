@@ -258,6 +258,9 @@ typedef struct chorus_room {
                                              (history): relays of those are
                                              kept until stable (0 after a
                                              merge) */
+  uint32_t unreported;                    /* ranks admitted that have sent no
+                                             STATE since: their holdings bound
+                                             what STABLE tells others */
   uint32_t settle_wait;                   /* newcomer: ranks whose JOINED for
                                              this node has not come since its
                                              cut; nothing is delivered (history
