@@ -1971,6 +1971,7 @@ static void merge_state_push(chorus_room *r, uint32_t to, size_t y_coord) {
   cut_write(r, c, CHORUS_ROOM_CTRL_MERGE_STATE);
   c[23 + 8 * r->n] = (uint8_t)y_coord;
   chorus_wire_put_u32(c + 24 + 8 * r->n, r->view_id);
+  for (size_t k = 0; k < r->n; k++) chorus_wire_put_u32(c + 28 + 8 * r->n + 4 * k, r->gone_end[k]);
   chorus_room_push_control(r, to, c, CHORUS_ROOM_MERGE_STATE_BYTES(r->n));
 }
 
@@ -2060,7 +2061,8 @@ int chorus_room_on_merge_state(chorus_room *r, const uint8_t *m, size_t len,
     if (!(alive & bit(k)))
       r->gone_end[k] = (r->alive & bit(k))
                            ? UINT32_MAX /* left out without a flush here: no end known */
-                           : max_u32(r->gone_end[k], chorus_wire_get_u32(m + 23 + 4 * k));
+                           : max_u32(max_u32(r->gone_end[k], chorus_wire_get_u32(m + 23 + 4 * k)),
+                                     chorus_wire_get_u32(m + 28 + 8 * r->n + 4 * k));
   r->alive = alive;
   r->flushing = 0;
   /* This side's views are done with. A FLUSH_DONE past the merged view

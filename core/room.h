@@ -93,7 +93,7 @@
 #define CHORUS_ROOM_JOIN_STATE_BYTES(n) (27 + 20 * (size_t)(n))
 /*   MERGE_STATE 7 | view 4 | ord_view 4 | next_seq 4 | seq_assigned 4 |
  *               seq_rank 1 | alive 4 | n 1 | n * delivered 4 | n * stable 4 |
- *               y_coord 1 | view_id 4
+ *               y_coord 1 | view_id 4 | n * gone_end 4
  *     the absorbing coordinator's state, to each member of the absorbed
  *     side, with the rank of that side's coordinator and the membership
  *     number of the merged view (docs/PROTOCOL.md, "Merging views")
@@ -110,7 +110,7 @@
  *               it; a plain HISTORY to such a node comes from a coordinator
  *               that never held it in its view) */
 #define CHORUS_ROOM_CTRL_HISTORY_AGAIN 11
-#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 8 * (size_t)(n))
+#define CHORUS_ROOM_MERGE_STATE_BYTES(n) (28 + 12 * (size_t)(n))
 /*   ORDER      12 | view 4 | k 1 | k * (origin 1 | epoch 4 | count 4 | seq 4)
  *     the sequencer's numberings (handled by the room): message `count` of
  *     `origin` (incarnation `epoch`) is number `seq` of the ordering view

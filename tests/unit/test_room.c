@@ -476,6 +476,32 @@ static void test_merge_state_rejects(void) {
   chorus_room_free(&b);
 }
 
+/* Rank 3 was removed on both sides. The absorbing side's flush kept its
+ * messages up to 2 (its coordinator had delivered 1 of them when it
+ * absorbed), the absorbed side's up to 1: the absorbed member takes 2 as
+ * the end, so X's relay of message 2 is not dropped as past the end
+ * (swarm seed 30922: it was, and nobody here could step over its number). */
+static void test_merge_state_carries_gone_end(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 4, 2, 8, 64, 4), 0);
+  a.alive = 0x3; /* {0, 1} absorbs {2} */
+  b.alive = 0x4;
+  a.gone_end[3] = 2;
+  a.delivered[3] = 1;
+  b.gone_end[3] = 1;
+  CHECK_EQ(chorus_room_merge(&a, 0x4, 5, CHORUS_ROOM_MERGE_STATE, 2), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = chorus_room_encode(&a, chorus_room_outbox_peek(&a, 0), m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_MERGE_STATE_BYTES(4));
+  uint32_t added;
+  size_t y;
+  CHECK_EQ(chorus_room_on_merge_state(&b, m, n > 0 ? (size_t)n : 0, &added, &y), 0);
+  CHECK_EQ(b.gone_end[3], 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 /* A member of the absorbed side may get, before its MERGE_STATE, the
  * FLUSH_DONE of a side-mate that installed the merge sooner and then a
  * removal: installing the merge keeps it, as it is not sent again, and
@@ -739,6 +765,7 @@ int main(void) {
   RUN(test_number_of_delivered_stepped_over);
   RUN(test_number_of_delivered_during_flush);
   RUN(test_copy_past_gone_end_dropped);
+  RUN(test_merge_state_carries_gone_end);
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
   RUN(test_join_state_sets_view);
