@@ -713,6 +713,11 @@ static void merge_install(chorus_peer *p, size_t from, const uint8_t *m, size_t 
   if (p->rank_of[p->self] == y_coord) hist |= CHORUS_ROOM_MERGE_DONE;
   else if (!led || (old & (1u << p->idx_of[y_coord]))) hist = 0;
   p->merge_hist_from = hist ? 0 : p->idx_of[y_coord] + 1;
+  p->merge_mates = old & view_members(p) & ~add & ~(1u << p->self);
+  p->merge_mates_lag = 0;
+  p->merge_mates_view = p->room.view;
+  p->merge_mates_by = from + 1;
+  p->merge_mates_poke_us = 0;
   if (hist && others && chorus_room_merge(&p->room, others, 0, hist, 0) < 0)
     p->stats.merge_refused++;
   if (added && chorus_room_merge(&p->room, added, 0, CHORUS_ROOM_MERGE_SEND_ONLY, 0) < 0)
@@ -750,6 +755,45 @@ static void merge_done_lost(chorus_peer *p, size_t member) {
   p->merge_taken_coord = 0;
   p->merge_done_wait |= p->merge_taken & view_members(p) & ~b & ~(1u << p->self);
   p->merge_done_until_us = p->now_us + ABSORB_WAIT_US;
+}
+
+/* A side-mate of our merge reported its view: the merged one (or later)
+ * settles it, an older one is noted (merge_mates_check). */
+void chorus_member_state_view(chorus_peer *p, size_t from, uint32_t view) {
+  uint32_t b = 1u << from;
+  if (!(p->merge_mates & b)) return;
+  if (view >= p->merge_mates_view) {
+    p->merge_mates &= ~b; /* it installed the merge */
+    p->merge_mates_lag &= ~b;
+  } else {
+    p->merge_mates_lag |= b;
+  }
+}
+
+/* Absorbed member: side-mates the merge took that still report an older
+ * view once its absorber is gone (crashed before their MERGE_STATE left)
+ * never install it: nothing else sends a MERGE_STATE. They beacon only the
+ * absorbing side (the rest is still in their view), so only we can cut
+ * them; left in, the lowest would coordinate our removals and propose
+ * none. Cut, they go on alone and are absorbed anew. Until each reports
+ * the merged view, it gets our report every BEACON_US (it answers a report
+ * ahead of its own view with its own, chorus_room_on_state); only an
+ * answer since the last one counts, so one that installed since is not
+ * cut on an older report. */
+static void merge_mates_check(chorus_peer *p, uint64_t now_us) {
+  p->merge_mates &= view_members(p);
+  uint32_t lag = p->merge_mates & p->merge_mates_lag;
+  size_t a = p->merge_mates_by - 1; /* set with merge_mates */
+  if (lag && (!chorus_peer_in_view(p, a) || ((p->cut | p->told_dead) & (1u << a)) ||
+              chorus_fd_state_of(&p->fd, a) == CHORUS_FD_DEAD)) {
+    p->cut |= lag;
+    p->unlisted |= lag;
+    p->merge_mates &= ~lag;
+  }
+  if (!p->merge_mates || now_us < p->merge_mates_poke_us) return;
+  p->merge_mates_lag = 0;
+  p->room.state_dirty |= ranks_of(p, p->merge_mates);
+  p->merge_mates_poke_us = now_us + BEACON_US;
 }
 
 static int merge_done_awaited(const chorus_peer *p) {
@@ -1271,6 +1315,7 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
     default: break;
     }
   }
+  merge_mates_check(p, now_us);
   view_check(p);
   cut_resend_check(p);
 }

@@ -205,9 +205,11 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
       if (chorus_link_on_ack(l, &f.u.ack, now_us) < 0) p->stats.rx_bad_frame++;
     } else if (f.type == CHORUS_FRAME_STATE) {
       const chorus_wire_state *st = &f.u.state;
-      if (!(p->unadmitted & (1u << m))) /* else: not a state the room knows */
+      if (!(p->unadmitted & (1u << m))) { /* else: not a state the room knows */
         chorus_room_on_state(&p->room, p->rank_of[m], st->view, st->held,
                            st->stable, st->n);
+        chorus_member_state_view(p, m, st->view);
+      }
     } else if (f.type == CHORUS_FRAME_HELLO) {
       chorus_link_request_reply(l);
     } else if (f.type == CHORUS_FRAME_BEACON) {

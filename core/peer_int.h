@@ -116,6 +116,12 @@ struct chorus_peer {
                                absorbs another side (which gets only its
                                own history) */
   uint64_t merge_done_until_us; /* waits for orphaned histories end then */
+  uint32_t merge_mates;   /* absorbed member: the side-mates our merge took
+                             that have not reported its view yet */
+  uint32_t merge_mates_lag; /* ... those whose last STATE named an older one */
+  uint32_t merge_mates_view; /* that merge's ordering view */
+  size_t merge_mates_by;  /* 1 + its absorber, or 0 */
+  uint64_t merge_mates_poke_us; /* our report goes to them again then */
   /* VIEWs are relayed by every member that installs one, so a change whose
    * coordinator crashed in the middle of announcing it still reaches every
    * survivor; each VIEW is named by its coordinator's rank, epoch and
@@ -162,6 +168,9 @@ void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags);
 /* Member `from` was heard (a datagram without BEACON, taken): an absorbed
  * member that is heard has reset its link to us. */
 void chorus_member_heard(chorus_peer *p, size_t from);
+
+/* Member `from` reported (STATE) that its ordering view is `view`. */
+void chorus_member_state_view(chorus_peer *p, size_t from, uint32_t view);
 
 /* A datagram of boot `epoch` whose sender no name matches: proof of life
  * of the unnamed seat the view holds with that boot, if any. */

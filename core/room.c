@@ -1018,6 +1018,9 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
   if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
+  /* A member ahead of us learns where we are: one that installed a merge
+   * we never got cuts us on it (member.c, merge_mates_check). */
+  if (view > r->view && (r->alive & bit(from))) r->state_dirty |= bit(from);
   /* The sequencer's stable vector covers our view only if views agree. */
   uint32_t mine[CHORUS_MEMBERS_MAX];
   chorus_room_held_closed_all(r, mine);

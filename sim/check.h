@@ -92,7 +92,11 @@
  *                 time, the removal of a process that a MERGE event brought
  *                 into the remover's view and that never installed a view
  *                 holding the remover (its absorber crashed before its
- *                 cut left: it never stood in the merged view);
+ *                 cut left: it never stood in the merged view), or
+ *                 of a side-mate when one of the two installed a MERGE
+ *                 the other never did (holds none of the processes that
+ *                 merge brought in): by the one that did, or by the other
+ *                 once the one that did no longer holds it;
  *   merge_order   deliveries marked merge (the other side's messages,
  *                 delivered when the views merge) are left out of
  *                 total_order, whose pairs would otherwise compare one

@@ -269,10 +269,18 @@ static int removal_excused(chorus_check *chk, size_t d, const chorus_check_view_
 /* 1 if process d, up, which a MERGE brought into process p's view, never
  * installed a view holding p: its absorber crashed before its cut reached
  * it (PROTOCOL.md, merging views), and p's side takes out again a member
- * that never joined that merged view; the sides merge anew. */
+ * that never joined that merged view; the sides merge anew. Likewise
+ * between side-mates when one installed a MERGE the other never did (it
+ * neither holds nor merged any process that merge brought in): the one
+ * that did takes the other out, which then takes it out in turn (once it
+ * no longer holds the remover). */
 static int merge_undone(const chorus_check *chk, size_t p, size_t d) {
-  const check_proc *pr = &chk->proc[p];
-  return (chk->live & pr->merged & check_bit(d)) && chk->proc[d].vproc[pr->node] != p;
+  const check_proc *pr = &chk->proc[p], *pd = &chk->proc[d];
+  if (!(chk->live & check_bit(d))) return 0;
+  if (pr->merged & check_bit(d)) return pd->vproc[pr->node] != p;
+  if (pr->merged && !((pd->view | pd->merged) & pr->merged)) return 1;
+  return pd->merged && !((pr->view | pr->merged) & pd->merged) &&
+         pd->vproc[pr->node] != p;
 }
 
 /* Process p takes process d (of node `member`) out of its view: a false

@@ -286,6 +286,7 @@ regress-part-absorbed-member-not-told|30777..30777|--partitions 2 --fd fast --hi
 regress-part-stale-relay-of-removed-origin|144..144|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05 --crashes 1
 regress-part-merged-crashed-member-grace|97..97|--partitions 1 --fd fast --history 1000 --crashes 1
 regress-part-absorb-before-orphaned-history|30211..30211|--partitions 1 --fd fast --history 1000 --crashes 1 --nodes 6
+regress-part-merge-mate-without-merge-state|31102..31102|--partitions 1 --fd fast --history 1000 --order mixed --loss 0.05 --crashes 1
 regress-part2-mixed-cut-ignored-after-merge|30021..30021|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-cut-ignored-after-merge-2|30172..30172|--partitions 2 --fd fast --history 1000 --order mixed
 regress-part2-mixed-cut-ignored-after-merge-3|30414..30414|--partitions 2 --fd fast --history 1000 --order mixed

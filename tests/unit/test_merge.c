@@ -2,7 +2,9 @@
  * Merges after a partition, on a scripted network: the absorbing
  * coordinator cuts a member of the absorbed side that went on in a view of
  * its own (it will never take the merge) as soon as its BEACON shows it,
- * not only once the merge is 2 s old.
+ * not only once the merge is 2 s old; and a member of the absorbed side
+ * whose MERGE_STATE never came (the absorber crashed) is cut by its
+ * side-mates that installed the merge.
  */
 #include "check.h"
 #include "minnet.h"
@@ -76,7 +78,54 @@ static void test_cut_on_beacon_past_merged_view(void) {
   minnet_free(&m);
 }
 
+/* {alice, dave} and {bob, carol} split; at the heal alice hears bob but
+ * bob does not hear alice (so no MERGE_STATE reaches him), and alice
+ * crashes once carol installed her merge. */
+static int stranded_phase;
+
+static enum minnet_fate stranded_split(minnet *m, size_t src, size_t dst, uint64_t k) {
+  (void)m;
+  (void)k;
+  int across = (src == 0 || src == 3) != (dst == 0 || dst == 3);
+  if (stranded_phase == 1 && across) return MINNET_DROP;
+  if (stranded_phase == 2 && src == 0 && dst == 1) return MINNET_DROP;
+  return MINNET_PASS;
+}
+
+/* Bob (rank 1) never installs the merge; with alice gone he is the lowest
+ * member of the merged view carol and dave hold, so he would coordinate
+ * their removal of alice and never propose it. Carol sees his STATE still
+ * at the old view with the absorber gone: she cuts him, removes alice and
+ * bob, and bob, alone, absorbs carol's side anew. */
+static void test_mate_without_merge_state_cut(void) {
+  minnet m;
+  minnet_init_fd(&m, 4, CHORUS_FD_MODE_FAST);
+  m.fate = stranded_split;
+  stranded_phase = 0;
+  minnet_run(&m, 1000000);
+  stranded_phase = 1;
+  minnet_run(&m, 4000000);
+  CHECK_EQ(m.last_members[0], 0x9);
+  CHECK_EQ(m.last_members[1], 0x6);
+  stranded_phase = 2;
+  uint64_t end = m.now_us + 6000000;
+  while (minnet_step(&m, end) &&
+         !(m.last_reason[2] == CHORUS_VIEW_MERGE && m.last_members[2] == 0xf)) {
+  }
+  CHECK_EQ(m.last_members[2], 0xf);
+  CHECK_EQ(m.last_members[1], 0x6); /* bob never installed it */
+  chorus_peer_free(m.peer[0]);       /* alice crashes, nobody is told */
+  m.peer[0] = NULL;
+  stranded_phase = 3;
+  minnet_run(&m, 15000000);
+  CHECK_EQ(m.last_members[1], 0xe);
+  CHECK_EQ(m.last_members[2], 0xe);
+  CHECK_EQ(m.last_members[3], 0xe);
+  minnet_free(&m);
+}
+
 int main(void) {
   RUN(test_cut_on_beacon_past_merged_view);
+  RUN(test_mate_without_merge_state_cut);
   return CHECK_SUMMARY();
 }
