@@ -317,7 +317,8 @@ int chorus_peer_send_room(chorus_peer *peer, uint64_t now_us,
  * the survivors, and nothing more is sent to or accepted from it. Every
  * survivor should be given the verdict (any one may be the next
  * coordinator). Errors: CHORUS_ERR_INVAL (self, unknown, or already
- * removed).
+ * removed: a newcomer not yet settled may have removed it in a view it
+ * has not reported; chorus_peer_in_view tells).
  */
 int chorus_peer_remove_member(chorus_peer *peer, uint64_t now_us, size_t member);
 

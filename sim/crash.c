@@ -276,8 +276,11 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
   size_t u = ev->node, gone = ev->from;
   sim_node *n = &s->node[u];
   /* Down itself, or its view no longer holds the boot that crashed (a VIEW
-   * output left it out, or let its next boot in). */
-  if (n->down || chorus_check_view_epoch(s->chk, u, gone) != ev->slot) {
+   * output left it out, or let its next boot in), or the core removed it
+   * already in a view it has not reported yet (a newcomer reports views
+   * only once settled, docs/ORDERING.md): the verdict is moot. */
+  if (n->down || chorus_check_view_epoch(s->chk, u, gone) != ev->slot ||
+      !chorus_peer_in_view(n->peer, gone)) {
     s->removals_pending--;
     if (!n->down) s->res->removals_moot++;
     return 0;

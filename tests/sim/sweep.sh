@@ -207,6 +207,7 @@ regress-oracle-two-restarts-cut-before-removal-2|1183..1183|--loss 0.1 --order m
 regress-oracle-two-restarts-cut-before-removal-3|1196..1196|--loss 0.1 --order mixed --crashes 2 --restarts 2
 regress-oracle-two-restarts-cut-before-removal-4|2264..2264|--loss 0.1 --order mixed --crashes 2 --restarts 2
 regress-oracle-two-restarts-hello-until-named|2406..2406|--loss 0.1 --order mixed --crashes 2 --restarts 2
+regress-oracle-two-restarts-newcomer-removed-unreported|2604..2604|--loss 0.1 --order mixed --crashes 2 --restarts 2
 regress-oracle-verdict-on-stranded-admitter|511..511|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 regress-oracle-fifo-past-nobody-holds|272..272|--loss 0.1 --crashes 2 --restarts 2 --order mixed
 fd-fast-crash5|1..100|--fd fast --crashes 1 --loss 0.05

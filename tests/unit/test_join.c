@@ -236,10 +236,46 @@ static void test_restart_greets_until_named(void) {
   minnet_free(&m);
 }
 
+/* As in test_cut_resent_after_pending_removal, but only bob and carol are
+ * told alice crashed. Dave, still awaiting his cut, installs bob's VIEW
+ * without alice and holds it (he reports views once settled): alice is out
+ * of his view before he reports any, so an outside verdict on her is
+ * refused, and chorus_peer_in_view is how its caller tells it is moot
+ * (oracle-two-restarts seed 2604). */
+static void test_newcomer_removal_unreported(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  m.fate = alice_to_dave_lost;
+  minnet_run(&m, 100000);
+  minnet_crash(&m, 3);
+  minnet_run(&m, 1000000);
+  dave_cut_off = 1;
+  CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
+  int views_before = m.views[3];
+  minnet_run(&m, 150000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
+  chorus_peer_free(m.peer[0]);                  /* alice crashes */
+  m.peer[0] = NULL;
+  dave_cut_off = 0;
+  for (size_t i = 1; i < 3; i++) CHECK_EQ(chorus_peer_remove_member(m.peer[i], m.now_us, 0), 0);
+  int held = 0;
+  for (int k = 0; k < 3000 && !held; k++) {
+    minnet_run(&m, 1000);
+    held = !chorus_peer_in_view(m.peer[3], 0) && m.views[3] == views_before;
+  }
+  CHECK(held);
+  CHECK_EQ(chorus_peer_remove_member(m.peer[3], m.now_us, 0), CHORUS_ERR_INVAL);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(m.last_reason[3], CHORUS_VIEW_JOIN);
+  for (size_t i = 1; i < 4; i++) CHECK_EQ(m.last_members[i], 0xe);
+  minnet_free(&m);
+}
+
 int main(void) {
   RUN(test_restart_greets_until_named);
   RUN(test_join_lost_with_admitter_delivers_nothing);
   RUN(test_cut_resent_after_pending_removal);
+  RUN(test_newcomer_removal_unreported);
   RUN(test_restart_after_removal_catches_up);
   RUN(test_quick_restart_without_detector);
   return CHECK_SUMMARY();
