@@ -326,9 +326,12 @@ static void stable_push(chorus_room *r, uint32_t covered) {
     for (size_t m = 0; m < r->n; m++)
       if ((r->unreported & r->alive & bit(m)) && r->known_held[m][k] < st)
         st = r->known_held[m][k];
+    uint32_t ann = chorus_room_stable_safe(r, k);
     chorus_wire_put_u32(e->ctrl + 6 + 4 * k, st);
     chorus_wire_put_u32(e->ctrl + 6 + 4 * (r->n + k), r->epoch[k]);
+    chorus_wire_put_u32(e->ctrl + 10 + 4 * (2 * r->n + k), ann < st ? ann : st);
   }
+  chorus_wire_put_u32(e->ctrl + 6 + 8 * r->n, r->ord_view);
   e->ctrl_len = (uint8_t)CHORUS_ROOM_STABLE_BYTES(r->n);
 }
 
@@ -967,12 +970,18 @@ static int stable_on_frame(chorus_room *r, const uint8_t *m, size_t len) {
       return CHORUS_OK;
   uint32_t mine[CHORUS_MEMBERS_MAX];
   chorus_room_held_closed_all(r, mine);
+  int same_order = chorus_wire_get_u32(m + 6 + 8 * r->n) == r->ord_view;
   for (size_t k = 0; k < r->n; k++) {
     uint32_t st = chorus_wire_get_u32(m + 6 + 4 * k);
+    uint32_t ann = chorus_wire_get_u32(m + 10 + 4 * (2 * r->n + k));
     if (st > r->stable[k] && mine[k] > r->stable[k]) {
       r->stable[k] = st < mine[k] ? st : mine[k];
       r->gc_needed = 1;
     }
+    /* The sequencer announced these to the sender, so it delivered them;
+     * taken only where they let this member deliver more (below, they
+     * would change nothing but its STATE reports). */
+    if (same_order && ann > r->stable_seq[k] && ann > r->delivered[k]) r->stable_seq[k] = ann;
   }
   return CHORUS_OK;
 }

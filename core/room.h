@@ -122,7 +122,8 @@
  *               admitted before it counts it among the members that have
  *               its JOIN, chorus_room_settled; it expects no cut) */
 #define CHORUS_ROOM_CTRL_HOLDS 13
-/*   STABLE     14 | alive 4 | n 1 | n * stable 4 | n * epoch 4
+/*   STABLE     14 | alive 4 | n 1 | n * stable 4 | n * epoch 4 |
+ *               ord_view 4 | n * announced 4
  *     sent by each survivor of a removal, ahead of its flush relays: its
  *     stable counts, which every member of `alive` (bit per rank, the view
  *     it leaves; `epoch`, their incarnations) holds. A member whose own
@@ -131,9 +132,14 @@
  *     come: the sequencer's announcements are unreliable and go to one
  *     view only, so without this a member could start the flush knowing
  *     less stable than the origins that freed their quotas on it, and the
- *     relays would not fit (chorus_room_on_control). */
+ *     relays would not fit (chorus_room_on_control). `announced`: the
+ *     counts the sender may deliver safe messages up to (the sequencer's
+ *     announcement it heard, at most `stable`), taken likewise by a member
+ *     delivering the same ordering view `ord_view`: one that missed the
+ *     announcements holds stable safe messages it cannot deliver, which no
+ *     quota bounds, and the relays would not fit either. */
 #define CHORUS_ROOM_CTRL_STABLE 14
-#define CHORUS_ROOM_STABLE_BYTES(n) (6 + 8 * (size_t)(n))
+#define CHORUS_ROOM_STABLE_BYTES(n) (10 + 12 * (size_t)(n))
 #define CHORUS_ROOM_ORDER_HDR_BYTES 6
 #define CHORUS_ROOM_ORDER_ENTRY_BYTES 13
 #define CHORUS_ROOM_ORDER_PER_FRAME_MAX 16

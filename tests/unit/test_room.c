@@ -696,18 +696,27 @@ static void test_forwarded_taken_within_quota(void) {
   chorus_room_free(&x);
 }
 
-/* r's STABLE frame: stable counts st[0..n), held by `covered`, with r's
- * own idea of each rank's incarnation unless `epoch_off` shifts one. */
-static size_t stable_frame(const chorus_room *r, uint8_t *m, uint32_t covered,
-                           const uint32_t *st, size_t epoch_off) {
+/* r's STABLE frame: stable counts st[0..n) (announced up to ann[0..n) in
+ * ordering view `ord`), held by `covered`, with r's own idea of each
+ * rank's incarnation unless `epoch_off` shifts one. */
+static size_t stable_frame_ann(const chorus_room *r, uint8_t *m, uint32_t covered,
+                               const uint32_t *st, size_t epoch_off, const uint32_t *ann,
+                               uint32_t ord) {
   m[0] = CHORUS_ROOM_CTRL_STABLE;
   chorus_wire_put_u32(m + 1, covered);
   m[5] = (uint8_t)r->n;
   for (size_t k = 0; k < r->n; k++) {
     chorus_wire_put_u32(m + 6 + 4 * k, st[k]);
     chorus_wire_put_u32(m + 6 + 4 * (r->n + k), r->epoch[k] + (k == epoch_off));
+    chorus_wire_put_u32(m + 10 + 4 * (2 * r->n + k), ann ? ann[k] : 0);
   }
+  chorus_wire_put_u32(m + 6 + 8 * r->n, ord);
   return CHORUS_ROOM_STABLE_BYTES(r->n);
+}
+
+static size_t stable_frame(const chorus_room *r, uint8_t *m, uint32_t covered,
+                           const uint32_t *st, size_t epoch_off) {
+  return stable_frame_ann(r, m, covered, st, epoch_off, NULL, r->ord_view);
 }
 
 /* A survivor's STABLE raises this member's stable counts, so it frees the
@@ -751,6 +760,44 @@ static void test_stable_frame_frees_slots(void) {
   chorus_room_free(&y);
 }
 
+/* A member that missed the sequencer's announcements holds safe messages
+ * that every member holds (their origins freed their quotas on it) and
+ * that it cannot deliver: no quota bounds them, and they can fill the
+ * slots the flush's relays need, the next VIEW waiting behind a relay
+ * (swarm seed 30208). A survivor's STABLE carries what the sequencer
+ * announced to it: taken in the same ordering view only, it lets the
+ * member deliver them. A removal's STABLE carries this member's own. */
+static void test_stable_frame_carries_announcement(void) {
+  chorus_room y; /* rank 2 of 3; rank 0 sequences */
+  CHECK_EQ(chorus_room_init(&y, 3, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  chorus_room_delivery d;
+  CHECK_EQ(chorus_room_on_message(&y, 0, 0, m, raw_msg(m, 3, 1, CHORUS_ORDER_SAFE, 1, 1)), 0);
+  uint32_t held[3] = {0, 1, 0}, none[3] = {0, 0, 0};
+  chorus_room_on_state(&y, 0, y.view, held, none, 3);
+  chorus_room_on_state(&y, 1, y.view, held, none, 3);
+  CHECK_EQ(y.stable[1], 1); /* held by all, as y counts it */
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0); /* but never announced */
+  uint32_t ann[3] = {0, 1, 0};
+  CHECK_EQ(chorus_room_on_control(&y, 1, m, stable_frame_ann(&y, m, 7, held, 9, ann,
+                                                             y.ord_view + 1)), 0);
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0); /* another ordering's */
+  CHECK_EQ(chorus_room_on_control(&y, 1, m, stable_frame_ann(&y, m, 7, held, 9, ann,
+                                                             y.ord_view)), 0);
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 1);
+  CHECK_EQ(d.origin, 1);
+  CHECK_EQ(d.count, 1);
+  CHECK_EQ(chorus_room_remove(&y, 0), 0);
+  const chorus_room_send *e = chorus_room_outbox_peek(&y, 0);
+  CHECK(e != NULL && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3));
+  if (e && e->ctrl_len == CHORUS_ROOM_STABLE_BYTES(3)) {
+    CHECK_EQ(e->ctrl[0], CHORUS_ROOM_CTRL_STABLE);
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 6 + 8 * 3), 1); /* ordering view 1 */
+    CHECK_EQ(chorus_wire_get_u32(e->ctrl + 10 + 4 * (2 * 3 + 1)), 1);
+  }
+  chorus_room_free(&y);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -773,6 +820,7 @@ int main(void) {
   RUN(test_newcomer_relays_unstable_history);
   RUN(test_forwarded_taken_within_quota);
   RUN(test_stable_frame_frees_slots);
+  RUN(test_stable_frame_carries_announcement);
   RUN(test_merge_state_keeps_later_flush_done);
   return CHECK_SUMMARY();
 }
