@@ -320,6 +320,7 @@ regress-via-crash6-late-join-false-removal|3361..3361|--via-server --nodes 6 --l
 regress-via-crash6-late-join-false-removal-2|4439..4439|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-via-crash6-first-cut-delivered-unshared|4918..4918|--via-server --nodes 6 --loss 0.05 --crashes 2
 regress-swarm-fast-merge-gone-end|30922..30922|--swarm --fd fast --history 1000 --duration 5
+regress-swarm-fast-announced-in-stable|30208..30208|--swarm --duration 5 --fd fast --history 1000
 regress-via-leaves8-history-of-leaver|12202..12202|--via-server --nodes 8 --loss 0.05 --order mixed --leaves 3
 regress-via-mix7-late-settle-views|13588..13588|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
 PLAN
