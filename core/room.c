@@ -1296,15 +1296,19 @@ void chorus_room_settle_begin(chorus_room *r, size_t admitter, int afresh) {
 }
 
 void chorus_room_cut_rollback(chorus_room *r) {
+  /* Our own counts too: the first cut set them to what its coordinator had
+   * of our earlier incarnation (join_state_self), and the next history
+   * brings those messages again. Not settled, this incarnation released
+   * none of its own (own_blocked), so nothing of it is lost here. */
   for (size_t k = 0; k < r->n; k++) {
-    if (k == r->self) continue;
     r->delivered[k] = r->held[k] = r->held_reported[k] = 0;
     r->stable[k] = r->stable_seq[k] = r->cut_delivered[k] = r->past[k] = 0;
   }
   r->next_seq = 0;
   for (size_t i = 0; i < r->retain_max; i++) { /* counted delivered, never given */
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_DELIVERED && s->origin != r->self) slot_set(r, s, RS_HELD);
+    int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
+    if (s->state == RS_DELIVERED && !own) slot_set(r, s, RS_HELD);
   }
   chorus_room_history_forget(r);
   r->settle_wait = UINT32_MAX; /* until the new cut says whom to wait for */

@@ -751,6 +751,37 @@ static void test_stable_frame_frees_slots(void) {
   chorus_room_free(&y);
 }
 
+/* A newcomer admitted afresh before it settled drops the first cut whole,
+ * its own counts too: they are what the first coordinator had of its
+ * earlier incarnation, and the second history brings those messages again
+ * (a second cut that counts fewer of them must be taken as it is). */
+static void test_rollback_forgets_own_counts(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 3, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&b, 9);
+  a.delivered[1] = 3; /* three of b's earlier incarnation */
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = join_state_of(&a, m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(3));
+  b.awaiting_cut = 1;
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.delivered[1], 3);
+  chorus_room_cut_rollback(&b);
+  CHECK_EQ(b.delivered[1], 0);
+  CHECK_EQ(b.held[1], 0);
+  chorus_room_free(&a);
+  CHECK_EQ(chorus_room_init(&a, 3, 2, 8, 64, 4), 0); /* the next coordinator */
+  a.delivered[1] = 2;
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  n = join_state_of(&a, m, sizeof m);
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.delivered[1], 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -774,5 +805,6 @@ int main(void) {
   RUN(test_forwarded_taken_within_quota);
   RUN(test_stable_frame_frees_slots);
   RUN(test_merge_state_keeps_later_flush_done);
+  RUN(test_rollback_forgets_own_counts);
   return CHECK_SUMMARY();
 }
