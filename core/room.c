@@ -222,6 +222,38 @@ static void kill_orphans(chorus_room *r, size_t origin) {
   }
 }
 
+/* Drop the removed origins' causal (or stronger) messages that depend on
+ * a message past end[] of its origin, with the rest of their origin's run
+ * (end[] lowered in turn: a drop may strand more), and the held messages
+ * past end[] (those of `renewed`'s newer incarnation excepted). */
+static void drop_past_end(chorus_room *r, uint32_t *end, size_t renewed) {
+  for (int changed = 1; changed;) { /* a drop may strand more */
+    changed = 0;
+    for (size_t i = 0; i < r->retain_max; i++) {
+      const chorus_room_slot *s = &r->slots[i];
+      if (s->state != RS_HELD || (r->alive & bit(s->origin)) ||
+          s->count > end[s->origin] || s->order < CHORUS_ORDER_CAUSAL)
+        continue;
+      for (size_t k = 0; k < r->n; k++)
+        if (k != s->origin && s->vc[k] > end[k]) {
+          end[s->origin] = s->count - 1;
+          changed = 1;
+          break;
+        }
+    }
+  }
+  for (size_t i = 0; i < r->retain_max; i++) {
+    chorus_room_slot *s = &r->slots[i];
+    if (s->state != RS_HELD || s->count <= end[s->origin] ||
+        (s->origin == renewed && s->origin_epoch == r->epoch[renewed]))
+      continue;
+    s->seq = s->seq_view = 0;
+    slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
+    r->gc_needed |= s->refs != 0;
+    r->discarded++;
+  }
+}
+
 /* A dependency on an older incarnation's orphan (numbered `first` or later)
  * can never be met: a fifo message is delivered without waiting for its
  * past, so one from a member that had delivered a message nobody else got
@@ -234,11 +266,40 @@ static void kill_orphans(chorus_room *r, size_t origin) {
 static void forget_orphan_deps(chorus_room *r, size_t origin) {
   uint32_t last = r->first[origin] - 1;
   if (r->past[origin] > last) r->past[origin] = last;
+  /* A removed origin's message is dropped instead, as drop_unreachable
+   * does at a flush: a survivor whose flush ends before it learns `first`
+   * drops it there, and another must not deliver it because it learned
+   * `first` first. Only the learned bound counts here: mid-flush, what
+   * this node holds of the others is not yet what every survivor holds. */
+  uint32_t end[CHORUS_MEMBERS_MAX];
+  for (size_t k = 0; k < r->n; k++) end[k] = UINT32_MAX;
+  end[origin] = last;
+  drop_past_end(r, end, origin);
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     if (s->state == RS_HELD && s->origin != origin && s->vc[origin] > last)
       s->vc[origin] = last;
   }
+}
+
+static void held_advance(chorus_room *r, size_t origin);
+
+/* Counts of `origin` past its newer incarnation's first - 1 name older
+ * messages nobody can deliver now (orphans, or ones a flush dropped):
+ * what this node holds, what the others reported holding and what is
+ * stable are brought back to that run (not below what was delivered), so
+ * that the newer incarnation's messages of the same counts are counted
+ * held and stable only when they are. */
+static void renewed_counts(chorus_room *r, size_t origin) {
+  uint32_t last = r->first[origin] - 1;
+  if (last < r->delivered[origin]) last = r->delivered[origin];
+  if (r->held[origin] > last) r->held[origin] = last;
+  if (r->held_reported[origin] > last) r->held_reported[origin] = last;
+  if (r->stable[origin] > last) r->stable[origin] = last;
+  if (r->stable_seq[origin] > last) r->stable_seq[origin] = last;
+  for (size_t m = 0; m < r->n; m++)
+    if (r->known_held[m][origin] > last) r->known_held[m][origin] = last;
+  held_advance(r, origin);
 }
 
 /* Learn that `origin` has incarnation `epoch` and that its numbering starts
@@ -256,6 +317,7 @@ static void epoch_learn(chorus_room *r, size_t origin, uint32_t epoch, uint32_t 
   }
   if (r->prev_epoch[origin] != 0 && r->first[origin] != 0) forget_orphan_deps(r, origin);
   kill_orphans(r, origin);
+  if (r->prev_epoch[origin] != 0 && r->first[origin] != 0) renewed_counts(r, origin);
 }
 
 static int alloc_slot(const chorus_room *r) {
@@ -1305,15 +1367,19 @@ void chorus_room_settle_begin(chorus_room *r, size_t admitter, int afresh) {
 }
 
 void chorus_room_cut_rollback(chorus_room *r) {
+  /* Our own counts too: the first cut set them to what its coordinator had
+   * of our earlier incarnation (join_state_self), and the next history
+   * brings those messages again. Not settled, this incarnation released
+   * none of its own (own_blocked), so nothing of it is lost here. */
   for (size_t k = 0; k < r->n; k++) {
-    if (k == r->self) continue;
     r->delivered[k] = r->held[k] = r->held_reported[k] = 0;
     r->stable[k] = r->stable_seq[k] = r->cut_delivered[k] = r->past[k] = 0;
   }
   r->next_seq = 0;
   for (size_t i = 0; i < r->retain_max; i++) { /* counted delivered, never given */
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_DELIVERED && s->origin != r->self) slot_set(r, s, RS_HELD);
+    int own = s->origin == r->self && s->origin_epoch == r->epoch[r->self];
+    if (s->state == RS_DELIVERED && !own) slot_set(r, s, RS_HELD);
   }
   chorus_room_history_forget(r);
   r->settle_wait = UINT32_MAX; /* until the new cut says whom to wait for */
@@ -1545,29 +1611,7 @@ static void drop_unreachable(chorus_room *r) {
   uint32_t end[CHORUS_MEMBERS_MAX];
   for (size_t o = 0; o < r->n; o++)
     end[o] = r->alive & bit(o) ? UINT32_MAX : run_end(r, o);
-  for (int changed = 1; changed;) { /* a drop may strand more */
-    changed = 0;
-    for (size_t i = 0; i < r->retain_max; i++) {
-      const chorus_room_slot *s = &r->slots[i];
-      if (s->state != RS_HELD || (r->alive & bit(s->origin)) ||
-          s->count > end[s->origin] || s->order < CHORUS_ORDER_CAUSAL)
-        continue;
-      for (size_t k = 0; k < r->n; k++)
-        if (k != s->origin && s->vc[k] > end[k]) {
-          end[s->origin] = s->count - 1;
-          changed = 1;
-          break;
-        }
-    }
-  }
-  for (size_t i = 0; i < r->retain_max; i++) {
-    chorus_room_slot *s = &r->slots[i];
-    if (s->state != RS_HELD || s->count <= end[s->origin]) continue;
-    s->seq = s->seq_view = 0;
-    slot_set(r, s, s->refs ? RS_DEAD : RS_FREE);
-    r->gc_needed |= s->refs != 0;
-    r->discarded++;
-  }
+  drop_past_end(r, end, r->n);
 }
 
 /*

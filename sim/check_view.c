@@ -383,6 +383,19 @@ int chorus_check_cuts_wanted(const chorus_check *chk) {
   return 0;
 }
 
+/* A restarted process that coordinates before it delivered its own
+ * history (not settled) sends the history it holds, its admitter's: the
+ * cut it gives is the state it will have once it delivered that. */
+static void cut_of_unsettled(const chorus_check *chk, check_proc *st) {
+  for (size_t k = 0; k < st->expect_count; k++) {
+    const check_rec *r = &chk->rec[st->expect[k]];
+    st->ring[k] = st->expect[k];
+    if (r->fifo_pos >= st->pair_next[CHORUS_MSG_ROOM][r->sp])
+      st->pair_next[CHORUS_MSG_ROOM][r->sp] = r->fifo_pos + 1;
+  }
+  st->room_dlv = st->expect_count;
+}
+
 /* Notes process q's state at at_us: a cut it sent the stranded newcomers
  * `to`. */
 static int cut_record(chorus_check *chk, size_t q, uint64_t at_us, check_mask to) {
@@ -404,6 +417,7 @@ static int cut_record(chorus_check *chk, size_t q, uint64_t at_us, check_mask to
   k->state = chk->proc[q];
   k->state.ring = chk->cut_ring_pool + chk->cuts * h;
   memcpy(k->state.ring, chk->proc[q].ring, h * sizeof *k->state.ring);
+  if (pq->restarted && !pq->joined && pq->room_dlv == 0) cut_of_unsettled(chk, &k->state);
   chk->cuts++;
   return 0;
 }

@@ -323,6 +323,9 @@ regress-swarm-fast-merge-gone-end|30922..30922|--swarm --fd fast --history 1000 
 regress-swarm-fast-announced-in-stable|30208..30208|--swarm --duration 5 --fd fast --history 1000
 regress-via-leaves8-history-of-leaver|12202..12202|--via-server --nodes 8 --loss 0.05 --order mixed --leaves 3
 regress-via-mix7-late-settle-views|13588..13588|--via-server --nodes 7 --loss 0.05 --leaves 2 --crashes 1 --restarts 1 --server-crashes 1
+regress-quick-restarts3-afresh-cut-own-history|324..324|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
+regress-quick-restarts3-orphan-dep-drop-and-counts|145..145|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
+regress-quick-restarts3-cut-from-unsettled|789..789|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,

@@ -798,6 +798,101 @@ static void test_stable_frame_carries_announcement(void) {
   chorus_room_free(&y);
 }
 
+/* A newcomer admitted afresh before it settled drops the first cut whole,
+ * its own counts too: they are what the first coordinator had of its
+ * earlier incarnation, and the second history brings those messages again
+ * (a second cut that counts fewer of them must be taken as it is). */
+static void test_rollback_forgets_own_counts(void) {
+  chorus_room a, b;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&b, 3, 1, 8, 64, 4), 0);
+  chorus_room_set_epoch(&b, 9);
+  a.delivered[1] = 3; /* three of b's earlier incarnation */
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+  int n = join_state_of(&a, m, sizeof m);
+  CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(3));
+  b.awaiting_cut = 1;
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.delivered[1], 3);
+  chorus_room_cut_rollback(&b);
+  CHECK_EQ(b.delivered[1], 0);
+  CHECK_EQ(b.held[1], 0);
+  chorus_room_free(&a);
+  CHECK_EQ(chorus_room_init(&a, 3, 2, 8, 64, 4), 0); /* the next coordinator */
+  a.delivered[1] = 2;
+  CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+  n = join_state_of(&a, m, sizeof m);
+  CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+  CHECK_EQ(b.delivered[1], 2);
+  chorus_room_free(&a);
+  chorus_room_free(&b);
+}
+
+/* Rank 2's causal message depends on rank 1's #2, which only crashed
+ * members had; 1 restarts, numbering from 2. A survivor whose flush of
+ * 2's removal ends first drops the message there (drop_unreachable); one
+ * that learns 1's first count before its flush ends must drop it too, not
+ * forget the dependency and deliver it. */
+static void test_orphan_dep_of_removed_origin_dropped(void) {
+  chorus_room a, x, c;
+  CHECK_EQ(chorus_room_init(&a, 4, 0, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&x, 4, 1, 8, 64, 4), 0);
+  CHECK_EQ(chorus_room_init(&c, 4, 2, 8, 64, 4), 0);
+  chorus_room_set_epoch(&x, 5);
+  chorus_room_set_epoch(&c, 6);
+  uint8_t mx[2][CHORUS_ROOM_CTRL_BYTES_MAX + 64], mc[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t lx[2];
+  uint32_t count;
+  chorus_room_delivery d;
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_submit(&x, 0, CHORUS_ORDER_FIFO, (const uint8_t *)"xy", 2, 5, &count), 0);
+    lx[k] = take_first(&x, mx[k], sizeof mx[k]);
+    CHECK_EQ(chorus_room_on_message(&c, 0, 1, mx[k], lx[k]), 0);
+    CHECK_EQ(chorus_room_deliver(&c, 0, &d), 1);
+  }
+  CHECK_EQ(chorus_room_submit(&c, 0, CHORUS_ORDER_CAUSAL, (const uint8_t *)"zz", 2, 6, &count), 0);
+  size_t lc = take_first(&c, mc, sizeof mc);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 1, mx[0], lx[0]), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 1);
+  CHECK_EQ(chorus_room_on_message(&a, 0, 2, mc, lc), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 0); /* waits for 1's #2 */
+  CHECK_EQ(chorus_room_remove(&a, 1), 0);
+  CHECK_EQ(chorus_room_remove(&a, 2), 0);
+  CHECK_EQ(a.flushing, 1); /* rank 3's FLUSH_DONE still to come */
+  CHECK_EQ(chorus_room_join(&a, 1, 9, 2, 1, 0), 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 0);
+  flush_done_from(&a, 3);
+  CHECK_EQ(a.flushing, 0);
+  CHECK_EQ(chorus_room_deliver(&a, 0, &d), 0);
+  CHECK_EQ(a.delivered[2], 0);
+  chorus_room_free(&a);
+  chorus_room_free(&x);
+  chorus_room_free(&c);
+}
+
+/* Counts of an origin past its newer incarnation's first - 1 name older
+ * messages nobody delivers now: what this member held and what another
+ * reported holding come back to that run, else the newer incarnation's
+ * messages of the same counts would pass as held (safe delivery). */
+static void test_renewed_counts_fall_back(void) {
+  chorus_room a;
+  CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+  a.epoch[1] = 5;
+  a.delivered[1] = 1;
+  a.held[1] = a.held_reported[1] = 2; /* held #2, which a flush dropped */
+  uint32_t held[3] = {0, 2, 0}, stable[3] = {0, 0, 0};
+  chorus_room_on_state(&a, 2, a.view, held, stable, 3);
+  CHECK_EQ(a.known_held[2][1], 2);
+  CHECK_EQ(chorus_room_remove(&a, 1), 0);
+  CHECK_EQ(chorus_room_join(&a, 1, 9, 2, 1, 0), 0);
+  CHECK_EQ(a.held[1], 1);
+  CHECK_EQ(a.held_reported[1], 1);
+  CHECK_EQ(a.known_held[2][1], 1);
+  CHECK(a.stable[1] <= 1);
+  chorus_room_free(&a);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -822,5 +917,8 @@ int main(void) {
   RUN(test_stable_frame_frees_slots);
   RUN(test_stable_frame_carries_announcement);
   RUN(test_merge_state_keeps_later_flush_done);
+  RUN(test_rollback_forgets_own_counts);
+  RUN(test_orphan_dep_of_removed_origin_dropped);
+  RUN(test_renewed_counts_fall_back);
   return CHECK_SUMMARY();
 }
