@@ -3,9 +3,9 @@
 # tests for s390x (IBM Z, big-endian, 64-bit) with s390x-linux-gnu-gcc,
 # statically, with the project's warning flags (from the Makefile, -Werror
 # included), and runs them under qemu user-mode emulation:
-#   1. every unit test (test_platform included: qemu-user passes socket
-#      calls to the host kernel, so its loopback UDP tests run too; set
-#      PORT_SKIP_UNITS=test_platform to skip it where that does not work);
+#   1. every unit test but test_platform (qemu-user does not carry the
+#      UDP GSO/GRO control messages its offload tests need; set
+#      PORT_SKIP_UNITS= to run it anyway);
 #   2. `chorus sim` for the cases of tests/port/lib.sh (seeds 1..8 with
 #      several fault mixes and orders, plus newer options when the simulator
 #      has them), printing the s390x and x86-64 trace hashes side by side;
@@ -79,6 +79,12 @@ else
 fi
 
 echo "== unit tests (s390x, under qemu)"
+# test_platform's UDP segmentation offload tests (GSO/GRO) fail under
+# qemu-user, which does not carry the UDP_SEGMENT and UDP_GRO control
+# messages faithfully to and from the host kernel: skipped unless asked for
+# (PORT_SKIP_UNITS= runs it). The wire itself is checked below, between an
+# x86-64 peer and two emulated ones.
+PORT_SKIP_UNITS=${PORT_SKIP_UNITS-test_platform}
 port_units s390x "$DIR" "$QEMU" || verdict=1
 
 echo "== chorus sim: s390x vs x86-64"
