@@ -330,9 +330,12 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
  * cut from here (once no flush is under way: the cut is a settled state).
  * Checked after view_check: the verdict that puts a cut in doubt (on its
  * admitter) is a removal owed too, and a cut sent before it would bring
- * the newcomer a view, and its number, this node is about to leave. */
+ * the newcomer a view, and its number, this node is about to leave. Not
+ * by a newcomer that has not settled itself: it has delivered none of its
+ * own history yet, so the history it would send is what its ring holds,
+ * maybe only the end of the room's (a causal gap at the newcomer). */
 static void cut_resend_check(chorus_peer *p) {
-  if (p->room.awaiting_cut || p->leaving) return;
+  if (p->room.awaiting_cut || p->leaving || !chorus_room_settled(&p->room)) return;
   if (p->room.flushing || coordinator(p) != p->self) return;
   for (size_t i = 0; i < p->count; i++) {
     if (!cut_in_doubt(p, i)) continue;
