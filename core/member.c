@@ -333,9 +333,13 @@ static int cut_in_doubt(const chorus_peer *p, size_t i) {
  * the newcomer a view, and its number, this node is about to leave. Not
  * by a newcomer that has not settled itself: it has delivered none of its
  * own history yet, so the history it would send is what its ring holds,
- * maybe only the end of the room's (a causal gap at the newcomer). */
+ * maybe only the end of the room's (a causal gap at the newcomer). Nor
+ * before the messages its own cut numbered have come: the newcomer would
+ * never learn those numbers, and its sequencer numbers them again. */
 static void cut_resend_check(chorus_peer *p) {
-  if (p->room.awaiting_cut || p->leaving || !chorus_room_settled(&p->room)) return;
+  if (p->room.awaiting_cut || p->leaving || !chorus_room_settled(&p->room) ||
+      !chorus_room_numbers_held(&p->room))
+    return;
   if (p->room.flushing || coordinator(p) != p->self) return;
   for (size_t i = 0; i < p->count; i++) {
     if (!cut_in_doubt(p, i)) continue;

@@ -1233,7 +1233,9 @@ static int next_to_number(const chorus_room *r, const uint32_t *eff) {
  * ones, announce the numbers of the others (ORDER: the members have them
  * from their origins). */
 static int sequence_ready(chorus_room *r) {
-  if (!is_sequencer(r) || r->flushing) return 0;
+  /* A sequencer just made by its cut first waits for the messages the
+   * cut numbered: one held unnumbered here would get a second number. */
+  if (!is_sequencer(r) || r->flushing || !chorus_room_numbers_held(r)) return 0;
   uint32_t eff[CHORUS_MEMBERS_MAX];
   numbered_or_delivered(r, eff);
   int numbered = 0;
@@ -1348,6 +1350,23 @@ void chorus_room_history_forget(chorus_room *r) {
     r->hist_count--;
   }
   r->hist_unsent = 0;
+}
+
+static int numbers_held(const chorus_room *r) {
+  for (uint32_t k = r->next_seq; k <= r->seq_assigned && k != 0; k++) {
+    size_t i = 0;
+    while (i < r->retain_max &&
+           !(r->slots[i].state == RS_HELD && r->slots[i].seq == k &&
+             r->slots[i].seq_view >= r->ord_view && r->slots[i].seq_view <= r->view))
+      i++;
+    if (i == r->retain_max) return 0;
+  }
+  return 1;
+}
+
+int chorus_room_numbers_held(chorus_room *r) {
+  if (r->numbers_owed && numbers_held(r)) r->numbers_owed = 0;
+  return !r->numbers_owed;
 }
 
 int chorus_room_settled(const chorus_room *r) {
@@ -1956,6 +1975,7 @@ int chorus_room_on_join_state(chorus_room *r, const uint8_t *m, size_t len) {
   r->gc_needed = 1;
   r->awaiting_cut = 0;
   r->cut_taken = 1;
+  r->numbers_owed = 1;
   for (size_t k = 0; k < r->n; k++) held_advance(r, k);
   if (again) own_resend(r);
   return CHORUS_OK;

@@ -259,6 +259,11 @@ typedef struct chorus_room {
   int awaiting_cut;                       /* admitted, JOIN_STATE not here yet:
                                              nothing is delivered live */
   int cut_taken;                          /* a JOIN_STATE was adopted */
+  int numbers_owed;                       /* since the cut, a number of
+                                             next_seq..seq_assigned may be on
+                                             no message here yet (the relays
+                                             bring them): see
+                                             chorus_room_numbers_held */
   uint32_t cut_delivered[CHORUS_MEMBERS_MAX]; /* per origin, what the cuts
                                              taken counted delivered here
                                              (history): relays of those are
@@ -562,6 +567,15 @@ void chorus_room_history_forget(chorus_room *r);
  * node, and what it holds reaches every survivor.
  */
 int chorus_room_settled(const chorus_room *r);
+
+/*
+ * chorus_room_numbers_held: 1 if every number of the current ordering given
+ * and not delivered here (next_seq..seq_assigned) is on a message held
+ * here. Just after a cut it is not: the messages those numbers name come
+ * with the relays that follow the cut, and a cut sent on before them would
+ * give a number its receiver never learns.
+ */
+int chorus_room_numbers_held(chorus_room *r);
 
 /*
  * chorus_room_settle_begin: a cut from rank `admitter` was taken; the
