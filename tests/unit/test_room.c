@@ -587,6 +587,28 @@ static void test_join_state_sets_view(void) {
   chorus_room_free(&b);
 }
 
+/* A cut whose coordinator gave a number it has not delivered owes the
+ * newcomer that message (the relays behind the cut bring it): until it is
+ * held, the newcomer neither numbers (as sequencer) nor resends the cut. */
+static void test_cut_owes_numbered_message(void) {
+  for (uint32_t assigned = 3; assigned <= 4; assigned++) {
+    chorus_room a, b;
+    CHECK_EQ(chorus_room_init(&a, 3, 0, 8, 64, 4), 0);
+    CHECK_EQ(chorus_room_init(&b, 3, 1, 8, 64, 4), 0);
+    a.next_seq = 4; /* 1..3 delivered */
+    a.seq_assigned = assigned;
+    CHECK_EQ(chorus_room_join_resend(&a, 1), 0);
+    uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX];
+    int n = join_state_of(&a, m, sizeof m);
+    CHECK_EQ(n, (int)CHORUS_ROOM_JOIN_STATE_BYTES(3));
+    b.awaiting_cut = 1;
+    CHECK_EQ(chorus_room_on_join_state(&b, m, (size_t)n), 0);
+    CHECK_EQ(chorus_room_numbers_held(&b), assigned == 3);
+    chorus_room_free(&a);
+    chorus_room_free(&b);
+  }
+}
+
 /* Hands every outbox entry of `from` to the rooms of `to` (by rank; NULL:
  * lost) that its mask names: room messages, the cut, FLUSH_DONE, ORDER and
  * JOINED (history is not needed here: the cut counts it delivered). */
@@ -911,6 +933,7 @@ int main(void) {
   RUN(test_merge_state_rejects);
   RUN(test_join_state_carries_past);
   RUN(test_join_state_sets_view);
+  RUN(test_cut_owes_numbered_message);
   RUN(test_safe_waits_for_announcement);
   RUN(test_newcomer_relays_unstable_history);
   RUN(test_forwarded_taken_within_quota);
