@@ -645,11 +645,18 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
 }
 
 /* Ranks of the members an outside detector's verdict holds crashed, not
- * removed yet (chorus_peer_remove_member): certain to be removed. */
+ * removed yet (chorus_peer_remove_member): certain to be removed. Only
+ * while the room still holds the boot the verdict was on and the link has
+ * heard no later one: a restarted member is unadmitted (a node awaiting
+ * its cut still answers it), or admitted afresh. */
 static uint32_t told_dead_ranks(const chorus_peer *p) {
   uint32_t mask = 0;
-  for (size_t i = 0; i < p->count; i++)
-    if (p->told_dead & (1u << i)) mask |= 1u << p->rank_of[i];
+  for (size_t i = 0; i < p->count; i++) {
+    uint32_t epoch = p->room.epoch[p->rank_of[i]];
+    if ((p->told_dead & (1u << i)) && epoch == p->told_dead_room_epoch[i] &&
+        epoch == p->links[i].peer_epoch)
+      mask |= 1u << p->rank_of[i];
+  }
   return mask;
 }
 
