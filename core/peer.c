@@ -703,9 +703,9 @@ static int cutless_answer(const chorus_room_send *s) {
 }
 
 /* Move the room's pending sends onto the links, in order, while they fit.
- * Those to a member held crashed are dropped: its link no longer drains,
- * and the flush relays they name would hold their slots until its removal,
- * which may wait for those very slots. */
+ * In a flush, those to a member held crashed are dropped: its link no
+ * longer drains, and the relays they name would hold their slots until its
+ * removal, whose VIEW may wait for those very slots. */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
   uint32_t gone = unadmitted_ranks(p), dead = told_dead_ranks(p);
@@ -713,7 +713,7 @@ static void pump_outbox(chorus_peer *p) {
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
     if ((s->mask & gone) && !cutless_answer(s)) chorus_room_sent(&p->room, e, s->mask & gone);
-    if (s->mask & dead) chorus_room_sent(&p->room, e, s->mask & dead);
+    if ((s->mask & dead) && p->room.flushing) chorus_room_sent(&p->room, e, s->mask & dead);
     uint32_t todo = s->mask & ~blocked, done = 0;
     if (todo == 0) continue;
     int n = chorus_room_encode(&p->room, s, p->scratch,
