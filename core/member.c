@@ -136,6 +136,7 @@ int chorus_peer_remove_member(chorus_peer *p, uint64_t now_us, size_t member) {
     return CHORUS_ERR_INVAL;
   p->told_dead |= 1u << member; /* the next pump acts on it */
   p->told_dead_epoch[member] = p->links[member].peer_epoch;
+  p->told_dead_room_epoch[member] = p->room.epoch[p->rank_of[member]];
   return CHORUS_OK;
 }
 

@@ -644,6 +644,22 @@ static int poll_links(chorus_peer *p, uint64_t now_us, chorus_output *out,
   return 0;
 }
 
+/* Ranks of the members an outside detector's verdict holds crashed, not
+ * removed yet (chorus_peer_remove_member): certain to be removed. Only
+ * while the room still holds the boot the verdict was on and the link has
+ * heard no later one: a restarted member is unadmitted (a node awaiting
+ * its cut still answers it), or admitted afresh. */
+static uint32_t told_dead_ranks(const chorus_peer *p) {
+  uint32_t mask = 0;
+  for (size_t i = 0; i < p->count; i++) {
+    uint32_t epoch = p->room.epoch[p->rank_of[i]];
+    if ((p->told_dead & (1u << i)) && epoch == p->told_dead_room_epoch[i] &&
+        epoch == p->links[i].peer_epoch)
+      mask |= 1u << p->rank_of[i];
+  }
+  return mask;
+}
+
 /* Held reports first: a message is then still in its slot (a delivery may
  * free it), which names the incarnation that sent it. */
 static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
@@ -659,6 +675,7 @@ static int poll_room(chorus_peer *p, uint64_t now_us, chorus_output *out,
     return 1;
   }
   if (history_next(p, out, buf)) return 1;
+  chorus_room_set_dead(&p->room, told_dead_ranks(p));
   chorus_room_delivery d;
   if (chorus_room_deliver(&p->room, now_us, &d) == 1) {
     room_output(p, &d, out, buf);
@@ -685,14 +702,18 @@ static int cutless_answer(const chorus_room_send *s) {
   return s->slot < 0 && s->ctrl_len > 0 && s->ctrl[0] == CHORUS_ROOM_CTRL_FLUSH_CUTLESS;
 }
 
-/* Move the room's pending sends onto the links, in order, while they fit. */
+/* Move the room's pending sends onto the links, in order, while they fit.
+ * In a flush, those to a member held crashed are dropped: its link no
+ * longer drains, and the relays they name would hold their slots until its
+ * removal, whose VIEW may wait for those very slots. */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
-  uint32_t gone = unadmitted_ranks(p);
+  uint32_t gone = unadmitted_ranks(p), dead = told_dead_ranks(p);
   size_t total = chorus_room_outbox_count(&p->room);
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);
     if ((s->mask & gone) && !cutless_answer(s)) chorus_room_sent(&p->room, e, s->mask & gone);
+    if ((s->mask & dead) && p->room.flushing) chorus_room_sent(&p->room, e, s->mask & dead);
     uint32_t todo = s->mask & ~blocked, done = 0;
     if (todo == 0) continue;
     int n = chorus_room_encode(&p->room, s, p->scratch,

@@ -56,6 +56,9 @@ struct chorus_peer {
                                               the coordinator removes them */
   uint32_t told_dead_epoch[CHORUS_MEMBERS_MAX]; /* the boot each verdict was on
                                                    (0: none heard yet) */
+  uint32_t told_dead_room_epoch[CHORUS_MEMBERS_MAX]; /* the boot the room held
+                                           in the view at each verdict: the
+                                           one that crashed */
   uint64_t now_us;                         /* time of the current input */
   int fd_started;                          /* detector clock started */
   uint64_t greet_late_us;                  /* first input + CHORUS_GREET_LATE_US */

@@ -1088,6 +1088,7 @@ void chorus_room_on_state(chorus_room *r, size_t from, uint32_t view,
   r->unreported &= ~bit(from);
   for (size_t k = 0; k < n; k++)
     if (held[k] > r->known_held[from][k]) r->known_held[from][k] = held[k];
+  if (r->dead & r->alive) r->gc_needed = 1; /* free_upto may have moved */
   if (view >= r->view) r->merge_pass_from &= ~bit(from); /* it has merged */
   /* A member ahead of us learns where we are: one that installed a merge
    * we never got cuts us on it (member.c, merge_mates_check). */
@@ -1258,14 +1259,36 @@ static int sequence_ready(chorus_room *r) {
 /* Free delivered messages every member holds, unless still to be sent. */
 static void discard_orphans(chorus_room *r);
 
+void chorus_room_set_dead(chorus_room *r, uint32_t ranks) {
+  ranks &= r->alive & others(r);
+  if (ranks & ~r->dead) r->gc_needed = 1;
+  r->dead = ranks;
+}
+
+/* What of origin k may be freed: stable, or held by every member but those
+ * held for dead. A member held for dead is certain to be removed, and then
+ * what the others hold is stable; until then its stale reports would keep
+ * the slots full (flush relays that came after a partition could fill them
+ * all, and the VIEW that removes it wait behind one more). */
+static uint32_t free_upto(const chorus_room *r, size_t k) {
+  uint32_t lo = r->stable[k], live = r->alive & others(r) & ~r->dead;
+  if (!(r->alive & r->dead)) return lo;
+  uint32_t rest = UINT32_MAX;
+  for (size_t m = 0; m < r->n; m++)
+    if ((live & bit(m)) && r->known_held[m][k] < rest) rest = r->known_held[m][k];
+  return rest != UINT32_MAX && rest > lo ? rest : lo;
+}
+
 static void collect_stable(chorus_room *r) {
   if (r->orphans_left && !r->flushing) discard_orphans(r);
   if (!r->gc_needed) return;
   r->gc_needed = 0;
+  uint32_t upto[CHORUS_MEMBERS_MAX];
+  for (size_t k = 0; k < r->n; k++) upto[k] = free_upto(r, k);
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
     int done = s->state == RS_DEAD ||
-               (s->state == RS_DELIVERED && s->count <= r->stable[s->origin]);
+               (s->state == RS_DELIVERED && s->count <= upto[s->origin]);
     if (!done) continue;
     if (s->state == RS_DELIVERED && s->seq != 0 && number_to_come(r, s->seq, s->seq_view)) {
       r->gc_needed = 1; /* merged_skip's: its number is still to be stepped over */

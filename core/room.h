@@ -272,6 +272,10 @@ typedef struct chorus_room {
   uint32_t unreported;                    /* ranks admitted that have sent no
                                              STATE since: their holdings bound
                                              what STABLE tells others */
+  uint32_t dead;                          /* ranks held for dead here (the
+                                             peer's verdicts, certain to be
+                                             removed): freeing slots counts
+                                             them holding everything */
   uint32_t settle_wait;                   /* newcomer: ranks whose JOINED for
                                              this node has not come since its
                                              cut; nothing is delivered (history
@@ -367,6 +371,11 @@ void chorus_room_free(chorus_room *r);
 uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
 /* The same for every origin at once, into held[0..n). */
 void chorus_room_held_closed_all(const chorus_room *r, uint32_t *held);
+
+/* The ranks this node holds for dead (bit per rank): until their removal,
+ * delivered messages every other member holds are freed (not counted
+ * stable: safe delivery and the stable counts told others still wait). */
+void chorus_room_set_dead(chorus_room *r, uint32_t ranks);
 
 /* How many of origin k's messages a safe delivery here may count as
  * stable: stable[k] at the sequencer, elsewhere no more than the sequencer

@@ -329,6 +329,8 @@ regress-quick-restarts3-cut-from-unsettled|789..789|--crashes 3 --restarts 3 --d
 regress-quick-restarts3-unsettled-resender-history|1309..1309|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-unsettled-resenders-2|874..874|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-sequencer-renumbers-before-relays|1488..1488|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
+regress-swarm-flush-slots-exhausted|12660..12660|--swarm --duration 5
+regress-swarm-flush-slots-exhausted-2|13586..13586|--swarm --duration 5
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -361,12 +363,17 @@ PLAN
 # (3361, 4439: false removals). A newcomer now delivers nothing until every
 # member holds it in its view (settled), and a late, relayed or own
 # renumbered VIEW removes nobody by omission.)
-# swarm 12660 (agreement; found widening 12601..13400 after the merges of
-# session 6; passes before s6perf's state_early_us 0, by timing): n3 was cut
-# off by a partition while n0 and n1 crashed; after the heal, n2's flush
-# relays (of n0's removal) filled all 256 of n3's slots with delivered
-# messages that cannot get stable while the crashed n1 is in the view, and
-# n2's VIEW removing n1 waits in the link behind a relay n3 has no slot for.
+# (Fixed: swarm 12660, regress-swarm-flush-slots-exhausted, agreement;
+# found widening 12601..13400 after the merges of session 6: n3 was cut off
+# by a partition while n0 and n1 crashed; after the heal, n2's flush relays
+# (of n0's removal) filled all 256 of n3's slots with delivered messages
+# that could not get stable while the crashed n1 was in the view, half of
+# them also named by n3's own relays queued to n1, whose link never drains;
+# n2's VIEW removing n1 waited in the link behind a relay n3 had no slot
+# for. Sends to a member held crashed by a verdict are now dropped in a
+# flush, and freeing slots counts such a member as holding everything. 13586, found
+# widening 12601..13600 with the first half of the fix only, fails the same
+# way on main before: agreement, slots full of relays after two crashes.)
 # (quick restarts 874 and 1488 are fixed: a newcomer made sequencer by its
 # cut numbered a message it held unnumbered before the relays behind the
 # cut brought the number the cut's flush gave it; it now waits for them.
@@ -383,7 +390,6 @@ PLAN
 # quick restarts 968 (liveness, same arguments, fails on the mains before
 # too): n1 never delivers n2's msg 51. Not diagnosed.
 cat > "$tmp/known" <<'KNOWN'
-known-swarm-flush-slots-exhausted|12660|agreement|--swarm --duration 5
 known-quick-restarts3-rival-admission|806|catch_up|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 known-quick-restarts3-968|968|liveness|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 KNOWN

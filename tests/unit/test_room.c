@@ -782,6 +782,37 @@ static void test_stable_frame_frees_slots(void) {
   chorus_room_free(&y);
 }
 
+/* A member held crashed by a verdict is certain to be removed: a delivered
+ * message every other member holds has its slot freed before the removal
+ * (its stale reports kept flush relays in every slot, swarm seed 12660),
+ * yet does not count stable (safe delivery and STABLE wait). */
+static void test_dead_member_frees_slots(void) {
+  chorus_room y; /* rank 2 of 3 */
+  CHECK_EQ(chorus_room_init(&y, 3, 2, 8, 64, 4), 0);
+  uint8_t m[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  chorus_room_delivery d;
+  for (uint32_t c = 1; c <= 2; c++) {
+    CHECK_EQ(chorus_room_on_message(&y, 0, 1, m, raw_msg(m, 3, 1, CHORUS_ORDER_FIFO, c, 0)), 0);
+    CHECK_EQ(chorus_room_deliver(&y, 0, &d), 1);
+  }
+  uint32_t held[3] = {0, 2, 0}, none[3] = {0, 0, 0};
+  chorus_room_on_state(&y, 0, y.view, held, none, 3);
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0);
+  chorus_room_stats rs;
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 2); /* rank 1 has not reported them */
+  chorus_room_set_dead(&y, 1u << 0);
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0);
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 2); /* rank 1, alive, still may lack them */
+  chorus_room_set_dead(&y, 1u << 1);
+  CHECK_EQ(chorus_room_deliver(&y, 0, &d), 0);
+  chorus_room_stats_get(&y, &rs);
+  CHECK_EQ(rs.retained, 0);
+  CHECK_EQ(y.stable[1], 0);
+  chorus_room_free(&y);
+}
+
 /* A member that missed the sequencer's announcements holds safe messages
  * that every member holds (their origins freed their quotas on it) and
  * that it cannot deliver: no quota bounds them, and they can fill the
@@ -938,6 +969,7 @@ int main(void) {
   RUN(test_newcomer_relays_unstable_history);
   RUN(test_forwarded_taken_within_quota);
   RUN(test_stable_frame_frees_slots);
+  RUN(test_dead_member_frees_slots);
   RUN(test_stable_frame_carries_announcement);
   RUN(test_merge_state_keeps_later_flush_done);
   RUN(test_rollback_forgets_own_counts);
