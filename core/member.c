@@ -377,9 +377,15 @@ static void rejoin_check(chorus_peer *p) {
   }
   p->rejoin = back;
   if (p->room.flushing) return;
-  for (size_t i = 0; i < p->count; i++)
-    if (back & (1u << i)) view_propose_join(p, i, p->rejoin_epoch[i]);
-  p->rejoin = 0;
+  for (size_t i = 0; i < p->count; i++) {
+    if (!(back & (1u << i))) continue;
+    view_propose_join(p, i, p->rejoin_epoch[i]);
+    p->rejoin &= ~(1u << i);
+    /* A newcomer that outranks this node coordinates from its cut on, and
+     * admits the rest itself (it heard them, join_state): admitting them
+     * here too would race it with a second, rival cut. */
+    if (coordinator(p) != p->self) return;
+  }
 }
 
 /* Members this node's detector holds dead, plus those that said LEAVE. */

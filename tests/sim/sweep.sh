@@ -326,6 +326,7 @@ regress-via-mix7-late-settle-views|13588..13588|--via-server --nodes 7 --loss 0.
 regress-quick-restarts3-afresh-cut-own-history|324..324|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
 regress-quick-restarts3-orphan-dep-drop-and-counts|145..145|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
 regress-quick-restarts3-cut-from-unsettled|789..789|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
+regress-quick-restarts3-rival-admission|806..806|--crashes 3 --restarts 3 --downtime 500:1200 --loss 0.1 --order mixed
 regress-quick-restarts3-unsettled-resender-history|1309..1309|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-unsettled-resenders-2|874..874|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-sequencer-renumbers-before-relays|1488..1488|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
@@ -379,18 +380,14 @@ PLAN
 # cut brought the number the cut's flush gave it; it now waits for them.
 # 1309, and 806's first failure, are fixed: a newcomer not settled itself
 # resent a cut with the end of the history only (causal).)
-# quick restarts 806 (catch_up; found by the s6r3 helper widening
-# --crashes 3 --restarts 3 --downtime 500:1200; fails on the mains before
-# too, where a causal violation came first): rival admission. n3 admits
-# n0 then n1; n0, rank 0, takes its cut (a view without n1) and settles at
-# once (the JOINEDs came first), holds n1 as back and admits it itself
-# before n3's VIEW adding n1 arrives; n1 takes n0's plain HISTORY as an
-# afresh admission, rolls back n3's cut and waits for a JOINED from n3,
-# its first admitter, that never comes.
+# (quick restarts 806 is fixed, catch_up: rival admission. n3 admitted
+# n0 then n1 in one pass; n0, rank 0, coordinated from its cut on and
+# admitted n1 too, before n3's VIEW adding n1 reached it; n1 took n0's
+# HISTORY as an afresh admission and waited forever for a JOINED from n3.
+# A coordinator now stops admitting once a newcomer outranks it.)
 # quick restarts 968 (liveness, same arguments, fails on the mains before
 # too): n1 never delivers n2's msg 51. Not diagnosed.
 cat > "$tmp/known" <<'KNOWN'
-known-quick-restarts3-rival-admission|806|catch_up|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 known-quick-restarts3-968|968|liveness|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 KNOWN
 
