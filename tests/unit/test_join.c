@@ -105,11 +105,18 @@ static void test_quick_restart_without_detector(void) {
   minnet_free(&m);
 }
 
-/* Alice's datagrams to bob and carol are lost (while `cut_off` is set). */
-static int cut_off;
-static enum minnet_fate alice_unheard(minnet *m, size_t src, size_t dst, uint64_t k) {
+/* Datagrams from node `cut_src` to the nodes in mask `cut_dsts` are lost
+ * (cut_dsts 0: none). */
+static size_t cut_src;
+static uint32_t cut_dsts;
+static enum minnet_fate cut_link(minnet *m, size_t src, size_t dst, uint64_t k) {
   (void)m, (void)k;
-  return cut_off && src == 0 && (dst == 1 || dst == 2) ? MINNET_DROP : MINNET_PASS;
+  return src == cut_src && ((cut_dsts >> dst) & 1) ? MINNET_DROP : MINNET_PASS;
+}
+
+static void cut(size_t src, uint32_t dsts) {
+  cut_src = src;
+  cut_dsts = dsts;
 }
 
 /* 1 if `node` delivered a room message of `from` numbered `msg_id`. */
@@ -130,13 +137,13 @@ static int delivered(const minnet *m, size_t node, size_t from, uint32_t msg_id)
 static void test_join_lost_with_admitter_delivers_nothing(void) {
   minnet m;
   minnet_init_fd(&m, 4, CHORUS_FD_MODE_FAST);
-  m.fate = alice_unheard;
+  m.fate = cut_link;
   minnet_run(&m, 500000);
   say(&m, 1, "before dave goes");
   minnet_run(&m, 500000);
   minnet_crash(&m, 3);
   minnet_run(&m, 1000000);
-  cut_off = 1;
+  cut(0, 0x6); /* alice -> bob, carol */
   CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
   minnet_run(&m, 150000);
   uint32_t id = 0;
@@ -146,7 +153,7 @@ static void test_join_lost_with_admitter_delivers_nothing(void) {
   CHECK(delivered(&m, 0, 0, id)); /* alice, the sequencer, delivered it */
   chorus_peer_free(m.peer[0]);    /* and crashes */
   m.peer[0] = NULL;
-  cut_off = 0;
+  cut(0, 0);
   minnet_run(&m, 8000000);
   for (size_t i = 1; i < 4; i++) {
     CHECK(!delivered(&m, i, 0, id));
@@ -155,13 +162,6 @@ static void test_join_lost_with_admitter_delivers_nothing(void) {
   CHECK_EQ(count_deliveries(&m, 3, 1), 1); /* bob's message, as history */
   two_live_in_one_order(&m, 3, 1, "dave is back");
   minnet_free(&m);
-}
-
-/* Alice's datagrams to dave are lost (while `dave_cut_off` is set). */
-static int dave_cut_off;
-static enum minnet_fate alice_to_dave_lost(minnet *m, size_t src, size_t dst, uint64_t k) {
-  (void)m, (void)k;
-  return dave_cut_off && src == 0 && dst == 3 ? MINNET_DROP : MINNET_PASS;
 }
 
 /* Alice admits dave back, but her cut never reaches him, and she crashes;
@@ -174,20 +174,20 @@ static enum minnet_fate alice_to_dave_lost(minnet *m, size_t src, size_t dst, ui
 static void test_cut_resent_after_pending_removal(void) {
   minnet m;
   minnet_init(&m, 4);
-  m.fate = alice_to_dave_lost;
+  m.fate = cut_link;
   minnet_run(&m, 100000);
   say(&m, 1, "before dave goes");
   minnet_run(&m, 500000);
   minnet_crash(&m, 3);
   minnet_run(&m, 1000000);
-  dave_cut_off = 1;
+  cut(0, 0x8); /* alice -> dave */
   CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
   int views_before = m.views[3];
   minnet_run(&m, 150000);
   CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in, */
   CHECK_EQ(m.views[3], views_before);            /* dave waits for his cut */
   minnet_crash(&m, 0);
-  dave_cut_off = 0;
+  cut(0, 0);
   minnet_run(&m, 3000000);
   chorus_peer_stats st;
   chorus_peer_stats_get(m.peer[1], &st);
@@ -205,13 +205,6 @@ static void test_cut_resent_after_pending_removal(void) {
   minnet_free(&m);
 }
 
-/* Bob's datagrams to alice are lost (while `bob_cut_off` is set). */
-static int bob_cut_off;
-static enum minnet_fate bob_unheard(minnet *m, size_t src, size_t dst, uint64_t k) {
-  (void)m, (void)k;
-  return bob_cut_off && src == 1 && dst == 0 ? MINNET_DROP : MINNET_PASS;
-}
-
 /* Bob restarts; his HELLOs and answers to alice are lost, though a frame
  * alice sent his old boot tells him her epoch. Then alice (who
  * coordinates, detector off) removes his old boot and sends him nothing
@@ -220,16 +213,16 @@ static enum minnet_fate bob_unheard(minnet *m, size_t src, size_t dst, uint64_t 
 static void test_restart_greets_until_named(void) {
   minnet m;
   minnet_init(&m, 3);
-  m.fate = bob_unheard;
+  m.fate = cut_link;
   minnet_run(&m, 100000);
   chorus_peer_free(m.peer[1]);
-  bob_cut_off = 1;
+  cut(1, 0x1); /* bob -> alice */
   CHECK_EQ(minnet_add(&m, 1, 700), 0);
   say(&m, 0, "to bob's old boot");
   minnet_run(&m, 300000);
   for (size_t i = 0; i < 3; i += 2) chorus_peer_remove_member(m.peer[i], m.now_us, 1);
   minnet_run(&m, 300000);
-  bob_cut_off = 0;
+  cut(0, 0);
   minnet_run(&m, 5000000);
   CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN);
   for (size_t i = 0; i < 3; i++) CHECK_EQ(m.last_members[i], 0x7);
@@ -245,18 +238,18 @@ static void test_restart_greets_until_named(void) {
 static void test_newcomer_removal_unreported(void) {
   minnet m;
   minnet_init(&m, 4);
-  m.fate = alice_to_dave_lost;
+  m.fate = cut_link;
   minnet_run(&m, 100000);
   minnet_crash(&m, 3);
   minnet_run(&m, 1000000);
-  dave_cut_off = 1;
+  cut(0, 0x8); /* alice -> dave */
   CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
   int views_before = m.views[3];
   minnet_run(&m, 150000);
   CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
   chorus_peer_free(m.peer[0]);                  /* alice crashes */
   m.peer[0] = NULL;
-  dave_cut_off = 0;
+  cut(0, 0);
   for (size_t i = 1; i < 3; i++) CHECK_EQ(chorus_peer_remove_member(m.peer[i], m.now_us, 0), 0);
   int held = 0;
   for (int k = 0; k < 3000 && !held; k++) {
