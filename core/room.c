@@ -275,12 +275,33 @@ static void forget_orphan_deps(chorus_room *r, size_t origin) {
   for (size_t k = 0; k < r->n; k++) end[k] = UINT32_MAX;
   end[origin] = last;
   drop_past_end(r, end, origin);
+  /* Delivered ones too: a relay of one carries this node's epochs_digest. */
   for (size_t i = 0; i < r->retain_max; i++) {
     chorus_room_slot *s = &r->slots[i];
-    if (s->state == RS_HELD && s->origin != origin && s->vc[origin] > last)
+    if (s->state != RS_FREE && s->origin != origin && s->vc[origin] > last)
       s->vc[origin] = last;
   }
 }
+
+/* One member's incarnation, mixed (MurmurHash3's 32-bit finalizer) so that
+ * sums of them tell apart which epochs were summed. */
+static uint32_t epoch_mix(size_t rank, uint32_t epoch) {
+  uint32_t x = epoch ^ (uint32_t)(rank * 0x9E3779B9u);
+  x ^= x >> 16;
+  x *= 0x85EBCA6Bu;
+  x ^= x >> 13;
+  x *= 0xC2B2AE35u;
+  return x ^ (x >> 16);
+}
+
+/* The incarnations this node knows, as one number: a room message carries
+ * its sender's, which tells in what numbering its vector clock counts. */
+static uint32_t epochs_digest(const chorus_room *r) {
+  uint32_t d = 0;
+  for (size_t k = 0; k < r->n; k++) d += epoch_mix(k, r->epoch[k]);
+  return d;
+}
+
 
 static void held_advance(chorus_room *r, size_t origin);
 
@@ -658,11 +679,44 @@ static void own_release_pending(chorus_room *r) {
 struct room_hdr {
   uint8_t origin, order;
   uint32_t epoch, count, seq_view, seq;
+  uint32_t epochs; /* the sender's epochs_digest */
   uint32_t vc[CHORUS_MEMBERS_MAX];
   const uint8_t *text;
   size_t len;
 };
 typedef struct room_hdr room_hdr;
+
+/* A message sent before its sender learned an origin's newer incarnation
+ * counts that origin's older numbering in its vector clock: past the newer
+ * one's `first`, an orphan that a fifo message carried into the sender's
+ * past (forget_orphan_deps, which the sender had yet to run). Met by the
+ * newer incarnation's message of the same count instead, it would make this
+ * one wait for a message that waits for it (seed 968). So the sender's
+ * digest is matched against this node's with some of the renewed origins
+ * (prev_epoch known) taken back to their previous epoch; those counts are
+ * then forgotten as forget_orphan_deps forgets them. A digest that matches
+ * no such set (the sender knows a newer incarnation than this node, which
+ * forgets the orphans when it learns it) is left alone. */
+static void vc_to_own_epochs(const chorus_room *r, room_hdr *h) {
+  uint32_t own = epochs_digest(r), back[CHORUS_MEMBERS_MAX];
+  size_t renewed[CHORUS_MEMBERS_MAX], m = 0;
+  if (h->epochs == own) return;
+  for (size_t k = 0; k < r->n; k++)
+    if (r->prev_epoch[k] != 0 && r->first[k] != 0 && r->first[k] != UINT32_MAX) {
+      renewed[m] = k;
+      back[m++] = epoch_mix(k, r->prev_epoch[k]) - epoch_mix(k, r->epoch[k]);
+    }
+  for (uint32_t set = 1; set < ((uint32_t)1 << m); set++) {
+    uint32_t d = own;
+    for (size_t j = 0; j < m; j++) d += (set >> j & 1) ? back[j] : 0;
+    if (d != h->epochs) continue;
+    for (size_t j = 0; j < m; j++) {
+      size_t k = renewed[j];
+      if ((set >> j & 1) && k != h->origin && h->vc[k] >= r->first[k]) h->vc[k] = r->first[k] - 1;
+    }
+    return;
+  }
+}
 
 static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
                       struct room_hdr *h) {
@@ -676,7 +730,8 @@ static int hdr_decode(const chorus_room *r, const uint8_t *m, size_t len,
   if (h->origin >= r->n || h->order > CHORUS_ORDER_SAFE || h->count == 0 ||
       h->epoch == 0 || m[18] != r->n)
     return CHORUS_ERR_BAD_FRAME;
-  for (size_t k = 0; k < r->n; k++) h->vc[k] = chorus_wire_get_u32(m + 19 + 4 * k);
+  h->epochs = chorus_wire_get_u32(m + 19);
+  for (size_t k = 0; k < r->n; k++) h->vc[k] = chorus_wire_get_u32(m + 23 + 4 * k);
   h->text = m + CHORUS_ROOM_HDR_BYTES(r->n);
   h->len = len - CHORUS_ROOM_HDR_BYTES(r->n);
   if (h->len == 0 || h->len > r->msg_bytes_max || h->vc[h->origin] != h->count - 1)
@@ -979,6 +1034,7 @@ int chorus_room_on_message(chorus_room *r, uint64_t now_us, size_t from,
   room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return CHORUS_ERR_BAD_FRAME;
   if (h.origin != r->self) epoch_learn(r, h.origin, h.epoch, h.count);
+  vc_to_own_epochs(r, &h);
   int dup = h.count <= r->delivered[h.origin];
   if (dup && !numbered_dup(r, &h) && !unstable_dup(r, &h)) return CHORUS_OK; /* duplicate */
   if (!dup && unwanted(r, &h)) { /* orphan, past a flush's cut, or own already gone */
@@ -1606,7 +1662,8 @@ int chorus_room_encode(const chorus_room *r, const chorus_room_send *e,
   chorus_wire_put_u32(buf + 10, s->seq_view);
   chorus_wire_put_u32(buf + 14, s->seq);
   buf[18] = (uint8_t)r->n;
-  for (size_t k = 0; k < r->n; k++) chorus_wire_put_u32(buf + 19 + 4 * k, s->vc[k]);
+  chorus_wire_put_u32(buf + 19, epochs_digest(r)); /* what s->vc counts in */
+  for (size_t k = 0; k < r->n; k++) chorus_wire_put_u32(buf + 23 + 4 * k, s->vc[k]);
   memcpy(buf + hdr, s->text, s->len);
   return (int)(hdr + s->len);
 }

@@ -47,7 +47,7 @@
 #include "peer.h"
 
 /* Bytes of room header before the text: see chorus_room_encode(). */
-#define CHORUS_ROOM_HDR_BYTES(n) (19 + 4 * (size_t)(n))
+#define CHORUS_ROOM_HDR_BYTES(n) (23 + 4 * (size_t)(n))
 #define CHORUS_ROOM_HDR_BYTES_MAX CHORUS_ROOM_HDR_BYTES(CHORUS_MEMBERS_MAX)
 /* Control messages (DATA kind 2): type 1 | view 4 | type-specific bytes.
  *   FLUSH_DONE  1 | view                 (5 bytes; handled by the room)

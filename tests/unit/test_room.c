@@ -690,8 +690,9 @@ static size_t raw_msg(uint8_t *m, size_t n, size_t origin, uint8_t order, uint32
   chorus_wire_put_u32(m + 10, seq ? 1 : 0);
   chorus_wire_put_u32(m + 14, seq);
   m[18] = (uint8_t)n;
-  for (size_t k = 0; k < n; k++) chorus_wire_put_u32(m + 19 + 4 * k, k == origin ? count - 1 : 0);
-  m[19 + 4 * n] = 'x';
+  chorus_wire_put_u32(m + 19, 0); /* epochs digest: matches no room's */
+  for (size_t k = 0; k < n; k++) chorus_wire_put_u32(m + 23 + 4 * k, k == origin ? count - 1 : 0);
+  m[23 + 4 * n] = 'x';
   return CHORUS_ROOM_HDR_BYTES(n) + 1;
 }
 
@@ -946,6 +947,67 @@ static void test_renewed_counts_fall_back(void) {
   chorus_room_free(&a);
 }
 
+/* Sends r's next own message (order `order`) to each room of `to`, which
+ * delivers what it can. */
+static void send_to(chorus_room *r, uint8_t order, chorus_room **to, size_t nto) {
+  uint8_t m[CHORUS_ROOM_HDR_BYTES_MAX + 8];
+  uint32_t count;
+  chorus_room_delivery d;
+  CHECK_EQ(chorus_room_submit(r, 0, order, (const uint8_t *)"xy", 2, r->epoch[r->self], &count), 0);
+  size_t len = take_first(r, m, sizeof m);
+  for (size_t k = 0; k < nto; k++) {
+    CHECK_EQ(chorus_room_on_message(to[k], 0, r->self, m, len), 0);
+    while (chorus_room_deliver(to[k], 0, &d) == 1) {
+    }
+  }
+}
+
+/* Rank 2 delivered rank 3's #2, which only they had, and sent a fifo
+ * message carrying it in its past; ranks 0 and 1 delivered that. Both crash and
+ * are removed; 3 restarts, numbering from 2. Rank 1's next causal message,
+ * sent before it learns of 3's restart, counts 3's old #2 in its vector
+ * clock: rank 0, which admitted the newer incarnation already, forgets
+ * that dependency (the sender's epochs digest names the old incarnation),
+ * else it would wait for the newer #2, which may itself wait for this
+ * message (seed 968). */
+static void test_vc_counted_in_sender_epochs(void) {
+  chorus_room a, j, x, k;
+  chorus_room *all[4] = {&a, &j, &x, &k};
+  for (size_t i = 0; i < 4; i++) {
+    CHECK_EQ(chorus_room_init(all[i], 4, i, 8, 64, 4), 0);
+    chorus_room_set_epoch(all[i], (uint32_t)(4 + i));
+  }
+  chorus_room *to_all[3] = {&j, &x, &k};
+  send_to(&a, CHORUS_ORDER_FIFO, to_all, 3);
+  chorus_room *to_ax[2] = {&a, &x};
+  send_to(&j, CHORUS_ORDER_FIFO, to_ax, 2);
+  chorus_room *to_aj[2] = {&a, &j};
+  send_to(&x, CHORUS_ORDER_FIFO, to_aj, 2); /* x's #1: nothing of 3's yet */
+  chorus_room *to_ajx[3] = {&a, &j, &x};
+  send_to(&k, CHORUS_ORDER_FIFO, to_ajx, 3); /* 3's #1, to all */
+  send_to(&k, CHORUS_ORDER_FIFO, to_ajx + 2, 1); /* 3's #2, to x only */
+  send_to(&x, CHORUS_ORDER_FIFO, to_aj, 2); /* x's #2 past: 3's #2 */
+  CHECK_EQ(j.past[3], 2);
+  for (size_t r = 2; r < 4; r++) {
+    CHECK_EQ(chorus_room_remove(&a, r), 0);
+    CHECK_EQ(chorus_room_remove(&j, r), 0);
+  }
+  flush_done_from(&a, 1);
+  flush_done_from(&j, 0);
+  CHECK_EQ(a.flushing + j.flushing, 0);
+  CHECK_EQ(chorus_room_join_first(&a, 3), 2);
+  while (chorus_room_outbox_count(&j) > 0) {
+    chorus_room_sent(&j, 0, UINT32_MAX);
+    chorus_room_outbox_compact(&j);
+  }
+  CHECK_EQ(chorus_room_join(&a, 3, 9, 2, 1, 0), 0);
+  uint32_t before = a.delivered[1];
+  chorus_room *to_a[1] = {&a};
+  send_to(&j, CHORUS_ORDER_CAUSAL, to_a, 1);
+  CHECK_EQ(a.delivered[1], before + 1);
+  for (size_t i = 0; i < 4; i++) chorus_room_free(all[i]);
+}
+
 int main(void) {
   RUN(test_total_order_concurrent);
   RUN(test_causal_hold_back);
@@ -972,6 +1034,7 @@ int main(void) {
   RUN(test_dead_member_frees_slots);
   RUN(test_stable_frame_carries_announcement);
   RUN(test_merge_state_keeps_later_flush_done);
+  RUN(test_vc_counted_in_sender_epochs);
   RUN(test_rollback_forgets_own_counts);
   RUN(test_orphan_dep_of_removed_origin_dropped);
   RUN(test_renewed_counts_fall_back);
