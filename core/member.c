@@ -38,6 +38,13 @@ int chorus_peer_in_view(const chorus_peer *p, size_t member) {
   return member < p->count && !(p->removed & (1u << member));
 }
 
+uint32_t chorus_peer_view_epoch(const chorus_peer *p, size_t member) {
+  if (!chorus_peer_in_view(p, member) || p->room.awaiting_cut) return 0;
+  return p->room.epoch[p->rank_of[member]];
+}
+
+int chorus_peer_cut_taken(const chorus_peer *p) { return p->room.cut_taken; }
+
 /* The number this node installs its next view under: one above its
  * current one, or the number the change was announced with if that is
  * higher (so every member installs a change under the coordinator's
@@ -406,13 +413,26 @@ static void view_check(chorus_peer *p) {
   }
 }
 
+/* The coordinator removes the old boot and admits this one (rejoin_check);
+ * until then its room traffic waits (unadmitted). */
+static void newer_boot_heard(chorus_peer *p, size_t i) {
+  p->restarted |= 1u << i;
+  p->unadmitted |= 1u << i;
+}
+
 /* The cut lists member i with the boot this node has heard from (one it
  * took for a newcomer, e.g. a seat's new occupant that greeted it before
  * its own admission): that boot is admitted, its room traffic flows. A
  * newer boot than the cut's stays unadmitted. */
 static void cut_admits(chorus_peer *p, size_t i) {
   uint32_t epoch = p->room.epoch[p->rank_of[i]];
-  if (epoch == 0 || p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) return;
+  if (epoch == 0) return;
+  if (p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) {
+    /* Heard first as that newer boot (seed 2281 of the quick restarts):
+     * the link saw no restart, so nothing would ever admit it. */
+    if (p->links[i].peer_epoch > epoch) newer_boot_heard(p, i);
+    return;
+  }
   p->unadmitted &= ~(1u << i);
   /* A verdict on an older boot than the cut's: the cut's coordinator
    * already removed that one and let this one in. */
@@ -888,6 +908,11 @@ void chorus_member_heard(chorus_peer *p, size_t from) {
   /* It takes our frames now: what it ignored goes again at once. */
   p->merge_resume &= ~b;
   chorus_link_resume(&p->links[from]);
+}
+
+void chorus_member_first_heard(chorus_peer *p, size_t from, uint32_t epoch) {
+  uint32_t held = chorus_peer_view_epoch(p, from);
+  if (held != 0 && held < epoch) newer_boot_heard(p, from);
 }
 
 /* 1 if member i is owed BEACONs: removed for a crash or a partition (a

@@ -340,6 +340,16 @@ int chorus_peer_leaving_done(const chorus_peer *peer);
 /* 1 if `member` is in this node's current view (self included). */
 int chorus_peer_in_view(const chorus_peer *peer, size_t member);
 
+/* The incarnation (epoch) of `member` that this node's current view holds,
+ * self included; 0 if `member` is not in it, or this node, admitted or
+ * booted to join, still waits for its cut (its view is not the room's). A
+ * newcomer reports its views only once settled; this is its view before. */
+uint32_t chorus_peer_view_epoch(const chorus_peer *peer, size_t member);
+
+/* 1 once this boot took a coordinator's cut (it was admitted as a newcomer:
+ * its view is the room's from then on), else 0. */
+int chorus_peer_cut_taken(const chorus_peer *peer);
+
 /*
  * chorus_peer_send_private queues private message `text[0..len)` to member
  * `member`, reliably, FIFO and exactly once. Same errors as broadcast plus

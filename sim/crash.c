@@ -190,9 +190,10 @@ static int schedule_removals(sim *s, size_t victim) {
 }
 
 int sim_oracle_joined(sim *s, size_t u) {
-  if (s->cfg->fd_mode != CHORUS_FD_MODE_OFF) return 0;
+  if (s->cfg->fd_mode != CHORUS_FD_MODE_OFF || !s->node[u].oracle_owed) return 0;
+  s->node[u].oracle_owed = 0;
   for (size_t j = 0; j < s->cfg->nodes; j++) {
-    uint32_t epoch = chorus_check_view_epoch(s->chk, u, j);
+    uint32_t epoch = chorus_peer_view_epoch(s->node[u].peer, j);
     if (j == u || epoch == 0 || (!s->node[j].down && epoch == s->node[j].epoch)) continue;
     int rc = schedule_removal(s, u, j, epoch);
     if (rc) return rc;
@@ -279,8 +280,9 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
    * output left it out, or let its next boot in), or the core removed it
    * already in a view it has not reported yet (a newcomer reports views
    * only once settled, docs/ORDERING.md): the verdict is moot. */
-  if (n->down || chorus_check_view_epoch(s->chk, u, gone) != ev->slot ||
-      !chorus_peer_in_view(n->peer, gone)) {
+  uint32_t held = n->down ? 0 : chorus_check_view_epoch(s->chk, u, gone);
+  if (held == 0 && !n->down) held = chorus_peer_view_epoch(n->peer, gone);
+  if (n->down || held != ev->slot || !chorus_peer_in_view(n->peer, gone)) {
     s->removals_pending--;
     if (!n->down) s->res->removals_moot++;
     return 0;

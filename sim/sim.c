@@ -306,6 +306,7 @@ int sim_node_first_boot(sim *s, size_t i) {
   if (rc) return rc;
   /* Node 0 founds the room (alone in it); the others are admitted. */
   n->joined = i == 0;
+  n->oracle_owed = i != 0;
   if (i != 0 && (rc = chorus_check_restart(s->chk, s->now_us, i, n->epoch)) != 0)
     return sim_fail(s, rc, "checker refused the first boot of n%zu: %s", i,
                     chorus_errname(rc));
@@ -322,6 +323,7 @@ int sim_node_restart(sim *s, size_t i) {
   n->boot++;
   n->down = 0;
   n->joined = 0;
+  n->oracle_owed = 1;
   n->removed = 0;
   n->crash_armed = 0;
   int rc = node_boot(s, i);

@@ -50,6 +50,8 @@ typedef struct sim_node {
                                with it */
   int joined;               /* installed its own JOIN (first boots: from the
                                start); sends nothing until then */
+  int oracle_owed;          /* a newcomer: the oracle's verdicts on crashes
+                               it missed are due once it takes its cut */
   uint64_t clock_offset_us; /* node clock = virtual time + offset */
   uint64_t timer_at_us;     /* the live TIMER event, or SIM_NO_TIMER */
   uint64_t last_tick_us;
@@ -229,9 +231,10 @@ size_t sim_pickable_count(const sim *s);
 int sim_plan_crashes(sim *s);
 int sim_on_crash(sim *s, const chorus_evq_event *ev);
 int sim_on_remove(sim *s, const chorus_evq_event *ev);
-/* Detector off: node u was just admitted (its own JOIN) with a view that
- * may hold crashed boots, whose crash it was never told of (it was down
- * then): it learns of them now, after a detection delay. */
+/* Detector off: node u took its cut (or reported its own JOIN), with a
+ * view that may hold crashed boots whose crash it was never told of (it
+ * was down then): it learns of them now, after a detection delay. Once per
+ * boot (oracle_owed). */
 int sim_oracle_joined(sim *s, size_t u);
 int sim_on_restart(sim *s, const chorus_evq_event *ev);
 /* Crash number k happens now (its victim already chosen). Returns 0. */

@@ -331,6 +331,9 @@ regress-quick-restarts3-unsettled-resender-history|1309..1309|--loss 0.1 --order
 regress-quick-restarts3-unsettled-resenders-2|874..874|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-sequencer-renumbers-before-relays|1488..1488|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-quick-restarts3-orphan-in-causal-past|968..968|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
+regress-quick-restarts3-unsettled-newcomer-unknown-sender|897..897|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
+regress-quick-restarts3-boot-heard-before-cut|2281..2281|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
+regress-quick-restarts3-boot-heard-before-cut-2|2443..2443|--loss 0.1 --order mixed --crashes 3 --restarts 3 --downtime 500:1200
 regress-swarm-flush-slots-exhausted|12660..12660|--swarm --duration 5
 regress-swarm-flush-slots-exhausted-2|13586..13586|--swarm --duration 5
 PLAN
@@ -388,10 +391,19 @@ PLAN
 # A coordinator now stops admitting once a newcomer outranks it.)
 # (quick restarts 968 is fixed, liveness: n4 delivered the crashed n3's
 # last message, which nobody else got, and sent a fifo one carrying it in
-# its causal past; n2 delivered that after the flush and so depended on
-# n3's orphan 32. n3's new boot numbered its own from 32, and n1, which
-# got n2's message after admitting it, waited for the new 32, which waited
-# for n2. Counts past a removed origin's kept run now leave the causal past.)
+# its causal past; n2 delivered that and so depended on n3's orphan 32.
+# n3's new boot numbered its own from 32, and n1, which got n2's message
+# after admitting it, waited for the new 32, which waited for n2. Room
+# messages now carry their sender's epochs digest, and such a count is
+# forgotten on arrival. The 4 header bytes changed every run's
+# datagrams, and widening 1..2500 found three more:
+# 897 (wellformed, a checker bug): a newcomer not settled rejected a
+# datagram of a member it had removed in a view it had not reported yet.
+# 2281 and 2443 (catch_up, rejoin): a newcomer heard a restarted member's
+# new boot before taking its cut, which held the old boot; its link saw no
+# restart, so as coordinator it never removed the old boot nor admitted
+# the new one (and the oracle told it of the crash only at its JOIN, which
+# waited for that member: now at its cut).)
 cat > "$tmp/known" <<'KNOWN'
 KNOWN
 
