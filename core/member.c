@@ -484,6 +484,13 @@ static void join_state(chorus_peer *p, size_t from, const uint8_t *m, size_t len
    * or the cut lists a newer boot of a member of our view. Then the coordinator that admitted us crashed before anyone else
    * heard of it, and `from` never held the view of our first cut (its
    * removals would never reach us). */
+  if (!p->room.cut_taken && (p->history_dropped & (1u << from))) {
+    /* The end of a history this node replaced: the cut of the one held
+     * follows it. `from` may send another history and cut later. */
+    p->history_dropped &= ~(1u << from);
+    p->stats.cuts_stale++;
+    return;
+  }
   int afresh = p->cut_again_from == from + 1;
   p->cut_again_from = 0;
   if (p->room.cut_taken && !afresh && !chorus_room_cut_differs(&p->room, m, len)) return;
@@ -497,6 +504,7 @@ static void join_state(chorus_peer *p, size_t from, const uint8_t *m, size_t len
     return;
   }
   uint32_t cut_view_id = p->room.view_id;
+  p->history_dropped = 0;
   /* The view the cut brings, under the number it was installed with. */
   if (p->room.view_id <= before) p->room.view_id = before + 1;
   view_key_set(p, 0, 0, 0);

@@ -505,8 +505,13 @@ static void history_take(chorus_peer *p, size_t from, size_t len) {
     p->cut_again_from = from + 1;
     if (d.count <= p->room.delivered[d.origin]) return;
   } else if (p->history_from != from + 1) {
+    /* The rest of a history replaced by another's, still coming on its
+     * link: taken again, it would replace that one in turn, and the two
+     * interleaved would leave the start of both out (via-mix7 13301). */
+    if (p->history_dropped & (1u << from)) return;
     /* Another coordinator's history (that one left or crashed before its
      * cut): its cut follows this history, which replaces the one held. */
+    if (p->history_from != 0) p->history_dropped |= 1u << (p->history_from - 1);
     chorus_room_history_forget(&p->room);
     memset(p->history_upto, 0, sizeof p->history_upto);
   }

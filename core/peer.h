@@ -242,7 +242,8 @@ typedef struct chorus_peer_stats {
   uint64_t admissions;      /* members this node let in as coordinator
                                (JOIN announced, history and cut sent) */
   uint64_t cuts_stale;      /* cuts ignored: taken before a view change
-                               this newcomer installed while it waited */
+                               this newcomer installed while it waited, or
+                               following a history another replaced */
   uint64_t views_held_dropped; /* VIEWs relayed to this newcomer while it
                                   waited for its cut, not kept: the
                                   CHORUS_VIEWS_HELD_MAX of them already were */

@@ -85,6 +85,10 @@ struct chorus_peer {
                                               replaces ours; 0: none */
   size_t history_from;                     /* 1 + the member whose history is
                                               held before the cut; 0: none */
+  uint32_t history_dropped;                /* members whose history another's
+                                              replaced before the cut: the rest
+                                              of it, and the cut after it, are
+                                              ignored */
   uint32_t history_upto[CHORUS_MEMBERS_MAX]; /* by rank: last count delivered
                                               as history (a second cut's
                                               history repeats the first's) */
