@@ -43,6 +43,11 @@ uint32_t chorus_peer_view_epoch(const chorus_peer *p, size_t member) {
   return p->room.epoch[p->rank_of[member]];
 }
 
+uint32_t chorus_peer_held_epoch(const chorus_peer *p, size_t member) {
+  if (!chorus_peer_in_view(p, member)) return 0;
+  return p->room.epoch[p->rank_of[member]];
+}
+
 int chorus_peer_cut_taken(const chorus_peer *p) { return p->room.cut_taken; }
 
 /* The number this node installs its next view under: one above its

@@ -347,6 +347,12 @@ int chorus_peer_in_view(const chorus_peer *peer, size_t member);
  * newcomer reports its views only once settled; this is its view before. */
 uint32_t chorus_peer_view_epoch(const chorus_peer *peer, size_t member);
 
+/* The incarnation of `member` this node's view holds, its cut taken or not
+ * (before its cut: the newest boot it heard from or saw admitted, else 0);
+ * 0 if `member` is not in its view. A verdict given to it
+ * (chorus_peer_remove_member) is on this boot. */
+uint32_t chorus_peer_held_epoch(const chorus_peer *peer, size_t member);
+
 /* 1 once this boot took a coordinator's cut (it was admitted as a newcomer:
  * its view is the room's from then on), else 0. */
 int chorus_peer_cut_taken(const chorus_peer *peer);

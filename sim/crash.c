@@ -282,6 +282,12 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
    * only once settled, docs/ORDERING.md): the verdict is moot. */
   uint32_t held = n->down ? 0 : chorus_check_view_epoch(s->chk, u, gone);
   if (held == 0 && !n->down) held = chorus_peer_view_epoch(n->peer, gone);
+  /* A newcomer not settled yet may hold a later boot than the checker's
+   * record of its view (it reports views only once settled): the core takes
+   * a verdict to be on the boot it holds (seed 3611 of the quick restarts:
+   * the verdict on a crashed admitter reached its joiner after its next
+   * boot was admitted there, and the joiner, coordinating, removed that). */
+  if (!n->down && chorus_peer_held_epoch(n->peer, gone) > ev->slot) held = 0;
   if (n->down || held != ev->slot || !chorus_peer_in_view(n->peer, gone)) {
     s->removals_pending--;
     if (!n->down) s->res->removals_moot++;
