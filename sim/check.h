@@ -37,7 +37,8 @@
  *   safe          (room, order safe, live deliveries) a process delivers m
  *                 only once every member of its current view has reported
  *                 holding it (chorus_check_held; a restarted process holds
- *                 what its coordinator had delivered when it admitted it);
+ *                 what its coordinator had delivered when it admitted it,
+ *                 or sent it a cut again);
  *   unique_id     a sender never reuses (epoch, kind, msg_id);
  *   liveness      at the end, every message sent by a process that stayed
  *                 up was delivered by every receiver that stayed up
@@ -144,7 +145,10 @@
  * between A and its own JOIN; when it installs its own JOIN, every message
  * of the owed history must have been delivered (catch_up). A message it
  * never delivers that was sent before A is reported as catch_up too.
- * It holds (for safe) everything its coordinator had delivered at A.
+ * It holds (for safe) everything its coordinator had delivered at A, and
+ * everything the coordinator of each cut sent it again (below) had
+ * delivered when it sent that cut, whether it takes that cut or not: the
+ * core's coordinator counts that stable at once (ORDERING.md, a join).
  * If that coordinator is down (crashed or left) when the restarted process
  * delivers its first history, the cut it takes may be one another
  * coordinator sent it later: a cut sent again (chorus_check_cut_resent),

@@ -418,6 +418,18 @@ static int cut_record(chorus_check *chk, size_t q, uint64_t at_us, check_mask to
   k->state.ring = chk->cut_ring_pool + chk->cuts * h;
   memcpy(k->state.ring, chk->proc[q].ring, h * sizeof *k->state.ring);
   if (pq->restarted && !pq->joined && pq->room_dlv == 0) cut_of_unsettled(chk, &k->state);
+  /* As at a first admission (admit_from): the newcomers hold what the cut
+   * counts delivered, as history or under it. The core's coordinator counts
+   * that stable at once (docs/ORDERING.md, a join lowers stable counts to
+   * what was delivered), so a safe message may be delivered before they take
+   * the cut (quick restarts seed 3420: admitted afresh by the next
+   * coordinator after their first admitter crashed). */
+  for (size_t i = 0; i < chk->rec_count; i++) {
+    check_rec *r = &chk->rec[i];
+    if (r->m.kind == CHORUS_MSG_ROOM &&
+        r->fifo_pos < k->state.pair_next[CHORUS_MSG_ROOM][r->sp])
+      r->held |= to;
+  }
   chk->cuts++;
   return 0;
 }

@@ -871,6 +871,43 @@ static void test_admitted_anew_catch_up(void) {
   }
 }
 
+/* n0 admits restarted n2 and crashes before anybody else installs that
+ * JOIN; n1, which delivered safe message s, admits n2 afresh, its cut
+ * counting s delivered; n3 then delivers s before n2 took that cut. n2
+ * holds s under the cut, as it would under a first admission's (the core's
+ * coordinator counts it stable at once): no safe violation (quick restarts
+ * seed 3420). */
+static void test_readmission_cut_holds(void) {
+  chorus_check_config cfg = {4, 16, 1, 2, 0, {7, 7, 7, 7}, 0};
+  chorus_check *chk = NULL;
+  CHECK_EQ(chorus_check_new(&cfg, &chk), 0);
+  views_reset();
+  chorus_check_msg s = room(3, CHORUS_ORDER_SAFE, 1);
+  CHECK_EQ(sent(chk, s), 0);
+  CHECK_EQ(chorus_check_crash(chk, 100, 2), 0);
+  CHECK_EQ(view(chk, 150, 0, 2, CHORUS_VIEW_CRASH, 0, 0xb), 0);
+  CHECK_EQ(view(chk, 151, 1, 2, CHORUS_VIEW_CRASH, 0, 0xb), 0);
+  CHECK_EQ(view(chk, 153, 3, 2, CHORUS_VIEW_CRASH, 0, 0xb), 0);
+  CHECK_EQ(chorus_check_restart(chk, 300, 2, EPOCH2), 0);
+  CHECK_EQ(view_admit(chk, 400, 0, 2, EPOCH2, 0xf), 0);
+  CHECK_EQ(chorus_check_crash(chk, 400, 0), 0);
+  CHECK_EQ(view(chk, 430, 1, 0, CHORUS_VIEW_CRASH, 0, 0xa), 0);
+  CHECK_EQ(view(chk, 431, 3, 0, CHORUS_VIEW_CRASH, 0, 0xa), 0);
+  CHECK_EQ(chorus_check_held(chk, 432, 1, 3, 7, 1), 0);
+  CHECK_EQ(chorus_check_held(chk, 432, 3, 3, 7, 1), 0);
+  CHECK_EQ(deliver(chk, s, 1, 440), 0);
+  CHECK_EQ(view_admit(chk, 450, 1, 2, EPOCH2, 0xe), 0); /* its cut holds s */
+  CHECK_EQ(view(chk, 455, 3, 2, CHORUS_VIEW_JOIN, EPOCH2, 0xe), 0);
+  CHECK_EQ(deliver(chk, s, 3, 460), 0);
+  CHECK_EQ(deliver_hist(chk, s, 2, 470), 0);
+  CHECK_EQ(view(chk, 500, 2, 2, CHORUS_VIEW_JOIN, EPOCH2, 0xe), 0);
+  CHECK_EQ(chorus_check_finish(chk, 1000), 0);
+  if (chorus_check_first(chk))
+    fprintf(stderr, "  %s: %s\n", chorus_check_first(chk)->property,
+            chorus_check_first(chk)->detail);
+  chorus_check_free(chk);
+}
+
 /* The admitter crashes after part of its history left: the newcomer
  * delivered n0's c, e, then n1's b (n1#2). n1's history starts earlier (it
  * delivered c and e first): it holds a (n1#1), which the newcomer is past
@@ -1404,6 +1441,7 @@ int main(void) {
   RUN(test_absent_node_joins);
   RUN(test_leave);
   RUN(test_cut_resent);
+  RUN(test_readmission_cut_holds);
   RUN(test_removal_of_merge_never_installed);
   RUN(test_join_view_names_resent_cut);
   RUN(test_text_is_printable_and_stable);
