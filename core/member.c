@@ -38,11 +38,6 @@ int chorus_peer_in_view(const chorus_peer *p, size_t member) {
   return member < p->count && !(p->removed & (1u << member));
 }
 
-uint32_t chorus_peer_view_epoch(const chorus_peer *p, size_t member) {
-  if (!chorus_peer_in_view(p, member) || p->room.awaiting_cut) return 0;
-  return p->room.epoch[p->rank_of[member]];
-}
-
 uint32_t chorus_peer_held_epoch(const chorus_peer *p, size_t member) {
   if (!chorus_peer_in_view(p, member)) return 0;
   return p->room.epoch[p->rank_of[member]];
@@ -924,7 +919,7 @@ void chorus_member_heard(chorus_peer *p, size_t from) {
 }
 
 void chorus_member_first_heard(chorus_peer *p, size_t from, uint32_t epoch) {
-  uint32_t held = chorus_peer_view_epoch(p, from);
+  uint32_t held = p->room.awaiting_cut ? 0 : chorus_peer_held_epoch(p, from);
   if (held != 0 && held < epoch) newer_boot_heard(p, from);
 }
 

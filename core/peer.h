@@ -341,16 +341,11 @@ int chorus_peer_leaving_done(const chorus_peer *peer);
 /* 1 if `member` is in this node's current view (self included). */
 int chorus_peer_in_view(const chorus_peer *peer, size_t member);
 
-/* The incarnation (epoch) of `member` that this node's current view holds,
- * self included; 0 if `member` is not in it, or this node, admitted or
- * booted to join, still waits for its cut (its view is not the room's). A
- * newcomer reports its views only once settled; this is its view before. */
-uint32_t chorus_peer_view_epoch(const chorus_peer *peer, size_t member);
-
-/* The incarnation of `member` this node's view holds, its cut taken or not
- * (before its cut: the newest boot it heard from or saw admitted, else 0);
- * 0 if `member` is not in its view. A verdict given to it
- * (chorus_peer_remove_member) is on this boot. */
+/* The incarnation (epoch) of `member` this node's view holds, self
+ * included, its cut taken or not (before its cut: the newest boot it heard
+ * from or saw admitted, else 0); 0 if `member` is not in its view. A
+ * verdict given to it (chorus_peer_remove_member) is on this boot. A
+ * newcomer reports its views only once settled: this is its view before. */
 uint32_t chorus_peer_held_epoch(const chorus_peer *peer, size_t member);
 
 /* 1 once this boot took a coordinator's cut (it was admitted as a newcomer:

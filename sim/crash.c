@@ -193,7 +193,7 @@ int sim_oracle_joined(sim *s, size_t u) {
   if (s->cfg->fd_mode != CHORUS_FD_MODE_OFF || !s->node[u].oracle_owed) return 0;
   s->node[u].oracle_owed = 0;
   for (size_t j = 0; j < s->cfg->nodes; j++) {
-    uint32_t epoch = chorus_peer_view_epoch(s->node[u].peer, j);
+    uint32_t epoch = chorus_peer_held_epoch(s->node[u].peer, j);
     if (j == u || epoch == 0 || (!s->node[j].down && epoch == s->node[j].epoch)) continue;
     int rc = schedule_removal(s, u, j, epoch);
     if (rc) return rc;
@@ -281,7 +281,8 @@ int sim_on_remove(sim *s, const chorus_evq_event *ev) {
    * already in a view it has not reported yet (a newcomer reports views
    * only once settled, docs/ORDERING.md): the verdict is moot. */
   uint32_t held = n->down ? 0 : chorus_check_view_epoch(s->chk, u, gone);
-  if (held == 0 && !n->down) held = chorus_peer_view_epoch(n->peer, gone);
+  if (held == 0 && !n->down && chorus_peer_cut_taken(n->peer))
+    held = chorus_peer_held_epoch(n->peer, gone);
   /* A newcomer not settled yet may hold a later boot than the checker's
    * record of its view (it reports views only once settled): the core takes
    * a verdict to be on the boot it holds (seed 3611 of the quick restarts:
