@@ -1262,8 +1262,31 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
  * holds back would arrive once the member is removed, and be dropped; and
  * one only this member holds (its sequencer crashed before numbering it)
  * would be relayed by nobody after it is gone. */
+/* Ranks of the newcomers in the view whose cut may never come. */
+static uint32_t stranded_ranks(const chorus_peer *p) {
+  uint32_t ranks = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (cut_in_doubt(p, i)) ranks |= 1u << p->rank_of[i];
+  return ranks;
+}
+
+/* 1 once every room message this node sent is held by every member (its
+ * leave must not take one with it), a newcomer whose cut may never come
+ * aside: that one holds nothing until a cut comes, and none comes from a
+ * leaving coordinator (it admits nobody); the next one sends it once this
+ * node's LEAVE is out, with these messages in its history. Waiting for it
+ * would hold both the leave and that cut until the leaver gives up (3 s),
+ * while the room's history outgrows what the newcomer missed (via-server
+ * 13956). */
+static int own_stable(const chorus_peer *p) {
+  size_t k = p->rank_of[p->self];
+  if (p->room.stable[k] >= p->room.sent) return 1;
+  uint32_t stranded = stranded_ranks(p);
+  return stranded && chorus_room_held_by_all_but(&p->room, k, stranded) >= p->room.sent;
+}
+
 static int leave_push(chorus_peer *p) {
-  if (p->room.own_pending || p->room.stable[p->rank_of[p->self]] < p->room.sent) {
+  if (p->room.own_pending || !own_stable(p)) {
     p->leave_owed = 1; /* chorus_member_pump sends it */
     return CHORUS_OK;
   }
