@@ -96,16 +96,17 @@ static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
  * detection would start only then (sweep: regress-wide-via-crash6-
  * detection). The others' gossip about it names an id we lack, and we
  * gossip nothing about it (fdq_push): our own hearing judges it. */
-void chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us) {
-  if (!p->fd_on || epoch == 0) return;
+int chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us) {
+  if (epoch == 0) return -1;
   for (size_t i = 0; i < p->count; i++) {
     if (i == p->self || p->names[i][0] || !chorus_peer_in_view(p, i) ||
         p->room.epoch[p->rank_of[i]] != epoch)
       continue;
-    if (!chorus_fd_watching(&p->fd, i)) chorus_fd_watch(&p->fd, i, now_us);
-    chorus_fd_heard(&p->fd, i, now_us);
-    return;
+    if (p->fd_on && !chorus_fd_watching(&p->fd, i)) chorus_fd_watch(&p->fd, i, now_us);
+    if (p->fd_on) chorus_fd_heard(&p->fd, i, now_us);
+    return (int)i;
   }
+  return -1;
 }
 
 /* Take one member out: the room flushes, the detector stops watching. */

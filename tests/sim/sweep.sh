@@ -338,6 +338,7 @@ regress-quick-restarts3-boot-heard-before-cut-2|2443..2443|--loss 0.1 --order mi
 regress-swarm-flush-slots-exhausted|12660..12660|--swarm --duration 5
 regress-swarm-flush-slots-exhausted-2|13586..13586|--swarm --duration 5
 regress-via-mix7-leaving-coordinator-stranded-cut|13956..13956|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
+regress-via-mix7-unnamed-seat-acks|13808..13808|--via-server --nodes 7 --loss 0.05 --crashes 1 --restarts 1 --leaves 2 --server-crashes 1
 PLAN
 
 # name | seed | property it still fails with | arguments (core bugs reported,
@@ -418,6 +419,12 @@ PLAN
 # never held: both hung until n1 gave up 3 s later, and the cut n2 sent
 # then had a history that no longer reached back to n6's admission. A
 # leaver's wait now leaves such a newcomer out.)
+# (via-mix7 13808 is fixed, detection (fails on mains before session 7
+# too): n1's roster answer naming n2 was lost and the server crashed, so
+# n1 coordinated with n2 in its view unnamed, refusing n2's datagrams, ACKs
+# included; its link to n2 backed off to the 2 s RTO cap, and the VIEW
+# removing the crashed n0, lost once, went again only when n2 was named,
+# 3.1 s after the crash. ACKs from the seat's boot are now taken.)
 cat > "$tmp/known" <<'KNOWN'
 KNOWN
 
