@@ -211,7 +211,7 @@ static void frames_apply(chorus_peer *p, size_t m, const uint8_t *buf,
         chorus_member_state_view(p, m, st->view);
       }
     } else if (f.type == CHORUS_FRAME_HELLO) {
-      chorus_link_request_reply(l);
+      chorus_link_on_hello(l);
     } else if (f.type == CHORUS_FRAME_BEACON) {
       chorus_member_beacon(p, m, &f.u.beacon);
     } else {

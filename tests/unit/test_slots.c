@@ -272,6 +272,27 @@ static void test_leaver_named_in_farewell(void) {
   minnet_free(&m);
 }
 
+/* Bob hears the JOIN view of carol but not her name (the server is down):
+ * he refuses the private message she sends him, and her link to him backs
+ * off. Once he names her, his HELLO (he has taken nothing of hers yet)
+ * makes her send it again at once, not a backed-off RTO later: she might
+ * stop meanwhile (via-server seed 14242: she left, gave up waiting 3 s
+ * after her leave, and the message was never delivered). */
+static void test_unnamed_sender_resends_when_named(void) {
+  minnet m;
+  carol_admitted_unnamed_at_bob(&m);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(chorus_peer_send_private(m.peer[2], m.now_us, 1, (const uint8_t *)"psst", 4,
+                                    NULL), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(privates(&m, 1, 2), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 100000);
+  CHECK_EQ(privates(&m, 1, 2), 1);
+  minnet_free(&m);
+}
+
 /* Bob hears the JOIN view that admits carol but is not told her name for
  * longer than a detection takes: her datagrams are refused meanwhile, so
  * his detector must not hold her dead, or he removes her, up, once alice
@@ -411,6 +432,7 @@ int main(void) {
   RUN(test_unnamed_member_not_judged);
   RUN(test_unnamed_member_crash_found);
   RUN(test_unnamed_member_acks_taken);
+  RUN(test_unnamed_sender_resends_when_named);
   RUN(test_newcomer_greets_named_later);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
