@@ -1258,11 +1258,6 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   view_take(p, from, m);
 }
 
-/* LEAVE to every member, once every own message is stable (held by every
- * member of the view): behind the LEAVE on the links, one a view change
- * holds back would arrive once the member is removed, and be dropped; and
- * one only this member holds (its sequencer crashed before numbering it)
- * would be relayed by nobody after it is gone. */
 /* Ranks of the newcomers in the view whose cut may never come. */
 static uint32_t stranded_ranks(const chorus_peer *p) {
   uint32_t ranks = 0;
@@ -1286,6 +1281,11 @@ static int own_stable(const chorus_peer *p) {
   return stranded && chorus_room_held_by_all_but(&p->room, k, stranded) >= p->room.sent;
 }
 
+/* LEAVE to every member, once every own message is stable (held by every
+ * member of the view): behind the LEAVE on the links, one a view change
+ * holds back would arrive once the member is removed, and be dropped; and
+ * one only this member holds (its sequencer crashed before numbering it)
+ * would be relayed by nobody after it is gone. */
 static int leave_push(chorus_peer *p) {
   if (p->room.own_pending || !own_stable(p)) {
     p->leave_owed = 1; /* chorus_member_pump sends it */
