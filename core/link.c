@@ -344,6 +344,11 @@ int chorus_link_on_ack(chorus_link *l, const chorus_wire_ack *a,
 
 void chorus_link_request_reply(chorus_link *l) { l->reply_needed = 1; }
 
+void chorus_link_on_hello(chorus_link *l) {
+  l->reply_needed = 1;
+  if (l->rtt.backoff > 0) chorus_link_resume(l);
+}
+
 void chorus_link_named(chorus_link *l) { l->named = 1; }
 
 /* Interval between HELLOs: the RTO with its backoff. */
@@ -354,6 +359,7 @@ static void hello_schedule(chorus_link *l, uint64_t now_us) {
 
 void chorus_link_resume(chorus_link *l) {
   chorus_rtt_on_progress(&l->rtt);
+  if (!l->named) l->hello_needed = 1; /* its answer: chorus_link_on_hello */
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
     if (s->state == SLOT_IN_FLIGHT) s->state = SLOT_LOST;

@@ -131,7 +131,8 @@ int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us);
  * chorus_link_resume: the peer takes our frames again after ignoring them
  * for a while (two views merging after a partition): the RTO backoff those
  * unanswered frames built is dropped and every frame in flight is sent
- * again at once.
+ * again at once; with a HELLO if the peer has not named us yet (its answer
+ * resends what it sent us meanwhile, chorus_link_on_hello).
  */
 void chorus_link_resume(chorus_link *l);
 
@@ -154,6 +155,13 @@ void chorus_link_named(chorus_link *l);
 
 /* The peer asked for an answer (HELLO, or it does not know our epoch). */
 void chorus_link_request_reply(chorus_link *l);
+
+/* A HELLO came: the peer has not taken a datagram of ours yet (nor named
+ * our epoch), so our frames it left unacknowledged until they timed out
+ * may have been refused, not lost (a seat it could not name yet, via a
+ * server): they go again at once, without the backoff, besides the
+ * answer. */
+void chorus_link_on_hello(chorus_link *l);
 
 /* Run timers due at now_us: RTO expiry, delayed ACK, HELLO. */
 void chorus_link_tick(chorus_link *l, uint64_t now_us);

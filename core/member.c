@@ -96,16 +96,17 @@ static void fd_watch_member(chorus_peer *p, size_t i, uint64_t at_us) {
  * detection would start only then (sweep: regress-wide-via-crash6-
  * detection). The others' gossip about it names an id we lack, and we
  * gossip nothing about it (fdq_push): our own hearing judges it. */
-void chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us) {
-  if (!p->fd_on || epoch == 0) return;
+int chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us) {
+  if (epoch == 0) return -1;
   for (size_t i = 0; i < p->count; i++) {
     if (i == p->self || p->names[i][0] || !chorus_peer_in_view(p, i) ||
         p->room.epoch[p->rank_of[i]] != epoch)
       continue;
-    if (!chorus_fd_watching(&p->fd, i)) chorus_fd_watch(&p->fd, i, now_us);
-    chorus_fd_heard(&p->fd, i, now_us);
-    return;
+    if (p->fd_on && !chorus_fd_watching(&p->fd, i)) chorus_fd_watch(&p->fd, i, now_us);
+    if (p->fd_on) chorus_fd_heard(&p->fd, i, now_us);
+    return (int)i;
   }
+  return -1;
 }
 
 /* Take one member out: the room flushes, the detector stops watching. */
@@ -1257,13 +1258,36 @@ void chorus_member_control(chorus_peer *p, size_t from, const uint8_t *m, size_t
   view_take(p, from, m);
 }
 
+/* Ranks of the newcomers in the view whose cut may never come. */
+static uint32_t stranded_ranks(const chorus_peer *p) {
+  uint32_t ranks = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (cut_in_doubt(p, i)) ranks |= 1u << p->rank_of[i];
+  return ranks;
+}
+
+/* 1 once every room message this node sent is held by every member (its
+ * leave must not take one with it), a newcomer whose cut may never come
+ * aside: that one holds nothing until a cut comes, and none comes from a
+ * leaving coordinator (it admits nobody); the next one sends it once this
+ * node's LEAVE is out, with these messages in its history. Waiting for it
+ * would hold both the leave and that cut until the leaver gives up (3 s),
+ * while the room's history outgrows what the newcomer missed (via-server
+ * 13956). */
+static int own_stable(const chorus_peer *p) {
+  size_t k = p->rank_of[p->self];
+  if (p->room.stable[k] >= p->room.sent) return 1;
+  uint32_t stranded = stranded_ranks(p);
+  return stranded && chorus_room_held_by_all_but(&p->room, k, stranded) >= p->room.sent;
+}
+
 /* LEAVE to every member, once every own message is stable (held by every
  * member of the view): behind the LEAVE on the links, one a view change
  * holds back would arrive once the member is removed, and be dropped; and
  * one only this member holds (its sequencer crashed before numbering it)
  * would be relayed by nobody after it is gone. */
 static int leave_push(chorus_peer *p) {
-  if (p->room.own_pending || p->room.stable[p->rank_of[p->self]] < p->room.sent) {
+  if (p->room.own_pending || !own_stable(p)) {
     p->leave_owed = 1; /* chorus_member_pump sends it */
     return CHORUS_OK;
   }

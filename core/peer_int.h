@@ -185,8 +185,9 @@ void chorus_member_first_heard(chorus_peer *p, size_t from, uint32_t epoch);
 void chorus_member_state_view(chorus_peer *p, size_t from, uint32_t view);
 
 /* A datagram of boot `epoch` whose sender no name matches: proof of life
- * of the unnamed seat the view holds with that boot, if any. */
-void chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us);
+ * of the unnamed seat the view holds with that boot, if any. Returns that
+ * seat, or -1. */
+int chorus_member_unnamed_heard(chorus_peer *p, uint32_t epoch, uint64_t now_us);
 
 /* The next BEACON due at now_us: returns 1 and sets *to and *b, or 0. */
 int chorus_member_beacon_next(chorus_peer *p, uint64_t now_us, size_t *to,

@@ -525,6 +525,16 @@ static uint32_t held_by_all(const chorus_room *r, size_t k, uint32_t mine) {
   return lo;
 }
 
+uint32_t chorus_room_held_by_all_but(const chorus_room *r, size_t k, uint32_t except_ranks) {
+  uint32_t lo = UINT32_MAX;
+  for (size_t m = 0; m < r->n; m++) {
+    if (!(r->alive & bit(m)) || (except_ranks & bit(m))) continue;
+    uint32_t h = m == r->self ? chorus_room_held_closed(r, k) : r->known_held[m][k];
+    if (h < lo) lo = h;
+  }
+  return lo;
+}
+
 /* Stable = held by every member of the view (minimum of the reports). The
  * walk over this member's own messages (held_closed) is skipped where the
  * others' reports alone keep stable where it is: it runs on every message

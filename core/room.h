@@ -372,6 +372,12 @@ uint32_t chorus_room_held_closed(const chorus_room *r, size_t k);
 /* The same for every origin at once, into held[0..n). */
 void chorus_room_held_closed_all(const chorus_room *r, uint32_t *held);
 
+/* How many of origin k's messages every member of the view holds, as far
+ * as this member knows (the reports, chorus_room_held_closed for its own),
+ * leaving out the members of rank mask `except_ranks`; UINT32_MAX if no
+ * member is left. */
+uint32_t chorus_room_held_by_all_but(const chorus_room *r, size_t k, uint32_t except_ranks);
+
 /* The ranks this node holds for dead (bit per rank): until their removal,
  * delivered messages every other member holds are freed (not counted
  * stable: safe delivery and the stable counts told others still wait). */

@@ -205,6 +205,46 @@ static void test_cut_resent_after_pending_removal(void) {
   minnet_free(&m);
 }
 
+/* As in test_cut_resent_after_pending_removal, but bob sends a message
+ * once dave is in and then leaves, before he is told alice crashed. A
+ * leaving coordinator admits nobody, so he sends dave no cut; dave, with
+ * no cut, holds none of bob's message, which is never stable. Waiting for
+ * dave, bob never sent his LEAVE, so carol never took over to send the
+ * cut: both hung until bob gave up (the room's history outgrew what dave
+ * missed meanwhile, via-server seed 13956). Bob leaves, carol removes him
+ * and sends dave the cut, bob's message in its history. */
+static void test_leaving_coordinator_lets_the_next_send_the_cut(void) {
+  minnet m;
+  minnet_init(&m, 4);
+  m.fate = cut_link;
+  minnet_run(&m, 100000);
+  minnet_crash(&m, 3);
+  minnet_run(&m, 1000000);
+  cut(0, 0x8); /* alice -> dave */
+  CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
+  minnet_run(&m, 150000);
+  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
+  chorus_peer_free(m.peer[0]);                  /* alice crashes */
+  m.peer[0] = NULL;
+  cut(0, 0);
+  uint32_t id = 0;
+  CHECK_EQ(chorus_peer_send_room(m.peer[1], m.now_us, CHORUS_ORDER_TOTAL,
+                                 (const uint8_t *)"bye", 3, &id), 0);
+  minnet_run(&m, 100000);
+  CHECK_EQ(chorus_peer_leave(m.peer[1], m.now_us), 0);
+  for (size_t i = 1; i < 3; i++) CHECK_EQ(chorus_peer_remove_member(m.peer[i], m.now_us, 0), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(m.last_reason[2], CHORUS_VIEW_LEAVE);
+  chorus_peer_stats st;
+  chorus_peer_stats_get(m.peer[2], &st);
+  CHECK_EQ(st.cuts_resent, 1);
+  for (size_t i = 2; i < 4; i++) CHECK_EQ(m.last_members[i], 0xc);
+  CHECK_EQ(m.last_reason[3], CHORUS_VIEW_JOIN);
+  CHECK(delivered(&m, 2, 1, id));
+  CHECK(delivered(&m, 3, 1, id)); /* as history */
+  minnet_free(&m);
+}
+
 /* Bob restarts; his HELLOs and answers to alice are lost, though a frame
  * alice sent his old boot tells him her epoch. Then alice (who
  * coordinates, detector off) removes his old boot and sends him nothing
@@ -269,6 +309,7 @@ int main(void) {
   RUN(test_join_lost_with_admitter_delivers_nothing);
   RUN(test_cut_resent_after_pending_removal);
   RUN(test_newcomer_removal_unreported);
+  RUN(test_leaving_coordinator_lets_the_next_send_the_cut);
   RUN(test_restart_after_removal_catches_up);
   RUN(test_quick_restart_without_detector);
   return CHECK_SUMMARY();

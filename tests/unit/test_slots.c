@@ -272,6 +272,27 @@ static void test_leaver_named_in_farewell(void) {
   minnet_free(&m);
 }
 
+/* Bob hears the JOIN view of carol but not her name (the server is down):
+ * he refuses the private message she sends him, and her link to him backs
+ * off. Once he names her, his HELLO (he has taken nothing of hers yet)
+ * makes her send it again at once, not a backed-off RTO later: she might
+ * stop meanwhile (via-server seed 14242: she left, gave up waiting 3 s
+ * after her leave, and the message was never delivered). */
+static void test_unnamed_sender_resends_when_named(void) {
+  minnet m;
+  carol_admitted_unnamed_at_bob(&m);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  CHECK_EQ(chorus_peer_send_private(m.peer[2], m.now_us, 1, (const uint8_t *)"psst", 4,
+                                    NULL), 0);
+  minnet_run(&m, 3000000);
+  CHECK_EQ(privates(&m, 1, 2), 0);
+  CHECK_EQ(chorus_peer_set_member(m.peer[1], m.now_us, 2, "carol"), 0);
+  minnet_run(&m, 100000);
+  CHECK_EQ(privates(&m, 1, 2), 1);
+  minnet_free(&m);
+}
+
 /* Bob hears the JOIN view that admits carol but is not told her name for
  * longer than a detection takes: her datagrams are refused meanwhile, so
  * his detector must not hold her dead, or he removes her, up, once alice
@@ -288,6 +309,27 @@ static void test_unnamed_member_not_judged(void) {
   CHECK_EQ(chorus_peer_in_view(m.peer[1], 0), 0);
   CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1);
   CHECK_EQ(chorus_peer_in_view(m.peer[2], 1), 1);
+  minnet_free(&m);
+}
+
+/* Bob hears the JOIN view of carol and sends to her, but is not told her
+ * name: her datagrams are refused, yet the ACKs in them (of her boot, to
+ * his) are taken. Else his frames to her stay unacknowledged until she is
+ * named, and his RTO backs off to its cap: a VIEW he lost then went again
+ * only 2 s later (via-server seed 13808: a crash removed that late). */
+static void test_unnamed_member_acks_taken(void) {
+  minnet m;
+  carol_admitted_unnamed_at_bob(&m);
+  minnet_run(&m, 1000000);
+  CHECK_EQ(chorus_peer_in_view(m.peer[1], 2), 1); /* in, but nameless */
+  say(&m, 1, "bob speaks");
+  minnet_run(&m, 1000000);
+  CHECK_EQ(strcmp(chorus_peer_member_name(m.peer[1], 2), ""), 0);
+  chorus_link_stats ls;
+  CHECK_EQ(chorus_peer_link_stats_get(m.peer[1], 2, &ls), 0);
+  CHECK(ls.frames_sent > 0);
+  CHECK_EQ(ls.in_flight, 0);
+  CHECK_EQ(ls.timeouts, 0);
   minnet_free(&m);
 }
 
@@ -389,6 +431,8 @@ int main(void) {
   RUN(test_leaver_named_in_farewell);
   RUN(test_unnamed_member_not_judged);
   RUN(test_unnamed_member_crash_found);
+  RUN(test_unnamed_member_acks_taken);
+  RUN(test_unnamed_sender_resends_when_named);
   RUN(test_newcomer_greets_named_later);
   RUN(test_set_member_errors);
   return CHECK_SUMMARY();
