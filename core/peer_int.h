@@ -107,6 +107,9 @@ struct chorus_peer {
   uint32_t merge_resume; /* merged members not heard since: their link is
                             resumed (chorus_link_resume) when they are */
   uint32_t cut;          /* in the view, but their BEACON says we are not */
+  uint64_t cut_since_us[CHORUS_MEMBERS_MAX]; /* when a member was cut, and */
+  uint64_t cut_heard_us[CHORUS_MEMBERS_MAX];  /* its last BEACON leaving us out
+                                                 (see cut_settle) */
   uint32_t unlisted;     /* likewise, maybe stale (sent before a merge took
                             them): they coordinate nothing here until heard */
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
