@@ -415,6 +415,11 @@ static void view_check(chorus_peer *p) {
   }
 }
 
+uint32_t chorus_member_cut_removing(const chorus_peer *p) {
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return 0;
+  return p->cut & view_members(p) & ~(1u << p->self);
+}
+
 /* The coordinator removes the old boot and admits this one (rejoin_check);
  * until then its room traffic waits (unadmitted). */
 static void newer_boot_heard(chorus_peer *p, size_t i) {

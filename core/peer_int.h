@@ -202,4 +202,9 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p);
  * node coordinates. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us);
 
+/* Members (bit per index) cut here that this node, coordinating, removes
+ * (view_check): their BEACONs say they removed it, so they take none of
+ * its frames. */
+uint32_t chorus_member_cut_removing(const chorus_peer *p);
+
 #endif
