@@ -22,6 +22,8 @@
 /* How long a member that left gracefully still gets ACKs (and so can
  * finish sending its last frames and stop at once). */
 #define FAREWELL_US 3000000
+#define CUT_SETTLE_US 2500000u /* a member cut here and still in the view then,
+                                  another coordinating: go on alone */
 #define NO_JOINER 0xFF
 /* admitted_by[]: the incarnation that admitted it was removed since (a
  * member's next incarnation has no cut of it to give). */
@@ -412,6 +414,11 @@ static void view_check(chorus_peer *p) {
     int several = (dead & (dead - 1)) != 0;
     view_propose(p, dead, several ? CHORUS_VIEW_PARTITION : CHORUS_VIEW_CRASH);
   }
+}
+
+uint32_t chorus_member_cut_removing(const chorus_peer *p) {
+  if (p->room.awaiting_cut || coordinator(p) != p->self) return 0;
+  return p->cut & view_members(p) & ~(1u << p->self);
 }
 
 /* The coordinator removes the old boot and admits this one (rejoin_check);
@@ -874,8 +881,11 @@ void chorus_member_beacon(chorus_peer *p, size_t from, const chorus_wire_beacon 
      * it, and waiting out the 2 s only delays the cut past the heal. */
     uint64_t added = p->merged_at_us[from];
     if (!(b->ranks & me) &&
-        (!added || p->now_us - added > STALE_BEACON_US || b->view >= p->view_floor))
+        (!added || p->now_us - added > STALE_BEACON_US || b->view >= p->view_floor)) {
+      if (!(p->cut & (1u << from))) p->cut_since_us[from] = p->now_us;
+      p->cut_heard_us[from] = p->now_us;
       p->cut |= 1u << from;
+    }
     /* Whether stale or not, it stands in no view with us yet: it does
      * not coordinate ours (a merge whose absorber crashed before its cut
      * left never reaches it, and would hold up our removals). */
@@ -1356,6 +1366,28 @@ static void fdq_push(chorus_peer *p, size_t to, uint8_t type, size_t about,
                             type, &w);
 }
 
+/* A member cut here (its BEACON says it removed us) that our coordinator
+ * leaves in the view: a coordinator before ours removed us, the VIEW
+ * reached that member, and ours took over without it (it ignores the
+ * removals of a coordinator it removed itself, relayed late). Only its
+ * coordinator can settle a view, and ours hears nothing of it (the cut
+ * member beacons only us), so the view stays asymmetric: the flushes wait
+ * for each other's FLUSH_DONE and no merge takes either side. We go on
+ * alone instead, as a member a VIEW leaves out: our coordinator cuts us on
+ * our BEACONs and removes us, and a merge takes us back. */
+static void cut_settle(chorus_peer *p) {
+  if (p->room.awaiting_cut || coordinator(p) == p->self) return;
+  uint32_t stuck = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if ((p->cut & (1u << i)) && chorus_peer_in_view(p, i) &&
+        p->now_us - p->cut_since_us[i] >= CUT_SETTLE_US &&
+        p->now_us - p->cut_heard_us[i] <= HEARD_RECENTLY_US)
+      stuck |= 1u << i;
+  if (!stuck) return;
+  p->stats.cut_settled++;
+  view_apply(p, 1u << p->self, CHORUS_VIEW_PARTITION, 0, NO_JOINER, 0, p->self, 0);
+}
+
 /* Carry out what the detector decided; admit members that came back. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   p->now_us = now_us;
@@ -1388,6 +1420,7 @@ void chorus_member_pump(chorus_peer *p, uint64_t now_us) {
   }
   merge_mates_check(p, now_us);
   view_check(p);
+  cut_settle(p);
   cut_resend_check(p);
 }
 

@@ -735,13 +735,25 @@ static int cutless_answer(const chorus_room_send *s) {
   return s->slot < 0 && s->ctrl_len > 0 && s->ctrl[0] == CHORUS_ROOM_CTRL_FLUSH_CUTLESS;
 }
 
+/* Ranks of the members cut here that this node, coordinating, removes:
+ * they take none of its frames (a merge relays anew what they lack). (A
+ * cut at another member may be stale: a side-mate that installed a merge
+ * late beaconed it meanwhile.) */
+static uint32_t cut_ranks(const chorus_peer *p) {
+  uint32_t cut = chorus_member_cut_removing(p), mask = 0;
+  for (size_t i = 0; i < p->count; i++)
+    if (cut & (1u << i)) mask |= 1u << p->rank_of[i];
+  return mask;
+}
+
 /* Move the room's pending sends onto the links, in order, while they fit.
- * In a flush, those to a member held crashed are dropped: its link no
- * longer drains, and the relays they name would hold their slots until its
- * removal, whose VIEW may wait for those very slots. */
+ * In a flush, those to a member held crashed or cut are dropped: its link
+ * no longer drains, and the relays they name would hold their slots (and
+ * the outbox) until its removal, whose VIEW may wait for those very slots
+ * (or for room in the outbox). */
 static void pump_outbox(chorus_peer *p) {
   uint32_t blocked = 0; /* ranks whose link is full: later sends wait too */
-  uint32_t gone = unadmitted_ranks(p), dead = told_dead_ranks(p);
+  uint32_t gone = unadmitted_ranks(p), dead = told_dead_ranks(p) | cut_ranks(p);
   size_t total = chorus_room_outbox_count(&p->room);
   for (size_t e = 0; e < total; e++) {
     const chorus_room_send *s = chorus_room_outbox_peek(&p->room, e);

@@ -211,6 +211,8 @@ typedef struct chorus_peer_stats {
   uint32_t view;            /* current view number (as in VIEW events, or
                                raised since by a renumbering) */
   uint64_t views_renumbered; /* the current view took a member's higher number */
+  uint64_t cut_settled;      /* went on alone: a member cut here stayed in the
+                                view another coordinated (asymmetric view) */
   uint32_t sequencer;       /* member index of the view's sequencer */
   uint32_t holdback;        /* room messages received, not yet deliverable */
   uint32_t retained;        /* delivered, kept until stable */

@@ -107,6 +107,9 @@ struct chorus_peer {
   uint32_t merge_resume; /* merged members not heard since: their link is
                             resumed (chorus_link_resume) when they are */
   uint32_t cut;          /* in the view, but their BEACON says we are not */
+  uint64_t cut_since_us[CHORUS_MEMBERS_MAX]; /* when a member was cut, and */
+  uint64_t cut_heard_us[CHORUS_MEMBERS_MAX];  /* its last BEACON leaving us out
+                                                 (see cut_settle) */
   uint32_t unlisted;     /* likewise, maybe stale (sent before a merge took
                             them): they coordinate nothing here until heard */
   size_t absorber;       /* 1 + the coordinator about to absorb us, or 0 */
@@ -199,5 +202,10 @@ uint64_t chorus_member_beacon_deadline(const chorus_peer *p);
 /* Carry out the detector's decisions due at now_us; propose views if this
  * node coordinates. */
 void chorus_member_pump(chorus_peer *p, uint64_t now_us);
+
+/* Members (bit per index) cut here that this node, coordinating, removes
+ * (view_check): their BEACONs say they removed it, so they take none of
+ * its frames. */
+uint32_t chorus_member_cut_removing(const chorus_peer *p);
 
 #endif

@@ -834,8 +834,9 @@ static int number_to_come(const chorus_room *r, uint32_t seq, uint32_t label) {
 int chorus_room_wants(const chorus_room *r, size_t from, const uint8_t *m, size_t len) {
   struct room_hdr h;
   if (hdr_decode(r, m, len, &h) < 0) return 1;
-  if (h.count <= r->delivered[h.origin])
-    return !(numbered_dup(r, &h) || unstable_dup(r, &h)) || free_slots(r) > 0;
+  if (h.count <= r->delivered[h.origin]) /* kept for its number: needs a slot if none */
+    return !(numbered_dup(r, &h) || unstable_dup(r, &h)) || free_slots(r) > 0 ||
+           find_slot(r, h.origin, h.count) >= 0;
   if (find_slot(r, h.origin, h.count) >= 0 || unwanted(r, &h)) return 1;
   size_t free = free_slots(r);
   if (free == 0 || r->ob_count + 2 > outbox_cap(r)) return 0;
@@ -1016,12 +1017,18 @@ static int order_on_frame(chorus_room *r, const uint8_t *m, size_t len) {
  * current ordering still to come: after a merge, one the other side
  * delivered before this side's sequencer numbered it, or one that came as
  * merge history before its number. Its number is stepped over in turn
- * (merged_skip), or the delivery of the room stops there. */
+ * (merged_skip), or the delivery of the room stops there. A copy kept here
+ * without that number (delivered from the history while still named by the
+ * outbox) takes it, as from an ORDER (numbering_take). */
 static int numbered_dup(const chorus_room *r, const room_hdr *h) {
   uint32_t label = h->seq_view;
   if (r->merge_from && label >= r->merge_from && label < r->ord_view) label = r->ord_view;
-  return h->seq != 0 && h->order >= CHORUS_ORDER_TOTAL && number_to_come(r, h->seq, label) &&
-         find_slot(r, h->origin, h->count) < 0;
+  if (h->seq == 0 || h->order < CHORUS_ORDER_TOTAL || !number_to_come(r, h->seq, label))
+    return 0;
+  int i = find_slot(r, h->origin, h->count);
+  if (i < 0) return 1;
+  const chorus_room_slot *s = &r->slots[i];
+  return s->origin_epoch == h->epoch && (s->seq == 0 || label > s->seq_view);
 }
 
 /* 1 if h is a member's relay (join_relays) of a message this newcomer's

@@ -283,6 +283,22 @@ static int merge_undone(const chorus_check *chk, size_t p, size_t d) {
          pd->vproc[pr->node] != p;
 }
 
+/* 1 if process p's view is asymmetric against it: d, up, took p's node
+ * out of its view already (p takes it out in turn), or another process up
+ * in p's view did (a removal across a partition reached it and not p's
+ * coordinator, which took over without it: p goes on alone, PROTOCOL.md,
+ * merging views, step 2). Either way the view p stands in is no view its
+ * members share, and leaving it is how they settle. */
+static int view_left_out(const chorus_check *chk, size_t p, size_t d) {
+  const check_proc *pr = &chk->proc[p];
+  if (chk->proc[d].vproc[pr->node] == CHECK_NO_PROC) return 1;
+  for (size_t q = 0; q < chk->procs; q++)
+    if (q != p && (pr->view & check_bit(q)) && (chk->live & check_bit(q)) &&
+        chk->proc[q].vproc[pr->node] == CHECK_NO_PROC)
+      return 1;
+  return 0;
+}
+
 /* Process p takes process d (of node `member`) out of its view: a false
  * removal if d is up, else a detection-time sample, within the bound. */
 static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
@@ -293,6 +309,7 @@ static int remove_proc(chorus_check *chk, size_t p, size_t member, size_t d,
   pr->view &= ~check_bit(d);
   if (chk->left & check_bit(d)) return 0; /* it said goodbye */
   if (merge_undone(chk, p, d)) return 0;
+  if ((chk->live & check_bit(d)) && view_left_out(chk, p, d)) return 0;
   if (chk->live & check_bit(d)) {
     int excused = removal_excused(chk, d, ev);
     if (excused < 0) return 1;

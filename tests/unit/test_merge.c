@@ -4,7 +4,8 @@
  * its own (it will never take the merge) as soon as its BEACON shows it,
  * not only once the merge is 2 s old; and a member of the absorbed side
  * whose MERGE_STATE never came (the absorber crashed) is cut by its
- * side-mates that installed the merge.
+ * side-mates that installed the merge; a view left asymmetric by a
+ * coordinator's removal that reached one member only settles.
  */
 #include "check.h"
 #include "minnet.h"
@@ -124,8 +125,54 @@ static void test_mate_without_merge_state_cut(void) {
   minnet_free(&m);
 }
 
+/* Alice and dave stop hearing each other. */
+static enum minnet_fate alice_dave_cut(minnet *m, size_t src, size_t dst, uint64_t k) {
+  (void)m;
+  (void)k;
+  return (src == 0 && dst == 3) || (src == 3 && dst == 0) ? MINNET_DROP : MINNET_PASS;
+}
+
+/* Alice removes dave; her VIEW reaches carol only, and she crashes. Bob
+ * removes her before carol's relay of that VIEW reaches him, so he takes
+ * it for a late VIEW of a coordinator he removed and keeps dave: carol
+ * holds {bob, carol}, bob and dave {bob, carol, dave}. Carol beacons dave,
+ * who cuts her but does not coordinate; bob hears nothing of it. Dave
+ * goes on alone, bob cuts and removes him, and absorbs him back. */
+static void test_asymmetric_view_settles(void) {
+  minnet m;
+  minnet_init_fd(&m, 4, CHORUS_FD_MODE_FAST);
+  minnet_run(&m, 1000000);
+  m.fate = alice_dave_cut;
+  CHECK_EQ(chorus_peer_remove_member(m.peer[0], m.now_us, 3), 0);
+  chorus_peer_tick(m.peer[0], m.now_us);
+  minnet_drain(&m, 0);
+  CHECK_EQ(m.last_members[0], 0x7); /* alice removed dave */
+  for (size_t k = m.qlen; k-- > 0;) /* her VIEW never reaches bob */
+    if (m.q[k].src == 0 && m.q[k].dst == 1) m.q[k] = m.q[--m.qlen];
+  chorus_peer_free(m.peer[0]);
+  m.peer[0] = NULL;
+  uint64_t end = m.now_us + 1000000;
+  while (minnet_step(&m, end) && m.last_members[2] != 0x7) {
+  }
+  CHECK_EQ(m.last_members[2], 0x7); /* carol installed it, relayed to bob */
+  CHECK_EQ(chorus_peer_remove_member(m.peer[1], m.now_us, 0), 0);
+  chorus_peer_tick(m.peer[1], m.now_us);
+  minnet_drain(&m, 1);
+  CHECK_EQ(m.last_members[1], 0xe); /* bob removed alice, keeps dave */
+  minnet_run(&m, 2000000);
+  CHECK_EQ(m.last_members[1], 0xe);
+  CHECK_EQ(m.last_members[2], 0x6);
+  CHECK_EQ(m.last_members[3], 0xe);
+  minnet_run(&m, 15000000);
+  CHECK_EQ(m.last_members[1], 0xe);
+  CHECK_EQ(m.last_members[2], 0xe);
+  CHECK_EQ(m.last_members[3], 0xe);
+  minnet_free(&m);
+}
+
 int main(void) {
   RUN(test_cut_on_beacon_past_merged_view);
   RUN(test_mate_without_merge_state_cut);
+  RUN(test_asymmetric_view_settles);
   return CHECK_SUMMARY();
 }

@@ -363,6 +363,44 @@ static void test_number_of_delivered_stepped_over(void) {
   two_msgs_free(&t);
 }
 
+/* A member may hold a copy of a message, unnumbered, that a merge's relay
+ * still names (so the slot stays), when the other side's history delivers
+ * it; the sequencer's forward of it with its number comes after: the copy
+ * takes that number, which is stepped over, and the next numbered message
+ * is delivered (a copy kept was once taken for one that knows its number,
+ * and the forward dropped: the room's delivery stopped there). */
+static void test_number_of_delivered_kept_copy(void) {
+  two_msgs t;
+  two_msgs_init(&t, 4);
+  uint8_t num[CHORUS_ROOM_CTRL_BYTES_MAX + 64];
+  size_t num_len;
+  chorus_room_delivery d;
+  /* Rank 3 stands on another side; a and b absorb it: b relays what it
+   * holds, c's first among it. */
+  chorus_room_set_members(&t.a, 7);
+  chorus_room_set_members(&t.b, 7);
+  CHECK_EQ(chorus_room_on_message(&t.b, 0, 1, t.m[0], t.len[0]), 0);
+  CHECK_EQ(chorus_room_merge(&t.a, 8, 2, 0, 3), 0);
+  CHECK_EQ(chorus_room_merge(&t.b, 8, 2, 0, 3), 0);
+  CHECK(chorus_room_outbox_count(&t.b) > 0); /* the relay, not sent yet */
+  chorus_room_delivery h = {1, 5, 1, 1, 0, CHORUS_ORDER_TOTAL, (const uint8_t *)"xy", 2};
+  CHECK_EQ(chorus_room_merge_take(&t.b, &h), 1);
+  while (chorus_room_outbox_count(&t.a) > 0) {
+    chorus_room_sent(&t.a, 0, UINT32_MAX);
+    chorus_room_outbox_compact(&t.a);
+  }
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(chorus_room_on_message(&t.a, 0, 1, t.m[k], t.len[k]), 0);
+    CHECK_EQ(chorus_room_deliver(&t.a, 0, &d), 1); /* numbered k + 1, forwarded */
+    num_len = take_first(&t.a, num, sizeof num);
+    CHECK_EQ(chorus_room_on_message(&t.b, 0, 0, num, num_len), 0);
+  }
+  CHECK_EQ(chorus_room_deliver(&t.b, 0, &d), 1);
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(d.seq, 2);
+  two_msgs_free(&t);
+}
+
 /* Rank `from`'s FLUSH_DONE for r's current view. */
 static void flush_done_from(chorus_room *r, size_t from) {
   uint8_t ctrl[CHORUS_ROOM_CTRL_BYTES] = {CHORUS_ROOM_CTRL_FLUSH_DONE};
@@ -1021,6 +1059,7 @@ int main(void) {
   RUN(test_merge_take);
   RUN(test_number_of_delivered_stepped_over);
   RUN(test_number_of_delivered_during_flush);
+  RUN(test_number_of_delivered_kept_copy);
   RUN(test_copy_past_gone_end_dropped);
   RUN(test_merge_state_carries_gone_end);
   RUN(test_merge_state_rejects);
