@@ -226,7 +226,7 @@ int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us) {
   if (epoch < l->peer_epoch) return CHORUS_ERR_STALE_EPOCH;
   int restarted = l->peer_epoch != 0;
   if (restarted) link_reset(l);
-  if (restarted) l->named = 0;
+  if (restarted) l->named = l->hello_resumed = 0;
   l->peer_epoch = epoch;
   chorus_rtt_on_progress(&l->rtt); /* HELLO backoff says nothing of the path */
   return restarted ? 2 : 1;
@@ -346,10 +346,15 @@ void chorus_link_request_reply(chorus_link *l) { l->reply_needed = 1; }
 
 void chorus_link_on_hello(chorus_link *l) {
   l->reply_needed = 1;
-  if (l->rtt.backoff > 0) chorus_link_resume(l);
+  if (l->rtt.backoff == 0 || l->hello_resumed) return;
+  l->hello_resumed = 1;
+  chorus_link_resume(l);
 }
 
-void chorus_link_named(chorus_link *l) { l->named = 1; }
+void chorus_link_named(chorus_link *l) {
+  l->named = 1;
+  l->hello_resumed = 0;
+}
 
 /* Interval between HELLOs: the RTO with its backoff. */
 static void hello_schedule(chorus_link *l, uint64_t now_us) {
@@ -359,7 +364,6 @@ static void hello_schedule(chorus_link *l, uint64_t now_us) {
 
 void chorus_link_resume(chorus_link *l) {
   chorus_rtt_on_progress(&l->rtt);
-  if (!l->named) l->hello_needed = 1; /* its answer: chorus_link_on_hello */
   for (uint64_t seq = l->snd_una; seq < l->snd_nxt; seq++) {
     chorus_link_slot *s = snd_slot(l, seq);
     if (s->state == SLOT_IN_FLIGHT) s->state = SLOT_LOST;

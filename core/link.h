@@ -76,6 +76,9 @@ typedef struct chorus_link {
   uint64_t hello_due_us;     /* next HELLO while peer_epoch is 0 */
   int hello_needed, reply_needed;
   int named; /* the peer has named our epoch (HELLO until then) */
+  int hello_resumed; /* a HELLO resumed this link since the peer last named
+                        us: once is enough (two ends not named by each other
+                        would resume each other at every RTO, a storm) */
   /* receive side */
   chorus_link_slot *rcv;  /* window_frames slots */
   uint64_t rcv_base;      /* lowest frame not yet delivered */
@@ -131,10 +134,10 @@ int chorus_link_on_epoch(chorus_link *l, uint32_t epoch, uint64_t now_us);
  * chorus_link_resume: the peer takes our frames again after ignoring them
  * for a while (two views merging after a partition): the RTO backoff those
  * unanswered frames built is dropped and every frame in flight is sent
- * again at once; with a HELLO if the peer has not named us yet (its answer
- * resends what it sent us meanwhile, chorus_link_on_hello).
+ * again at once.
  */
 void chorus_link_resume(chorus_link *l);
+
 
 /* Process a DATA frame that arrived at now_us. Returns 0 or
  * CHORUS_ERR_BAD_FRAME (message longer than msg_bytes_max). Duplicates and
