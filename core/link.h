@@ -77,8 +77,9 @@ typedef struct chorus_link {
   int hello_needed, reply_needed;
   int named; /* the peer has named our epoch (HELLO until then) */
   int hello_resumed; /* a HELLO resumed this link since the peer last named
-                        us: once is enough (two ends not named by each other
-                        would resume each other at every RTO, a storm) */
+                        us: once is enough (each HELLO would drop the backoff
+                        again, and a peer still refusing our frames would get
+                        them at the base RTO) */
   /* receive side */
   chorus_link_slot *rcv;  /* window_frames slots */
   uint64_t rcv_base;      /* lowest frame not yet delivered */

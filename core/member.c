@@ -421,13 +421,6 @@ uint32_t chorus_member_cut_removing(const chorus_peer *p) {
   return p->cut & view_members(p) & ~(1u << p->self);
 }
 
-/* The coordinator removes the old boot and admits this one (rejoin_check);
- * until then its room traffic waits (unadmitted). */
-static void newer_boot_heard(chorus_peer *p, size_t i) {
-  p->restarted |= 1u << i;
-  p->unadmitted |= 1u << i;
-}
-
 /* The cut lists member i with the boot this node has heard from (one it
  * took for a newcomer, e.g. a seat's new occupant that greeted it before
  * its own admission): that boot is admitted, its room traffic flows. A
@@ -436,9 +429,13 @@ static void cut_admits(chorus_peer *p, size_t i) {
   uint32_t epoch = p->room.epoch[p->rank_of[i]];
   if (epoch == 0) return;
   if (p->links[i].peer_epoch > epoch || p->rejoin_epoch[i] > epoch) {
-    /* Heard first as that newer boot (seed 2281 of the quick restarts):
-     * the link saw no restart, so nothing would ever admit it. */
-    if (p->links[i].peer_epoch > epoch) newer_boot_heard(p, i);
+    /* Heard first as that newer boot (seed 2281 of the quick restarts),
+     * the link saw no restart: it is one, for the coordinator to remove
+     * the old boot and admit this one (rejoin_check). */
+    if (p->links[i].peer_epoch > epoch) {
+      p->restarted |= 1u << i;
+      p->unadmitted |= 1u << i;
+    }
     return;
   }
   p->unadmitted &= ~(1u << i);
@@ -927,11 +924,6 @@ void chorus_member_heard(chorus_peer *p, size_t from) {
   /* It takes our frames now: what it ignored goes again at once. */
   p->merge_resume &= ~b;
   chorus_link_resume(&p->links[from]);
-}
-
-void chorus_member_first_heard(chorus_peer *p, size_t from, uint32_t epoch) {
-  uint32_t held = p->room.awaiting_cut ? 0 : chorus_peer_held_epoch(p, from);
-  if (held != 0 && held < epoch) newer_boot_heard(p, from);
 }
 
 /* 1 if member i is owed BEACONs: removed for a crash or a partition (a

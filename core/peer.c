@@ -308,10 +308,7 @@ static int recv_checked(chorus_peer *p, uint64_t now_us, const uint8_t *data,
   chorus_link *l = &p->links[m];
   rc = chorus_link_on_epoch(l, h.src_epoch, now_us);
   if (rc < 0) return rc;
-  if (rc == 1) {
-    chorus_peer_event_push(p, CHORUS_OUT_PEER_UP, (size_t)m, h.src_epoch, 0);
-    chorus_member_first_heard(p, (size_t)m, h.src_epoch);
-  }
+  if (rc == 1) chorus_peer_event_push(p, CHORUS_OUT_PEER_UP, (size_t)m, h.src_epoch, 0);
   if (rc == 2) {
     chorus_peer_event_push(p, CHORUS_OUT_PEER_RESTARTED, (size_t)m, h.src_epoch,
                l->stats.abandoned);

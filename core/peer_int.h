@@ -179,11 +179,6 @@ void chorus_member_flags(chorus_peer *p, size_t from, uint8_t flags);
  * member that is heard has reset its link to us. */
 void chorus_member_heard(chorus_peer *p, size_t from);
 
-/* First contact with member `from`'s boot `epoch`: if the view holds an
- * older boot of it (one this node never heard, e.g. its own boot came
- * after that one crashed), it is a restart, as if the link had seen both. */
-void chorus_member_first_heard(chorus_peer *p, size_t from, uint32_t epoch);
-
 /* Member `from` reported (STATE) that its ordering view is `view`. */
 void chorus_member_state_view(chorus_peer *p, size_t from, uint32_t view);
 

@@ -205,6 +205,26 @@ static void test_cut_resent_after_pending_removal(void) {
   minnet_free(&m);
 }
 
+/* As in test_cut_resent_after_pending_removal: dave restarts and bob, not
+ * alice, lets him in (alice cannot reach dave), then alice crashes and
+ * nobody is told yet. Returns dave's view events before his restart. */
+static int dave_in_alice_gone(minnet *m) {
+  minnet_init(m, 4);
+  m->fate = cut_link;
+  minnet_run(m, 100000);
+  minnet_crash(m, 3);
+  minnet_run(m, 1000000);
+  cut(0, 0x8); /* alice -> dave */
+  CHECK_EQ(minnet_add(m, 3, 900), 0); /* dave restarts */
+  int views_before = m->views[3];
+  minnet_run(m, 150000);
+  CHECK_EQ(m->last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
+  chorus_peer_free(m->peer[0]);                  /* alice crashes */
+  m->peer[0] = NULL;
+  cut(0, 0);
+  return views_before;
+}
+
 /* As in test_cut_resent_after_pending_removal, but bob sends a message
  * once dave is in and then leaves, before he is told alice crashed. A
  * leaving coordinator admits nobody, so he sends dave no cut; dave, with
@@ -215,18 +235,7 @@ static void test_cut_resent_after_pending_removal(void) {
  * and sends dave the cut, bob's message in its history. */
 static void test_leaving_coordinator_lets_the_next_send_the_cut(void) {
   minnet m;
-  minnet_init(&m, 4);
-  m.fate = cut_link;
-  minnet_run(&m, 100000);
-  minnet_crash(&m, 3);
-  minnet_run(&m, 1000000);
-  cut(0, 0x8); /* alice -> dave */
-  CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
-  minnet_run(&m, 150000);
-  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
-  chorus_peer_free(m.peer[0]);                  /* alice crashes */
-  m.peer[0] = NULL;
-  cut(0, 0);
+  (void)dave_in_alice_gone(&m);
   uint32_t id = 0;
   CHECK_EQ(chorus_peer_send_room(m.peer[1], m.now_us, CHORUS_ORDER_TOTAL,
                                  (const uint8_t *)"bye", 3, &id), 0);
@@ -277,19 +286,7 @@ static void test_restart_greets_until_named(void) {
  * (oracle-two-restarts seed 2604). */
 static void test_newcomer_removal_unreported(void) {
   minnet m;
-  minnet_init(&m, 4);
-  m.fate = cut_link;
-  minnet_run(&m, 100000);
-  minnet_crash(&m, 3);
-  minnet_run(&m, 1000000);
-  cut(0, 0x8); /* alice -> dave */
-  CHECK_EQ(minnet_add(&m, 3, 900), 0); /* dave restarts */
-  int views_before = m.views[3];
-  minnet_run(&m, 150000);
-  CHECK_EQ(m.last_reason[1], CHORUS_VIEW_JOIN); /* bob has dave in */
-  chorus_peer_free(m.peer[0]);                  /* alice crashes */
-  m.peer[0] = NULL;
-  cut(0, 0);
+  int views_before = dave_in_alice_gone(&m);
   for (size_t i = 1; i < 3; i++) CHECK_EQ(chorus_peer_remove_member(m.peer[i], m.now_us, 0), 0);
   int held = 0;
   for (int k = 0; k < 3000 && !held; k++) {
